@@ -1,0 +1,204 @@
+// Package config owns callsync's YAML configuration: the file format (many
+// tenants per file, ${VAR} expansion), validation with errors that name the key
+// path, defaults, and redaction of secrets.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Store   Store    `yaml:"store"`
+	HTTP    HTTP     `yaml:"http"`
+	Log     Log      `yaml:"log"`
+	Tenants []Tenant `yaml:"tenants"`
+}
+
+// Store selects the state store.
+type Store struct {
+	// Path is the SQLite file; created and migrated on first start.
+	Path string `yaml:"path"`
+}
+
+// HTTP configures the server for webhooks, Smart Routing, /healthz and /metrics.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Format string `yaml:"format"` // text | json
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+// Tenant is one Enreach organisation plus one CRM.
+type Tenant struct {
+	Name          string      `yaml:"name"`
+	DefaultRegion string      `yaml:"default_region"`
+	Enreach       Enreach     `yaml:"enreach"`
+	CRM           CRM         `yaml:"crm"`
+	PhoneCalls    PhoneCalls  `yaml:"phone_calls"`
+	Retroactive   Retroactive `yaml:"retroactive"`
+	Callbacks     Callbacks   `yaml:"callbacks"`
+	Routing       Routing     `yaml:"routing"`
+	// InternalNumbers are extra numbers of the organisation itself
+	// (switchboard, queue numbers) that never match a customer.
+	InternalNumbers []string `yaml:"internal_numbers"`
+}
+
+// Enreach holds the Enreach Voice API credentials.
+type Enreach struct {
+	// APIURL empty: discover from User's e-mail.
+	APIURL       string `yaml:"api_url"`
+	DiscoveryURL string `yaml:"discovery_url"`
+	User         string `yaml:"user"`
+	SecretKey    Secret `yaml:"secret_key"`
+	WebhookToken Secret `yaml:"webhook_token"`
+}
+
+// CRM selects and configures the tenant's CRM.
+type CRM struct {
+	Type       string     `yaml:"type"` // dynamics | salesforce | zoho
+	Users      Users      `yaml:"users"`
+	Dynamics   Dynamics   `yaml:"dynamics"`
+	Salesforce Salesforce `yaml:"salesforce"`
+	Zoho       Zoho       `yaml:"zoho"`
+}
+
+// Users says how Enreach users map to CRM users.
+type Users struct {
+	Match string `yaml:"match"` // email | field
+	Field string `yaml:"field"`
+	// Overrides maps an Enreach user id to a CRM user id.
+	Overrides map[string]string `yaml:"overrides"`
+}
+
+// Dynamics configures the Dataverse Web API client.
+type Dynamics struct {
+	URL          string `yaml:"url"`
+	AuthorityURL string `yaml:"authority_url"`
+	TenantID     string `yaml:"tenant_id"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	// PhoneFields per entity: contact, account, lead.
+	PhoneFields map[string][]string `yaml:"phone_fields"`
+	// BatchSize is the number of calls per $batch request (at most 1000 operations).
+	BatchSize int `yaml:"batch_size"`
+	// Concurrency bounds parallel requests to the org.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Salesforce configures the Salesforce REST client.
+type Salesforce struct {
+	LoginURL        string `yaml:"login_url"`
+	Grant           string `yaml:"grant"` // client_credentials | jwt | password
+	ClientID        string `yaml:"client_id"`
+	ClientSecret    Secret `yaml:"client_secret"`
+	Username        string `yaml:"username"`
+	Password        Secret `yaml:"password"`
+	SecurityToken   Secret `yaml:"security_token"`
+	PrivateKeyFile  string `yaml:"private_key_file"`
+	APIVersion      string `yaml:"api_version"`
+	ExternalIDField string `yaml:"external_id_field"`
+}
+
+// Zoho configures the Zoho CRM client.
+type Zoho struct {
+	AccountsURL         string   `yaml:"accounts_url"`
+	APIDomain           string   `yaml:"api_domain"`
+	ClientID            string   `yaml:"client_id"`
+	ClientSecret        Secret   `yaml:"client_secret"`
+	RefreshToken        Secret   `yaml:"refresh_token"`
+	Module              string   `yaml:"module"`
+	RecordIncoming      bool     `yaml:"record_incoming"`
+	RecordOutgoing      bool     `yaml:"record_outgoing"`
+	UserIDField         string   `yaml:"user_id_field"`
+	NumberCleanupRegexp string   `yaml:"number_cleanup_regexp"`
+	SearchModules       []string `yaml:"search_modules"`
+	CallIDField         string   `yaml:"call_id_field"`
+}
+
+// PhoneCalls holds every Voice for D365 "Phone call sync setting", snake_case.
+type PhoneCalls struct {
+	CallDurationLimit             Duration `yaml:"call_duration_limit"`
+	CallStartMargin               Duration `yaml:"call_start_margin"`
+	DefaultCRMAssignee            string   `yaml:"default_crm_assignee"`
+	EnableAudit                   bool     `yaml:"enable_audit"`
+	EnableMultipleMatchCreate     bool     `yaml:"enable_multiple_match_create"`
+	MultipleMatchPhoneCallStatus  int      `yaml:"multiple_match_phone_call_status"`
+	MultipleMatchesPickFirst      bool     `yaml:"multiple_matches_pick_first"`
+	ExecutionInterval             Duration `yaml:"execution_interval"`
+	IncomingDirectCallSubject     string   `yaml:"incoming_direct_call_subject"`
+	IncomingQueueCallSubject      string   `yaml:"incoming_queue_call_subject"`
+	OutgoingDirectCallSubject     string   `yaml:"outgoing_direct_call_subject"`
+	NumbersToCut                  int      `yaml:"numbers_to_cut"`
+	ProcessDirectCalls            bool     `yaml:"process_direct_calls"`
+	ProcessServiceCalls           bool     `yaml:"process_service_calls"`
+	ProcessServiceCallsUnanswered bool     `yaml:"process_service_calls_unanswered"`
+	RunInDebugMode                bool     `yaml:"run_in_debug_mode"`
+}
+
+// Retroactive configures the nightly re-sync.
+type Retroactive struct {
+	Enabled  bool     `yaml:"enabled"`
+	Window   Clock    `yaml:"window"` // "22:00-23:30", UTC
+	Lookback Duration `yaml:"lookback"`
+}
+
+// Callbacks configures callback request sync.
+type Callbacks struct {
+	DefaultSubject string    `yaml:"default_subject"`
+	RecipientRule  string    `yaml:"recipient_rule"` // queue | queue_owner
+	Profiles       []Profile `yaml:"profiles"`
+}
+
+// Profile is one callback profile.
+type Profile struct {
+	Name              string   `yaml:"name"`
+	CallbackListID    string   `yaml:"callback_list_id"`
+	Queue             string   `yaml:"queue"`
+	OwnershipRule     string   `yaml:"ownership_rule"` // api_user | queue_owner
+	Subject           string   `yaml:"subject"`
+	DuplicateHandling string   `yaml:"duplicate_handling"` // bundle | ignore
+	SyncMethod        string   `yaml:"sync_method"`        // polling | webhook | webhook_and_polling
+	Age               Duration `yaml:"age"`
+	Active            bool     `yaml:"active"`
+}
+
+// Routing configures Smart Routing answers.
+type Routing struct {
+	APIKey   Secret        `yaml:"api_key"`
+	Budget   Duration      `yaml:"budget"`
+	CacheTTL Duration      `yaml:"cache_ttl"`
+	Rules    []RoutingRule `yaml:"rules"`
+}
+
+// RoutingRule is one rule; the first that matches wins.
+type RoutingRule struct {
+	Name       string      `yaml:"name"`
+	When       RoutingWhen `yaml:"when"`
+	Target     string      `yaml:"target"`
+	FailTarget string      `yaml:"fail_target"`
+}
+
+// RoutingWhen is a rule's condition; every set field must hold.
+type RoutingWhen struct {
+	Entity  string `yaml:"entity"`
+	Field   string `yaml:"field"`
+	Equals  string `yaml:"equals"`
+	Matched *bool  `yaml:"matched"`
+	BNum    string `yaml:"bnum"`
+}
+
+// Duration is a time.Duration written as "15s", "2h", "0".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Clock is a daily UTC window "HH:MM-HH:MM"; Start and End are offsets from midnight.
+type Clock struct {
+	Start time.Duration
+	End   time.Duration
+}

@@ -1,0 +1,42 @@
+-- name: GetLedger :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
+FROM ledger
+WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id IN (sqlc.slice(ids));
+
+-- name: UpsertLedger :exec
+-- A written row stays written: replays never downgrade it.
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    payload = COALESCE(excluded.payload, ledger.payload),
+    updated_at = excluded.updated_at
+WHERE ledger.state != 'written';
+
+-- name: ListLedgerByState :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
+FROM ledger
+WHERE tenant = ? AND kind = ? AND state = ? AND attempts < ?
+ORDER BY item_time
+LIMIT ?;
+
+-- name: ListOpenByNumber :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
+FROM ledger
+WHERE tenant = ? AND kind = ? AND number = ? AND state = 'written' AND reason = 'open'
+ORDER BY item_time;
+
+-- name: CountLedgerByState :many
+SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY state ORDER BY state;
+
+-- name: CountLedgerByReason :many
+SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY state, reason ORDER BY state, reason;
+
+-- name: PurgeLedger :execrows
+DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored');
