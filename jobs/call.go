@@ -1,0 +1,127 @@
+package jobs
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/callsync/callsync/enreach"
+)
+
+// Call is one logical Enreach call: every user call event and service call
+// record with the same CallId merged into one (a CallId seen as both a user
+// call and a service call is one call).
+type Call struct {
+	ID string `json:"id"`
+	// Queue is true when the call came through a service queue.
+	Queue    bool   `json:"queue,omitempty"`
+	Outbound bool   `json:"outbound,omitempty"`
+	Answered bool   `json:"answered,omitempty"`
+	ANum     string `json:"anum"`
+	BNum     string `json:"bnum"`
+	// UserID is the Enreach user who handled the call (direct: the user;
+	// queue: the answering user), empty for an unanswered queue call.
+	UserID      string    `json:"user_id,omitempty"`
+	UserName    string    `json:"user_name,omitempty"`
+	QueueID     string    `json:"queue_id,omitempty"`
+	QueueName   string    `json:"queue_name,omitempty"`
+	QueueNumber string    `json:"queue_number,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Duration    int       `json:"duration"`
+	Privacy     string    `json:"privacy,omitempty"`
+	Recordings  []string  `json:"recordings,omitempty"`
+	// Raw holds the Enreach records the call was merged from, for the audit text.
+	Raw []json.RawMessage `json:"raw,omitempty"`
+}
+
+// CustomerNumber is the other party: the caller of an inbound call, the
+// callee of an outbound one.
+func (c Call) CustomerNumber() string {
+	if c.Outbound {
+		return c.BNum
+	}
+	return c.ANum
+}
+
+// Merge folds user call events and service calls into logical calls, ordered
+// by start time. Rules (see README "How a call is decided"):
+//   - any service call record makes it a queue call (inbound), with queue,
+//     times and answered state from the service call and the answering user
+//     from AnsweredByUserId, else from an answered user leg;
+//   - otherwise a direct call; of several legs (transfers) the answered one
+//     is primary (the earliest if several), else the earliest leg.
+func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
+	legs := map[string][]enreach.Call{}
+	svc := map[string]enreach.ServiceCall{}
+	var order []string
+	seen := map[string]bool{}
+	add := func(id string) string {
+		k := strings.ToLower(id)
+		if !seen[k] {
+			seen[k] = true
+			order = append(order, k)
+		}
+		return k
+	}
+	for _, c := range calls {
+		k := add(c.CallID)
+		legs[k] = append(legs[k], c)
+	}
+	for _, s := range scs {
+		k := add(s.CallID)
+		if prev, ok := svc[k]; !ok || s.StartTime.Before(prev.StartTime) {
+			svc[k] = s
+		}
+	}
+	out := make([]Call, 0, len(order))
+	for _, k := range order {
+		ls := legs[k]
+		sort.SliceStable(ls, func(i, j int) bool { return ls[i].StartTime.Before(ls[j].StartTime) })
+		var primary *enreach.Call
+		for i := range ls {
+			if ls[i].EndResult == 0 {
+				primary = &ls[i]
+				break
+			}
+		}
+		if primary == nil && len(ls) > 0 {
+			primary = &ls[0]
+		}
+		var c Call
+		if s, ok := svc[k]; ok {
+			c = Call{
+				ID: s.CallID, Queue: true, Answered: s.EndResult == 0, ANum: s.ANum, BNum: s.BNum,
+				UserID: s.AnsweredByUserID, QueueID: s.QueueID, QueueName: s.QueueName, QueueNumber: s.QueueNumber,
+				Start: s.StartTime, End: s.EndTime, Duration: s.Duration, Recordings: s.RecordingIDs,
+				Raw: []json.RawMessage{s.Raw},
+			}
+			if primary != nil && primary.EndResult == 0 {
+				if c.UserID == "" {
+					c.UserID = primary.UserID
+				}
+				if strings.EqualFold(c.UserID, primary.UserID) {
+					c.UserName = primary.UserName
+				}
+			}
+		} else {
+			p := *primary
+			c = Call{
+				ID: p.CallID, Outbound: p.Outbound, Answered: p.EndResult == 0, ANum: p.ANum, BNum: p.BNum,
+				UserID: p.UserID, UserName: p.UserName, QueueID: p.QueueID, QueueName: p.QueueName,
+				Start: p.StartTime, End: p.EndTime, Duration: p.Duration, Privacy: p.Privacy, Recordings: p.RecordingIDs,
+			}
+		}
+		for _, l := range ls {
+			c.Raw = append(c.Raw, l.Raw)
+		}
+		c.Start, c.End = c.Start.UTC(), c.End.UTC()
+		if c.End.IsZero() && !c.Start.IsZero() {
+			c.End = c.Start.Add(time.Duration(c.Duration) * time.Second)
+		}
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}

@@ -1,0 +1,462 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/phone"
+	"github.com/callsync/callsync/store"
+)
+
+// Store is the state the jobs keep. *store.Store implements it; a PostgreSQL
+// store for several replicas implements the same methods.
+type Store interface {
+	Watermark(ctx context.Context, tenant, stream string) (time.Time, bool, error)
+	SetWatermark(ctx context.Context, tenant, stream string, pos time.Time) error
+	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
+	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
+	LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]store.LedgerEntry, error)
+	OpenByNumber(ctx context.Context, tenant, kind, number string) ([]store.LedgerEntry, error)
+	Quarantine(ctx context.Context, items []store.Quarantined) error
+	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
+	SaveUserMap(ctx context.Context, tenant string, ms []store.UserMapping) error
+	StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error)
+	FinishRun(ctx context.Context, r store.Run) error
+	Schedule(ctx context.Context, tenant, job string) (next, last time.Time, ok bool, err error)
+	SetSchedule(ctx context.Context, tenant, job string, next, last time.Time) error
+	AddInbox(ctx context.Context, it store.InboxItem) (bool, error)
+	PendingInbox(ctx context.Context, limit int) ([]store.InboxItem, error)
+	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
+	Purge(ctx context.Context, tenants []string, before time.Time) (store.PurgeResult, error)
+}
+
+// Kinds of ledger rows.
+const (
+	KindCall     = "call"
+	KindCallback = "callback"
+)
+
+// MaxAttempts is how often a failed write is retried before it waits for a
+// person (callsync status shows it).
+const MaxAttempts = 10
+
+// Syncer processes calls for tenants. It is safe for concurrent use across
+// tenants; each tenant's jobs run one at a time (singleton jobs).
+type Syncer struct {
+	Store   Store
+	Log     *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+	// WriteBatch is the number of activities per WriteActivities call
+	// (default 200; clients split further at their CRM's limits).
+	WriteBatch int
+	// OnCall, when set, is told the outcome of every call processed (the
+	// sandbox prints one line per call).
+	OnCall func(tenant string, o Outcome)
+}
+
+// Outcome is what happened to one call.
+type Outcome struct {
+	CallID string
+	State  string // written | skipped | unresolved | failed | ignored | dry-run
+	Reason string
+	CRMID  string
+	Number string
+	Err    error
+}
+
+// SyncOptions tune one processing pass.
+type SyncOptions struct {
+	// DryRun decides but writes nothing (neither the CRM nor the ledger).
+	DryRun bool
+	// Stop, when done, ends the pass between batches (graceful shutdown):
+	// the batch being written finishes, the rest waits for the next run.
+	Stop <-chan struct{}
+}
+
+// Summary counts what a pass did.
+type Summary struct {
+	Seen        int
+	Written     int
+	Already     int // written by an earlier run (ledger)
+	Skipped     map[string]int
+	Unresolved  int
+	Failed      int
+	Quarantined int
+	// WouldWrite counts activities a dry run would write.
+	WouldWrite int
+}
+
+// Add accumulates another summary.
+func (s *Summary) Add(o Summary) {
+	s.Seen += o.Seen
+	s.Written += o.Written
+	s.Already += o.Already
+	s.Unresolved += o.Unresolved
+	s.Failed += o.Failed
+	s.Quarantined += o.Quarantined
+	s.WouldWrite += o.WouldWrite
+	for k, v := range o.Skipped {
+		if s.Skipped == nil {
+			s.Skipped = map[string]int{}
+		}
+		s.Skipped[k] += v
+	}
+}
+
+// SkippedTotal sums the skip reasons.
+func (s Summary) SkippedTotal() int {
+	n := 0
+	for _, v := range s.Skipped {
+		n += v
+	}
+	return n
+}
+
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Syncer) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// SyncWindow reads one window of calls from Enreach and processes them.
+// Malformed records are quarantined and the rest go on. An error means the
+// window was not completely processed and must be read again.
+func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o SyncOptions) (Summary, error) {
+	var sum Summary
+	calls, bad1, err := t.Enreach.Calls(ctx, w)
+	if err != nil {
+		return sum, fmt.Errorf("%s: enreach calls: %w", t.Name, err)
+	}
+	scs, bad2, err := t.Enreach.ServiceCalls(ctx, w)
+	if err != nil {
+		return sum, fmt.Errorf("%s: enreach service calls: %w", t.Name, err)
+	}
+	if n := len(bad1) + len(bad2); n > 0 {
+		sum.Quarantined = n
+		if !o.DryRun {
+			if err := s.quarantine(ctx, t, "calls", bad1); err != nil {
+				return sum, err
+			}
+			if err := s.quarantine(ctx, t, "servicecall", bad2); err != nil {
+				return sum, err
+			}
+		}
+	}
+	got, err := s.ProcessCalls(ctx, t, Merge(calls, scs), o)
+	sum.Add(got)
+	return sum, err
+}
+
+func (s *Syncer) quarantine(ctx context.Context, t *Tenant, source string, bad []enreach.Malformed) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	items := make([]store.Quarantined, len(bad))
+	for i, b := range bad {
+		items[i] = store.Quarantined{Tenant: t.Name, Source: source, RecordID: b.ID, Reason: b.Reason, Raw: b.Raw, At: s.now()}
+		s.log().Warn("quarantined an Enreach record", "tenant", t.Name, "source", source, "id", b.ID, "reason", b.Reason)
+	}
+	s.Metrics.quarantined(t.Name, len(bad))
+	return s.Store.Quarantine(ctx, items)
+}
+
+// pending is one call on its way to the CRM.
+type pending struct {
+	call   Call
+	number string
+	prev   store.LedgerEntry
+	dec    Decision
+	// existing is the CRM activity found inside call_start_margin.
+	existing string
+}
+
+// ProcessCalls decides and writes a set of calls (already merged). Calls
+// already written are not touched; everything else is decided again with the
+// current settings, so a settings change applies on the next re-sync.
+func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions) (Summary, error) {
+	sum := Summary{Seen: len(calls), Skipped: map[string]int{}}
+	if len(calls) == 0 {
+		return sum, nil
+	}
+	cfg := t.Config()
+	pc := cfg.PhoneCalls
+	now := s.now()
+	ids := make([]string, len(calls))
+	for i, c := range calls {
+		ids[i] = strings.ToLower(c.ID)
+	}
+	prev, err := s.Store.Ledger(ctx, t.Name, KindCall, ids)
+	if err != nil {
+		return sum, err
+	}
+	dir, err := t.refreshDirectory(ctx, now)
+	if err != nil {
+		return sum, fmt.Errorf("%s: enreach %w", t.Name, err)
+	}
+
+	var ledger []store.LedgerEntry
+	var todo []*pending
+	var numbers, userIDs []string
+	for _, c := range calls {
+		id := strings.ToLower(c.ID)
+		p := prev[id]
+		if p.State == store.Written {
+			sum.Already++
+			continue
+		}
+		entry := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: crm.Key(t.Name, crm.KindCall, id),
+			ItemTime: c.Start, Attempts: p.Attempts}
+		if reason := Filter(c, pc); reason != "" {
+			entry.State, entry.Reason = store.Skipped, reason
+			ledger = append(ledger, entry)
+			sum.Skipped[reason]++
+			s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+			continue
+		}
+		n, reason := t.Matcher.Normalize(c.CustomerNumber())
+		if reason != "" {
+			entry.State, entry.Reason, entry.Number = store.Skipped, reason, c.CustomerNumber()
+			ledger = append(ledger, entry)
+			sum.Skipped[reason]++
+			s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+			continue
+		}
+		todo = append(todo, &pending{call: c, number: n.E164(), prev: p})
+		numbers = append(numbers, c.CustomerNumber())
+		userIDs = append(userIDs, c.UserID)
+	}
+	if len(todo) > 0 {
+		userIDs = append(userIDs, pc.DefaultCRMAssignee)
+		matches, err := t.Matcher.Match(ctx, numbers, false)
+		if err != nil {
+			return sum, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		users, err := s.resolveUsers(ctx, t, dir, userIDs, now)
+		if err != nil {
+			return sum, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		def := users[strings.ToLower(pc.DefaultCRMAssignee)]
+		for _, p := range todo {
+			m := matches[p.call.CustomerNumber()]
+			p.dec = Decide(t.Name, p.call, p.number, m.Records, Owners{User: users[strings.ToLower(p.call.UserID)], Default: def}, pc)
+		}
+	}
+	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D()); err != nil {
+		return sum, fmt.Errorf("%s: %w", t.Name, err)
+	}
+
+	var write []*pending
+	for _, p := range todo {
+		id := strings.ToLower(p.call.ID)
+		entry := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: crm.Key(t.Name, crm.KindCall, id),
+			ItemTime: p.call.Start, Number: p.number, Attempts: p.prev.Attempts, State: p.dec.State, Reason: p.dec.Reason}
+		switch p.dec.State {
+		case store.Written: // found inside call_start_margin
+			entry.CRMID = p.existing
+			ledger = append(ledger, entry)
+			sum.Skipped[ReasonExistingActivity]++
+			s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number})
+		case store.Unresolved:
+			entry.Payload = mustJSON(p.call)
+			ledger = append(ledger, entry)
+			sum.Unresolved++
+			s.outcome(t, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number})
+		default:
+			entry.Payload = mustJSON(p.call)
+			ledger = append(ledger, entry)
+			write = append(write, p)
+		}
+	}
+	if o.DryRun {
+		sum.WouldWrite = len(write)
+		for _, p := range write {
+			s.outcome(t, Outcome{CallID: p.call.ID, State: "dry-run", Reason: p.dec.Reason, Number: p.number})
+		}
+		return sum, nil
+	}
+	// The decision, and for writes the payload, is durable before the CRM
+	// is asked: a crash from here on is replayed from the ledger.
+	if err := s.Store.SaveLedger(ctx, ledger); err != nil {
+		return sum, err
+	}
+	err = s.write(ctx, t, write, o, &sum)
+	s.Metrics.observe(t.Name, sum)
+	return sum, err
+}
+
+// checkExisting applies call_start_margin: a CRM phone-call activity with the
+// same number starting within the margin counts as this call.
+func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration) error {
+	if margin <= 0 {
+		return nil
+	}
+	var qs []crm.ActivityQuery
+	var cands []*pending
+	for _, p := range todo {
+		if p.dec.State != store.Pending {
+			continue
+		}
+		qs = append(qs, crm.ActivityQuery{Number: p.number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin)})
+		cands = append(cands, p)
+	}
+	if len(qs) == 0 {
+		return nil
+	}
+	found, err := t.CRM.FindActivities(ctx, qs)
+	if err != nil {
+		return fmt.Errorf("existing activities: %w", err)
+	}
+	byNumber := map[string][]crm.ExistingActivity{}
+	region := t.Config().DefaultRegion
+	for _, a := range found {
+		n, ok := phone.Normalize(a.Number, region)
+		if !ok {
+			continue
+		}
+		byNumber[n.E164()] = append(byNumber[n.E164()], a)
+	}
+	for _, p := range cands {
+		for _, a := range byNumber[p.number] {
+			d := a.Start.Sub(p.call.Start)
+			if d < 0 {
+				d = -d
+			}
+			if d <= margin {
+				p.dec.State = store.Written
+				p.dec.Reason = ReasonExistingActivity
+				p.existing = a.ID
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// write sends the activities in batches and records each result. A failed
+// batch (the CRM down, the context ended) marks its items failed and ends the
+// pass with the error, so the window is read again.
+func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOptions, sum *Summary) error {
+	size := s.WriteBatch
+	if size <= 0 {
+		size = 200
+	}
+	for i := 0; i < len(ps); i += size {
+		if o.Stop != nil && i > 0 {
+			select {
+			case <-o.Stop:
+				return errors.New("stopped before all batches were written; the rest waits for the next run")
+			default:
+			}
+		}
+		batch := ps[i:min(i+size, len(ps))]
+		acts := make([]crm.Activity, len(batch))
+		for j, p := range batch {
+			acts[j] = p.dec.Activity
+		}
+		results, err := t.CRM.WriteActivities(ctx, acts)
+		if err == nil && len(results) != len(batch) {
+			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
+		}
+		ledger := make([]store.LedgerEntry, len(batch))
+		for j, p := range batch {
+			id := strings.ToLower(p.call.ID)
+			e := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: p.dec.Activity.Key,
+				ItemTime: p.call.Start, Number: p.number, Attempts: p.prev.Attempts + 1, Reason: p.dec.Reason}
+			var r crm.WriteResult
+			if err != nil {
+				r = crm.WriteResult{Status: crm.Failed, Err: err}
+			} else {
+				r = results[j]
+			}
+			switch r.Status {
+			case crm.Created, crm.Existed:
+				e.State, e.CRMID, e.LastError = store.Written, r.ID, ""
+				if p.dec.Reason == "" && p.dec.Activity.Open {
+					e.Reason = "open"
+				}
+				sum.Written++
+				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number})
+			default:
+				e.State, e.LastError = store.Failed, errText(r.Err)
+				if errors.Is(r.Err, crm.ErrPermanent) {
+					e.Attempts = MaxAttempts
+				}
+				sum.Failed++
+				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err})
+			}
+			ledger[j] = e
+		}
+		// Record results even when the context ended: the writes happened.
+		if serr := s.Store.SaveLedger(context.WithoutCancel(ctx), ledger); serr != nil {
+			return serr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: write %d activities: %w", t.Name, len(batch), err)
+		}
+	}
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+func (s *Syncer) outcome(t *Tenant, o Outcome) {
+	if s.OnCall != nil {
+		s.OnCall(t.Name, o)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // Call has only marshalable fields
+	}
+	return b
+}
+
+// Retry re-processes calls whose write failed (or was interrupted) from their
+// stored payload, without asking Enreach again. With unresolved, calls that
+// had no CRM match are tried again too (the nightly run).
+func (s *Syncer) Retry(ctx context.Context, t *Tenant, unresolved bool, o SyncOptions) (Summary, error) {
+	states := []string{store.Failed, store.Pending}
+	if unresolved {
+		states = append(states, store.Unresolved)
+	}
+	var calls []Call
+	for _, st := range states {
+		rows, err := s.Store.LedgerByState(ctx, t.Name, KindCall, st, MaxAttempts, 5000)
+		if err != nil {
+			return Summary{}, err
+		}
+		for _, r := range rows {
+			var c Call
+			if len(r.Payload) == 0 || json.Unmarshal(r.Payload, &c) != nil {
+				continue
+			}
+			calls = append(calls, c)
+		}
+	}
+	sort.SliceStable(calls, func(i, j int) bool { return calls[i].Start.Before(calls[j].Start) })
+	return s.ProcessCalls(ctx, t, calls, o)
+}

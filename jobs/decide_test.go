@@ -1,0 +1,198 @@
+package jobs
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/store"
+)
+
+func settings() config.PhoneCalls {
+	return config.PhoneCalls{
+		CallStartMargin:               config.Duration(15 * time.Second),
+		EnableAudit:                   true,
+		EnableMultipleMatchCreate:     true,
+		MultipleMatchPhoneCallStatus:  7,
+		IncomingDirectCallSubject:     "Incoming direct call",
+		IncomingQueueCallSubject:      "Incoming queue call",
+		OutgoingDirectCallSubject:     "Outgoing direct call",
+		ProcessDirectCalls:            true,
+		ProcessServiceCalls:           true,
+		ProcessServiceCallsUnanswered: true,
+	}
+}
+
+func TestFilter(t *testing.T) {
+	direct := Call{ID: "d", Answered: true, Privacy: "Work", Duration: 60}
+	queue := Call{ID: "q", Queue: true, Answered: true, Duration: 60}
+	missed := Call{ID: "m", Queue: true, Answered: false}
+	with := func(f func(*config.PhoneCalls)) config.PhoneCalls { s := settings(); f(&s); return s }
+	tests := []struct {
+		name string
+		call Call
+		s    config.PhoneCalls
+		want string
+	}{
+		{"direct work answered", direct, settings(), ""},
+		{"direct calls off", direct, with(func(s *config.PhoneCalls) { s.ProcessDirectCalls = false }), ReasonDirectOff},
+		{"private", Call{ID: "p", Answered: true, Privacy: "Private"}, settings(), ReasonNotWork},
+		{"undefined", Call{ID: "u", Answered: true, Privacy: "Undefined"}, settings(), ReasonNotWork},
+		{"no privacy", Call{ID: "u", Answered: true}, settings(), ReasonNotWork},
+		{"work in other case", Call{ID: "w", Answered: true, Privacy: "work", Duration: 5}, settings(), ""},
+		{"direct unanswered", Call{ID: "x", Privacy: "Work"}, settings(), ReasonUnansweredDirect},
+		{"queue answered", queue, settings(), ""},
+		{"queue answered off", queue, with(func(s *config.PhoneCalls) { s.ProcessServiceCalls = false }), ReasonServiceOff},
+		{"queue unanswered", missed, settings(), ""},
+		{"queue unanswered off", missed, with(func(s *config.PhoneCalls) { s.ProcessServiceCallsUnanswered = false }), ReasonUnansweredOff},
+		{"queue unanswered needs only its own switch", missed, with(func(s *config.PhoneCalls) { s.ProcessServiceCalls = false }), ""},
+		{"queue ignores privacy", Call{ID: "q", Queue: true, Answered: true, Privacy: "Private"}, settings(), ""},
+		{"too short", direct, with(func(s *config.PhoneCalls) { s.CallDurationLimit = config.Duration(61 * time.Second) }), ReasonTooShort},
+		{"exactly the limit", direct, with(func(s *config.PhoneCalls) { s.CallDurationLimit = config.Duration(60 * time.Second) }), ""},
+		{"limit does not apply to a missed call", missed, with(func(s *config.PhoneCalls) { s.CallDurationLimit = config.Duration(time.Minute) }), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Filter(tt.call, tt.s); got != tt.want {
+				t.Fatalf("Filter = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	start := time.Date(2026, 3, 29, 0, 59, 30, 0, time.UTC) // DST night in Europe: UTC is unaffected
+	contact := crm.Record{Ref: crm.Ref{Entity: crm.Contact, ID: "c1"}}
+	account := crm.Record{Ref: crm.Ref{Entity: crm.Account, ID: "a1"}}
+	in := Call{ID: "CALL-1", Answered: true, Privacy: "Work", ANum: "+358401111111", BNum: "+358201234567", UserID: "u1", Start: start, End: start.Add(90 * time.Second), Duration: 90}
+	out := in
+	out.Outbound, out.ANum, out.BNum = true, "+358201234567", "+358401111111"
+	queue := in
+	queue.Queue, queue.QueueName = true, "Sales"
+	owners := Owners{User: "crm-u1", Default: "crm-default"}
+	noAudit := func() config.PhoneCalls { s := settings(); s.EnableAudit = false; return s }
+	tests := []struct {
+		name    string
+		call    Call
+		matches []crm.Record
+		owners  Owners
+		s       config.PhoneCalls
+		check   func(t *testing.T, d Decision)
+	}{
+		{"inbound direct, one match", in, []crm.Record{contact}, owners, settings(), func(t *testing.T, d Decision) {
+			a := d.Activity
+			if d.State != store.Pending || a.Direction != crm.Inbound || a.Subject != "Incoming direct call" ||
+				a.Regarding == nil || *a.Regarding != contact.Ref || a.OwnerID != "crm-u1" || a.UserID != "crm-u1" || a.Open {
+				t.Fatalf("%+v", d)
+			}
+			if a.Key != "callsync/v1/t/call/call-1" || a.Duration != 90*time.Second || !a.Start.Equal(start) {
+				t.Fatalf("key/duration/start: %+v", a)
+			}
+		}},
+		{"outbound", out, []crm.Record{contact}, owners, settings(), func(t *testing.T, d Decision) {
+			if d.Activity.Direction != crm.Outbound || d.Activity.Subject != "Outgoing direct call" || d.Activity.DialledNumber != "+358201234567" {
+				t.Fatalf("%+v", d.Activity)
+			}
+		}},
+		{"queue call subject", queue, []crm.Record{account}, owners, settings(), func(t *testing.T, d Decision) {
+			if d.Activity.Subject != "Incoming queue call" || d.Activity.Regarding.Entity != crm.Account {
+				t.Fatalf("%+v", d.Activity)
+			}
+		}},
+		{"user without CRM user falls back to default assignee", in, []crm.Record{contact}, Owners{Default: "crm-default"}, settings(), func(t *testing.T, d Decision) {
+			if d.Activity.OwnerID != "crm-default" || d.Activity.UserID != "crm-default" {
+				t.Fatalf("%+v", d.Activity)
+			}
+		}},
+		{"no match is unresolved", in, nil, owners, settings(), func(t *testing.T, d Decision) {
+			if d.State != store.Unresolved || d.Reason != ReasonNoMatch {
+				t.Fatalf("%+v", d)
+			}
+		}},
+		{"several matches, pick first", in, []crm.Record{contact, account}, owners, func() config.PhoneCalls { s := settings(); s.MultipleMatchesPickFirst = true; return s }(), func(t *testing.T, d Decision) {
+			if d.State != store.Pending || *d.Activity.Regarding != contact.Ref || d.Activity.Open {
+				t.Fatalf("%+v", d)
+			}
+		}},
+		{"several matches, create open unlinked", in, []crm.Record{contact, account}, owners, settings(), func(t *testing.T, d Decision) {
+			a := d.Activity
+			if d.State != store.Pending || a.Regarding != nil || !a.Open || a.StatusReason != 7 || len(a.Related) != 2 {
+				t.Fatalf("%+v", d)
+			}
+		}},
+		{"several matches, no create", in, []crm.Record{contact, account}, owners, func() config.PhoneCalls { s := settings(); s.EnableMultipleMatchCreate = false; return s }(), func(t *testing.T, d Decision) {
+			if d.State != store.Unresolved || d.Reason != ReasonMultipleMatches {
+				t.Fatalf("%+v", d)
+			}
+		}},
+		{"audit off", in, []crm.Record{contact}, owners, noAudit(), func(t *testing.T, d Decision) {
+			if d.Activity.Description != "CallId is CALL-1" {
+				t.Fatalf("%q", d.Activity.Description)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, Decide("t", tt.call, tt.call.CustomerNumber(), tt.matches, tt.owners, tt.s))
+		})
+	}
+}
+
+func TestAuditHoldsEveryEnreachValue(t *testing.T) {
+	c := Call{ID: "X", Raw: []json.RawMessage{json.RawMessage(`{"CallId":"X","ANum":"+3584","Duration":42,"QueueName":null}`)}}
+	got := Audit(c, true)
+	for _, want := range []string{"CallId: X", "ANum: +3584", "Duration: 42"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("audit %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestMergeOneCallIDIsOneCall(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	calls := []enreach.Call{
+		{CallID: "A", UserID: "u2", EndResult: 1, StartTime: t0.Add(time.Second), Privacy: "Work"},
+		{CallID: "a", UserID: "u1", EndResult: 0, StartTime: t0.Add(2 * time.Second), Privacy: "Work", Duration: 30},
+		{CallID: "D", UserID: "u3", EndResult: 0, StartTime: t0, Outbound: true, Privacy: "Private"},
+	}
+	scs := []enreach.ServiceCall{{CallID: "A", QueueName: "Sales", StartTime: t0, Duration: 40, EndResult: 0}}
+	got := Merge(calls, scs)
+	if len(got) != 2 {
+		t.Fatalf("merged into %d calls, want 2: %+v", len(got), got)
+	}
+	var q, d Call
+	for _, c := range got {
+		if c.Queue {
+			q = c
+		} else {
+			d = c
+		}
+	}
+	if q.QueueName != "Sales" || q.UserID != "u1" || !q.Answered || q.Duration != 40 || len(q.Raw) != 3 {
+		t.Fatalf("queue call = %+v", q)
+	}
+	if !d.Outbound || d.Privacy != "Private" || d.UserID != "u3" {
+		t.Fatalf("direct call = %+v", d)
+	}
+}
+
+func TestNextNightly(t *testing.T) {
+	start, end := 22*time.Hour, 23*time.Hour+30*time.Minute
+	day := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	if got := NextNightly(day.Add(10*time.Hour), start, end, 0.5); !got.Equal(day.Add(22*time.Hour + 45*time.Minute)) {
+		t.Fatalf("same day: %v", got)
+	}
+	if got := NextNightly(day.Add(23*time.Hour), start, end, 0.5); !got.Equal(day.AddDate(0, 0, 1).Add(22*time.Hour + 45*time.Minute)) {
+		t.Fatalf("after the moment: %v", got)
+	}
+	for _, r := range []float64{0, 0.25, 0.999} {
+		got := NextNightly(day, start, end, r)
+		if got.Before(day.Add(start)) || !got.Before(day.Add(end)) {
+			t.Fatalf("r=%v: %v outside the window", r, got)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/store"
+)
+
+// Stream names for watermarks.
+const StreamCalls = "calls"
+
+// Tuning of the calls job.
+const (
+	// Overlap is re-read below the watermark each run, for records Enreach
+	// publishes late; the ledger makes the re-read free of duplicates.
+	Overlap = 2 * time.Minute
+	// CatchUpChunk is the window size when catching up after an outage; the
+	// watermark advances after each chunk.
+	CatchUpChunk = 6 * time.Hour
+	// DebugLookback is how far back the first run looks with run_in_debug_mode.
+	DebugLookback = 45 * 24 * time.Hour
+	// BackfillChunk is the window size of a manual backfill.
+	BackfillChunk = 24 * time.Hour
+)
+
+// RunCalls is one run of the calls job for a tenant: from the watermark (less
+// Overlap) to now in chunks of records modified in that time, advancing the
+// watermark after each chunk, then a retry of failed writes. The first run
+// looks back execution_interval (45 days with run_in_debug_mode).
+func (s *Syncer) RunCalls(ctx context.Context, t *Tenant, o SyncOptions) (Summary, error) {
+	return s.recordRun(ctx, t, "calls", func(ctx context.Context) (Summary, error) {
+		var sum Summary
+		now := s.now().Truncate(time.Second)
+		cfg := t.Config()
+		from, ok, err := s.Store.Watermark(ctx, t.Name, StreamCalls)
+		if err != nil {
+			return sum, err
+		}
+		if ok {
+			from = from.Add(-Overlap)
+		} else if cfg.PhoneCalls.RunInDebugMode {
+			from = now.Add(-DebugLookback)
+		} else {
+			from = now.Add(-cfg.PhoneCalls.ExecutionInterval.D())
+		}
+		for start := from; start.Before(now); {
+			if stopped(o.Stop) {
+				break
+			}
+			end := start.Add(CatchUpChunk)
+			if end.After(now) {
+				end = now
+			}
+			got, err := s.SyncWindow(ctx, t, enreach.Window{From: start, To: end, ByModified: true}, o)
+			sum.Add(got)
+			if err != nil {
+				return sum, err
+			}
+			if err := s.Store.SetWatermark(ctx, t.Name, StreamCalls, end); err != nil {
+				return sum, err
+			}
+			s.Metrics.watermark(t.Name, StreamCalls, s.now().Sub(end))
+			start = end
+		}
+		got, err := s.Retry(ctx, t, false, o)
+		sum.Add(got)
+		return sum, err
+	})
+}
+
+// Backfill processes [from, to) by call start time in chunks, reporting
+// progress after each. It does not move the watermark.
+func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
+	job := "backfill"
+	if o.DryRun {
+		job = "backfill-dry-run"
+	}
+	return s.recordRun(ctx, t, job, func(ctx context.Context) (Summary, error) {
+		return s.backfill(ctx, t, from, to, o, progress)
+	})
+}
+
+func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
+	{
+		var sum Summary
+		from, to := from.UTC(), to.UTC()
+		total := to.Sub(from)
+		for start := from; start.Before(to); {
+			if stopped(o.Stop) {
+				return sum, errors.New("stopped")
+			}
+			end := start.Add(BackfillChunk)
+			if end.After(to) {
+				end = to
+			}
+			got, err := s.SyncWindow(ctx, t, enreach.Window{From: start, To: end}, o)
+			sum.Add(got)
+			if err != nil {
+				return sum, err
+			}
+			start = end
+			if progress != nil {
+				progress(start.Sub(from), total, sum)
+			}
+		}
+		return sum, nil
+	}
+}
+
+// Retroactive is the nightly re-sync: once a night per tenant at a random
+// moment inside the configured UTC window it re-runs the last lookback, so
+// calls whose caller was added to the CRM later get linked. The chosen moment
+// is stored; a restart neither skips nor repeats it (a moment missed while
+// the worker was down runs at the next check).
+func (s *Syncer) Retroactive(ctx context.Context, t *Tenant, o SyncOptions) (ran bool, sum Summary, err error) {
+	cfg := t.Config().Retroactive
+	if !cfg.Enabled {
+		return false, sum, nil
+	}
+	const job = "retroactive"
+	now := s.now()
+	next, _, ok, err := s.Store.Schedule(ctx, t.Name, job)
+	if err != nil {
+		return false, sum, err
+	}
+	if !ok {
+		next = NextNightly(now, cfg.Window.Start, cfg.Window.End, rand.Float64())
+		if err := s.Store.SetSchedule(ctx, t.Name, job, next, time.Time{}); err != nil {
+			return false, sum, err
+		}
+	}
+	if now.Before(next) {
+		return false, sum, nil
+	}
+	sum, err = s.recordRun(ctx, t, job, func(ctx context.Context) (Summary, error) {
+		got, err := s.backfill(ctx, t, now.Add(-cfg.Lookback.D()), now, o, nil)
+		if err != nil {
+			return got, err
+		}
+		more, err := s.Retry(ctx, t, true, o)
+		got.Add(more)
+		return got, err
+	})
+	if err != nil {
+		return true, sum, err // the moment stays due: the next check tries again
+	}
+	// The next night's moment, strictly after this one.
+	after := next
+	if now.After(after) {
+		after = now
+	}
+	n := NextNightly(after.Add(time.Minute), cfg.Window.Start, cfg.Window.End, rand.Float64())
+	return true, sum, s.Store.SetSchedule(ctx, t.Name, job, n, now)
+}
+
+// NextNightly returns the first moment at or after t that lies at fraction r
+// (0..1) of the daily UTC window [start, end) (offsets from midnight), on the
+// day t is in if that moment has not passed, else on the next day.
+func NextNightly(t time.Time, start, end time.Duration, r float64) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	at := start + time.Duration(r*float64(end-start))
+	m := day.Add(at).Truncate(time.Second)
+	if m.Before(t) {
+		m = day.AddDate(0, 0, 1).Add(at).Truncate(time.Second)
+	}
+	return m
+}
+
+// Purge deletes finished history older than retention.
+func (s *Syncer) Purge(ctx context.Context, tenants []string, retention time.Duration) (store.PurgeResult, error) {
+	return s.Store.Purge(ctx, tenants, s.now().Add(-retention))
+}
+
+// recordRun keeps the run history of a job in the store.
+func (s *Syncer) recordRun(ctx context.Context, t *Tenant, job string, fn func(context.Context) (Summary, error)) (Summary, error) {
+	start := s.now()
+	id, err := s.Store.StartRun(ctx, t.Name, job, start)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, runErr := fn(ctx)
+	r := store.Run{ID: id, FinishedAt: s.now(), Status: "ok", Seen: sum.Seen, Written: sum.Written,
+		Skipped: sum.SkippedTotal(), Unresolved: sum.Unresolved, Failed: sum.Failed}
+	if runErr != nil {
+		r.Status, r.Error = "error", runErr.Error()
+	}
+	if err := s.Store.FinishRun(context.WithoutCancel(ctx), r); err != nil && runErr == nil {
+		runErr = err
+	}
+	s.Metrics.run(t.Name, job, r.Status, s.now().Sub(start))
+	if runErr != nil {
+		return sum, fmt.Errorf("%s %s: %w", t.Name, job, runErr)
+	}
+	return sum, nil
+}
+
+func stopped(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,233 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+)
+
+// Registry holds the running tenants by name; config reloads replace
+// entries, and jobs look their tenant up at each run.
+type Registry struct {
+	mu      sync.RWMutex
+	tenants map[string]*Tenant
+}
+
+// NewRegistry returns a registry of the given tenants.
+func NewRegistry(ts ...*Tenant) *Registry {
+	r := &Registry{tenants: map[string]*Tenant{}}
+	for _, t := range ts {
+		r.tenants[t.Name] = t
+	}
+	return r
+}
+
+// Get returns a tenant by name.
+func (r *Registry) Get(name string) (*Tenant, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t, ok := r.tenants[name]
+	return t, ok
+}
+
+// All returns the tenants sorted by name.
+func (r *Registry) All() []*Tenant {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Tenant, 0, len(r.tenants))
+	for _, t := range r.tenants {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Replace swaps the whole set.
+func (r *Registry) Replace(ts []*Tenant) {
+	m := make(map[string]*Tenant, len(ts))
+	for _, t := range ts {
+		m[t.Name] = t
+	}
+	r.mu.Lock()
+	r.tenants = m
+	r.mu.Unlock()
+}
+
+// Scheduler runs the jobs with gocron: one scheduler in UTC, each job a
+// singleton per tenant (an overlapping tick is dropped, not queued).
+type Scheduler struct {
+	sched    gocron.Scheduler
+	syncer   *Syncer
+	registry *Registry
+	log      *slog.Logger
+	stop     chan struct{}
+	// Extra per-tenant jobs (callbacks) and global ones (inbox) are added by
+	// their owners through AddTenantJob and AddJob.
+	mu        sync.Mutex
+	perTenant []tenantJob
+	jobs      map[string]gocron.Job
+}
+
+type tenantJob struct {
+	name string
+	def  gocron.JobDefinition
+	fn   func(ctx context.Context, t *Tenant, o SyncOptions) error
+}
+
+// Retention of finished history (ledger rows written or skipped, job runs,
+// processed webhook deliveries, quarantine).
+const Retention = 90 * 24 * time.Hour
+
+// NewScheduler prepares the calls, retroactive and purge jobs.
+func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocron.SchedulerOption) (*Scheduler, error) {
+	opts = append([]gocron.SchedulerOption{gocron.WithLocation(time.UTC), gocron.WithStopTimeout(time.Minute)}, opts...)
+	gs, err := gocron.NewScheduler(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: scheduler: %w", err)
+	}
+	s := &Scheduler{sched: gs, syncer: syncer, registry: reg, log: log, stop: make(chan struct{}), jobs: map[string]gocron.Job{}}
+	everyMinute := gocron.CronJob("* * * * *", false)
+	s.perTenant = []tenantJob{
+		{name: "calls", def: everyMinute, fn: func(ctx context.Context, t *Tenant, o SyncOptions) error {
+			_, err := syncer.RunCalls(ctx, t, o)
+			return err
+		}},
+		{name: "retroactive", def: everyMinute, fn: func(ctx context.Context, t *Tenant, o SyncOptions) error {
+			_, _, err := syncer.Retroactive(ctx, t, o)
+			return err
+		}},
+	}
+	if err := s.AddJob("purge", gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 17, 0))), func(ctx context.Context) error {
+		names := []string{}
+		for _, t := range reg.All() {
+			names = append(names, t.Name)
+		}
+		r, err := syncer.Purge(ctx, names, Retention)
+		if err == nil {
+			log.Info("purged old history", "ledger", r.Ledger, "runs", r.Runs, "inbox", r.Inbox, "quarantine", r.Quarantine)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// AddTenantJob adds a job that runs for every tenant on def.
+func (s *Scheduler) AddTenantJob(name string, def gocron.JobDefinition, fn func(ctx context.Context, t *Tenant, o SyncOptions) error) {
+	s.mu.Lock()
+	s.perTenant = append(s.perTenant, tenantJob{name: name, def: def, fn: fn})
+	s.mu.Unlock()
+}
+
+// AddJob adds a global singleton job.
+func (s *Scheduler) AddJob(name string, def gocron.JobDefinition, fn func(ctx context.Context) error) error {
+	j, err := s.sched.NewJob(def, gocron.NewTask(func(ctx context.Context) {
+		if err := fn(context.WithoutCancel(ctx)); err != nil {
+			s.log.Error("job failed", "job", name, "err", err)
+		}
+	}), s.options(name)...)
+	if err != nil {
+		return fmt.Errorf("jobs: add %s: %w", name, err)
+	}
+	s.mu.Lock()
+	s.jobs[name] = j
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Scheduler) options(name string) []gocron.JobOption {
+	return []gocron.JobOption{
+		gocron.WithName(name),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithEventListeners(gocron.AfterJobRunsWithPanic(func(_ uuid.UUID, _ string, p any) {
+			s.log.Error("job panicked", "job", name, "panic", p)
+		})),
+	}
+}
+
+// SyncTenants makes the per-tenant jobs match the registry: jobs of new
+// tenants are added, those of removed tenants removed. Call it after a
+// config reload.
+func (s *Scheduler) SyncTenants() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := map[string]bool{}
+	for _, t := range s.registry.All() {
+		for _, tj := range s.perTenant {
+			name := tj.name + "/" + t.Name
+			want[name] = true
+			if _, ok := s.jobs[name]; ok {
+				continue
+			}
+			tenant, fn := t.Name, tj.fn
+			j, err := s.sched.NewJob(tj.def, gocron.NewTask(func(ctx context.Context) {
+				t, ok := s.registry.Get(tenant)
+				if !ok {
+					return
+				}
+				// I/O is not cut by shutdown: the batch being written
+				// finishes; Stop ends the run between batches.
+				if err := fn(context.WithoutCancel(ctx), t, SyncOptions{Stop: s.stop}); err != nil {
+					s.log.Error("job failed", "job", name, "tenant", tenant, "err", err)
+				}
+			}), append(s.options(name), gocron.WithStartAt(gocron.WithStartImmediately()))...)
+			if err != nil {
+				return fmt.Errorf("jobs: add %s: %w", name, err)
+			}
+			s.jobs[name] = j
+		}
+	}
+	for name, j := range s.jobs {
+		if _, global := s.isTenantJob(name); !global && !want[name] {
+			if err := s.sched.RemoveJob(j.ID()); err != nil {
+				return err
+			}
+			delete(s.jobs, name)
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) isTenantJob(name string) (string, bool) {
+	for _, tj := range s.perTenant {
+		if len(name) > len(tj.name) && name[:len(tj.name)+1] == tj.name+"/" {
+			return tj.name, false
+		}
+	}
+	return "", true
+}
+
+// Start adds the tenants' jobs and starts the scheduler.
+func (s *Scheduler) Start() error {
+	if err := s.SyncTenants(); err != nil {
+		return err
+	}
+	s.sched.Start()
+	return nil
+}
+
+// Shutdown asks running jobs to stop after their current batch and waits for
+// them (up to a minute).
+func (s *Scheduler) Shutdown() error {
+	close(s.stop)
+	return s.sched.Shutdown()
+}
+
+// Jobs lists the scheduled job names.
+func (s *Scheduler) Jobs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.jobs))
+	for n := range s.jobs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

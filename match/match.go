@@ -1,0 +1,232 @@
+// Package match owns finding the CRM records of caller numbers for one tenant:
+// normalisation with the tenant's region, exclusion of the organisation's own
+// numbers, batched CRM lookups over the forms a CRM stores, verification of
+// every hit, and the number-to-record cache that the calls, callbacks and Smart
+// Routing paths share.
+package match
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/phone"
+)
+
+// Lookuper is the part of crm.Client the matcher needs.
+type Lookuper interface {
+	Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error)
+}
+
+// Options configure a Matcher.
+type Options struct {
+	// Region is the tenant's default region for numbers without a country code.
+	Region string
+	// NumbersToCut > 0 switches the CRM query to a suffix search (the original
+	// product's NumbersToCut); verification still applies.
+	NumbersToCut int
+	// TTL is how long a lookup result is reused (default 10 minutes).
+	TTL time.Duration
+	// MaxEntries bounds the cache (default 100,000 numbers).
+	MaxEntries int
+	// BatchSize is the number of numbers per Lookup call (default 500; the
+	// clients split further at their CRM's limits).
+	BatchSize int
+	// Fields are extra record fields to fetch (Smart Routing rules).
+	Fields map[crm.Entity][]string
+	Now    func() time.Time
+}
+
+// Result is what is known about one caller number.
+type Result struct {
+	Number phone.Number
+	// Reason is set when the number cannot match any customer
+	// ("internal_number" or the phone package's unmatchable reason).
+	Reason string
+	// Records are the verified matches, in CRM order (contacts, accounts, leads).
+	Records []crm.Record
+	// Cached is true when the answer came from the cache.
+	Cached bool
+}
+
+// Matcher finds customers by number. It is safe for concurrent use.
+type Matcher struct {
+	crm      Lookuper
+	opts     Options
+	internal atomic.Pointer[phone.Internal]
+
+	mu    sync.Mutex
+	cache map[string]entry
+
+	hits, misses atomic.Int64
+}
+
+type entry struct {
+	records []crm.Record
+	expires time.Time
+}
+
+// New returns a Matcher over a CRM client.
+func New(c Lookuper, o Options) *Matcher {
+	if o.TTL == 0 {
+		o.TTL = 10 * time.Minute
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = 100_000
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 500
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}}
+	m.internal.Store(phone.NewInternal(o.Region))
+	return m
+}
+
+// SetInternal replaces the organisation's own numbers (users' work and mobile
+// numbers, queue numbers, configured extras).
+func (m *Matcher) SetInternal(in *phone.Internal) { m.internal.Store(in) }
+
+// Normalize reads a raw number with the tenant's region and says whether it
+// can match a customer ("" reason) or why not.
+func (m *Matcher) Normalize(raw string) (phone.Number, string) {
+	n, ok := phone.Normalize(raw, m.opts.Region)
+	if !ok {
+		return n, "unmatchable_number"
+	}
+	if m.internal.Load().Contains(n) {
+		return n, "internal_number"
+	}
+	return n, ""
+}
+
+// Match resolves raw numbers, keyed by the raw value. With useCache, numbers
+// looked up within the TTL are answered from the cache; every CRM answer
+// refreshes the cache either way. Numbers are looked up in batches.
+func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[string]Result, error) {
+	out := make(map[string]Result, len(raws))
+	var todo []phone.Number
+	queued := map[string]bool{}
+	now := m.opts.Now()
+	for _, raw := range raws {
+		if _, done := out[raw]; done {
+			continue
+		}
+		n, reason := m.Normalize(raw)
+		if reason != "" {
+			out[raw] = Result{Number: n, Reason: reason}
+			continue
+		}
+		if useCache {
+			if recs, ok := m.cached(n.E164(), now); ok {
+				m.hits.Add(1)
+				out[raw] = Result{Number: n, Records: recs, Cached: true}
+				continue
+			}
+			m.misses.Add(1)
+		}
+		out[raw] = Result{Number: n}
+		if !queued[n.E164()] {
+			queued[n.E164()] = true
+			todo = append(todo, n)
+		}
+	}
+	found := map[string][]crm.Record{}
+	for i := 0; i < len(todo); i += m.opts.BatchSize {
+		part := todo[i:min(i+m.opts.BatchSize, len(todo))]
+		req := crm.LookupRequest{Fields: m.opts.Fields}
+		for _, n := range part {
+			q := crm.NumberQuery{Number: n.E164(), Forms: phone.Forms(n)}
+			if m.opts.NumbersToCut > 0 {
+				q.Suffix = phone.Cut(n.E164(), m.opts.NumbersToCut)
+			}
+			req.Numbers = append(req.Numbers, q)
+		}
+		res, err := m.crm.Lookup(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("match: lookup %d numbers: %w", len(part), err)
+		}
+		for _, n := range part {
+			found[n.E164()] = m.verify(n, res[n.E164()])
+		}
+	}
+	m.store(found, now)
+	for raw, r := range out {
+		if r.Reason == "" && !r.Cached {
+			r.Records = found[r.Number.E164()]
+			out[raw] = r
+		}
+	}
+	return out, nil
+}
+
+// verify keeps the records one of whose phone fields is the caller's number.
+// A search hit is only a candidate: a shared suffix or a fuzzy search is no
+// match. Each record is kept once.
+func (m *Matcher) verify(n phone.Number, cands []crm.Record) []crm.Record {
+	var out []crm.Record
+	seen := map[crm.Ref]bool{}
+	for _, r := range cands {
+		if seen[r.Ref] {
+			continue
+		}
+		for _, v := range r.Phones {
+			if phone.Match(n, v, m.opts.Region) {
+				seen[r.Ref] = true
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (m *Matcher) cached(e164 string, now time.Time) ([]crm.Record, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.cache[e164]
+	if !ok || now.After(e.expires) {
+		return nil, false
+	}
+	return e.records, true
+}
+
+func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
+	if len(found) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.cache)+len(found) > m.opts.MaxEntries {
+		for k, e := range m.cache {
+			if now.After(e.expires) {
+				delete(m.cache, k)
+			}
+		}
+		for k := range m.cache { // still full: drop arbitrary entries
+			if len(m.cache)+len(found) <= m.opts.MaxEntries {
+				break
+			}
+			delete(m.cache, k)
+		}
+	}
+	exp := now.Add(m.opts.TTL)
+	for k, recs := range found {
+		m.cache[k] = entry{records: recs, expires: exp}
+	}
+}
+
+// Forget drops a number from the cache (e.g. after a CRM change is known).
+func (m *Matcher) Forget(e164 string) {
+	m.mu.Lock()
+	delete(m.cache, e164)
+	m.mu.Unlock()
+}
+
+// CacheStats returns cache hits and misses so far.
+func (m *Matcher) CacheStats() (hits, misses int64) { return m.hits.Load(), m.misses.Load() }
