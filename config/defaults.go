@@ -1,0 +1,95 @@
+package config
+
+import "time"
+
+// Defaults for keys absent from the file. Values follow the original product
+// (Voice for D365 "Phone call sync settings" and callback settings) and the
+// issues' contract examples.
+const (
+	DefaultStorePath  = "callsync.db"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	DefaultLogFormat  = "text"
+	DefaultLogLevel   = "info"
+)
+
+// Defaults returns a Config holding every top-level default and no tenants.
+func Defaults() Config {
+	return Config{
+		Store: Store{Path: DefaultStorePath},
+		HTTP:  HTTP{Listen: DefaultHTTPListen},
+		Log:   Log{Format: DefaultLogFormat, Level: DefaultLogLevel},
+	}
+}
+
+// DefaultTenant returns a Tenant holding every per-tenant default. Parsing
+// starts each tenant from it, so a key absent from the file keeps its
+// default while an explicit value (false included) wins.
+func DefaultTenant() Tenant {
+	return Tenant{
+		CRM: CRM{
+			Users: Users{Match: "email"},
+			Dynamics: Dynamics{
+				AuthorityURL: "https://login.microsoftonline.com",
+				PhoneFields: map[string][]string{
+					"contact": {"telephone1", "telephone2", "mobilephone"},
+					"account": {"telephone1", "telephone2"},
+					"lead":    {"telephone1", "telephone2", "mobilephone"},
+				},
+				BatchSize:   100,
+				Concurrency: 4,
+			},
+			Salesforce: Salesforce{
+				Grant:           "client_credentials",
+				APIVersion:      "62.0",
+				ExternalIDField: "Enreach_Call_Id__c",
+			},
+			Zoho: Zoho{
+				Module:         "Calls",
+				RecordIncoming: true,
+				RecordOutgoing: true,
+				SearchModules:  []string{"Contacts", "Accounts", "Leads"},
+			},
+		},
+		PhoneCalls: PhoneCalls{
+			CallDurationLimit:            0,
+			CallStartMargin:              Duration(15 * time.Second),
+			EnableAudit:                  true,
+			EnableMultipleMatchCreate:    true,
+			MultipleMatchPhoneCallStatus: 1,
+			ExecutionInterval:            Duration(120 * time.Minute),
+			IncomingDirectCallSubject:    "Incoming direct call",
+			IncomingQueueCallSubject:     "Incoming queue call",
+			OutgoingDirectCallSubject:    "Outgoing direct call",
+			ProcessDirectCalls:           true,
+		},
+		Retroactive: Retroactive{
+			Enabled:  true,
+			Window:   Clock{Start: 22 * time.Hour, End: 23*time.Hour + 30*time.Minute},
+			Lookback: Duration(24 * time.Hour),
+		},
+		Callbacks: Callbacks{
+			DefaultSubject: "Callback request",
+			RecipientRule:  "queue",
+		},
+		Routing: Routing{
+			Budget:   Duration(1500 * time.Millisecond),
+			CacheTTL: Duration(10 * time.Minute),
+		},
+	}
+}
+
+// DefaultProfile returns a callback Profile holding every default.
+func DefaultProfile() Profile {
+	return Profile{
+		OwnershipRule:     "api_user",
+		DuplicateHandling: "bundle",
+		SyncMethod:        "polling",
+		Age:               Duration(time.Hour),
+		Active:            true,
+	}
+}
+
+// The decoder calls setDefaults on each new list element before decoding it.
+func (c *Config) setDefaults()  { *c = Defaults() }
+func (t *Tenant) setDefaults()  { *t = DefaultTenant() }
+func (p *Profile) setDefaults() { *p = DefaultProfile() }

@@ -1,0 +1,468 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Enumerated values.
+const (
+	CRMDynamics   = "dynamics"
+	CRMSalesforce = "salesforce"
+	CRMZoho       = "zoho"
+
+	MatchEmail = "email"
+	MatchField = "field"
+
+	GrantClientCredentials = "client_credentials"
+	GrantJWT               = "jwt"
+	GrantPassword          = "password"
+
+	RecipientQueue      = "queue"
+	RecipientQueueOwner = "queue_owner"
+
+	OwnerAPIUser    = "api_user"
+	OwnerQueueOwner = "queue_owner"
+
+	DuplicatesBundle = "bundle"
+	DuplicatesIgnore = "ignore"
+
+	SyncPolling           = "polling"
+	SyncWebhook           = "webhook"
+	SyncWebhookAndPolling = "webhook_and_polling"
+
+	// RoutingTargetOwner routes to the matched record owner's Enreach user.
+	RoutingTargetOwner = "owner"
+)
+
+// Limits checked by Validate.
+const (
+	// MaxRoutingBudget leaves Enreach's 5 s Smart Routing timeout room for
+	// the network.
+	MaxRoutingBudget = 4500 * time.Millisecond
+	// MaxDynamicsBatch is the $batch operation limit.
+	MaxDynamicsBatch = 1000
+	// MaxDynamicsConcurrency is Dataverse's concurrent-request limit per user.
+	MaxDynamicsConcurrency = 52
+)
+
+var (
+	tenantName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	columnName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	sfCustom    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)
+	sfVersion   = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
+	zohoAPIName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+)
+
+// validator collects errors named by key path.
+type validator struct{ errs Errors }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) required(path, value string) bool {
+	if strings.TrimSpace(value) == "" {
+		v.add(path, "required")
+		return false
+	}
+	return true
+}
+
+func (v *validator) oneOf(path, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		v.add(path, "invalid value %q (want %s)", value, strings.Join(allowed, " | "))
+	}
+}
+
+// url checks a base URL: https, or http on a loopback host (the test
+// doubles and the sandbox).
+func (v *validator) url(path, value string) {
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		v.add(path, "invalid URL %q (want https://host)", value)
+		return
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		v.add(path, "URL %q must use https", value)
+		return
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		v.add(path, "URL %q must not have a query or fragment", value)
+	}
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) nonNegative(path string, d Duration) {
+	if d < 0 {
+		v.add(path, "must not be negative")
+	}
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be greater than 0")
+	}
+}
+
+// Validate checks the whole configuration and returns every problem as
+// Errors (without file positions; Parse adds them). Load and Parse call it.
+func (c *Config) Validate() error {
+	v := &validator{}
+	v.required("store.path", c.Store.Path)
+	if v.required("http.listen", c.HTTP.Listen) {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			v.add("http.listen", "invalid address %q (want host:port)", c.HTTP.Listen)
+		}
+	}
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+
+	if len(c.Tenants) == 0 {
+		v.add("tenants", "at least one tenant is required")
+	}
+	first := map[string]int{}
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		p := fmt.Sprintf("tenants[%d]", i)
+		if j, dup := first[t.Name]; dup && t.Name != "" {
+			v.add(p+".name", "duplicate tenant name %q (also tenants[%d])", t.Name, j)
+		} else {
+			first[t.Name] = i
+		}
+		v.tenant(p, t)
+	}
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs
+}
+
+func (v *validator) tenant(p string, t *Tenant) {
+	if v.required(p+".name", t.Name) && !tenantName.MatchString(t.Name) {
+		v.add(p+".name", "invalid tenant name %q (use a-z, 0-9, - and _; it appears in URLs)", t.Name)
+	}
+	regionOK := false
+	if v.required(p+".default_region", t.DefaultRegion) {
+		if phonenumbers.GetSupportedRegions()[t.DefaultRegion] {
+			regionOK = true
+		} else {
+			v.add(p+".default_region", "unknown region code %q (want an upper-case ISO 3166 code such as FI)", t.DefaultRegion)
+		}
+	}
+	v.enreach(p+".enreach", &t.Enreach)
+	v.crm(p+".crm", &t.CRM)
+	v.phoneCalls(p+".phone_calls", &t.PhoneCalls)
+	v.retroactive(p+".retroactive", &t.Retroactive)
+	v.callbacks(p+".callbacks", t)
+	v.routing(p+".routing", t, regionOK)
+	for i, n := range t.InternalNumbers {
+		np := fmt.Sprintf("%s.internal_numbers[%d]", p, i)
+		if v.required(np, n) && regionOK {
+			if _, err := phonenumbers.Parse(n, t.DefaultRegion); err != nil {
+				v.add(np, "invalid phone number %q", n)
+			}
+		}
+	}
+}
+
+func (v *validator) enreach(p string, e *Enreach) {
+	if e.APIURL != "" {
+		v.url(p+".api_url", e.APIURL)
+	}
+	if e.DiscoveryURL != "" {
+		v.url(p+".discovery_url", e.DiscoveryURL)
+	}
+	if v.required(p+".user", e.User) {
+		if a, err := mail.ParseAddress(e.User); err != nil || a.Address != e.User {
+			v.add(p+".user", "invalid e-mail address %q", e.User)
+		}
+	}
+	if !e.SecretKey.IsSet() {
+		v.add(p+".secret_key", "required")
+	}
+}
+
+func (v *validator) crm(p string, c *CRM) {
+	if v.required(p+".type", c.Type) {
+		v.oneOf(p+".type", c.Type, CRMDynamics, CRMSalesforce, CRMZoho)
+	}
+	up := p + ".users"
+	v.oneOf(up+".match", c.Users.Match, MatchEmail, MatchField)
+	switch {
+	case c.Users.Match == MatchField:
+		v.required(up+".field", c.Users.Field)
+	case c.Users.Field != "" && c.Users.Match == MatchEmail:
+		v.add(up+".field", "only used with match: field")
+	}
+	for k, val := range c.Users.Overrides {
+		if strings.TrimSpace(k) == "" || strings.TrimSpace(val) == "" {
+			v.add(join(up+".overrides", k), "Enreach user id and CRM user id must both be set")
+		}
+	}
+	switch c.Type {
+	case CRMDynamics:
+		v.dynamics(p+".dynamics", &c.Dynamics)
+	case CRMSalesforce:
+		v.salesforce(p+".salesforce", &c.Salesforce)
+	case CRMZoho:
+		v.zoho(p+".zoho", &c.Zoho)
+	}
+}
+
+func (v *validator) dynamics(p string, d *Dynamics) {
+	if v.required(p+".url", d.URL) {
+		v.url(p+".url", d.URL)
+		if strings.Contains(d.URL, "/api/data") {
+			v.add(p+".url", "give the organisation root (e.g. https://contoso.crm4.dynamics.com), not the Web API path")
+		}
+	}
+	if v.required(p+".authority_url", d.AuthorityURL) {
+		v.url(p+".authority_url", d.AuthorityURL)
+	}
+	v.required(p+".tenant_id", d.TenantID)
+	v.required(p+".client_id", d.ClientID)
+	if !d.ClientSecret.IsSet() {
+		v.add(p+".client_secret", "required")
+	}
+	hasField := false
+	for _, entity := range sortedKeys(d.PhoneFields) {
+		ep := join(p+".phone_fields", entity)
+		if !slices.Contains([]string{"contact", "account", "lead"}, entity) {
+			v.add(ep, "unknown entity (want contact, account or lead)")
+			continue
+		}
+		for i, f := range d.PhoneFields[entity] {
+			if !columnName.MatchString(f) {
+				v.add(fmt.Sprintf("%s[%d]", ep, i), "invalid column name %q", f)
+			}
+			hasField = true
+		}
+	}
+	if !hasField {
+		v.add(p+".phone_fields", "at least one phone field is required")
+	}
+	if d.BatchSize < 1 || d.BatchSize > MaxDynamicsBatch {
+		v.add(p+".batch_size", "must be between 1 and %d", MaxDynamicsBatch)
+	}
+	if d.Concurrency < 1 || d.Concurrency > MaxDynamicsConcurrency {
+		v.add(p+".concurrency", "must be between 1 and %d", MaxDynamicsConcurrency)
+	}
+}
+
+func (v *validator) salesforce(p string, s *Salesforce) {
+	if v.required(p+".login_url", s.LoginURL) {
+		v.url(p+".login_url", s.LoginURL)
+	}
+	v.required(p+".client_id", s.ClientID)
+	v.oneOf(p+".grant", s.Grant, GrantClientCredentials, GrantJWT, GrantPassword)
+	switch s.Grant {
+	case GrantClientCredentials:
+		if !s.ClientSecret.IsSet() {
+			v.add(p+".client_secret", "required with grant: client_credentials")
+		}
+	case GrantJWT:
+		if s.Username == "" {
+			v.add(p+".username", "required with grant: jwt")
+		}
+		if s.PrivateKeyFile == "" {
+			v.add(p+".private_key_file", "required with grant: jwt")
+		}
+	case GrantPassword:
+		if s.Username == "" {
+			v.add(p+".username", "required with grant: password")
+		}
+		if !s.Password.IsSet() {
+			v.add(p+".password", "required with grant: password")
+		}
+		if !s.ClientSecret.IsSet() {
+			v.add(p+".client_secret", "required with grant: password")
+		}
+	}
+	if !sfVersion.MatchString(s.APIVersion) {
+		v.add(p+".api_version", "invalid API version %q (want e.g. \"62.0\")", s.APIVersion)
+	}
+	if v.required(p+".external_id_field", s.ExternalIDField) && !sfCustom.MatchString(s.ExternalIDField) {
+		v.add(p+".external_id_field", "invalid custom field name %q (want e.g. Enreach_Call_Id__c)", s.ExternalIDField)
+	}
+}
+
+func (v *validator) zoho(p string, z *Zoho) {
+	if v.required(p+".accounts_url", z.AccountsURL) {
+		v.url(p+".accounts_url", z.AccountsURL)
+	}
+	if z.APIDomain != "" {
+		v.url(p+".api_domain", z.APIDomain)
+	}
+	v.required(p+".client_id", z.ClientID)
+	if !z.ClientSecret.IsSet() {
+		v.add(p+".client_secret", "required")
+	}
+	if !z.RefreshToken.IsSet() {
+		v.add(p+".refresh_token", "required")
+	}
+	if z.Module != "" && !zohoAPIName.MatchString(z.Module) {
+		v.add(p+".module", "invalid module API name %q (want Calls or a custom module's API name)", z.Module)
+	}
+	for _, f := range []struct{ key, val string }{
+		{"user_id_field", z.UserIDField}, {"call_id_field", z.CallIDField},
+	} {
+		if f.val != "" && !zohoAPIName.MatchString(f.val) {
+			v.add(p+"."+f.key, "invalid field API name %q", f.val)
+		}
+	}
+	if z.NumberCleanupRegexp != "" {
+		if _, err := regexp.Compile(z.NumberCleanupRegexp); err != nil {
+			v.add(p+".number_cleanup_regexp", "invalid regular expression: %v", err)
+		}
+	}
+	if len(z.SearchModules) == 0 {
+		v.add(p+".search_modules", "at least one module is required")
+	}
+	for i, m := range z.SearchModules {
+		if !zohoAPIName.MatchString(m) {
+			v.add(fmt.Sprintf("%s.search_modules[%d]", p, i), "invalid module API name %q", m)
+		}
+	}
+}
+
+func (v *validator) phoneCalls(p string, pc *PhoneCalls) {
+	v.nonNegative(p+".call_duration_limit", pc.CallDurationLimit)
+	v.nonNegative(p+".call_start_margin", pc.CallStartMargin)
+	v.positive(p+".execution_interval", pc.ExecutionInterval)
+	if pc.NumbersToCut < 0 {
+		v.add(p+".numbers_to_cut", "must not be negative")
+	}
+	if pc.MultipleMatchPhoneCallStatus < 0 {
+		v.add(p+".multiple_match_phone_call_status", "must not be negative")
+	}
+}
+
+func (v *validator) retroactive(p string, r *Retroactive) {
+	if r.Window.Start >= r.Window.End {
+		v.add(p+".window", "start must be before end within the UTC day (got %s)", r.Window)
+	}
+	v.positive(p+".lookback", r.Lookback)
+}
+
+func (v *validator) callbacks(p string, t *Tenant) {
+	cb := &t.Callbacks
+	v.oneOf(p+".recipient_rule", cb.RecipientRule, RecipientQueue, RecipientQueueOwner)
+	first := map[string]int{}
+	for i := range cb.Profiles {
+		pr := &cb.Profiles[i]
+		pp := fmt.Sprintf("%s.profiles[%d]", p, i)
+		if v.required(pp+".name", pr.Name) {
+			if !tenantName.MatchString(pr.Name) {
+				v.add(pp+".name", "invalid profile name %q (use a-z, 0-9, - and _)", pr.Name)
+			}
+			if j, dup := first[pr.Name]; dup {
+				v.add(pp+".name", "duplicate profile name %q (also profiles[%d])", pr.Name, j)
+			} else {
+				first[pr.Name] = i
+			}
+		}
+		if pr.Active {
+			v.required(pp+".callback_list_id", pr.CallbackListID)
+		}
+		v.oneOf(pp+".ownership_rule", pr.OwnershipRule, OwnerAPIUser, OwnerQueueOwner)
+		v.oneOf(pp+".duplicate_handling", pr.DuplicateHandling, DuplicatesBundle, DuplicatesIgnore)
+		v.oneOf(pp+".sync_method", pr.SyncMethod, SyncPolling, SyncWebhook, SyncWebhookAndPolling)
+		needQueue := pr.OwnershipRule == OwnerQueueOwner || cb.RecipientRule == RecipientQueueOwner ||
+			(t.CRM.Type == CRMDynamics && cb.RecipientRule == RecipientQueue)
+		if pr.Active && needQueue && pr.Queue == "" {
+			v.add(pp+".queue", "required by %s", queueReason(t, pr))
+		}
+		if pr.Polls() {
+			v.positive(pp+".age", pr.Age)
+		} else {
+			v.nonNegative(pp+".age", pr.Age)
+		}
+		if pr.Active && pr.TakesWebhooks() && !t.Enreach.WebhookToken.IsSet() {
+			v.add(pp+".sync_method", "%s needs enreach.webhook_token", pr.SyncMethod)
+		}
+	}
+}
+
+func queueReason(t *Tenant, pr *Profile) string {
+	switch {
+	case pr.OwnershipRule == OwnerQueueOwner:
+		return "ownership_rule: queue_owner"
+	case t.Callbacks.RecipientRule == RecipientQueueOwner:
+		return "recipient_rule: queue_owner"
+	}
+	return "recipient_rule: queue (Dynamics adds the request to this queue)"
+}
+
+func (v *validator) routing(p string, t *Tenant, regionOK bool) {
+	r := &t.Routing
+	if len(r.Rules) > 0 && !r.APIKey.IsSet() {
+		v.add(p+".api_key", "required when routing rules are set")
+	}
+	if r.Budget <= 0 || r.Budget.D() > MaxRoutingBudget {
+		v.add(p+".budget", "must be greater than 0 and at most %s (Enreach waits 5s)", Duration(MaxRoutingBudget))
+	}
+	v.nonNegative(p+".cache_ttl", r.CacheTTL)
+	names := map[string]int{}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		rp := fmt.Sprintf("%s.rules[%d]", p, i)
+		if rule.Name != "" {
+			if j, dup := names[rule.Name]; dup {
+				v.add(rp+".name", "duplicate rule name %q (also rules[%d])", rule.Name, j)
+			} else {
+				names[rule.Name] = i
+			}
+		}
+		v.required(rp+".target", rule.Target)
+		w := &rule.When
+		wp := rp + ".when"
+		if w.Entity != "" {
+			v.oneOf(wp+".entity", w.Entity, "contact", "account", "lead")
+		}
+		switch {
+		case w.Field != "" && w.Entity == "":
+			v.add(wp+".entity", "required with field")
+		case w.Field != "" && w.Equals == "":
+			v.add(wp+".equals", "required with field")
+		case w.Equals != "" && w.Field == "":
+			v.add(wp+".field", "required with equals")
+		}
+		unmatched := w.Matched != nil && !*w.Matched
+		if unmatched && w.Entity != "" {
+			v.add(wp+".matched", "matched: false contradicts entity: %s", w.Entity)
+		}
+		if unmatched && rule.Target == RoutingTargetOwner {
+			v.add(rp+".target", "owner needs a matched record, but the rule has matched: false")
+		}
+		if w.BNum != "" && regionOK {
+			if _, err := phonenumbers.Parse(w.BNum, t.DefaultRegion); err != nil {
+				v.add(wp+".bnum", "invalid phone number %q", w.BNum)
+			}
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
