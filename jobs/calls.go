@@ -25,7 +25,7 @@ type Store interface {
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
 	LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	OpenByNumber(ctx context.Context, tenant, kind, number string) ([]store.LedgerEntry, error)
-	Quarantine(ctx context.Context, items []store.Quarantined) error
+	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
 	SaveUserMap(ctx context.Context, tenant string, ms []store.UserMapping) error
 	StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error)
@@ -148,15 +148,16 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 	if err != nil {
 		return sum, fmt.Errorf("%s: enreach service calls: %w", t.Name, err)
 	}
-	if n := len(bad1) + len(bad2); n > 0 {
-		sum.Quarantined = n
-		if !o.DryRun {
-			if err := s.quarantine(ctx, t, "calls", bad1); err != nil {
+	if !o.DryRun {
+		for _, q := range []struct {
+			source string
+			bad    []enreach.Malformed
+		}{{"calls", bad1}, {"servicecall", bad2}} {
+			n, err := s.quarantine(ctx, t, q.source, q.bad)
+			if err != nil {
 				return sum, err
 			}
-			if err := s.quarantine(ctx, t, "servicecall", bad2); err != nil {
-				return sum, err
-			}
+			sum.Quarantined += n
 		}
 	}
 	got, err := s.ProcessCalls(ctx, t, Merge(calls, scs), o)
@@ -164,17 +165,21 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 	return sum, err
 }
 
-func (s *Syncer) quarantine(ctx context.Context, t *Tenant, source string, bad []enreach.Malformed) error {
+// quarantine stores malformed records and returns how many were new.
+func (s *Syncer) quarantine(ctx context.Context, t *Tenant, source string, bad []enreach.Malformed) (int, error) {
 	if len(bad) == 0 {
-		return nil
+		return 0, nil
 	}
 	items := make([]store.Quarantined, len(bad))
 	for i, b := range bad {
 		items[i] = store.Quarantined{Tenant: t.Name, Source: source, RecordID: b.ID, Reason: b.Reason, Raw: b.Raw, At: s.now()}
-		s.log().Warn("quarantined an Enreach record", "tenant", t.Name, "source", source, "id", b.ID, "reason", b.Reason)
 	}
-	s.Metrics.quarantined(t.Name, len(bad))
-	return s.Store.Quarantine(ctx, items)
+	n, err := s.Store.Quarantine(ctx, items)
+	if n > 0 {
+		s.log().Warn("quarantined malformed Enreach records", "tenant", t.Name, "source", source, "new", n, "first_reason", bad[0].Reason)
+		s.Metrics.quarantined(t.Name, n)
+	}
+	return n, err
 }
 
 // pending is one call on its way to the CRM.

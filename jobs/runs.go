@@ -149,12 +149,10 @@ func (s *Syncer) Retroactive(ctx context.Context, t *Tenant, o SyncOptions) (ran
 	if err != nil {
 		return true, sum, err // the moment stays due: the next check tries again
 	}
-	// The next night's moment, strictly after this one.
-	after := next
-	if now.After(after) {
-		after = now
-	}
-	n := NextNightly(after.Add(time.Minute), cfg.Window.Start, cfg.Window.End, rand.Float64())
+	// The next moment is in the window of the day after the one this run
+	// belonged to (also when it ran late, catching up after downtime).
+	nextDay := time.Date(next.Year(), next.Month(), next.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	n := NextNightly(nextDay, cfg.Window.Start, cfg.Window.End, rand.Float64())
 	return true, sum, s.Store.SetSchedule(ctx, t.Name, job, n, now)
 }
 

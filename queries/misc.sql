@@ -1,5 +1,6 @@
--- name: InsertQuarantine :exec
-INSERT INTO quarantine (tenant, source, record_id, reason, raw, created_at) VALUES (?, ?, ?, ?, ?, ?);
+-- name: InsertQuarantine :execrows
+INSERT INTO quarantine (tenant, source, record_id, reason, raw, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, source, digest) DO NOTHING;
 
 -- name: CountQuarantine :one
 SELECT COUNT(*) FROM quarantine WHERE tenant = ?;

@@ -7,6 +7,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"embed"
 	"errors"
@@ -267,25 +269,33 @@ type Quarantined struct {
 	At       time.Time
 }
 
-// Quarantine stores unparsable records with their reasons.
-func (s *Store) Quarantine(ctx context.Context, items []Quarantined) error {
+// Quarantine stores unparsable records with their reasons and returns how
+// many were new: a record already quarantined (same source and raw bytes) is
+// kept once however often it is read.
+func (s *Store) Quarantine(ctx context.Context, items []Quarantined) (int, error) {
 	if len(items) == 0 {
-		return nil
+		return 0, nil
 	}
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	added := 0
+	err := s.tx(ctx, func(q *dbsqlc.Queries) error {
 		for _, it := range items {
 			at := it.At
 			if at.IsZero() {
 				at = time.Now()
 			}
-			if err := q.InsertQuarantine(ctx, dbsqlc.InsertQuarantineParams{
-				Tenant: it.Tenant, Source: it.Source, RecordID: it.RecordID, Reason: it.Reason, Raw: it.Raw, CreatedAt: ms(at),
-			}); err != nil {
+			sum := sha256.Sum256(it.Raw)
+			n, err := q.InsertQuarantine(ctx, dbsqlc.InsertQuarantineParams{
+				Tenant: it.Tenant, Source: it.Source, RecordID: it.RecordID, Reason: it.Reason, Raw: it.Raw,
+				Digest: hex.EncodeToString(sum[:]), CreatedAt: ms(at),
+			})
+			if err != nil {
 				return fmt.Errorf("store: quarantine: %w", err)
 			}
+			added += int(n)
 		}
 		return nil
 	})
+	return added, err
 }
 
 // QuarantineCount counts a tenant's quarantined records.

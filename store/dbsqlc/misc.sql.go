@@ -73,8 +73,9 @@ func (q *Queries) GetSchedule(ctx context.Context, arg GetScheduleParams) (GetSc
 	return i, err
 }
 
-const insertQuarantine = `-- name: InsertQuarantine :exec
-INSERT INTO quarantine (tenant, source, record_id, reason, raw, created_at) VALUES (?, ?, ?, ?, ?, ?)
+const insertQuarantine = `-- name: InsertQuarantine :execrows
+INSERT INTO quarantine (tenant, source, record_id, reason, raw, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, source, digest) DO NOTHING
 `
 
 type InsertQuarantineParams struct {
@@ -83,19 +84,24 @@ type InsertQuarantineParams struct {
 	RecordID  string
 	Reason    string
 	Raw       []byte
+	Digest    string
 	CreatedAt int64
 }
 
-func (q *Queries) InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) error {
-	_, err := q.db.ExecContext(ctx, insertQuarantine,
+func (q *Queries) InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, insertQuarantine,
 		arg.Tenant,
 		arg.Source,
 		arg.RecordID,
 		arg.Reason,
 		arg.Raw,
+		arg.Digest,
 		arg.CreatedAt,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const lastJobRuns = `-- name: LastJobRuns :many

@@ -47,6 +47,7 @@ type Quarantine struct {
 	RecordID  string
 	Reason    string
 	Raw       []byte
+	Digest    string
 	CreatedAt int64
 }
 

@@ -41,9 +41,13 @@ CREATE TABLE quarantine (
     record_id  TEXT    NOT NULL DEFAULT '',
     reason     TEXT    NOT NULL,
     raw        BLOB,
+    -- digest identifies the record (sha256 of its raw JSON), so a record
+    -- read again by an overlapping window is quarantined once.
+    digest     TEXT    NOT NULL,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX quarantine_by_tenant ON quarantine (tenant, created_at);
+CREATE UNIQUE INDEX quarantine_once ON quarantine (tenant, source, digest);
 
 -- Enreach user to CRM user; crm_user_id '' means "no active CRM user".
 CREATE TABLE user_map (
