@@ -34,9 +34,9 @@ type world struct {
 	tenant *jobs.Tenant
 	now    time.Time
 
-	alice, bob, carol enreach.User
-	sales             enreach.Queue
-	crmAlice, crmCarol string
+	alice, bob, carol                  enreach.User
+	sales                              enreach.Queue
+	crmAlice, crmCarol                 string
 	contact, account, lead, dup1, dup2 string
 }
 
