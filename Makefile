@@ -1,0 +1,37 @@
+# callsync build targets. `make test` is what CI runs (see .ci/run).
+GO       ?= go
+SQLC_VER := v1.31.1
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+SQLC     := $(GOBIN)/sqlc
+
+.PHONY: build test generate check-generated run bench vet
+
+build:
+	$(GO) build -o bin/callsync ./cmd/callsync
+
+## test: vet and run every test (the README's test command)
+test: vet
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+$(SQLC):
+	CGO_ENABLED=1 $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VER)
+
+## generate: regenerate store/dbsqlc from queries/ and store/migrations/
+generate: $(SQLC)
+	$(SQLC) generate
+
+## check-generated: fail when the committed sqlc output is stale
+check-generated: generate
+	@git diff --exit-code -- store/dbsqlc || { echo "store/dbsqlc is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- store/dbsqlc)" || { echo "store/dbsqlc has untracked generated files: run 'make generate' and commit"; git status --porcelain -- store/dbsqlc; exit 1; }
+
+## run: the sandbox — callsync against built-in Enreach and Dynamics doubles, no credentials
+run:
+	$(GO) run ./cmd/callsync sandbox
+
+## bench: the benchmark suite against the doubles (prints a table, writes bench/out/results.json)
+bench:
+	$(GO) run ./bench

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/salesforce"
+	"github.com/callsync/callsync/crm/zoho"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// app is what every long-running subcommand shares: the store, the tenants
+// with their clients, the syncer and the metrics.
+type app struct {
+	cfg      *config.Config
+	store    *store.Store
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	metrics  *jobs.Metrics
+	syncer   *jobs.Syncer
+	registry *jobs.Registry
+	http     httpclient.Options
+}
+
+// openApp opens the store and builds every tenant. Nothing is contacted yet.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts httpclient.Options) (*app, error) {
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	httpOpts.Logger = log
+	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts}
+	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics}
+	var ts []*jobs.Tenant
+	for _, tc := range cfg.Tenants {
+		t, err := a.buildTenant(tc)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	a.registry = jobs.NewRegistry(ts...)
+	return a, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// buildTenant creates a tenant's Enreach and CRM clients.
+func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
+	log := a.log.With("tenant", tc.Name)
+	ec, err := enreach.New(enreach.Config{
+		APIURL: tc.Enreach.APIURL, DiscoveryURL: tc.Enreach.DiscoveryURL,
+		User: tc.Enreach.User, SecretKey: tc.Enreach.SecretKey.Value(),
+		HTTP: a.http, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
+	}
+	cc, err := newCRM(tc, log, a.http)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
+	}
+	return jobs.NewTenant(tc, ec, cc, nil), nil
+}
+
+// newCRM builds the tenant's CRM client by type.
+func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options) (crm.Client, error) {
+	switch tc.CRM.Type {
+	case "dynamics":
+		return dynamics.New(tc.CRM.Dynamics, dynamics.Options{HTTP: httpOpts, Logger: log})
+	case "salesforce":
+		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log})
+	case "zoho":
+		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log})
+	}
+	return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
+}
+
+// apply makes a new, valid config take effect: tenants whose Enreach or CRM
+// connection settings changed get new clients, the others keep theirs (and
+// their token caches) and just see the new settings at their next cycle.
+// Tenants added or removed are added or removed.
+func (a *app) apply(cfg *config.Config) error {
+	var ts []*jobs.Tenant
+	for _, tc := range cfg.Tenants {
+		old, ok := a.registry.Get(tc.Name)
+		if ok {
+			oc := old.Config()
+			if reflect.DeepEqual(oc.Enreach, tc.Enreach) && reflect.DeepEqual(oc.CRM, tc.CRM) &&
+				oc.DefaultRegion == tc.DefaultRegion && oc.PhoneCalls.NumbersToCut == tc.PhoneCalls.NumbersToCut {
+				old.SetConfig(tc)
+				ts = append(ts, old)
+				continue
+			}
+		}
+		t, err := a.buildTenant(tc)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, t)
+	}
+	a.registry.Replace(ts)
+	a.cfg = cfg
+	return nil
+}

@@ -1,0 +1,103 @@
+// Command callsync keeps CRMs in step with Enreach Voice: it syncs finished
+// calls and callback requests to Dynamics 365, Salesforce or Zoho CRM, and
+// answers Enreach Smart Routing lookups. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "callsync:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program, with its standard streams and environment, so tests
+// drive it like a user.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) (string, bool)
+}
+
+// Run dispatches a subcommand.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	cmd, rest := "", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return (&RunCommand{Main: m}).Run(ctx, rest)
+	case "sync":
+		return (&SyncCommand{Main: m}).Run(ctx, rest)
+	case "status":
+		return (&StatusCommand{Main: m}).Run(ctx, rest)
+	case "config":
+		return (&ConfigCommand{Main: m}).Run(ctx, rest)
+	case "sandbox":
+		return (&SandboxCommand{Main: m}).Run(ctx, rest)
+	case "version":
+		fmt.Fprintln(m.Stdout, "callsync", Version)
+		return nil
+	case "", "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (see 'callsync help')", cmd)
+	}
+}
+
+const usage = `callsync keeps a CRM in step with Enreach Voice.
+
+Usage:
+  callsync run      --config FILE          run the worker (scheduler + HTTP server)
+  callsync sandbox  [--crm dynamics|salesforce|zoho]
+                                           run the worker against built-in test doubles
+  callsync sync calls --config FILE [--tenant T] --from TIME --to TIME [--dry-run]
+                                           backfill calls of a time range
+  callsync sync callbacks --config FILE [--tenant T] [--profile P]
+                                           one polling pass of callback requests
+  callsync status   --config FILE          per tenant: last runs, watermark lag, counts
+  callsync config check --config FILE      validate a config and print a redacted summary
+  callsync version
+`
+
+// newLogger builds the slog logger of the config's log section.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if strings.EqualFold(format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// RunCommand is `callsync run`: the scheduler plus the HTTP server.
+type RunCommand struct{ *Main }
+
+// Run starts the worker and blocks until ctx ends (SIGINT/SIGTERM).
+func (c *RunCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	path := fs.String("config", "callsync.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c.Stderr, cfg.Log.Format, cfg.Log.Level)
+	w := &worker{log: log, configPath: *path, getenv: c.Getenv}
+	return w.run(ctx, cfg, httpclient.Options{}, nil)
+}
+
+// worker is a running callsync: app, scheduler, HTTP server, config watcher.
+type worker struct {
+	log        *slog.Logger
+	configPath string
+	getenv     func(string) (string, bool)
+	app        *app
+	sched      *jobs.Scheduler
+	// ready, when set, receives the HTTP address once listening.
+	ready func(addr string)
+}
+
+func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclient.Options, onCall func(string, jobs.Outcome)) error {
+	a, err := openApp(ctx, cfg, w.log, httpOpts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	a.syncer.OnCall = onCall
+	w.app = a
+	sched, err := jobs.NewScheduler(a.syncer, a.registry, w.log)
+	if err != nil {
+		return err
+	}
+	w.sched = sched
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
+		if err := a.store.DB().PingContext(r.Context()); err != nil {
+			http.Error(rw, "store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Path)
+	if w.ready != nil {
+		w.ready(ln.Addr().String())
+	}
+	if err := sched.Start(); err != nil {
+		srv.Close()
+		return err
+	}
+	if w.configPath != "" {
+		go w.watchConfig(ctx)
+	}
+	<-ctx.Done()
+	w.log.Info("stopping: finishing the running batches")
+	shutdownErr := sched.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	w.log.Info("stopped")
+	return shutdownErr
+}
+
+// watchConfig re-reads the config on SIGHUP and when the file changes on
+// disk. A valid config takes effect at the next cycle; an invalid one is
+// rejected with the reason and the running one stays.
+func (w *worker) watchConfig(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	last := fileHash(w.configPath)
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			w.reload("SIGHUP")
+			last = fileHash(w.configPath)
+		case <-tick.C:
+			if h := fileHash(w.configPath); h != last {
+				last = h
+				w.reload("file changed")
+			}
+		}
+	}
+}
+
+func (w *worker) reload(why string) {
+	cfg, err := config.Load(w.configPath, w.getenv)
+	if err != nil {
+		w.log.Error("config reload rejected; keeping the running config", "why", why, "err", err)
+		return
+	}
+	if err := w.app.apply(cfg); err != nil {
+		w.log.Error("config reload failed; keeping the running config", "why", why, "err", err)
+		return
+	}
+	if err := w.sched.SyncTenants(); err != nil {
+		w.log.Error("config reload: scheduling", "err", err)
+	}
+	w.log.Info("config reloaded", "why", why, "tenants", len(cfg.Tenants))
+}
+
+func fileHash(path string) [32]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(b)
+}
+
+var errUsage = errors.New("usage")

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/store"
+)
+
+// StatusCommand is `callsync status`: what the worker has done, from the store.
+type StatusCommand struct{ *Main }
+
+// Run prints, per tenant: last runs, watermark lag, ledger and inbox counts.
+func (c *StatusCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	path := fs.String("config", "callsync.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	for _, t := range cfg.Tenants {
+		fmt.Fprintf(c.Stdout, "tenant %s (%s)\n", t.Name, t.CRM.Type)
+		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+		wms, err := st.Watermarks(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		if len(wms) == 0 {
+			fmt.Fprintln(tw, "  watermark\t(none yet)")
+		}
+		for _, stream := range sortedKeys(wms) {
+			fmt.Fprintf(tw, "  watermark %s\t%s\tlag %s\n", stream, wms[stream].Format(time.RFC3339), now.Sub(wms[stream]).Truncate(time.Second))
+		}
+		runs, err := st.LastRuns(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			line := fmt.Sprintf("  last %s\t%s\t%s\tseen %d written %d skipped %d unresolved %d failed %d",
+				r.Job, r.StartedAt.Format(time.RFC3339), r.Status, r.Seen, r.Written, r.Skipped, r.Unresolved, r.Failed)
+			if r.Error != "" {
+				line += "\terror: " + r.Error
+			}
+			fmt.Fprintln(tw, line)
+		}
+		for _, kind := range []string{jobs.KindCall, jobs.KindCallback} {
+			counts, err := st.LedgerReasons(ctx, t.Name, kind)
+			if err != nil {
+				return err
+			}
+			if len(counts) == 0 {
+				continue
+			}
+			var parts []string
+			for _, k := range sortedKeys(counts) {
+				parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+			}
+			fmt.Fprintf(tw, "  %ss\t%s\n", kind, strings.Join(parts, ", "))
+		}
+		q, err := st.QuarantineCount(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "  quarantined\t%d\n", q)
+		inbox, err := st.InboxCounts(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "  webhook inbox\tpending %d, processed %d, ignored %d\n", inbox["pending"], inbox["processed"], inbox["ignored"])
+		tw.Flush()
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

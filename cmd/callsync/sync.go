@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs"
+)
+
+// SyncCommand is `callsync sync calls|callbacks`: one pass by hand.
+type SyncCommand struct{ *Main }
+
+// Run dispatches on what to sync.
+func (c *SyncCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: callsync sync calls|callbacks --config FILE ...")
+	}
+	switch args[0] {
+	case "calls":
+		return c.calls(ctx, args[1:])
+	case "callbacks":
+		return c.callbacks(ctx, args[1:])
+	}
+	return fmt.Errorf("callsync sync: unknown stream %q (calls or callbacks)", args[0])
+}
+
+func (c *SyncCommand) calls(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sync calls", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	path := fs.String("config", "callsync.yaml", "config file")
+	tenant := fs.String("tenant", "", "only this tenant (default: all)")
+	fromS := fs.String("from", "", "start of the range (RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]], UTC unless it has an offset)")
+	toS := fs.String("to", "", "end of the range, exclusive (same formats; default now)")
+	dry := fs.Bool("dry-run", false, "decide and report, write nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	from, err := parseTime(*fromS)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	to := time.Now().UTC()
+	if *toS != "" {
+		if to, err = parseTime(*toS); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+	}
+	if !from.Before(to) {
+		return fmt.Errorf("--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	cfg, err := c.loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if *tenant != "" {
+		if _, ok := cfg.Tenant(*tenant); !ok {
+			return fmt.Errorf("--tenant %q is not in %s (tenants: %s)", *tenant, *path, strings.Join(cfg.TenantNames(), ", "))
+		}
+	}
+	log := newLogger(c.Stderr, cfg.Log.Format, "warn")
+	a, err := openApp(ctx, cfg, log, httpclient.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var failed bool
+	for _, t := range a.registry.All() {
+		if *tenant != "" && t.Name != *tenant {
+			continue
+		}
+		p := newProgress(c.Stderr, t.Name)
+		sum, err := a.syncer.Backfill(ctx, t, from, to, jobs.SyncOptions{DryRun: *dry, Stop: ctx.Done()}, p.update)
+		p.done()
+		printSummary(c.Stdout, t.Name, sum, *dry)
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "%s: %v\n", t.Name, err)
+			failed = true
+		}
+	}
+	if failed {
+		return fmt.Errorf("backfill did not complete; run it again: nothing is written twice")
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, tenant string, s jobs.Summary, dry bool) {
+	fmt.Fprintf(w, "%s: seen %d, written %d, already written %d, skipped %d, unresolved %d, failed %d, quarantined %d",
+		tenant, s.Seen, s.Written, s.Already, s.SkippedTotal(), s.Unresolved, s.Failed, s.Quarantined)
+	if dry {
+		fmt.Fprintf(w, ", would write %d (dry run)", s.WouldWrite)
+	}
+	fmt.Fprintln(w)
+	reasons := make([]string, 0, len(s.Skipped))
+	for r := range s.Skipped {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  skipped %-30s %d\n", r, s.Skipped[r])
+	}
+}
+
+// parseTime reads RFC 3339 or "YYYY-MM-DD[ HH:MM[:SS]]" as UTC.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("required")
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]])", s)
+}
+
+// progress draws a bar on a terminal and plain lines elsewhere.
+type progress struct {
+	w      io.Writer
+	tenant string
+	tty    bool
+	last   time.Time
+}
+
+func newProgress(w io.Writer, tenant string) *progress {
+	p := &progress{w: w, tenant: tenant}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total time.Duration, s jobs.Summary) {
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	if p.tty {
+		const width = 30
+		n := int(pct / 100 * width)
+		fmt.Fprintf(p.w, "\r%s [%s%s] %5.1f%% seen %d written %d", p.tenant, strings.Repeat("#", n), strings.Repeat(".", width-n), pct, s.Seen, s.Written)
+		return
+	}
+	if time.Since(p.last) < time.Second && done < total {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "%s: %.1f%% seen %d written %d\n", p.tenant, pct, s.Seen, s.Written)
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func (c *SyncCommand) callbacks(ctx context.Context, args []string) error {
+	return fmt.Errorf("callsync sync callbacks: not available in this build")
+}

@@ -1,0 +1,277 @@
+// Package phone owns phone-number normalisation, the formats a CRM stores, and
+// match verification: caller numbers become E.164 with the tenant's default
+// region (or are marked unmatchable, never an error), Forms lists the exact
+// strings a CRM commonly holds for a number, Match verifies a CRM hit against
+// the caller, Cut implements the original product's NumbersToCut, and Internal
+// holds the tenant's own numbers that are never matched to customers.
+//
+// Everything here is pure and safe for concurrent use; the parsing and
+// formatting rules are those of libphonenumber (github.com/nyaruka/phonenumbers).
+package phone
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// MinNationalLength is the shortest national significant number treated as a
+// customer number. Anything shorter is a short extension or service number and
+// is unmatchable (reason TooShort) and internal. This loses a handful of
+// territories with 4-5 digit subscriber numbers (e.g. +683 Niue) and old
+// 5-digit Finnish landlines; both are accepted to keep extensions out of CRM
+// matching (issue 9 item 3).
+const MinNationalLength = 6
+
+// MaxForms bounds how many candidate forms Forms returns per number.
+const MaxForms = 10
+
+// Reason says why a number is unmatchable.
+type Reason string
+
+const (
+	// Empty: no number at all.
+	Empty Reason = "empty"
+	// Withheld: anonymous, private, withheld, unknown, restricted ... caller.
+	Withheld Reason = "withheld"
+	// TooShort: fewer than MinNationalLength national digits (an extension).
+	TooShort Reason = "too short"
+	// Unparsable: libphonenumber could not read a number.
+	Unparsable Reason = "unparsable"
+	// Impossible: parsed, but not a possible number in any reading.
+	Impossible Reason = "impossible"
+)
+
+// Number is a normalised phone number, or an unmatchable one with its Reason.
+// The zero Number is unmatchable with reason Empty. Compare numbers by E164.
+type Number struct {
+	raw    string
+	e164   string
+	reason Reason
+	pn     *phonenumbers.PhoneNumber // nil unless matchable; never mutated
+	// homeCC is the country calling code of the default region the number
+	// was normalised with (0 when unknown); national forms are only
+	// meaningful for numbers of that country.
+	homeCC int
+	home   string // the default region, upper case
+	region string
+}
+
+// Raw returns the input exactly as given to Normalize.
+func (n Number) Raw() string { return n.raw }
+
+// E164 returns "+<cc><nsn>", or "" when the number is unmatchable.
+func (n Number) E164() string { return n.e164 }
+
+// Digits returns E164 without the '+', or "" when unmatchable.
+func (n Number) Digits() string { return strings.TrimPrefix(n.e164, "+") }
+
+// Matchable reports whether the number can be matched to a CRM record.
+func (n Number) Matchable() bool { return n.e164 != "" }
+
+// Reason says why the number is unmatchable; "" when it is matchable.
+func (n Number) Reason() Reason {
+	if n.Matchable() {
+		return ""
+	}
+	if n.reason == "" {
+		return Empty
+	}
+	return n.reason
+}
+
+// CountryCode returns the country calling code (358 for +358...), or 0.
+func (n Number) CountryCode() int {
+	if n.pn == nil {
+		return 0
+	}
+	return int(n.pn.GetCountryCode())
+}
+
+// NationalNumber returns the national significant number (no trunk prefix).
+func (n Number) NationalNumber() string {
+	if n.pn == nil {
+		return ""
+	}
+	return phonenumbers.GetNationalSignificantNumber(n.pn)
+}
+
+// Region returns the number's region ("FI"), or "" when unknown or unmatchable.
+func (n Number) Region() string { return n.region }
+
+// String returns E164 when matchable, otherwise the raw input.
+func (n Number) String() string {
+	if n.Matchable() {
+		return n.e164
+	}
+	return n.raw
+}
+
+// Normalize parses raw with the tenant's default region (ISO 3166 code, e.g.
+// "FI") and returns it in E.164. It accepts "+358401234567", "358401234567"
+// (country code without '+'), "0401234567", "00358401234567", spaces,
+// dashes, dots, slashes and parentheses, and "tel:" URIs. Readings are tried
+// in order — as given with the default region, then "+digits" when there was
+// no '+', then "+" for a leading "00" — and the first valid one wins; if none
+// is valid, the first possible one does. Anonymous, withheld, empty, too
+// short or unparsable input gives an unmatchable Number (ok false) carrying
+// its Reason; Normalize never fails otherwise. An extension ("ext. 12") is
+// dropped: the Number is its E.164.
+func Normalize(raw, defaultRegion string) (n Number, ok bool) {
+	n = parse(raw, defaultRegion)
+	if n.pn != nil && n.pn.GetExtension() != "" {
+		// The Number is its E.164, which has no extension. (A stored value
+		// keeps its extension in Match, where it makes the match fail.)
+		if p, err := phonenumbers.Parse(n.e164, ""); err == nil {
+			n.pn = p
+		}
+	}
+	return n, n.Matchable()
+}
+
+func parse(raw, defaultRegion string) Number {
+	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
+	n := Number{raw: raw, home: region, homeCC: phonenumbers.GetCountryCodeForRegion(region)}
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		n.reason = Empty
+		return n
+	}
+	if len(s) > 250 { // libphonenumber's own limit; nothing real is longer
+		n.reason = Unparsable
+		return n
+	}
+	digits := phonenumbers.NormalizeDigitsOnly(s)
+	if digits == "" {
+		n.reason = Unparsable
+		if withheld(s) {
+			n.reason = Withheld
+		}
+		if strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) || r == '+' }) == "" {
+			n.reason = Empty
+		}
+		return n
+	}
+
+	readings := []struct{ text, region string }{{s, region}}
+	if !strings.Contains(s, "+") {
+		readings = append(readings, struct{ text, region string }{"+" + digits, ""})
+		if strings.HasPrefix(digits, "00") {
+			readings = append(readings, struct{ text, region string }{"+" + digits[2:], ""})
+		}
+	}
+	var best, possible *phonenumbers.PhoneNumber
+	parsedAny, minLen := false, -1
+	for _, r := range readings {
+		p, err := phonenumbers.Parse(r.text, r.region)
+		if err != nil {
+			continue
+		}
+		parsedAny = true
+		l := len(phonenumbers.GetNationalSignificantNumber(p))
+		if minLen < 0 || l < minLen {
+			minLen = l
+		}
+		if l < MinNationalLength {
+			continue
+		}
+		if phonenumbers.IsValidNumber(p) {
+			best = p
+			break
+		}
+		if possible == nil && phonenumbers.IsPossibleNumber(p) {
+			possible = p
+		}
+	}
+	if best == nil {
+		best = possible
+	}
+	if best == nil {
+		switch {
+		case len(digits) < MinNationalLength, parsedAny && minLen < MinNationalLength:
+			n.reason = TooShort
+		case !parsedAny:
+			n.reason = Unparsable
+		default:
+			n.reason = Impossible
+		}
+		return n
+	}
+	e164 := phonenumbers.Format(best, phonenumbers.E164)
+	if again, err := phonenumbers.Parse(e164, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+		// Degenerate input (e.g. national digits that are all zeros) whose
+		// E.164 reads as another number: not a number anyone dials.
+		n.reason = Impossible
+		return n
+	}
+	n.pn = best
+	n.e164 = e164
+	n.region = phonenumbers.GetRegionCodeForNumber(best)
+	return n
+}
+
+// withheld reports whether a value without digits is one of the caller ids
+// phone systems send instead of a number.
+func withheld(s string) bool {
+	lower := strings.ToLower(s)
+	for _, w := range [...]string{
+		"anonymous", "withheld", "unknown", "private", "restricted", "unavailable",
+		"hidden", "blocked", "suppressed", "no caller", "nocallerid", "not available",
+		"salainen", "tuntematon", "dold", "okänd", // Finnish and Swedish systems
+	} {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether stored (a CRM phone field value, parsed with the
+// tenant's default region) is the caller's number: libphonenumber's
+// IsNumberMatch must say EXACT_MATCH or NSN_MATCH. SHORT_NSN_MATCH (one
+// number a suffix of the other, or an extension on one side only) is never a
+// match, so a shared suffix alone never links a record.
+func Match(caller Number, stored string, defaultRegion string) bool {
+	if !caller.Matchable() {
+		return false
+	}
+	s := parse(stored, defaultRegion)
+	if !s.Matchable() {
+		return false
+	}
+	switch phonenumbers.IsNumberMatchWithNumbers(caller.pn, s.pn) {
+	case phonenumbers.EXACT_MATCH, phonenumbers.NSN_MATCH:
+		return true
+	}
+	return false
+}
+
+// Cut implements NumbersToCut, keeping the original product's meaning: it
+// strips n leading characters from the caller number as the original product
+// received it — E.164 with the '+' — and the rest is searched as a suffix of
+// the stored value. Pass Number.E164() (a raw value is first reduced to its
+// digits, keeping a leading '+').
+//
+// Example: the CRM stores "0401234567"; NumbersToCut=4 cuts "+358" from
+// "+358401234567" and the suffix "401234567" finds it. NumbersToCut=3 on the
+// same number gives "8401234567", which does not.
+//
+// n <= 0 returns the number unchanged (digits and leading '+'). Cut returns ""
+// when fewer than MinNationalLength characters would remain: such a short
+// suffix would match unrelated numbers, so the caller skips the suffix search.
+func Cut(raw string, n int) string {
+	s := strings.TrimSpace(raw)
+	plus := strings.HasPrefix(s, "+")
+	s = phonenumbers.NormalizeDigitsOnly(s)
+	if plus {
+		s = "+" + s
+	}
+	if n <= 0 {
+		return s
+	}
+	if n >= len(s) || len(s)-n < MinNationalLength {
+		return ""
+	}
+	return s[n:]
+}
