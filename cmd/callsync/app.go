@@ -14,6 +14,8 @@ import (
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/routing"
 	"github.com/callsync/callsync/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -73,7 +75,13 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
-	return jobs.NewTenant(tc, ec, cc, nil), nil
+	m := match.New(cc, match.Options{
+		Region:       tc.DefaultRegion,
+		NumbersToCut: tc.PhoneCalls.NumbersToCut,
+		TTL:          tc.Routing.CacheTTL.D(),
+		Fields:       routing.Fields(tc.Routing.Rules),
+	})
+	return jobs.NewTenant(tc, ec, cc, m), nil
 }
 
 // newCRM builds the tenant's CRM client by type.
@@ -90,8 +98,9 @@ func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options) (cr
 }
 
 // apply makes a new, valid config take effect: tenants whose Enreach or CRM
-// connection settings changed get new clients, the others keep theirs (and
-// their token caches) and just see the new settings at their next cycle.
+// connection settings (or what the matcher fetches) changed get new clients,
+// the others keep theirs (with their token caches and lookup cache) and just
+// see the new settings at their next cycle.
 // Tenants added or removed are added or removed.
 func (a *app) apply(cfg *config.Config) error {
 	var ts []*jobs.Tenant
@@ -100,7 +109,9 @@ func (a *app) apply(cfg *config.Config) error {
 		if ok {
 			oc := old.Config()
 			if reflect.DeepEqual(oc.Enreach, tc.Enreach) && reflect.DeepEqual(oc.CRM, tc.CRM) &&
-				oc.DefaultRegion == tc.DefaultRegion && oc.PhoneCalls.NumbersToCut == tc.PhoneCalls.NumbersToCut {
+				oc.DefaultRegion == tc.DefaultRegion && oc.PhoneCalls.NumbersToCut == tc.PhoneCalls.NumbersToCut &&
+				oc.Routing.CacheTTL == tc.Routing.CacheTTL &&
+				reflect.DeepEqual(routing.Fields(oc.Routing.Rules), routing.Fields(tc.Routing.Rules)) {
 				old.SetConfig(tc)
 				ts = append(ts, old)
 				continue

@@ -73,11 +73,13 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		fmt.Fprintln(rw, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.Handle("POST /routing/{tenant}", a.routingHandler())
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// WriteTimeout stays above the largest routing budget (4.5 s).
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	go srv.Serve(ln)
 	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Path)
 	if w.ready != nil {

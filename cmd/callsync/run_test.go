@@ -51,6 +51,17 @@ func TestRunServesHealthAndMetricsAndSyncsThenStopsCleanly(t *testing.T) {
 	if m := get("/metrics"); !strings.Contains(m, `callsync_calls_total{outcome="written",tenant="contoso"} 1`) {
 		t.Fatalf("/metrics lacks the written call:\n%s", m)
 	}
+	// Smart Routing is mounted: unknown tenant 404, missing key 401.
+	for path, want := range map[string]int{"/routing/nope": 404, "/routing/contoso": 401} {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"anum":"+358401234567","bnum":"+358201234567"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
