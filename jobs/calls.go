@@ -36,6 +36,7 @@ type Store interface {
 	PendingInbox(ctx context.Context, limit int) ([]store.InboxItem, error)
 	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
 	Purge(ctx context.Context, tenants []string, before time.Time) (store.PurgeResult, error)
+	CallbackStore
 }
 
 // Kinds of ledger rows.
@@ -398,6 +399,14 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 				}
 				sum.Written++
 				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number})
+			case crm.Failed:
+				if errors.Is(r.Err, crm.ErrNotRecorded) {
+					e.State, e.Reason = store.Skipped, ReasonNotRecorded
+					sum.Skipped[ReasonNotRecorded]++
+					s.outcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number})
+					break
+				}
+				fallthrough
 			default:
 				e.State, e.LastError = store.Failed, errText(r.Err)
 				if errors.Is(r.Err, crm.ErrPermanent) {

@@ -27,6 +27,7 @@ const (
 	ReasonMultipleMatches   = "multiple_matches"             // unresolved: several records, no create
 	ReasonExistingActivity  = "existing_activity"            // written: a CRM activity inside call_start_margin
 	ReasonMultipleMatchOpen = "multiple_match_open"          // written unlinked, open for a person
+	ReasonNotRecorded       = "not_recorded"                 // the CRM client is set not to record it (Zoho record_incoming/outgoing)
 )
 
 // Filter applies the settings that need no CRM data. It returns "" when the

@@ -102,6 +102,21 @@ func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocro
 			_, _, err := syncer.Retroactive(ctx, t, o)
 			return err
 		}},
+		{name: "callbacks", def: everyMinute, fn: func(ctx context.Context, t *Tenant, o SyncOptions) error {
+			if cfg := t.Config(); len(cfg.ActiveProfiles()) == 0 {
+				return nil
+			}
+			_, err := syncer.RunCallbacks(ctx, t, o)
+			return err
+		}},
+	}
+	// The webhook inbox: drained at start (nothing received before a crash
+	// is lost) and every few seconds; Wake drains it early.
+	if err := s.AddJob("inbox", gocron.DurationJob(InboxEvery), func(ctx context.Context) error {
+		_, err := syncer.DrainInbox(ctx, reg, DefaultInboxBatch)
+		return err
+	}, gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
+		return nil, err
 	}
 	if err := s.AddJob("purge", gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 17, 0))), func(ctx context.Context) error {
 		names := []string{}
@@ -126,13 +141,16 @@ func (s *Scheduler) AddTenantJob(name string, def gocron.JobDefinition, fn func(
 	s.mu.Unlock()
 }
 
+// InboxEvery is how often the webhook inbox is drained.
+const InboxEvery = 5 * time.Second
+
 // AddJob adds a global singleton job.
-func (s *Scheduler) AddJob(name string, def gocron.JobDefinition, fn func(ctx context.Context) error) error {
+func (s *Scheduler) AddJob(name string, def gocron.JobDefinition, fn func(ctx context.Context) error, opts ...gocron.JobOption) error {
 	j, err := s.sched.NewJob(def, gocron.NewTask(func(ctx context.Context) {
 		if err := fn(context.WithoutCancel(ctx)); err != nil {
 			s.log.Error("job failed", "job", name, "err", err)
 		}
-	}), s.options(name)...)
+	}), append(s.options(name), opts...)...)
 	if err != nil {
 		return fmt.Errorf("jobs: add %s: %w", name, err)
 	}
@@ -218,6 +236,17 @@ func (s *Scheduler) Start() error {
 func (s *Scheduler) Shutdown() error {
 	close(s.stop)
 	return s.sched.Shutdown()
+}
+
+// Wake runs a global job now (e.g. the inbox after a webhook arrived); a
+// run already under way is not doubled (singleton).
+func (s *Scheduler) Wake(name string) {
+	s.mu.Lock()
+	j, ok := s.jobs[name]
+	s.mu.Unlock()
+	if ok {
+		j.RunNow()
+	}
 }
 
 // Jobs lists the scheduled job names.

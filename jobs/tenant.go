@@ -38,6 +38,11 @@ type Tenant struct {
 
 	cfg atomic.Pointer[config.Tenant]
 
+	// callbacks serialises callback processing of the tenant: the polling
+	// job and the webhook inbox decide duplicates (bundle/ignore) from the
+	// same ledger rows.
+	callbacks sync.Mutex
+
 	dirMu      sync.Mutex
 	dir        directory
 	dirFetched time.Time

@@ -17,6 +17,7 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/server"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -74,6 +75,25 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	mux.Handle("POST /routing/{tenant}", a.routingHandler())
+	// Webhook deliveries are stored before the 2xx; storing one wakes the
+	// inbox drain so it reaches the CRM before the next tick.
+	wake := make(chan struct{}, 1)
+	server.NewWebhook(a.registry, a.store, server.WebhookOptions{Log: w.log, Notify: func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}}).Register(mux)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+				sched.Wake("inbox")
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)

@@ -73,6 +73,19 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(tw, "  %ss\t%s\n", kind, strings.Join(parts, ", "))
 		}
+		cbs, err := st.CallbackCountsByProfile(ctx, t.Name, jobs.KindCallback)
+		if err != nil {
+			return err
+		}
+		for _, p := range t.Callbacks.Profiles {
+			last := "never"
+			if at, ok := wms[jobs.StreamCallbacks(p.Name)]; ok {
+				last = at.Format(time.RFC3339)
+			}
+			n := cbs[p.Name]
+			fmt.Fprintf(tw, "  profile %s	%s, %s	last poll %s	open %d, closed %d, bundled %d, ignored %d, pending %d, failed %d\n",
+				p.Name, activeText(p.Active), p.SyncMethod, last, n.Open, n.Closed, n.Bundled, n.Ignored, n.Pending, n.Failed)
+		}
 		q, err := st.QuarantineCount(ctx, t.Name)
 		if err != nil {
 			return err
@@ -86,6 +99,13 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+func activeText(on bool) string {
+	if on {
+		return "active"
+	}
+	return "inactive"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -163,5 +164,44 @@ func (p *progress) done() {
 }
 
 func (c *SyncCommand) callbacks(ctx context.Context, args []string) error {
-	return fmt.Errorf("callsync sync callbacks: not available in this build")
+	fs := flag.NewFlagSet("sync callbacks", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	path := fs.String("config", "callsync.yaml", "config file")
+	tenant := fs.String("tenant", "", "only this tenant (default: all)")
+	profile := fs.String("profile", "", "only this callback profile (default: every active profile)")
+	dry := fs.Bool("dry-run", false, "decide and report, write nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if *tenant != "" {
+		if _, ok := cfg.Tenant(*tenant); !ok {
+			return fmt.Errorf("--tenant %q is not in %s (tenants: %s)", *tenant, *path, strings.Join(cfg.TenantNames(), ", "))
+		}
+	}
+	log := newLogger(c.Stderr, cfg.Log.Format, "warn")
+	a, err := openApp(ctx, cfg, log, httpclient.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var errs []error
+	for _, t := range a.registry.All() {
+		if *tenant != "" && t.Name != *tenant {
+			continue
+		}
+		tc := t.Config()
+		if *profile == "" && len(tc.ActiveProfiles()) == 0 {
+			continue
+		}
+		sum, err := a.syncer.SyncCallbacksOnce(ctx, t, *profile, jobs.SyncOptions{DryRun: *dry, Stop: ctx.Done()})
+		printSummary(c.Stdout, t.Name, sum, *dry)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

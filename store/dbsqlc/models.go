@@ -8,6 +8,16 @@ import (
 	"database/sql"
 )
 
+type CallbackRequest struct {
+	Tenant    string
+	Kind      string
+	EnreachID string
+	Profile   string
+	Number    string
+	BundleKey string
+	Linked    int64
+}
+
 type JobRun struct {
 	ID         int64
 	Tenant     string

@@ -1,0 +1,433 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// recordResult is one element of a /composite/sobjects answer [Batching].
+type recordResult struct {
+	ID      string      `json:"id"`
+	Success bool        `json:"success"`
+	Created bool        `json:"created"`
+	Errors  []ErrorItem `json:"errors"`
+}
+
+// WriteActivities upserts one Task per activity on the external id field
+// through PATCH /composite/sobjects/Task/<field> (200 records per request,
+// allOrNone false), with a result per item in input order.
+//
+// Replays: TaskSubtype can only be set when a Task is created, so the upsert
+// of an activity whose Task already exists fails with
+// INVALID_FIELD_FOR_INSERT_UPDATE on TaskSubtype and changes nothing. Those
+// items are looked up by external id and reported Existed with the Task's id;
+// agent edits to the Task are never overwritten. If the lookup finds no Task,
+// the org refuses TaskSubtype on create (Open question 1): the client then
+// writes without TaskSubtype, checking for existing Tasks first.
+func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	results := make([]crm.WriteResult, len(acts))
+	first := map[string]int{} // external id -> first item with it
+	dups := map[int]int{}
+	var todo []int
+	for i, a := range acts {
+		results[i] = crm.WriteResult{Key: a.Key}
+		if a.Key == "" {
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("salesforce: write: activity without key: %w", crm.ErrPermanent)
+			continue
+		}
+		ext := strings.ToLower(ExternalID(a.Key))
+		if j, ok := first[ext]; ok {
+			dups[i] = j
+			continue
+		}
+		first[ext] = i
+		todo = append(todo, i)
+	}
+
+	var plain []int // items to write without TaskSubtype
+	if c.omitSubtype.Load() {
+		plain = todo
+	} else if len(todo) > 0 {
+		recs := make([]map[string]any, len(todo))
+		for k, i := range todo {
+			recs[k] = taskFields(acts[i], c.names, true)
+		}
+		res, err := c.upsert(ctx, recs)
+		if err != nil {
+			return nil, fmt.Errorf("salesforce: write %d activities: %w", len(todo), err)
+		}
+		var existing []int
+		for k, i := range todo {
+			r := res[k]
+			switch {
+			case r.Success:
+				results[i].ID = r.ID
+				results[i].Status = crm.Existed
+				if r.Created {
+					results[i].Status = crm.Created
+				}
+			case createOnlyRefused(r.Errors):
+				existing = append(existing, i)
+			default:
+				c.failed("write", &results[i], r.Errors)
+			}
+		}
+		if len(existing) > 0 {
+			missing, err := c.recognise(ctx, acts, existing, results)
+			if err != nil {
+				return nil, fmt.Errorf("salesforce: write: look up existing Tasks: %w", err)
+			}
+			if len(missing) > 0 {
+				// No Task exists, yet TaskSubtype was refused: the org does not
+				// let us set it on create.
+				if !c.omitSubtype.Swap(true) {
+					c.log.Warn("salesforce: the org refuses TaskSubtype on create; writing call Tasks without it " +
+						"(check field-level security of Task.TaskSubtype for the integration user)")
+				}
+				plain = missing
+			}
+		}
+	}
+
+	if len(plain) > 0 {
+		if err := c.writePlain(ctx, acts, plain, results); err != nil {
+			return nil, err
+		}
+	}
+	for i, j := range dups {
+		results[i] = results[j]
+		results[i].Key = acts[i].Key
+		if results[i].Status == crm.Created {
+			results[i].Status = crm.Existed
+		}
+	}
+	return results, nil
+}
+
+// writePlain writes items without TaskSubtype. Upserting would overwrite an
+// existing Task, so existing Tasks are recognised first and left alone.
+func (c *Client) writePlain(ctx context.Context, acts []crm.Activity, items []int, results []crm.WriteResult) error {
+	missing, err := c.recognise(ctx, acts, items, results)
+	if err != nil {
+		return fmt.Errorf("salesforce: write: look up existing Tasks: %w", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	recs := make([]map[string]any, len(missing))
+	for k, i := range missing {
+		recs[k] = taskFields(acts[i], c.names, false)
+	}
+	res, err := c.upsert(ctx, recs)
+	if err != nil {
+		return fmt.Errorf("salesforce: write %d activities: %w", len(missing), err)
+	}
+	for k, i := range missing {
+		r := res[k]
+		if !r.Success {
+			c.failed("write", &results[i], r.Errors)
+			continue
+		}
+		results[i].ID = r.ID
+		results[i].Status = crm.Existed
+		if r.Created {
+			results[i].Status = crm.Created
+		}
+	}
+	return nil
+}
+
+// recognise looks the items' external ids up and reports those with a Task as
+// Existed (several Tasks: Failed, not guessed); it returns the items without
+// a Task.
+func (c *Client) recognise(ctx context.Context, acts []crm.Activity, items []int, results []crm.WriteResult) ([]int, error) {
+	exts := make([]string, len(items))
+	for k, i := range items {
+		exts[k] = ExternalID(acts[i].Key)
+	}
+	found, err := c.tasksByExternalID(ctx, exts, "")
+	if err != nil {
+		return nil, err
+	}
+	var missing []int
+	for k, i := range items {
+		ts := found[strings.ToLower(exts[k])]
+		switch len(ts) {
+		case 0:
+			missing = append(missing, i)
+		case 1:
+			results[i].ID = ts[0].id
+			results[i].Status = crm.Existed
+		default:
+			ids := make([]string, len(ts))
+			for j, t := range ts {
+				ids[j] = t.id
+			}
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("salesforce: write %s: external id %s is on several Tasks (%s); fix the data and make the field Unique: %w",
+				acts[i].Key, exts[k], strings.Join(ids, ", "), crm.ErrPermanent)
+		}
+	}
+	return missing, nil
+}
+
+// taskRow is a Task read back by SOQL.
+type taskRow struct {
+	id, status string
+	closed     bool
+}
+
+// tasksByExternalID returns the Tasks per lower-cased external id (or per Id
+// when byField is "Id").
+func (c *Client) tasksByExternalID(ctx context.Context, values []string, byField string) (map[string][]taskRow, error) {
+	field := c.names.external
+	if byField != "" {
+		field = byField
+	}
+	head := fmt.Sprintf("SELECT Id,%s,Status,IsClosed FROM %s WHERE %s IN ", c.names.external, taskObject, field)
+	var soqls []string
+	for _, ch := range chunkIN(values, len(head)) {
+		soqls = append(soqls, head+inList(ch))
+	}
+	pages, err := c.queryAll(ctx, soqls)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]taskRow{}
+	for _, recs := range pages {
+		for _, raw := range recs {
+			var rec map[string]any
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return nil, fmt.Errorf("decode Task: %w", err)
+			}
+			closed, _ := rec["IsClosed"].(bool)
+			k := strings.ToLower(str(rec, field))
+			out[k] = append(out[k], taskRow{id: str(rec, "Id"), status: str(rec, fStatus), closed: closed})
+		}
+	}
+	return out, nil
+}
+
+// upsert sends records to the external-id upsert, 200 per request.
+func (c *Client) upsert(ctx context.Context, recs []map[string]any) ([]recordResult, error) {
+	return c.collection(ctx, http.MethodPatch, "/composite/sobjects/"+taskObject+"/"+c.names.external, recs)
+}
+
+// collection sends records to an sObject Collections resource in requests of
+// maxCollection and returns a result per record. A 300 answer (an external id
+// on several records) fails the records of that request instead of the batch.
+func (c *Client) collection(ctx context.Context, method, path string, recs []map[string]any) ([]recordResult, error) {
+	out := make([]recordResult, 0, len(recs))
+	for start := 0; start < len(recs); start += maxCollection {
+		end := min(start+maxCollection, len(recs))
+		var ans []recordResult
+		body := map[string]any{"allOrNone": false, "records": recs[start:end]}
+		err := c.do(ctx, method, path, body, &ans)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusMultipleChoices:
+			errs := ae.Errors
+			if len(errs) == 0 {
+				errs = []ErrorItem{{StatusCode: codeDuplicateExternalID, Message: "external id matches several records (HTTP 300)"}}
+			}
+			for range end - start {
+				out = append(out, recordResult{Errors: errs})
+			}
+			continue
+		case err != nil:
+			return nil, err
+		case len(ans) != end-start:
+			return nil, fmt.Errorf("%s %s: %d results for %d records", method, path, len(ans), end-start)
+		}
+		out = append(out, ans...)
+	}
+	return out, nil
+}
+
+// createOnlyRefused reports the error Salesforce gives an upsert that found
+// the Task and may not update TaskSubtype.
+func createOnlyRefused(errs []ErrorItem) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	for _, e := range errs {
+		if e.Code() != codeCreateOnly {
+			return false
+		}
+		if !slices.Contains(e.Fields, fTaskSubtype) && !strings.Contains(e.Message, fTaskSubtype) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Client) failed(op string, r *crm.WriteResult, errs []ErrorItem) {
+	r.Status = crm.Failed
+	r.ID = ""
+	if len(errs) == 0 {
+		errs = []ErrorItem{{StatusCode: "UNKNOWN", Message: "record failed without an error"}}
+	}
+	r.Err = fmt.Errorf("salesforce: %s %s: %w", op, r.Key, &itemError{errs: errs})
+}
+
+// FindActivities returns call Tasks with a queried number whose start lies
+// in the query's range. It filters on the number and start fields callsync
+// writes (see DefaultNumberField): one SOQL per IN list of numbers over the
+// union of the ranges, several per /composite/batch, matched locally.
+func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	var numbers []string
+	from, to := qs[0].From, qs[0].To
+	for _, q := range qs {
+		if q.Number != "" && !slices.Contains(numbers, q.Number) {
+			numbers = append(numbers, q.Number)
+		}
+		if q.From.Before(from) {
+			from = q.From
+		}
+		if q.To.After(to) {
+			to = q.To
+		}
+	}
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	n, s := c.names.number, c.names.start
+	where := ""
+	if !c.omitSubtype.Load() {
+		where = fTaskSubtype + " = " + soqlString(subtypeCall) + " AND "
+	}
+	head := fmt.Sprintf("SELECT Id,%s,%s FROM %s WHERE %s%s IN ", n, s, taskObject, where, n)
+	tail := fmt.Sprintf(" AND %s >= %s AND %s <= %s ORDER BY %s", s,
+		from.UTC().Truncate(time.Second).Format(time.RFC3339), s,
+		to.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339), s)
+	var soqls []string
+	for _, ch := range chunkIN(numbers, len(head)+len(tail)) {
+		soqls = append(soqls, head+inList(ch)+tail)
+	}
+	pages, err := c.queryAll(ctx, soqls)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: find activities: %w", err)
+	}
+	var out []crm.ExistingActivity
+	seen := map[string]bool{}
+	for _, recs := range pages {
+		for _, raw := range recs {
+			var rec map[string]any
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return nil, fmt.Errorf("salesforce: find activities: decode: %w", err)
+			}
+			start, err := parseDateTime(str(rec, s))
+			if err != nil {
+				continue
+			}
+			id, number := str(rec, "Id"), str(rec, n)
+			for _, q := range qs {
+				if q.Number != number || start.Before(q.From) || start.After(q.To) || seen[id] {
+					continue
+				}
+				seen[id] = true
+				out = append(out, crm.ExistingActivity{ID: id, Number: number, Start: start})
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseDateTime reads Salesforce's "2026-01-02T10:00:00.000+0000" (and RFC 3339).
+func parseDateTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04:05.000-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a dateTime: %q", s)
+}
+
+// CloseActivities completes open Tasks (callback requests closed in Enreach):
+// the Tasks are read by Id (or, without one, by external id), already closed
+// ones report Existed, the others get Status Completed through PATCH
+// /composite/sobjects (200 per request) and report Created.
+func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) ([]crm.WriteResult, error) {
+	results := make([]crm.WriteResult, len(reqs))
+	var ids, exts []string
+	for i, r := range reqs {
+		results[i] = crm.WriteResult{Key: r.Key, ID: r.ID}
+		switch {
+		case r.ID != "":
+			ids = append(ids, r.ID)
+		case r.Key != "":
+			exts = append(exts, ExternalID(r.Key))
+		default:
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("salesforce: close: request without key or id: %w", crm.ErrPermanent)
+		}
+	}
+	byID := map[string][]taskRow{}
+	byExt := map[string][]taskRow{}
+	var err error
+	if len(ids) > 0 {
+		if byID, err = c.tasksByExternalID(ctx, ids, "Id"); err != nil {
+			return nil, fmt.Errorf("salesforce: close: read Tasks: %w", err)
+		}
+	}
+	if len(exts) > 0 {
+		if byExt, err = c.tasksByExternalID(ctx, exts, ""); err != nil {
+			return nil, fmt.Errorf("salesforce: close: read Tasks: %w", err)
+		}
+	}
+	var recs []map[string]any
+	var items []int
+	for i, r := range reqs {
+		if results[i].Status == crm.Failed {
+			continue
+		}
+		var ts []taskRow
+		if r.ID != "" {
+			ts = byID[strings.ToLower(r.ID)]
+		} else {
+			ts = byExt[strings.ToLower(ExternalID(r.Key))]
+		}
+		switch {
+		case len(ts) == 0:
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("salesforce: close %s: no Task %s: %w", r.Key, r.ID, crm.ErrPermanent)
+		case len(ts) > 1:
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("salesforce: close %s: external id is on %d Tasks: %w", r.Key, len(ts), crm.ErrPermanent)
+		case ts[0].closed:
+			results[i].ID = ts[0].id
+			results[i].Status = crm.Existed
+		default:
+			results[i].ID = ts[0].id
+			recs = append(recs, closeFields(ts[0].id))
+			items = append(items, i)
+		}
+	}
+	if len(recs) == 0 {
+		return results, nil
+	}
+	res, err := c.collection(ctx, http.MethodPatch, "/composite/sobjects", recs)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: close %d activities: %w", len(recs), err)
+	}
+	for k, i := range items {
+		if res[k].Success {
+			results[i].Status = crm.Created
+			continue
+		}
+		c.failed("close", &results[i], res[k].Errors)
+	}
+	return results, nil
+}

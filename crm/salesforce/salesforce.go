@@ -1,0 +1,622 @@
+// Package salesforce owns callsync's Salesforce REST client: OAuth (client
+// credentials, JWT bearer, username-password), caller lookup by SOSL phone
+// search, user mapping by SOQL, and phone-call Tasks written idempotently by
+// external-id upsert through the composite APIs, with the org's API usage read
+// from Sforce-Limit-Info. It implements crm.Client; every Salesforce name and
+// assumption lives in mapping.go.
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/oauth2"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/httpclient"
+)
+
+// Options tune a Client beyond its configuration.
+type Options struct {
+	// HTTP is the retry policy and base transport for every request.
+	HTTP httpclient.Options
+	// Logger receives the client's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Registerer, when set, registers the client's API usage gauges
+	// (callsync_salesforce_api_usage_requests, ..._api_limit_requests,
+	// ..._request_limit_exceeded_total). Wrap it with
+	// prometheus.WrapRegistererWith to add a tenant label.
+	Registerer prometheus.Registerer
+	// NumberField and StartField name the Task fields holding the customer
+	// number and the call start (default DefaultNumberField,
+	// DefaultStartField).
+	NumberField string
+	StartField  string
+	// PhoneFields overrides the phone fields read per entity (e.g. to add
+	// custom phone fields); entities absent keep DefaultPhoneFields.
+	PhoneFields map[crm.Entity][]string
+	// LimitBackoff is how long the client stops calling the org after
+	// REQUEST_LIMIT_EXCEEDED (default 15 minutes).
+	LimitBackoff time.Duration
+	// Now is the clock for JWT claims and the limit back-off (default
+	// time.Now).
+	Now func() time.Time
+}
+
+// Client is a Salesforce REST client for one org. It is safe for concurrent use.
+type Client struct {
+	http    *retryablehttp.Client
+	tokens  *httpclient.TokenCache
+	log     *slog.Logger
+	now     func() time.Time
+	version string
+	names   fieldNames
+	phones  map[crm.Entity][]string
+	backoff time.Duration
+
+	// omitSubtype is set once the org refused TaskSubtype on create (Open
+	// question 1); later writes leave it out.
+	omitSubtype atomic.Bool
+
+	mu          sync.Mutex
+	usage       Usage
+	pausedUntil time.Time
+	pauseMsg    string
+
+	usedGauge     prometheus.Gauge
+	maxGauge      prometheus.Gauge
+	limitExceeded prometheus.Counter
+}
+
+// fieldNames are the configurable Task field names.
+type fieldNames struct {
+	external, number, start string
+}
+
+// Usage is the org's daily API usage as last reported by Sforce-Limit-Info.
+type Usage struct {
+	Used, Max int
+	At        time.Time
+}
+
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// New returns a client for the org in cfg. It validates the configuration and
+// reads the JWT private key, but does not authenticate until the first call.
+func New(cfg config.Salesforce, opts Options) (*Client, error) {
+	c := &Client{
+		log:     opts.Logger,
+		now:     opts.Now,
+		version: strings.TrimPrefix(cfg.APIVersion, "v"),
+		names: fieldNames{
+			external: cfg.ExternalIDField,
+			number:   opts.NumberField,
+			start:    opts.StartField,
+		},
+		backoff: opts.LimitBackoff,
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.version == "" {
+		c.version = DefaultAPIVersion
+	}
+	if _, err := strconv.ParseFloat(c.version, 64); err != nil {
+		return nil, fmt.Errorf("salesforce: api_version %q is not a version like %q", cfg.APIVersion, DefaultAPIVersion)
+	}
+	if c.names.external == "" {
+		c.names.external = DefaultExternalIDField
+	}
+	if c.names.number == "" {
+		c.names.number = DefaultNumberField
+	}
+	if c.names.start == "" {
+		c.names.start = DefaultStartField
+	}
+	for _, f := range []string{c.names.external, c.names.number, c.names.start} {
+		if !fieldName.MatchString(f) {
+			return nil, fmt.Errorf("salesforce: %q is not a field name", f)
+		}
+	}
+	if c.backoff <= 0 {
+		c.backoff = 15 * time.Minute
+	}
+	c.phones = DefaultPhoneFields()
+	for e, fs := range opts.PhoneFields {
+		if _, ok := sobjects[e]; !ok {
+			return nil, fmt.Errorf("salesforce: phone fields for unknown entity %q", e)
+		}
+		for _, f := range fs {
+			if !fieldName.MatchString(f) {
+				return nil, fmt.Errorf("salesforce: phone field %q is not a field name", f)
+			}
+		}
+		c.phones[e] = append([]string(nil), fs...)
+	}
+
+	src, err := tokenSource(cfg, opts, c.now, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.tokens = &httpclient.TokenCache{
+		Source: src,
+		OnRenew: func(tok *oauth2.Token, err error) {
+			if err != nil {
+				c.log.Warn("salesforce: authentication failed", "error", err)
+				return
+			}
+			c.log.Debug("salesforce: session started", "instance_url", instanceURL(tok))
+		},
+	}
+	base := opts.HTTP.Transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	ho := opts.HTTP
+	ho.Transport = &httpclient.AuthTransport{Tokens: c.tokens, Base: base}
+	if ho.Logger == nil {
+		ho.Logger = c.log
+	}
+	c.http = httpclient.New(ho)
+
+	c.usedGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "callsync_salesforce_api_usage_requests",
+		Help: "Daily API requests used by the Salesforce org, from the last Sforce-Limit-Info header.",
+	})
+	c.maxGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "callsync_salesforce_api_limit_requests",
+		Help: "Daily API request limit of the Salesforce org, from the last Sforce-Limit-Info header.",
+	})
+	c.limitExceeded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "callsync_salesforce_request_limit_exceeded_total",
+		Help: "REQUEST_LIMIT_EXCEEDED answers from the Salesforce org.",
+	})
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("salesforce: register metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *Client) Describe(ch chan<- *prometheus.Desc) {
+	c.usedGauge.Describe(ch)
+	c.maxGauge.Describe(ch)
+	c.limitExceeded.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (c *Client) Collect(ch chan<- prometheus.Metric) {
+	c.usedGauge.Collect(ch)
+	c.maxGauge.Collect(ch)
+	c.limitExceeded.Collect(ch)
+}
+
+// APIUsage returns the org's API usage from the last response that carried
+// Sforce-Limit-Info; ok is false before the first one.
+func (c *Client) APIUsage() (u Usage, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.usage, !c.usage.At.IsZero()
+}
+
+// ErrRequestLimit matches errors caused by REQUEST_LIMIT_EXCEEDED.
+var ErrRequestLimit = errors.New("salesforce: REQUEST_LIMIT_EXCEEDED")
+
+// LimitError says the org is over an API limit. The client makes no request
+// to the org until Until; the caller should leave the work for a later run.
+type LimitError struct {
+	Message string
+	Until   time.Time
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("salesforce: org over its API limit (REQUEST_LIMIT_EXCEEDED: %s); not calling it again before %s",
+		e.Message, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is reports ErrRequestLimit.
+func (e *LimitError) Is(target error) bool { return target == ErrRequestLimit }
+
+// APIError is an error answer of the REST API.
+type APIError struct {
+	Status int
+	Errors []ErrorItem
+	// Body is the raw answer when it was not the usual error array.
+	Body string
+}
+
+// ErrorItem is one element of Salesforce's error array
+// [{"message","errorCode","fields"}] (also the per-record
+// {"statusCode","message","fields"}).
+type ErrorItem struct {
+	Message    string   `json:"message"`
+	ErrorCode  string   `json:"errorCode"`
+	StatusCode string   `json:"statusCode"`
+	Fields     []string `json:"fields"`
+}
+
+// Code returns the error code of either shape.
+func (e ErrorItem) Code() string {
+	if e.ErrorCode != "" {
+		return e.ErrorCode
+	}
+	return e.StatusCode
+}
+
+func (e ErrorItem) String() string {
+	s := e.Code() + ": " + e.Message
+	if len(e.Fields) > 0 {
+		s += " (fields " + strings.Join(e.Fields, ", ") + ")"
+	}
+	return s
+}
+
+func (e *APIError) Error() string {
+	if len(e.Errors) == 0 {
+		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body)
+	}
+	parts := make([]string, len(e.Errors))
+	for i, it := range e.Errors {
+		parts[i] = it.String()
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Status, strings.Join(parts, "; "))
+}
+
+// Is reports crm.ErrPermanent for answers a retry cannot fix (4xx other
+// than an expired session or a limit).
+func (e *APIError) Is(target error) bool {
+	return target == crm.ErrPermanent && e.Status >= 300 && e.Status < 500 &&
+		e.Status != http.StatusUnauthorized && e.Status != http.StatusTooManyRequests
+}
+
+// Code returns the first error code, if any.
+func (e *APIError) Code() string {
+	if len(e.Errors) == 0 {
+		return ""
+	}
+	return e.Errors[0].Code()
+}
+
+// itemError is a per-record failure.
+type itemError struct {
+	errs []ErrorItem
+}
+
+func (e *itemError) Error() string {
+	parts := make([]string, len(e.errs))
+	for i, it := range e.errs {
+		parts[i] = it.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e *itemError) Is(target error) bool {
+	if target != crm.ErrPermanent {
+		return false
+	}
+	for _, it := range e.errs {
+		if transientCodes[it.Code()] {
+			return false
+		}
+	}
+	return true
+}
+
+// apiURL returns the absolute URL of an API path ("/query?q=..." below the
+// versioned base, or "/services/..." as given) on the session's instance.
+func (c *Client) apiURL(path string) (string, error) {
+	tok, err := c.tokens.Token()
+	if err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	inst := instanceURL(tok)
+	if inst == "" {
+		return "", errors.New("auth: token response has no instance_url")
+	}
+	if strings.HasPrefix(path, "/services/") {
+		return inst + path, nil
+	}
+	return inst + dataPath + c.version + path, nil
+}
+
+// relPath returns path below /services/data/ as composite/batch subrequests
+// want it ("v62.0/query?q=...").
+func (c *Client) relPath(path string) string {
+	if rest, ok := strings.CutPrefix(path, "/services/data/"); ok {
+		return rest
+	}
+	return "v" + c.version + path
+}
+
+// do sends one API request and decodes a 2xx JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.paused(); err != nil {
+		return err
+	}
+	u, err := c.apiURL(path)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if body != nil {
+		if raw, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+	}
+	var rb any
+	if raw != nil {
+		rb = raw
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rb)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	c.readLimitInfo(resp.Header)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil || len(bytes.TrimSpace(data)) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+		return nil
+	}
+	return c.answerError(resp.StatusCode, data)
+}
+
+// answerError turns an error answer into an error; REQUEST_LIMIT_EXCEEDED
+// pauses the client.
+func (c *Client) answerError(status int, data []byte) error {
+	e := &APIError{Status: status}
+	if err := json.Unmarshal(data, &e.Errors); err != nil {
+		e.Errors = nil
+		e.Body = truncate(string(data), 500)
+	}
+	if status == http.StatusForbidden && e.Code() == codeRequestLimit {
+		return c.pause(e.Errors[0].Message)
+	}
+	if status == http.StatusUnauthorized {
+		return fmt.Errorf("session refused after re-authentication (check the connected app and run-as user): %w", e)
+	}
+	return e
+}
+
+// pause stops calls to the org for the back-off and returns the error.
+func (c *Client) pause(msg string) error {
+	c.limitExceeded.Inc()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until := c.now().Add(c.backoff)
+	if until.After(c.pausedUntil) {
+		c.pausedUntil = until
+		c.pauseMsg = msg
+	}
+	c.log.Warn("salesforce: org over its API limit; pausing calls", "message", msg, "until", c.pausedUntil.UTC())
+	return &LimitError{Message: c.pauseMsg, Until: c.pausedUntil}
+}
+
+func (c *Client) paused() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now().Before(c.pausedUntil) {
+		return &LimitError{Message: c.pauseMsg, Until: c.pausedUntil}
+	}
+	return nil
+}
+
+// readLimitInfo records "Sforce-Limit-Info: api-usage=N/M" [Limits].
+func (c *Client) readLimitInfo(h http.Header) {
+	for _, part := range strings.Split(h.Get("Sforce-Limit-Info"), ",") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
+		if !ok {
+			continue
+		}
+		used, max, ok := strings.Cut(v, "/")
+		if !ok {
+			continue
+		}
+		u, err1 := strconv.Atoi(strings.TrimSpace(used))
+		m, err2 := strconv.Atoi(strings.TrimSpace(max))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		c.mu.Lock()
+		c.usage = Usage{Used: u, Max: m, At: c.now().UTC()}
+		c.mu.Unlock()
+		c.usedGauge.Set(float64(u))
+		c.maxGauge.Set(float64(m))
+	}
+}
+
+// batchRequest and batchResult are /composite/batch shapes [Batching].
+type batchRequest struct {
+	Method    string `json:"method"`
+	URL       string `json:"url"`
+	RichInput any    `json:"richInput,omitempty"`
+}
+
+type batchResult struct {
+	StatusCode int             `json:"statusCode"`
+	Result     json.RawMessage `json:"result"`
+}
+
+// getAll GETs every path and returns the answers in order: one path with a
+// plain request, several through /composite/batch, 25 per request.
+func (c *Client) getAll(ctx context.Context, paths []string) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, len(paths))
+	if len(paths) == 1 {
+		var raw json.RawMessage
+		if err := c.do(ctx, http.MethodGet, paths[0], nil, &raw); err != nil {
+			return nil, err
+		}
+		out[0] = raw
+		return out, nil
+	}
+	for start := 0; start < len(paths); start += maxBatch {
+		end := min(start+maxBatch, len(paths))
+		reqs := make([]batchRequest, 0, end-start)
+		for _, p := range paths[start:end] {
+			reqs = append(reqs, batchRequest{Method: http.MethodGet, URL: c.relPath(p)})
+		}
+		var ans struct {
+			HasErrors bool          `json:"hasErrors"`
+			Results   []batchResult `json:"results"`
+		}
+		body := map[string]any{"haltOnError": false, "batchRequests": reqs}
+		if err := c.do(ctx, http.MethodPost, "/composite/batch", body, &ans); err != nil {
+			return nil, fmt.Errorf("composite batch: %w", err)
+		}
+		if len(ans.Results) != len(reqs) {
+			return nil, fmt.Errorf("composite batch: %d results for %d subrequests", len(ans.Results), len(reqs))
+		}
+		for i, r := range ans.Results {
+			if r.StatusCode < 200 || r.StatusCode >= 300 {
+				return nil, fmt.Errorf("composite batch subrequest %d: %w", start+i, c.answerError(r.StatusCode, r.Result))
+			}
+			out[start+i] = r.Result
+		}
+	}
+	return out, nil
+}
+
+// queryPage is one page of a SOQL answer.
+type queryPage struct {
+	TotalSize      int               `json:"totalSize"`
+	Done           bool              `json:"done"`
+	NextRecordsURL string            `json:"nextRecordsUrl"`
+	Records        []json.RawMessage `json:"records"`
+}
+
+// queryAll runs SOQL queries (batched) and follows nextRecordsUrl until each
+// is done; it returns the records per query.
+func (c *Client) queryAll(ctx context.Context, soqls []string) ([][]json.RawMessage, error) {
+	out := make([][]json.RawMessage, len(soqls))
+	paths := make([]string, len(soqls))
+	owner := make([]int, len(soqls))
+	for i, q := range soqls {
+		paths[i] = "/query?q=" + url.QueryEscape(q)
+		owner[i] = i
+	}
+	for len(paths) > 0 {
+		answers, err := c.getAll(ctx, paths)
+		if err != nil {
+			return nil, err
+		}
+		var next []string
+		var nextOwner []int
+		for i, raw := range answers {
+			var p queryPage
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, fmt.Errorf("decode query answer: %w", err)
+			}
+			out[owner[i]] = append(out[owner[i]], p.Records...)
+			if !p.Done && p.NextRecordsURL != "" {
+				next = append(next, p.NextRecordsURL)
+				nextOwner = append(nextOwner, owner[i])
+			}
+		}
+		paths, owner = next, nextOwner
+	}
+	return out, nil
+}
+
+// soqlString quotes a SOQL string literal [Finding a caller by phone: SOQL
+// alternative: escape ' and \].
+func soqlString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\"", `\"`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// chunkIN splits values into IN lists that keep the query below the limits.
+func chunkIN(values []string, fixed int) [][]string {
+	var out [][]string
+	var cur []string
+	size := fixed
+	for _, v := range values {
+		l := len(soqlString(v)) + 1
+		if len(cur) > 0 && (len(cur) >= maxINValues || size+l > maxSOQLLength) {
+			out = append(out, cur)
+			cur, size = nil, fixed
+		}
+		cur = append(cur, v)
+		size += l
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func inList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = soqlString(v)
+	}
+	return "(" + strings.Join(q, ",") + ")"
+}
+
+// str reads a field of a decoded record as text; field names match
+// case-insensitively, as they do in SOQL and SOSL.
+func str(m map[string]any, field string) string {
+	v, ok := m[field]
+	if !ok {
+		for k, x := range m {
+			if strings.EqualFold(k, field) {
+				v = x
+				break
+			}
+		}
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+var _ crm.Client = (*Client)(nil)

@@ -1,0 +1,545 @@
+// Package salesforcetest is an httptest double of the Salesforce org callsync
+// talks to: the OAuth token endpoint (client credentials, JWT bearer with
+// signature check, username-password; instance_url is the server, no
+// expires_in) and the REST subset the client uses: SOSL /search (FIND {...}
+// with OR terms and escapes IN PHONE FIELDS RETURNING ...), SOQL /query (a
+// SELECT ... WHERE ... AND ... subset with paging), sObject Collections
+// upsert by external id and update (200 records, per-record results,
+// create-only TaskSubtype), and /composite/batch (25 subrequests). Sessions
+// expire and limits run out on demand; every response carries
+// Sforce-Limit-Info; requests are counted and logged; the org's records can
+// be seeded and inspected. It is safe for concurrent use.
+package salesforcetest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config sets up the org.
+type Config struct {
+	// ClientID and ClientSecret of the connected app / external client app.
+	ClientID     string
+	ClientSecret string
+	// Username, Password and SecurityToken of the integration user (JWT
+	// subject; password grant with Password+SecurityToken).
+	Username      string
+	Password      string
+	SecurityToken string
+	// JWTPublicKey verifies JWT bearer assertions (RS256); nil refuses them.
+	JWTPublicKey *rsa.PublicKey
+	// JWTAudience is the required aud claim (default: the server URL, the
+	// org's My Domain).
+	JWTAudience string
+	// ExternalIDField is the Task's External ID + Unique field (default
+	// Enreach_Call_Id__c).
+	ExternalIDField string
+	// TaskFields are extra custom Task fields (default Enreach_Number__c
+	// text and Enreach_Call_Start__c dateTime, as callsync writes them).
+	TaskFields map[string]FieldType
+	// TaskSubtypeNotCreateable makes the org refuse TaskSubtype on create too
+	// (field-level security or an org without it).
+	TaskSubtypeNotCreateable bool
+	// QueryPageSize is the SOQL batch size (default 2000).
+	QueryPageSize int
+	// DailyLimit is the daily API request limit (default 100000).
+	DailyLimit int
+	// Now is the clock for JWT checks and CreatedDate (default time.Now).
+	Now func() time.Time
+}
+
+// Request is one logged HTTP request.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+	Status int
+	// Subrequests is the number of /composite/batch subrequests, or the
+	// number of records of a collection request.
+	Subrequests int
+	// Batch holds the "METHOD url" of each /composite/batch subrequest.
+	Batch []string
+}
+
+// Server is the double. URL is the org's My Domain and instance URL.
+type Server struct {
+	URL string
+
+	srv *httptest.Server
+	cfg Config
+
+	mu          sync.Mutex
+	schema      map[string]*object
+	records     map[string][]map[string]any // object name -> records in insertion order
+	byID        map[string]map[string]any
+	nextID      int
+	runAs       string
+	tokens      map[string]bool
+	cursors     map[string]*cursorState
+	nextCursor  int
+	log         []Request
+	tokenReqs   int
+	used        int
+	limit       int
+	expireAfter int
+	exceedNext  int
+	failNext    []fault
+}
+
+type fault struct {
+	status     int
+	retryAfter time.Duration
+}
+
+// NewServer starts a double; Close it when done.
+func NewServer(cfg Config) *Server {
+	if cfg.ExternalIDField == "" {
+		cfg.ExternalIDField = "Enreach_Call_Id__c"
+	}
+	if cfg.TaskFields == nil {
+		cfg.TaskFields = map[string]FieldType{"Enreach_Number__c": FieldString, "Enreach_Call_Start__c": FieldDateTime}
+	}
+	if cfg.QueryPageSize <= 0 {
+		cfg.QueryPageSize = 2000
+	}
+	if cfg.DailyLimit <= 0 {
+		cfg.DailyLimit = 100000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:         cfg,
+		schema:      newSchema(cfg),
+		records:     map[string][]map[string]any{},
+		byID:        map[string]map[string]any{},
+		tokens:      map[string]bool{},
+		cursors:     map[string]*cursorState{},
+		limit:       cfg.DailyLimit,
+		expireAfter: -1,
+	}
+	s.runAs = s.Add("User", map[string]any{"Name": "Integration User", "Email": "integration@example.invalid",
+		"Username": cfg.Username, "IsActive": true})
+	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL
+	if s.cfg.JWTAudience == "" {
+		s.cfg.JWTAudience = s.URL
+	}
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// RunAsUserID is the integration user every session runs as (default Task owner).
+func (s *Server) RunAsUserID() string { return s.runAs }
+
+// ExpireSessions invalidates every issued access token now: the next API
+// request answers 401 INVALID_SESSION_ID.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens = map[string]bool{}
+}
+
+// ExpireSessionsAfter lets n more authenticated API requests through, then
+// invalidates every session (an expiry in the middle of a run).
+func (s *Server) ExpireSessionsAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireAfter = n
+}
+
+// ExceedLimitNext answers the next n API requests (or batch subrequests)
+// with 403 REQUEST_LIMIT_EXCEEDED.
+func (s *Server) ExceedLimitNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exceedNext = n
+}
+
+// SetAPIUsage sets the daily usage counter and limit; at the limit every API
+// request answers 403 REQUEST_LIMIT_EXCEEDED.
+func (s *Server) SetAPIUsage(used, limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.used, s.limit = used, limit
+}
+
+// APIUsage returns the daily usage counter and limit (what Sforce-Limit-Info reports).
+func (s *Server) APIUsage() (used, limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used, s.limit
+}
+
+// FailNext answers the next n API requests with status and a Salesforce
+// error body (401 INVALID_SESSION_ID, 503 SERVER_UNAVAILABLE, else
+// UNKNOWN_EXCEPTION), with Retry-After when retryAfter > 0.
+func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failNext = append(s.failNext, fault{status: status, retryAfter: retryAfter})
+	}
+}
+
+// Requests returns the number of HTTP requests served (token and API).
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log)
+}
+
+// TokenRequests returns the number of token endpoint requests.
+func (s *Server) TokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenReqs
+}
+
+// Log returns the served requests in order.
+func (s *Server) Log() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	rec := &recorder{ResponseWriter: w}
+	switch {
+	case r.URL.Path == "/services/oauth2/token":
+		s.tokenReqs++
+		s.token(rec, r, body)
+	case strings.HasPrefix(r.URL.Path, "/services/data/"):
+		entry.Subrequests = s.api(rec, r, body)
+		if strings.HasSuffix(r.URL.Path, "/composite/batch") {
+			entry.Batch = batchURLs(body)
+		}
+	default:
+		writeJSON(rec, http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist"))
+	}
+	entry.Status = rec.status
+	s.log = append(s.log, entry)
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// errArray is Salesforce's error body [{"message","errorCode"}].
+func errArray(code, msg string) []map[string]any {
+	return []map[string]any{{"message": msg, "errorCode": code}}
+}
+
+var versionPath = regexp.MustCompile(`^/services/data/v(\d+\.\d)(/.*)?$`)
+
+// api serves one REST request and returns its subrequest count.
+func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) int {
+	if len(s.failNext) > 0 {
+		f := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		if f.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
+		}
+		code, msg := "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 0000000000-00000 (injected)"
+		switch f.status {
+		case http.StatusUnauthorized:
+			code, msg = "INVALID_SESSION_ID", "Session expired or invalid"
+		case http.StatusServiceUnavailable:
+			code, msg = "SERVER_UNAVAILABLE", "Server temporarily unavailable (injected)"
+		}
+		writeJSON(w, f.status, errArray(code, msg))
+		return 0
+	}
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if s.expireAfter == 0 {
+		s.tokens = map[string]bool{}
+		s.expireAfter = -1
+	}
+	if !ok || !s.tokens[tok] {
+		w.Header().Set("WWW-Authenticate", `Token`)
+		writeJSON(w, http.StatusUnauthorized, errArray("INVALID_SESSION_ID", "Session expired or invalid"))
+		return 0
+	}
+	if s.expireAfter > 0 {
+		s.expireAfter--
+	}
+	m := versionPath.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		writeJSON(w, http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist"))
+		return 0
+	}
+	version, rest := m[1], m[2]
+	if rest == "/composite/batch" {
+		status, out, n := s.batch(r.Method, version, body)
+		s.limitHeader(w)
+		writeJSON(w, status, out)
+		return n
+	}
+	if err := s.spend(); err != nil {
+		s.limitHeader(w)
+		writeJSON(w, err.status, errArray(err.code, err.msg))
+		return 0
+	}
+	status, out := s.dispatch(r.Method, version, rest, r.URL.Query(), body)
+	s.limitHeader(w)
+	writeJSON(w, status, out)
+	return subrequests(body)
+}
+
+func batchURLs(body []byte) []string {
+	var b struct {
+		BatchRequests []struct{ Method, URL string } `json:"batchRequests"`
+	}
+	_ = json.Unmarshal(body, &b)
+	out := make([]string, len(b.BatchRequests))
+	for i, r := range b.BatchRequests {
+		out[i] = r.Method + " " + r.URL
+	}
+	return out
+}
+
+func subrequests(body []byte) int {
+	var b struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	if json.Unmarshal(body, &b) == nil {
+		return len(b.Records)
+	}
+	return 0
+}
+
+// spend counts one API call against the daily limit.
+func (s *Server) spend() *requestError {
+	if s.exceedNext > 0 {
+		s.exceedNext--
+		return &requestError{status: http.StatusForbidden, code: "REQUEST_LIMIT_EXCEEDED", msg: "TotalRequests Limit exceeded."}
+	}
+	if s.used >= s.limit {
+		return &requestError{status: http.StatusForbidden, code: "REQUEST_LIMIT_EXCEEDED", msg: "TotalRequests Limit exceeded."}
+	}
+	s.used++
+	return nil
+}
+
+func (s *Server) limitHeader(w http.ResponseWriter) {
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.used, s.limit))
+}
+
+// dispatch routes one API call (also a batch subrequest).
+func (s *Server) dispatch(method, version, rest string, q url.Values, body []byte) (int, any) {
+	v, _ := strconv.ParseFloat(version, 64)
+	notAllowed := func(allowed string) (int, any) {
+		return http.StatusMethodNotAllowed, errArray("METHOD_NOT_ALLOWED",
+			fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", method, allowed))
+	}
+	switch {
+	case rest == "/search" || rest == "/search/":
+		if method != http.MethodGet {
+			return notAllowed("GET,HEAD")
+		}
+		return s.search(version, q.Get("q"))
+	case rest == "/query" || rest == "/query/":
+		if method != http.MethodGet {
+			return notAllowed("GET,HEAD")
+		}
+		return s.query(version, q.Get("q"))
+	case strings.HasPrefix(rest, "/query/"):
+		if method != http.MethodGet {
+			return notAllowed("GET,HEAD")
+		}
+		return s.queryMore(version, strings.TrimPrefix(rest, "/query/"))
+	case rest == "/composite/sobjects" || rest == "/composite/sobjects/":
+		if v < 42 {
+			break
+		}
+		if method != http.MethodPatch {
+			return notAllowed("PATCH")
+		}
+		return s.updateCollection(version, body)
+	case strings.HasPrefix(rest, "/composite/sobjects/"):
+		if v < 46 {
+			break
+		}
+		parts := strings.Split(strings.TrimPrefix(rest, "/composite/sobjects/"), "/")
+		if len(parts) != 2 {
+			break
+		}
+		if method != http.MethodPatch {
+			return notAllowed("PATCH")
+		}
+		return s.upsertCollection(version, parts[0], parts[1], body)
+	case rest == "/limits" || rest == "/limits/":
+		return http.StatusOK, map[string]any{"DailyApiRequests": map[string]int{"Max": s.limit, "Remaining": s.limit - s.used}}
+	}
+	return http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist")
+}
+
+// batch serves /composite/batch: at most 25 independent subrequests, each
+// counted against the limits; haltOnError stops at the first failure.
+func (s *Server) batch(method, version string, body []byte) (int, any, int) {
+	if method != http.MethodPost {
+		return http.StatusMethodNotAllowed, errArray("METHOD_NOT_ALLOWED",
+			fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are POST", method)), 0
+	}
+	var req struct {
+		HaltOnError   bool `json:"haltOnError"`
+		BatchRequests []struct {
+			Method    string          `json:"method"`
+			URL       string          `json:"url"`
+			RichInput json.RawMessage `json:"richInput"`
+		} `json:"batchRequests"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return http.StatusBadRequest, errArray("JSON_PARSER_ERROR", err.Error()), 0
+	}
+	if len(req.BatchRequests) == 0 {
+		return http.StatusBadRequest, errArray("INVALID_BATCH_REQUEST", "batchRequests is required"), 0
+	}
+	if len(req.BatchRequests) > 25 {
+		return http.StatusBadRequest, errArray("INVALID_BATCH_REQUEST",
+			"A batch request may contain at most 25 subrequests"), len(req.BatchRequests)
+	}
+	type result struct {
+		StatusCode int `json:"statusCode"`
+		Result     any `json:"result"`
+	}
+	results := make([]result, 0, len(req.BatchRequests))
+	hasErrors, halted := false, false
+	for _, sub := range req.BatchRequests {
+		if halted {
+			results = append(results, result{StatusCode: http.StatusPreconditionFailed,
+				Result: errArray("BATCH_PROCESSING_HALTED", "Batch processing halted per request")})
+			continue
+		}
+		status, out := s.subrequest(sub.Method, sub.URL, sub.RichInput)
+		if status >= 400 {
+			hasErrors = true
+			halted = req.HaltOnError
+		}
+		results = append(results, result{StatusCode: status, Result: out})
+	}
+	return http.StatusOK, map[string]any{"hasErrors": hasErrors, "results": results}, len(req.BatchRequests)
+}
+
+var subPath = regexp.MustCompile(`^(?:/services/data/)?v(\d+\.\d)(/[^?]*)(?:\?(.*))?$`)
+
+func (s *Server) subrequest(method, rawURL string, input json.RawMessage) (int, any) {
+	m := subPath.FindStringSubmatch(rawURL)
+	if m == nil {
+		return http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist")
+	}
+	q, err := url.ParseQuery(m[3])
+	if err != nil {
+		return http.StatusBadRequest, errArray("MALFORMED_QUERY", err.Error())
+	}
+	if m[2] == "/composite/batch" || strings.HasPrefix(m[2], "/composite/sobjects") {
+		return http.StatusBadRequest, errArray("INVALID_BATCH_REQUEST", "resource not supported in a batch: "+m[2])
+	}
+	if err := s.spend(); err != nil {
+		return err.status, errArray(err.code, err.msg)
+	}
+	return s.dispatch(strings.ToUpper(method), m[1], m[2], q, input)
+}
+
+// newID returns a fresh 18-character id with the object's key prefix.
+func (s *Server) newID(o *object) string {
+	s.nextID++
+	return fmt.Sprintf("%s%012dAAA", o.prefix, s.nextID)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) sobjectURL(version, object, id string) string {
+	return "/services/data/v" + version + "/sobjects/" + object + "/" + id
+}
+
+// render returns a record with the chosen fields (all when nil), as the API shows it.
+func (s *Server) render(version string, o *object, rec map[string]any, fields []*field) map[string]any {
+	out := map[string]any{"attributes": map[string]string{"type": o.name, "url": s.sobjectURL(version, o.name, rec["Id"].(string))}}
+	if fields == nil {
+		fields = o.fields
+	}
+	for _, f := range fields {
+		out[f.name] = outValue(f, rec[f.name])
+	}
+	return out
+}
+
+// orderedJSON keeps "attributes" first and fields in query order, like the API.
+type orderedJSON struct {
+	keys []string
+	vals map[string]any
+}
+
+func (o orderedJSON) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(o.vals[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func (s *Server) renderOrdered(version string, o *object, rec map[string]any, fields []*field) orderedJSON {
+	m := s.render(version, o, rec, fields)
+	keys := []string{"attributes"}
+	for _, f := range fields {
+		keys = append(keys, f.name)
+	}
+	return orderedJSON{keys: keys, vals: m}
+}

@@ -1,0 +1,371 @@
+package salesforcetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// maxCollection is the sObject Collections record limit.
+const maxCollection = 200
+
+// collectionBody is the request of the collection resources.
+type collectionBody struct {
+	AllOrNone bool              `json:"allOrNone"`
+	Records   []json.RawMessage `json:"records"`
+}
+
+// pendingWrite is one record of a collection request, checked but not applied.
+type pendingWrite struct {
+	obj    *object
+	vals   map[string]any // canonical field name -> decoded value
+	id     string         // existing record (update) or "" (create)
+	errs   []*fieldError
+	result map[string]any
+}
+
+// decodeCollection parses and checks a collection body as a whole: JSON,
+// record count, types and field names (any failure fails the request).
+func (s *Server) decodeCollection(body []byte, pathObj *object) (bool, []*pendingWrite, *requestError) {
+	var req collectionBody
+	if err := json.Unmarshal(body, &req); err != nil {
+		return false, nil, &requestError{status: http.StatusBadRequest, code: "JSON_PARSER_ERROR", msg: err.Error()}
+	}
+	if len(req.Records) == 0 {
+		return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD", msg: "records is required"}
+	}
+	if len(req.Records) > maxCollection {
+		return false, nil, &requestError{status: http.StatusBadRequest, code: "EXCEEDED_ID_LIMIT",
+			msg: fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", maxCollection)}
+	}
+	out := make([]*pendingWrite, len(req.Records))
+	for i, raw := range req.Records {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var rec map[string]any
+		if err := dec.Decode(&rec); err != nil {
+			return false, nil, &requestError{status: http.StatusBadRequest, code: "JSON_PARSER_ERROR", msg: err.Error()}
+		}
+		attrs, _ := rec["attributes"].(map[string]any)
+		typ, _ := attrs["type"].(string)
+		o := s.schema[strings.ToLower(typ)]
+		if o == nil || (pathObj != nil && o != pathObj) {
+			return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_TYPE", msg: "Must send a concrete entity type."}
+		}
+		pw := &pendingWrite{obj: o, vals: map[string]any{}}
+		for k, v := range rec {
+			if k == "attributes" {
+				continue
+			}
+			f := o.field(k)
+			if f == nil {
+				return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD",
+					msg: fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name)}
+			}
+			val, ferr, err := decodeValue(o, f, v)
+			if err != nil {
+				return false, nil, err.(*requestError)
+			}
+			if ferr != nil {
+				pw.errs = append(pw.errs, ferr)
+			}
+			pw.vals[f.name] = val
+			if f.name == "Id" {
+				pw.id, _ = v.(string)
+			}
+		}
+		out[i] = pw
+	}
+	return req.AllOrNone, out, nil
+}
+
+// upsertCollection serves PATCH /composite/sobjects/<Object>/<ExternalIdField>.
+func (s *Server) upsertCollection(version, objName, extName string, body []byte) (int, any) {
+	o := s.schema[strings.ToLower(objName)]
+	if o == nil {
+		return http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist")
+	}
+	ef := o.field(extName)
+	if ef == nil || !ef.externalID {
+		return http.StatusNotFound, errArray("NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+extName)
+	}
+	allOrNone, recs, rerr := s.decodeCollection(body, o)
+	if rerr != nil {
+		return rerr.status, errArray(rerr.code, rerr.msg)
+	}
+	count := map[string]int{}
+	for _, pw := range recs {
+		if v, ok := pw.vals[ef.name].(string); ok {
+			count[strings.ToLower(v)]++
+		}
+	}
+	for _, pw := range recs {
+		pw.id = ""
+		delete(pw.vals, "Id")
+		if len(pw.errs) > 0 {
+			continue
+		}
+		ext, _ := pw.vals[ef.name].(string)
+		if ext == "" {
+			pw.errs = append(pw.errs, &fieldError{code: "MISSING_ARGUMENT", msg: ef.name + " not specified", fields: []string{}})
+			continue
+		}
+		if count[strings.ToLower(ext)] > 1 {
+			pw.errs = append(pw.errs, &fieldError{code: "DUPLICATE_VALUE",
+				msg: "Duplicate external id specified: " + ext, fields: []string{ef.name}})
+			continue
+		}
+		var matches []string
+		for _, rec := range s.records[o.name] {
+			if v, ok := rec[ef.name].(string); ok && strings.EqualFold(v, ext) {
+				matches = append(matches, rec["Id"].(string))
+			}
+		}
+		switch len(matches) {
+		case 0:
+			s.checkWrite(pw, true)
+		case 1:
+			pw.id = matches[0]
+			s.checkWrite(pw, false)
+		default:
+			pw.errs = append(pw.errs, &fieldError{code: "DUPLICATE_EXTERNAL_ID",
+				msg:    fmt.Sprintf("%s: more than one record found for external id field: [%s]", ef.name, strings.Join(matches, ", ")),
+				fields: []string{ef.name}})
+		}
+	}
+	return http.StatusOK, s.commit(allOrNone, recs, true)
+}
+
+// updateCollection serves PATCH /composite/sobjects (update by id).
+func (s *Server) updateCollection(version string, body []byte) (int, any) {
+	allOrNone, recs, rerr := s.decodeCollection(body, nil)
+	if rerr != nil {
+		return rerr.status, errArray(rerr.code, rerr.msg)
+	}
+	for _, pw := range recs {
+		if len(pw.errs) > 0 {
+			continue
+		}
+		delete(pw.vals, "Id")
+		if pw.id == "" {
+			pw.errs = append(pw.errs, &fieldError{code: "MISSING_ARGUMENT", msg: "Id not specified in an update call", fields: []string{}})
+			continue
+		}
+		rec, ok := s.byID[pw.id]
+		if !ok || !strings.HasPrefix(pw.id, pw.obj.prefix) {
+			pw.errs = append(pw.errs, &fieldError{code: "INVALID_CROSS_REFERENCE_KEY", msg: "invalid cross reference id", fields: []string{}})
+			continue
+		}
+		pw.id = rec["Id"].(string)
+		s.checkWrite(pw, false)
+	}
+	return http.StatusOK, s.commit(allOrNone, recs, false)
+}
+
+// checkWrite applies the field rules of a create or an update to pw.
+func (s *Server) checkWrite(pw *pendingWrite, create bool) {
+	var refused []string
+	for name := range pw.vals {
+		f := pw.obj.field(name)
+		if name == "Id" {
+			continue
+		}
+		if (create && !f.createable) || (!create && !f.updateable) {
+			refused = append(refused, f.name)
+		}
+	}
+	if len(refused) > 0 {
+		pw.errs = append(pw.errs, &fieldError{code: "INVALID_FIELD_FOR_INSERT_UPDATE",
+			msg: fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and "+
+				"verify that it is read/write for your profile or permission set.", strings.Join(refused, ", ")),
+			fields: refused})
+		return
+	}
+	merged := map[string]any{}
+	if !create {
+		for k, v := range s.byID[pw.id] {
+			merged[k] = v
+		}
+	}
+	for k, v := range pw.vals {
+		if k != "Id" {
+			merged[k] = v
+		}
+	}
+	for name := range pw.vals {
+		f := pw.obj.field(name)
+		if f.typ != FieldReference || merged[f.name] == nil {
+			continue
+		}
+		if e := s.checkRef(pw.obj, f, merged[f.name].(string)); e != nil {
+			pw.errs = append(pw.errs, e)
+		}
+	}
+	if pw.obj.name == "Task" {
+		if who, _ := merged["WhoId"].(string); who != "" && merged["WhatId"] != nil {
+			if t, ok := s.byID[who]; ok && s.objectOf(t) == "Lead" {
+				// [assumed] salesforce.md: a Lead WhoId cannot carry a WhatId.
+				pw.errs = append(pw.errs, &fieldError{code: "FIELD_INTEGRITY_EXCEPTION",
+					msg: "Related To ID: You can't associate a task with a lead and another record.", fields: []string{"WhatId"}})
+			}
+		}
+	}
+}
+
+// checkRef checks a reference value: the record exists, has an allowed
+// type, and an owner is an active user or a queue.
+func (s *Server) checkRef(o *object, f *field, id string) *fieldError {
+	target, ok := s.byID[id]
+	if !ok {
+		return &fieldError{code: "INVALID_CROSS_REFERENCE_KEY", msg: f.name + ": invalid cross reference id", fields: []string{f.name}}
+	}
+	typ := s.objectOf(target)
+	allowed := false
+	for _, t := range f.refTo {
+		if t == typ {
+			allowed = true
+		}
+	}
+	if !allowed {
+		return &fieldError{code: "FIELD_INTEGRITY_EXCEPTION",
+			msg: fmt.Sprintf("%s: id value of incorrect type: %s", strings.Join(f.refTo, "/")+" ID", id), fields: []string{f.name}}
+	}
+	if f.name == "OwnerId" {
+		switch typ {
+		case "User":
+			if active, _ := target["IsActive"].(bool); !active {
+				return &fieldError{code: "INACTIVE_OWNER_OR_USER",
+					msg: fmt.Sprintf("operation performed with inactive user [%s] as owner of %s", id, strings.ToLower(o.name)), fields: []string{}}
+			}
+		case "Group":
+			if target["Type"] != "Queue" {
+				return &fieldError{code: "FIELD_INTEGRITY_EXCEPTION", msg: "Assigned To ID: owner cannot be a group", fields: []string{f.name}}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) objectOf(rec map[string]any) string {
+	id, _ := rec["Id"].(string)
+	for _, o := range s.schema {
+		if strings.HasPrefix(id, o.prefix) {
+			return o.name
+		}
+	}
+	return ""
+}
+
+// commit applies the checked writes (none of them under allOrNone when one
+// failed) and returns the per-record results in order.
+func (s *Server) commit(allOrNone bool, recs []*pendingWrite, upsert bool) []map[string]any {
+	failed := false
+	for _, pw := range recs {
+		if len(pw.errs) > 0 {
+			failed = true
+		}
+	}
+	out := make([]map[string]any, len(recs))
+	for i, pw := range recs {
+		res := map[string]any{"success": false}
+		switch {
+		case len(pw.errs) > 0:
+			errs := make([]map[string]any, len(pw.errs))
+			for j, e := range pw.errs {
+				errs[j] = e.json()
+			}
+			res["errors"] = errs
+			if pw.id != "" {
+				res["id"] = pw.id
+			}
+		case allOrNone && failed:
+			res["errors"] = []map[string]any{(&fieldError{code: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+				msg: "Record rolled back because not all records were valid and the request was using AllOrNone header"}).json()}
+		default:
+			created := pw.id == ""
+			id := s.apply(pw)
+			res = map[string]any{"id": id, "success": true, "errors": []any{}}
+			if upsert {
+				res["created"] = created
+			}
+		}
+		if upsert {
+			if _, ok := res["created"]; !ok {
+				res["created"] = false
+			}
+		}
+		out[i] = res
+	}
+	return out
+}
+
+// apply writes a checked record and returns its id.
+func (s *Server) apply(pw *pendingWrite) string {
+	var rec map[string]any
+	if pw.id == "" {
+		rec = map[string]any{"Id": s.newID(pw.obj), "CreatedDate": s.cfg.Now().UTC()}
+		s.defaults(pw.obj, rec)
+		s.records[pw.obj.name] = append(s.records[pw.obj.name], rec)
+		s.byID[rec["Id"].(string)] = rec
+	} else {
+		rec = s.byID[pw.id]
+	}
+	for k, v := range pw.vals {
+		if k == "Id" {
+			continue
+		}
+		if v == nil {
+			delete(rec, k)
+		} else {
+			rec[k] = v
+		}
+	}
+	s.derive(pw.obj, rec)
+	return rec["Id"].(string)
+}
+
+// defaults fills the values a new record gets without being told.
+func (s *Server) defaults(o *object, rec map[string]any) {
+	if o.field("OwnerId") != nil {
+		rec["OwnerId"] = s.runAs
+	}
+	switch o.name {
+	case "Task":
+		rec["Status"] = "Not Started"
+		rec["Priority"] = "Normal"
+	case "User":
+		rec["IsActive"] = true
+	}
+}
+
+// derive recomputes the read-only fields Salesforce maintains.
+func (s *Server) derive(o *object, rec map[string]any) {
+	switch o.name {
+	case "Task":
+		rec["IsClosed"] = rec["Status"] == "Completed"
+		delete(rec, "AccountId")
+		if what, _ := rec["WhatId"].(string); strings.HasPrefix(what, "001") {
+			rec["AccountId"] = what
+		} else if who, _ := rec["WhoId"].(string); who != "" {
+			if c, ok := s.byID[who]; ok && c["AccountId"] != nil {
+				rec["AccountId"] = c["AccountId"]
+			}
+		}
+	case "Contact", "Lead", "User":
+		if rec["Name"] == nil {
+			name := strings.TrimSpace(fmt.Sprint(orEmpty(rec["FirstName"]), " ", orEmpty(rec["LastName"])))
+			if name != "" {
+				rec["Name"] = name
+			}
+		}
+	}
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
