@@ -229,6 +229,11 @@ func Key(tenant string, kind Kind, enreachID string) string {
 	return fmt.Sprintf("callsync/v1/%s/%s/%s", tenant, kind, enreachID)
 }
 
+// ErrNotRecorded marks an item the CRM client is configured not to record
+// (e.g. Zoho with recording switched off for that direction). The engine
+// records it as skipped, not failed. Wrap it with the client's reason.
+var ErrNotRecorded = errors.New("not recorded by configuration")
+
 // ErrPermanent marks an item or request error that a retry cannot fix
 // (validation, missing privilege). Wrap it so callers can tell.
 var ErrPermanent = errors.New("permanent")

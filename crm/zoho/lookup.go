@@ -1,0 +1,171 @@
+package zoho
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// Lookup finds the candidate records of each number with COQL: per search
+// module, one query compares every phone field with up to 25 `in` lists of
+// 100 forms each (exact strings; no index lag, unlike the search API), or,
+// for suffix queries, `like '%<suffix>'`. Forms are sent as given and, when
+// number_cleanup_regexp is set, also with its matches removed. Hits are
+// mapped back to the numbers whose forms equal a stored phone value; the
+// engine verifies them.
+func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
+	res := crm.LookupResult{}
+	byValue := map[string][]string{} // searched form → numbers
+	var values []string
+	type suffixQ struct{ number, suffix, lit string }
+	var suffixes []suffixQ
+	for _, q := range req.Numbers {
+		if q.Number == "" {
+			continue
+		}
+		if q.Suffix != "" {
+			if lit, ok := literal(q.Suffix); ok && !strings.ContainsAny(q.Suffix, "_") {
+				suffixes = append(suffixes, suffixQ{q.Number, q.Suffix, "'%" + lit[1:]})
+			}
+			continue
+		}
+		for _, f := range c.forms(q) {
+			if _, ok := literal(f); !ok {
+				continue
+			}
+			nums := byValue[f]
+			if len(nums) == 0 {
+				values = append(values, f)
+			}
+			if !contains(nums, q.Number) {
+				byValue[f] = append(nums, q.Number)
+			}
+		}
+	}
+	sort.Strings(values)
+
+	for _, m := range c.search {
+		extra := req.Fields[m.Entity]
+		for _, f := range extra {
+			if !apiName.MatchString(f) {
+				return nil, fmt.Errorf("zoho: lookup: field %q is not an API name", f)
+			}
+		}
+		fields := append([]string{"id", m.NameField, fOwner, m.ParentField}, m.PhoneFields...)
+		fields = append(fields, extra...)
+		seen := map[string]map[string]bool{} // number → record ids
+		add := func(number string, rec crm.Record) {
+			if seen[number] == nil {
+				seen[number] = map[string]bool{}
+			}
+			if !seen[number][rec.ID] {
+				seen[number][rec.ID] = true
+				res[number] = append(res[number], rec)
+			}
+		}
+
+		// Exact forms: each criterion is one `in` list on one phone field.
+		perQuery := max(1, coqlMaxCriteria/len(m.PhoneFields)) * coqlInValues
+		for start := 0; start < len(values); start += perQuery {
+			chunk := values[start:min(len(values), start+perQuery)]
+			lits := make([]string, len(chunk))
+			for i, v := range chunk {
+				lits[i], _ = literal(v)
+			}
+			var cs []criterion
+			for _, f := range m.PhoneFields {
+				cs = append(cs, inCriteria(f, lits)...)
+			}
+			err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk), func(row coqlRow) {
+				rec := toRecord(m, row, extra)
+				for _, v := range rec.Phones {
+					for _, key := range []string{v, strings.TrimSpace(v)} {
+						for _, n := range byValue[key] {
+							add(n, rec)
+						}
+					}
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("zoho: lookup: %w", err)
+			}
+		}
+
+		// Suffix queries: one `like` per phone field and number.
+		perQuery = max(1, coqlMaxCriteria/len(m.PhoneFields))
+		for start := 0; start < len(suffixes); start += perQuery {
+			chunk := suffixes[start:min(len(suffixes), start+perQuery)]
+			var cs []criterion
+			for _, s := range chunk {
+				for _, f := range m.PhoneFields {
+					cs = append(cs, criterion(f+" like "+s.lit))
+				}
+			}
+			err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk)*10, func(row coqlRow) {
+				rec := toRecord(m, row, extra)
+				for _, v := range rec.Phones {
+					for _, s := range chunk {
+						if strings.HasSuffix(strings.TrimSpace(v), s.suffix) {
+							add(s.number, rec)
+						}
+					}
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("zoho: lookup: %w", err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// forms returns the strings searched for q: its number and forms, each also
+// with number_cleanup_regexp's matches removed (RegexpToRemoveFromCallerNumbers).
+func (c *Client) forms(q crm.NumberQuery) []string {
+	in := append([]string{q.Number}, q.Forms...)
+	var out []string
+	for _, f := range in {
+		f = strings.TrimSpace(f)
+		out = append(out, f)
+		if c.cleanup != nil {
+			out = append(out, strings.TrimSpace(c.cleanup.ReplaceAllString(f, "")))
+		}
+	}
+	return dedupe(out)
+}
+
+func toRecord(m searchModule, row coqlRow, extra []string) crm.Record {
+	rec := crm.Record{
+		Ref:     crm.Ref{Entity: m.Entity, ID: rowString(row["id"])},
+		Name:    rowString(row[m.NameField]),
+		OwnerID: rowID(row[fOwner]),
+		Phones:  map[string]string{},
+	}
+	if m.ParentField != "" {
+		rec.ParentAccountID = rowID(row[m.ParentField])
+	}
+	for _, f := range m.PhoneFields {
+		if v := rowString(row[f]); v != "" {
+			rec.Phones[f] = v
+		}
+	}
+	if len(extra) > 0 {
+		rec.Fields = map[string]string{}
+		for _, f := range extra {
+			rec.Fields[f] = rowString(row[f])
+		}
+	}
+	return rec
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,429 @@
+package zoho
+
+// Every field mapping of the Zoho client lives in this file. The section names
+// in the comments refer to /work/shared/reference/zoho.md (the team's Zoho
+// reference); [doc] marks a documented fact, [assumed] a team assumption that a
+// sandbox run must confirm.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// apiVersion is the REST version in the base URL {api_domain}/crm/{version}.
+// zoho.md "Auth": "v8 has the same shapes" as v7 [doc].
+const apiVersion = "v8"
+
+// Module and field API names of the standard Calls module.
+// zoho.md "Writing a completed phone-call activity (Calls)" [doc].
+const (
+	callsModule    = "Calls"
+	fSubject       = "Subject"
+	fCallType      = "Call_Type"
+	fCallStartTime = "Call_Start_Time"
+	fCallDuration  = "Call_Duration"
+	fWhoID         = "Who_Id"
+	fWhatID        = "What_Id"
+	fSeModule      = "$se_module"
+	fOwner         = "Owner"
+	// zoho.md names the status field "Outbound_Call_Status"; field exports of
+	// live orgs and COQL queries in third-party integrations all use the API
+	// name "Outgoing_Call_Status" (picklist Scheduled, Completed, Overdue,
+	// Cancelled), so callsync writes that [code; corrects zoho.md].
+	fOutboundStatus    = "Outgoing_Call_Status"
+	fDescription       = "Description"
+	fDialledNumber     = "Dialled_Number"
+	fCallerID          = "Caller_ID"
+	callTypeInbound    = "Inbound"
+	callTypeOutbound   = "Outbound"
+	callTypeMissed     = "Missed"
+	outboundScheduled  = "Scheduled"
+	outboundCompleted  = "Completed"
+	maxSubjectRunes    = 255   // zoho.md: Subject ≤ 255 [doc]
+	maxDescriptionLen  = 32000 // textarea limit [assumed]
+	defaultMediaType   = "VOIP"
+	recordsPerInsert   = 100 // zoho.md "Batching": up to 100 records per insert [doc]
+	coqlInValues       = 100 // zoho.md COQL: in/not in up to 100 values (v7+) [doc]
+	coqlMaxCriteria    = 25  // zoho.md COQL: WHERE ≤ 25 criteria [doc]
+	coqlMaxLimit       = 2000
+	coqlMaxOffset      = 100000 // COQL-Limitations v8: 1,00,000 records through LIMIT/OFFSET [doc]
+	usersPerPage       = 200    // zoho.md "Finding users": 200 per page [doc]
+	zohoDateTimeLayout = "2006-01-02T15:04:05-07:00"
+)
+
+// closeDuration is the Call_Duration written when a scheduled callback record
+// is completed: Zoho refuses a zero duration for Outbound calls (zoho.md,
+// Call_Duration: "zero for Inbound/Outbound → 400 DEPENDENT_MISMATCH") and a
+// completed call needs one (zoho.md "A logged (completed) call is one with a
+// past Call_Start_Time and a Call_Duration") [assumed].
+const closeDuration = "00:01"
+
+// searchModule describes one module searched by Lookup.
+type searchModule struct {
+	Name   string
+	Entity crm.Entity
+	// NameField is the record's display name.
+	NameField string
+	// ParentField is the lookup to the parent account ("" when none).
+	ParentField string
+	// PhoneFields are the phone-type fields compared with the caller forms.
+	PhoneFields []string
+}
+
+// standardSearchModule returns the search settings of a standard module.
+// Contacts phone fields: zoho.md "Finding a caller by phone" [code] (confirm
+// with GET settings/fields); Accounts and Leads phone fields [assumed].
+func standardSearchModule(name string) (searchModule, bool) {
+	switch name {
+	case "Contacts":
+		return searchModule{Name: name, Entity: crm.Contact, NameField: "Full_Name", ParentField: "Account_Name",
+			PhoneFields: []string{"Phone", "Mobile", "Home_Phone", "Other_Phone", "Asst_Phone"}}, true
+	case "Accounts":
+		return searchModule{Name: name, Entity: crm.Account, NameField: "Account_Name",
+			PhoneFields: []string{"Phone"}}, true
+	case "Leads":
+		return searchModule{Name: name, Entity: crm.Lead, NameField: "Full_Name",
+			PhoneFields: []string{"Phone", "Mobile"}}, true
+	}
+	return searchModule{}, false
+}
+
+// defaultSearchModules is used when config search_modules is empty (issue 6).
+func defaultSearchModules() []string { return []string{"Contacts", "Accounts", "Leads"} }
+
+// moduleOf returns the Zoho module of a crm entity.
+func moduleOf(e crm.Entity) string {
+	switch e {
+	case crm.Contact:
+		return "Contacts"
+	case crm.Account:
+		return "Accounts"
+	case crm.Lead:
+		return "Leads"
+	}
+	return string(e)
+}
+
+// Users API fields: zoho.md "Finding users and queues" (GET users?type=ActiveUsers)
+// [doc]; the custom user field named by user_id_field is returned in the same
+// object [assumed].
+const (
+	userFieldID     = "id"
+	userFieldEmail  = "email"
+	userFieldName   = "full_name"
+	userFieldStatus = "status"
+	userActive      = "active"
+)
+
+// Description of a Calls record: the engine's text verbatim, a blank line,
+// then one line per call datum that has no standard Calls field (issue 6:
+// queue, media type), the callback request time (Call_Start_Time holds the
+// due date), an open marker for open calls (Zoho calls have no open state
+// unless scheduled) and last the Enreach id marker. Without call_id_field the
+// marker is the only place the id lives and the pre-check compares it (COQL
+// cannot filter multi-line fields such as Description: ZD COQL-Limitations)
+// [assumed].
+const (
+	lineQueue      = "Queue: "
+	lineMediaType  = "Media type: "
+	lineRequested  = "Requested: "
+	lineOpen       = "Status: open"
+	markerCall     = "Enreach call ID: "
+	markerCallback = "Enreach callback ID: "
+	// descriptionSeparator separates the engine's text from the data lines.
+	descriptionSeparator = "\n\n"
+)
+
+// marker returns the Description line identifying a, e.g. "Enreach call ID: 42".
+func marker(a crm.Activity) string {
+	if a.Kind == crm.KindCallback {
+		return markerCallback + enreachID(a)
+	}
+	return markerCall + enreachID(a)
+}
+
+func enreachID(a crm.Activity) string {
+	if a.EnreachID != "" {
+		return a.EnreachID
+	}
+	return a.Key
+}
+
+// externalCallID is the value written to call_id_field ("Telephony External
+// ID" in the original integration): the Enreach CallId, and for a callback
+// request "callback/" + its CallbackListItemId so both id spaces can share the
+// field [assumed].
+func externalCallID(a crm.Activity) string {
+	if a.Kind == crm.KindCallback {
+		return "callback/" + enreachID(a)
+	}
+	return enreachID(a)
+}
+
+// callType maps the direction: unanswered inbound → Missed (zoho.md open
+// question 7) [assumed].
+func callType(a crm.Activity) string {
+	switch {
+	case a.Kind == crm.KindCallback:
+		return callTypeOutbound
+	case a.Direction == crm.Outbound:
+		return callTypeOutbound
+	case !a.Answered:
+		return callTypeMissed
+	default:
+		return callTypeInbound
+	}
+}
+
+// formatDuration renders Call_Duration as "mm:ss" (minutes may exceed 59).
+// zoho.md open question 1: doc prose "HH:mm", sample "10:00"; mm:ss [assumed].
+// Inbound/Outbound calls never get "00:00" (DEPENDENT_MISMATCH [doc]): a
+// sub-second call is written as one second.
+func formatDuration(d time.Duration, typ string) string {
+	s := int64((d + time.Second/2) / time.Second)
+	if s < 1 && typ != callTypeMissed {
+		s = 1
+	}
+	if s < 0 {
+		s = 0
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+// formatTime renders a datetime the way zoho.md documents it:
+// yyyy-MM-ddTHH:mm:ss±HH:mm, always in UTC ("+00:00") [doc].
+func formatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(zohoDateTimeLayout) }
+
+// subject returns the Subject, defaulted and cut to 255 characters.
+func subject(a crm.Activity) string {
+	s := strings.TrimSpace(a.Subject)
+	if s == "" {
+		switch {
+		case a.Kind == crm.KindCallback:
+			s = "Callback request " + a.Number
+		case a.Direction == crm.Outbound:
+			s = "Outbound call to " + a.Number
+		default:
+			s = "Inbound call from " + a.Number
+		}
+	}
+	return truncateRunes(strings.TrimSpace(s), maxSubjectRunes)
+}
+
+// callDescription is the Calls Description (see lineQueue).
+func callDescription(a crm.Activity) string {
+	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
+	var tail strings.Builder
+	if a.QueueName != "" {
+		tail.WriteString(lineQueue + oneLine.Replace(a.QueueName) + "\n")
+	}
+	if a.Kind == crm.KindCallback {
+		if !a.Start.IsZero() {
+			tail.WriteString(lineRequested + formatTime(a.Start) + "\n")
+		}
+	} else {
+		tail.WriteString(lineMediaType + defaultMediaType + "\n")
+		if a.Open {
+			tail.WriteString(lineOpen + "\n")
+		}
+	}
+	tail.WriteString(marker(a))
+	head := a.Description
+	if strings.TrimSpace(head) == "" {
+		return tail.String()
+	}
+	if room := maxDescriptionLen - tail.Len() - len(descriptionSeparator); len(head) > room {
+		head = truncateBytes(head, room)
+	}
+	return head + descriptionSeparator + tail.String()
+}
+
+// withoutOpenLine returns a Description without the open marker line, and
+// whether it had one.
+func withoutOpenLine(desc string) (string, bool) {
+	i := strings.LastIndex(desc, "\n"+lineOpen+"\n")
+	if i < 0 {
+		return desc, false
+	}
+	return desc[:i] + desc[i+len(lineOpen)+1:], true
+}
+
+// callRecord maps an activity to a Calls record (zoho.md "Writing a completed
+// phone-call activity"). Who_Id takes a contact, What_Id + $se_module an
+// account or a lead (Kaizen #36 [doc]; zoho.md open question 4 [assumed]).
+// Caller_ID holds the calling number and Dialled_Number the called one, so the
+// customer's number is in Caller_ID for inbound and Dialled_Number for outbound
+// calls; FindActivities searches both [assumed].
+func callRecord(a crm.Activity, callIDField string, now time.Time) map[string]any {
+	typ := callType(a)
+	rec := map[string]any{
+		fSubject:     subject(a),
+		fCallType:    typ,
+		fDescription: callDescription(a),
+	}
+	if a.Kind == crm.KindCallback {
+		rec[fOutboundStatus] = outboundScheduled
+		rec[fCallStartTime] = formatTime(callbackStart(a, now))
+		if a.Duration > 0 { // a scheduled call takes a duration too [assumed]
+			rec[fCallDuration] = formatDuration(a.Duration, typ)
+		}
+	} else {
+		rec[fCallStartTime] = formatTime(a.Start)
+		rec[fCallDuration] = formatDuration(a.Duration, typ)
+		if typ == callTypeOutbound {
+			rec[fOutboundStatus] = outboundCompleted
+		}
+	}
+	caller, dialled := a.Number, a.DialledNumber
+	if typ == callTypeOutbound {
+		caller, dialled = a.DialledNumber, a.Number
+	}
+	if caller != "" {
+		rec[fCallerID] = caller
+	}
+	if dialled != "" {
+		rec[fDialledNumber] = dialled
+	}
+	if a.OwnerID != "" {
+		rec[fOwner] = map[string]any{"id": a.OwnerID}
+	}
+	if r := a.Regarding; r != nil && r.ID != "" {
+		switch r.Entity {
+		case crm.Contact:
+			rec[fWhoID] = map[string]any{"id": r.ID}
+		default:
+			rec[fWhatID] = map[string]any{"id": r.ID}
+			rec[fSeModule] = moduleOf(r.Entity)
+		}
+	}
+	if callIDField != "" {
+		rec[callIDField] = externalCallID(a)
+	}
+	return rec
+}
+
+// callbackStart is a callback's Call_Start_Time: the due date, else the time
+// the request was created (Activity.Start), else now. It is derived from the
+// item, not the clock, whenever possible so a replay finds the record again
+// [assumed].
+func callbackStart(a crm.Activity, now time.Time) time.Time {
+	switch {
+	case a.Due != nil && !a.Due.IsZero():
+		return *a.Due
+	case !a.Start.IsZero():
+		return a.Start
+	}
+	return now
+}
+
+// closeRecord completes a scheduled call (a callback request closed in
+// Enreach): status Completed and a nominal duration (see closeDuration); a
+// scheduled time still in the future becomes the close time, because only
+// scheduled calls may start in the future (zoho.md Call_Start_Time) [assumed].
+func closeRecord(id string, scheduled, now time.Time) map[string]any {
+	rec := map[string]any{
+		"id":            id,
+		fOutboundStatus: outboundCompleted,
+		fCallDuration:   closeDuration,
+	}
+	if scheduled.IsZero() || scheduled.After(now) {
+		rec[fCallStartTime] = formatTime(now.Add(-time.Second))
+	}
+	return rec
+}
+
+// Fields of the custom activity module of the original (Enghouse) integration
+// (issue 6). Names are fixed by that integration [doc: issue 6]; the value
+// formats are [assumed].
+const (
+	cfCallID       = "CCSPCallID" // the unique field used by upsert
+	cfName         = "Name"       // custom modules' system name field (zoho.md "Idempotency")
+	cfDirection    = "Direction"
+	cfDNIS         = "DNIS"
+	cfSubject      = "Subject"
+	cfMediaType    = "MediaType"
+	cfFrom         = "From"
+	cfTo           = "To"
+	cfPhoneNumber  = "PhoneNumber"
+	cfDurationMins = "DurationMins"
+	cfStartTime    = "StartTime"
+	cfEndTime      = "EndTime"
+	cfRecording    = "Recording"
+	cfRelatesTo    = "RelatesTo" // + module, e.g. RelatesToContacts
+)
+
+// customRecord maps an activity to a record of the custom module: Direction
+// "Inbound"/"Outbound", DNIS the called number, From/To the parties' numbers,
+// DurationMins decimal minutes (2 places), StartTime/EndTime in zoho.md's
+// datetime format, MediaType VOIP, one RelatesTo<Module> lookup per matched
+// entity (first record of each module wins) [assumed]. Recording stays empty:
+// crm.Activity carries no recording URL.
+func customRecord(a crm.Activity) map[string]any {
+	dir, from, to := "Inbound", a.Number, a.DialledNumber
+	if a.Direction == crm.Outbound {
+		dir, from, to = "Outbound", a.DialledNumber, a.Number
+	}
+	s := subject(a)
+	rec := map[string]any{
+		cfCallID:       enreachID(a),
+		cfName:         s,
+		cfSubject:      s,
+		cfDirection:    dir,
+		cfDNIS:         to,
+		cfMediaType:    defaultMediaType,
+		cfFrom:         from,
+		cfTo:           to,
+		cfPhoneNumber:  a.Number,
+		cfDurationMins: float64(int64(a.Duration.Minutes()*100+0.5)) / 100,
+		cfStartTime:    formatTime(a.Start),
+	}
+	end := a.End
+	if end.IsZero() && !a.Start.IsZero() {
+		end = a.Start.Add(a.Duration)
+	}
+	if !end.IsZero() {
+		rec[cfEndTime] = formatTime(end)
+	}
+	if a.OwnerID != "" {
+		rec[fOwner] = map[string]any{"id": a.OwnerID}
+	}
+	refs := a.Related
+	if a.Regarding != nil {
+		refs = append([]crm.Ref{*a.Regarding}, refs...)
+	}
+	for _, r := range refs {
+		if r.ID == "" {
+			continue
+		}
+		f := cfRelatesTo + moduleOf(r.Entity)
+		if _, ok := rec[f]; !ok {
+			rec[f] = map[string]any{"id": r.ID}
+		}
+	}
+	return rec
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+func truncateBytes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

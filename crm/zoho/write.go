@@ -1,0 +1,449 @@
+package zoho
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// ErrRecordingOff is the per-item error of a call that the configuration
+// says not to record (module "" or record_incoming/record_outgoing false).
+// It wraps crm.ErrPermanent: nothing was written and a retry writes nothing.
+var ErrRecordingOff = fmt.Errorf("zoho: recording switched off: %w", crm.ErrNotRecorded)
+
+// WriteActivities writes calls and callback requests.
+//
+// Calls go to the configured module. The standard Calls module has no upsert
+// (zoho.md "Idempotency"), so the batch is pre-checked with COQL: by the
+// Enreach id in call_id_field when configured (one `in` query for up to 2,500
+// items), otherwise by Call_Start_Time plus the Enreach id marker line of
+// Description (COQL cannot filter multi-line fields). Found items report
+// Existed; the rest are inserted 100 a request with per-record results
+// (201/207). A custom module is written with upsert on CCSPCallID: action
+// insert → Created, update → Existed.
+//
+// Callback requests always go to the Calls module as scheduled outbound calls
+// (the only module with an open state), whatever module and record_* say.
+// Calls not to be recorded fail with ErrRecordingOff.
+func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	w := &writeRun{results: make([]crm.WriteResult, len(acts))}
+	var calls, custom []int
+	for i, a := range acts {
+		w.results[i] = crm.WriteResult{Key: a.Key}
+		if err := c.recordingOff(a); err != nil {
+			w.fail(i, err)
+			w.skipped++
+			continue
+		}
+		if a.Kind != crm.KindCallback && c.module != callsModule {
+			custom = append(custom, i)
+		} else {
+			calls = append(calls, i)
+		}
+	}
+	c.writeCalls(ctx, w, acts, calls)
+	c.writeCustom(ctx, w, acts, custom)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("zoho: write activities: %w", err)
+	}
+	if w.reqErr != nil && w.written == 0 && w.recordErrs == 0 && w.skipped == 0 {
+		return nil, fmt.Errorf("zoho: write activities: %w", w.reqErr)
+	}
+	return w.results, nil
+}
+
+// writeRun collects the results of one WriteActivities call.
+type writeRun struct {
+	results    []crm.WriteResult
+	reqErr     error // first request-level failure
+	written    int
+	recordErrs int
+	skipped    int
+}
+
+func (w *writeRun) fail(i int, err error) {
+	w.results[i].Status, w.results[i].Err = crm.Failed, err
+}
+
+func (w *writeRun) failRequest(idx []int, err error) {
+	if w.reqErr == nil {
+		w.reqErr = err
+	}
+	for _, i := range idx {
+		w.fail(i, err)
+	}
+}
+
+func (w *writeRun) done(i int, status crm.WriteStatus, id string) {
+	w.results[i].Status, w.results[i].ID, w.results[i].Err = status, id, nil
+	w.written++
+}
+
+func (c *Client) recordingOff(a crm.Activity) error {
+	if a.Kind == crm.KindCallback {
+		return nil
+	}
+	switch {
+	case c.module == "":
+		return fmt.Errorf("%w (module is empty): %w", ErrRecordingOff, crm.ErrPermanent)
+	case a.Direction == crm.Outbound && !c.cfg.RecordOutgoing:
+		return fmt.Errorf("%w for outbound calls (record_outgoing): %w", ErrRecordingOff, crm.ErrPermanent)
+	case a.Direction != crm.Outbound && !c.cfg.RecordIncoming:
+		return fmt.Errorf("%w for inbound calls (record_incoming): %w", ErrRecordingOff, crm.ErrPermanent)
+	}
+	return nil
+}
+
+// firstByKey splits idx into the first item of every key and the later
+// duplicates (resolved from their first item at the end).
+func firstByKey(acts []crm.Activity, idx []int) (firsts []int, dups map[int]int) {
+	dups = map[int]int{}
+	seen := map[string]int{}
+	for _, i := range idx {
+		if j, ok := seen[acts[i].Key]; ok {
+			dups[i] = j
+			continue
+		}
+		seen[acts[i].Key] = i
+		firsts = append(firsts, i)
+	}
+	return firsts, dups
+}
+
+func (w *writeRun) resolveDups(dups map[int]int) {
+	for i, j := range dups {
+		r := w.results[j]
+		if r.Status == crm.Failed {
+			w.fail(i, r.Err)
+			continue
+		}
+		w.done(i, crm.Existed, r.ID)
+	}
+}
+
+func (c *Client) writeCalls(ctx context.Context, w *writeRun, acts []crm.Activity, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	firsts, dups := firstByKey(acts, idx)
+	defer w.resolveDups(dups)
+	now := c.now().UTC()
+
+	existing, checkable, err := c.existingCalls(ctx, acts, firsts, now)
+	if err != nil {
+		// Without the pre-check an insert could double a call: write nothing.
+		w.failRequest(firsts, err)
+		return
+	}
+	var todo []int
+	for _, i := range firsts {
+		switch id, found := existing[i]; {
+		case found:
+			w.done(i, crm.Existed, id)
+		case !checkable[i]:
+			w.recordErrs++
+			w.fail(i, fmt.Errorf("zoho: Enreach id %q cannot be compared in COQL: %w", enreachID(acts[i]), crm.ErrPermanent))
+		default:
+			todo = append(todo, i)
+		}
+	}
+	for start := 0; start < len(todo); start += recordsPerInsert {
+		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
+		recs := make([]map[string]any, len(chunk))
+		for k, i := range chunk {
+			recs[k] = callRecord(acts[i], c.cfg.CallIDField, now)
+		}
+		body := map[string]any{"data": recs, "trigger": []string{}}
+		c.sendRecords(ctx, w, http.MethodPost, "/"+callsModule, body, chunk, func(i int, r recordResult) {
+			if r.Status == "success" {
+				w.done(i, crm.Created, r.id())
+				return
+			}
+			// A unique call_id_field reports the record a concurrent writer made.
+			if r.Code == "DUPLICATE_DATA" && c.cfg.CallIDField != "" && r.apiName() == c.cfg.CallIDField {
+				if id := r.duplicateID(); id != "" {
+					w.done(i, crm.Existed, id)
+					return
+				}
+			}
+			w.recordErrs++
+			w.fail(i, fmt.Errorf("zoho: insert call: %w", r.err()))
+		})
+	}
+}
+
+// existingCalls returns, for the items of idx already in the Calls module,
+// their record ids; checkable says which items the pre-check could cover.
+func (c *Client) existingCalls(ctx context.Context, acts []crm.Activity, idx []int, now time.Time) (map[int]string, map[int]bool, error) {
+	found := map[int]string{}
+	checkable := map[int]bool{}
+	if f := c.cfg.CallIDField; f != "" {
+		byValue := map[string][]int{}
+		var lits []string
+		for _, i := range idx {
+			v := externalCallID(acts[i])
+			lit, ok := literal(v)
+			if !ok {
+				continue
+			}
+			checkable[i] = true
+			k := strings.ToLower(v)
+			if len(byValue[k]) == 0 {
+				lits = append(lits, lit)
+			}
+			byValue[k] = append(byValue[k], i)
+		}
+		per := coqlMaxCriteria * coqlInValues
+		for start := 0; start < len(lits); start += per {
+			chunk := lits[start:min(len(lits), start+per)]
+			err := c.coql(ctx, []string{"id", f}, callsModule, group("or", inCriteria(f, chunk)), len(chunk), func(row coqlRow) {
+				for _, i := range byValue[strings.ToLower(rowString(row[f]))] {
+					if _, ok := found[i]; !ok {
+						found[i] = rowString(row["id"])
+					}
+				}
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("zoho: pre-check calls: %w", err)
+			}
+		}
+		return found, checkable, nil
+	}
+
+	// No call_id_field: candidates by exact start time, confirmed by the
+	// marker line in Description.
+	byStart := map[int64][]int{}
+	var lits []string
+	for _, i := range idx {
+		a := acts[i]
+		start := a.Start
+		if a.Kind == crm.KindCallback {
+			start = callbackStart(a, now)
+		}
+		checkable[i] = true
+		t := start.UTC().Truncate(time.Second)
+		if len(byStart[t.Unix()]) == 0 {
+			lit, _ := literal(formatTime(t))
+			lits = append(lits, lit)
+		}
+		byStart[t.Unix()] = append(byStart[t.Unix()], i)
+	}
+	per := coqlMaxCriteria * coqlInValues
+	for start := 0; start < len(lits); start += per {
+		chunk := lits[start:min(len(lits), start+per)]
+		err := c.coql(ctx, []string{"id", fCallStartTime, fDescription}, callsModule, group("or", inCriteria(fCallStartTime, chunk)), len(chunk), func(row coqlRow) {
+			t, err := time.Parse(time.RFC3339, rowString(row[fCallStartTime]))
+			if err != nil {
+				return
+			}
+			lines := map[string]bool{}
+			for _, l := range strings.Split(rowString(row[fDescription]), "\n") {
+				lines[strings.TrimSpace(l)] = true
+			}
+			for _, i := range byStart[t.UTC().Unix()] {
+				if _, ok := found[i]; !ok && lines[marker(acts[i])] {
+					found[i] = rowString(row["id"])
+				}
+			}
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("zoho: pre-check calls: %w", err)
+		}
+	}
+	return found, checkable, nil
+}
+
+func (c *Client) writeCustom(ctx context.Context, w *writeRun, acts []crm.Activity, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	firsts, dups := firstByKey(acts, idx)
+	defer w.resolveDups(dups)
+	for start := 0; start < len(firsts); start += recordsPerInsert {
+		chunk := firsts[start:min(len(firsts), start+recordsPerInsert)]
+		recs := make([]map[string]any, len(chunk))
+		for k, i := range chunk {
+			recs[k] = customRecord(acts[i])
+		}
+		body := map[string]any{"data": recs, "duplicate_check_fields": []string{cfCallID}, "trigger": []string{}}
+		c.sendRecords(ctx, w, http.MethodPost, "/"+c.module+"/upsert", body, chunk, func(i int, r recordResult) {
+			switch {
+			case r.Status == "success" && r.Action == "update":
+				w.done(i, crm.Existed, r.id())
+			case r.Status == "success":
+				w.done(i, crm.Created, r.id())
+			default:
+				w.recordErrs++
+				w.fail(i, fmt.Errorf("zoho: upsert %s: %w", c.module, r.err()))
+			}
+		})
+	}
+}
+
+// CloseActivities completes open call records: a scheduled call (callback
+// request closed in Enreach) becomes Completed (mapping.go closeRecord), an
+// open call loses its open marker. The records are read first (one COQL
+// query per 2,500), so a call that is already complete is left untouched and
+// reports Existed, and an id that is no call fails permanently. Calls closed
+// now report Created.
+func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) ([]crm.WriteResult, error) {
+	w := &writeRun{results: make([]crm.WriteResult, len(reqs))}
+	byID := map[string][]int{}
+	var lits []string
+	for i, r := range reqs {
+		w.results[i] = crm.WriteResult{Key: r.Key, ID: r.ID}
+		lit, ok := literal(r.ID)
+		if !ok {
+			w.recordErrs++
+			w.fail(i, fmt.Errorf("zoho: close %s: invalid record id %q: %w", r.Key, r.ID, crm.ErrPermanent))
+			continue
+		}
+		if len(byID[r.ID]) == 0 {
+			lits = append(lits, lit)
+		}
+		byID[r.ID] = append(byID[r.ID], i)
+	}
+	type callRow struct {
+		status, desc string
+		start        time.Time
+	}
+	rows := map[string]callRow{}
+	fields := []string{"id", fOutboundStatus, fCallStartTime, fDescription}
+	per := coqlMaxCriteria * coqlInValues
+	for start := 0; start < len(lits); start += per {
+		chunk := lits[start:min(len(lits), start+per)]
+		err := c.coql(ctx, fields, callsModule, group("or", inCriteria("id", chunk)), len(chunk), func(row coqlRow) {
+			st, _ := time.Parse(time.RFC3339, rowString(row[fCallStartTime]))
+			rows[rowString(row["id"])] = callRow{status: rowString(row[fOutboundStatus]), desc: rowString(row[fDescription]), start: st}
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("zoho: close activities: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("zoho: close activities: %w", err)
+		}
+	}
+	now := c.now().UTC()
+	var todo []int
+	var recs []map[string]any
+	for _, lit := range lits {
+		id := strings.Trim(lit, "'")
+		idx := byID[id]
+		row, found := rows[id]
+		switch {
+		case !found:
+			for _, i := range idx {
+				w.recordErrs++
+				w.fail(i, fmt.Errorf("zoho: close %s: no call record %s: %w", reqs[i].Key, id, crm.ErrPermanent))
+			}
+			continue
+		case row.status == outboundScheduled:
+			recs = append(recs, closeRecord(id, row.start, now))
+		default:
+			desc, open := withoutOpenLine(row.desc)
+			if !open {
+				for _, i := range idx {
+					w.done(i, crm.Existed, id)
+				}
+				continue
+			}
+			recs = append(recs, map[string]any{"id": id, fDescription: desc})
+		}
+		todo = append(todo, idx[0])
+	}
+	for start := 0; start < len(todo); start += recordsPerInsert {
+		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
+		body := map[string]any{"data": recs[start : start+len(chunk)], "trigger": []string{}}
+		c.sendRecords(ctx, w, http.MethodPut, "/"+callsModule, body, chunk, func(i int, r recordResult) {
+			id := reqs[i].ID
+			for _, j := range byID[id] {
+				if r.Status == "success" {
+					status := crm.Created
+					if j != i {
+						status = crm.Existed
+					}
+					w.done(j, status, id)
+					continue
+				}
+				w.recordErrs++
+				w.fail(j, fmt.Errorf("zoho: close call %s: %w", id, r.err()))
+			}
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("zoho: close activities: %w", err)
+	}
+	if w.reqErr != nil && w.written == 0 && w.recordErrs == 0 {
+		return nil, fmt.Errorf("zoho: close activities: %w", w.reqErr)
+	}
+	for i, r := range w.results {
+		if r.Status == "" { // a repeated id whose request failed
+			w.fail(i, fmt.Errorf("zoho: close %s: %w", r.Key, w.reqErr))
+		}
+	}
+	return w.results, nil
+}
+
+// recordResult is one element of a data[] answer (zoho.md "Batching").
+type recordResult struct {
+	Code    string         `json:"code"`
+	Status  string         `json:"status"`
+	Message string         `json:"message"`
+	Action  string         `json:"action"`
+	Details map[string]any `json:"details"`
+}
+
+func (r recordResult) id() string {
+	id, _ := r.Details["id"].(string)
+	return id
+}
+
+func (r recordResult) apiName() string {
+	s, _ := r.Details["api_name"].(string)
+	return s
+}
+
+func (r recordResult) duplicateID() string {
+	d, _ := r.Details["duplicate_record"].(map[string]any)
+	id, _ := d["id"].(string)
+	return id
+}
+
+func (r recordResult) err() error {
+	return &RecordError{Code: r.Code, Message: r.Message, Details: r.Details}
+}
+
+// sendRecords sends one insert/upsert/update request for the items chunk and
+// hands each per-record result, matched by index, to each. 201, 202 and 207
+// carry data[]; so does a 400 in which every record failed. Any other failure
+// fails the whole chunk.
+func (c *Client) sendRecords(ctx context.Context, w *writeRun, method, path string, body any, chunk []int, each func(i int, r recordResult)) {
+	hc := c.http
+	if method == http.MethodPost && !strings.HasSuffix(path, "/upsert") {
+		hc = c.insert
+	}
+	resp, err := c.send(ctx, hc, method, path, nil, body, http.StatusBadRequest)
+	if err != nil {
+		w.failRequest(chunk, fmt.Errorf("zoho: %s %s: %w", method, path, err))
+		return
+	}
+	var out struct {
+		Data []recordResult `json:"data"`
+	}
+	if json.Unmarshal(resp.body, &out) != nil || len(out.Data) != len(chunk) {
+		if resp.status == http.StatusBadRequest {
+			w.failRequest(chunk, fmt.Errorf("zoho: %s %s: %w", method, path, apiError(resp.status, resp.body)))
+			return
+		}
+		w.failRequest(chunk, fmt.Errorf("zoho: %s %s: answer has %d results for %d records", method, path, len(out.Data), len(chunk)))
+		return
+	}
+	for k, i := range chunk {
+		each(i, out.Data[k])
+	}
+}

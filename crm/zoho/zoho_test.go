@@ -1,0 +1,814 @@
+package zoho_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/zoho"
+	"github.com/callsync/callsync/crm/zoho/zohotest"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/phone"
+)
+
+var ctx = context.Background()
+
+// clock is a settable clock shared by the client and the server.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newBackend(t *testing.T, configure func(*config.Zoho)) (*zohotest.Backend, *zoho.Client, *zohotest.Server) {
+	t.Helper()
+	b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: configure})
+	return b, b.Zoho(), b.Server
+}
+
+func withCallID(c *config.Zoho) { c.CallIDField = "Enreach_Call_ID" }
+
+// call builds the i-th inbound answered call an hour ago.
+func call(i int) crm.Activity {
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second).Add(time.Duration(i) * time.Second)
+	id := fmt.Sprintf("6f1c2a3b-0000-4000-8000-%012d", i)
+	return crm.Activity{
+		Key:           crm.Key("t", crm.KindCall, id),
+		Kind:          crm.KindCall,
+		EnreachID:     id,
+		Subject:       fmt.Sprintf("call %d", i),
+		Description:   "Answered by Agent",
+		Direction:     crm.Inbound,
+		Number:        fmt.Sprintf("+3584011%05d", i),
+		DialledNumber: "+358942424242",
+		Start:         start,
+		End:           start.Add(90 * time.Second),
+		Duration:      90 * time.Second,
+		Answered:      true,
+	}
+}
+
+func calls(from, n int) []crm.Activity {
+	out := make([]crm.Activity, n)
+	for i := range out {
+		out[i] = call(from + i)
+	}
+	return out
+}
+
+func write(t *testing.T, c *zoho.Client, acts []crm.Activity) []crm.WriteResult {
+	t.Helper()
+	res, err := c.WriteActivities(ctx, acts)
+	if err != nil {
+		t.Fatalf("WriteActivities: %v", err)
+	}
+	if len(res) != len(acts) {
+		t.Fatalf("%d results for %d items", len(res), len(acts))
+	}
+	return res
+}
+
+func wantStatus(t *testing.T, res []crm.WriteResult, want crm.WriteStatus) {
+	t.Helper()
+	for i, r := range res {
+		if r.Status != want || r.Err != nil || r.ID == "" {
+			t.Fatalf("item %d = %+v, want %s", i, r, want)
+		}
+	}
+}
+
+func TestTokenCachedAndAPIDomainFromTokenResponse(t *testing.T) {
+	b, c, s := newBackend(t, nil)
+	if b.Config.APIDomain != "" || s.URL == s.AccountsURL {
+		t.Fatal("test setup: api_domain must come from the token response of a separate accounts server")
+	}
+	q := crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}}
+	for range 20 {
+		if _, err := c.Lookup(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.TokenRequests(); n != 1 {
+		t.Errorf("20 lookups made %d token requests, want 1 (cached)", n)
+	}
+	if n := s.Requests(); n != 60 {
+		t.Errorf("20 lookups over 3 modules made %d API requests, want 60", n)
+	}
+	for _, r := range s.RequestLog() {
+		if !strings.HasPrefix(r.Path, "/crm/v8/") || r.Status != http.StatusNoContent {
+			t.Errorf("request %+v, want /crm/v8/... answered 204 (no match)", r)
+		}
+	}
+}
+
+func TestExpiredTokenMidRun(t *testing.T) {
+	_, c, s := newBackend(t, withCallID)
+	wantStatus(t, write(t, c, calls(0, 5)), crm.Created)
+	s.ExpireTokens()
+	wantStatus(t, write(t, c, calls(5, 5)), crm.Created)
+	if g := s.Grants(); g != 2 {
+		t.Errorf("%d grants, want 2 (one renewal after the 401)", g)
+	}
+	var unauthorized int
+	for _, r := range s.RequestLog() {
+		if r.Status == http.StatusUnauthorized {
+			unauthorized++
+		}
+	}
+	if unauthorized != 1 {
+		t.Errorf("%d requests answered 401, want exactly 1 (renewed and replayed once)", unauthorized)
+	}
+	if n := len(s.Records("Calls")); n != 10 {
+		t.Errorf("%d calls stored, want 10", n)
+	}
+}
+
+func TestTokenGrantLimit(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{Now: clk.Now,
+		HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 2 * time.Millisecond}}})
+	s, c := b.Server, b.Zoho()
+	s.SetClock(clk.Now)
+	q := crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}}
+	for i := range zohotest.GrantsPerWindow {
+		s.ExpireTokens()
+		if _, err := c.Lookup(ctx, q); err != nil {
+			t.Fatalf("lookup %d: %v", i, err)
+		}
+		clk.Add(time.Second)
+	}
+	s.ExpireTokens()
+	_, err := c.Lookup(ctx, q)
+	if err == nil || !strings.Contains(err.Error(), "too many requests") {
+		t.Fatalf("11th grant within 10 minutes: err = %v, want Zoho's too-many-requests refusal", err)
+	}
+	tokenReqs := s.TokenRequests()
+	for range 3 {
+		if _, err := c.Lookup(ctx, q); err == nil {
+			t.Fatal("lookup succeeded without a token")
+		}
+	}
+	if n := s.TokenRequests() - tokenReqs; n != 0 {
+		t.Errorf("%d more token requests during the cooldown, want 0", n)
+	}
+	clk.Add(zohotest.GrantWindow)
+	if _, err := c.Lookup(ctx, q); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	if g := s.Grants(); g != zohotest.GrantsPerWindow+1 {
+		t.Errorf("%d grants, want %d", g, zohotest.GrantsPerWindow+1)
+	}
+}
+
+func TestRefusedGrantIsNotRetriedAndSecretsStayOutOfLogs(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := zohotest.NewServer()
+	defer s.Close()
+	cfg := s.Config()
+	cfg.ClientSecret = "wrong-secret-value"
+	c, err := zoho.New(cfg, zoho.Options{Logger: logger, HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}})
+	if err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Fatalf("err = %v, want invalid_client", err)
+	}
+	_, err = c.WriteActivities(ctx, calls(0, 1))
+	if err == nil {
+		t.Fatal("write without a token succeeded")
+	}
+	if n := s.TokenRequests(); n != 1 {
+		t.Errorf("%d token requests, want 1 (a refusal is neither retried nor repeated during the cooldown)", n)
+	}
+	if s.Requests() != 0 {
+		t.Errorf("%d API requests without a token", s.Requests())
+	}
+	for _, secret := range []string{"wrong-secret-value", s.RefreshToken} {
+		if strings.Contains(logs.String(), secret) || strings.Contains(err.Error(), secret) {
+			t.Errorf("a secret reached the logs or errors: %s", logs.String())
+		}
+	}
+}
+
+func TestLookupMapsHitsToNumbers(t *testing.T) {
+	_, c, s := newBackend(t, nil)
+	owner := s.AddUser(zohotest.User{Email: "o@example.com", FullName: "O O", Active: true})
+	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "Acme", "Phone": "+358 9 42424242"})
+	con := s.AddRecord("Contacts", map[string]any{"First_Name": "Ville", "Last_Name": "Virtanen", "Mobile": "040 123 4567",
+		"Phone": "09 42424242", "Account_Name": map[string]any{"id": acc}, "Owner": map[string]any{"id": owner}})
+	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "Lead", "Mobile": "0401234567"})
+	s.AddRecord("Contacts", map[string]any{"Last_Name": "Sweden", "Mobile": "+46 40 123 4567"})
+
+	n1, _ := phone.Normalize("+358401234567", "FI")
+	n2, _ := phone.Normalize("+358942424242", "FI")
+	n3, _ := phone.Normalize("+358501112223", "FI")
+	var req crm.LookupRequest
+	for _, n := range []phone.Number{n1, n2, n3} {
+		req.Numbers = append(req.Numbers, crm.NumberQuery{Number: n.E164(), Forms: phone.Forms(n)})
+	}
+	res, err := c.Lookup(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for num, recs := range res {
+		for _, r := range recs {
+			got[num] = append(got[num], r.Ref.String())
+			if r.ID == con {
+				if r.Name != "Ville Virtanen" || r.OwnerID != owner || r.ParentAccountID != acc ||
+					r.Phones["Mobile"] != "040 123 4567" || r.Phones["Phone"] != "09 42424242" {
+					t.Errorf("contact record %+v", r)
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		n1.E164(): {"contact:" + con, "lead:" + lead},
+		n2.E164(): {"contact:" + con, "account:" + acc},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lookup = %v, want %v", got, want)
+	}
+}
+
+func TestLookupCleanupRegexp(t *testing.T) {
+	for _, tc := range []struct {
+		re   string
+		want int
+	}{{"", 0}, {`^\+358`, 1}} {
+		_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.NumberCleanupRegexp = tc.re })
+		s.AddRecord("Contacts", map[string]any{"Last_Name": "No prefix", "Phone": "401234567"})
+		res, err := c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567", Forms: []string{"+358 40 1234567"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(res["+358401234567"]); n != tc.want {
+			t.Errorf("cleanup %q: %d hits, want %d", tc.re, n, tc.want)
+		}
+	}
+}
+
+func TestLookupThousandNumbersFewRequests(t *testing.T) {
+	_, c, s := newBackend(t, nil)
+	want := map[string]string{}
+	var req crm.LookupRequest
+	for i := range 1000 {
+		n, ok := phone.Normalize(fmt.Sprintf("+3584012%05d", i), "FI")
+		if !ok {
+			t.Fatal("bad test number")
+		}
+		forms := phone.Forms(n)
+		req.Numbers = append(req.Numbers, crm.NumberQuery{Number: n.E164(), Forms: forms})
+		if i%10 == 0 {
+			module, field := []string{"Contacts", "Accounts", "Leads"}[i%3], "Phone"
+			rec := map[string]any{field: forms[i%len(forms)]}
+			if module == "Accounts" {
+				rec["Account_Name"] = "A"
+			} else {
+				rec["Last_Name"] = "L"
+			}
+			want[n.E164()] = s.AddRecord(module, rec)
+		}
+	}
+	res, err := c.Lookup(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for num, id := range want {
+		if len(res[num]) != 1 || res[num][0].ID != id {
+			t.Errorf("%s: %v, want record %s", num, res[num], id)
+		}
+	}
+	if len(res) != len(want) {
+		t.Errorf("%d numbers with hits, want %d", len(res), len(want))
+	}
+	n := s.Requests()
+	t.Logf("lookup of 1000 numbers (%d forms each at most): %d COQL requests", phone.MaxForms, n)
+	if n > 48 {
+		t.Errorf("lookup of 1000 numbers made %d requests, want a few dozen", n)
+	}
+	for _, r := range s.RequestLog() {
+		if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
+			t.Errorf("request answered %d: %s", r.Status, r.Query[:80])
+		}
+	}
+}
+
+func TestUsersPagedActiveOnly(t *testing.T) {
+	b := zohotest.NewBackend(t, zohotest.BackendOptions{UserField: "Enreach_User_ID"})
+	s, c := b.Server, b.Zoho()
+	for i := range 250 {
+		s.AddUser(zohotest.User{Email: fmt.Sprintf("u%d@example.com", i), FullName: fmt.Sprintf("User %d", i), Active: i != 7,
+			Fields: map[string]string{"Enreach_User_ID": fmt.Sprintf("E-%d", i)}})
+	}
+	qs := []crm.UserQuery{{EnreachUserID: "e-3"}, {EnreachUserID: "E-7"}, {EnreachUserID: "E-240", Email: "x@example.com"}}
+	got, err := c.Users(ctx, b.UserMatch(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["e-3"].Email != "u3@example.com" || got["E-240"].Name != "User 240" {
+		t.Errorf("by field: %+v", got)
+	}
+	if n := s.Requests(); n != 2 {
+		t.Errorf("%d requests for 251 users, want 2 pages", n)
+	}
+	got, err = c.Users(ctx, crm.UserMatch{By: "email"}, []crm.UserQuery{{EnreachUserID: "x", Email: "U9@Example.com"}, {EnreachUserID: "y", Email: "u7@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["x"].Email != "u9@example.com" {
+		t.Errorf("by e-mail: %+v", got)
+	}
+}
+
+func TestWriteCallsModuleFields(t *testing.T) {
+	_, c, s := newBackend(t, withCallID)
+	s.SetTimeZone(time.FixedZone("EET", 2*3600)) // Zoho answers in the user's zone
+	agent := s.AddUser(zohotest.User{Email: "a@example.com", FullName: "Agent", Active: true})
+	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C"})
+	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
+	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "L"})
+
+	eet := time.FixedZone("EET", 2*3600)
+	start := time.Date(2025, 3, 30, 5, 4, 3, 0, eet)
+	in := call(1)
+	in.Start, in.Duration, in.QueueName, in.OwnerID = start, 3723*time.Second, "Support", agent
+	in.Regarding = &crm.Ref{Entity: crm.Contact, ID: con}
+	missed := call(2)
+	missed.Answered, missed.Duration = false, 0
+	missed.Regarding = &crm.Ref{Entity: crm.Account, ID: acc}
+	out := call(3)
+	out.Direction, out.Number, out.DialledNumber = crm.Outbound, "+358501234567", "+358401111111"
+	out.Regarding = &crm.Ref{Entity: crm.Lead, ID: lead}
+	res := write(t, c, []crm.Activity{in, missed, out})
+	wantStatus(t, res, crm.Created)
+
+	rec := s.Record("Calls", res[0].ID)
+	checks := map[string]any{
+		"Subject": "call 1", "Call_Type": "Inbound", "Call_Start_Time": "2025-03-30T05:04:03+02:00",
+		"Call_Duration": "62:03", "Caller_ID": in.Number, "Dialled_Number": in.DialledNumber, "Enreach_Call_ID": in.EnreachID,
+		"Description": "Answered by Agent\n\nQueue: Support\nMedia type: VOIP\nEnreach call ID: " + in.EnreachID,
+	}
+	for f, v := range checks {
+		if rec[f] != v {
+			t.Errorf("inbound %s = %v, want %v", f, rec[f], v)
+		}
+	}
+	if rec["Who_Id"].(map[string]any)["id"] != con || rec["Owner"].(map[string]any)["id"] != agent {
+		t.Errorf("inbound Who_Id/Owner: %v %v", rec["Who_Id"], rec["Owner"])
+	}
+	rec = s.Record("Calls", res[1].ID)
+	if rec["Call_Type"] != "Missed" || rec["Call_Duration"] != "00:00" || rec["$se_module"] != "Accounts" ||
+		rec["What_Id"].(map[string]any)["id"] != acc || rec["Owner"].(map[string]any)["id"] != s.AdminUserID() {
+		t.Errorf("missed call: %v", rec)
+	}
+	rec = s.Record("Calls", res[2].ID)
+	if rec["Call_Type"] != "Outbound" || rec["Outgoing_Call_Status"] != "Completed" || rec["$se_module"] != "Leads" ||
+		rec["What_Id"].(map[string]any)["id"] != lead || rec["Dialled_Number"] != out.Number || rec["Caller_ID"] != out.DialledNumber {
+		t.Errorf("outbound call to a lead: %v", rec)
+	}
+	if _, ok := rec["Who_Id"]; ok {
+		t.Errorf("lead linked through Who_Id: %v", rec)
+	}
+}
+
+func TestReplayAfterLostLedgerDoesNotDuplicate(t *testing.T) {
+	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+		t.Run(name, func(t *testing.T) {
+			_, c, s := newBackend(t, cfg)
+			acts := calls(0, 30)
+			first := write(t, c, acts)
+			wantStatus(t, first, crm.Created)
+			// The same calls again, some twice in one batch, plus new ones.
+			again := append(append(calls(0, 30), call(3), call(4)), calls(30, 5)...)
+			res := write(t, c, again)
+			for i, r := range res {
+				switch {
+				case i < 30 && (r.Status != crm.Existed || r.ID != first[i].ID):
+					t.Errorf("replayed item %d = %+v, want Existed %s", i, r, first[i].ID)
+				case i == 30 || i == 31:
+					if r.Status != crm.Existed || r.ID != first[i-27].ID {
+						t.Errorf("repeated item %d = %+v", i, r)
+					}
+				case i >= 32 && r.Status != crm.Created:
+					t.Errorf("new item %d = %+v", i, r)
+				}
+			}
+			if n := len(s.Records("Calls")); n != 35 {
+				t.Errorf("%d calls stored, want 35", n)
+			}
+		})
+	}
+}
+
+func TestPartialFailureRetriedWithoutDuplicates(t *testing.T) {
+	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+		t.Run(name, func(t *testing.T) {
+			_, c, s := newBackend(t, cfg)
+			bad := map[string]bool{"call 2": true, "call 5": true, "call 7": true}
+			s.FailRecords(func(module string, rec map[string]any) bool { return module == "Calls" && bad[rec["Subject"].(string)] },
+				"INTERNAL_ERROR", "internal error", 3)
+			acts := calls(0, 10)
+			res := write(t, c, acts)
+			for i, r := range res {
+				if bad[acts[i].Subject] {
+					var re *zoho.RecordError
+					if r.Status != crm.Failed || !errors.As(r.Err, &re) || re.Code != "INTERNAL_ERROR" || errors.Is(r.Err, crm.ErrPermanent) {
+						t.Errorf("item %d = %+v, want a transient Failed with Zoho's code", i, r)
+					}
+				} else if r.Status != crm.Created {
+					t.Errorf("item %d = %+v, want Created", i, r)
+				}
+			}
+			if log := s.RequestLog(); log[len(log)-1].Status != http.StatusMultiStatus {
+				t.Errorf("insert answered %d, want 207", log[len(log)-1].Status)
+			}
+			retry := write(t, c, acts)
+			for i, r := range retry {
+				want := crm.Existed
+				if bad[acts[i].Subject] {
+					want = crm.Created
+				} else if r.ID != res[i].ID {
+					t.Errorf("item %d: id %s, want %s", i, r.ID, res[i].ID)
+				}
+				if r.Status != want {
+					t.Errorf("retried item %d = %+v, want %s", i, r, want)
+				}
+			}
+			if n := len(s.Records("Calls")); n != 10 {
+				t.Errorf("%d calls stored, want 10", n)
+			}
+		})
+	}
+}
+
+func TestPermanentItemError(t *testing.T) {
+	_, c, s := newBackend(t, withCallID)
+	a := call(1)
+	a.Regarding = &crm.Ref{Entity: crm.Contact, ID: "999"} // no such contact
+	res := write(t, c, []crm.Activity{a, call(2)})
+	var re *zoho.RecordError
+	if res[0].Status != crm.Failed || !errors.Is(res[0].Err, crm.ErrPermanent) || !errors.As(res[0].Err, &re) || re.Code != "INVALID_DATA" {
+		t.Errorf("bad item = %+v, want permanent INVALID_DATA", res[0])
+	}
+	if res[1].Status != crm.Created || len(s.Records("Calls")) != 1 {
+		t.Errorf("good item = %+v", res[1])
+	}
+}
+
+func TestCustomModuleWithRelatesTo(t *testing.T) {
+	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C"})
+	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
+	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "L"})
+	in := call(1)
+	in.Regarding = &crm.Ref{Entity: crm.Contact, ID: con}
+	in.Related = []crm.Ref{*in.Regarding, {Entity: crm.Account, ID: acc}, {Entity: crm.Lead, ID: lead}}
+	out := call(2)
+	out.Direction, out.Number, out.DialledNumber = crm.Outbound, "+358501234567", "+358401111111"
+	res := write(t, c, []crm.Activity{in, out})
+	wantStatus(t, res, crm.Created)
+	rec := s.Record("CCSP_Calls", res[0].ID)
+	for f, v := range map[string]any{
+		"CCSPCallID": in.EnreachID, "Name": "call 1", "Subject": "call 1", "Direction": "Inbound", "MediaType": "VOIP",
+		"From": in.Number, "To": in.DialledNumber, "DNIS": in.DialledNumber, "PhoneNumber": in.Number, "DurationMins": 1.5,
+		"StartTime": in.Start.Format("2006-01-02T15:04:05-07:00"), "EndTime": in.End.Format("2006-01-02T15:04:05-07:00"),
+	} {
+		if rec[f] != v {
+			t.Errorf("%s = %v, want %v", f, rec[f], v)
+		}
+	}
+	for f, id := range map[string]string{"RelatesToContacts": con, "RelatesToAccounts": acc, "RelatesToLeads": lead} {
+		if m, _ := rec[f].(map[string]any); m["id"] != id {
+			t.Errorf("%s = %v, want %s", f, rec[f], id)
+		}
+	}
+	rec = s.Record("CCSP_Calls", res[1].ID)
+	if rec["Direction"] != "Outbound" || rec["From"] != out.DialledNumber || rec["To"] != out.Number || rec["DNIS"] != out.Number {
+		t.Errorf("outbound record %v", rec)
+	}
+	if _, ok := rec["RelatesToContacts"]; ok {
+		t.Errorf("unlinked call has a RelatesTo lookup: %v", rec)
+	}
+	// Replay: upsert reports update → Existed, same ids, nothing new.
+	before := s.Requests()
+	again := write(t, c, []crm.Activity{in, out})
+	wantStatus(t, again, crm.Existed)
+	if again[0].ID != res[0].ID || again[1].ID != res[1].ID {
+		t.Errorf("replay ids %v, want %v", again, res)
+	}
+	if n := s.Requests() - before; n != 1 {
+		t.Errorf("replay made %d requests, want 1 upsert", n)
+	}
+	if n := len(s.Records("CCSP_Calls")); n != 2 || len(s.Records("Calls")) != 0 {
+		t.Errorf("%d custom records and %d calls, want 2 and 0", n, len(s.Records("Calls")))
+	}
+	if p := s.RequestLog()[len(s.RequestLog())-1].Path; p != "/crm/v8/CCSP_Calls/upsert" {
+		t.Errorf("path %s", p)
+	}
+	// A partial failure retried: the failed item is inserted once.
+	s.FailRecords(func(_ string, rec map[string]any) bool { return rec["Subject"] == "call 4" }, "INTERNAL_ERROR", "x", 1)
+	res = write(t, c, calls(3, 3))
+	if res[0].Status != crm.Created || res[1].Status != crm.Failed || res[2].Status != crm.Created {
+		t.Fatalf("partial failure: %+v", res)
+	}
+	res = write(t, c, calls(3, 3))
+	if res[0].Status != crm.Existed || res[1].Status != crm.Created || res[2].Status != crm.Existed {
+		t.Fatalf("retry: %+v", res)
+	}
+	if n := len(s.Records("CCSP_Calls")); n != 5 {
+		t.Errorf("%d custom records, want 5", n)
+	}
+	// Callback requests still go to Calls as scheduled calls.
+	cb := callback(9, time.Now().Add(time.Hour))
+	wantStatus(t, write(t, c, []crm.Activity{cb}), crm.Created)
+	if n := len(s.Records("Calls")); n != 1 {
+		t.Errorf("callback: %d calls, want 1", n)
+	}
+}
+
+func TestRecordingSwitchedOff(t *testing.T) {
+	inbound, outbound := call(1), call(2)
+	outbound.Direction = crm.Outbound
+	cb := callback(3, time.Now().Add(time.Hour))
+	for _, tc := range []struct {
+		name      string
+		configure func(*config.Zoho)
+		want      []crm.WriteStatus // inbound, outbound, callback
+	}{
+		{"module empty", func(c *config.Zoho) { c.Module = "" }, []crm.WriteStatus{crm.Failed, crm.Failed, crm.Created}},
+		{"incoming off", func(c *config.Zoho) { c.RecordIncoming = false }, []crm.WriteStatus{crm.Failed, crm.Created, crm.Created}},
+		{"outgoing off", func(c *config.Zoho) { c.RecordOutgoing = false }, []crm.WriteStatus{crm.Created, crm.Failed, crm.Created}},
+		{"custom, incoming off", func(c *config.Zoho) { c.Module, c.RecordIncoming = "CCSP_Calls", false }, []crm.WriteStatus{crm.Failed, crm.Created, crm.Created}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, c, s := newBackend(t, tc.configure)
+			res := write(t, c, []crm.Activity{inbound, outbound, cb})
+			for i, r := range res {
+				if r.Status != tc.want[i] {
+					t.Errorf("item %d = %+v, want %s", i, r, tc.want[i])
+				}
+				if r.Status == crm.Failed && (!errors.Is(r.Err, zoho.ErrRecordingOff) || !errors.Is(r.Err, crm.ErrPermanent)) {
+					t.Errorf("item %d error %v, want ErrRecordingOff and crm.ErrPermanent", i, r.Err)
+				}
+			}
+			created := 0
+			for _, w := range tc.want {
+				if w == crm.Created {
+					created++
+				}
+			}
+			if n := len(b.Activities()); n != created {
+				t.Errorf("%d activities stored, want %d", n, created)
+			}
+			_ = s
+		})
+	}
+	t.Run("nothing to record makes no request", func(t *testing.T) {
+		_, c, s := newBackend(t, func(c *config.Zoho) { c.Module = "" })
+		write(t, c, []crm.Activity{inbound, outbound})
+		if s.Requests()+s.TokenRequests() != 0 {
+			t.Errorf("%d requests", s.Requests()+s.TokenRequests())
+		}
+	})
+}
+
+func callback(i int, due time.Time) crm.Activity {
+	a := call(i)
+	a.Kind, a.Key, a.Direction, a.Open, a.Duration = crm.KindCallback, crm.Key("t", crm.KindCallback, a.EnreachID), crm.Outbound, true, 0
+	a.Subject = fmt.Sprintf("callback %d", i)
+	due = due.UTC().Truncate(time.Second)
+	a.Due = &due
+	return a
+}
+
+func TestCallbacksScheduledAndClosed(t *testing.T) {
+	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+			b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: cfg, Client: zoho.Options{Now: clk.Now}})
+			s, c := b.Server, b.Zoho()
+			s.SetClock(clk.Now)
+			agent := s.AddUser(zohotest.User{Email: "a@example.com", FullName: "Agent", Active: true})
+			future := callback(1, clk.Now().Add(2*time.Hour))
+			future.OwnerID = agent
+			past := callback(2, clk.Now().Add(-2*time.Hour))
+			open := call(3)
+			open.Open, open.StatusReason = true, 1
+			res := write(t, c, []crm.Activity{future, past, open})
+			wantStatus(t, res, crm.Created)
+			rec := s.Record("Calls", res[0].ID)
+			if rec["Outgoing_Call_Status"] != "Scheduled" || rec["Call_Type"] != "Outbound" ||
+				rec["Call_Start_Time"] != future.Due.Format("2006-01-02T15:04:05-07:00") ||
+				rec["Owner"].(map[string]any)["id"] != agent || rec["Call_Duration"] != nil {
+				t.Errorf("scheduled callback %v", rec)
+			}
+			wantStatus(t, write(t, c, []crm.Activity{future, past, open}), crm.Existed)
+
+			clk.Add(time.Minute)
+			closeRes, err := c.CloseActivities(ctx, []crm.CloseRequest{
+				{Key: future.Key, ID: res[0].ID}, {Key: past.Key, ID: res[1].ID}, {Key: open.Key, ID: res[2].ID},
+				{Key: "k-unknown", ID: "123"}, {Key: future.Key, ID: res[0].ID},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []crm.WriteStatus{crm.Created, crm.Created, crm.Created, crm.Failed, crm.Existed} {
+				if closeRes[i].Status != want {
+					t.Errorf("close %d = %+v, want %s", i, closeRes[i], want)
+				}
+			}
+			if !errors.Is(closeRes[3].Err, crm.ErrPermanent) {
+				t.Errorf("closing an unknown id: %v, want permanent", closeRes[3].Err)
+			}
+			rec = s.Record("Calls", res[0].ID)
+			closedAt := clk.Now().Add(-time.Second).Format("2006-01-02T15:04:05-07:00")
+			if rec["Outgoing_Call_Status"] != "Completed" || rec["Call_Start_Time"] != closedAt || rec["Call_Duration"] != "00:01" {
+				t.Errorf("closed future callback %v", rec)
+			}
+			if rec = s.Record("Calls", res[1].ID); rec["Call_Start_Time"] != past.Due.Format("2006-01-02T15:04:05-07:00") {
+				t.Errorf("closed past callback moved: %v", rec["Call_Start_Time"])
+			}
+			if rec = s.Record("Calls", res[2].ID); strings.Contains(rec["Description"].(string), "Status: open") {
+				t.Errorf("closed open call keeps its marker: %q", rec["Description"])
+			}
+			for _, st := range b.Activities() {
+				if st.Open {
+					t.Errorf("activity %s still open", st.ID)
+				}
+			}
+			closeRes, err = c.CloseActivities(ctx, []crm.CloseRequest{{Key: future.Key, ID: res[0].ID}, {Key: open.Key, ID: res[2].ID}})
+			if err != nil || closeRes[0].Status != crm.Existed || closeRes[1].Status != crm.Existed {
+				t.Errorf("closing again: %+v %v", closeRes, err)
+			}
+		})
+	}
+}
+
+func TestFindActivitiesInOrgTimeZone(t *testing.T) {
+	for name, cfg := range map[string]func(*config.Zoho){"calls": nil, "custom": func(c *config.Zoho) { c.Module = "CCSP_Calls" }} {
+		t.Run(name, func(t *testing.T) {
+			_, c, s := newBackend(t, cfg)
+			s.SetTimeZone(time.FixedZone("IST", 5*3600+1800))
+			a, o := call(1), call(2)
+			o.Direction, o.Number = crm.Outbound, a.Number
+			o.Start = a.Start.Add(10 * time.Minute)
+			res := write(t, c, []crm.Activity{a, o, call(3)})
+			wantStatus(t, res, crm.Created)
+			got, err := c.FindActivities(ctx, []crm.ActivityQuery{
+				{Number: a.Number, From: a.Start.Add(-time.Minute), To: a.Start.Add(15 * time.Minute)},
+				{Number: "+358409999999", From: a.Start.Add(-time.Hour), To: a.Start.Add(time.Hour)},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 {
+				t.Fatalf("found %+v, want 2", got)
+			}
+			for _, g := range got {
+				if g.Number != a.Number || g.Start.Location() != time.UTC || (!g.Start.Equal(a.Start) && !g.Start.Equal(o.Start)) {
+					t.Errorf("found %+v", g)
+				}
+			}
+		})
+	}
+}
+
+func TestThrottlingBacksOff(t *testing.T) {
+	_, c, s := newBackend(t, withCallID)
+	s.Throttle(2, "")
+	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusTooManyRequests, "0")
+	wantStatus(t, write(t, c, calls(0, 3)), crm.Created)
+	var throttled int
+	for _, r := range s.RequestLog() {
+		if r.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != 3 || len(s.Records("Calls")) != 3 {
+		t.Errorf("%d throttled answers, %d calls; want 3 and 3", throttled, len(s.Records("Calls")))
+	}
+}
+
+func TestInsertServerErrorIsNotRetried(t *testing.T) {
+	_, c, s := newBackend(t, withCallID)
+	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusInternalServerError, "")
+	res, err := c.WriteActivities(ctx, calls(0, 3))
+	if err == nil {
+		for _, r := range res {
+			if r.Status != crm.Failed || errors.Is(r.Err, crm.ErrPermanent) {
+				t.Errorf("item %+v, want a transient failure", r)
+			}
+		}
+	}
+	var inserts int
+	for _, r := range s.RequestLog() {
+		if r.Path == "/crm/v8/Calls" {
+			inserts++
+		}
+	}
+	if inserts != 1 {
+		t.Errorf("%d insert attempts, want 1 (a retried insert may double records)", inserts)
+	}
+	wantStatus(t, write(t, c, calls(0, 3)), crm.Created)
+}
+
+func TestThousandCallsFewRequests(t *testing.T) {
+	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+		t.Run(name, func(t *testing.T) {
+			_, c, s := newBackend(t, cfg)
+			acts := calls(0, 1000)
+			wantStatus(t, write(t, c, acts), crm.Created)
+			n, tok := s.Requests(), s.TokenRequests()
+			t.Logf("1000 calls: %d API requests + %d token request", n, tok)
+			if n != 11 || tok != 1 { // one pre-check query, ten inserts of 100
+				t.Errorf("1000 calls: %d API and %d token requests, want 11 and 1", n, tok)
+			}
+			if len(s.Records("Calls")) != 1000 {
+				t.Fatalf("%d calls stored", len(s.Records("Calls")))
+			}
+			s.ResetCounts()
+			wantStatus(t, write(t, c, acts), crm.Existed)
+			if n := s.Requests(); n > 2 {
+				t.Errorf("replay of 1000 calls: %d requests, want at most 2", n)
+			}
+		})
+	}
+}
+
+func TestCreditsExposed(t *testing.T) {
+	var mu sync.Mutex
+	var reported []int64
+	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{OnCredits: func(n int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, n)
+	}}})
+	c := b.Zoho()
+	if _, ok := c.CreditsRemaining(); ok {
+		t.Fatal("credits known before any request")
+	}
+	b.Server.SetCredits(1000, 400)
+	wantStatus(t, write(t, c, calls(0, 2)), crm.Created)
+	n, ok := c.CreditsRemaining()
+	if !ok || n != b.Server.Credits() || n >= 400 {
+		t.Errorf("CreditsRemaining = %d %v, server says %d", n, ok, b.Server.Credits())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) == 0 || reported[len(reported)-1] != n {
+		t.Errorf("OnCredits saw %v", reported)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	s := zohotest.NewServer()
+	defer s.Close()
+	for name, mutate := range map[string]func(*config.Zoho){
+		"no accounts_url":     func(c *config.Zoho) { c.AccountsURL = "" },
+		"no refresh token":    func(c *config.Zoho) { c.RefreshToken = "" },
+		"bad regexp":          func(c *config.Zoho) { c.NumberCleanupRegexp = "([" },
+		"unknown module":      func(c *config.Zoho) { c.SearchModules = []string{"Deals"} },
+		"bad module name":     func(c *config.Zoho) { c.Module = "Calls'; drop" },
+		"bad call_id_field":   func(c *config.Zoho) { c.CallIDField = "a b" },
+		"bad user_id_field":   func(c *config.Zoho) { c.UserIDField = "x'" },
+		"relative api domain": func(c *config.Zoho) { c.APIDomain = "zohoapis.eu" },
+	} {
+		cfg := s.Config()
+		mutate(&cfg)
+		if _, err := zoho.New(cfg, zoho.Options{}); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	cfg := s.Config()
+	cfg.APIDomain = s.URL
+	c, err := zoho.New(cfg, zoho.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}}); err != nil {
+		t.Errorf("configured api_domain: %v", err)
+	}
+}
