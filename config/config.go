@@ -101,6 +101,11 @@ type Salesforce struct {
 	PrivateKeyFile  string `yaml:"private_key_file"`
 	APIVersion      string `yaml:"api_version"`
 	ExternalIDField string `yaml:"external_id_field"`
+	// NumberField and StartField are the custom Activity fields holding the
+	// customer number and the call start, used to find existing calls
+	// (call_start_margin). Empty: Enreach_Number__c, Enreach_Call_Start__c.
+	NumberField string `yaml:"number_field"`
+	StartField  string `yaml:"start_field"`
 }
 
 // Zoho configures the Zoho CRM client.

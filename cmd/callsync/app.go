@@ -32,6 +32,11 @@ type app struct {
 	syncer   *jobs.Syncer
 	registry *jobs.Registry
 	http     httpclient.Options
+
+	// CRM clients that export their own metrics (Salesforce API usage),
+	// by tenant, so a client rebuilt on reload replaces its collector.
+	collectors map[string]prometheus.Collector
+	credits    *prometheus.GaugeVec
 }
 
 // openApp opens the store and builds every tenant. Nothing is contacted yet.
@@ -43,7 +48,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	httpOpts.Logger = log
-	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts}
+	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts,
+		collectors: map[string]prometheus.Collector{},
+		credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "callsync_zoho_api_credits_remaining", Help: "Zoho CRM API credits left today, as the last response said.",
+		}, []string{"tenant"})}
+	reg.MustRegister(a.credits)
 	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics}
 	var ts []*jobs.Tenant
 	for _, tc := range cfg.Tenants {
@@ -71,9 +81,20 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
-	cc, err := newCRM(tc, log, a.http)
+	credits := a.credits.WithLabelValues(tc.Name)
+	cc, err := newCRM(tc, log, a.http, func(n int64) { credits.Set(float64(n)) })
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
+	}
+	if old, ok := a.collectors[tc.Name]; ok {
+		prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tc.Name}, a.reg).Unregister(old)
+		delete(a.collectors, tc.Name)
+	}
+	if col, ok := cc.(prometheus.Collector); ok {
+		if err := prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tc.Name}, a.reg).Register(col); err != nil {
+			return nil, fmt.Errorf("tenant %s: metrics: %w", tc.Name, err)
+		}
+		a.collectors[tc.Name] = col
 	}
 	m := match.New(cc, match.Options{
 		Region:       tc.DefaultRegion,
@@ -84,15 +105,17 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	return jobs.NewTenant(tc, ec, cc, m), nil
 }
 
-// newCRM builds the tenant's CRM client by type.
-func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options) (crm.Client, error) {
+// newCRM builds the tenant's CRM client by type. onCredits receives Zoho's
+// remaining API credits.
+func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onCredits func(int64)) (crm.Client, error) {
 	switch tc.CRM.Type {
 	case "dynamics":
 		return dynamics.New(tc.CRM.Dynamics, dynamics.Options{HTTP: httpOpts, Logger: log})
 	case "salesforce":
-		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log})
+		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log,
+			NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField})
 	case "zoho":
-		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log})
+		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits})
 	}
 	return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
 }
