@@ -141,3 +141,7 @@ func stored(r salesforcetest.Record) crmtest.Stored {
 }
 
 func (b *backend) Requests() int { return b.srv.Requests() }
+
+func TestEngineEndToEnd(t *testing.T) {
+	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
+}

@@ -29,3 +29,9 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+func TestEngineEndToEnd(t *testing.T) {
+	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend {
+		return zohotest.NewBackend(t, zohotest.BackendOptions{})
+	})
+}

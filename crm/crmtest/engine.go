@@ -1,0 +1,183 @@
+package crmtest
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/store"
+)
+
+// RunEngine is the end-to-end test every CRM client passes: the real sync
+// engine (jobs), the Enreach double and the backend's CRM double, over a
+// mixed day of calls. It checks each written activity (subject, direction,
+// owner, regarding, open state), what is not written and why, and that the
+// same window again, an overlapping backfill and the nightly run write
+// nothing twice while the nightly run links a caller added to the CRM later.
+func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
+	ctx := context.Background()
+	b := newBackend(t)
+	en := enreachtest.NewServer()
+	t.Cleanup(en.Close)
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	day := time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC) // European DST ends: UTC does not care
+	agent := enreach.User{ID: enreachtest.NewID(), UserName: "aino@contoso.example", WorkNumber: "+358201000001"}
+	other := enreach.User{ID: enreachtest.NewID(), UserName: "eero@contoso.example", WorkNumber: "+358201000002"} // no CRM user
+	queue := enreach.Queue{ID: enreachtest.NewID(), Name: "Sales", Numbers: []string{"+358201234567"}}
+	en.AddUsers(agent, other)
+	en.AddQueues(queue)
+	crmAgent := b.AddUser(agent.UserName, "Aino Agent", agent.ID, false)
+	field := func(e crm.Entity) string { return b.PhoneFields(e)[0] }
+	contact := b.AddCustomer(crm.Contact, "Matti Meikäläinen", map[string]string{field(crm.Contact): "+358401111111"}, crmAgent, nil)
+	account := b.AddCustomer(crm.Account, "Contoso Oy", map[string]string{field(crm.Account): "+358912345678"}, crmAgent, nil)
+	lead := b.AddCustomer(crm.Lead, "Liisa Lead", map[string]string{field(crm.Lead): "+358403333333"}, crmAgent, nil)
+
+	cfg := config.DefaultTenant()
+	cfg.Name = "contoso"
+	cfg.DefaultRegion = Region
+	m := b.UserMatch()
+	cfg.CRM.Users = config.Users{Match: m.By, Field: m.Field}
+	cfg.PhoneCalls.ProcessServiceCalls = true
+	cfg.PhoneCalls.ProcessServiceCallsUnanswered = true
+	cfg.PhoneCalls.DefaultCRMAssignee = agent.ID
+	cfg.PhoneCalls.ExecutionInterval = config.Duration(48 * time.Hour)
+	ec, err := enreach.New(enreach.Config{APIURL: en.URL, User: en.User, SecretKey: en.Secret,
+		HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := jobs.NewTenant(cfg, ec, b.Client(), nil)
+	now := day.Add(22 * time.Hour)
+	syncer := &jobs.Syncer{Store: st, Now: func() time.Time { return now }}
+
+	type want struct {
+		subject   string
+		direction crm.Direction
+		regarding *crm.Ref
+		open      bool
+	}
+	at := func(h int) time.Time { return day.Add(time.Duration(h) * time.Hour) }
+	wants := map[time.Time]want{} // by call start: one call per start
+	skipped := 0
+
+	c := enreachtest.DirectCall(agent, "+358401111111", false, at(8), 5*time.Second, 2*time.Minute)
+	en.AddCalls(c)
+	wants[c.StartTime] = want{"Incoming direct call", crm.Inbound, &crm.Ref{Entity: crm.Contact, ID: contact}, false}
+
+	c = enreachtest.DirectCall(agent, "09 1234 5678", true, at(9), 5*time.Second, 3*time.Minute)
+	en.AddCalls(c)
+	wants[c.StartTime] = want{"Outgoing direct call", crm.Outbound, &crm.Ref{Entity: crm.Account, ID: account}, false}
+
+	sc, leg := enreachtest.QueueCall(queue, &other, "+358403333333", at(10), 20*time.Second, 4*time.Minute)
+	en.AddServiceCalls(sc)
+	en.AddCalls(*leg)
+	wants[sc.StartTime] = want{"Incoming queue call", crm.Inbound, &crm.Ref{Entity: crm.Lead, ID: lead}, false}
+
+	sc, _ = enreachtest.QueueCall(queue, nil, "+358401111111", at(11), time.Minute, 0)
+	en.AddServiceCalls(sc)
+	wants[sc.StartTime] = want{"Incoming queue call", crm.Inbound, &crm.Ref{Entity: crm.Contact, ID: contact}, false}
+
+	c = enreachtest.DirectCall(agent, "+358401111111", false, at(12), 5*time.Second, time.Minute)
+	c.Privacy = enreach.PrivacyPrivate
+	en.AddCalls(c)
+	skipped++
+
+	late := enreachtest.DirectCall(agent, "+358409999999", false, at(13), 5*time.Second, time.Minute)
+	en.AddCalls(late)
+
+	check := func(stage string) {
+		t.Helper()
+		got := map[time.Time]Stored{}
+		for _, a := range b.Activities() {
+			k := a.Start.UTC().Truncate(time.Second)
+			if _, dup := got[k]; dup {
+				t.Fatalf("%s: two activities for the call of %v", stage, k)
+			}
+			got[k] = a
+		}
+		if len(got) != len(wants) {
+			t.Errorf("%s: CRM holds %d activities, want %d", stage, len(got), len(wants))
+		}
+		for start, w := range wants {
+			a, ok := got[start]
+			if !ok {
+				t.Errorf("%s: no activity for the call of %v", stage, start)
+				continue
+			}
+			if a.Subject != w.subject || a.Direction != w.direction || a.Open != w.open {
+				t.Errorf("%s: call of %v: subject %q direction %s open %v; want %q %s %v", stage, start, a.Subject, a.Direction, a.Open, w.subject, w.direction, w.open)
+			}
+			if (a.Regarding == nil) != (w.regarding == nil) || (a.Regarding != nil && *a.Regarding != *w.regarding) {
+				t.Errorf("%s: call of %v: regarding %v, want %v", stage, start, a.Regarding, w.regarding)
+			}
+			if !slices.Contains(a.NotHeld, "OwnerID") && a.OwnerID != crmAgent {
+				t.Errorf("%s: call of %v: owner %q, want %q (the agent, or the default assignee)", stage, start, a.OwnerID, crmAgent)
+			}
+		}
+	}
+
+	sum, err := syncer.RunCalls(ctx, tenant, jobs.SyncOptions{})
+	if err != nil {
+		t.Fatalf("calls job: %v", err)
+	}
+	if sum.Unresolved != 1 || sum.SkippedTotal() != skipped {
+		t.Errorf("first run: %+v, want 1 unresolved and %d skipped", sum, skipped)
+	}
+	check("first run")
+
+	now = now.Add(time.Minute)
+	if _, err := syncer.RunCalls(ctx, tenant, jobs.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syncer.Backfill(ctx, tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("replays")
+
+	// The caller is added to the CRM; the nightly run links the call.
+	b.AddCustomer(crm.Contact, "Late Comer", map[string]string{field(crm.Contact): "+358409999999"}, "", nil)
+	now = day.Add(24*time.Hour + 23*time.Hour + 31*time.Minute) // past the next night's window
+	ran, _, err := syncer.Retroactive(ctx, tenant, jobs.SyncOptions{})
+	if err != nil || ran {
+		t.Fatalf("retroactive: first sight schedules it: ran=%v err=%v", ran, err)
+	}
+	next, _, _, _ := st.Schedule(ctx, "contoso", "retroactive")
+	now = next
+	if ran, _, err = syncer.Retroactive(ctx, tenant, jobs.SyncOptions{}); err != nil || !ran {
+		t.Fatalf("retroactive at %v: ran=%v err=%v", next, ran, err)
+	}
+	_ = late
+	// Its activity is checked by start; regarding is the new contact (any id).
+	var found bool
+	for _, a := range b.Activities() {
+		if a.Start.Equal(late.StartTime) {
+			found = a.Regarding != nil && a.Regarding.Entity == crm.Contact
+		}
+	}
+	if !found {
+		t.Fatal("the nightly run did not link the call of a caller added later")
+	}
+	wants[late.StartTime] = want{"Incoming direct call", crm.Inbound, nil, false}
+	for _, a := range b.Activities() {
+		if a.Start.Equal(late.StartTime) {
+			wants[late.StartTime] = want{"Incoming direct call", crm.Inbound, a.Regarding, false}
+		}
+	}
+	if _, _, err := syncer.Retroactive(ctx, tenant, jobs.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after the nightly run")
+}
