@@ -11,11 +11,13 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// TokenCache caches the tokens of a non-caching source (clientcredentials,
-// a refresh-token grant, a JWT grant), renews them ExpiryDelta before they
-// expire, serialises renewals (one request in flight, however many callers),
-// and can drop a token the server refused. A token without an expiry is kept
-// until invalidated.
+// TokenCache caches the tokens of a source that asks the server every time
+// it is called, renews them ExpiryDelta before they expire, serialises
+// renewals (one request in flight, however many callers), and can drop a
+// token the server refused. A token without an expiry is kept until
+// invalidated. The source must not cache itself: clientcredentials'
+// Config.TokenSource does (it returns the same refused token after a 401),
+// so wrap Config.Token in TokenFunc instead.
 type TokenCache struct {
 	Source      oauth2.TokenSource
 	ExpiryDelta time.Duration // default 2 minutes
@@ -27,6 +29,13 @@ type TokenCache struct {
 	tok *oauth2.Token
 	now func() time.Time
 }
+
+// TokenFunc adapts a function that fetches a new token on every call (for
+// example clientcredentials.Config.Token) to oauth2.TokenSource.
+type TokenFunc func() (*oauth2.Token, error)
+
+// Token implements oauth2.TokenSource.
+func (f TokenFunc) Token() (*oauth2.Token, error) { return f() }
 
 // Token returns the cached token or fetches a new one.
 func (c *TokenCache) Token() (*oauth2.Token, error) {

@@ -95,7 +95,7 @@ func (m *Matcher) SetInternal(in *phone.Internal) { m.internal.Store(in) }
 // Normalize reads a raw number with the tenant's region and says whether it
 // can match a customer ("" reason) or why not.
 func (m *Matcher) Normalize(raw string) (phone.Number, string) {
-	n, ok := phone.Normalize(raw, m.opts.Region)
+	n, ok := phone.NormalizeCaller(raw, m.opts.Region)
 	if !ok {
 		return n, "unmatchable_number"
 	}

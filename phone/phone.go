@@ -119,7 +119,22 @@ func (n Number) String() string {
 // its Reason; Normalize never fails otherwise. An extension ("ext. 12") is
 // dropped: the Number is its E.164.
 func Normalize(raw, defaultRegion string) (n Number, ok bool) {
-	n = parse(raw, defaultRegion)
+	return normalize(raw, defaultRegion, false)
+}
+
+// NormalizeCaller is Normalize for a caller number as a phone system sends
+// it: E.164 whose '+' is sometimes missing. A value without '+' that does not
+// start with '0' is read as international first ("4520123456" is the Danish
+// +45 20 12 34 56, not a Finnish mobile), then with the default region, when
+// the region writes national numbers with the trunk prefix 0 (FI, SE, DE,
+// GB, ...; not NANP or NO, where an unprefixed number is national).
+// Stored CRM values use Normalize, where people write national numbers.
+func NormalizeCaller(raw, defaultRegion string) (n Number, ok bool) {
+	return normalize(raw, defaultRegion, true)
+}
+
+func normalize(raw, defaultRegion string, intlFirst bool) (n Number, ok bool) {
+	n = parse(raw, defaultRegion, intlFirst)
 	if n.pn != nil && n.pn.GetExtension() != "" {
 		// The Number is its E.164, which has no extension. (A stored value
 		// keeps its extension in Match, where it makes the match fail.)
@@ -130,7 +145,7 @@ func Normalize(raw, defaultRegion string) (n Number, ok bool) {
 	return n, n.Matchable()
 }
 
-func parse(raw, defaultRegion string) Number {
+func parse(raw, defaultRegion string, intlFirst bool) Number {
 	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
 	n := Number{raw: raw, home: region, homeCC: phonenumbers.GetCountryCodeForRegion(region)}
 	s := strings.TrimSpace(raw)
@@ -156,7 +171,15 @@ func parse(raw, defaultRegion string) Number {
 
 	readings := []struct{ text, region string }{{s, region}}
 	if !strings.Contains(s, "+") {
-		readings = append(readings, struct{ text, region string }{"+" + digits, ""})
+		// Only where national numbers are written with the trunk prefix 0
+		// (most of Europe): there an unprefixed number without '+' is
+		// international. In NANP (no trunk prefix in writing) or Norway (no
+		// trunk prefix at all) it is national.
+		if intlFirst && !strings.HasPrefix(digits, "0") && phonenumbers.GetNddPrefixForRegion(region, true) == "0" {
+			readings = append([]struct{ text, region string }{{"+" + digits, ""}}, readings...)
+		} else {
+			readings = append(readings, struct{ text, region string }{"+" + digits, ""})
+		}
 		if strings.HasPrefix(digits, "00") {
 			readings = append(readings, struct{ text, region string }{"+" + digits[2:], ""})
 		}
@@ -236,7 +259,7 @@ func Match(caller Number, stored string, defaultRegion string) bool {
 	if !caller.Matchable() {
 		return false
 	}
-	s := parse(stored, defaultRegion)
+	s := parse(stored, defaultRegion, false)
 	if !s.Matchable() {
 		return false
 	}

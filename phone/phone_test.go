@@ -346,3 +346,33 @@ func FuzzNormalize(f *testing.F) {
 		checkForms(t, n, strings.ToUpper(strings.TrimSpace(region)))
 	})
 }
+
+func TestNormalizeCallerReadsMissingPlusAsInternational(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{"4520123456", "+4520123456"},     // Danish, not the Finnish mobile +358 45 20123456
+		{"4741234567", "+4741234567"},     // Norwegian
+		{"358401234567", "+358401234567"}, // Finnish with the '+' missing
+		{"0401234567", "+358401234567"},   // national stays national
+		{"+4520123456", "+4520123456"},
+	} {
+		n, ok := NormalizeCaller(tc.raw, "FI")
+		if !ok || n.E164() != tc.want {
+			t.Errorf("NormalizeCaller(%q) = %q %v, want %q", tc.raw, n.E164(), ok, tc.want)
+		}
+	}
+	// Stored values keep the national reading first.
+	if n, _ := Normalize("4520123456", "FI"); n.E164() != "+3584520123456" {
+		t.Errorf("Normalize(4520123456) = %q, want the Finnish reading", n.E164())
+	}
+}
+
+func TestNormalizeCallerKeepsNationalWhereThereIsNoTrunkZero(t *testing.T) {
+	for _, tc := range []struct{ raw, region, want string }{
+		{"2015550199", "US", "+12015550199"},
+		{"41234567", "NO", "+4741234567"},
+	} {
+		if n, _ := NormalizeCaller(tc.raw, tc.region); n.E164() != tc.want {
+			t.Errorf("NormalizeCaller(%q, %s) = %q, want %q", tc.raw, tc.region, n.E164(), tc.want)
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package dynamics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// WriteActivities implements crm.Client. Each activity is one changeset of a
+// $batch: the POST of the phonecall with activityid = ActivityID(Key), then,
+// in the same transaction, its close (or open status reason) and, for
+// callbacks, AddToQueue. A duplicate activityid means an earlier run wrote it:
+// Existed.
+func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	results := make([]crm.WriteResult, len(acts))
+	var (
+		sets    [][]op
+		setItem []int // changeset -> activity index
+	)
+	for i, a := range acts {
+		id := ActivityID(a.Key)
+		results[i] = crm.WriteResult{Key: a.Key, ID: id}
+		if a.Key == "" {
+			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write: empty key: %w", crm.ErrPermanent)
+			continue
+		}
+		ops, err := activityOps(id, a)
+		if err != nil {
+			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write %s: %w", a.Key, err)
+			continue
+		}
+		sets = append(sets, ops)
+		setItem = append(setItem, i)
+	}
+	if len(sets) == 0 {
+		return results, nil
+	}
+	rs, err := c.runChangesets(ctx, "write", sets)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: write %d activities: %w", len(sets), err)
+	}
+	for j, r := range rs {
+		i := setItem[j]
+		a := acts[i]
+		switch {
+		case r.err == nil:
+			results[i].Status = crm.Created
+		case isDuplicate(r):
+			results[i].Status = crm.Existed
+		default:
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("dynamics: write %s: %w", a.Key, r.err)
+		}
+	}
+	return results, nil
+}
+
+// isDuplicate says whether a failed create means "already written": 412 on
+// the create, or the duplicate-key code anywhere [Idempotency, assumed].
+func isDuplicate(r csResult) bool {
+	var e *Error
+	if !errors.As(r.err, &e) {
+		return false
+	}
+	if e.Code == codeDuplicateKey {
+		return true
+	}
+	return e.Status == http.StatusPreconditionFailed && (r.failedCID == 0 || r.failedCID == 1)
+}
+
+// activityOps builds one activity's changeset. Content-IDs are 1.. within the
+// changeset; the create is always 1.
+func activityOps(id string, a crm.Activity) ([]op, error) {
+	body, err := phoneCallBody(id, a)
+	if err != nil {
+		return nil, err
+	}
+	entry := [][2]string{{"Content-Type", "application/json; type=entry"}}
+	ops := []op{{method: http.MethodPost, url: APIPath + "/" + phoneCallSet, header: entry, body: body, cid: 1}}
+	if a.Kind == crm.KindCallback && a.QueueID != "" {
+		if _, err := uuid.Parse(a.QueueID); err != nil {
+			return nil, fmt.Errorf("queue id %q: %w", a.QueueID, crm.ErrPermanent)
+		}
+		target, _ := json.Marshal(map[string]any{
+			"Target": map[string]string{"activityid": id, "@odata.type": phoneCallType},
+		})
+		ops = append(ops, op{
+			method: http.MethodPost,
+			url:    APIPath + "/" + queueSet + "(" + a.QueueID + ")/" + addToQueueAction,
+			header: [][2]string{{"Content-Type", "application/json"}},
+			body:   target, cid: len(ops) + 1,
+		})
+	}
+	var state map[string]int
+	switch {
+	case !a.Open:
+		status := statusReceived
+		if a.Kind == crm.KindCallback {
+			status = closeStatusCall
+		} else if a.Direction != crm.Inbound {
+			status = statusMade
+		}
+		state = map[string]int{"statecode": stateCompleted, "statuscode": status}
+	case a.StatusReason != 0:
+		state = map[string]int{"statecode": stateOpen, "statuscode": a.StatusReason}
+	}
+	if state != nil {
+		b, _ := json.Marshal(state)
+		ops = append(ops, op{method: http.MethodPatch, url: "$1", header: entry, body: b, cid: len(ops) + 1})
+	}
+	return ops, nil
+}
+
+// phoneCallBody is the phonecall entity of an activity [Writing a completed
+// phone-call activity].
+func phoneCallBody(id string, a crm.Activity) ([]byte, error) {
+	customer := a.Regarding
+	var meta entityMeta
+	if customer != nil {
+		var ok bool
+		if meta, ok = entities[customer.Entity]; !ok {
+			return nil, fmt.Errorf("regarding entity %q: %w", customer.Entity, crm.ErrPermanent)
+		}
+		if _, err := uuid.Parse(customer.ID); err != nil {
+			return nil, fmt.Errorf("regarding id %q: %w", customer.ID, crm.ErrPermanent)
+		}
+	}
+	for _, uid := range []string{a.OwnerID, a.UserID, a.RecipientID} {
+		if uid == "" {
+			continue
+		}
+		if _, err := uuid.Parse(uid); err != nil {
+			return nil, fmt.Errorf("user id %q: %w", uid, crm.ErrPermanent)
+		}
+	}
+	desc := a.Description
+	if a.Kind == crm.KindCallback && a.RecipientIsQueue && a.QueueName != "" && !strings.Contains(desc, a.QueueName) {
+		// A queue cannot be a phone call party: name it in the text.
+		if desc != "" {
+			desc += "\n"
+		}
+		desc += fmt.Sprintf(queueDescriptionFmt, a.QueueName)
+	}
+	b := map[string]any{
+		"activityid":    id,
+		"subject":       truncate(a.Subject, maxSubjectLen),
+		"phonenumber":   truncate(a.Number, maxPhoneNumberLen),
+		"directioncode": directionOutbound,
+		"description":   truncate(desc, maxDescriptionLen),
+	}
+	if a.Direction == crm.Inbound {
+		b["directioncode"] = directionInbound
+	}
+	if !a.Start.IsZero() {
+		b["actualstart"] = dateLiteral(a.Start)
+		end := a.End
+		if end.IsZero() || end.Before(a.Start) {
+			end = a.Start.Add(a.Duration)
+		}
+		b["actualend"] = dateLiteral(end)
+		b["actualdurationminutes"] = int(a.Duration / time.Minute)
+	}
+	if a.Kind == crm.KindCallback && a.Due != nil {
+		b["scheduledend"] = dateLiteral(*a.Due)
+	}
+	if a.OwnerID != "" {
+		b[ownerBind] = userBindPrefix + a.OwnerID + ")"
+	}
+	var customerParty map[string]any
+	if customer != nil {
+		bind := "/" + meta.set + "(" + customer.ID + ")"
+		b[meta.regardingBind] = bind
+		customerParty = map[string]any{meta.partyBind: bind}
+	}
+	userID := a.UserID
+	if a.Kind == crm.KindCallback && a.RecipientID != "" && !a.RecipientIsQueue {
+		// A callback is addressed to its recipient user; a queue cannot
+		// be a party [Writing: Parties], so then the "to" party is the
+		// user the engine named, if any.
+		userID = a.RecipientID
+	}
+	var userParty map[string]any
+	if userID != "" {
+		userParty = map[string]any{userPartyBind: userBindPrefix + userID + ")"}
+	}
+	// Inbound (and callback requests): customer from, user to; outbound:
+	// user from, customer to.
+	from, to := customerParty, userParty
+	if a.Kind != crm.KindCallback && a.Direction != crm.Inbound {
+		from, to = userParty, customerParty
+	}
+	var parties []map[string]any
+	if from != nil {
+		from["participationtypemask"] = partySender
+		parties = append(parties, from)
+	}
+	if to != nil {
+		to["participationtypemask"] = partyToRecipient
+		parties = append(parties, to)
+	}
+	if len(parties) > 0 {
+		b[partiesProperty] = parties
+	}
+	return json.Marshal(b)
+}
+
+// truncate cuts s to at most n characters (runes), keeping valid UTF-8.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// CloseActivities implements crm.Client: one PATCH of statecode/statuscode
+// per activity (If-Match: * so a deleted activity is not re-created by
+// upsert), many per $batch. An activity that is already closed counts as
+// Existed.
+func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) ([]crm.WriteResult, error) {
+	results := make([]crm.WriteResult, len(reqs))
+	var (
+		sets    [][]op
+		setItem []int
+	)
+	body, _ := json.Marshal(map[string]int{"statecode": stateCompleted, "statuscode": closeStatusCall})
+	for i, r := range reqs {
+		id := r.ID
+		if id == "" && r.Key != "" {
+			id = ActivityID(r.Key)
+		}
+		results[i] = crm.WriteResult{Key: r.Key, ID: id}
+		if _, err := uuid.Parse(id); err != nil {
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("dynamics: close %s: activity id %q: %w", r.Key, id, crm.ErrPermanent)
+			continue
+		}
+		sets = append(sets, []op{{
+			method: http.MethodPatch,
+			url:    APIPath + "/" + phoneCallSet + "(" + id + ")",
+			header: [][2]string{{"Content-Type", "application/json; type=entry"}, {"If-Match", "*"}},
+			body:   body, cid: 1,
+		}})
+		setItem = append(setItem, i)
+	}
+	if len(sets) == 0 {
+		return results, nil
+	}
+	rs, err := c.runChangesets(ctx, "close", sets)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: close %d activities: %w", len(sets), err)
+	}
+	for j, r := range rs {
+		i := setItem[j]
+		var e *Error
+		switch {
+		case r.err == nil:
+			results[i].Status = crm.Created
+		case errors.As(r.err, &e) && strings.Contains(e.Message, closedActivityMessage):
+			results[i].Status = crm.Existed
+		default:
+			results[i].Status = crm.Failed
+			results[i].Err = fmt.Errorf("dynamics: close %s: %w", reqs[i].Key, r.err)
+		}
+	}
+	return results, nil
+}
+
+// FindActivities implements crm.Client: phonecalls whose phonenumber is one
+// of the queried numbers and whose actualstart lies in the span of the
+// queries, many numbers per GET, filtered to each query's own range here.
+func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	byNumber := map[string][]crm.ActivityQuery{}
+	var numbers []string
+	for _, q := range qs {
+		if strings.TrimSpace(q.Number) == "" || q.To.Before(q.From) {
+			continue
+		}
+		k := norm(q.Number)
+		if _, ok := byNumber[k]; !ok {
+			numbers = append(numbers, q.Number)
+		}
+		byNumber[k] = append(byNumber[k], q)
+	}
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	sel := []string{"activityid", "phonenumber", "actualstart"}
+	prefixLen := len(queryURL(c.api, phoneCallSet, sel, ""))
+	const dateClause = " and actualstart ge 2006-01-02T15:04:05Z and actualstart le 2006-01-02T15:04:05Z"
+	items := make([][]string, len(numbers))
+	for i, n := range numbers {
+		items[i] = []string{n}
+	}
+	var queries []query
+	for _, ch := range chunkValues(prefixLen, encodedLen(dateClause), maxBatchURL, []string{"phonenumber"}, items) {
+		var from, to time.Time
+		for _, i := range ch.items {
+			for _, q := range byNumber[norm(numbers[i])] {
+				if from.IsZero() || q.From.Before(from) {
+					from = q.From
+				}
+				if to.IsZero() || q.To.After(to) {
+					to = q.To
+				}
+			}
+		}
+		// Dataverse keeps seconds; widen to whole seconds.
+		filter := inFilter("phonenumber", ch.values) +
+			" and actualstart ge " + dateLiteral(from.Truncate(time.Second)) +
+			" and actualstart le " + dateLiteral(to.Truncate(time.Second).Add(time.Second))
+		queries = append(queries, query{url: queryURL(c.api, phoneCallSet, sel, filter)})
+	}
+	rows, err := c.getAll(ctx, "find", queries)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: find activities for %d numbers: %w", len(numbers), err)
+	}
+	var out []crm.ExistingActivity
+	seen := map[string]bool{}
+	for _, rs := range rows {
+		for _, r := range rs {
+			id, num := r.str("activityid"), r.str("phonenumber")
+			start, err := time.Parse(time.RFC3339, r.str("actualstart"))
+			if id == "" || err != nil || seen[id] {
+				continue
+			}
+			for _, q := range byNumber[norm(num)] {
+				if !start.Before(q.From.Truncate(time.Second)) && !start.After(q.To) {
+					seen[id] = true
+					out = append(out, crm.ExistingActivity{ID: id, Number: num, Start: start.UTC()})
+					break
+				}
+			}
+		}
+	}
+	return out, nil
+}

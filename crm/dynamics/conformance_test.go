@@ -1,0 +1,121 @@
+package dynamics_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/crmtest"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/httpclient"
+)
+
+// enreachField is the custom systemuser column holding the Enreach user id
+// in the double (publisher prefix "cs").
+const enreachField = "cs_enreachuserid"
+
+// backend adapts the Dataverse double to crmtest.Backend.
+type backend struct {
+	srv    *dynamicstest.Server
+	client *dynamics.Client
+}
+
+var _ crmtest.FieldsBackend = (*backend)(nil)
+
+// fastRetries keeps retry back-off short in tests; Retry-After is still
+// honoured up to the cap.
+var fastRetries = httpclient.Options{WaitMin: 5 * time.Millisecond, WaitMax: 20 * time.Millisecond, RetryAfterCap: 5 * time.Second}
+
+func newBackend(t *testing.T, o dynamicstest.Options) *backend {
+	t.Helper()
+	srv := dynamicstest.NewServer(o)
+	t.Cleanup(srv.Close)
+	c, err := dynamics.New(srv.Config(), dynamics.Options{HTTP: fastRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &backend{srv: srv, client: c}
+}
+
+func (b *backend) Client() crm.Client { return b.client }
+
+func (b *backend) UserMatch() crm.UserMatch { return crm.UserMatch{By: "field", Field: enreachField} }
+
+func (b *backend) AddCustomer(e crm.Entity, name string, phones map[string]string, ownerID string, fields map[string]string) string {
+	r := dynamicstest.Record{Name: name, Phones: phones, OwnerID: ownerID, Fields: map[string]any{}}
+	for k, v := range fields {
+		r.Fields[k] = v
+	}
+	switch e {
+	case crm.Contact:
+		return b.srv.AddContact(r)
+	case crm.Account:
+		return b.srv.AddAccount(r)
+	case crm.Lead:
+		return b.srv.AddLead(r)
+	}
+	panic("unknown entity " + string(e))
+}
+
+func (b *backend) PhoneFields(e crm.Entity) []string { return b.client.PhoneFields(e) }
+
+func (b *backend) ExtraField(crm.Entity) string { return "cs_segment" }
+
+func (b *backend) AddUser(email, name, enreachID string, disabled bool) string {
+	return b.srv.AddUser(dynamicstest.User{Name: name, Email: email, Disabled: disabled,
+		Fields: map[string]any{enreachField: enreachID}})
+}
+
+func (b *backend) Activities() []crmtest.Stored {
+	var out []crmtest.Stored
+	for _, pc := range b.srv.PhoneCalls() {
+		s := crmtest.Stored{
+			ID:           pc.ID,
+			Subject:      pc.Subject,
+			Number:       pc.PhoneNumber,
+			Description:  pc.Description,
+			Direction:    crm.Inbound,
+			Start:        pc.ActualStart.UTC(),
+			Duration:     pc.ActualEnd.Sub(pc.ActualStart),
+			OwnerID:      pc.OwnerID,
+			Open:         pc.StateCode == 0,
+			StatusReason: pc.StatusCode,
+			Kind:         crm.KindCall,
+		}
+		if pc.Outbound {
+			s.Direction = crm.Outbound
+		}
+		for _, p := range pc.Parties {
+			if p.Entity == "systemuser" {
+				s.UserID = p.ID
+			}
+		}
+		if pc.Regarding != nil {
+			s.Regarding = &crm.Ref{Entity: crm.Entity(pc.Regarding.Entity), ID: pc.Regarding.ID}
+		}
+		// Dataverse has no call/callback flag: callbacks are the calls
+		// with a due date or in a queue.
+		if !pc.ScheduledEnd.IsZero() || len(pc.Queues) > 0 {
+			s.Kind = crm.KindCallback
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (b *backend) Requests() int { return b.srv.RequestCount() + b.srv.TokenRequests() }
+
+func TestConformance(t *testing.T) {
+	crmtest.Run(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
+}
+
+// TestConformancePaged runs the suite with a page size of 3, so every query
+// that finds more than three rows follows @odata.nextLink.
+func TestConformancePaged(t *testing.T) {
+	crmtest.Run(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{PageSize: 3}) })
+}
+
+func TestEngineEndToEnd(t *testing.T) {
+	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
+}

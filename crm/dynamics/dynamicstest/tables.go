@@ -1,0 +1,157 @@
+package dynamicstest
+
+import (
+	"fmt"
+	"time"
+)
+
+// colType is the Edm type of a column.
+type colType int
+
+const (
+	tString colType = iota
+	tBool
+	tInt
+	tDate
+	tGUID
+)
+
+func (t colType) edm() string {
+	switch t {
+	case tBool:
+		return "Edm.Boolean"
+	case tInt:
+		return "Edm.Int32"
+	case tDate:
+		return "Edm.DateTimeOffset"
+	case tGUID:
+		return "Edm.Guid"
+	}
+	return "Edm.String"
+}
+
+// row is one record; values are string, bool, int, time.Time or nil. Lookup
+// columns (_x_value) hold the target id; the target's table is kept under
+// the column name plus lookupSuffix.
+type row map[string]any
+
+const lookupSuffix = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+
+func (r row) clone() row {
+	c := make(row, len(r))
+	for k, v := range r {
+		c[k] = v
+	}
+	return c
+}
+
+// table is one entity set.
+type table struct {
+	set     string // entity set name, e.g. contacts
+	logical string // logical name, e.g. contact
+	key     string // primary key column
+	cols    map[string]colType
+	// maxLen bounds string columns [Writing: max lengths].
+	maxLen  map[string]int
+	rows    map[string]row
+	order   []string // ids in insertion order (stable paging)
+	version map[string]int
+}
+
+func newTable(set, logical, key string, cols map[string]colType) *table {
+	cols[key] = tGUID
+	cols["createdon"] = tDate
+	cols["modifiedon"] = tDate
+	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
+		rows: map[string]row{}, version: map[string]int{}}
+}
+
+func phoneCols(extra map[string]colType, names ...string) map[string]colType {
+	for _, n := range names {
+		extra[n] = tString
+	}
+	return extra
+}
+
+// newTables returns the Web API subset the double serves [dynamics.md:
+// Finding a caller by phone; Finding users and queues; Writing].
+func newTables() map[string]*table {
+	ts := map[string]*table{}
+	add := func(t *table) { ts[t.set] = t }
+	add(newTable("contacts", "contact", "contactid", phoneCols(map[string]colType{
+		"_ownerid_value": tGUID, "_parentcustomerid_value": tGUID, "statecode": tInt,
+	}, "fullname", "firstname", "lastname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1")))
+	add(newTable("accounts", "account", "accountid", phoneCols(map[string]colType{
+		"_ownerid_value": tGUID, "_parentaccountid_value": tGUID, "statecode": tInt,
+	}, "name", "telephone1", "telephone2", "telephone3", "emailaddress1")))
+	add(newTable("leads", "lead", "leadid", phoneCols(map[string]colType{
+		"_ownerid_value": tGUID, "_parentaccountid_value": tGUID, "_parentcontactid_value": tGUID, "statecode": tInt,
+	}, "fullname", "firstname", "lastname", "companyname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1")))
+	add(newTable("systemusers", "systemuser", "systemuserid", phoneCols(map[string]colType{
+		"isdisabled": tBool, "accessmode": tInt, "applicationid": tGUID, "_queueid_value": tGUID,
+	}, "fullname", "internalemailaddress", "domainname")))
+	add(newTable("queues", "queue", "queueid", phoneCols(map[string]colType{
+		"_ownerid_value": tGUID, "queueviewtype": tInt, "statecode": tInt,
+	}, "name", "emailaddress")))
+	add(newTable("queueitems", "queueitem", "queueitemid", phoneCols(map[string]colType{
+		"_queueid_value": tGUID, "_objectid_value": tGUID, "statecode": tInt,
+	}, "title")))
+	pc := newTable("phonecalls", "phonecall", "activityid", phoneCols(map[string]colType{
+		"directioncode": tBool, "actualstart": tDate, "actualend": tDate, "scheduledstart": tDate, "scheduledend": tDate,
+		"actualdurationminutes": tInt, "statecode": tInt, "statuscode": tInt, "prioritycode": tInt,
+		"_ownerid_value": tGUID, "_regardingobjectid_value": tGUID,
+	}, "subject", "phonenumber", "description", "category", "subcategory"))
+	// [Writing a completed phone-call activity: column table]
+	pc.maxLen = map[string]int{"subject": 200, "phonenumber": 200, "description": 2000, "category": 250, "subcategory": 250}
+	add(pc)
+	for _, t := range []*table{ts["contacts"], ts["accounts"], ts["leads"]} {
+		for _, c := range []string{"telephone1", "telephone2", "telephone3", "mobilephone"} {
+			if _, ok := t.cols[c]; ok {
+				t.maxLen[c] = 50
+			}
+		}
+	}
+	return ts
+}
+
+// insert adds r (with its key set) and returns an undo function.
+func (t *table) insert(r row, now time.Time) func() {
+	id := r[t.key].(string)
+	r["createdon"], r["modifiedon"] = now, now
+	t.rows[id] = r
+	t.order = append(t.order, id)
+	t.version[id]++
+	return func() {
+		delete(t.rows, id)
+		for i := len(t.order) - 1; i >= 0; i-- {
+			if t.order[i] == id {
+				t.order = append(t.order[:i], t.order[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// update replaces row id with r and returns an undo function.
+func (t *table) update(id string, r row, now time.Time) func() {
+	old := t.rows[id]
+	r["modifiedon"] = now
+	t.rows[id] = r
+	t.version[id]++
+	return func() { t.rows[id] = old }
+}
+
+// typeOf infers the column type of a seeded custom field.
+func typeOf(v any) (colType, any, error) {
+	switch x := v.(type) {
+	case string:
+		return tString, x, nil
+	case bool:
+		return tBool, x, nil
+	case int:
+		return tInt, x, nil
+	case time.Time:
+		return tDate, x.UTC(), nil
+	}
+	return 0, nil, fmt.Errorf("unsupported field value %T", v)
+}
