@@ -37,7 +37,9 @@ type sandboxCRM interface {
 
 // sandboxCRMs are the doubles by crm.type.
 var sandboxCRMs = map[string]func() sandboxCRM{
-	"dynamics": newDynamicsSandbox,
+	"dynamics":   newDynamicsSandbox,
+	"salesforce": newSalesforceSandbox,
+	"zoho":       newZohoSandbox,
 }
 
 // Run starts the sandbox and blocks until ctx ends (Ctrl-C).
@@ -97,7 +99,7 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	w.ready = func(addr string) {
 		fmt.Fprintf(out, "callsync sandbox (%s)\n", *crmType)
 		fmt.Fprintf(out, "  enreach double   %s  (user %s)\n", en.URL, en.User)
-		fmt.Fprintf(out, "  %-16s %s\n", *crmType+" double", cd.url())
+		fmt.Fprintf(out, "  %-17s%s\n", *crmType+" double", cd.url())
 		fmt.Fprintf(out, "  callsync http    http://%s  (/healthz, /metrics)\n", addr)
 		fmt.Fprintf(out, "  store            %s\n", cfg.Store.Path)
 		fmt.Fprintf(out, "  a new call every %s; the calls job runs every minute. Ctrl-C stops.\n\n", *every)

@@ -4,6 +4,8 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
+	"github.com/callsync/callsync/crm/zoho/zohotest"
 )
 
 type dynamicsSandbox struct{ s *dynamicstest.Server }
@@ -41,3 +43,75 @@ func (d *dynamicsSandbox) addCustomer(e crm.Entity, name, field, number string) 
 
 func (d *dynamicsSandbox) url() string { return d.s.URL + "/api/data/v9.2" }
 func (d *dynamicsSandbox) close()      { d.s.Close() }
+
+type salesforceSandbox struct{ s *salesforcetest.Server }
+
+const (
+	sandboxSFClient = "sandbox-consumer-key"
+	sandboxSFSecret = "sandbox-consumer-secret"
+)
+
+func newSalesforceSandbox() sandboxCRM {
+	return &salesforceSandbox{s: salesforcetest.NewServer(salesforcetest.Config{ClientID: sandboxSFClient, ClientSecret: sandboxSFSecret})}
+}
+
+func (d *salesforceSandbox) configure(t *config.Tenant) {
+	t.CRM.Type = config.CRMSalesforce
+	t.CRM.Users = config.Users{Match: config.MatchEmail}
+	t.CRM.Salesforce.LoginURL = d.s.URL
+	t.CRM.Salesforce.Grant = config.GrantClientCredentials
+	t.CRM.Salesforce.ClientID = sandboxSFClient
+	t.CRM.Salesforce.ClientSecret = config.Secret(sandboxSFSecret)
+}
+
+func (d *salesforceSandbox) addUser(email, name, _ string) string {
+	return d.s.AddUser(name, email, true, nil)
+}
+
+func (d *salesforceSandbox) addCustomer(e crm.Entity, name, _, number string) {
+	// Salesforce phone fields: Phone on all three, MobilePhone on people.
+	rec := map[string]any{"Name": name, "Phone": number}
+	switch e {
+	case crm.Contact:
+		d.s.Add("Contact", map[string]any{"LastName": name, "MobilePhone": number})
+	case crm.Account:
+		d.s.Add("Account", rec)
+	default:
+		d.s.Add("Lead", map[string]any{"LastName": name, "Company": name + " Oy", "Phone": number})
+	}
+}
+
+func (d *salesforceSandbox) url() string { return d.s.URL + "/services/data" }
+func (d *salesforceSandbox) close()      { d.s.Close() }
+
+type zohoSandbox struct{ s *zohotest.Server }
+
+func newZohoSandbox() sandboxCRM { return &zohoSandbox{s: zohotest.NewServer()} }
+
+func (d *zohoSandbox) configure(t *config.Tenant) {
+	c := d.s.Config()
+	t.CRM.Type = config.CRMZoho
+	t.CRM.Users = config.Users{Match: config.MatchEmail}
+	t.CRM.Zoho.AccountsURL = c.AccountsURL
+	t.CRM.Zoho.ClientID = c.ClientID
+	t.CRM.Zoho.ClientSecret = c.ClientSecret
+	t.CRM.Zoho.RefreshToken = c.RefreshToken
+}
+
+func (d *zohoSandbox) addUser(email, name, _ string) string {
+	return d.s.AddUser(zohotest.User{Email: email, FullName: name, Active: true})
+}
+
+func (d *zohoSandbox) addCustomer(e crm.Entity, name, _, number string) {
+	switch e {
+	case crm.Contact:
+		d.s.AddRecord("Contacts", map[string]any{"Last_Name": name, "Mobile": number})
+	case crm.Account:
+		d.s.AddRecord("Accounts", map[string]any{"Account_Name": name, "Phone": number})
+	default:
+		d.s.AddRecord("Leads", map[string]any{"Last_Name": name, "Phone": number})
+	}
+}
+
+func (d *zohoSandbox) url() string { return d.s.URL + "/crm/v8" }
+func (d *zohoSandbox) close()      { d.s.Close() }
