@@ -31,6 +31,9 @@ type sandboxCRM interface {
 	configure(t *config.Tenant)
 	addUser(email, name, enreachID string) string
 	addCustomer(e crm.Entity, name, phoneField, number string)
+	// addQueue returns the CRM queue callback requests go to ("" when the
+	// CRM needs none).
+	addQueue(name string) string
 	url() string
 	close()
 }
@@ -87,12 +90,21 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	t.PhoneCalls.DefaultCRMAssignee = org.users[0].ID
 	t.PhoneCalls.ExecutionInterval = config.Duration(10 * time.Minute)
 	t.Retroactive.Enabled = false
+	t.Enreach.WebhookToken = config.Secret(sandboxWebhookToken)
 	cd.configure(&t)
+	p := config.DefaultProfile()
+	p.Name = "sales"
+	p.CallbackListID = org.list.ID
+	p.Queue = cd.addQueue("Sales callbacks")
+	p.SyncMethod = config.SyncWebhookAndPolling
+	t.Callbacks.Profiles = []config.Profile{p}
 	cfg.Tenants = []config.Tenant{t}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("sandbox config: %w", err)
 	}
 
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
 	out := &lockedWriter{w: c.Stdout}
 	log := newLogger(c.Stderr, "text", "warn")
 	w := &worker{log: log, getenv: c.Getenv}
@@ -102,16 +114,16 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(out, "  %-17s%s\n", *crmType+" double", cd.url())
 		fmt.Fprintf(out, "  callsync http    http://%s  (/healthz, /metrics)\n", addr)
 		fmt.Fprintf(out, "  store            %s\n", cfg.Store.Path)
-		fmt.Fprintf(out, "  a new call every %s; the calls job runs every minute. Ctrl-C stops.\n\n", *every)
+		fmt.Fprintf(out, "  a new call or callback request every %s; calls and callback polling run every minute,\n", *every)
+		fmt.Fprintf(out, "  half the callback requests also arrive by webhook at http://%s/webhooks/enreach/sandbox. Ctrl-C stops.\n\n", addr)
+		org.webhookURL = "http://" + addr + "/webhooks/enreach/sandbox"
+		go org.generate(genCtx, *every)
 	}
 	// A few calls of the last minutes, so the first run has work at once.
 	now := time.Now().UTC()
 	for i := 8; i > 0; i-- {
 		org.call(now.Add(-time.Duration(i) * 20 * time.Second))
 	}
-	genCtx, stopGen := context.WithCancel(ctx)
-	defer stopGen()
-	go org.generate(genCtx, *every)
 	onCall := func(tenant string, o jobs.Outcome) {
 		id := o.CallID
 		if len(id) > 8 {
@@ -137,7 +149,11 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 // sandboxOrg is the generated organisation: Enreach users and queues, CRM
 // users and customers, and a caller population (mostly known, some not).
 type sandboxOrg struct {
-	en      *enreachtest.Server
+	en         *enreachtest.Server
+	list       enreach.CallbackList
+	webhookURL string
+	mu         sync.Mutex
+	open       []enreach.Callback
 	users   []enreach.User
 	queues  []enreach.Queue
 	known   []string
@@ -162,6 +178,8 @@ func newSandboxOrg(en *enreachtest.Server, cd sandboxCRM) *sandboxOrg {
 	}
 	en.AddUsers(o.users...)
 	en.AddQueues(o.queues...)
+	o.list = enreach.CallbackList{ID: enreachtest.NewID(), Name: "Sales callbacks", QueueID: o.queues[0].ID}
+	en.AddCallbackLists(o.list)
 	// Customers with numbers stored the way people type them.
 	for i := 0; i < 30; i++ {
 		e164 := fmt.Sprintf("+3584055%05d", 100+i)
@@ -191,7 +209,11 @@ func (o *sandboxOrg) generate(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			o.call(time.Now().UTC())
+			if o.rnd.IntN(4) == 0 {
+				o.callback(ctx, time.Now().UTC())
+			} else {
+				o.call(time.Now().UTC())
+			}
 		}
 	}
 }
@@ -229,6 +251,36 @@ func (o *sandboxOrg) call(now time.Time) {
 			leg.Modified = now
 			o.en.AddCalls(*leg)
 		}
+	}
+}
+
+// sandboxWebhookToken is the X-Benemen-Token of the sandbox tenant.
+const sandboxWebhookToken = "sandbox-webhook-token"
+
+// callback creates a callback request, or closes an open one; half of them
+// are also delivered by webhook (the other half reach callsync by polling).
+func (o *sandboxOrg) callback(ctx context.Context, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.rnd
+	var cb enreach.Callback
+	event := enreach.EventCallbackCreated
+	if len(o.open) > 2 && r.IntN(3) == 0 {
+		closed, err := o.en.CloseCallback(o.open[0].ID, "Closed successfully")
+		if err != nil {
+			return
+		}
+		cb, event, o.open = closed, enreach.EventCallbackClosed, o.open[1:]
+	} else {
+		due := now.Add(time.Hour)
+		cb = enreach.Callback{ID: enreachtest.NewID(), CallbackListID: o.list.ID, ContactNumber: o.known[r.IntN(len(o.known))],
+			ContactName: "Caller", ContactMessage: "Please call me back", QueueID: o.list.QueueID,
+			CreatedTime: now, ModifiedTime: now, DueDate: &due}
+		o.en.AddCallbacks(cb)
+		o.open = append(o.open, cb)
+	}
+	if o.webhookURL != "" && r.IntN(2) == 0 {
+		go o.en.SendWebhook(ctx, o.webhookURL, sandboxWebhookToken, enreachtest.NewCallbackDelivery(event, cb))
 	}
 }
 

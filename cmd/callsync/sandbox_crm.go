@@ -41,6 +41,10 @@ func (d *dynamicsSandbox) addCustomer(e crm.Entity, name, field, number string) 
 	}
 }
 
+func (d *dynamicsSandbox) addQueue(name string) string {
+	return d.s.AddQueue(dynamicstest.Queue{Name: name})
+}
+
 func (d *dynamicsSandbox) url() string { return d.s.URL + "/api/data/v9.2" }
 func (d *dynamicsSandbox) close()      { d.s.Close() }
 
@@ -81,6 +85,8 @@ func (d *salesforceSandbox) addCustomer(e crm.Entity, name, _, number string) {
 	}
 }
 
+func (d *salesforceSandbox) addQueue(string) string { return "" }
+
 func (d *salesforceSandbox) url() string { return d.s.URL + "/services/data" }
 func (d *salesforceSandbox) close()      { d.s.Close() }
 
@@ -112,6 +118,8 @@ func (d *zohoSandbox) addCustomer(e crm.Entity, name, _, number string) {
 		d.s.AddRecord("Leads", map[string]any{"Last_Name": name, "Phone": number})
 	}
 }
+
+func (d *zohoSandbox) addQueue(string) string { return "" }
 
 func (d *zohoSandbox) url() string { return d.s.URL + "/crm/v8" }
 func (d *zohoSandbox) close()      { d.s.Close() }
