@@ -154,11 +154,11 @@ type sandboxOrg struct {
 	webhookURL string
 	mu         sync.Mutex
 	open       []enreach.Callback
-	users   []enreach.User
-	queues  []enreach.Queue
-	known   []string
-	unknown []string
-	rnd     *rand.Rand
+	users      []enreach.User
+	queues     []enreach.Queue
+	known      []string
+	unknown    []string
+	rnd        *rand.Rand
 }
 
 func newSandboxOrg(en *enreachtest.Server, cd sandboxCRM) *sandboxOrg {
