@@ -50,6 +50,9 @@ type worker struct {
 	sched      *jobs.Scheduler
 	// ready, when set, receives the HTTP address once listening.
 	ready func(addr string)
+	// pollConfig is how often the config file is checked for changes
+	// (default 2s).
+	pollConfig time.Duration
 }
 
 func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclient.Options, onCall func(string, jobs.Outcome)) error {
@@ -101,6 +104,8 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	// WriteTimeout stays above the largest routing budget (4.5 s).
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	go srv.Serve(ln)
+	// The file as it is now counts as applied: an edit from here on reloads.
+	loaded := fileHash(w.configPath)
 	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Path)
 	if w.ready != nil {
 		w.ready(ln.Addr().String())
@@ -110,7 +115,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		return err
 	}
 	if w.configPath != "" {
-		go w.watchConfig(ctx)
+		go w.watchConfig(ctx, loaded)
 	}
 	<-ctx.Done()
 	w.log.Info("stopping: finishing the running batches")
@@ -125,12 +130,15 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 // watchConfig re-reads the config on SIGHUP and when the file changes on
 // disk. A valid config takes effect at the next cycle; an invalid one is
 // rejected with the reason and the running one stays.
-func (w *worker) watchConfig(ctx context.Context) {
+func (w *worker) watchConfig(ctx context.Context, last [32]byte) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	last := fileHash(w.configPath)
-	tick := time.NewTicker(2 * time.Second)
+	every := w.pollConfig
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {

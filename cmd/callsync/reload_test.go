@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/httpclient"
+)
+
+func TestConfigChangeOnDiskAppliesWithoutRestart(t *testing.T) {
+	d := newDoubles(t)
+	getenv := func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }
+	cfg, err := (&Main{Getenv: getenv}).loadConfig(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	w := &worker{log: newLogger(&logs, "text", "info"), configPath: d.config, getenv: getenv,
+		ready: func(a string) { ready <- a }, pollConfig: 20 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond}, nil) }()
+	<-ready
+	tenant, _ := w.app.registry.Get("contoso")
+	orig, _ := os.ReadFile(d.config)
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	// A valid change: the running tenant (same clients) sees the new setting.
+	changed := bytes.Replace(orig, []byte("phone_calls:\n"), []byte("phone_calls:\n      incoming_direct_call_subject: Soitto asiakkaalta\n"), 1)
+	os.WriteFile(d.config, changed, 0o600)
+	waitFor("the reload", func() bool {
+		t, _ := w.app.registry.Get("contoso")
+		return t.Config().PhoneCalls.IncomingDirectCallSubject == "Soitto asiakkaalta"
+	})
+	if now, _ := w.app.registry.Get("contoso"); now != tenant {
+		t.Fatal("a settings-only change rebuilt the tenant's clients")
+	}
+
+	// An invalid change is rejected with the reason; the running config stays.
+	os.WriteFile(d.config, bytes.Replace(changed, []byte("default_region: FI"), []byte("default_region: XX"), 1), 0o600)
+	waitFor("the rejection", func() bool { return strings.Contains(logs.String(), "config reload rejected") })
+	if !strings.Contains(logs.String(), "default_region") {
+		t.Fatalf("the rejection does not name the key:\n%s", logs.String())
+	}
+	if t2, _ := w.app.registry.Get("contoso"); t2.Config().PhoneCalls.IncomingDirectCallSubject != "Soitto asiakkaalta" || t2.Config().DefaultRegion != "FI" {
+		t.Fatal("an invalid config replaced the running one")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
