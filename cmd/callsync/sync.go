@@ -56,26 +56,13 @@ func (c *SyncCommand) calls(ctx context.Context, args []string) error {
 	if !from.Before(to) {
 		return fmt.Errorf("--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	cfg, err := c.loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	if *tenant != "" {
-		if _, ok := cfg.Tenant(*tenant); !ok {
-			return fmt.Errorf("--tenant %q is not in %s (tenants: %s)", *tenant, *path, strings.Join(cfg.TenantNames(), ", "))
-		}
-	}
-	log := newLogger(c.Stderr, cfg.Log.Format, "warn")
-	a, err := openApp(ctx, cfg, log, httpclient.Options{})
+	a, tenants, err := c.open(ctx, *path, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	var failed bool
-	for _, t := range a.registry.All() {
-		if *tenant != "" && t.Name != *tenant {
-			continue
-		}
+	for _, t := range tenants {
 		p := newProgress(c.Stderr, t.Name)
 		sum, err := a.syncer.Backfill(ctx, t, from, to, jobs.SyncOptions{DryRun: *dry, Stop: ctx.Done()}, p.update)
 		p.done()
@@ -89,6 +76,31 @@ func (c *SyncCommand) calls(ctx context.Context, args []string) error {
 		return fmt.Errorf("backfill did not complete; run it again: nothing is written twice")
 	}
 	return nil
+}
+
+// open loads the config and opens the app for a manual pass over one tenant
+// (or all when tenant is ""), quietly (warnings and errors only).
+func (c *SyncCommand) open(ctx context.Context, path, tenant string) (*app, []*jobs.Tenant, error) {
+	cfg, err := c.loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tenant != "" {
+		if _, ok := cfg.Tenant(tenant); !ok {
+			return nil, nil, fmt.Errorf("--tenant %q is not in %s (tenants: %s)", tenant, path, strings.Join(cfg.TenantNames(), ", "))
+		}
+	}
+	a, err := openApp(ctx, cfg, newLogger(c.Stderr, cfg.Log.Format, "warn"), httpclient.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var ts []*jobs.Tenant
+	for _, t := range a.registry.All() {
+		if tenant == "" || t.Name == tenant {
+			ts = append(ts, t)
+		}
+	}
+	return a, ts, nil
 }
 
 func printSummary(w io.Writer, tenant string, s jobs.Summary, dry bool) {
@@ -173,26 +185,13 @@ func (c *SyncCommand) callbacks(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := c.loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	if *tenant != "" {
-		if _, ok := cfg.Tenant(*tenant); !ok {
-			return fmt.Errorf("--tenant %q is not in %s (tenants: %s)", *tenant, *path, strings.Join(cfg.TenantNames(), ", "))
-		}
-	}
-	log := newLogger(c.Stderr, cfg.Log.Format, "warn")
-	a, err := openApp(ctx, cfg, log, httpclient.Options{})
+	a, tenants, err := c.open(ctx, *path, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	var errs []error
-	for _, t := range a.registry.All() {
-		if *tenant != "" && t.Name != *tenant {
-			continue
-		}
+	for _, t := range tenants {
 		tc := t.Config()
 		if *profile == "" && len(tc.ActiveProfiles()) == 0 {
 			continue
