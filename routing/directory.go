@@ -36,6 +36,18 @@ type DirectoryOptions struct {
 	// Overrides returns the tenant's configured crm.users.overrides
 	// (Enreach user id -> CRM user id), which win over the stored map.
 	Overrides func(tenant string) map[string]string
+	// Resolve, when set, is asked during a build for the Enreach users with
+	// neither an override nor a fresh stored mapping (one the calls job has
+	// not written, or older than UserMapTTL): it maps them to CRM user ids
+	// ("" = none) through the tenant's CRM, keyed by Enreach user id (any
+	// case), and saves its answers to the stored user map so that the calls
+	// job benefits too (cmd/callsync wires jobs.Syncer.ResolveUsers). When it
+	// fails, the build goes on with the stored map and the next build asks
+	// again.
+	Resolve func(ctx context.Context, tenant string, users []enreach.User) (map[string]string, error)
+	// UserMapTTL is how long a stored mapping counts as fresh (default one
+	// hour, the calls job's jobs.UserMapTTL).
+	UserMapTTL time.Duration
 	// RefreshTimeout bounds a background rebuild (default 30 s).
 	RefreshTimeout time.Duration
 	Log            *slog.Logger
@@ -44,12 +56,14 @@ type DirectoryOptions struct {
 
 // UserDirectory is a Directory built from the stored user map (Enreach user
 // id -> CRM user id, written by the calls job) inverted and joined with the
-// Enreach users' work numbers. Maps are built in the background, bounded by
-// RefreshTimeout rather than by a routing request's budget: the first
-// request for a tenant waits for the build within its own budget, later ones
-// never wait (a stale map answers while its rebuild runs). Call Refresh to
-// build ahead (at start-up, after the calls job has refreshed the user map).
-// Safe for concurrent use.
+// Enreach users' work numbers. With DirectoryOptions.Resolve, Enreach users
+// that no call has mapped yet are resolved through the CRM as the map is
+// built, so every Enreach user with a CRM user can be an owner target. Maps
+// are built in the background, bounded by RefreshTimeout rather than by a
+// routing request's budget: the first request for a tenant waits for the
+// build within its own budget, later ones never wait (a stale map answers
+// while its rebuild runs). Call Refresh to build ahead (at start-up, after the
+// calls job has refreshed the user map). Safe for concurrent use.
 type UserDirectory struct {
 	maps  UserMaps
 	users EnreachUsers
@@ -84,6 +98,9 @@ func NewUserDirectory(maps UserMaps, users EnreachUsers, o DirectoryOptions) *Us
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.UserMapTTL <= 0 {
+		o.UserMapTTL = time.Hour
 	}
 	return &UserDirectory{maps: maps, users: users, o: o, tenants: map[string]*dirTenant{}}
 }
@@ -162,8 +179,8 @@ func (d *UserDirectory) tenant(name string) *dirTenant {
 	return dt
 }
 
-// invert joins the stored user map (and the overrides) with the Enreach
-// users: CRM user id -> work number.
+// invert joins the stored user map (completed through Resolve, and with the
+// overrides on top) with the Enreach users: CRM user id -> work number.
 func (d *UserDirectory) invert(ctx context.Context, tenant string) (map[string]string, error) {
 	maps, err := d.maps.UserMap(ctx, tenant)
 	if err != nil {
@@ -173,14 +190,46 @@ func (d *UserDirectory) invert(ctx context.Context, tenant string) (map[string]s
 	if err != nil {
 		return nil, fmt.Errorf("routing: directory %s: enreach users: %w", tenant, err)
 	}
-	enreachToCRM := map[string]string{}
-	for id, m := range maps {
-		enreachToCRM[strings.ToLower(id)] = m.CRMUserID
-	}
+	var overrides map[string]string
 	if d.o.Overrides != nil {
-		for id, crmID := range d.o.Overrides(tenant) {
-			enreachToCRM[strings.ToLower(id)] = crmID
+		overrides = d.o.Overrides(tenant)
+	}
+	enreachToCRM := map[string]string{}
+	fresh := map[string]bool{}
+	now := d.o.Now()
+	for id, m := range maps {
+		k := strings.ToLower(id)
+		enreachToCRM[k] = m.CRMUserID
+		if now.Sub(m.FetchedAt) < d.o.UserMapTTL {
+			fresh[k] = true
 		}
+	}
+	for id := range overrides {
+		fresh[strings.ToLower(id)] = true
+	}
+	if d.o.Resolve != nil {
+		var need []enreach.User
+		for _, u := range users {
+			if k := strings.ToLower(u.ID); k != "" && !fresh[k] {
+				fresh[k] = true // each user once
+				need = append(need, u)
+			}
+		}
+		if len(need) > 0 {
+			got, err := d.o.Resolve(ctx, tenant, need)
+			if err != nil {
+				// Stale stored mappings still answer; the next build
+				// asks again.
+				d.o.Log.Warn("routing: owner directory: resolving Enreach users failed; using the stored map",
+					"tenant", tenant, "users", len(need), "err", err)
+			}
+			for id, crmID := range got {
+				enreachToCRM[strings.ToLower(id)] = crmID
+			}
+		}
+	}
+	for id, crmID := range overrides {
+		enreachToCRM[strings.ToLower(id)] = crmID
 	}
 	byCRM := map[string]string{}
 	chosen := map[string]string{} // CRM id -> Enreach id giving its number

@@ -25,6 +25,10 @@ func TestWiredWithMemoryCRMAndStore(t *testing.T) {
 		Phones: map[string]string{"telephone1": "09 1111111"}, Fields: map[string]string{"customertypecode": "VIP", "secret": "x"}})
 	mem.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Name: "Carl", OwnerID: bob, ParentAccountID: vip,
 		Phones: map[string]string{"mobilephone": "050 111 2222"}})
+	small := mem.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Account}, Name: "Small Co", OwnerID: anna,
+		Fields: map[string]string{"customertypecode": "Regular"}})
+	mem.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Name: "Dora", OwnerID: bob, ParentAccountID: small,
+		Phones: map[string]string{"mobilephone": "050 333 4444"}})
 
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "routing.db"))
 	if err != nil {
@@ -67,22 +71,27 @@ func TestWiredWithMemoryCRMAndStore(t *testing.T) {
 	if got := call("+35891111111"); got != (response{InitialTarget: vipTarget}) {
 		t.Errorf("VIP account: %+v", got)
 	}
-	// Carl: no ParentFetcher on Memory, so only the owner rule: Bob.
-	if got := call("+358501112222"); got != (response{InitialTarget: "+358407770002", FailTarget: "+358409999999"}) {
+	// Carl: his parent account (Memory is a ParentFetcher) is VIP.
+	if got := call("+358501112222"); got != (response{InitialTarget: vipTarget}) {
+		t.Errorf("contact of the VIP account: %+v", got)
+	}
+	// Dora: her parent account is not VIP, so the owner rule: Bob.
+	if got := call("+358503334444"); got != (response{InitialTarget: "+358407770002", FailTarget: "+358409999999"}) {
 		t.Errorf("contact: %+v", got)
 	}
 	// Unknown caller on the sales number: disconnect.
 	if got := call(stranger); got != (response{InitialTarget: TargetDisconnect}) {
 		t.Errorf("unknown: %+v", got)
 	}
-	lookups := mem.Calls(crmtest.MethodLookup)
-	if lookups != 3 {
-		t.Errorf("%d lookups, want 3", lookups)
+	lookups, parents := mem.Calls(crmtest.MethodLookup), mem.Calls(crmtest.MethodAccounts)
+	if lookups != 4 || parents != 2 {
+		t.Errorf("%d lookups and %d parent fetches, want 4 and 2", lookups, parents)
 	}
 	call("+35891111111")
 	call("+358501112222")
+	call("+358503334444")
 	call(stranger)
-	if n := mem.Calls(crmtest.MethodLookup); n != lookups {
-		t.Errorf("repeat callers made %d more lookups", n-lookups)
+	if n, p := mem.Calls(crmtest.MethodLookup), mem.Calls(crmtest.MethodAccounts); n != lookups || p != parents {
+		t.Errorf("repeat callers made %d more lookups and %d more parent fetches", n-lookups, p-parents)
 	}
 }

@@ -36,7 +36,7 @@ func (c *Client) QueueOwners(ctx context.Context, queueIDs []string) (map[string
 	prefixLen := len(queryURL(c.api, queueSet, sel, ""))
 	var queries []query
 	for _, ch := range chunkValues(prefixLen, 0, maxBatchURL, []string{queueIDColumn}, items) {
-		queries = append(queries, query{url: queryURL(c.api, queueSet, sel, inFilter(queueIDColumn, ch.values))})
+		queries = append(queries, query{url: queryURL(c.api, queueSet, sel, idFilter(queueIDColumn, ch.values))})
 	}
 	rows, err := c.getAll(ctx, "queues", queries)
 	if err != nil {

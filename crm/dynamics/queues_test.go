@@ -19,6 +19,11 @@ func TestQueueOwners(t *testing.T) {
 	if got[owned] != owner || got[other] != b.srv.AppUserID() || len(got) != 2 {
 		t.Fatalf("owners = %v, want %s -> %s and %s -> app user", got, owned, owner, other)
 	}
+	// One queue alone (a tenant with a single callback queue).
+	one, err := b.client.QueueOwners(context.Background(), []string{owned})
+	if err != nil || one[owned] != owner || len(one) != 1 {
+		t.Fatalf("one queue: %v %v", one, err)
+	}
 	if _, err := b.client.QueueOwners(context.Background(), []string{"not-a-guid"}); err == nil {
 		t.Fatal("a bad queue id was sent to Dataverse")
 	}
