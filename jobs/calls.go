@@ -81,6 +81,10 @@ type SyncOptions struct {
 	// Stop, when done, ends the pass between batches (graceful shutdown):
 	// the batch being written finishes, the rest waits for the next run.
 	Stop <-chan struct{}
+	// CachedLookups lets the matcher answer numbers looked up within its
+	// TTL from its cache (a manual backfill: the same callers recur in
+	// every window). The calls job and the nightly re-sync ask the CRM.
+	CachedLookups bool
 }
 
 // Summary counts what a pass did.
@@ -250,7 +254,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	if len(todo) > 0 {
 		userIDs = append(userIDs, pc.DefaultCRMAssignee)
-		matches, err := t.Matcher.Match(ctx, numbers, false)
+		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
 			return sum, fmt.Errorf("%s: %w", t.Name, err)
 		}

@@ -80,6 +80,7 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	if o.DryRun {
 		job = "backfill-dry-run"
 	}
+	o.CachedLookups = true
 	return s.recordRun(ctx, t, job, func(ctx context.Context) (Summary, error) {
 		return s.backfill(ctx, t, from, to, o, progress)
 	})

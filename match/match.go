@@ -60,6 +60,7 @@ type Matcher struct {
 
 	mu    sync.Mutex
 	cache map[string]entry
+	forms map[string][]string
 
 	hits, misses atomic.Int64
 }
@@ -83,7 +84,7 @@ func New(c Lookuper, o Options) *Matcher {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}}
+	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}, forms: map[string][]string{}}
 	m.internal.Store(phone.NewInternal(o.Region))
 	return m
 }
@@ -141,7 +142,7 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		part := todo[i:min(i+m.opts.BatchSize, len(todo))]
 		req := crm.LookupRequest{Fields: m.opts.Fields}
 		for _, n := range part {
-			q := crm.NumberQuery{Number: n.E164(), Forms: phone.Forms(n)}
+			q := crm.NumberQuery{Number: n.E164(), Forms: m.formsOf(n)}
 			if m.opts.NumbersToCut > 0 {
 				q.Suffix = phone.Cut(n.E164(), m.opts.NumbersToCut)
 			}
@@ -230,3 +231,21 @@ func (m *Matcher) Forget(e164 string) {
 
 // CacheStats returns cache hits and misses so far.
 func (m *Matcher) CacheStats() (hits, misses int64) { return m.hits.Load(), m.misses.Load() }
+
+// formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number.
+func (m *Matcher) formsOf(n phone.Number) []string {
+	m.mu.Lock()
+	f, ok := m.forms[n.E164()]
+	m.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = phone.Forms(n)
+	m.mu.Lock()
+	if len(m.forms) >= m.opts.MaxEntries {
+		clear(m.forms)
+	}
+	m.forms[n.E164()] = f
+	m.mu.Unlock()
+	return f
+}

@@ -53,6 +53,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	v.Set("_synchronous", "NORMAL")
 	v.Set("_txlock", "immediate")
 	v.Set("_foreign_keys", "on")
+	v.Set("_stmt_cache_size", "32")
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+v.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

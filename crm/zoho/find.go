@@ -28,8 +28,26 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 	}
 	var out []crm.ExistingActivity
 	seen := map[string]bool{}
-	for start := 0; start < len(valid); start += coqlInValues {
-		chunk := valid[start:min(len(valid), start+coqlInValues)]
+	// Up to 23 in-lists (the range takes two of the 25 criteria) of 100
+	// numbers each per query.
+	perQuery := max(1, (coqlMaxCriteria-2)/len(numFields)) * coqlInValues
+	var chunks [][]crm.ActivityQuery
+	{
+		var cur []crm.ActivityQuery
+		nums := map[string]bool{}
+		for _, q := range valid {
+			if !nums[q.Number] && len(nums) == perQuery {
+				chunks = append(chunks, cur)
+				cur, nums = nil, map[string]bool{}
+			}
+			nums[q.Number] = true
+			cur = append(cur, q)
+		}
+		if len(cur) > 0 {
+			chunks = append(chunks, cur)
+		}
+	}
+	for _, chunk := range chunks {
 		var lits []string
 		from, to := chunk[0].From, chunk[0].To
 		for _, q := range chunk {

@@ -95,6 +95,12 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 	if rerr != nil {
 		return rerr.status, errArray(rerr.code, rerr.msg)
 	}
+	byExt := map[string][]string{}
+	for _, rec := range s.records[o.name] {
+		if v, ok := rec[ef.name].(string); ok {
+			byExt[strings.ToLower(v)] = append(byExt[strings.ToLower(v)], rec["Id"].(string))
+		}
+	}
 	count := map[string]int{}
 	for _, pw := range recs {
 		if v, ok := pw.vals[ef.name].(string); ok {
@@ -117,12 +123,7 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 				msg: "Duplicate external id specified: " + ext, fields: []string{ef.name}})
 			continue
 		}
-		var matches []string
-		for _, rec := range s.records[o.name] {
-			if v, ok := rec[ef.name].(string); ok && strings.EqualFold(v, ext) {
-				matches = append(matches, rec["Id"].(string))
-			}
-		}
+		matches := byExt[strings.ToLower(ext)]
 		switch len(matches) {
 		case 0:
 			s.checkWrite(pw, true)

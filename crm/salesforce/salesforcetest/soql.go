@@ -126,6 +126,7 @@ type cond struct {
 	f      *field
 	op     string // = != < <= > >= IN NOTIN LIKE
 	values []any
+	lower  map[string]bool
 }
 
 type soqlQuery struct {
@@ -309,6 +310,15 @@ func (p *parser) cond(o *object) (cond, *requestError) {
 			}
 			break
 		}
+		c.lower = map[string]bool{}
+		for _, v := range c.values {
+			if s, ok := v.(string); ok {
+				c.lower[strings.ToLower(s)] = true
+			} else {
+				c.lower = nil
+				break
+			}
+		}
 		return c, nil
 	}
 	v, err := p.value(f)
@@ -416,6 +426,9 @@ func (c cond) eval(rec map[string]any) bool {
 		return eq == (c.op == "=")
 	case "IN", "NOTIN":
 		in := false
+		if sv, ok := v.(string); ok && c.lower != nil {
+			return c.lower[strings.ToLower(sv)] == (c.op == "IN")
+		}
 		for _, lit := range c.values {
 			if n, ok := compare(c.f, v, lit); ok && n == 0 {
 				in = true

@@ -541,6 +541,10 @@ func (s *Server) compileCond(m *module, c *cond) (predicate, *apiError) {
 		}
 		like = regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
 	}
+	set := map[string]bool{}
+	for _, lit := range c.values {
+		set[strings.ToLower(lit.text)] = true
+	}
 	return func(id string, rec map[string]any) bool {
 		v, ok := get(id, rec)
 		if !ok {
@@ -560,9 +564,7 @@ func (s *Server) compileCond(m *module, c *cond) (predicate, *apiError) {
 		case "like":
 			hit = like.MatchString(str)
 		case "=", "!=", "in":
-			for _, lit := range c.values {
-				hit = hit || strings.EqualFold(str, lit.text)
-			}
+			hit = set[strings.ToLower(str)]
 			if c.op == "!=" {
 				return !hit
 			}
