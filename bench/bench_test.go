@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the RSS launcher (see rusage.go).
+func TestMain(m *testing.M) {
+	maybeLauncher()
+	os.Exit(m.Run())
+}
+
+// TestSuiteTiny runs the whole suite at tiny sizes, so CI exercises every
+// phase end to end: the real binary against the three CRM doubles, the
+// steady-state cycle, the webhook receiver and the routing handler. It
+// checks the correctness the benchmark itself checks (writes land, nothing
+// is lost) and the shape of the output, never a timing.
+func TestSuiteTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs callsync")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "results.json")
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
+		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
+		"-webhooks", "200", "-webhook-senders", "4",
+		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
+		"-out", out}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	table := stdout.String()
+	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
+		"steady 4 tenants", "webhooks", "routing 2 callers", "CRM requests per written call"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Backfill) != 3 {
+		t.Fatalf("backfill results for %d CRMs, want 3", len(res.Backfill))
+	}
+	for _, r := range res.Backfill {
+		if !r.OK || r.Expected == 0 || r.Written != r.Expected || r.Activities != r.Expected {
+			t.Errorf("%s: ok %v, written %d, expected %d, in CRM %d: %v", r.CRM, r.OK, r.Written, r.Expected, r.Activities, r.Problems)
+		}
+		if r.CRMRequests == 0 || r.EnreachRequests == 0 || r.PeakRSSMiB <= 0 || r.WallSec <= 0 {
+			t.Errorf("%s: missing measurements: %+v", r.CRM, r)
+		}
+	}
+	if s := res.Steady; s == nil || s.Written == 0 || s.Written != s.Expected || s.CPUPerCycleMS <= 0 || s.EndToRecordP99MS <= 0 {
+		t.Errorf("steady: %+v", s)
+	}
+	if h := res.Webhooks; h == nil || h.Stored != 400 || h.Max.Accepted != 200 || h.Paced.Accepted != 200 || h.Max.PerSecond <= 0 || h.Paced.AckP99MS <= 0 {
+		t.Errorf("webhooks: %+v", h)
+	}
+	if r := res.Routing; r == nil || r.Cached.Targets != 40 || r.Uncached.Targets != 8 || r.CRMRequestsCached != 0 || r.CRMRequestsUncached == 0 {
+		t.Errorf("routing: %+v", r)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"-only", "nope"}, {"-crm", "sugar"}, {"-calls", "0"}, {"-latency", "-1ms"}, {"extra"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+	o, err := parseFlags([]string{"-only", "routing, webhooks", "-crm", "zoho"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Only["routing"] || !o.Only["webhooks"] || o.Only["backfill"] || len(o.CRMs) != 1 || o.CRMs[0] != "zoho" {
+		t.Fatalf("options: %+v", o)
+	}
+}
+
+// TestProxy checks the latency and that a double's own URL in an answer, or
+// a proxy URL in a form, is rewritten, so no client bypasses the latency.
+func TestProxy(t *testing.T) {
+	var backend *httptest.Server
+	var gotForm string
+	backend = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		gotForm = r.Form.Get("scope")
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"instance_url":"`+backend.URL+`"}`)
+	}))
+	defer backend.Close()
+	p := newDelayProxy(30*time.Millisecond, backend.URL)
+	defer p.Close()
+	start := time.Now()
+	resp, err := http.PostForm(p.URL(backend.URL)+"/token", map[string][]string{"scope": {p.URL(backend.URL) + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if took := time.Since(start); took < 30*time.Millisecond {
+		t.Errorf("request took %s, want at least the latency", took)
+	}
+	if want := `{"instance_url":"` + p.URL(backend.URL) + `"}`; string(body) != want {
+		t.Errorf("body %s, want %s", body, want)
+	}
+	if gotForm != backend.URL+"/.default" {
+		t.Errorf("the double saw scope %q, want its own URL", gotForm)
+	}
+	if p.Requests() != 1 || p.ByPath()["POST /token"] != 1 {
+		t.Errorf("requests %d, by path %v", p.Requests(), p.ByPath())
+	}
+}
+
+// TestLauncherReportsTheChild checks that the reported peak RSS is the
+// child's, not this (larger) process's.
+func TestLauncherReportsTheChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 256 MiB")
+	}
+	ballast := make([]byte, 256<<20)
+	for i := range ballast {
+		ballast[i] = 1
+	}
+	usage := filepath.Join(t.TempDir(), "usage.json")
+	cmd, err := launch(context.Background(), usage, "/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := readUsage(usage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.MaxRSSKiB <= 0 || u.MaxRSSKiB > 128<<10 {
+		t.Errorf("child maxrss %d KiB: not the child's own (this process holds %d MiB)", u.MaxRSSKiB, len(ballast)>>20)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if q := quantile(ds, 0.5); q != 50*time.Millisecond {
+		t.Errorf("p50 %s", q)
+	}
+	if q := quantile(ds, 0.99); q != 99*time.Millisecond {
+		t.Errorf("p99 %s", q)
+	}
+	if q := quantile(nil, 0.99); q != 0 {
+		t.Errorf("empty p99 %s", q)
+	}
+	if s := pathShape("/api/data/v9.2/phonecalls(0b8f3c1e-1111-2222-3333-444455556666)/x"); s != "/api/data/v9.2/phonecalls({id})/x" {
+		t.Errorf("pathShape %s", s)
+	}
+}

@@ -1,0 +1,294 @@
+// Command bench is callsync's benchmark suite (`make bench`): what users pay
+// in CRM requests, time and memory, measured against the in-process
+// httptest doubles behind a reverse proxy that adds a simulated network
+// latency to every request. It prints one table and writes the numbers as
+// JSON (bench/out/results.json) for tracking.
+//
+//   - backfill: the real binary (`callsync sync calls --from --to`) as a
+//     child process, one tenant, each CRM; wall time, calls/s, CRM requests
+//     per written call, Enreach requests, the child's peak RSS; the CRM
+//     double's activities are counted against the expected writes.
+//   - steady: many tenants in-process, one jobs.Syncer, one scheduler cycle
+//     (RunCalls for every tenant); CPU per cycle, requests per call, p99 time
+//     from a call's end to its CRM record.
+//   - webhooks: the server/ receiver storing deliveries in a SQLite store;
+//     deliveries/s and p99 ack latency with concurrent senders on loopback.
+//   - routing: routing.Handler over HTTP with the Dynamics client; p50/p99
+//     of cached and uncached lookups.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+// options are the suite's knobs (flags).
+type options struct {
+	Latency   time.Duration
+	Calls     int
+	Days      int
+	Customers int
+	CRMs      []string
+
+	Tenants           int
+	CallsPerMinute    int
+	Cycles            int
+	SteadyConcurrency int
+
+	Webhooks       int
+	WebhookSenders int
+	WebhookRate    float64
+
+	RoutingCached   int
+	RoutingUncached int
+	RoutingWorkers  int
+
+	Only       map[string]bool
+	Out        string
+	CPUProfile string
+	// ChildLog, when set, receives the backfill child's stderr.
+	ChildLog string
+	// Progress receives the backfill child's progress (the bench's stderr).
+	Progress io.Writer
+}
+
+// Results is the JSON file.
+type Results struct {
+	StartedAt time.Time        `json:"started_at"`
+	Machine   Machine          `json:"machine"`
+	Command   string           `json:"command"`
+	Backfill  []BackfillResult `json:"backfill,omitempty"`
+	Steady    *SteadyResult    `json:"steady,omitempty"`
+	Webhooks  *WebhookResult   `json:"webhooks,omitempty"`
+	Routing   *RoutingResult   `json:"routing,omitempty"`
+	Failures  []string         `json:"failures,omitempty"`
+}
+
+// Machine names where the numbers came from.
+type Machine struct {
+	GOOS, GOARCH string
+	CPUs         int    `json:"cpus"`
+	GoVersion    string `json:"go_version"`
+	CPUModel     string `json:"cpu_model,omitempty"`
+	Hostname     string `json:"hostname,omitempty"`
+}
+
+var phases = []string{"backfill", "steady", "webhooks", "routing"}
+
+func main() {
+	maybeLauncher()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.Latency, "latency", 20*time.Millisecond, "simulated network latency added to every request to a double")
+	fs.IntVar(&o.Calls, "calls", 100_000, "backfill: calls in the range")
+	fs.IntVar(&o.Days, "days", 30, "backfill: days in the range")
+	fs.IntVar(&o.Customers, "customers", 5_000, "backfill: CRM contacts the calls come from")
+	crms := fs.String("crm", strings.Join(crmNames, ","), "backfill: CRMs to run")
+	fs.IntVar(&o.Tenants, "tenants", 500, "steady: tenants")
+	fs.IntVar(&o.CallsPerMinute, "calls-per-minute", 3, "steady: calls per tenant in the minute before a cycle")
+	fs.IntVar(&o.Cycles, "cycles", 3, "steady: measured scheduler cycles (after one warm-up cycle)")
+	fs.IntVar(&o.SteadyConcurrency, "steady-concurrency", 0, "steady: tenants run at once (0: all, as gocron starts every tenant's job at the minute)")
+	fs.IntVar(&o.Webhooks, "webhooks", 20_000, "webhooks: deliveries per pass (back to back, then paced)")
+	fs.IntVar(&o.WebhookSenders, "webhook-senders", 32, "webhooks: concurrent senders of the back-to-back pass")
+	fs.Float64Var(&o.WebhookRate, "webhook-rate", 2000, "webhooks: deliveries per second offered in the paced pass")
+	fs.IntVar(&o.RoutingCached, "routing-cached", 5_000, "routing: cached lookups")
+	fs.IntVar(&o.RoutingUncached, "routing-uncached", 500, "routing: uncached lookups")
+	fs.IntVar(&o.RoutingWorkers, "routing-workers", 8, "routing: concurrent callers")
+	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
+	fs.StringVar(&o.ChildLog, "child-log", "", "append the backfill child's stderr (progress, warnings; GODEBUG output) to this file")
+	fs.StringVar(&o.Out, "out", "", "results JSON file (default bench/out/results.json in the module)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.Only = map[string]bool{}
+	for _, p := range splitList(*only) {
+		if !contains(phases, p) {
+			return o, fmt.Errorf("-only: unknown phase %q (want %s)", p, strings.Join(phases, ","))
+		}
+		o.Only[p] = true
+	}
+	for _, c := range splitList(*crms) {
+		if !contains(crmNames, c) {
+			return o, fmt.Errorf("-crm: unknown CRM %q (want %s)", c, strings.Join(crmNames, ","))
+		}
+		o.CRMs = append(o.CRMs, c)
+	}
+	switch {
+	case o.Calls <= 0 || o.Days <= 0 || o.Customers <= 0:
+		return o, fmt.Errorf("-calls, -days and -customers must be positive")
+	case o.Tenants <= 0 || o.CallsPerMinute <= 0 || o.Cycles <= 0:
+		return o, fmt.Errorf("-tenants, -calls-per-minute and -cycles must be positive")
+	case o.Webhooks <= 0 || o.WebhookSenders <= 0 || o.WebhookRate <= 0:
+		return o, fmt.Errorf("-webhooks, -webhook-senders and -webhook-rate must be positive")
+	case o.RoutingCached <= 0 || o.RoutingUncached <= 0 || o.RoutingWorkers <= 0:
+		return o, fmt.Errorf("-routing-cached, -routing-uncached and -routing-workers must be positive")
+	case o.Latency < 0:
+		return o, fmt.Errorf("-latency must not be negative")
+	}
+	return o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// run is the program; the test drives it at tiny sizes.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	o.Progress = stderr
+	if o.Out == "" {
+		root, err := moduleRoot(ctx)
+		if err != nil {
+			return err
+		}
+		o.Out = filepath.Join(root, "bench", "out", "results.json")
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res := Results{StartedAt: time.Now().UTC(), Machine: machine(), Command: strings.TrimSpace("go run ./bench " + strings.Join(args, " "))}
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	fail := func(phase string, err error) {
+		res.Failures = append(res.Failures, fmt.Sprintf("%s: %v", phase, err))
+		logf("%s failed: %v", phase, err)
+	}
+
+	if o.Only["backfill"] && len(o.CRMs) > 0 {
+		tmp, err := os.MkdirTemp("", "callsync-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		logf("building ./cmd/callsync")
+		bin, err := buildCallsync(ctx, tmp)
+		if err != nil {
+			return err
+		}
+		for _, c := range o.CRMs {
+			logf("backfill %s: %d calls over %d days, %s latency", c, o.Calls, o.Days, o.Latency)
+			r, err := runBackfill(ctx, o, bin, c)
+			if err != nil {
+				fail("backfill "+c, err)
+				continue
+			}
+			for _, p := range r.Problems {
+				fail("backfill "+c, fmt.Errorf("%s", p))
+			}
+			res.Backfill = append(res.Backfill, r)
+		}
+	}
+	if o.Only["steady"] {
+		logf("steady: %d tenants, %d calls/min each, %d cycles", o.Tenants, o.CallsPerMinute, o.Cycles)
+		r, err := runSteady(ctx, o)
+		if err != nil {
+			fail("steady", err)
+		} else {
+			for _, p := range r.Problems {
+				fail("steady", fmt.Errorf("%s", p))
+			}
+			res.Steady = &r
+		}
+	}
+	if o.Only["webhooks"] {
+		logf("webhooks: %d deliveries back to back with %d senders, %d offered at %.0f/s", o.Webhooks, o.WebhookSenders, o.Webhooks, o.WebhookRate)
+		r, err := runWebhooks(ctx, o)
+		if err != nil {
+			fail("webhooks", err)
+		} else {
+			for _, p := range r.Problems {
+				fail("webhooks", fmt.Errorf("%s", p))
+			}
+			res.Webhooks = &r
+		}
+	}
+	if o.Only["routing"] {
+		logf("routing: %d cached, %d uncached lookups, %d callers", o.RoutingCached, o.RoutingUncached, o.RoutingWorkers)
+		r, err := runRouting(ctx, o)
+		if err != nil {
+			fail("routing", err)
+		} else {
+			for _, p := range r.Problems {
+				fail("routing", fmt.Errorf("%s", p))
+			}
+			res.Routing = &r
+		}
+	}
+
+	printTable(stdout, o, res)
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(o.Out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nresults: %s\n", o.Out)
+	if len(res.Failures) > 0 {
+		return fmt.Errorf("%d problem(s): %s", len(res.Failures), strings.Join(res.Failures, "; "))
+	}
+	return ctx.Err()
+}
+
+func machine() Machine {
+	m := Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	m.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}

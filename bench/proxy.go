@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// delayProxy puts simulated network latency in front of in-process doubles:
+// one loopback reverse proxy per double listener, each request held for the
+// latency before it is forwarded. Doubles that answer their own URL (OAuth
+// instance_url / api_domain, OData nextLink) get it rewritten to the proxy's,
+// so a client never bypasses the latency.
+type delayProxy struct {
+	latency time.Duration
+	// urls maps a double's base URL to its proxy's base URL.
+	urls     map[string]string
+	servers  []*httptest.Server
+	replacer *strings.Replacer
+	// back turns proxy URLs in form bodies (an OAuth scope or audience
+	// naming the resource) back into the double's, plain and URL-encoded.
+	back *strings.Replacer
+
+	requests atomic.Int64
+	mu       sync.Mutex
+	byPath   map[string]int
+	// upstream is the time the doubles spent answering (ns), so the report
+	// can tell double time from client time.
+	upstream atomic.Int64
+}
+
+// newDelayProxy starts a proxy for each backend base URL ("http://127.0.0.1:port").
+func newDelayProxy(latency time.Duration, backends ...string) *delayProxy {
+	p := &delayProxy{latency: latency, urls: map[string]string{}, byPath: map[string]int{}}
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
+	var pairs, backPairs []string
+	for _, b := range backends {
+		target, err := url.Parse(b)
+		if err != nil {
+			panic(err) // httptest URLs always parse
+		}
+		rp := &httputil.ReverseProxy{
+			Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(target)
+				r.Out.Host = target.Host
+				p.rewriteForm(r.Out)
+			},
+			Transport:      &timedTransport{rt: tr, total: &p.upstream},
+			ModifyResponse: p.rewrite,
+			ErrorLog:       nil,
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.requests.Add(1)
+			k := r.Method + " " + pathShape(r.URL.Path)
+			p.mu.Lock()
+			p.byPath[k]++
+			p.mu.Unlock()
+			if p.latency > 0 {
+				time.Sleep(p.latency)
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		p.servers = append(p.servers, srv)
+		p.urls[b] = srv.URL
+		pairs = append(pairs, b, srv.URL)
+		backPairs = append(backPairs, srv.URL, b, url.QueryEscape(srv.URL), url.QueryEscape(b))
+	}
+	p.replacer = strings.NewReplacer(pairs...)
+	p.back = strings.NewReplacer(backPairs...)
+	return p
+}
+
+// URL returns the proxy URL for a double's base URL.
+func (p *delayProxy) URL(backend string) string { return p.urls[backend] }
+
+// Requests is the number of requests that went through the proxy.
+func (p *delayProxy) Requests() int64 { return p.requests.Load() }
+
+// Upstream is the total time the doubles took to answer.
+func (p *delayProxy) Upstream() time.Duration { return time.Duration(p.upstream.Load()) }
+
+// ByPath counts requests by method and path shape (ids as {id}).
+func (p *delayProxy) ByPath() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.byPath))
+	for k, v := range p.byPath {
+		out[k] = v
+	}
+	return out
+}
+
+// pathShape replaces id-like path segments and OData keys with {id}.
+func pathShape(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if j := strings.IndexByte(s, '('); j >= 0 {
+			s = s[:j] + "({id})"
+		}
+		if len(s) >= 15 && strings.ContainsAny(s, "0123456789") && !strings.Contains(s, "({id})") {
+			s = "{id}"
+		}
+		segs[i] = s
+	}
+	return strings.Join(segs, "/")
+}
+
+func (p *delayProxy) Close() {
+	for _, s := range p.servers {
+		s.Close()
+	}
+}
+
+// rewriteForm turns proxy URLs in a form body back into the double's.
+func (p *delayProxy) rewriteForm(r *http.Request) {
+	if r.Body == nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		b = nil
+	}
+	out := []byte(p.back.Replace(string(b)))
+	r.Body = io.NopCloser(bytes.NewReader(out))
+	r.ContentLength = int64(len(out))
+	r.Header.Set("Content-Length", strconv.Itoa(len(out)))
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// rewrite replaces double URLs with proxy URLs in bodies and Location.
+func (p *delayProxy) rewrite(resp *http.Response) error {
+	if loc := resp.Header.Get("Location"); loc != "" {
+		resp.Header.Set("Location", p.replacer.Replace(loc))
+	}
+	ct := resp.Header.Get("Content-Type")
+	if !strings.Contains(ct, "json") && !strings.HasPrefix(ct, "multipart/") {
+		return nil
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if _, err := io.Copy(buf, resp.Body); err != nil {
+		return err
+	}
+	resp.Body.Close()
+	var out []byte
+	if p.containsBackend(buf.Bytes()) {
+		out = []byte(p.replacer.Replace(buf.String()))
+	} else {
+		out = bytes.Clone(buf.Bytes())
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+	return nil
+}
+
+func (p *delayProxy) containsBackend(b []byte) bool {
+	for backend := range p.urls {
+		if bytes.Contains(b, []byte(backend)) {
+			return true
+		}
+	}
+	return false
+}
+
+// timedTransport adds the time to the response headers to a counter.
+type timedTransport struct {
+	rt    http.RoundTripper
+	total *atomic.Int64
+}
+
+func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.rt.RoundTrip(r)
+	t.total.Add(int64(time.Since(start)))
+	return resp, err
+}

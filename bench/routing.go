@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/routing"
+	"github.com/callsync/callsync/store"
+)
+
+// RoutingResult is the Smart Routing phase: routing.Handler over HTTP on
+// loopback, the tenant's matcher over the Dynamics client and double (with
+// the simulated latency), owner targets from routing.UserDirectory.
+type RoutingResult struct {
+	Workers int `json:"concurrent_callers"`
+	// Cached: callers the calls job has already looked up (the matcher's
+	// cache answers). Uncached: first-time callers (one CRM lookup each).
+	Cached   RoutingLatency `json:"cached"`
+	Uncached RoutingLatency `json:"uncached"`
+	// CRMRequestsCached must be 0: a cached lookup does not reach the CRM.
+	CRMRequestsCached   int `json:"crm_requests_cached"`
+	CRMRequestsUncached int `json:"crm_requests_uncached"`
+	// DoubleMSPerUncached is the mean time the CRM double took to answer
+	// per uncached lookup (the simulated latency comes on top).
+	DoubleMSPerUncached float64  `json:"crm_double_ms_per_uncached_lookup"`
+	Problems            []string `json:"problems,omitempty"`
+}
+
+// RoutingLatency is one set of lookups as the caller (Enreach) sees them.
+type RoutingLatency struct {
+	N       int     `json:"lookups"`
+	P50MS   float64 `json:"p50_ms"`
+	P99MS   float64 `json:"p99_ms"`
+	MaxMS   float64 `json:"max_ms"`
+	Targets int     `json:"owner_targets"` // answered with the owner's number
+}
+
+const (
+	routingKey   = "bench-routing-key"
+	routingQueue = "+358201230000"
+	routingFail  = "+358201239999"
+)
+
+func runRouting(ctx context.Context, o options) (RoutingResult, error) {
+	r := RoutingResult{Workers: o.RoutingWorkers}
+	dir, err := os.MkdirTemp("", "callsync-bench-routing-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+
+	dyn := dynamicstest.NewServer(dynamicstest.Options{})
+	defer dyn.Close()
+	proxy := newDelayProxy(o.Latency, dyn.URL)
+	defer proxy.Close()
+
+	// Customers 0..cached-1 are warm (the calls job saw them), the next
+	// uncached ones are not. Each contact is owned by one of the agents.
+	w := newCompany(o.RoutingCached + o.RoutingUncached)
+	var maps []store.UserMapping
+	owners := make([]string, len(w.agents))
+	for i, a := range w.agents {
+		owners[i] = dyn.AddUser(dynamicstest.User{Name: a.FirstName + " " + a.LastName, Email: a.UserName})
+		maps = append(maps, store.UserMapping{EnreachUserID: a.ID, CRMUserID: owners[i], Email: a.UserName, FetchedAt: time.Now().UTC()})
+	}
+	for i, n := range w.customers {
+		dyn.AddContact(dynamicstest.Record{Name: fmt.Sprintf("Customer %d", i), OwnerID: owners[i%len(owners)],
+			Phones: map[string]string{"mobilephone": storedForm(n, i)}})
+	}
+
+	cfg := config.DefaultTenant()
+	cfg.Name, cfg.DefaultRegion = "bench", "FI"
+	cfg.Routing.APIKey = routingKey
+	yes, no := true, false
+	cfg.Routing.Rules = []config.RoutingRule{
+		{Name: "account-manager", When: config.RoutingWhen{Matched: &yes}, Target: "owner", FailTarget: routingFail},
+		{Name: "new-caller", When: config.RoutingWhen{Matched: &no, BNum: routingQueue}, Target: routing.TargetDisconnect},
+	}
+	dc := dyn.Config()
+	d := cfg.CRM.Dynamics
+	d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = proxy.URL(dc.URL), proxy.URL(dc.AuthorityURL), dc.TenantID, dc.ClientID, dc.ClientSecret
+	cfg.CRM.Type, cfg.CRM.Dynamics = "dynamics", d
+	cc, err := dynamics.New(cfg.CRM.Dynamics, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
+	if err != nil {
+		return r, err
+	}
+	m := match.New(cc, match.Options{Region: cfg.DefaultRegion, TTL: cfg.Routing.CacheTTL.D(), Fields: routing.Fields(cfg.Routing.Rules)})
+	if err := st.SaveUserMap(ctx, cfg.Name, maps); err != nil {
+		return r, err
+	}
+	directory := routing.NewUserDirectory(st, func(context.Context, string) ([]enreach.User, error) { return w.agents, nil },
+		routing.DirectoryOptions{Log: log})
+	if err := directory.Refresh(ctx, cfg.Name); err != nil {
+		return r, err
+	}
+	h := routing.NewHandler(routing.TenantsFunc(func(name string) (routing.Tenant, bool) {
+		if name != cfg.Name {
+			return routing.Tenant{}, false
+		}
+		return routing.Tenant{Name: cfg.Name, Config: cfg, Matcher: m, CRM: cc}, true
+	}), routing.Options{Directory: directory, Log: log})
+	mux := http.NewServeMux()
+	mux.Handle("POST /routing/{tenant}", h)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	url := srv.URL + "/routing/" + cfg.Name
+
+	// The calls job has looked up the warm callers (and the token is cached).
+	if _, err := m.Match(ctx, w.customers[:o.RoutingCached], false); err != nil {
+		return r, fmt.Errorf("warming the matcher: %w", err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.RoutingWorkers}, Timeout: 10 * time.Second}
+	lookups := func(numbers []string) (RoutingLatency, int, []string) {
+		before := dyn.RequestCount() + dyn.TokenRequests()
+		var (
+			next     atomic.Int64
+			targets  atomic.Int64
+			mu       sync.Mutex
+			lat      []time.Duration
+			problems []string
+			wg       sync.WaitGroup
+		)
+		for range o.RoutingWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(numbers) || ctx.Err() != nil {
+						return
+					}
+					body := fmt.Sprintf(`{"anum":%q,"bnum":%q,"targetid":"SALES_QUEUE"}`, numbers[i], routingQueue)
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Benemen-APIKey", routingKey)
+					start := time.Now()
+					resp, err := client.Do(req)
+					if err != nil {
+						mu.Lock()
+						problems = append(problems, err.Error())
+						mu.Unlock()
+						continue
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					took := time.Since(start)
+					mu.Lock()
+					lat = append(lat, took)
+					switch {
+					case resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"+35820100`)):
+						targets.Add(1)
+					case resp.StatusCode != http.StatusOK:
+						problems = append(problems, fmt.Sprintf("%s: status %d %s", numbers[i], resp.StatusCode, bytes.TrimSpace(b)))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		rl := RoutingLatency{N: len(lat), P50MS: ms(quantile(lat, 0.5)), P99MS: ms(quantile(lat, 0.99)), MaxMS: ms(quantile(lat, 1)), Targets: int(targets.Load())}
+		return rl, dyn.RequestCount() + dyn.TokenRequests() - before, problems
+	}
+	var problems []string
+	r.Cached, r.CRMRequestsCached, problems = lookups(w.customers[:o.RoutingCached])
+	r.Problems = append(r.Problems, problems...)
+	up0 := proxy.Upstream()
+	r.Uncached, r.CRMRequestsUncached, problems = lookups(w.customers[o.RoutingCached:])
+	r.DoubleMSPerUncached = ms((proxy.Upstream() - up0) / time.Duration(max(1, r.Uncached.N)))
+	r.Problems = append(r.Problems, problems...)
+	if len(r.Problems) > 5 {
+		r.Problems = append(r.Problems[:5], fmt.Sprintf("... %d more", len(r.Problems)-5))
+	}
+	if r.Cached.Targets != o.RoutingCached || r.Uncached.Targets != o.RoutingUncached {
+		r.Problems = append(r.Problems, fmt.Sprintf("owner targets: %d of %d cached, %d of %d uncached lookups",
+			r.Cached.Targets, o.RoutingCached, r.Uncached.Targets, o.RoutingUncached))
+	}
+	if r.CRMRequestsCached != 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("cached lookups made %d CRM requests", r.CRMRequestsCached))
+	}
+	return r, nil
+}

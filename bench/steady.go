@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/store"
+)
+
+// SteadyResult is the steady-state phase: many tenants, one scheduler cycle
+// at a time, in-process (one jobs.Syncer, one SQLite store, a Dynamics
+// double shared by every tenant, one Enreach double per tenant).
+type SteadyResult struct {
+	Tenants        int `json:"tenants"`
+	CallsPerMinute int `json:"calls_per_tenant_per_minute"`
+	Cycles         int `json:"measured_cycles"`
+	Concurrency    int `json:"concurrency"` // 0: every tenant at once
+	// Per measured cycle, averaged.
+	CallsPerCycle float64 `json:"calls_per_cycle"`
+	CycleWallMS   float64 `json:"cycle_wall_ms"`
+	// CPUPerCycleMS is getrusage(RUSAGE_SELF) user+system over a cycle: the
+	// syncer, the SQLite store, and the in-process doubles and latency
+	// proxies serving its requests (an upper bound for callsync alone).
+	CPUPerCycleMS      float64 `json:"cpu_per_cycle_ms"`
+	CPUPerCallMS       float64 `json:"cpu_per_call_ms"`
+	CRMRequestsPerCall float64 `json:"crm_requests_per_call"`
+	EnreachReqPerCycle float64 `json:"enreach_requests_per_cycle"`
+	// End-to-record: the CRM record's creation time minus the call's end
+	// (as Enreach reports it), with calls ending uniformly over the minute
+	// before the cycle starts. p99 of all measured calls.
+	EndToRecordP50MS float64 `json:"end_to_record_p50_ms"`
+	EndToRecordP99MS float64 `json:"end_to_record_p99_ms"`
+	// Cycle start to each tenant's last record written (the part callsync
+	// controls; the rest is waiting for the cycle).
+	CycleToRecordP99MS float64  `json:"cycle_to_record_p99_ms"`
+	Written            int      `json:"written"`
+	Expected           int      `json:"expected_written"`
+	Problems           []string `json:"problems,omitempty"`
+}
+
+type steadyTenant struct {
+	t  *jobs.Tenant
+	en *enreachtest.Server
+}
+
+func runSteady(ctx context.Context, o options) (SteadyResult, error) {
+	r := SteadyResult{Tenants: o.Tenants, CallsPerMinute: o.CallsPerMinute, Cycles: o.Cycles, Concurrency: o.SteadyConcurrency}
+	dir, err := os.MkdirTemp("", "callsync-bench-steady-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+	syncer := &jobs.Syncer{Store: st, Log: log, Metrics: jobs.NewMetrics(prometheus.NewRegistry())}
+
+	dyn := dynamicstest.NewServer(dynamicstest.Options{})
+	defer dyn.Close()
+	crmProxy := newDelayProxy(o.Latency, dyn.URL)
+	defer crmProxy.Close()
+	// Every tenant has its own customers, and each call of a measured
+	// cycle comes from a customer not heard from before: tenants share the
+	// CRM double here, and two calls of one number within call_start_margin
+	// (15 s) would rightly count as one.
+	perTenant := o.CallsPerMinute * (o.Cycles + 1)
+	w := newCompany(o.Tenants * perTenant)
+	w.seedCRM(&dynamicsOrg{srv: dyn})
+	dc := dyn.Config()
+	dc.URL, dc.AuthorityURL = crmProxy.URL(dc.URL), crmProxy.URL(dc.AuthorityURL)
+
+	var (
+		tenants  []steadyTenant
+		backends []string
+	)
+	defer func() {
+		for _, t := range tenants {
+			t.en.Close()
+		}
+	}()
+	for range o.Tenants {
+		en := enreachtest.NewServer()
+		w.seedEnreach(en)
+		tenants = append(tenants, steadyTenant{en: en})
+		backends = append(backends, en.URL)
+	}
+	enProxy := newDelayProxy(o.Latency, backends...)
+	defer enProxy.Close()
+	for i := range tenants {
+		en := tenants[i].en
+		cfg := config.DefaultTenant()
+		cfg.Name = fmt.Sprintf("tenant%03d", i)
+		cfg.DefaultRegion = "FI"
+		cfg.Enreach = config.Enreach{APIURL: enProxy.URL(en.URL), User: en.User, SecretKey: config.Secret(en.Secret)}
+		cfg.CRM.Type = "dynamics"
+		d := cfg.CRM.Dynamics
+		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, dc.ClientSecret
+		cfg.CRM.Dynamics = d
+		cfg.PhoneCalls.DefaultCRMAssignee = w.agents[0].ID
+		cfg.PhoneCalls.ProcessServiceCalls = true
+		cfg.Retroactive.Enabled = false
+		ec, err := enreach.New(enreach.Config{APIURL: cfg.Enreach.APIURL, User: en.User, SecretKey: en.Secret, Logger: log})
+		if err != nil {
+			return r, err
+		}
+		cc, err := dynamics.New(cfg.CRM.Dynamics, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
+		if err != nil {
+			return r, err
+		}
+		m := match.New(cc, match.Options{Region: cfg.DefaultRegion, NumbersToCut: cfg.PhoneCalls.NumbersToCut, TTL: cfg.Routing.CacheTTL.D()})
+		tenants[i].t = jobs.NewTenant(cfg, ec, cc, m)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	ends := map[string]time.Time{} // activity id -> call end
+	minute := 0
+	addMinute := func() (expected int) {
+		at := time.Now().UTC().Truncate(time.Second)
+		for i, t := range tenants {
+			cs := &callSet{}
+			for k := range o.CallsPerMinute {
+				end := at.Add(-time.Duration(rng.Int64N(int64(time.Minute))))
+				w.genCall(rng, cs, end, true, w.customers[i*perTenant+minute*o.CallsPerMinute+k])
+			}
+			cs.add(t.en)
+			expected += cs.known
+			for _, c := range cs.calls {
+				ends[dynamics.ActivityID(crm.Key(t.t.Name, crm.KindCall, strings.ToLower(c.CallID)))] = c.EndTime
+			}
+		}
+		minute++
+		return expected
+	}
+	cycle := func() (time.Time, map[string]time.Time, jobs.Summary, error) {
+		start := time.Now()
+		done := map[string]time.Time{}
+		var (
+			mu   sync.Mutex
+			sum  jobs.Summary
+			errs []string
+			wg   sync.WaitGroup
+		)
+		conc := o.SteadyConcurrency
+		if conc <= 0 {
+			conc = len(tenants)
+		}
+		sem := make(chan struct{}, conc)
+		for _, t := range tenants {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s, err := syncer.RunCalls(ctx, t.t, jobs.SyncOptions{})
+				mu.Lock()
+				defer mu.Unlock()
+				done[t.t.Name] = time.Now()
+				sum.Add(s)
+				if err != nil {
+					errs = append(errs, err.Error())
+				}
+			}()
+		}
+		wg.Wait()
+		var err error
+		if len(errs) > 0 {
+			err = fmt.Errorf("%d tenant(s) failed, first: %s", len(errs), errs[0])
+		}
+		return start, done, sum, err
+	}
+
+	// Warm-up: first runs fetch tokens, directories and user maps.
+	addMinute()
+	if _, _, _, err := cycle(); err != nil {
+		return r, fmt.Errorf("warm-up cycle: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, pc := range dyn.PhoneCalls() {
+		seen[strings.ToLower(pc.ID)] = true
+	}
+
+	var (
+		lat, cycleLat          []time.Duration
+		cpu, wall              time.Duration
+		crmReqs, enReqs, calls int
+	)
+	for c := 0; c < o.Cycles; c++ {
+		expected := addMinute()
+		calls += o.Tenants * o.CallsPerMinute
+		r.Expected += expected
+		crm0, en0 := dyn.RequestCount()+dyn.TokenRequests(), enProxy.Requests()
+		cpu0 := rusageSelf()
+		start, done, sum, err := cycle()
+		cpu += rusageSelf() - cpu0
+		wall += time.Since(start)
+		if err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d: %v", c+1, err))
+		}
+		crmReqs += dyn.RequestCount() + dyn.TokenRequests() - crm0
+		enReqs += int(enProxy.Requests() - en0)
+		r.Written += sum.Written
+		if sum.Written != expected {
+			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d wrote %d, expected %d", c+1, sum.Written, expected))
+		}
+		for _, d := range done {
+			cycleLat = append(cycleLat, d.Sub(start))
+		}
+		for _, pc := range dyn.PhoneCalls() {
+			id := strings.ToLower(pc.ID)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			end, ok := ends[id]
+			if !ok {
+				r.Problems = append(r.Problems, fmt.Sprintf("phone call %s does not belong to a generated call", id))
+				continue
+			}
+			lat = append(lat, pc.CreatedOn.Sub(end))
+		}
+	}
+	if len(lat) != r.Expected {
+		r.Problems = append(r.Problems, fmt.Sprintf("the CRM gained %d phone calls in the measured cycles, expected %d", len(lat), r.Expected))
+	}
+	n := float64(o.Cycles)
+	r.CallsPerCycle = float64(calls) / n
+	r.CycleWallMS = ms(wall / time.Duration(o.Cycles))
+	r.CPUPerCycleMS = ms(cpu / time.Duration(o.Cycles))
+	r.CPUPerCallMS = round2(float64(cpu) / float64(time.Millisecond) / float64(calls))
+	if r.Written > 0 {
+		r.CRMRequestsPerCall = round2(float64(crmReqs) / float64(r.Written))
+	}
+	r.EnreachReqPerCycle = float64(enReqs) / n
+	r.EndToRecordP50MS = ms(quantile(lat, 0.50))
+	r.EndToRecordP99MS = ms(quantile(lat, 0.99))
+	r.CycleToRecordP99MS = ms(quantile(cycleLat, 0.99))
+	return r, nil
+}
+
+// rusageSelf is the process's user+system CPU time so far.
+func rusageSelf() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration((tv(ru.Utime) + tv(ru.Stime)) * float64(time.Second))
+}
