@@ -48,7 +48,14 @@ func TestRunServesHealthAndMetricsAndSyncsThenStopsCleanly(t *testing.T) {
 	if len(d.dyn.PhoneCalls()) != 1 {
 		t.Fatalf("the worker wrote %d phonecalls, want 1", len(d.dyn.PhoneCalls()))
 	}
-	if m := get("/metrics"); !strings.Contains(m, `callsync_calls_total{outcome="written",tenant="contoso"} 1`) {
+	// The metric is recorded just after the write: wait for it.
+	const written = `callsync_calls_total{outcome="written",tenant="contoso"} 1`
+	m := get("/metrics")
+	for !strings.Contains(m, written) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		m = get("/metrics")
+	}
+	if !strings.Contains(m, written) {
 		t.Fatalf("/metrics lacks the written call:\n%s", m)
 	}
 	// Smart Routing is mounted: unknown tenant 404, missing key 401.
