@@ -1,6 +1,7 @@
 package dynamics_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -118,4 +119,40 @@ func TestConformancePaged(t *testing.T) {
 
 func TestEngineEndToEnd(t *testing.T) {
 	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
+}
+
+// faultyClient expires every token and throttles the next request before
+// each lookup and write, so the engine's day runs through 401 renewals and
+// 429 retries all along.
+type faultyClient struct {
+	crm.Client
+	srv *dynamicstest.Server
+}
+
+func (f faultyClient) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
+	f.srv.ExpireTokens()
+	f.srv.Throttle(1, 0)
+	return f.Client.Lookup(ctx, req)
+}
+
+func (f faultyClient) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	f.srv.ExpireTokens()
+	f.srv.Throttle(1, 0)
+	return f.Client.WriteActivities(ctx, acts)
+}
+
+type faultyBackend struct{ *backend }
+
+func (b faultyBackend) Client() crm.Client { return faultyClient{Client: b.client, srv: b.srv} }
+
+func TestEngineEndToEndWithExpiringTokensAnd429s(t *testing.T) {
+	var srv *dynamicstest.Server
+	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend {
+		b := newBackend(t, dynamicstest.Options{})
+		srv = b.srv
+		return faultyBackend{b}
+	})
+	if n := srv.TokenRequests(); n < 3 {
+		t.Fatalf("%d token requests: the tokens did not expire mid-run", n)
+	}
 }
