@@ -192,7 +192,9 @@ type pending struct {
 	call   Call
 	number string
 	prev   store.LedgerEntry
-	dec    Decision
+	// records are the verified CRM matches of the customer number.
+	records []crm.Record
+	dec     Decision
 	// existing is the CRM activity found inside call_start_margin.
 	existing string
 }
@@ -222,50 +224,57 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 
 	var ledger []store.LedgerEntry
+	skip := func(c Call, attempts int, reason string) {
+		e := callRow(t.Name, c, c.CustomerNumber(), attempts)
+		e.State, e.Reason = store.Skipped, reason
+		ledger = append(ledger, e)
+		sum.Skipped[reason]++
+		s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+	}
 	var todo []*pending
-	var numbers, userIDs []string
+	var numbers []string
 	for _, c := range calls {
-		id := strings.ToLower(c.ID)
-		p := prev[id]
+		p := prev[strings.ToLower(c.ID)]
 		if p.State == store.Written {
 			sum.Already++
 			continue
 		}
-		entry := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: crm.Key(t.Name, crm.KindCall, id),
-			ItemTime: c.Start, Attempts: p.Attempts}
 		if reason := Filter(c, pc); reason != "" {
-			entry.State, entry.Reason = store.Skipped, reason
-			ledger = append(ledger, entry)
-			sum.Skipped[reason]++
-			s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+			skip(c, p.Attempts, reason)
 			continue
 		}
-		n, reason := t.Matcher.Normalize(c.CustomerNumber())
-		if reason != "" {
-			entry.State, entry.Reason, entry.Number = store.Skipped, reason, c.CustomerNumber()
-			ledger = append(ledger, entry)
-			sum.Skipped[reason]++
-			s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
-			continue
-		}
-		todo = append(todo, &pending{call: c, number: n.E164(), prev: p})
+		todo = append(todo, &pending{call: c, prev: p})
 		numbers = append(numbers, c.CustomerNumber())
-		userIDs = append(userIDs, c.UserID)
 	}
 	if len(todo) > 0 {
-		userIDs = append(userIDs, pc.DefaultCRMAssignee)
+		// One pass normalises every number (unmatchable and internal ones
+		// never reach the CRM) and looks the rest up in batches.
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
 			return sum, fmt.Errorf("%s: %w", t.Name, err)
 		}
-		users, err := s.resolveUsers(ctx, t, dir, userIDs, now)
-		if err != nil {
-			return sum, fmt.Errorf("%s: %w", t.Name, err)
-		}
-		def := users[strings.ToLower(pc.DefaultCRMAssignee)]
+		userIDs := []string{pc.DefaultCRMAssignee}
+		kept := todo[:0]
 		for _, p := range todo {
 			m := matches[p.call.CustomerNumber()]
-			p.dec = Decide(t.Name, p.call, p.number, m.Records, Owners{User: users[strings.ToLower(p.call.UserID)], Default: def}, pc)
+			if m.Reason != "" {
+				skip(p.call, p.prev.Attempts, m.Reason)
+				continue
+			}
+			p.number, p.records = m.Number.E164(), m.Records
+			kept = append(kept, p)
+			userIDs = append(userIDs, p.call.UserID)
+		}
+		todo = kept
+		if len(todo) > 0 {
+			users, err := s.resolveUsers(ctx, t, dir, userIDs, now)
+			if err != nil {
+				return sum, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			def := users[strings.ToLower(pc.DefaultCRMAssignee)]
+			for _, p := range todo {
+				p.dec = Decide(t.Name, p.call, p.number, p.records, Owners{User: users[strings.ToLower(p.call.UserID)], Default: def}, pc)
+			}
 		}
 	}
 	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D()); err != nil {
@@ -274,9 +283,8 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 
 	var write []*pending
 	for _, p := range todo {
-		id := strings.ToLower(p.call.ID)
-		entry := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: crm.Key(t.Name, crm.KindCall, id),
-			ItemTime: p.call.Start, Number: p.number, Attempts: p.prev.Attempts, State: p.dec.State, Reason: p.dec.Reason}
+		entry := callRow(t.Name, p.call, p.number, p.prev.Attempts)
+		entry.State, entry.Reason = p.dec.State, p.dec.Reason
 		switch p.dec.State {
 		case store.Written: // found inside call_start_margin
 			entry.CRMID = p.existing
@@ -309,6 +317,13 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	err = s.write(ctx, t, write, o, &sum)
 	s.Metrics.observe(t.Name, sum)
 	return sum, err
+}
+
+// callRow is the ledger row of a call, keyed like its CRM write.
+func callRow(tenant string, c Call, number string, attempts int) store.LedgerEntry {
+	id := strings.ToLower(c.ID)
+	return store.LedgerEntry{Tenant: tenant, Kind: KindCall, EnreachID: id, Key: crm.Key(tenant, crm.KindCall, id),
+		ItemTime: c.Start, Number: number, Attempts: attempts}
 }
 
 // checkExisting applies call_start_margin: a CRM phone-call activity with the
@@ -386,9 +401,8 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		}
 		ledger := make([]store.LedgerEntry, len(batch))
 		for j, p := range batch {
-			id := strings.ToLower(p.call.ID)
-			e := store.LedgerEntry{Tenant: t.Name, Kind: KindCall, EnreachID: id, Key: p.dec.Activity.Key,
-				ItemTime: p.call.Start, Number: p.number, Attempts: p.prev.Attempts + 1, Reason: p.dec.Reason}
+			e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
+			e.Reason = p.dec.Reason
 			var r crm.WriteResult
 			if err != nil {
 				r = crm.WriteResult{Status: crm.Failed, Err: err}
