@@ -24,7 +24,6 @@ type Store interface {
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
 	LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]store.LedgerEntry, error)
-	OpenByNumber(ctx context.Context, tenant, kind, number string) ([]store.LedgerEntry, error)
 	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
 	SaveUserMap(ctx context.Context, tenant string, ms []store.UserMapping) error

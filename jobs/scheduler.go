@@ -134,13 +134,6 @@ func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocro
 	return s, nil
 }
 
-// AddTenantJob adds a job that runs for every tenant on def.
-func (s *Scheduler) AddTenantJob(name string, def gocron.JobDefinition, fn func(ctx context.Context, t *Tenant, o SyncOptions) error) {
-	s.mu.Lock()
-	s.perTenant = append(s.perTenant, tenantJob{name: name, def: def, fn: fn})
-	s.mu.Unlock()
-}
-
 // InboxEvery is how often the webhook inbox is drained.
 const InboxEvery = 5 * time.Second
 
@@ -247,16 +240,4 @@ func (s *Scheduler) Wake(name string) {
 	if ok {
 		j.RunNow()
 	}
-}
-
-// Jobs lists the scheduled job names.
-func (s *Scheduler) Jobs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.jobs))
-	for n := range s.jobs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

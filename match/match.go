@@ -61,8 +61,6 @@ type Matcher struct {
 	mu    sync.Mutex
 	cache map[string]entry
 	forms map[string][]string
-
-	hits, misses atomic.Int64
 }
 
 type entry struct {
@@ -125,11 +123,9 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		}
 		if useCache {
 			if recs, ok := m.cached(n.E164(), now); ok {
-				m.hits.Add(1)
 				out[raw] = Result{Number: n, Records: recs, Cached: true}
 				continue
 			}
-			m.misses.Add(1)
 		}
 		out[raw] = Result{Number: n}
 		if !queued[n.E164()] {
@@ -221,16 +217,6 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 		m.cache[k] = entry{records: recs, expires: exp}
 	}
 }
-
-// Forget drops a number from the cache (e.g. after a CRM change is known).
-func (m *Matcher) Forget(e164 string) {
-	m.mu.Lock()
-	delete(m.cache, e164)
-	m.mu.Unlock()
-}
-
-// CacheStats returns cache hits and misses so far.
-func (m *Matcher) CacheStats() (hits, misses int64) { return m.hits.Load(), m.misses.Load() }
 
 // formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number.
 func (m *Matcher) formsOf(n phone.Number) []string {

@@ -26,12 +26,6 @@ WHERE tenant = ? AND kind = ? AND state = ? AND attempts < ?
 ORDER BY item_time
 LIMIT ?;
 
--- name: ListOpenByNumber :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
-FROM ledger
-WHERE tenant = ? AND kind = ? AND number = ? AND state = 'written' AND reason = 'open'
-ORDER BY item_time;
-
 -- name: CountLedgerByState :many
 SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY state ORDER BY state;
 

@@ -5,9 +5,6 @@ ON CONFLICT (tenant, source, digest) DO NOTHING;
 -- name: CountQuarantine :one
 SELECT COUNT(*) FROM quarantine WHERE tenant = ?;
 
--- name: ListQuarantine :many
-SELECT id, source, record_id, reason, raw, created_at FROM quarantine WHERE tenant = ? ORDER BY id DESC LIMIT ?;
-
 -- name: PurgeQuarantine :execrows
 DELETE FROM quarantine WHERE created_at < ?;
 

@@ -212,24 +212,6 @@ func (s *Store) LedgerByState(ctx context.Context, tenant, kind, state string, m
 	return out, nil
 }
 
-// OpenByNumber lists written rows still open (reason "open") for a number,
-// oldest first: the open callback requests from one customer.
-func (s *Store) OpenByNumber(ctx context.Context, tenant, kind, number string) ([]LedgerEntry, error) {
-	rows, err := s.q.ListOpenByNumber(ctx, dbsqlc.ListOpenByNumberParams{Tenant: tenant, Kind: kind, Number: number})
-	if err != nil {
-		return nil, fmt.Errorf("store: open by number %s/%s: %w", tenant, kind, err)
-	}
-	out := make([]LedgerEntry, len(rows))
-	for i, r := range rows {
-		out[i] = LedgerEntry{
-			Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
-			Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
-			ItemTime: fromMS(r.ItemTime), Number: r.Number,
-		}
-	}
-	return out, nil
-}
-
 // LedgerCounts counts a tenant's rows of a kind by state.
 func (s *Store) LedgerCounts(ctx context.Context, tenant, kind string) (map[string]int, error) {
 	rows, err := s.q.CountLedgerByState(ctx, dbsqlc.CountLedgerByStateParams{Tenant: tenant, Kind: kind})
@@ -303,19 +285,6 @@ func (s *Store) Quarantine(ctx context.Context, items []Quarantined) (int, error
 func (s *Store) QuarantineCount(ctx context.Context, tenant string) (int, error) {
 	n, err := s.q.CountQuarantine(ctx, tenant)
 	return int(n), err
-}
-
-// ListQuarantine returns a tenant's newest quarantined records.
-func (s *Store) ListQuarantine(ctx context.Context, tenant string, limit int) ([]Quarantined, error) {
-	rows, err := s.q.ListQuarantine(ctx, dbsqlc.ListQuarantineParams{Tenant: tenant, Limit: int64(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("store: list quarantine %s: %w", tenant, err)
-	}
-	out := make([]Quarantined, len(rows))
-	for i, r := range rows {
-		out[i] = Quarantined{Tenant: tenant, Source: r.Source, RecordID: r.RecordID, Reason: r.Reason, Raw: r.Raw, At: fromMS(r.CreatedAt)}
-	}
-	return out, nil
 }
 
 // UserMapping maps one Enreach user to a CRM user ("" = none).

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -179,5 +178,3 @@ func fileHash(path string) [32]byte {
 	}
 	return sha256.Sum256(b)
 }
-
-var errUsage = errors.New("usage")

@@ -223,64 +223,6 @@ func (q *Queries) ListLedgerByState(ctx context.Context, arg ListLedgerByStatePa
 	return items, nil
 }
 
-const listOpenByNumber = `-- name: ListOpenByNumber :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
-FROM ledger
-WHERE tenant = ? AND kind = ? AND number = ? AND state = 'written' AND reason = 'open'
-ORDER BY item_time
-`
-
-type ListOpenByNumberParams struct {
-	Tenant string
-	Kind   string
-	Number string
-}
-
-type ListOpenByNumberRow struct {
-	EnreachID string
-	IdemKey   string
-	State     string
-	Reason    string
-	CrmID     string
-	Attempts  int64
-	LastError string
-	ItemTime  int64
-	Number    string
-}
-
-func (q *Queries) ListOpenByNumber(ctx context.Context, arg ListOpenByNumberParams) ([]ListOpenByNumberRow, error) {
-	rows, err := q.db.QueryContext(ctx, listOpenByNumber, arg.Tenant, arg.Kind, arg.Number)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListOpenByNumberRow
-	for rows.Next() {
-		var i ListOpenByNumberRow
-		if err := rows.Scan(
-			&i.EnreachID,
-			&i.IdemKey,
-			&i.State,
-			&i.Reason,
-			&i.CrmID,
-			&i.Attempts,
-			&i.LastError,
-			&i.ItemTime,
-			&i.Number,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const purgeLedger = `-- name: PurgeLedger :execrows
 DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored')
 `

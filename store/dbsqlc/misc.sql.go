@@ -147,54 +147,6 @@ func (q *Queries) LastJobRuns(ctx context.Context, tenant string) ([]JobRun, err
 	return items, nil
 }
 
-const listQuarantine = `-- name: ListQuarantine :many
-SELECT id, source, record_id, reason, raw, created_at FROM quarantine WHERE tenant = ? ORDER BY id DESC LIMIT ?
-`
-
-type ListQuarantineParams struct {
-	Tenant string
-	Limit  int64
-}
-
-type ListQuarantineRow struct {
-	ID        int64
-	Source    string
-	RecordID  string
-	Reason    string
-	Raw       []byte
-	CreatedAt int64
-}
-
-func (q *Queries) ListQuarantine(ctx context.Context, arg ListQuarantineParams) ([]ListQuarantineRow, error) {
-	rows, err := q.db.QueryContext(ctx, listQuarantine, arg.Tenant, arg.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListQuarantineRow
-	for rows.Next() {
-		var i ListQuarantineRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Source,
-			&i.RecordID,
-			&i.Reason,
-			&i.Raw,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listUserMap = `-- name: ListUserMap :many
 SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = ?
 `
