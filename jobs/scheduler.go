@@ -67,11 +67,13 @@ type Scheduler struct {
 	registry *Registry
 	log      *slog.Logger
 	stop     chan struct{}
-	// Extra per-tenant jobs (callbacks) and global ones (inbox) are added by
-	// their owners through AddTenantJob and AddJob.
+	// perTenant are the jobs every tenant gets (calls, retroactive,
+	// callbacks); global ones (inbox, purge) are added with AddJob.
 	mu        sync.Mutex
 	perTenant []tenantJob
-	jobs      map[string]gocron.Job
+	jobs      map[string]gocron.Job // global jobs by name
+	// tenantJobs are the per-tenant jobs by "<job>/<tenant>".
+	tenantJobs map[string]gocron.Job
 }
 
 type tenantJob struct {
@@ -91,7 +93,7 @@ func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocro
 	if err != nil {
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
-	s := &Scheduler{sched: gs, syncer: syncer, registry: reg, log: log, stop: make(chan struct{}), jobs: map[string]gocron.Job{}}
+	s := &Scheduler{sched: gs, syncer: syncer, registry: reg, log: log, stop: make(chan struct{}), jobs: map[string]gocron.Job{}, tenantJobs: map[string]gocron.Job{}}
 	everyMinute := gocron.CronJob("* * * * *", false)
 	s.perTenant = []tenantJob{
 		{name: "calls", def: everyMinute, fn: func(ctx context.Context, t *Tenant, o SyncOptions) error {
@@ -174,7 +176,7 @@ func (s *Scheduler) SyncTenants() error {
 		for _, tj := range s.perTenant {
 			name := tj.name + "/" + t.Name
 			want[name] = true
-			if _, ok := s.jobs[name]; ok {
+			if _, ok := s.tenantJobs[name]; ok {
 				continue
 			}
 			tenant, fn := t.Name, tj.fn
@@ -192,27 +194,18 @@ func (s *Scheduler) SyncTenants() error {
 			if err != nil {
 				return fmt.Errorf("jobs: add %s: %w", name, err)
 			}
-			s.jobs[name] = j
+			s.tenantJobs[name] = j
 		}
 	}
-	for name, j := range s.jobs {
-		if _, global := s.isTenantJob(name); !global && !want[name] {
+	for name, j := range s.tenantJobs {
+		if !want[name] {
 			if err := s.sched.RemoveJob(j.ID()); err != nil {
 				return err
 			}
-			delete(s.jobs, name)
+			delete(s.tenantJobs, name)
 		}
 	}
 	return nil
-}
-
-func (s *Scheduler) isTenantJob(name string) (string, bool) {
-	for _, tj := range s.perTenant {
-		if len(name) > len(tj.name) && name[:len(tj.name)+1] == tj.name+"/" {
-			return tj.name, false
-		}
-	}
-	return "", true
 }
 
 // Start adds the tenants' jobs and starts the scheduler.
