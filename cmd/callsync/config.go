@@ -16,9 +16,7 @@ func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		return fmt.Errorf("usage: callsync config check --config FILE")
 	}
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	path := fs.String("config", "callsync.yaml", "config file")
+	fs, path := c.configFlags("config check")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -28,6 +26,13 @@ func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.Stdout, "%s: valid\n\n", *path)
 	return cfg.WriteSummary(c.Stdout)
+}
+
+// configFlags starts the flag set of a subcommand that takes --config.
+func (m *Main) configFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	return fs, fs.String("config", "callsync.yaml", "config file")
 }
 
 // loadConfig is shared by the subcommands that take --config.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,9 +24,7 @@ type RunCommand struct{ *Main }
 
 // Run starts the worker and blocks until ctx ends (SIGINT/SIGTERM).
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	path := fs.String("config", "callsync.yaml", "config file")
+	fs, path := c.configFlags("run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

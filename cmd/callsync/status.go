@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,9 +17,7 @@ type StatusCommand struct{ *Main }
 
 // Run prints, per tenant: last runs, watermark lag, ledger and inbox counts.
 func (c *StatusCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	path := fs.String("config", "callsync.yaml", "config file")
+	fs, path := c.configFlags("status")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

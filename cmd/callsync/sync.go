@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,9 +32,7 @@ func (c *SyncCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *SyncCommand) calls(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("sync calls", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	path := fs.String("config", "callsync.yaml", "config file")
+	fs, path := c.configFlags("sync calls")
 	tenant := fs.String("tenant", "", "only this tenant (default: all)")
 	fromS := fs.String("from", "", "start of the range (RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]], UTC unless it has an offset)")
 	toS := fs.String("to", "", "end of the range, exclusive (same formats; default now)")
@@ -176,9 +173,7 @@ func (p *progress) done() {
 }
 
 func (c *SyncCommand) callbacks(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("sync callbacks", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	path := fs.String("config", "callsync.yaml", "config file")
+	fs, path := c.configFlags("sync callbacks")
 	tenant := fs.String("tenant", "", "only this tenant (default: all)")
 	profile := fs.String("profile", "", "only this callback profile (default: every active profile)")
 	dry := fs.Bool("dry-run", false, "decide and report, write nothing")
