@@ -212,7 +212,7 @@ func TestMixedDayEndToEnd(t *testing.T) {
 	if q, _ := w.store.QuarantineCount(ctx, "contoso"); q != 1 {
 		t.Errorf("store holds %d quarantined, want 1", q)
 	}
-	w.check(exp, 0)
+	w.check(exp)
 
 	// The same window again, then the nightly run and an overlapping
 	// backfill: nothing new is written.
@@ -248,7 +248,7 @@ func TestMixedDayEndToEnd(t *testing.T) {
 				regarding: &crm.Ref{Entity: crm.Contact, ID: late}, owner: w.crmAlice}
 		}
 	}
-	w.check(exp, 0)
+	w.check(exp)
 	// A restart inside the same night does not repeat it.
 	ran, _, _ = w.syncer.Retroactive(ctx, w.tenant, jobs.SyncOptions{})
 	if ran {
@@ -260,7 +260,7 @@ func TestMixedDayEndToEnd(t *testing.T) {
 	}
 }
 
-func (w *world) check(exp []expectation, _ int) {
+func (w *world) check(exp []expectation) {
 	t := w.t
 	t.Helper()
 	ours := w.ours()
