@@ -159,6 +159,10 @@ type Activity struct {
 	Due              *time.Time
 	RecipientID      string
 	RecipientIsQueue bool
+
+	// Audit is the full Enreach record as JSON, for a client configured with
+	// an audit field (the original products' EnableAudit); empty otherwise.
+	Audit string
 }
 
 // WriteStatus is the outcome of writing one activity.
@@ -195,6 +199,9 @@ type ExistingActivity struct {
 	ID     string
 	Number string
 	Start  time.Time
+	// Key is the callsync idempotency key the activity carries (see Key),
+	// empty for an activity logged by a person or a softphone.
+	Key string
 }
 
 // CloseRequest completes an open activity written earlier (a callback request
