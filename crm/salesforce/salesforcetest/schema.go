@@ -46,6 +46,9 @@ type field struct {
 	updateable bool
 	refTo      []string
 	externalID bool
+	// hidden: field-level security hides the field from the integration
+	// user: absent from describe, INVALID_FIELD in SOQL, SOSL and writes.
+	hidden bool
 }
 
 // object describes one sObject type.
@@ -56,10 +59,35 @@ type object struct {
 	byName map[string]*field // lower-cased name
 }
 
-func (o *object) field(name string) *field { return o.byName[strings.ToLower(name)] }
+// field returns a field the integration user can see (nil when it does
+// not exist or field-level security hides it).
+func (o *object) field(name string) *field {
+	f := o.byName[strings.ToLower(name)]
+	if f == nil || f.hidden {
+		return nil
+	}
+	return f
+}
+
+// anyField returns a field whether or not it is hidden (seeding).
+func (o *object) anyField(name string) *field { return o.byName[strings.ToLower(name)] }
+
+func (o *object) remove(name string) {
+	f := o.byName[strings.ToLower(name)]
+	if f == nil {
+		return
+	}
+	delete(o.byName, strings.ToLower(name))
+	for i, x := range o.fields {
+		if x == f {
+			o.fields = append(o.fields[:i], o.fields[i+1:]...)
+			break
+		}
+	}
+}
 
 func (o *object) add(f *field) *field {
-	if old := o.field(f.name); old != nil {
+	if old := o.anyField(f.name); old != nil {
 		return old
 	}
 	o.fields = append(o.fields, f)
@@ -123,6 +151,9 @@ func newSchema(cfg Config) map[string]*object {
 		ref("WhoId", "Contact", "Lead"), ref("WhatId", "Account"), ref("OwnerId", "User", "Group"),
 		&field{name: "Description", typ: FieldTextArea, length: 32000, createable: true, updateable: true},
 		readOnly(ref("AccountId", "Account")), readOnly(typed("IsClosed", FieldBool)))
+	def("Case", "500", str("CaseNumber", 30), str("Subject", 255), ref("ContactId", "Contact"), ref("AccountId", "Account"),
+		ref("OwnerId", "User", "Group"), pick("Priority", false, "High", "Medium", "Low"),
+		pick("Status", false, "New", "Working", "Escalated", "Closed"), readOnly(typed("IsClosed", FieldBool)))
 	ext := str(cfg.ExternalIDField, 255)
 	ext.externalID = true
 	task.add(ext)
@@ -135,6 +166,17 @@ func newSchema(cfg Config) map[string]*object {
 			f.length = 32000
 		}
 		task.add(f)
+	}
+	for obj, names := range cfg.HiddenFields {
+		o := objs[strings.ToLower(obj)]
+		if o == nil {
+			continue
+		}
+		for _, n := range names {
+			if f := o.anyField(n); f != nil {
+				f.hidden = true
+			}
+		}
 	}
 	return objs
 }

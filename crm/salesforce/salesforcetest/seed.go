@@ -80,7 +80,7 @@ func (s *Server) Add(objectName string, fields map[string]any) string {
 	rec := map[string]any{"Id": s.newID(o), "CreatedDate": s.cfg.Now().UTC()}
 	s.defaults(o, rec)
 	for k, v := range fields {
-		f := o.field(k)
+		f := o.anyField(k)
 		if f == nil {
 			f = o.add(str(k, 255))
 		}
@@ -118,7 +118,7 @@ func (s *Server) Update(id string, fields map[string]any) {
 	}
 	o := s.mustObject(s.objectOf(rec))
 	for k, v := range fields {
-		f := o.field(k)
+		f := o.anyField(k)
 		if f == nil {
 			f = o.add(str(k, 255))
 		}
@@ -155,4 +155,23 @@ func (s *Server) Get(id string) (Record, bool) {
 		return nil, false
 	}
 	return Record(maps.Clone(rec)), true
+}
+
+// HideField hides a field from the integration user from now on, as an admin
+// removing its field-level security would: describe leaves it out, SOQL,
+// SOSL and writes that name it fail with INVALID_FIELD. Stored values stay.
+func (s *Server) HideField(objectName, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.mustObject(objectName).anyField(name); f != nil {
+		f.hidden = true
+	}
+}
+
+// RemoveField deletes a field from an object, as an admin deleting a custom
+// field would.
+func (s *Server) RemoveField(objectName, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustObject(objectName).remove(name)
 }

@@ -50,6 +50,17 @@ type Config struct {
 	// TaskFields are extra custom Task fields (default Enreach_Number__c
 	// text and Enreach_Call_Start__c dateTime, as callsync writes them).
 	TaskFields map[string]FieldType
+	// MinimalOrg shapes the org as the README's minimum leaves it: the Task
+	// has the external id field only (no number or start field), unless
+	// TaskFields names others.
+	MinimalOrg bool
+	// HiddenFields hides fields from the integration user by field-level
+	// security, per object (e.g. {"Contact": {"MobilePhone"}}).
+	HiddenFields map[string][]string
+	// NoAPIAccess: the integration user lacks the "API Enabled" permission;
+	// tokens are issued, every REST request answers 403
+	// API_DISABLED_FOR_ORG.
+	NoAPIAccess bool
 	// TaskSubtypeNotCreateable makes the org refuse TaskSubtype on create too
 	// (field-level security or an org without it).
 	TaskSubtypeNotCreateable bool
@@ -108,6 +119,9 @@ type fault struct {
 func NewServer(cfg Config) *Server {
 	if cfg.ExternalIDField == "" {
 		cfg.ExternalIDField = "Enreach_Call_Id__c"
+	}
+	if cfg.TaskFields == nil && cfg.MinimalOrg {
+		cfg.TaskFields = map[string]FieldType{}
 	}
 	if cfg.TaskFields == nil {
 		cfg.TaskFields = map[string]FieldType{"Enreach_Number__c": FieldString, "Enreach_Call_Start__c": FieldDateTime}
@@ -232,6 +246,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/services/oauth2/token":
 		s.tokenReqs++
 		s.token(rec, r, body)
+	case strings.HasPrefix(r.URL.Path, "/id/"):
+		s.identity(rec, r)
 	case strings.HasPrefix(r.URL.Path, "/services/data/"):
 		entry.Subrequests = s.api(rec, r, body)
 		if strings.HasSuffix(r.URL.Path, "/composite/batch") {
@@ -300,6 +316,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) int {
 	}
 	if s.expireAfter > 0 {
 		s.expireAfter--
+	}
+	if s.cfg.NoAPIAccess {
+		writeJSON(w, http.StatusForbidden, errArray("API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization."))
+		return 0
 	}
 	m := versionPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
@@ -406,6 +426,12 @@ func (s *Server) dispatch(method, version, rest string, q url.Values, body []byt
 			return notAllowed("PATCH")
 		}
 		return s.upsertCollection(version, parts[0], parts[1], body)
+	case strings.HasPrefix(rest, "/sobjects/") && (strings.HasSuffix(rest, "/describe") || strings.HasSuffix(rest, "/describe/")):
+		if method != http.MethodGet {
+			return notAllowed("GET,HEAD")
+		}
+		name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(rest, "/sobjects/"), "/"), "/describe")
+		return s.describe(version, name)
 	case rest == "/limits" || rest == "/limits/":
 		return http.StatusOK, map[string]any{"DailyApiRequests": map[string]int{"Max": s.limit, "Remaining": s.limit - s.used}}
 	}

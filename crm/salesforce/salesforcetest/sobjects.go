@@ -329,7 +329,7 @@ func (s *Server) apply(pw *pendingWrite) string {
 
 // defaults fills the values a new record gets without being told.
 func (s *Server) defaults(o *object, rec map[string]any) {
-	if o.field("OwnerId") != nil {
+	if o.anyField("OwnerId") != nil {
 		rec["OwnerId"] = s.runAs
 	}
 	switch o.name {

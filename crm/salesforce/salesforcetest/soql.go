@@ -18,7 +18,8 @@ import (
 //
 // Values are type-checked against the field like Salesforce does (a quoted
 // date is an error, a long text area cannot be filtered); text compares
-// case-insensitively. OR and parentheses are outside the subset.
+// case-insensitively. OR only inside one level of parentheses:
+// "a AND (b OR c)".
 
 type tokenKind int
 
@@ -127,6 +128,8 @@ type cond struct {
 	op     string // = != < <= > >= IN NOTIN LIKE
 	values []any
 	lower  map[string]bool
+	// or holds the alternatives of a parenthesised "(c OR c ...)" group.
+	or []cond
 }
 
 type soqlQuery struct {
@@ -257,10 +260,24 @@ func (s *Server) parseSOQL(q string) (*soqlQuery, *requestError) {
 
 func (p *parser) cond(o *object) (cond, *requestError) {
 	t := p.next()
-	if t.kind != tIdent {
-		if t.kind == tSymbol && t.text == "(" {
-			return cond{}, malformedQuery("the double does not support parentheses in WHERE")
+	if t.kind == tSymbol && t.text == "(" {
+		var g cond
+		for {
+			c, err := p.cond(o)
+			if err != nil {
+				return cond{}, err
+			}
+			g.or = append(g.or, c)
+			if p.keyword("OR") {
+				continue
+			}
+			if !p.symbol(")") {
+				return cond{}, malformedQuery("the double supports (c OR c ...) groups only")
+			}
+			return g, nil
 		}
+	}
+	if t.kind != tIdent {
 		return cond{}, unexpected(t)
 	}
 	f := o.field(t.text)
@@ -413,6 +430,14 @@ func compare(f *field, stored, lit any) (int, bool) {
 }
 
 func (c cond) eval(rec map[string]any) bool {
+	if c.or != nil {
+		for _, alt := range c.or {
+			if alt.eval(rec) {
+				return true
+			}
+		}
+		return false
+	}
 	v := rec[c.f.name]
 	switch c.op {
 	case "=", "!=":

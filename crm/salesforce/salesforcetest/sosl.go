@@ -252,7 +252,7 @@ func (s *Server) search(version, q string) (int, any) {
 	for _, so := range sq.objects {
 		var phones []*field
 		for _, f := range so.obj.fields {
-			if f.typ == FieldPhone {
+			if f.typ == FieldPhone && !f.hidden {
 				phones = append(phones, f)
 			}
 		}
