@@ -358,7 +358,7 @@ const (
 
 // customRecord maps an activity to a record of the custom module: Direction
 // "Inbound"/"Outbound", DNIS the called number, From/To the parties' numbers,
-// DurationMins decimal minutes (2 places), StartTime/EndTime in zoho.md's
+// DurationMins whole minutes (wholeMinutes), StartTime/EndTime in zoho.md's
 // datetime format, MediaType VOIP, one RelatesTo<Module> lookup per matched
 // entity (first record of each module wins) [assumed]. Recording stays empty:
 // crm.Activity carries no recording URL.
@@ -378,7 +378,7 @@ func customRecord(a crm.Activity) map[string]any {
 		cfFrom:         from,
 		cfTo:           to,
 		cfPhoneNumber:  a.Number,
-		cfDurationMins: float64(int64(a.Duration.Minutes()*100+0.5)) / 100,
+		cfDurationMins: wholeMinutes(a.Duration),
 		cfStartTime:    formatTime(a.Start),
 	}
 	end := a.End
@@ -405,6 +405,19 @@ func customRecord(a crm.Activity) map[string]any {
 		}
 	}
 	return rec
+}
+
+// wholeMinutes is DurationMins: the custom module's DurationMins is a
+// Number field, and a Number field holds an integer (Zoho answers a decimal
+// with INVALID_DATA, expected_data_type "integer": example InvalidDataType
+// of the v8 records API, https://github.com/zoho/crm-oas v8.0). The duration
+// is rounded to the nearest minute, half a minute up: 0-29 s → 0, 30-89 s →
+// 1, 90 s → 2.
+func wholeMinutes(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + 30*time.Second) / time.Minute)
 }
 
 func truncateRunes(s string, n int) string {

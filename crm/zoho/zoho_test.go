@@ -493,7 +493,7 @@ func TestCustomModuleWithRelatesTo(t *testing.T) {
 	rec := s.Record("CCSP_Calls", res[0].ID)
 	for f, v := range map[string]any{
 		"CCSPCallID": in.EnreachID, "Name": "call 1", "Subject": "call 1", "Direction": "Inbound", "MediaType": "VOIP",
-		"From": in.Number, "To": in.DialledNumber, "DNIS": in.DialledNumber, "PhoneNumber": in.Number, "DurationMins": 1.5,
+		"From": in.Number, "To": in.DialledNumber, "DNIS": in.DialledNumber, "PhoneNumber": in.Number, "DurationMins": 2.0,
 		"StartTime": in.Start.Format("2006-01-02T15:04:05-07:00"), "EndTime": in.End.Format("2006-01-02T15:04:05-07:00"),
 	} {
 		if rec[f] != v {
@@ -810,5 +810,30 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if _, err := c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}}); err != nil {
 		t.Errorf("configured api_domain: %v", err)
+	}
+}
+
+// DurationMins is a Number (integer) field: short and unanswered calls are
+// written with whole minutes, rounded to the nearest minute (half up), and
+// none fails with INVALID_DATA.
+func TestCustomModuleDurationWholeMinutes(t *testing.T) {
+	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	cases := []struct {
+		d    time.Duration
+		want float64
+	}{{0, 0}, {1500 * time.Millisecond, 0}, {29 * time.Second, 0}, {30 * time.Second, 1}, {89 * time.Second, 1}, {90 * time.Second, 2}, {10 * time.Minute, 10}}
+	var acts []crm.Activity
+	for i, tc := range cases {
+		a := call(i)
+		a.Duration, a.End = tc.d, a.Start.Add(tc.d)
+		a.Answered = tc.d > 0
+		acts = append(acts, a)
+	}
+	res := write(t, c, acts)
+	wantStatus(t, res, crm.Created)
+	for i, tc := range cases {
+		if got := s.Record("CCSP_Calls", res[i].ID)["DurationMins"]; got != tc.want {
+			t.Errorf("%v: DurationMins = %v, want %v", tc.d, got, tc.want)
+		}
 	}
 }

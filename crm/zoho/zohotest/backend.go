@@ -255,6 +255,8 @@ func storedCustom(r map[string]any) crmtest.Stored {
 		OwnerID:   lookup(r, "Owner"),
 		Kind:      crm.KindCall,
 		NotHeld:   []string{"Description", "UserID", "StatusReason"},
+		// DurationMins holds whole minutes.
+		DurationUnit: time.Minute,
 	}
 	if str(r, "Direction") == "Outbound" {
 		s.Direction = crm.Outbound

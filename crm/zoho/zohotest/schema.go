@@ -166,9 +166,10 @@ func (s *Server) AddModule(name string, fields map[string]Field) {
 }
 
 // AddActivityModule creates the custom call module of the original
-// integration (issue 6): CCSPCallID (unique, the upsert key), Direction, DNIS,
-// Subject, MediaType, From, To, PhoneNumber, DurationMins, StartTime,
-// EndTime, Recording and RelatesTo{Contacts,Accounts,Leads} lookups.
+// integration: CCSPCallID (unique, the upsert key), Direction, DNIS,
+// Subject, MediaType, From, To, PhoneNumber, DurationMins (a Number field:
+// integer, so a decimal is refused), StartTime, EndTime, Recording and
+// RelatesTo{Contacts,Accounts,Leads} lookups.
 func (s *Server) AddActivityModule(name string) {
 	s.AddModule(name, map[string]Field{
 		"CCSPCallID":        {Type: Text, Unique: true, Mandatory: true},
@@ -179,7 +180,7 @@ func (s *Server) AddActivityModule(name string) {
 		"From":              {Type: Text},
 		"To":                {Type: Text},
 		"PhoneNumber":       {Type: Phone},
-		"DurationMins":      {Type: Decimal},
+		"DurationMins":      {Type: Integer},
 		"StartTime":         {Type: DateTime},
 		"EndTime":           {Type: DateTime},
 		"Recording":         {Type: Website},

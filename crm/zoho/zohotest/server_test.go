@@ -262,13 +262,13 @@ func TestInsertLimitsAndPartialFailure(t *testing.T) {
 	s.AddActivityModule("CCSP")
 	for i, action := range []string{"insert", "update"} {
 		code, body := call(t, s, tok, http.MethodPost, "/crm/v8/CCSP/upsert", map[string]any{
-			"data": []any{map[string]any{"Name": "n", "CCSPCallID": "X-1", "DurationMins": 1.5 + float64(i)}}, "duplicate_check_fields": []string{"CCSPCallID"}})
+			"data": []any{map[string]any{"Name": "n", "CCSPCallID": "X-1", "DurationMins": 1 + i}}, "duplicate_check_fields": []string{"CCSPCallID"}})
 		r := body["data"].([]any)[0].(map[string]any)
 		if code >= 300 || r["action"] != action {
 			t.Errorf("upsert %d: %d %v, want action %s", i, code, body, action)
 		}
 	}
-	if recs := s.Records("CCSP"); len(recs) != 1 || recs[0]["DurationMins"] != 2.5 {
+	if recs := s.Records("CCSP"); len(recs) != 1 || recs[0]["DurationMins"] != 2.0 {
 		t.Errorf("upserted records %v", recs)
 	}
 	if code, body := call(t, s, tok, http.MethodPost, "/crm/v8/CCSP/upsert", map[string]any{
@@ -338,5 +338,39 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if n := len(s.Records("Contacts")); n != 8 {
 		t.Errorf("%d contacts, want 8", n)
+	}
+}
+
+// A decimal in a Number (integer) field is refused with the body of the
+// v8 records API example "InvalidDataType" (zoho/crm-oas v8.0 records
+// examples: INVALID_DATA, expected_data_type integer), for every integer
+// field of a module; whole numbers are stored.
+func TestIntegerFieldRefusesDecimal(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.AddActivityModule("CCSP_Calls")
+	s.AddField("Leads", "Number_1", Field{Type: Integer})
+	tok := accessTok(t, s)
+	for _, tc := range []struct{ module, field string }{{"CCSP_Calls", "DurationMins"}, {"Leads", "Number_1"}} {
+		rec := map[string]any{tc.field: 1.5}
+		if tc.module == "CCSP_Calls" {
+			rec["Name"], rec["CCSPCallID"] = "x", "c1"
+		} else {
+			rec["Last_Name"] = "L"
+		}
+		st, body := call(t, s, tok, http.MethodPost, "/crm/v8/"+tc.module, map[string]any{"data": []any{rec}})
+		data, _ := body["data"].([]any)
+		if st != http.StatusBadRequest || len(data) != 1 {
+			t.Fatalf("%s.%s = 1.5: %d %v, want 400 with one result", tc.module, tc.field, st, body)
+		}
+		got, _ := json.Marshal(data[0])
+		want := fmt.Sprintf(`{"code":"INVALID_DATA","details":{"api_name":%q,"expected_data_type":"integer","json_path":"$.data[0].%s"},"message":"invalid data","status":"error"}`, tc.field, tc.field)
+		if string(got) != want {
+			t.Errorf("%s.%s = 1.5:\n got %s\nwant %s", tc.module, tc.field, got, want)
+		}
+		rec[tc.field] = 2
+		if st, body := call(t, s, tok, http.MethodPost, "/crm/v8/"+tc.module, map[string]any{"data": []any{rec}}); st != http.StatusCreated {
+			t.Errorf("%s.%s = 2: %d %v, want 201", tc.module, tc.field, st, body)
+		}
 	}
 }
