@@ -6,8 +6,15 @@ SQLC     := $(GOBIN)/sqlc
 
 .PHONY: build test generate check-generated run bench vet
 
+# Version, commit and build date of `callsync --version` (without them, Go's
+# embedded VCS information is used).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
 build:
-	$(GO) build -o bin/callsync ./cmd/callsync
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/callsync ./cmd/callsync
 
 ## test: vet and run every test (the README's test command)
 test: vet

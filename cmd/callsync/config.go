@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/callsync/callsync/config"
 )
@@ -13,11 +14,14 @@ type ConfigCommand struct{ *Main }
 
 // Run validates a config file and prints a redacted summary.
 func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return fmt.Errorf("usage: callsync config check --config FILE")
+	if len(args) > 0 && isHelp(args[0]) {
+		return c.printHelp(configUsage)
 	}
-	fs, path := c.configFlags("config check")
-	if err := fs.Parse(args[1:]); err != nil {
+	if len(args) == 0 || args[0] != "check" {
+		return usageError("%s", strings.TrimSpace(configUsage))
+	}
+	fs, path := c.configFlags("config check", "callsync config check --config FILE")
+	if err := c.parse(fs, args[1:]); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path, c.Getenv)
@@ -28,10 +32,14 @@ func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
 	return cfg.WriteSummary(c.Stdout)
 }
 
-// configFlags starts the flag set of a subcommand that takes --config.
-func (m *Main) configFlags(name string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+const configUsage = `Usage: callsync config check --config FILE
+  Validate a config and print a redacted summary.
+`
+
+// configFlags starts the flag set of a subcommand that takes --config;
+// synopsis is its usage line. Parse it with m.parse.
+func (m *Main) configFlags(name, synopsis string) (*flag.FlagSet, *string) {
+	fs := m.newFlags(name, synopsis)
 	return fs, fs.String("config", "callsync.yaml", "config file")
 }
 

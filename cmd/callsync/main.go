@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,20 +14,15 @@ import (
 	"syscall"
 )
 
-// Version is set at build time.
-var Version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
-	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "callsync:", err)
-		os.Exit(1)
+	err := m.Run(ctx, os.Args[1:])
+	stop()
+	if msg := errorMessage(err); msg != "" {
+		fmt.Fprintln(os.Stderr, "callsync:", msg)
 	}
+	os.Exit(exitCode(err))
 }
 
 // Main is the program, with its standard streams and environment, so tests
@@ -56,14 +49,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ConfigCommand{Main: m}).Run(ctx, rest)
 	case "sandbox":
 		return (&SandboxCommand{Main: m}).Run(ctx, rest)
-	case "version":
-		fmt.Fprintln(m.Stdout, "callsync", Version)
+	case "version", "--version", "-version", "-v":
+		fmt.Fprintln(m.Stdout, versionLine())
 		return nil
-	case "", "help", "-h", "--help":
+	case "", "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (see 'callsync help')", cmd)
+		return usageError("unknown command %q (see 'callsync help')", cmd)
 	}
 }
 
@@ -79,7 +72,9 @@ Usage:
                                            one polling pass of callback requests
   callsync status   --config FILE          per tenant: last runs, watermark lag, counts
   callsync config check --config FILE      validate a config and print a redacted summary
-  callsync version
+  callsync version                         version, commit and build date (also --version)
+
+Every command takes -h/--help.
 `
 
 // newLogger builds the slog logger of the config's log section.

@@ -24,8 +24,8 @@ type RunCommand struct{ *Main }
 
 // Run starts the worker and blocks until ctx ends (SIGINT/SIGTERM).
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs, path := c.configFlags("run")
-	if err := fs.Parse(args); err != nil {
+	fs, path := c.configFlags("run", "callsync run --config FILE")
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig(*path)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -47,13 +46,12 @@ var sandboxCRMs = map[string]func() sandboxCRM{
 
 // Run starts the sandbox and blocks until ctx ends (Ctrl-C).
 func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
+	fs := c.newFlags("sandbox", "callsync sandbox [--crm dynamics|salesforce|zoho] [--listen ADDR] [--every D] [--dir DIR]")
 	crmType := fs.String("crm", "dynamics", "CRM double: dynamics, salesforce or zoho")
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address for webhooks, routing, /healthz and /metrics (port 0: any free port)")
 	every := fs.Duration("every", 4*time.Second, "how often the generated organisation makes a new call")
 	dir := fs.String("dir", "", "directory for the SQLite store (default: a temporary one, removed at exit)")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	mk, ok := sandboxCRMs[*crmType]

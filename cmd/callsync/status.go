@@ -17,8 +17,8 @@ type StatusCommand struct{ *Main }
 
 // Run prints, per tenant: last runs, watermark lag, ledger and inbox counts.
 func (c *StatusCommand) Run(ctx context.Context, args []string) error {
-	fs, path := c.configFlags("status")
-	if err := fs.Parse(args); err != nil {
+	fs, path := c.configFlags("status", "callsync status --config FILE")
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig(*path)

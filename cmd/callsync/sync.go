@@ -19,8 +19,11 @@ type SyncCommand struct{ *Main }
 
 // Run dispatches on what to sync.
 func (c *SyncCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		return c.printHelp(syncUsage)
+	}
 	if len(args) == 0 {
-		return fmt.Errorf("usage: callsync sync calls|callbacks --config FILE ...")
+		return usageError("%s", strings.TrimSpace(syncUsage))
 	}
 	switch args[0] {
 	case "calls":
@@ -28,16 +31,21 @@ func (c *SyncCommand) Run(ctx context.Context, args []string) error {
 	case "callbacks":
 		return c.callbacks(ctx, args[1:])
 	}
-	return fmt.Errorf("callsync sync: unknown stream %q (calls or callbacks)", args[0])
+	return usageError("callsync sync: unknown stream %q (calls or callbacks)", args[0])
 }
 
+const syncUsage = `Usage:
+  callsync sync calls --config FILE [--tenant T] --from TIME --to TIME [--dry-run]
+  callsync sync callbacks --config FILE [--tenant T] [--profile P] [--dry-run]
+`
+
 func (c *SyncCommand) calls(ctx context.Context, args []string) error {
-	fs, path := c.configFlags("sync calls")
+	fs, path := c.configFlags("sync calls", "callsync sync calls --config FILE [--tenant T] --from TIME --to TIME [--dry-run]")
 	tenant := fs.String("tenant", "", "only this tenant (default: all)")
 	fromS := fs.String("from", "", "start of the range (RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]], UTC unless it has an offset)")
 	toS := fs.String("to", "", "end of the range, exclusive (same formats; default now)")
 	dry := fs.Bool("dry-run", false, "decide and report, write nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	from, err := parseTime(*fromS)
@@ -173,11 +181,11 @@ func (p *progress) done() {
 }
 
 func (c *SyncCommand) callbacks(ctx context.Context, args []string) error {
-	fs, path := c.configFlags("sync callbacks")
+	fs, path := c.configFlags("sync callbacks", "callsync sync callbacks --config FILE [--tenant T] [--profile P] [--dry-run]")
 	tenant := fs.String("tenant", "", "only this tenant (default: all)")
 	profile := fs.String("profile", "", "only this callback profile (default: every active profile)")
 	dry := fs.Bool("dry-run", false, "decide and report, write nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	a, tenants, err := c.open(ctx, *path, *tenant)
