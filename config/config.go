@@ -12,7 +12,27 @@ type Config struct {
 	Store   Store    `yaml:"store"`
 	HTTP    HTTP     `yaml:"http"`
 	Log     Log      `yaml:"log"`
+	Purge   Purge    `yaml:"purge"`
 	Tenants []Tenant `yaml:"tenants"`
+
+	// notes are remarks of the parser that are not errors (a bare number
+	// read as minutes); see Notes.
+	notes []string
+}
+
+// Purge configures the daily retention purge of the store (the original
+// Zoho connector's purge job: a time to run and a retention).
+type Purge struct {
+	// RunAt is the daily UTC time "HH:MM" the purge runs at.
+	RunAt string `yaml:"run_at"`
+	// Retention is how long payloads are kept: processed webhook
+	// deliveries, quarantined records, job runs, and the stored call and
+	// callback payloads of finished ledger rows.
+	Retention Duration `yaml:"retention"`
+	// LedgerRetention is how long finished ledger rows (the duplicate guard
+	// of every written call) are kept; longer than the nightly re-sync's
+	// lookback.
+	LedgerRetention Duration `yaml:"ledger_retention"`
 }
 
 // Store selects the state store.
@@ -142,6 +162,10 @@ type PhoneCalls struct {
 	ProcessServiceCalls           bool     `yaml:"process_service_calls"`
 	ProcessServiceCallsUnanswered bool     `yaml:"process_service_calls_unanswered"`
 	RunInDebugMode                bool     `yaml:"run_in_debug_mode"`
+	// WriteUnmatched writes a call whose number matches no CRM record
+	// unlinked; a later cycle or the nightly re-sync links that same record
+	// when the caller appears in the CRM.
+	WriteUnmatched bool `yaml:"write_unmatched"`
 }
 
 // Retroactive configures the nightly re-sync.

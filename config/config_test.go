@@ -978,7 +978,12 @@ func TestDurationAndClockText(t *testing.T) {
 			t.Errorf("round trip of %s = %s, %v", d, back, err)
 		}
 	}
-	for _, bad := range []string{"", "15", "15x", "1 hour", "1d"} {
+	for in, want := range map[string]time.Duration{"2d": 48 * time.Hour, "1d12h": 36 * time.Hour, " 14d ": 14 * 24 * time.Hour} {
+		if d, err := config.ParseDuration(in); err != nil || d.D() != want {
+			t.Errorf("ParseDuration(%q) = %s, %v; want %s", in, d, err, want)
+		}
+	}
+	for _, bad := range []string{"", "15", "15x", "1 hour", "d", "-1d", "1.5d", "2dx"} {
 		if _, err := config.ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", bad)
 		}

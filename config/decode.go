@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -21,6 +22,21 @@ type decoder struct {
 	// pos records where each key path appears, so that validation errors
 	// can be sorted by position too.
 	pos map[string]position
+	// notes are remarks that are not errors (see Config.Notes).
+	notes []string
+}
+
+// bareMinutes reads a bare whole number at a key that takes minutes in the
+// original product (phone_calls.execution_interval) as minutes.
+func bareMinutes(path, s string) (Duration, bool) {
+	if !strings.HasSuffix(path, ".execution_interval") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return Duration(time.Duration(n) * time.Minute), true
 }
 
 type position struct{ line, col int }
@@ -94,6 +110,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	switch {
 	case t == durationType:
 		if s, ok := d.scalar(n, path, "a duration"); ok {
+			if m, ok := bareMinutes(path, s); ok {
+				// The original ExecutionInterval is a number of minutes.
+				v.Set(reflect.ValueOf(m))
+				d.notes = append(d.notes, fmt.Sprintf("%s: %s read as minutes (%s), the original ExecutionInterval's unit; write %q to silence this note", path, strings.TrimSpace(s), m, m.String()))
+				return
+			}
 			dur, err := ParseDuration(s)
 			if err != nil {
 				d.errorf(n, path, "%v", err)

@@ -10,6 +10,12 @@ const (
 	DefaultHTTPListen = "127.0.0.1:8080"
 	DefaultLogFormat  = "text"
 	DefaultLogLevel   = "info"
+	// DefaultPurgeRunAt, DefaultRetention (the original connector's purge
+	// default of 14 days) and DefaultLedgerRetention (well past the nightly
+	// re-sync's reach) apply when purge keys are absent.
+	DefaultPurgeRunAt      = "03:17"
+	DefaultRetention       = Duration(14 * 24 * time.Hour)
+	DefaultLedgerRetention = Duration(90 * 24 * time.Hour)
 )
 
 // Defaults returns a Config holding every top-level default and no tenants.
@@ -18,6 +24,7 @@ func Defaults() Config {
 		Store: Store{Path: DefaultStorePath},
 		HTTP:  HTTP{Listen: DefaultHTTPListen},
 		Log:   Log{Format: DefaultLogFormat, Level: DefaultLogLevel},
+		Purge: Purge{RunAt: DefaultPurgeRunAt, Retention: DefaultRetention, LedgerRetention: DefaultLedgerRetention},
 	}
 }
 

@@ -59,6 +59,7 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 		d.decode(root, reflect.ValueOf(&c).Elem(), "", 0)
 	}
 	c.normalize()
+	c.notes = d.notes
 
 	errs := d.errs
 	bad := make([]string, len(errs))

@@ -23,6 +23,7 @@ func (c *Config) WriteSummary(w io.Writer) error {
 	s.line(0, "store.path", c.Store.Path)
 	s.line(0, "http.listen", c.HTTP.Listen)
 	s.line(0, "log", c.Log.Format+", "+c.Log.Level)
+	s.line(0, "purge", fmt.Sprintf("daily at %s UTC, retention %s, ledger_retention %s", c.Purge.RunAt, c.Purge.Retention, c.Purge.LedgerRetention))
 	s.line(0, "tenants", fmt.Sprint(len(c.Tenants)))
 	for i := range c.Tenants {
 		s.tenant(&c.Tenants[i])
@@ -212,4 +213,5 @@ func (s *summary) phoneCalls(pc *PhoneCalls) {
 	s.line(2, "process_service_calls", onOff(pc.ProcessServiceCalls))
 	s.line(2, "process_service_calls_unanswered", onOff(pc.ProcessServiceCallsUnanswered))
 	s.line(2, "run_in_debug_mode", onOff(pc.RunInDebugMode))
+	s.line(2, "write_unmatched", onOff(pc.WriteUnmatched))
 }

@@ -2,18 +2,43 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // ParseDuration parses the config's duration syntax: Go duration syntax
-// ("15s", "2h", "1h30m", "120m") or a bare "0".
+// ("15s", "2h", "1h30m", "120m"), a bare "0", or whole days in front
+// ("2d", "1d12h"), the original product's Days age unit.
 func ParseDuration(s string) (Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q", s)
+	bad := fmt.Errorf("invalid duration %q", s)
+	s = strings.TrimSpace(s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, bad
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return Duration(days), nil
+		}
 	}
-	return Duration(d), nil
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, bad
+	}
+	return Duration(days + d), nil
+}
+
+// ParseTimeOfDay parses a daily UTC time "HH:MM" (00:00 to 23:59) into its
+// offset from midnight.
+func ParseTimeOfDay(s string) (time.Duration, error) {
+	d, ok := parseHHMM(strings.TrimSpace(s), false)
+	if !ok || d >= 24*time.Hour {
+		return 0, fmt.Errorf("invalid time of day %q (want HH:MM, UTC)", s)
+	}
+	return d, nil
 }
 
 // String writes the duration the way the config file does: "15s", "2h", "1h30m".

@@ -132,6 +132,7 @@ func (c *Config) Validate() error {
 	}
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.purge(c)
 
 	if len(c.Tenants) == 0 {
 		v.add("tenants", "at least one tenant is required")
@@ -465,4 +466,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+func (v *validator) purge(c *Config) {
+	if _, err := ParseTimeOfDay(c.Purge.RunAt); err != nil {
+		v.add("purge.run_at", "%v", err)
+	}
+	v.positive("purge.retention", c.Purge.Retention)
+	v.positive("purge.ledger_retention", c.Purge.LedgerRetention)
+	// The ledger rows are the duplicate guard of the nightly re-sync: they
+	// must outlive its lookback, with a day to spare for a missed night.
+	for i, t := range c.Tenants {
+		if need := t.Retroactive.Lookback.D() + 24*time.Hour; c.Purge.LedgerRetention.D() < need {
+			v.add("purge.ledger_retention", "%s is shorter than tenants[%d].retroactive.lookback (%s) plus one day: the nightly re-sync would reach calls whose ledger rows were purged", c.Purge.LedgerRetention, i, t.Retroactive.Lookback)
+		}
+	}
+	if c.Purge.LedgerRetention < c.Purge.Retention {
+		v.add("purge.ledger_retention", "%s is shorter than purge.retention (%s)", c.Purge.LedgerRetention, c.Purge.Retention)
+	}
 }

@@ -28,7 +28,11 @@ func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "%s: valid\n\n", *path)
+	fmt.Fprintf(c.Stdout, "%s: valid\n", *path)
+	for _, n := range cfg.Notes() {
+		fmt.Fprintf(c.Stdout, "note: %s\n", n)
+	}
+	fmt.Fprintln(c.Stdout)
 	return cfg.WriteSummary(c.Stdout)
 }
 
