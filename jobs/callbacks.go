@@ -416,7 +416,8 @@ func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tena
 				}
 			}
 		}
-		a.Description = callbackDescription(cb, matchNote, it.info.BundleKey, linked, pc.EnableAudit)
+		a.Description = callbackDescription(cb, matchNote, it.info.BundleKey, linked)
+		a.Audit = callbackAudit(cb, pc.EnableAudit)
 		it.act = a
 		if a.Open && it.number != "" {
 			groups[it.number] = append(groups[it.number], sibling{id: it.id, bundle: it.info.BundleKey})
@@ -472,8 +473,8 @@ func bundleKey(tenant, firstID string) string {
 }
 
 // callbackDescription renders the activity text: the request's details, the
-// match note, the bundle and, with enable_audit, every Enreach value.
-func callbackDescription(cb enreach.Callback, matchNote, bundle string, linked []sibling, audit bool) string {
+// match note and the bundle. The full Enreach record goes to Activity.Audit.
+func callbackDescription(cb enreach.Callback, matchNote, bundle string, linked []sibling) string {
 	var b strings.Builder
 	line := func(label, v string) {
 		if strings.TrimSpace(v) != "" {
@@ -516,13 +517,16 @@ func callbackDescription(cb enreach.Callback, matchNote, bundle string, linked [
 			line("Other open requests from this number", strings.Join(parts, ", "))
 		}
 	}
-	if audit && len(cb.Raw) > 0 {
-		// Audit renders every field of the raw record after its first line.
-		if _, fields, ok := strings.Cut(Audit(Call{ID: cb.ID, Raw: []json.RawMessage{cb.Raw}}, true), "\n"); ok {
-			b.WriteString(fields)
-		}
-	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// callbackAudit is the request's audit text: the full Enreach record as JSON
+// with enable_audit, else "CallId is <id>" (as for calls).
+func callbackAudit(cb enreach.Callback, enabled bool) string {
+	if len(cb.Raw) == 0 {
+		return Audit(Call{ID: cb.ID}, false)
+	}
+	return Audit(Call{ID: cb.ID, Raw: []json.RawMessage{cb.Raw}}, enabled)
 }
 
 // writeCallbacks writes the decided activities in batches and records each

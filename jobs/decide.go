@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -28,6 +27,8 @@ const (
 	ReasonExistingActivity  = "existing_activity"            // written: a CRM activity inside call_start_margin
 	ReasonMultipleMatchOpen = "multiple_match_open"          // written unlinked, open for a person
 	ReasonNotRecorded       = "not_recorded"                 // the CRM client is set not to record it (Zoho record_incoming/outgoing)
+	ReasonUnlinked          = "unlinked"                     // written with no customer (write_unmatched); linked when the caller appears
+	ReasonLinked            = "linked"                       // written unlinked, since linked to the caller
 )
 
 // Filter applies the settings that need no CRM data. It returns "" when the
@@ -59,6 +60,10 @@ type Decision struct {
 	State    string
 	Reason   string
 	Activity crm.Activity
+	// Unmapped is the Enreach user of the call when that user has no CRM
+	// user (the default assignee, if any, stands in), "" otherwise;
+	// callsync status counts these calls per user.
+	Unmapped string
 }
 
 // Owners are the CRM users relevant to one call.
@@ -72,6 +77,19 @@ type Owners struct {
 // Decide builds the activity for a call that passed Filter, given its
 // verified CRM matches (in CRM order) and owners. number is the customer's
 // number as it will be written (E.164 when it parsed).
+//
+// Matches, following Enreach Voice for Dynamics 365's settings:
+//   - one: linked;
+//   - several, multiple_matches_pick_first: the first is linked (direct
+//     and queue calls: "the first account or contact is picked");
+//   - several, a queue (service) call, enable_multiple_match_create: written
+//     unlinked and open with multiple_match_phone_call_status
+//     (EnableMultipleMatchCreate "defines if service calls should be
+//     created when multiple contacts/accounts/leads found");
+//   - several otherwise (a direct call, or create off): not written,
+//     unresolved multiple_matches (unlinked beats wrong);
+//   - none: unresolved no_match, or with write_unmatched written unlinked
+//     (reason unlinked) and linked later when the caller appears.
 func Decide(tenant string, c Call, number string, matches []crm.Record, owners Owners, s config.PhoneCalls) Decision {
 	a := crm.Activity{
 		Key:       crm.Key(tenant, crm.KindCall, strings.ToLower(c.ID)),
@@ -92,14 +110,25 @@ func Decide(tenant string, c Call, number string, matches []crm.Record, owners O
 	default:
 		a.Direction, a.Subject, a.DialledNumber = crm.Inbound, s.IncomingDirectCallSubject, c.BNum
 	}
+	var unmapped string
 	a.OwnerID = owners.User
 	if a.OwnerID == "" {
 		a.OwnerID = owners.Default
+		unmapped = strings.ToLower(c.UserID)
 	}
 	a.UserID = a.OwnerID
-	a.Description = Audit(c, s.EnableAudit)
+	a.Description = Describe(c, number)
+	a.Audit = Audit(c, s.EnableAudit)
 
+	d := decideMatch(c, matches, s, a)
+	d.Unmapped = unmapped
+	return d
+}
+
+func decideMatch(c Call, matches []crm.Record, s config.PhoneCalls, a crm.Activity) Decision {
 	switch {
+	case len(matches) == 0 && s.WriteUnmatched:
+		return Decision{State: store.Pending, Reason: ReasonUnlinked, Activity: a}
 	case len(matches) == 0:
 		return Decision{State: store.Unresolved, Reason: ReasonNoMatch}
 	case len(matches) == 1 || s.MultipleMatchesPickFirst:
@@ -107,7 +136,7 @@ func Decide(tenant string, c Call, number string, matches []crm.Record, owners O
 		a.Regarding = &r
 		a.Related = refs(matches[:1])
 		return Decision{State: store.Pending, Activity: a}
-	case s.EnableMultipleMatchCreate:
+	case c.Queue && s.EnableMultipleMatchCreate:
 		a.Open = true
 		a.StatusReason = s.MultipleMatchPhoneCallStatus
 		a.Related = refs(matches)
@@ -125,40 +154,61 @@ func refs(rs []crm.Record) []crm.Ref {
 	return out
 }
 
-// Audit renders the activity description: with enable_audit every Enreach
-// value of the call (each source record's fields, sorted), else "CallId is <id>".
+// Audit is the activity's audit text (the original's "Enreach Api Audit"
+// field): with enable_audit the full Enreach record as JSON (an array when
+// the call merges several records), else "CallId is <id>".
 func Audit(c Call, enabled bool) string {
-	if !enabled {
+	if !enabled || len(c.Raw) == 0 {
 		return "CallId is " + c.ID
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "CallId is %s\n", c.ID)
-	for _, raw := range c.Raw {
-		var m map[string]any
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if d.Decode(&m) != nil {
-			continue
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString("--\n")
-		for _, k := range keys {
-			v := m[k]
-			if v == nil {
-				continue
-			}
-			switch x := v.(type) {
-			case string:
-				fmt.Fprintf(&b, "%s: %s\n", k, x)
-			default:
-				j, _ := json.Marshal(x)
-				fmt.Fprintf(&b, "%s: %s\n", k, j)
-			}
+	if len(c.Raw) == 1 {
+		var b bytes.Buffer
+		if json.Compact(&b, c.Raw[0]) == nil {
+			return b.String()
 		}
 	}
+	b, err := json.Marshal(c.Raw)
+	if err != nil {
+		return "CallId is " + c.ID
+	}
+	return string(b)
+}
+
+// Describe is the activity's short human summary: what kind of call, who,
+// when, how long, and the Enreach call id.
+func Describe(c Call, number string) string {
+	var b strings.Builder
+	line := func(label, v string) {
+		if strings.TrimSpace(v) != "" {
+			fmt.Fprintf(&b, "%s: %s\n", label, v)
+		}
+	}
+	fmt.Fprintf(&b, "CallId is %s\n", c.ID)
+	switch {
+	case c.Outbound:
+		b.WriteString("Outgoing direct call\n")
+	case c.Queue && c.Answered:
+		b.WriteString("Incoming queue call, answered\n")
+	case c.Queue:
+		b.WriteString("Incoming queue call, not answered\n")
+	default:
+		b.WriteString("Incoming direct call\n")
+	}
+	line("Customer", number)
+	if c.Queue {
+		q := c.QueueName
+		if c.QueueNumber != "" {
+			q = strings.TrimSpace(q + " (" + c.QueueNumber + ")")
+		}
+		line("Queue", q)
+	}
+	line("User", c.UserName)
+	if !c.Start.IsZero() {
+		line("Start", c.Start.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if c.Answered {
+		line("Duration", (time.Duration(c.Duration) * time.Second).String())
+	}
+	line("Recording", strings.Join(c.Recordings, ", "))
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,20 +119,30 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("%+v", d)
 			}
 		}},
-		{"several matches, create open unlinked", in, []crm.Record{contact, account}, owners, settings(), func(t *testing.T, d Decision) {
+		{"several matches, queue call, create open unlinked", queue, []crm.Record{contact, account}, owners, settings(), func(t *testing.T, d Decision) {
 			a := d.Activity
-			if d.State != store.Pending || a.Regarding != nil || !a.Open || a.StatusReason != 7 || len(a.Related) != 2 {
+			if d.State != store.Pending || d.Reason != ReasonMultipleMatchOpen || a.Regarding != nil || !a.Open || a.StatusReason != 7 || len(a.Related) != 2 {
 				t.Fatalf("%+v", d)
 			}
 		}},
-		{"several matches, no create", in, []crm.Record{contact, account}, owners, func() config.PhoneCalls { s := settings(); s.EnableMultipleMatchCreate = false; return s }(), func(t *testing.T, d Decision) {
+		{"several matches, no create", queue, []crm.Record{contact, account}, owners, func() config.PhoneCalls { s := settings(); s.EnableMultipleMatchCreate = false; return s }(), func(t *testing.T, d Decision) {
 			if d.State != store.Unresolved || d.Reason != ReasonMultipleMatches {
 				t.Fatalf("%+v", d)
 			}
 		}},
 		{"audit off", in, []crm.Record{contact}, owners, noAudit(), func(t *testing.T, d Decision) {
-			if d.Activity.Description != "CallId is CALL-1" {
-				t.Fatalf("%q", d.Activity.Description)
+			if d.Activity.Audit != "CallId is CALL-1" || !strings.HasPrefix(d.Activity.Description, "CallId is CALL-1\n") {
+				t.Fatalf("audit %q description %q", d.Activity.Audit, d.Activity.Description)
+			}
+		}},
+		{"unmapped user is reported", in, []crm.Record{contact}, Owners{Default: "crm-default"}, settings(), func(t *testing.T, d Decision) {
+			if d.Unmapped != "u1" {
+				t.Fatalf("Unmapped = %q, want u1", d.Unmapped)
+			}
+		}},
+		{"mapped user is not reported", in, []crm.Record{contact}, owners, settings(), func(t *testing.T, d Decision) {
+			if d.Unmapped != "" {
+				t.Fatalf("Unmapped = %q", d.Unmapped)
 			}
 		}},
 	}
@@ -142,13 +153,94 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestAuditHoldsEveryEnreachValue(t *testing.T) {
-	c := Call{ID: "X", Raw: []json.RawMessage{json.RawMessage(`{"CallId":"X","ANum":"+3584","Duration":42,"QueueName":null}`)}}
-	got := Audit(c, true)
-	for _, want := range []string{"CallId: X", "ANum: +3584", "Duration: 42"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("audit %q lacks %q", got, want)
+// EnableMultipleMatchCreate is for service (queue) calls; a direct call
+// with several matches follows MultipleMatchesPickFirst only.
+func TestDecideSeveralMatches(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	direct := Call{ID: "D", Answered: true, Privacy: "Work", ANum: "+358401111111", UserID: "u1", Start: start, Duration: 60}
+	queue := Call{ID: "Q", Queue: true, Answered: true, ANum: "+358401111111", UserID: "u1", QueueName: "Sales", Start: start, Duration: 60}
+	missed := Call{ID: "M", Queue: true, ANum: "+358401111111", QueueName: "Sales", Start: start}
+	two := []crm.Record{{Ref: crm.Ref{Entity: crm.Contact, ID: "c1"}}, {Ref: crm.Ref{Entity: crm.Account, ID: "a1"}}}
+	const (
+		linkedFirst = "linked to the first"
+		openUnlink  = "written open, unlinked"
+		unresolved  = "unresolved"
+	)
+	tests := []struct {
+		call              Call
+		pickFirst, create bool
+		want              string
+	}{
+		{direct, false, false, unresolved},
+		{direct, false, true, unresolved}, // create is for service calls only
+		{direct, true, false, linkedFirst},
+		{direct, true, true, linkedFirst},
+		{queue, false, false, unresolved},
+		{queue, false, true, openUnlink},
+		{queue, true, false, linkedFirst},
+		{queue, true, true, linkedFirst},
+		{missed, false, true, openUnlink},
+		{missed, false, false, unresolved},
+	}
+	for _, tt := range tests {
+		s := settings()
+		s.MultipleMatchesPickFirst, s.EnableMultipleMatchCreate = tt.pickFirst, tt.create
+		d := Decide("t", tt.call, "+358401111111", two, Owners{User: "crm-u1"}, s)
+		var got string
+		switch {
+		case d.State == store.Pending && d.Activity.Regarding != nil && *d.Activity.Regarding == two[0].Ref && !d.Activity.Open:
+			got = linkedFirst
+		case d.State == store.Pending && d.Activity.Regarding == nil && d.Activity.Open && d.Activity.StatusReason == 7 && d.Reason == ReasonMultipleMatchOpen:
+			got = openUnlink
+		case d.State == store.Unresolved && d.Reason == ReasonMultipleMatches:
+			got = unresolved
+		default:
+			got = fmt.Sprintf("%+v", d)
 		}
+		if got != tt.want {
+			t.Errorf("call %s pick_first=%v create=%v: %s, want %s", tt.call.ID, tt.pickFirst, tt.create, got, tt.want)
+		}
+	}
+}
+
+// write_unmatched writes a call with no match unlinked; off, it waits.
+func TestDecideWriteUnmatched(t *testing.T) {
+	c := Call{ID: "U", Answered: true, Privacy: "Work", ANum: "+358401111111", UserID: "u1", Start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Duration: 60}
+	s := settings()
+	if d := Decide("t", c, "+358401111111", nil, Owners{}, s); d.State != store.Unresolved || d.Reason != ReasonNoMatch {
+		t.Errorf("off: %+v", d)
+	}
+	s.WriteUnmatched = true
+	d := Decide("t", c, "+358401111111", nil, Owners{}, s)
+	if d.State != store.Pending || d.Reason != ReasonUnlinked || d.Activity.Regarding != nil || d.Activity.Open || d.Activity.Key != "callsync/v1/t/call/u" {
+		t.Errorf("on: %+v", d)
+	}
+}
+
+// The audit text is the full Enreach record as JSON; the description is a
+// short summary without the record.
+func TestAuditIsTheEnreachRecord(t *testing.T) {
+	raw := `{"CallId":"X","ANum":"+3584","Duration":42,"QueueName":null,"Note":"` + strings.Repeat("n", 3000) + `"}`
+	c := Call{ID: "X", Answered: true, ANum: "+3584", Duration: 42, UserName: "Aino Agent", Raw: []json.RawMessage{json.RawMessage(raw)}}
+	if got := Audit(c, true); got != raw {
+		t.Fatalf("audit = %.200q, want the record", got)
+	}
+	two := c
+	two.Raw = append(two.Raw, json.RawMessage(`{"CallId":"X","UserId":"u"}`))
+	var arr []map[string]any
+	if err := json.Unmarshal([]byte(Audit(two, true)), &arr); err != nil || len(arr) != 2 {
+		t.Fatalf("audit of two records = %v, %v", arr, err)
+	}
+	if got := Audit(c, false); got != "CallId is X" {
+		t.Fatalf("audit off = %q", got)
+	}
+	d := Decide("t", c, "+3584", []crm.Record{{Ref: crm.Ref{Entity: crm.Contact, ID: "c"}}}, Owners{}, settings())
+	if d.Activity.Audit != raw {
+		t.Errorf("Decide audit = %.100q", d.Activity.Audit)
+	}
+	desc := d.Activity.Description
+	if strings.Contains(desc, "nnnn") || len(desc) > 400 || !strings.Contains(desc, "CallId is X") || !strings.Contains(desc, "Aino Agent") || !strings.Contains(desc, "42s") {
+		t.Errorf("description is not a short summary:\n%s", desc)
 	}
 }
 

@@ -154,9 +154,14 @@ func (w *world) seedDay() []expectation {
 	w.en.AddCalls(c)
 	exp = append(exp, expectation{id: c.CallID, reason: "skipped/" + jobs.ReasonTooShort})
 
+	// Several matches: a direct call waits (EnableMultipleMatchCreate is for
+	// service calls), a queue call is written open and unlinked.
 	c = enreachtest.DirectCall(w.alice, "+358402222222", false, at(13, 0), 5*time.Second, time.Minute)
 	w.en.AddCalls(c)
-	exp = append(exp, expectation{id: c.CallID, write: true, subject: "Incoming direct call", direction: crm.Inbound, owner: w.crmAlice, open: true})
+	exp = append(exp, expectation{id: c.CallID, reason: "unresolved/" + jobs.ReasonMultipleMatches})
+	sc, _ = enreachtest.QueueCall(w.sales, nil, "+358402222222", at(13, 30), time.Minute, 0)
+	w.en.AddServiceCalls(sc)
+	exp = append(exp, expectation{id: sc.CallID, write: true, subject: "Incoming queue call", direction: crm.Inbound, owner: w.crmCarol, open: true})
 
 	c = enreachtest.DirectCall(w.alice, w.bob.WorkNumber, false, at(14, 0), 5*time.Second, time.Minute)
 	w.en.AddCalls(c)
