@@ -283,7 +283,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	var write []*pending
 	for _, p := range todo {
 		entry := callRow(t.Name, p.call, p.number, p.prev.Attempts)
-		entry.State, entry.Reason = p.dec.State, p.dec.Reason
+		entry.State, entry.Reason, entry.UnmappedUser = p.dec.State, p.dec.Reason, p.dec.Unmapped
 		switch p.dec.State {
 		case store.Written: // found inside call_start_margin
 			entry.CRMID = p.existing
@@ -401,7 +401,7 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		ledger := make([]store.LedgerEntry, len(batch))
 		for j, p := range batch {
 			e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
-			e.Reason = p.dec.Reason
+			e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
 			var r crm.WriteResult
 			if err != nil {
 				r = crm.WriteResult{Status: crm.Failed, Err: err}

@@ -5,8 +5,8 @@ WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id IN (sql
 
 -- name: UpsertLedger :exec
 -- A written row stays written: replays never downgrade it.
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
@@ -16,7 +16,8 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     item_time = excluded.item_time,
     number = excluded.number,
     payload = COALESCE(excluded.payload, ledger.payload),
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written';
 
 -- name: ListLedgerByState :many
@@ -34,3 +35,17 @@ SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GR
 
 -- name: PurgeLedger :execrows
 DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored');
+
+-- name: CountUnmappedUsers :many
+-- Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
+SELECT unmapped_user, COUNT(*) AS n FROM ledger
+WHERE tenant = ? AND kind = ? AND unmapped_user != ''
+GROUP BY unmapped_user ORDER BY n DESC, unmapped_user;
+
+-- name: ListWrittenByReasonWithPayload :many
+-- Written rows with a reason (e.g. calls written unlinked), payload included.
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
+FROM ledger
+WHERE tenant = ? AND kind = ? AND state = 'written' AND reason = ? AND attempts < ?
+ORDER BY item_time
+LIMIT ?;

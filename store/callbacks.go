@@ -54,6 +54,7 @@ func (s *Store) SaveCallbacks(ctx context.Context, entries []LedgerEntry, infos 
 				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: e.State,
 				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
 				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
+				UnmappedUser: e.UnmappedUser,
 			})
 			if err != nil {
 				return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)

@@ -149,6 +149,9 @@ type LedgerEntry struct {
 	// Payload is what is needed to retry without asking Enreach again. Nil
 	// keeps the stored payload.
 	Payload []byte
+	// UnmappedUser is the Enreach user of a call that had no CRM user
+	// ("" when mapped); saved with every upsert of the row.
+	UnmappedUser string
 }
 
 // Ledger returns the rows for the given Enreach ids, keyed by id.
@@ -185,6 +188,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: e.State,
 				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
 				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
+				UnmappedUser: e.UnmappedUser,
 			})
 			if err != nil {
 				return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)

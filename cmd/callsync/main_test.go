@@ -52,6 +52,8 @@ type doubles struct {
 	env     map[string]string
 	agent   enreach.User
 	contact string
+	// crmAgent is the Dynamics user of agent.
+	crmAgent string
 }
 
 func newDoubles(t *testing.T) *doubles {
@@ -61,7 +63,7 @@ func newDoubles(t *testing.T) *doubles {
 	t.Cleanup(d.dyn.Close)
 	d.agent = enreach.User{ID: enreachtest.NewID(), UserName: "aino@contoso.example", WorkNumber: "+358201000001"}
 	d.en.AddUsers(d.agent)
-	d.dyn.AddUser(dynamicstest.User{Name: "Aino", Email: d.agent.UserName})
+	d.crmAgent = d.dyn.AddUser(dynamicstest.User{Name: "Aino", Email: d.agent.UserName})
 	d.contact = d.dyn.AddContact(dynamicstest.Record{Name: "Matti", Phones: map[string]string{"mobilephone": "040 123 4567"}})
 	dc := d.dyn.Config()
 	dir := t.TempDir()

@@ -70,6 +70,23 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(tw, "  %ss\t%s\n", kind, strings.Join(parts, ", "))
 		}
+		unmapped, err := st.UnmappedUsers(ctx, t.Name, jobs.KindCall)
+		if err != nil {
+			return err
+		}
+		if len(unmapped) > 0 {
+			// Calls whose Enreach user has no CRM user: default_crm_assignee
+			// stood in (or nobody, when it is unset). Map these users.
+			var parts []string
+			for _, u := range unmapped {
+				parts = append(parts, fmt.Sprintf("%s %d", u.EnreachUserID, u.Calls))
+			}
+			who := "default_crm_assignee " + t.PhoneCalls.DefaultCRMAssignee
+			if t.PhoneCalls.DefaultCRMAssignee == "" {
+				who = "no owner (default_crm_assignee unset)"
+			}
+			fmt.Fprintf(tw, "  calls of users with no CRM user\t%s\t(%s)\n", strings.Join(parts, ", "), who)
+		}
 		cbs, err := st.CallbackCountsByProfile(ctx, t.Name, jobs.KindCallback)
 		if err != nil {
 			return err

@@ -85,6 +85,46 @@ func (q *Queries) CountLedgerByState(ctx context.Context, arg CountLedgerByState
 	return items, nil
 }
 
+const countUnmappedUsers = `-- name: CountUnmappedUsers :many
+SELECT unmapped_user, COUNT(*) AS n FROM ledger
+WHERE tenant = ? AND kind = ? AND unmapped_user != ''
+GROUP BY unmapped_user ORDER BY n DESC, unmapped_user
+`
+
+type CountUnmappedUsersParams struct {
+	Tenant string
+	Kind   string
+}
+
+type CountUnmappedUsersRow struct {
+	UnmappedUser string
+	N            int64
+}
+
+// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
+func (q *Queries) CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error) {
+	rows, err := q.db.QueryContext(ctx, countUnmappedUsers, arg.Tenant, arg.Kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CountUnmappedUsersRow
+	for rows.Next() {
+		var i CountUnmappedUsersRow
+		if err := rows.Scan(&i.UnmappedUser, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getLedger = `-- name: GetLedger :many
 SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
 FROM ledger
@@ -223,6 +263,76 @@ func (q *Queries) ListLedgerByState(ctx context.Context, arg ListLedgerByStatePa
 	return items, nil
 }
 
+const listWrittenByReasonWithPayload = `-- name: ListWrittenByReasonWithPayload :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
+FROM ledger
+WHERE tenant = ? AND kind = ? AND state = 'written' AND reason = ? AND attempts < ?
+ORDER BY item_time
+LIMIT ?
+`
+
+type ListWrittenByReasonWithPayloadParams struct {
+	Tenant   string
+	Kind     string
+	Reason   string
+	Attempts int64
+	Limit    int64
+}
+
+type ListWrittenByReasonWithPayloadRow struct {
+	EnreachID string
+	IdemKey   string
+	State     string
+	Reason    string
+	CrmID     string
+	Attempts  int64
+	LastError string
+	ItemTime  int64
+	Number    string
+	Payload   []byte
+}
+
+// Written rows with a reason (e.g. calls written unlinked), payload included.
+func (q *Queries) ListWrittenByReasonWithPayload(ctx context.Context, arg ListWrittenByReasonWithPayloadParams) ([]ListWrittenByReasonWithPayloadRow, error) {
+	rows, err := q.db.QueryContext(ctx, listWrittenByReasonWithPayload,
+		arg.Tenant,
+		arg.Kind,
+		arg.Reason,
+		arg.Attempts,
+		arg.Limit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListWrittenByReasonWithPayloadRow
+	for rows.Next() {
+		var i ListWrittenByReasonWithPayloadRow
+		if err := rows.Scan(
+			&i.EnreachID,
+			&i.IdemKey,
+			&i.State,
+			&i.Reason,
+			&i.CrmID,
+			&i.Attempts,
+			&i.LastError,
+			&i.ItemTime,
+			&i.Number,
+			&i.Payload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeLedger = `-- name: PurgeLedger :execrows
 DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored')
 `
@@ -241,8 +351,8 @@ func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64
 }
 
 const upsertLedger = `-- name: UpsertLedger :exec
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
@@ -252,25 +362,27 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     item_time = excluded.item_time,
     number = excluded.number,
     payload = COALESCE(excluded.payload, ledger.payload),
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written'
 `
 
 type UpsertLedgerParams struct {
-	Tenant    string
-	Kind      string
-	EnreachID string
-	IdemKey   string
-	State     string
-	Reason    string
-	CrmID     string
-	Attempts  int64
-	LastError string
-	ItemTime  int64
-	Number    string
-	Payload   []byte
-	CreatedAt int64
-	UpdatedAt int64
+	Tenant       string
+	Kind         string
+	EnreachID    string
+	IdemKey      string
+	State        string
+	Reason       string
+	CrmID        string
+	Attempts     int64
+	LastError    string
+	ItemTime     int64
+	Number       string
+	Payload      []byte
+	CreatedAt    int64
+	UpdatedAt    int64
+	UnmappedUser string
 }
 
 // A written row stays written: replays never downgrade it.
@@ -290,6 +402,7 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) erro
 		arg.Payload,
 		arg.CreatedAt,
 		arg.UpdatedAt,
+		arg.UnmappedUser,
 	)
 	return err
 }

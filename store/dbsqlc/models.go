@@ -34,20 +34,31 @@ type JobRun struct {
 }
 
 type Ledger struct {
-	Tenant    string
-	Kind      string
-	EnreachID string
-	IdemKey   string
-	State     string
-	Reason    string
-	CrmID     string
-	Attempts  int64
-	LastError string
-	ItemTime  int64
-	Number    string
-	Payload   []byte
-	CreatedAt int64
-	UpdatedAt int64
+	Tenant       string
+	Kind         string
+	EnreachID    string
+	IdemKey      string
+	State        string
+	Reason       string
+	CrmID        string
+	Attempts     int64
+	LastError    string
+	ItemTime     int64
+	Number       string
+	Payload      []byte
+	CreatedAt    int64
+	UpdatedAt    int64
+	UnmappedUser string
+}
+
+type PurgeRun struct {
+	ID         int64
+	RanAt      int64
+	Ledger     int64
+	Payloads   int64
+	Inbox      int64
+	Quarantine int64
+	Runs       int64
 }
 
 type Quarantine struct {
