@@ -26,6 +26,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 		sets    [][]op
 		setItem []int // changeset -> activity index
 	)
+	queueParty := !c.queuePartyOff.Load()
 	for i, a := range acts {
 		id := ActivityID(a.Key)
 		results[i] = crm.WriteResult{Key: a.Key, ID: id}
@@ -33,7 +34,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write: empty key: %w", crm.ErrPermanent)
 			continue
 		}
-		ops, err := activityOps(id, a)
+		ops, err := activityOps(id, a, queueParty)
 		if err != nil {
 			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write %s: %w", a.Key, err)
 			continue
@@ -47,6 +48,9 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 	rs, err := c.runChangesets(ctx, "write", sets)
 	if err != nil {
 		return nil, fmt.Errorf("dynamics: write %d activities: %w", len(sets), err)
+	}
+	if queueParty {
+		c.queuePartyFallback(ctx, acts, setItem, rs)
 	}
 	for j, r := range rs {
 		i := setItem[j]
@@ -64,6 +68,70 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 	return results, nil
 }
 
+// queuePartyFallback handles an org that refuses a queue as the "to" party
+// of a phone call: the callback requests with a queue party whose create was
+// refused with 400 are sent again without it (the queue named in the
+// description instead). When one of those goes through, the org does not take
+// queue parties: every later write of this client (one tenant) leaves them
+// out, and that is logged once. rs is updated in place. The changesets were
+// atomic, so the refused ones left nothing behind.
+func (c *Client) queuePartyFallback(ctx context.Context, acts []crm.Activity, setItem []int, rs []csResult) {
+	var (
+		retry []int // changeset indexes
+		sets  [][]op
+	)
+	for j, r := range rs {
+		a := acts[setItem[j]]
+		var e *Error
+		if r.err == nil || !usesQueueParty(a) || isDuplicate(r) || !errors.As(r.err, &e) ||
+			e.Status != http.StatusBadRequest || r.failedCID > 1 {
+			continue
+		}
+		ops, err := activityOps(ActivityID(a.Key), a, false)
+		if err != nil {
+			continue
+		}
+		retry = append(retry, j)
+		sets = append(sets, ops)
+	}
+	if len(retry) == 0 {
+		return
+	}
+	again, err := c.runChangesets(ctx, "write", sets)
+	if err != nil {
+		return
+	}
+	accepted := false
+	for k, r := range again {
+		if r.err == nil || isDuplicate(r) {
+			accepted = true
+		}
+		rs[retry[k]] = r
+	}
+	if accepted && c.queuePartyOff.CompareAndSwap(false, true) {
+		c.log.Warn("dynamics: the org refuses a queue as the \"to\" party of a phone call; callback requests now name their queue in the description instead",
+			"refused", rs[retry[0]].err)
+	}
+}
+
+// QueuePartyRefused reports whether this org refused a queue as a phone
+// call party, so callback requests name their queue in the description.
+func (c *Client) QueuePartyRefused() bool { return c.queuePartyOff.Load() }
+
+// usesQueueParty says whether the activity is a callback request addressed
+// to a queue, written with the queue as its "to" party.
+func usesQueueParty(a crm.Activity) bool {
+	return a.Kind == crm.KindCallback && a.RecipientIsQueue && queueRecipient(a) != ""
+}
+
+// queueRecipient is the queue a callback request is addressed to.
+func queueRecipient(a crm.Activity) string {
+	if a.RecipientID != "" {
+		return a.RecipientID
+	}
+	return a.QueueID
+}
+
 // isDuplicate says whether a failed create means "already written": 412 on
 // the create, or the duplicate-key code anywhere [Idempotency, assumed].
 func isDuplicate(r csResult) bool {
@@ -79,8 +147,8 @@ func isDuplicate(r csResult) bool {
 
 // activityOps builds one activity's changeset. Content-IDs are 1.. within the
 // changeset; the create is always 1.
-func activityOps(id string, a crm.Activity) ([]op, error) {
-	body, err := phoneCallBody(id, a)
+func activityOps(id string, a crm.Activity, queueParty bool) ([]op, error) {
+	body, err := phoneCallBody(id, a, queueParty)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +189,10 @@ func activityOps(id string, a crm.Activity) ([]op, error) {
 }
 
 // phoneCallBody is the phonecall entity of an activity [Writing a completed
-// phone-call activity].
-func phoneCallBody(id string, a crm.Activity) ([]byte, error) {
+// phone-call activity]. queueParty writes a callback request addressed to a
+// queue with the queue as its "to" party; otherwise the queue is named in the
+// description.
+func phoneCallBody(id string, a crm.Activity, queueParty bool) ([]byte, error) {
 	customer := a.Regarding
 	var meta entityMeta
 	if customer != nil {
@@ -142,9 +212,10 @@ func phoneCallBody(id string, a crm.Activity) ([]byte, error) {
 			return nil, fmt.Errorf("user id %q: %w", uid, crm.ErrPermanent)
 		}
 	}
+	queueTo := queueParty && usesQueueParty(a)
 	desc := a.Description
-	if a.Kind == crm.KindCallback && a.RecipientIsQueue && a.QueueName != "" && !strings.Contains(desc, a.QueueName) {
-		// A queue cannot be a phone call party: name it in the text.
+	if !queueTo && a.Kind == crm.KindCallback && a.RecipientIsQueue && a.QueueName != "" && !strings.Contains(desc, a.QueueName) {
+		// The org refuses a queue party: name the queue in the text.
 		if desc != "" {
 			desc += "\n"
 		}
@@ -183,13 +254,18 @@ func phoneCallBody(id string, a crm.Activity) ([]byte, error) {
 	}
 	userID := a.UserID
 	if a.Kind == crm.KindCallback && a.RecipientID != "" && !a.RecipientIsQueue {
-		// A callback is addressed to its recipient user; a queue cannot
-		// be a party [Writing: Parties], so then the "to" party is the
-		// user the engine named, if any.
+		// A callback is addressed to its recipient user (the queue's
+		// owner under recipient_rule: queue_owner).
 		userID = a.RecipientID
 	}
 	var userParty map[string]any
-	if userID != "" {
+	switch {
+	case queueTo:
+		// activityparty.partyid targets queue, so the queue itself is
+		// the "to" party, as the product callsync replaces writes it
+		// [Writing: Parties].
+		userParty = map[string]any{queuePartyBind: "/" + queueSet + "(" + queueRecipient(a) + ")"}
+	case userID != "":
 		userParty = map[string]any{userPartyBind: userBindPrefix + userID + ")"}
 	}
 	// Inbound (and callback requests): customer from, user to; outbound:

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
@@ -66,6 +67,9 @@ type Client struct {
 	sem         chan struct{}
 	log         *slog.Logger
 	metrics     Metrics
+	// queuePartyOff is set once the org refused a queue as a phone call
+	// party: callback requests then name their queue in the description.
+	queuePartyOff atomic.Bool
 }
 
 var _ crm.Client = (*Client)(nil)

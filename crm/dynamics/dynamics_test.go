@@ -430,8 +430,9 @@ func TestWriteActivities(t *testing.T) {
 	}
 	pc = get(cbQueue)
 	if pc.StateCode != 0 || pc.StatusCode != 1 || !pc.ScheduledEnd.Equal(due) || len(pc.Queues) != 1 || pc.Queues[0] != w.queue ||
-		pc.To() != nil || pc.From() == nil || pc.From().ID != w.customers[0].ID || !strings.Contains(pc.Description, "Queue: Sales") {
-		t.Errorf("callback to a queue stored as %+v", pc)
+		pc.To() == nil || *pc.To() != (dynamicstest.Ref{Entity: "queue", ID: w.queue}) ||
+		pc.From() == nil || pc.From().ID != w.customers[0].ID || pc.Description != "Please call back" {
+		t.Errorf("callback to a queue stored as %+v, want the queue as its \"to\" party", pc)
 	}
 	pc = get(cbOwner)
 	if pc.StateCode != 0 || pc.To() == nil || pc.To().ID != w.queueOwner || len(pc.Queues) != 1 || pc.Description != "Please call back" {
@@ -804,4 +805,54 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// An org that refuses a queue as a phone call party: the callback request is
+// written anyway, named after its queue in the description, and every later
+// one goes straight to that form (no refused request per write).
+func TestWriteCallbackQueuePartyRefused(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, dynamicstest.Options{}, nil, dynamics.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.srv.RejectQueueParties(true)
+	w := newWorld(e)
+	ctx := context.Background()
+	due := t0.Add(24 * time.Hour)
+	cb := func(id string) crm.Activity {
+		return crm.Activity{Key: crm.Key("contoso", crm.KindCallback, id), Kind: crm.KindCallback, Subject: "Callback",
+			Description: "Please call back", Direction: crm.Inbound, Number: "+358401234567", Start: t0, Open: true,
+			Regarding: w.customers[0], QueueID: w.queue, QueueName: "Sales", Due: &due, RecipientIsQueue: true, RecipientID: w.queue}
+	}
+	call := w.call(0)
+	res, err := e.c.WriteActivities(ctx, []crm.Activity{cb("1"), call})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Status != crm.Created || r.Err != nil {
+			t.Errorf("item %d: %+v, want created", i, r)
+		}
+	}
+	if !e.c.QueuePartyRefused() {
+		t.Error("QueuePartyRefused() = false after the org refused the queue party")
+	}
+	pc, ok := e.srv.PhoneCall(dynamics.ActivityID(cb("1").Key))
+	if !ok || pc.To() != nil || !strings.Contains(pc.Description, "Queue: Sales") || len(pc.Queues) != 1 {
+		t.Errorf("callback stored as %+v (found %v), want no \"to\" party and the queue in the description", pc, ok)
+	}
+	e.srv.ResetLog()
+	res, err = e.c.WriteActivities(ctx, []crm.Activity{cb("2")})
+	if err != nil || res[0].Status != crm.Created {
+		t.Fatalf("second callback: %+v, %v", res, err)
+	}
+	for _, r := range e.srv.Requests() {
+		if r.Status != http.StatusOK {
+			t.Errorf("request %+v after the fallback, want none refused", r)
+		}
+	}
+	if n := e.srv.RequestCount(); n != 1 {
+		t.Errorf("second callback took %d requests, want 1", n)
+	}
+	if n := strings.Count(logs.String(), "refuses a queue"); n != 1 {
+		t.Errorf("fallback logged %d times, want once:\n%s", n, logs.String())
+	}
 }

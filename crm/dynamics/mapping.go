@@ -90,6 +90,7 @@ const (
 	partiesProperty     = "phonecall_activity_parties"
 	ownerBind           = "ownerid@odata.bind"
 	userPartyBind       = "partyid_systemuser@odata.bind"
+	queuePartyBind      = "partyid_queue@odata.bind"
 	maxSubjectLen       = 200  // [Writing: subject max 200]
 	maxPhoneNumberLen   = 200  // [Writing: phonenumber max 200]
 	maxDescriptionLen   = 2000 // [Writing: description max 2000]

@@ -92,6 +92,8 @@ type Server struct {
 	log         []Request
 	tokenCount  int
 	now         func() time.Time
+	// rejectQueueParties makes a queue as a phone call party fail.
+	rejectQueueParties bool
 }
 
 // NewServer starts a double on a loopback port.
@@ -438,6 +440,15 @@ func (s *Server) ResetLog() {
 }
 
 // --- fault injection ---
+
+// RejectQueueParties makes the org refuse a queue as a phone call party
+// (partyid_queue), as an org whose platform does not take queue parties
+// would; by default they are accepted.
+func (s *Server) RejectQueueParties(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejectQueueParties = on
+}
 
 // ExpireTokens makes every token issued so far expired: the next API
 // request with one gets 401.

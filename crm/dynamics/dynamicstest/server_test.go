@@ -354,7 +354,6 @@ func TestCreatePhoneCall(t *testing.T) {
 		{"unknown bind", fmt.Sprintf(`{"subject":"x","regardingobjectid_queue_phonecall@odata.bind":"/queues(%s)"}`, w.queue), 400, "0x80060888", "undeclared property"},
 		{"bind to wrong set", fmt.Sprintf(`{"subject":"x","regardingobjectid_contact_phonecall@odata.bind":"/accounts(%s)"}`, w.cid), 400, "0x80060888", "not a valid target"},
 		{"bind to missing record", fmt.Sprintf(`{"subject":"x","regardingobjectid_contact_phonecall@odata.bind":"/contacts(%s)"}`, id2), 404, "0x80040217", "Does Not Exist"},
-		{"queue party", fmt.Sprintf(`{"subject":"x","phonecall_activity_parties":[{"partyid_queue@odata.bind":"/queues(%s)","participationtypemask":2}]}`, w.queue), 400, "", "queue"},
 		{"bad mask", fmt.Sprintf(`{"subject":"x","phonecall_activity_parties":[{"partyid_contact@odata.bind":"/contacts(%s)","participationtypemask":3}]}`, w.cid), 400, "", "Participation type"},
 		{"subject too long", `{"subject":"` + strings.Repeat("s", 201) + `"}`, 400, "0x80044331", "'subject'"},
 		{"disabled owner", fmt.Sprintf(`{"subject":"x","ownerid@odata.bind":"/systemusers(%s)"}`, w.off), 400, "", "disabled"},
@@ -370,6 +369,19 @@ func TestCreatePhoneCall(t *testing.T) {
 	}
 	if n := len(c.srv.PhoneCalls()); n != 1 {
 		t.Errorf("%d phone calls after rejected creates, want 1", n)
+	}
+	queueParty := fmt.Sprintf(`{"subject":"q","phonecall_activity_parties":[{"partyid_queue@odata.bind":"/queues(%s)","participationtypemask":2}]}`, w.queue)
+	c.srv.RejectQueueParties(true)
+	r = c.do(http.MethodPost, c.api("phonecalls"), queueParty, nil)
+	if _, msg := r.errCode(t); r.status != 400 || !strings.Contains(msg, "queue") {
+		t.Errorf("queue party on an org that refuses it: %d %s", r.status, r.body)
+	}
+	c.srv.RejectQueueParties(false)
+	if r := c.do(http.MethodPost, c.api("phonecalls"), queueParty, nil); r.status != http.StatusNoContent {
+		t.Errorf("queue party: %d %s, want accepted", r.status, r.body)
+	}
+	if pcs := c.srv.PhoneCalls(); len(pcs) != 2 || pcs[1].To() == nil || *pcs[1].To() != (dynamicstest.Ref{Entity: "queue", ID: w.queue}) {
+		t.Errorf("phone calls %+v, want the second addressed to the queue", pcs)
 	}
 	r = c.do(http.MethodPost, c.api("phonecalls"), `{"subject":"x"}`, map[string]string{"Content-Type": "text/plain"})
 	if r.status != http.StatusUnsupportedMediaType {

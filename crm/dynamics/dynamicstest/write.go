@@ -41,8 +41,8 @@ var phoneCallBinds = map[string][]string{
 	"regardingobjectid_lead_phonecall":    {"leads"},
 }
 
-// activity party navigation properties. partyid_queue is declared on
-// activityparty but is not a phone call From/To target [Writing: Parties].
+// activity party navigation properties [Writing: Parties]; partyid_queue
+// is accepted unless the server is told to reject queue parties.
 var partyBinds = map[string]string{
 	"partyid_contact":    "contacts",
 	"partyid_account":    "accounts",
@@ -272,9 +272,12 @@ func (s *Server) parseParties(v any, t *tx) ([]Party, error) {
 		if p.Mask != 1 && p.Mask != 2 {
 			return nil, badRequest(codeInvalidArg, "Participation type %d is not valid for a phonecall; use 1 (Sender) or 2 (To Recipient).", p.Mask)
 		}
-		if p.Entity == "queue" {
-			// Open question 4: metadata does not list queue as a phone call
-			// From/To target; the double rejects it [assumed].
+		if p.Entity == "queue" && s.rejectQueueParties {
+			// activityparty.partyid targets queue, so an org accepts a
+			// queue party by default
+			// (https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/activityparty);
+			// an org told to reject it answers 400 [assumed: the code and
+			// text a rejecting org gives are not documented].
 			return nil, badRequest(codeInvalidArg, "The party type 'queue' is not valid for the From or To field of a phonecall.")
 		}
 		out = append(out, p)
