@@ -359,8 +359,10 @@ const (
 // customRecord maps an activity to a record of the custom module: Direction
 // "Inbound"/"Outbound", DNIS the called number, From/To the parties' numbers,
 // DurationMins whole minutes (wholeMinutes), StartTime/EndTime in zoho.md's
-// datetime format, MediaType VOIP, one RelatesTo<Module> lookup per matched
-// entity (first record of each module wins) [assumed]. Recording stays empty:
+// datetime format, MediaType VOIP. A linked call (Regarding set) gets one
+// RelatesTo<Module> lookup per module of Regarding and Related (Regarding
+// first); an unlinked call (Regarding nil, e.g. several matches without
+// multiple_matches_pick_first) gets none [assumed]. Recording stays empty:
 // crm.Activity carries no recording URL.
 func customRecord(a crm.Activity) map[string]any {
 	dir, from, to := "Inbound", a.Number, a.DialledNumber
@@ -391,9 +393,12 @@ func customRecord(a crm.Activity) map[string]any {
 	if a.OwnerID != "" {
 		rec[fOwner] = map[string]any{"id": a.OwnerID}
 	}
-	refs := a.Related
+	// Without Regarding the call is unlinked: Related then lists the
+	// candidates of a multiple match (multiple_matches_pick_first off), and
+	// linking any of them could be the wrong record.
+	var refs []crm.Ref
 	if a.Regarding != nil {
-		refs = append([]crm.Ref{*a.Regarding}, refs...)
+		refs = append([]crm.Ref{*a.Regarding}, a.Related...)
 	}
 	for _, r := range refs {
 		if r.ID == "" {

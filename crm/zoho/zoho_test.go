@@ -837,3 +837,25 @@ func TestCustomModuleDurationWholeMinutes(t *testing.T) {
 		}
 	}
 }
+
+// A call whose number matches several records, written with
+// enable_multiple_match_create and multiple_matches_pick_first off, reaches
+// the client with every candidate in Related and no Regarding: it is written
+// unrelated (no RelatesTo lookup), as Dynamics and Salesforce do.
+func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
+	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	c1 := s.AddRecord("Contacts", map[string]any{"Last_Name": "One"})
+	c2 := s.AddRecord("Contacts", map[string]any{"Last_Name": "Two"})
+	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
+	a := call(1)
+	a.Open = true
+	a.Related = []crm.Ref{{Entity: crm.Contact, ID: c1}, {Entity: crm.Contact, ID: c2}, {Entity: crm.Account, ID: acc}}
+	res := write(t, c, []crm.Activity{a})
+	wantStatus(t, res, crm.Created)
+	rec := s.Record("CCSP_Calls", res[0].ID)
+	for _, f := range []string{"RelatesToContacts", "RelatesToAccounts", "RelatesToLeads"} {
+		if v, ok := rec[f]; ok {
+			t.Errorf("multiple-match call is related: %s = %v", f, v)
+		}
+	}
+}
