@@ -85,6 +85,9 @@ type Client struct {
 	http      *retryablehttp.Client
 	log       *slog.Logger
 
+	// apiURLSet: the API base URL comes from the config, not discovery.
+	apiURLSet bool
+
 	mu   sync.Mutex
 	base string // API base URL without trailing slash; empty until discovered
 }
@@ -115,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("enreach: config: api url: %w", err)
 		}
 		c.base = base
+		c.apiURLSet = true
 	}
 	opts := cfg.HTTP
 	if opts.Logger == nil {

@@ -45,7 +45,8 @@ type Server struct {
 	// DiscoveryURL serves GET/POST /api/user on the same server; discovery
 	// answers apiEndpoint URL + "/".
 	DiscoveryURL string
-	// User and Secret are the only Basic auth credentials accepted.
+	// User and Secret are the Basic auth credentials accepted (Secret until
+	// SetSecret replaces it).
 	User   string
 	Secret string
 	// UserID and OrganizationID are the API user's ids (GET /users/me, the
@@ -65,6 +66,12 @@ type Server struct {
 	raw          map[string][]json.RawMessage
 	faults       map[string][]fault
 	log          []Request
+	// secret is the accepted secret key (Secret, or SetSecret's).
+	secret string
+	// denied paths and callback lists answer 403 (an API user without the
+	// right on them).
+	denied      map[string]bool
+	deniedLists map[string]bool
 }
 
 // NewServer starts a double on a loopback port with fresh credentials. The
@@ -77,7 +84,10 @@ func NewServer() *Server {
 		OrganizationID: uuid.NewString(),
 		raw:            map[string][]json.RawMessage{},
 		faults:         map[string][]fault{},
+		denied:         map[string]bool{},
+		deniedLists:    map[string]bool{},
 	}
+	s.secret = s.Secret
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.DiscoveryURL = s.srv.URL
@@ -215,6 +225,42 @@ func (s *Server) AddRaw(path string, raw json.RawMessage) {
 	s.raw[p] = append(s.raw[p], append(json.RawMessage(nil), raw...))
 }
 
+// SetSecret makes the double accept only secret from now on, as when an
+// admin creates a new secret key for the API user: clients configured with
+// the old one get 401. SetSecret(s.Secret) restores the original.
+func (s *Server) SetSecret(secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secret = secret
+}
+
+// Deny takes the API user's right to read path away ("/users", "/queues",
+// "/callbacklists"): it answers 403 until Allow. The status and body of a
+// denial are assumed (not publicly documented): 403 with a .NET Web API
+// {"Message": ...} body, as the API's other errors.
+func (s *Server) Deny(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[normPath(path)] = true
+}
+
+// DenyCallbackList takes the API user's right on one callback list away:
+// GET /callbacks of that list answers 403 until Allow; the list is still
+// shown by GET /callbacklists.
+func (s *Server) DenyCallbackList(listID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deniedLists[strings.ToLower(listID)] = true
+}
+
+// Allow gives back every right taken by Deny and DenyCallbackList.
+func (s *Server) Allow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied = map[string]bool{}
+	s.deniedLists = map[string]bool{}
+}
+
 // FailNext makes the next request to path (or to any path with "*") answer
 // status, with a Retry-After header in whole seconds when retryAfter > 0.
 // Calls queue up: FailNext twice fails the next two requests.
@@ -314,6 +360,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if s.isDenied(entry.Path, q) {
+		writeError(rec, http.StatusForbidden, "The API user has no permission for this resource.")
+		return
+	}
 	switch {
 	case entry.Path == "/users":
 		s.list(rec, entry.Path, func() []any { return mapAll(s.users, toWireUser) })
@@ -368,7 +418,18 @@ func writeFault(w http.ResponseWriter, f fault) {
 
 func (s *Server) authorized(r *http.Request) bool {
 	u, p, ok := r.BasicAuth()
-	return ok && strings.EqualFold(u, s.User) && p == s.Secret
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ok && strings.EqualFold(u, s.User) && p == s.secret
+}
+
+func (s *Server) isDenied(path string, q url.Values) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied[path] {
+		return true
+	}
+	return path == "/callbacks" && s.deniedLists[strings.ToLower(qget(q, "CallbackListId"))]
 }
 
 // discovery answers GET /api/user?user=<email> (the clients' form) and
