@@ -53,6 +53,7 @@ func TestEverySubcommandHelpPrintsUsageToStdoutAndExitsZero(t *testing.T) {
 		{"sync", "callbacks", "--help"},
 		{"config", "--help"}, {"config", "check", "--help"},
 		{"sandbox", "--help"},
+		{"doctor", "--help"}, {"doctor", "-h"},
 	} {
 		out, errOut, err := run(t, nil, args...)
 		if code := exitCode(err); code != 0 || !strings.Contains(out, "Usage") || errOut != "" {

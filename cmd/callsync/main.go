@@ -49,6 +49,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ConfigCommand{Main: m}).Run(ctx, rest)
 	case "sandbox":
 		return (&SandboxCommand{Main: m}).Run(ctx, rest)
+	case "doctor":
+		return (&DoctorCommand{Main: m}).Run(ctx, rest)
 	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(m.Stdout, versionLine())
 		return nil
@@ -72,6 +74,9 @@ Usage:
                                            one polling pass of callback requests
   callsync status   --config FILE          per tenant: last runs, watermark lag, counts
   callsync config check --config FILE      validate a config and print a redacted summary
+  callsync doctor   --config FILE [--tenant T] [--json]
+                                           check each tenant's Enreach and CRM org and settings
+                                           (read-only; exit 0 all ok, 1 a check failed, 3 warnings only)
   callsync version                         version, commit and build date (also --version)
 
 Every command takes -h/--help.
