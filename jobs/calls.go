@@ -35,6 +35,7 @@ type Store interface {
 	PendingInbox(ctx context.Context, limit int) ([]store.InboxItem, error)
 	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
 	Purge(ctx context.Context, tenants []string, before time.Time) (store.PurgeResult, error)
+	WrittenWithPayload(ctx context.Context, tenant, kind, reason string, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	CallbackStore
 }
 
@@ -97,6 +98,9 @@ type Summary struct {
 	Quarantined int
 	// WouldWrite counts activities a dry run would write.
 	WouldWrite int
+	// Linked counts calls written unlinked earlier whose activity was now
+	// linked to the caller (write_unmatched).
+	Linked int
 }
 
 // Add accumulates another summary.
@@ -108,6 +112,7 @@ func (s *Summary) Add(o Summary) {
 	s.Failed += o.Failed
 	s.Quarantined += o.Quarantined
 	s.WouldWrite += o.WouldWrite
+	s.Linked += o.Linked
 	for k, v := range o.Skipped {
 		if s.Skipped == nil {
 			s.Skipped = map[string]int{}
@@ -196,6 +201,9 @@ type pending struct {
 	dec     Decision
 	// existing is the CRM activity found inside call_start_margin.
 	existing string
+	// link: the call was written unlinked (write_unmatched); a match now
+	// updates that activity with the link.
+	link bool
 }
 
 // ProcessCalls decides and writes a set of calls (already merged). Calls
@@ -234,6 +242,13 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	var numbers []string
 	for _, c := range calls {
 		p := prev[strings.ToLower(c.ID)]
+		if p.State == store.Written && p.Reason == ReasonUnlinked && !o.DryRun {
+			// Written unlinked (write_unmatched): match it again, to link
+			// the same activity once its caller is in the CRM.
+			todo = append(todo, &pending{call: c, prev: p, link: true})
+			numbers = append(numbers, c.CustomerNumber())
+			continue
+		}
 		if p.State == store.Written {
 			sum.Already++
 			continue
@@ -256,6 +271,10 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		kept := todo[:0]
 		for _, p := range todo {
 			m := matches[p.call.CustomerNumber()]
+			if m.Reason != "" && p.link {
+				sum.Already++
+				continue
+			}
 			if m.Reason != "" {
 				skip(p.call, p.prev.Attempts, m.Reason)
 				continue
@@ -276,6 +295,19 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 			}
 		}
 	}
+	var links []*pending
+	kept := todo[:0]
+	for _, p := range todo {
+		switch {
+		case !p.link:
+			kept = append(kept, p)
+		case p.dec.State == store.Pending && p.dec.Activity.Regarding != nil:
+			links = append(links, p)
+		default:
+			sum.Already++ // still no single caller: stays unlinked
+		}
+	}
+	todo = kept
 	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D()); err != nil {
 		return sum, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -314,6 +346,9 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		return sum, err
 	}
 	err = s.write(ctx, t, write, o, &sum)
+	if lerr := s.link(ctx, t, links, &sum); lerr != nil {
+		err = errors.Join(err, lerr)
+	}
 	s.Metrics.observe(t.Name, sum)
 	return sum, err
 }
@@ -479,6 +514,15 @@ func (s *Syncer) Retry(ctx context.Context, t *Tenant, unresolved bool, o SyncOp
 		rows, err := s.Store.LedgerByState(ctx, t.Name, KindCall, st, MaxAttempts, 5000)
 		if err != nil {
 			return Summary{}, err
+		}
+		if st == store.Unresolved {
+			// Calls written unlinked (write_unmatched) are matched again
+			// with the unresolved ones.
+			more, err := s.Store.WrittenWithPayload(ctx, t.Name, KindCall, ReasonUnlinked, MaxAttempts, 5000)
+			if err != nil {
+				return Summary{}, err
+			}
+			rows = append(rows, more...)
 		}
 		for _, r := range rows {
 			var c Call

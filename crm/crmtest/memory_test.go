@@ -464,3 +464,7 @@ func TestEngineEndToEndOnMemory(t *testing.T) {
 		return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}}
 	})
 }
+
+func TestEngineUnmatchedOnMemory(t *testing.T) {
+	RunEngineUnmatched(t, func(t *testing.T) Backend { return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}} })
+}

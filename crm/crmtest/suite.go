@@ -114,6 +114,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Run("FindActivities", func(t *testing.T) { testFind(t, newBackend(t)) })
 	t.Run("CloseActivities", func(t *testing.T) { testClose(t, newBackend(t)) })
 	t.Run("EmptyBatches", func(t *testing.T) { testEmpty(t, newBackend(t)) })
+	t.Run("UpdateActivities", func(t *testing.T) { RunUpdate(t, newBackend(t)) })
 }
 
 // number returns the E.164 number and its forms for a test number.
