@@ -466,5 +466,7 @@ func TestEngineEndToEndOnMemory(t *testing.T) {
 }
 
 func TestEngineUnmatchedOnMemory(t *testing.T) {
-	RunEngineUnmatched(t, func(t *testing.T) Backend { return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}} })
+	RunEngineUnmatched(t, func(t *testing.T) Backend {
+		return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}}
+	})
 }
