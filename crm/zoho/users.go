@@ -14,22 +14,24 @@ import (
 
 // Users resolves Enreach users to active Zoho users. It pages through
 // GET /users?type=ActiveUsers (200 a page) once per call and matches
-// client-side, by e-mail (case-insensitive) or by the user field that holds
-// the Enreach user id (match.Field, else user_id_field).
+// client-side. When user_id_field (the original's IDUserField) is set, users
+// are matched by that user field whatever match says: one setting, one
+// meaning. Otherwise match decides: by e-mail (case-insensitive) or by the
+// user field match.Field. A user field is read from the user object by its
+// API name, or by the same name in lower case: the users API returns the
+// standard user fields in lower case ("email", "phone", "fax"; example
+// response of GET /users in https://github.com/zoho/crm-oas v8.0/users).
 func (c *Client) Users(ctx context.Context, match crm.UserMatch, qs []crm.UserQuery) (map[string]crm.User, error) {
 	out := map[string]crm.User{}
 	if len(qs) == 0 {
 		return out, nil
 	}
 	by, field := match.By, match.Field
-	if field == "" {
-		field = c.cfg.UserIDField
+	if c.cfg.UserIDField != "" {
+		by, field = "field", c.cfg.UserIDField
 	}
 	if by == "" {
 		by = "email"
-		if field != "" {
-			by = "field"
-		}
 	}
 	switch by {
 	case "email":
@@ -67,7 +69,7 @@ func (c *Client) Users(ctx context.Context, match crm.UserMatch, qs []crm.UserQu
 			user := crm.User{ID: rowString(u[userFieldID]), Email: rowString(u[userFieldEmail]), Name: rowString(u[userFieldName])}
 			key := strings.ToLower(user.Email)
 			if by == "field" {
-				key = strings.ToLower(strings.TrimSpace(rowString(u[field])))
+				key = strings.ToLower(strings.TrimSpace(userField(u, field)))
 			}
 			if key != "" && user.ID != "" {
 				if _, dup := index[key]; !dup {
@@ -89,4 +91,13 @@ func (c *Client) Users(ctx context.Context, match crm.UserMatch, qs []crm.UserQu
 		}
 	}
 	return out, nil
+}
+
+// userField returns a user object's field by API name, else by the name in
+// lower case (see Users).
+func userField(u map[string]json.RawMessage, name string) string {
+	if v, ok := u[name]; ok {
+		return rowString(v)
+	}
+	return rowString(u[strings.ToLower(name)])
 }

@@ -334,7 +334,14 @@ func TestUsersPagedActiveOnly(t *testing.T) {
 	if n := s.Requests(); n != 2 {
 		t.Errorf("%d requests for 251 users, want 2 pages", n)
 	}
-	got, err = c.Users(ctx, crm.UserMatch{By: "email"}, []crm.UserQuery{{EnreachUserID: "x", Email: "U9@Example.com"}, {EnreachUserID: "y", Email: "u7@example.com"}})
+	// Without user_id_field, users.match email matches by e-mail.
+	cfg := b.Config
+	cfg.UserIDField = ""
+	byEmail, err := zoho.New(cfg, zoho.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = byEmail.Users(ctx, crm.UserMatch{By: "email"}, []crm.UserQuery{{EnreachUserID: "x", Email: "U9@Example.com"}, {EnreachUserID: "y", Email: "u7@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -857,5 +864,31 @@ func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
 		if v, ok := rec[f]; ok {
 			t.Errorf("multiple-match call is related: %s = %v", f, v)
 		}
+	}
+}
+
+// user_id_field (the original's IDUserField) decides alone: when it is set,
+// users are matched by that user field whatever users.match says, in an org
+// where the e-mails differ and only the field holds the Enreach user id: a
+// custom "CCSPID" field, or the standard Fax field (which the users API
+// returns as "fax").
+func TestUserIDFieldMatchesWhateverUsersMatchSays(t *testing.T) {
+	for _, tc := range []struct{ field, key string }{{"CCSPID", "CCSPID"}, {"Fax", "fax"}} {
+		t.Run(tc.field, func(t *testing.T) {
+			b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: func(c *config.Zoho) { c.UserIDField = tc.field }})
+			s, c := b.Server, b.Zoho()
+			agent := s.AddUser(zohotest.User{Email: "tony.smith@crm.example", FullName: "Tony Smith", Active: true, Fields: map[string]string{tc.key: "3026"}})
+			s.AddUser(zohotest.User{Email: "tony@enreach.example", FullName: "Other Tony", Active: true, Fields: map[string]string{tc.key: "9999"}})
+			qs := []crm.UserQuery{{EnreachUserID: "3026", Email: "tony@enreach.example"}}
+			for _, m := range []crm.UserMatch{{By: "email"}, {}, {By: "field", Field: "Enreach_User_ID"}} {
+				got, err := c.Users(ctx, m, qs)
+				if err != nil {
+					t.Fatalf("match %+v: %v", m, err)
+				}
+				if len(got) != 1 || got["3026"].ID != agent {
+					t.Errorf("users.match %+v: %+v, want Tony Smith (%s) by %s", m, got, agent, tc.field)
+				}
+			}
+		})
 	}
 }
