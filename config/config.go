@@ -126,6 +126,10 @@ type Salesforce struct {
 	// (call_start_margin). Empty: Enreach_Number__c, Enreach_Call_Start__c.
 	NumberField string `yaml:"number_field"`
 	StartField  string `yaml:"start_field"`
+	// AuditField is a Task text field receiving the full Enreach record
+	// (the original EnableAudit's "Enreach Api Audit" field), cut at the
+	// field's length from describe. Empty: none.
+	AuditField string `yaml:"audit_field"`
 }
 
 // Zoho configures the Zoho CRM client.

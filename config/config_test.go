@@ -207,11 +207,12 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "salesforce grant and names",
-			yaml: "tenants:" + sfTenant("saml", "api_version: v62\nexternal_id_field: CallId\n"),
+			yaml: "tenants:" + sfTenant("saml", "api_version: v62\nexternal_id_field: CallId\naudit_field: Audit\n"),
 			want: []string{
 				`tenants[0].crm.salesforce.grant: invalid value "saml" (want client_credentials | jwt | password)`,
 				`tenants[0].crm.salesforce.api_version: invalid API version "v62" (want e.g. "62.0")`,
 				`tenants[0].crm.salesforce.external_id_field: invalid custom field name "CallId" (want e.g. Enreach_Call_Id__c)`,
+				`tenants[0].crm.salesforce.audit_field: invalid custom field name "Audit" (want e.g. Enreach_Audit__c)`,
 			},
 		},
 		{
@@ -776,7 +777,7 @@ var contractKeys = []string{
 	"process_service_calls_unanswered", "run_in_debug_mode", "retroactive", "enabled", "window", "lookback",
 	"dynamics", "url", "authority_url", "tenant_id", "client_id", "client_secret", "phone_fields",
 	"salesforce", "login_url", "grant", "username", "password", "security_token", "private_key_file",
-	"api_version", "external_id_field", "zoho", "accounts_url", "api_domain", "refresh_token", "module",
+	"api_version", "external_id_field", "audit_field", "zoho", "accounts_url", "api_domain", "refresh_token", "module",
 	"record_incoming", "record_outgoing", "user_id_field", "number_cleanup_regexp", "search_modules",
 	"call_id_field", "callbacks", "default_subject", "recipient_rule", "profiles", "callback_list_id",
 	"queue", "ownership_rule", "subject", "duplicate_handling", "sync_method", "age", "active",

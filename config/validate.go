@@ -301,6 +301,11 @@ func (v *validator) salesforce(p string, s *Salesforce) {
 	if v.required(p+".external_id_field", s.ExternalIDField) && !sfCustom.MatchString(s.ExternalIDField) {
 		v.add(p+".external_id_field", "invalid custom field name %q (want e.g. Enreach_Call_Id__c)", s.ExternalIDField)
 	}
+	for _, kv := range [][2]string{{"number_field", s.NumberField}, {"start_field", s.StartField}, {"audit_field", s.AuditField}} {
+		if kv[1] != "" && !sfCustom.MatchString(kv[1]) {
+			v.add(p+"."+kv[0], "invalid custom field name %q (want e.g. Enreach_Audit__c)", kv[1])
+		}
+	}
 }
 
 func (v *validator) zoho(p string, z *Zoho) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/phone"
 )
 
 // recordResult is one element of a /composite/sobjects answer [Batching].
@@ -33,6 +34,19 @@ type recordResult struct {
 // the org refuses TaskSubtype on create (Open question 1): the client then
 // writes without TaskSubtype, checking for existing Tasks first.
 func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	var results []crm.WriteResult
+	err := c.withSchema(ctx, func(ad adaptation) error {
+		var err error
+		results, err = c.writeActivities(ctx, ad, acts)
+		return err
+	})
+	return results, err
+}
+
+// writeActivities writes with what the org has (see WriteActivities). A
+// whole-request INVALID_FIELD fails before anything is written, so
+// withSchema may run it again.
+func (c *Client) writeActivities(ctx context.Context, ad adaptation, acts []crm.Activity) ([]crm.WriteResult, error) {
 	results := make([]crm.WriteResult, len(acts))
 	first := map[string]int{} // external id -> first item with it
 	dups := map[int]int{}
@@ -59,7 +73,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 	} else if len(todo) > 0 {
 		recs := make([]map[string]any, len(todo))
 		for k, i := range todo {
-			recs[k] = taskFields(acts[i], c.names, true)
+			recs[k] = taskFields(acts[i], c.names, ad, true)
 		}
 		res, err := c.upsert(ctx, recs)
 		if err != nil {
@@ -99,7 +113,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 	}
 
 	if len(plain) > 0 {
-		if err := c.writePlain(ctx, acts, plain, results); err != nil {
+		if err := c.writePlain(ctx, ad, acts, plain, results); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +129,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 
 // writePlain writes items without TaskSubtype. Upserting would overwrite an
 // existing Task, so existing Tasks are recognised first and left alone.
-func (c *Client) writePlain(ctx context.Context, acts []crm.Activity, items []int, results []crm.WriteResult) error {
+func (c *Client) writePlain(ctx context.Context, ad adaptation, acts []crm.Activity, items []int, results []crm.WriteResult) error {
 	missing, err := c.recognise(ctx, acts, items, results)
 	if err != nil {
 		return fmt.Errorf("salesforce: write: look up existing Tasks: %w", err)
@@ -125,7 +139,7 @@ func (c *Client) writePlain(ctx context.Context, acts []crm.Activity, items []in
 	}
 	recs := make([]map[string]any, len(missing))
 	for k, i := range missing {
-		recs[k] = taskFields(acts[i], c.names, false)
+		recs[k] = taskFields(acts[i], c.names, ad, false)
 	}
 	res, err := c.upsert(ctx, recs)
 	if err != nil {
@@ -271,6 +285,13 @@ func createOnlyRefused(errs []ErrorItem) bool {
 }
 
 func (c *Client) failed(op string, r *crm.WriteResult, errs []ErrorItem) {
+	for _, e := range errs {
+		if e.Code() == codeInvalidField {
+			// A field deleted or hidden since the last describe: the next
+			// operation describes again; the ledger retries this item.
+			c.markSchemaStale()
+		}
+	}
 	r.Status = crm.Failed
 	r.ID = ""
 	if len(errs) == 0 {
@@ -280,15 +301,36 @@ func (c *Client) failed(op string, r *crm.WriteResult, errs []ErrorItem) {
 }
 
 // FindActivities returns call Tasks with a queried number whose start lies
-// in the query's range. It filters on the number and start fields callsync
-// writes (see DefaultNumberField): one SOQL per IN list of numbers over the
-// union of the ranges, several per /composite/batch, matched locally.
+// in the query's range. When the org has the number and start fields
+// callsync writes (see DefaultNumberField), it filters on them: one SOQL per
+// IN list of numbers over the union of the ranges, several per
+// /composite/batch, matched locally. Without them (an org set up with the
+// external id field only) it searches by standard Task fields instead (see
+// findByStandard). Key is the Task's external id value ("" for a Task logged
+// by a person).
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	var numbers []string
-	from, to := qs[0].From, qs[0].To
+	var out []crm.ExistingActivity
+	err := c.withSchema(ctx, func(ad adaptation) error {
+		var err error
+		if ad.custom {
+			out, err = c.findByCustom(ctx, qs)
+		} else {
+			out, err = c.findByStandard(ctx, ad, qs)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: find activities: %w", err)
+	}
+	return out, nil
+}
+
+// span returns the distinct numbers of qs and the union of their ranges.
+func span(qs []crm.ActivityQuery) (numbers []string, from, to time.Time) {
+	from, to = qs[0].From, qs[0].To
 	for _, q := range qs {
 		if q.Number != "" && !slices.Contains(numbers, q.Number) {
 			numbers = append(numbers, q.Number)
@@ -300,6 +342,14 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			to = q.To
 		}
 	}
+	return numbers, from, to
+}
+
+func soqlDateTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// findByCustom filters on the number and start fields.
+func (c *Client) findByCustom(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	numbers, from, to := span(qs)
 	if len(numbers) == 0 {
 		return nil, nil
 	}
@@ -308,17 +358,16 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 	if !c.omitSubtype.Load() {
 		where = fTaskSubtype + " = " + soqlString(subtypeCall) + " AND "
 	}
-	head := fmt.Sprintf("SELECT Id,%s,%s FROM %s WHERE %s%s IN ", n, s, taskObject, where, n)
-	tail := fmt.Sprintf(" AND %s >= %s AND %s <= %s ORDER BY %s", s,
-		from.UTC().Truncate(time.Second).Format(time.RFC3339), s,
-		to.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339), s)
+	head := fmt.Sprintf("SELECT Id,%s,%s,%s FROM %s WHERE %s%s IN ", n, s, c.names.external, taskObject, where, n)
+	tail := fmt.Sprintf(" AND %s >= %s AND %s <= %s ORDER BY %s", s, soqlDateTime(from), s,
+		soqlDateTime(to.Add(time.Second)), s)
 	var soqls []string
 	for _, ch := range chunkIN(numbers, len(head)+len(tail)) {
 		soqls = append(soqls, head+inList(ch)+tail)
 	}
 	pages, err := c.queryAll(ctx, soqls)
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: find activities: %w", err)
+		return nil, err
 	}
 	var out []crm.ExistingActivity
 	seen := map[string]bool{}
@@ -326,7 +375,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 		for _, raw := range recs {
 			var rec map[string]any
 			if err := json.Unmarshal(raw, &rec); err != nil {
-				return nil, fmt.Errorf("salesforce: find activities: decode: %w", err)
+				return nil, fmt.Errorf("decode: %w", err)
 			}
 			start, err := parseDateTime(str(rec, s))
 			if err != nil {
@@ -338,7 +387,111 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 					continue
 				}
 				seen[id] = true
-				out = append(out, crm.ExistingActivity{ID: id, Number: number, Start: start})
+				out = append(out, crm.ExistingActivity{ID: id, Number: number, Start: start, Key: str(rec, c.names.external)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// fallbackMaxCall bounds how long after its start a call's Task can have
+// been created (a Task logged at the end of the call) [assumed: no call
+// lasts longer].
+const fallbackMaxCall = 4 * time.Hour
+
+// findByStandard finds call Tasks by standard fields only (all filterable:
+// WhoId, WhatId, TaskSubtype, CreatedDate; CallDurationInSeconds is read),
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm.
+// The queried numbers are looked up (SOSL, as Lookup) to the Contacts,
+// Leads and Accounts holding them; their call Tasks created within the
+// ranges (plus fallbackMaxCall) are read in one SOQL per IN list,
+// "... WHERE TaskSubtype = 'Call' AND CreatedDate >= a AND CreatedDate <= b
+// AND (WhoId IN (...) OR WhatId IN (...))", batched. A Task's start is taken
+// as CreatedDate minus CallDurationInSeconds (a call logged when it ends, by
+// a person or a softphone), and it is reported for each queried number one
+// of its records holds.
+func (c *Client) findByStandard(ctx context.Context, ad adaptation, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	numbers, from, to := span(qs)
+	var lqs []lookupQuery
+	for _, n := range numbers {
+		nq := crm.NumberQuery{Number: n}
+		if p, ok := phone.Normalize(n, ""); ok {
+			nq.Forms = phone.Forms(p)
+		}
+		if q, ok := prepare(nq); ok {
+			lqs = append(lqs, q)
+		}
+	}
+	if len(lqs) == 0 {
+		return nil, nil
+	}
+	found, err := c.lookup(ctx, ad, lqs, nil)
+	if err != nil {
+		return nil, err
+	}
+	holders := map[string][]string{} // record id -> numbers it holds
+	var ids []string
+	for n, recs := range found {
+		for _, r := range recs {
+			if _, ok := holders[r.ID]; !ok {
+				ids = append(ids, r.ID)
+			}
+			if !slices.Contains(holders[r.ID], n) {
+				holders[r.ID] = append(holders[r.ID], n)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(ids)
+	where := ""
+	if !c.omitSubtype.Load() {
+		where = fTaskSubtype + " = " + soqlString(subtypeCall) + " AND "
+	}
+	head := fmt.Sprintf("SELECT Id,%s,%s,CreatedDate,%s,%s FROM %s WHERE %sCreatedDate >= %s AND CreatedDate <= %s AND ",
+		fWhoID, fWhatID, fCallDuration, c.names.external, taskObject, where,
+		soqlDateTime(from), soqlDateTime(to.Add(fallbackMaxCall+time.Second)))
+	var soqls []string
+	// The id list appears twice: each chunk gets half the query's room.
+	for _, ch := range chunkIN(ids, len(head)+maxSOQLLength/2) {
+		l := inList(ch)
+		soqls = append(soqls, head+"("+fWhoID+" IN "+l+" OR "+fWhatID+" IN "+l+")")
+	}
+	pages, err := c.queryAll(ctx, soqls)
+	if err != nil {
+		return nil, err
+	}
+	var out []crm.ExistingActivity
+	seen := map[[2]string]bool{}
+	for _, recs := range pages {
+		for _, raw := range recs {
+			var rec map[string]any
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return nil, fmt.Errorf("decode: %w", err)
+			}
+			created, err := parseDateTime(str(rec, "CreatedDate"))
+			if err != nil {
+				continue
+			}
+			dur, _ := rec[fCallDuration].(float64)
+			start := created.Add(-time.Duration(dur) * time.Second)
+			id := str(rec, "Id")
+			var nums []string
+			for _, ref := range []string{str(rec, fWhoID), str(rec, fWhatID)} {
+				for _, n := range holders[ref] {
+					if !slices.Contains(nums, n) {
+						nums = append(nums, n)
+					}
+				}
+			}
+			for _, q := range qs {
+				k := [2]string{id, q.Number}
+				if seen[k] || !slices.Contains(nums, q.Number) || start.Before(q.From) || start.After(q.To) {
+					continue
+				}
+				seen[k] = true
+				out = append(out, crm.ExistingActivity{ID: id, Number: q.Number, Start: start, Key: str(rec, c.names.external)})
 			}
 		}
 	}

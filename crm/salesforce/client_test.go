@@ -714,17 +714,28 @@ func TestDuplicateExternalIDFails(t *testing.T) {
 	}
 }
 
-func TestWriteWholeBatchError(t *testing.T) {
+func TestWriteAdaptsToAMissingNumberField(t *testing.T) {
+	// A configured number field the org does not have: the upsert is
+	// refused as a whole with INVALID_FIELD, the client describes the Task
+	// and writes without the number and start fields.
 	srv := newOrg(t)
 	opts := testOptions()
 	opts.NumberField = "Missing_Number__c"
 	c := newClient(t, ccConfig(srv), opts)
 	res, err := c.WriteActivities(context.Background(), []crm.Activity{activity(1, nil)})
-	if err == nil || res != nil || !errors.Is(err, crm.ErrPermanent) || !strings.Contains(err.Error(), "Missing_Number__c") {
-		t.Fatalf("unknown field: %v %v", res, err)
+	if err != nil || len(res) != 1 || res[0].Status != crm.Created {
+		t.Fatalf("write: %v %v", res, err)
 	}
-	if len(srv.Tasks()) != 0 {
-		t.Error("wrote a task")
+	tasks := srv.Tasks()
+	if len(tasks) != 1 || tasks[0].String("Enreach_Call_Start__c") != "" {
+		t.Fatalf("tasks: %v", tasks)
+	}
+	before := srv.Requests()
+	if res, err := c.WriteActivities(context.Background(), []crm.Activity{activity(2, nil)}); err != nil || res[0].Status != crm.Created {
+		t.Fatalf("second write: %v %v", res, err)
+	}
+	if n := srv.Requests() - before; n != 1 {
+		t.Errorf("second write took %d requests, want 1 (no refused upsert, no describe)", n)
 	}
 }
 

@@ -47,7 +47,33 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 			qs = append(qs, q)
 		}
 	}
-	returning := c.returning(req.Fields)
+	var result crm.LookupResult
+	err := c.withSchema(ctx, func(a adaptation) error {
+		var err error
+		result, err = c.lookup(ctx, a, qs, req.Fields)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// lookup runs the searches of prepared queries with the phone fields and
+// extra fields the user can see (a hidden extra field reads as "").
+func (c *Client) lookup(ctx context.Context, a adaptation, qs []lookupQuery, fields map[crm.Entity][]string) (crm.LookupResult, error) {
+	extra := map[crm.Entity][]string{}
+	for e, fs := range fields {
+		for _, f := range fs {
+			if a.visible(sobjects[e].name, f) {
+				extra[e] = append(extra[e], f)
+			}
+		}
+	}
+	returning := c.returning(a, extra)
+	if returning == "" {
+		return nil, errNoPhoneField
+	}
 	result := crm.LookupResult{}
 	seen := map[string]map[crm.Ref]bool{}
 
@@ -79,7 +105,7 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 				c.log.Warn("salesforce: lookup hit the SOSL record cap; candidates may be missing", "number", ch[0].nq.Number)
 			}
 			for _, rec := range ans.SearchRecords {
-				c.attribute(rec, ch, req.Fields, result, seen)
+				c.attribute(rec, ch, a, fields, result, seen)
 			}
 		}
 		pending = again
@@ -143,16 +169,20 @@ func chunkQueries(qs []lookupQuery) [][]lookupQuery {
 	return out
 }
 
-// returning builds the RETURNING clause [Finding a caller by phone].
-func (c *Client) returning(extra map[crm.Entity][]string) string {
+// returning builds the RETURNING clause [Finding a caller by phone] over the
+// entities with a visible phone field ("" when none has one).
+func (c *Client) returning(a adaptation, extra map[crm.Entity][]string) string {
 	parts := make([]string, 0, len(crm.Entities))
 	for _, e := range crm.Entities {
+		if len(a.phones[e]) == 0 {
+			continue
+		}
 		o := sobjects[e]
 		fields := []string{"Id", "Name", "OwnerId"}
 		if o.parent != "" {
 			fields = append(fields, o.parent)
 		}
-		for _, f := range append(slices.Clone(c.phones[e]), extra[e]...) {
+		for _, f := range append(slices.Clone(a.phones[e]), extra[e]...) {
 			if !slices.ContainsFunc(fields, func(x string) bool { return strings.EqualFold(x, f) }) {
 				fields = append(fields, f)
 			}
@@ -176,7 +206,7 @@ func sosl(ch []lookupQuery, returning string) string {
 }
 
 // attribute adds a search record to the numbers of its chunk it belongs to.
-func (c *Client) attribute(rec map[string]any, ch []lookupQuery, extra map[crm.Entity][]string,
+func (c *Client) attribute(rec map[string]any, ch []lookupQuery, a adaptation, extra map[crm.Entity][]string,
 	result crm.LookupResult, seen map[string]map[crm.Ref]bool) {
 	attrs, _ := rec["attributes"].(map[string]any)
 	e, ok := entityOf(str(attrs, "type"))
@@ -192,7 +222,7 @@ func (c *Client) attribute(rec map[string]any, ch []lookupQuery, extra map[crm.E
 	if p := sobjects[e].parent; p != "" {
 		r.ParentAccountID = str(rec, p)
 	}
-	for _, f := range c.phones[e] {
+	for _, f := range a.phones[e] {
 		if v := str(rec, f); v != "" {
 			r.Phones[f] = v
 		}

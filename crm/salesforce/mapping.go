@@ -212,9 +212,11 @@ func ExternalID(key string) string {
 //   - OwnerId: Activity.OwnerID (a user or queue id); empty leaves the
 //     integration ("Run As") user as owner. Activity.UserID and RecipientID
 //     have no Task field: the Task's owner is its only user.
-//   - The number and start fields (see DefaultNumberField) and the external
-//     id (ExternalID).
-func taskFields(a crm.Activity, names fieldNames, withSubtype bool) map[string]any {
+//   - The number and start fields (see DefaultNumberField) when the org has
+//     them (describe), and the external id (ExternalID).
+//   - The audit field, when configured and writable, with Activity.Audit cut
+//     at the field's length from describe (marked by auditCut).
+func taskFields(a crm.Activity, names fieldNames, ad adaptation, withSubtype bool) map[string]any {
 	m := map[string]any{
 		"attributes":   map[string]string{"type": taskObject},
 		names.external: ExternalID(a.Key),
@@ -266,13 +268,34 @@ func taskFields(a crm.Activity, names fieldNames, withSubtype bool) map[string]a
 	if a.OwnerID != "" {
 		m[fOwnerID] = a.OwnerID
 	}
-	if a.Number != "" {
-		m[names.number] = truncate(a.Number, maxNumber)
+	if ad.custom {
+		if a.Number != "" {
+			m[names.number] = truncate(a.Number, maxNumber)
+		}
+		if !a.Start.IsZero() {
+			m[names.start] = a.Start.UTC().Format(dateTimeLayout)
+		}
 	}
-	if !a.Start.IsZero() {
-		m[names.start] = a.Start.UTC().Format(dateTimeLayout)
+	if ad.auditLen > 0 && a.Audit != "" {
+		m[names.audit] = truncateMarked(a.Audit, ad.auditLen)
 	}
 	return m
+}
+
+// auditCut ends an audit value cut at its field's length.
+const auditCut = " …[truncated]"
+
+// truncateMarked cuts s to at most n characters, ending a cut value with
+// auditCut so a reader knows the record goes on.
+func truncateMarked(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	m := utf8.RuneCountInString(auditCut)
+	if n <= m {
+		return truncate(s, n)
+	}
+	return truncate(s, n-m) + auditCut
 }
 
 // regarding picks WhoId and WhatId for an activity (see taskFields).
@@ -316,3 +339,11 @@ func truncate(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n])
 }
+
+// Cases for Smart Routing's caller context: open Cases of the caller's
+// Contacts and Accounts. Every field is filterable (Case object reference,
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_case.htm);
+// IsClosed is read-only, derived from Status.
+const caseObject = "Case"
+
+var caseFields = []string{"ContactId", "AccountId", "Priority", "OwnerId", "IsClosed"}

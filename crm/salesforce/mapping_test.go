@@ -41,7 +41,7 @@ func TestSOSLText(t *testing.T) {
 		t.Errorf("sosl =\n%s\nwant\n%s", got, want)
 	}
 	c := &Client{phones: DefaultPhoneFields()}
-	ret := c.returning(map[crm.Entity][]string{crm.Account: {"Industry", "phone"}})
+	ret := c.returning(c.adapted(), map[crm.Entity][]string{crm.Account: {"Industry", "phone"}})
 	if ret != "Contact(Id,Name,OwnerId,AccountId,Phone,MobilePhone,HomePhone,OtherPhone,AssistantPhone,Fax),"+
 		"Account(Id,Name,OwnerId,Phone,Fax,Industry),Lead(Id,Name,OwnerId,Phone,MobilePhone,Fax)" {
 		t.Errorf("returning = %s", ret)
@@ -137,7 +137,7 @@ func TestTaskFields(t *testing.T) {
 			if tt.mod != nil {
 				tt.mod(&a)
 			}
-			m := taskFields(a, names, tt.subtype)
+			m := taskFields(a, names, adaptation{custom: true}, tt.subtype)
 			for k, v := range tt.want {
 				if m[k] != v {
 					t.Errorf("%s = %#v, want %#v", k, m[k], v)

@@ -51,6 +51,8 @@ type Options struct {
 	// PhoneFields overrides the phone fields read per entity (e.g. to add
 	// custom phone fields); entities absent keep DefaultPhoneFields.
 	PhoneFields map[crm.Entity][]string
+	// Doctor names what Doctor checks beyond the client's own fields.
+	Doctor DoctorOptions
 	// LimitBackoff is how long the client stops calling the org after
 	// REQUEST_LIMIT_EXCEEDED (default 15 minutes).
 	LimitBackoff time.Duration
@@ -70,6 +72,16 @@ type Client struct {
 	phones  map[crm.Entity][]string
 	backoff time.Duration
 
+	// The org's describe (schema.go): nil until the first describe.
+	schemaMu    sync.Mutex
+	schema      map[string]sobjectSchema
+	schemaAt    time.Time
+	schemaStale bool
+	schemaNotes string
+
+	// doctor holds what Doctor checks beyond the client's own fields.
+	doctor DoctorOptions
+
 	// omitSubtype is set once the org refused TaskSubtype on create (Open
 	// question 1); later writes leave it out.
 	omitSubtype atomic.Bool
@@ -84,9 +96,10 @@ type Client struct {
 	limitExceeded prometheus.Counter
 }
 
-// fieldNames are the configurable Task field names.
+// fieldNames are the configurable Task field names; audit is empty when no
+// audit field is configured.
 type fieldNames struct {
-	external, number, start string
+	external, number, start, audit string
 }
 
 // Usage is the org's daily API usage as last reported by Sforce-Limit-Info.
@@ -108,7 +121,9 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 			external: cfg.ExternalIDField,
 			number:   opts.NumberField,
 			start:    opts.StartField,
+			audit:    cfg.AuditField,
 		},
+		doctor:  opts.Doctor,
 		backoff: opts.LimitBackoff,
 	}
 	if c.log == nil {
@@ -132,8 +147,8 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 	if c.names.start == "" {
 		c.names.start = DefaultStartField
 	}
-	for _, f := range []string{c.names.external, c.names.number, c.names.start} {
-		if !fieldName.MatchString(f) {
+	for _, f := range []string{c.names.external, c.names.number, c.names.start, c.names.audit} {
+		if f != "" && !fieldName.MatchString(f) {
 			return nil, fmt.Errorf("salesforce: %q is not a field name", f)
 		}
 	}

@@ -168,6 +168,15 @@ func (s *Server) HideField(objectName, name string) {
 	}
 }
 
+// ShowField makes a hidden field visible to the integration user again.
+func (s *Server) ShowField(objectName, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.mustObject(objectName).anyField(name); f != nil {
+		f.hidden = false
+	}
+}
+
 // RemoveField deletes a field from an object, as an admin deleting a custom
 // field would.
 func (s *Server) RemoveField(objectName, name string) {
