@@ -32,7 +32,7 @@ type Store interface {
 	Schedule(ctx context.Context, tenant, job string) (next, last time.Time, ok bool, err error)
 	SetSchedule(ctx context.Context, tenant, job string, next, last time.Time) error
 	AddInbox(ctx context.Context, it store.InboxItem) (bool, error)
-	PendingInbox(ctx context.Context, limit int) ([]store.InboxItem, error)
+	PendingInbox(ctx context.Context, limit int, except ...string) ([]store.InboxItem, error)
 	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
 	Purge(ctx context.Context, tenants []string, before time.Time) (store.PurgeResult, error)
 	WrittenWithPayload(ctx context.Context, tenant, kind, reason string, maxAttempts, limit int) ([]store.LedgerEntry, error)

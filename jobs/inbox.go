@@ -52,7 +52,8 @@ func (s *Syncer) DrainInbox(ctx context.Context, reg *Registry, limit int) (int,
 	}
 	total := 0
 	for {
-		items, err := s.Store.PendingInbox(ctx, limit)
+		// Deliveries of held tenants wait until the tenant starts.
+		items, err := s.Store.PendingInbox(ctx, limit, reg.HeldNames()...)
 		if err != nil {
 			return total, err
 		}

@@ -349,3 +349,22 @@ func TestWebhookToCRMLatencyIsObserved(t *testing.T) {
 		t.Fatalf("histogram count %d sum %v, want 2 and 6", count, sum)
 	}
 }
+
+func TestWebhookDeliveriesOfAHeldTenantWaitUntilItIsReleased(t *testing.T) {
+	w := newCBWorld(t)
+	url := w.startWebhook()
+	d := created(w.request(w.webList, numContact, 5))
+	w.reg.Hold("contoso", "preflight failed")
+	// Accepted and stored while the tenant is held: nothing is lost.
+	w.accept(url, d, "accepted")
+	if n := w.drain(); n != 0 {
+		t.Fatalf("drained %d deliveries of a held tenant", n)
+	}
+	if st, _ := w.inbox(d.ID); st != jobs.InboxPending || len(w.activities()) != 0 {
+		t.Fatalf("held tenant: delivery %s, %d activities", st, len(w.activities()))
+	}
+	w.reg.Release("contoso")
+	if n := w.drain(); n != 1 || len(w.activities()) != 1 {
+		t.Fatalf("after release: drained %d, %d activities", n, len(w.activities()))
+	}
+}

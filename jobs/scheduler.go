@@ -14,14 +14,19 @@ import (
 
 // Registry holds the running tenants by name; config reloads replace
 // entries, and jobs look their tenant up at each run.
+//
+// A tenant can be held (not started): its jobs are not scheduled and its
+// webhook deliveries wait in the inbox, until it is released. callsync run
+// holds a tenant whose preflight has not passed.
 type Registry struct {
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
+	holds   map[string]string // reason by tenant name
 }
 
-// NewRegistry returns a registry of the given tenants.
+// NewRegistry returns a registry of the given tenants, none held.
 func NewRegistry(ts ...*Tenant) *Registry {
-	r := &Registry{tenants: map[string]*Tenant{}}
+	r := &Registry{tenants: map[string]*Tenant{}, holds: map[string]string{}}
 	for _, t := range ts {
 		r.tenants[t.Name] = t
 	}
@@ -48,7 +53,7 @@ func (r *Registry) All() []*Tenant {
 	return out
 }
 
-// Replace swaps the whole set.
+// Replace swaps the whole set. Holds of tenants still present stay.
 func (r *Registry) Replace(ts []*Tenant) {
 	m := make(map[string]*Tenant, len(ts))
 	for _, t := range ts {
@@ -56,7 +61,58 @@ func (r *Registry) Replace(ts []*Tenant) {
 	}
 	r.mu.Lock()
 	r.tenants = m
+	for name := range r.holds {
+		if _, ok := m[name]; !ok {
+			delete(r.holds, name)
+		}
+	}
 	r.mu.Unlock()
+}
+
+// Hold stops a tenant from being started (SyncTenants removes its jobs)
+// until Release; reason says why.
+func (r *Registry) Hold(name, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holds[name] = reason
+}
+
+// Release lets a held tenant start at the next SyncTenants.
+func (r *Registry) Release(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.holds, name)
+}
+
+// Held reports whether a tenant is held, and why.
+func (r *Registry) Held(name string) (string, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	reason, ok := r.holds[name]
+	return reason, ok
+}
+
+// HeldNames returns the held tenants' names, sorted.
+func (r *Registry) HeldNames() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.holds))
+	for name := range r.holds {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Running returns the tenants not held, sorted by name.
+func (r *Registry) Running() []*Tenant {
+	var out []*Tenant
+	for _, t := range r.All() {
+		if _, held := r.Held(t.Name); !held {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Scheduler runs the jobs with gocron: one scheduler in UTC, each job a
@@ -166,13 +222,13 @@ func (s *Scheduler) options(name string) []gocron.JobOption {
 }
 
 // SyncTenants makes the per-tenant jobs match the registry: jobs of new
-// tenants are added, those of removed tenants removed. Call it after a
-// config reload.
+// and released tenants are added, those of removed and held tenants
+// removed. Call it after a config reload and after holding or releasing.
 func (s *Scheduler) SyncTenants() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	want := map[string]bool{}
-	for _, t := range s.registry.All() {
+	for _, t := range s.registry.Running() {
 		for _, tj := range s.perTenant {
 			name := tj.name + "/" + t.Name
 			want[name] = true

@@ -3,6 +3,7 @@ package jobs
 import (
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/callsync/callsync/config"
@@ -51,5 +52,32 @@ func TestSyncTenantsFollowsTheRegistry(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("jobs %v lack %v", got, want)
+	}
+
+	// A held tenant (preflight failed) has no jobs until it is released.
+	reg.Hold("c", "enreach auth: HTTP 401")
+	if err := s.SyncTenants(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names() {
+		if strings.HasSuffix(n, "/c") {
+			t.Fatalf("held tenant c kept job %s: %v", n, names())
+		}
+	}
+	if got := len(names()); got != 2+len(s.perTenant) {
+		t.Fatalf("jobs %v: want the global ones and tenant a's", names())
+	}
+	reg.Release("c")
+	if err := s.SyncTenants(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(names()); got != 2+2*len(s.perTenant) {
+		t.Fatalf("after release, jobs %v", names())
+	}
+	// A removed tenant's hold goes with it.
+	reg.Hold("c", "x")
+	reg.Replace([]*Tenant{tenant("a")})
+	if held := reg.HeldNames(); len(held) != 0 {
+		t.Fatalf("holds of removed tenants stayed: %v", held)
 	}
 }

@@ -15,3 +15,8 @@ SELECT state, COUNT(*) AS n FROM webhook_inbox WHERE tenant = ? GROUP BY state O
 
 -- name: PurgeInbox :execrows
 DELETE FROM webhook_inbox WHERE state != 'pending' AND received_at < ?;
+
+-- name: ListInboxPendingExcept :many
+SELECT tenant, delivery_id, event_type, received_at, payload FROM webhook_inbox
+WHERE state = 'pending' AND tenant NOT IN (sqlc.slice('held'))
+ORDER BY received_at, delivery_id LIMIT ?;

@@ -429,9 +429,21 @@ func (s *Store) AddInbox(ctx context.Context, it InboxItem) (inserted bool, err 
 	return n > 0, nil
 }
 
-// PendingInbox returns up to limit pending deliveries, oldest first.
-func (s *Store) PendingInbox(ctx context.Context, limit int) ([]InboxItem, error) {
-	rows, err := s.q.ListInboxPending(ctx, int64(limit))
+// PendingInbox returns up to limit pending deliveries, oldest first,
+// leaving out those of the tenants in except (tenants not started: their
+// deliveries wait).
+func (s *Store) PendingInbox(ctx context.Context, limit int, except ...string) ([]InboxItem, error) {
+	var rows []dbsqlc.ListInboxPendingRow
+	var err error
+	if len(except) == 0 {
+		rows, err = s.q.ListInboxPending(ctx, int64(limit))
+	} else {
+		var rs []dbsqlc.ListInboxPendingExceptRow
+		rs, err = s.q.ListInboxPendingExcept(ctx, dbsqlc.ListInboxPendingExceptParams{Held: except, Limit: int64(limit)})
+		for _, r := range rs {
+			rows = append(rows, dbsqlc.ListInboxPendingRow(r))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: pending inbox: %w", err)
 	}

@@ -8,6 +8,7 @@ package dbsqlc
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const countInbox = `-- name: CountInbox :many
@@ -119,6 +120,65 @@ func (q *Queries) ListInboxPending(ctx context.Context, limit int64) ([]ListInbo
 	var items []ListInboxPendingRow
 	for rows.Next() {
 		var i ListInboxPendingRow
+		if err := rows.Scan(
+			&i.Tenant,
+			&i.DeliveryID,
+			&i.EventType,
+			&i.ReceivedAt,
+			&i.Payload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listInboxPendingExcept = `-- name: ListInboxPendingExcept :many
+SELECT tenant, delivery_id, event_type, received_at, payload FROM webhook_inbox
+WHERE state = 'pending' AND tenant NOT IN (/*SLICE:held*/?)
+ORDER BY received_at, delivery_id LIMIT ?
+`
+
+type ListInboxPendingExceptParams struct {
+	Held  []string
+	Limit int64
+}
+
+type ListInboxPendingExceptRow struct {
+	Tenant     string
+	DeliveryID string
+	EventType  string
+	ReceivedAt int64
+	Payload    []byte
+}
+
+func (q *Queries) ListInboxPendingExcept(ctx context.Context, arg ListInboxPendingExceptParams) ([]ListInboxPendingExceptRow, error) {
+	query := listInboxPendingExcept
+	var queryParams []interface{}
+	if len(arg.Held) > 0 {
+		for _, v := range arg.Held {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:held*/?", strings.Repeat(",?", len(arg.Held))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:held*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.Limit)
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListInboxPendingExceptRow
+	for rows.Next() {
+		var i ListInboxPendingExceptRow
 		if err := rows.Scan(
 			&i.Tenant,
 			&i.DeliveryID,

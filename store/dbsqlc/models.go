@@ -79,6 +79,15 @@ type Schedule struct {
 	LastAt int64
 }
 
+type TenantCheck struct {
+	Tenant      string
+	CheckedAt   int64
+	Status      string
+	Started     int64
+	NextCheckAt int64
+	Checks      string
+}
+
 type UserMap struct {
 	Tenant        string
 	EnreachUserID string
