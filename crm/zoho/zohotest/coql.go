@@ -381,7 +381,7 @@ func (s *Server) handleCOQL(body []byte, entry *Request) (int, any, int64, *apiE
 		return 0, nil, 1, limitExceeded("too many columns", map[string]any{"clause": "select", "limit": 500})
 	}
 	for _, f := range q.fields {
-		if f != "id" && m.fields[f] == nil {
+		if f != "id" && m.field(f) == nil {
 			return 0, nil, 1, invalidQuery("invalid column given", map[string]any{"column_name": f, "clause": "select"})
 		}
 	}
@@ -455,7 +455,7 @@ func (s *Server) compile(m *module, e expr) (predicate, *apiError) {
 func (s *Server) compileCond(m *module, c *cond) (predicate, *apiError) {
 	typ := Text
 	if c.field != "id" {
-		f := m.fields[c.field]
+		f := m.field(c.field)
 		if f == nil {
 			return nil, invalidQuery("invalid column given", map[string]any{"column_name": c.field, "clause": "where"})
 		}

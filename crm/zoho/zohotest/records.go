@@ -142,11 +142,11 @@ func (s *Server) writeOne(m *module, i int, raw map[string]json.RawMessage, mode
 			rec[k] = mod
 			continue
 		}
-		f := m.fields[k]
+		f := m.field(k)
 		if f == nil {
 			return invalid(i, k, "invalid field name", nil).result(), false
 		}
-		if f.ReadOnly {
+		if f.ReadOnly || f.ProfileReadOnly {
 			continue
 		}
 		v, e := s.coerce(i, k, f, raw[k])

@@ -44,6 +44,48 @@ type Field struct {
 	Unique bool
 	// ReadOnly fields are computed by the server; values sent are ignored.
 	ReadOnly bool
+	// Length is the maximum length settings/fields reports and writes
+	// enforce (characters for text types); 0 takes the type's default.
+	Length int
+	// Hidden fields exist in the org but the integration user's profile has
+	// no access: absent from settings/fields, unknown to COQL and writes.
+	Hidden bool
+	// ProfileReadOnly fields are read-only for the integration user's
+	// profile (settings/fields read_only true); values sent are ignored.
+	ProfileReadOnly bool
+}
+
+// maxLength is the field's length: Length, else the type's default.
+func (f *Field) maxLength() int {
+	if f.Length > 0 {
+		return f.Length
+	}
+	switch f.Type {
+	case Text, Website, Picklist:
+		return maxText
+	case Email:
+		return 100
+	case Phone:
+		return maxPhone
+	case TextArea:
+		return maxTextArea
+	case Integer:
+		return 9
+	case Decimal:
+		return 16
+	case Lookup, OwnerLookup, MultiModuleLookup:
+		return 120
+	}
+	return 0
+}
+
+// field returns a field the integration user can see, or nil.
+func (m *module) field(name string) *Field {
+	f := m.fields[name]
+	if f == nil || f.Hidden {
+		return nil
+	}
+	return f
 }
 
 // ref is a stored lookup value.
@@ -60,6 +102,8 @@ type module struct {
 	upsertable bool
 	calls      bool
 	nameField  string
+	custom     bool
+	id         string
 }
 
 const (
@@ -138,7 +182,9 @@ func (s *Server) addStandardModules() {
 }
 
 func (s *Server) addModuleLocked(name string, fields map[string]Field, upsertable bool, nameField string) {
-	m := &module{name: name, fields: map[string]*Field{}, records: map[string]map[string]any{}, upsertable: upsertable, nameField: nameField}
+	s.seq++
+	m := &module{name: name, fields: map[string]*Field{}, records: map[string]map[string]any{}, upsertable: upsertable, nameField: nameField,
+		id: fmt.Sprintf("5725767%012d", s.seq)}
 	for k, f := range fields {
 		f := f
 		m.fields[k] = &f
@@ -163,6 +209,7 @@ func (s *Server) AddModule(name string, fields map[string]Field) {
 		all[k] = v
 	}
 	s.addModuleLocked(name, all, true, "Name")
+	s.modules[name].custom = true
 }
 
 // AddActivityModule creates the custom call module of the original
@@ -335,14 +382,10 @@ func (s *Server) coerce(i int, name string, f *Field, raw json.RawMessage) (any,
 		return v, nil
 	}
 	switch f.Type {
-	case Text, Email, Website:
-		return str(maxText)
-	case Phone:
-		return str(maxPhone)
-	case TextArea:
-		return str(maxTextArea)
+	case Text, Email, Website, Phone, TextArea:
+		return str(f.maxLength())
 	case Picklist:
-		v, e := str(maxText)
+		v, e := str(f.maxLength())
 		if e != nil {
 			return nil, e
 		}

@@ -394,6 +394,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entr
 	switch {
 	case len(parts) == 1 && parts[0] == "coql" && r.Method == http.MethodPost:
 		status, out, cost, e = s.handleCOQL(body, entry)
+	case len(parts) == 2 && parts[0] == "settings" && parts[1] == "modules" && r.Method == http.MethodGet:
+		status, out, e = s.handleModules()
+	case len(parts) == 2 && parts[0] == "settings" && parts[1] == "fields" && r.Method == http.MethodGet:
+		status, out, e = s.handleFields(r.URL.Query())
 	case len(parts) == 1 && parts[0] == "users" && r.Method == http.MethodGet:
 		status, out, e = s.handleUsers(r.URL.Query())
 	case len(parts) == 1 && r.Method == http.MethodPost:

@@ -374,3 +374,80 @@ func TestIntegerFieldRefusesDecimal(t *testing.T) {
 		}
 	}
 }
+
+// settings/modules and settings/fields answer in the shapes of the v8
+// examples (zoho/crm-oas v8.0 getModules, getFields), and follow the org's
+// shape: hidden fields are absent, profile read-only fields say so, a
+// changed type and a removed field or module show.
+func TestMetadata(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.AddActivityModule("CCSP_Calls")
+	tok := accessTok(t, s)
+	fields := func(module string) (int, map[string]map[string]any) {
+		st, body := call(t, s, tok, http.MethodGet, "/crm/v8/settings/fields?module="+module, nil)
+		out := map[string]map[string]any{}
+		list, _ := body["fields"].([]any)
+		for _, f := range list {
+			m := f.(map[string]any)
+			out[m["api_name"].(string)] = m
+		}
+		return st, out
+	}
+	st, body := call(t, s, tok, http.MethodGet, "/crm/v8/settings/modules", nil)
+	mods := map[string]map[string]any{}
+	for _, m := range body["modules"].([]any) {
+		mm := m.(map[string]any)
+		mods[mm["api_name"].(string)] = mm
+	}
+	if st != 200 || mods["Calls"]["generated_type"] != "default" || mods["CCSP_Calls"]["generated_type"] != "custom" || mods["CCSP_Calls"]["api_supported"] != true {
+		t.Fatalf("modules: %d %v", st, mods)
+	}
+	st, fs := fields("CCSP_Calls")
+	d := fs["DurationMins"]
+	if st != 200 || d["data_type"] != "integer" || d["json_type"] != "integer" || d["read_only"] != false || d["field_read_only"] != false || d["visible"] != true {
+		t.Fatalf("DurationMins: %d %v", st, d)
+	}
+	if op := d["operation_type"].(map[string]any); op["api_create"] != true || op["api_update"] != true {
+		t.Errorf("DurationMins operation_type %v", op)
+	}
+	if fs["Subject"]["length"] != 255.0 || fs["Subject"]["data_type"] != "text" || fs["CCSPCallID"]["unique"].(map[string]any)["case_sensitive"] != false {
+		t.Errorf("Subject %v / CCSPCallID %v", fs["Subject"], fs["CCSPCallID"])
+	}
+	if fs["Created_Time"]["field_read_only"] != true {
+		t.Errorf("Created_Time %v", fs["Created_Time"])
+	}
+
+	s.HideField("Contacts", "Mobile")
+	s.SetFieldReadOnlyForProfile("Contacts", "Home_Phone")
+	s.SetFieldType("CCSP_Calls", "DurationMins", Text, 10)
+	s.RemoveField("CCSP_Calls", "Recording")
+	_, cf := fields("Contacts")
+	if _, ok := cf["Mobile"]; ok {
+		t.Errorf("hidden Mobile listed: %v", cf["Mobile"])
+	}
+	if hp := cf["Home_Phone"]; hp["read_only"] != true || hp["profiles"].([]any)[0].(map[string]any)["permission_type"] != "read_only" {
+		t.Errorf("Home_Phone %v", hp)
+	}
+	if st, body := coql(t, s, tok, "select id, Mobile from Contacts where Mobile = '1'"); st != 400 || body["code"] != "INVALID_QUERY" {
+		t.Errorf("COQL on a hidden field: %d %v", st, body)
+	}
+	_, fs = fields("CCSP_Calls")
+	if fs["DurationMins"]["data_type"] != "text" || fs["DurationMins"]["length"] != 10.0 || fs["Recording"] != nil {
+		t.Errorf("after changes: DurationMins %v Recording %v", fs["DurationMins"], fs["Recording"])
+	}
+
+	s.RemoveModule("CCSP_Calls")
+	st, body = call(t, s, tok, http.MethodGet, "/crm/v8/settings/fields?module=CCSP_Calls", nil)
+	if st != 400 || body["code"] != "INVALID_MODULE" || body["details"].(map[string]any)["param_name"] != "module" {
+		t.Errorf("removed module: %d %v", st, body)
+	}
+	st, body = call(t, s, tok, http.MethodGet, "/crm/v8/settings/fields", nil)
+	if st != 400 || body["code"] != "REQUIRED_PARAM_MISSING" {
+		t.Errorf("no module: %d %v", st, body)
+	}
+	st, body = call(t, s, tok, http.MethodGet, "/crm/v8/users?type=CurrentUser", nil)
+	if us, _ := body["users"].([]any); st != 200 || len(us) != 1 || us[0].(map[string]any)["id"] != s.AdminUserID() {
+		t.Errorf("current user: %d %v", st, body)
+	}
+}
