@@ -53,6 +53,10 @@ type Options struct {
 	MaxURL      int
 	MaxBatchURL int
 	MaxBatchOps int
+	// MinimalOrg shapes an environment without Dynamics 365 Sales and
+	// nothing custom: no lead table (lead comes with Sales), only the
+	// standard columns.
+	MinimalOrg bool
 }
 
 // Fault is an injected failure answered instead of the next API requests.
@@ -94,6 +98,8 @@ type Server struct {
 	now         func() time.Time
 	// rejectQueueParties makes a queue as a phone call party fail.
 	rejectQueueParties bool
+	// denied privileges of the application user (lower case).
+	denied map[string]bool
 }
 
 // NewServer starts a double on a loopback port.
@@ -131,6 +137,10 @@ func NewServer(o Options) *Server {
 		statusCodes: map[int][]int{0: {1}, 1: {2, 4}, 2: {3}},
 		tokens:      map[string]time.Time{},
 		now:         func() time.Time { return time.Now().UTC() },
+		denied:      map[string]bool{},
+	}
+	if o.MinimalOrg {
+		delete(s.tables, "leads")
 	}
 	// The application user the client authenticates as; owns what it
 	// creates without an owner [Auth: Identity].
@@ -276,6 +286,8 @@ type Queue struct {
 	ID      string
 	Name    string
 	OwnerID string
+	// Inactive queues have statecode 1 [Finding users and queues].
+	Inactive bool
 }
 
 // AddQueue seeds a queue and returns its id.
@@ -291,8 +303,12 @@ func (s *Server) AddQueue(q Queue) string {
 	if owner == "" {
 		owner = s.appUserID
 	}
+	state := 0
+	if q.Inactive {
+		state = 1
+	}
 	t.insert(row{t.key: id, "name": q.Name, "_ownerid_value": owner, "_ownerid_value" + lookupSuffix: "systemuser",
-		"queueviewtype": 0, "statecode": 0}, s.now())
+		"queueviewtype": 0, "statecode": state}, s.now())
 	return id
 }
 
@@ -704,6 +720,9 @@ func (s *Server) execLocked(r apiRequest) (resp apiResponse) {
 
 // exec runs one request with s.mu held. t is nil outside a changeset.
 func (s *Server) exec(r apiRequest, t *tx) apiResponse {
+	if strings.HasPrefix(r.path, "EntityDefinitions(") && r.method == http.MethodGet {
+		return s.serveMetadata(r)
+	}
 	set, key, action, err := parsePath(r.path)
 	if err != nil {
 		return fromErr(err)
@@ -713,9 +732,17 @@ func (s *Server) exec(r apiRequest, t *tx) apiResponse {
 			"BusinessUnitId": "00000000-0000-0000-0000-0000000000b0", "UserId": s.appUserID, "OrganizationId": "00000000-0000-0000-0000-0000000000c0"})
 		return apiResponse{status: http.StatusOK, header: http.Header{}, body: b}
 	}
+	if set == "systemusers" && key != "" && r.method == http.MethodGet && action == "Microsoft.Dynamics.CRM.RetrieveUserPrivileges()" {
+		return s.retrieveUserPrivileges(key)
+	}
 	tb, ok := s.tables[set]
 	if !ok {
 		return errResponse(http.StatusNotFound, "0x80060888", fmt.Sprintf("Resource not found for the segment '%s'.", set))
+	}
+	if r.method == http.MethodGet {
+		if resp, denied := s.privilegeDenied(readPrivilege[set], tb.logical); denied {
+			return resp
+		}
 	}
 	switch {
 	case r.method == http.MethodGet && key == "" && action == "":
@@ -794,6 +821,7 @@ func (s *Server) render(t *table, r row, sel []string, annotations bool) map[str
 		}
 		sort.Strings(cols)
 	}
+	r = t.visible(r)
 	for _, c := range cols {
 		v := r[c]
 		if d, ok := v.(time.Time); ok {
@@ -899,7 +927,7 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 	var match []row
 	for _, id := range t.order {
 		rw := t.rows[id]
-		if filter == nil || filter.eval(rw) {
+		if filter == nil || filter.eval(t.visible(rw)) {
 			match = append(match, rw)
 		}
 	}

@@ -630,3 +630,87 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d calls after 20 concurrent batches", n)
 	}
 }
+
+func TestMetadata(t *testing.T) {
+	c := newClient(t, dynamicstest.Options{})
+	c.srv.AddColumn("phonecalls", dynamicstest.Column{Name: "new_audit", Type: "Memo", MaxLength: 100000})
+	c.srv.AddContact(dynamicstest.Record{Name: "Secret", Phones: map[string]string{"telephone1": "+358401", "mobilephone": "+358402"}})
+	c.srv.SecureColumn("contacts", "mobilephone")
+	c.srv.DropColumn("contacts", "telephone2")
+
+	r := c.do(http.MethodGet, c.api("EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,AttributeType,IsValidForRead,IsValidForCreate,IsSecured"), "", nil)
+	if r.status != 200 {
+		t.Fatalf("attributes: %d %s", r.status, r.body)
+	}
+	attrs := map[string]map[string]any{}
+	for _, v := range r.json(t)["value"].([]any) {
+		a := v.(map[string]any)
+		attrs[a["LogicalName"].(string)] = a
+	}
+	if a := attrs["telephone1"]; a["AttributeType"] != "String" || a["IsValidForRead"] != true || a["IsSecured"] != false {
+		t.Errorf("telephone1: %v", a)
+	}
+	if a := attrs["mobilephone"]; a["IsValidForRead"] != true || a["IsSecured"] != true {
+		t.Errorf("secured mobilephone: %v, want IsValidForRead and IsSecured", a)
+	}
+	if _, ok := attrs["telephone2"]; ok {
+		t.Error("dropped telephone2 still listed")
+	}
+	if a := attrs["ownerid"]; a["AttributeType"] != "Owner" {
+		t.Errorf("ownerid: %v", a)
+	}
+	if a := attrs["createdon"]; a["IsValidForCreate"] != false {
+		t.Errorf("createdon: %v", a)
+	}
+	r = c.do(http.MethodGet, c.api("EntityDefinitions(LogicalName='phonecall')/Attributes/Microsoft.Dynamics.CRM.MemoAttributeMetadata?$select=LogicalName,MaxLength"), "", nil)
+	got := map[string]float64{}
+	for _, v := range r.json(t)["value"].([]any) {
+		a := v.(map[string]any)
+		got[a["LogicalName"].(string)] = a["MaxLength"].(float64)
+	}
+	if got["new_audit"] != 100000 || got["description"] != 2000 || got["subject"] != 0 {
+		t.Errorf("memo columns %v", got)
+	}
+	if r := c.do(http.MethodGet, c.api("EntityDefinitions(LogicalName='nosuch')/Attributes"), "", nil); r.status != 404 {
+		t.Errorf("unknown table: %d", r.status)
+	}
+
+	// The secured value is not returned and never matches; the dropped
+	// column is an invalid property.
+	r = c.get("contacts", "fullname,mobilephone", "mobilephone eq '+358402'")
+	if n := len(ids(t, r, "contactid")); n != 0 {
+		t.Errorf("filter on a secured column matched %d rows", n)
+	}
+	r = c.get("contacts", "fullname,mobilephone,telephone1", "telephone1 eq '+358401'")
+	if v := r.json(t)["value"].([]any); len(v) != 1 || v[0].(map[string]any)["mobilephone"] != nil {
+		t.Errorf("secured column returned %s", r.body)
+	}
+	r = c.get("contacts", "fullname", "telephone2 eq '1'")
+	if code, msg := r.errCode(t); r.status != 400 || code != "0x80060888" || !strings.Contains(msg, "Could not find a property named 'telephone2'") {
+		t.Errorf("dropped column in $filter: %d %s", r.status, r.body)
+	}
+
+	c.srv.DenyPrivilege("prvReadAccount")
+	r = c.get("accounts", "name", "")
+	if code, msg := r.errCode(t); r.status != 403 || code != "0x80040220" || !strings.Contains(msg, "prvReadAccount") {
+		t.Errorf("read without privilege: %d %s", r.status, r.body)
+	}
+	r = c.do(http.MethodGet, c.api("systemusers("+c.srv.AppUserID()+")/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"), "", nil)
+	var names []string
+	for _, p := range r.json(t)["RolePrivileges"].([]any) {
+		names = append(names, p.(map[string]any)["PrivilegeName"].(string))
+	}
+	if s := strings.Join(names, ","); !strings.Contains(s, "prvReadContact") || !strings.Contains(s, "prvCreateActivity") || strings.Contains(s, "prvReadAccount") {
+		t.Errorf("privileges %s", s)
+	}
+}
+
+func TestMinimalOrg(t *testing.T) {
+	c := newClient(t, dynamicstest.Options{MinimalOrg: true})
+	if r := c.get("leads", "fullname", ""); r.status != 404 {
+		t.Errorf("leads on an org without Sales: %d", r.status)
+	}
+	if r := c.do(http.MethodGet, c.api("EntityDefinitions(LogicalName='lead')/Attributes"), "", nil); r.status != 404 {
+		t.Errorf("lead definition: %d", r.status)
+	}
+}

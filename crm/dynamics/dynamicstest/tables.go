@@ -56,6 +56,14 @@ type table struct {
 	rows    map[string]row
 	order   []string // ids in insertion order (stable paging)
 	version map[string]int
+	// attrType overrides the AttributeType of added columns (Memo).
+	attrType map[string]string
+	// secured columns return no data to the application user.
+	secured map[string]bool
+	// readOnly columns are not valid for create or update.
+	readOnly map[string]bool
+	// custom holds columns added to phonecall that a create may set.
+	custom map[string]bool
 }
 
 func newTable(set, logical, key string, cols map[string]colType) *table {
@@ -63,7 +71,8 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	cols["createdon"] = tDate
 	cols["modifiedon"] = tDate
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
-		rows: map[string]row{}, version: map[string]int{}}
+		rows: map[string]row{}, version: map[string]int{}, attrType: map[string]string{},
+		secured: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{}}
 }
 
 func phoneCols(extra map[string]colType, names ...string) map[string]colType {
@@ -103,6 +112,7 @@ func newTables() map[string]*table {
 	}, "subject", "phonenumber", "description", "category", "subcategory"))
 	// [Writing a completed phone-call activity: column table]
 	pc.maxLen = map[string]int{"subject": 200, "phonenumber": 200, "description": 2000, "category": 250, "subcategory": 250}
+	pc.attrType["description"] = "Memo"
 	add(pc)
 	for _, t := range []*table{ts["contacts"], ts["accounts"], ts["leads"]} {
 		for _, c := range []string{"telephone1", "telephone2", "telephone3", "mobilephone"} {

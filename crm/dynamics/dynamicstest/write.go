@@ -202,6 +202,12 @@ func (s *Server) applyPhoneCall(rw row, body map[string]any, create bool, t *tx)
 			parties = ps
 		default:
 			ct, ok := phoneCallProps[k]
+			if _, exists := pt.cols[k]; ok && !exists {
+				ok = false // dropped by an admin
+			}
+			if pt.custom[k] {
+				ct, ok = pt.cols[k], true
+			}
 			if !ok {
 				if strings.Contains(k, "@") {
 					continue // other instance annotations are ignored
@@ -287,6 +293,9 @@ func (s *Server) parseParties(v any, t *tx) ([]Party, error) {
 
 // createPhoneCall serves POST phonecalls.
 func (s *Server) createPhoneCall(r apiRequest, t *tx) apiResponse {
+	if resp, denied := s.privilegeDenied("prvCreateActivity", "phonecall"); denied {
+		return resp
+	}
 	body, err := decodeEntity(r.header, r.body)
 	if err != nil {
 		return fromErr(err)
