@@ -107,6 +107,10 @@ type Dynamics struct {
 	BatchSize int `yaml:"batch_size"`
 	// Concurrency bounds parallel requests to the org.
 	Concurrency int `yaml:"concurrency"`
+	// AuditField is the phonecall text column that receives the full
+	// Enreach record as JSON (the original's EnableAudit / "Enreach Api
+	// Audit" field); empty writes none.
+	AuditField string `yaml:"audit_field"`
 }
 
 // Salesforce configures the Salesforce REST client.

@@ -176,12 +176,14 @@ func TestParseErrors(t *testing.T) {
 			yaml: "tenants:" + validTenant + `        phone_fields: {contact: ["telephone 1"], opportunity: [x]}
         batch_size: 1001
         concurrency: 0
+        audit_field: "Enreach Api Audit"
 `,
 			want: []string{
 				`tenants[0].crm.dynamics.phone_fields.contact[0]: invalid column name "telephone 1"`,
 				`tenants[0].crm.dynamics.phone_fields.opportunity: unknown entity (want contact, account or lead)`,
 				`tenants[0].crm.dynamics.batch_size: must be between 1 and 1000`,
 				`tenants[0].crm.dynamics.concurrency: must be between 1 and 52`,
+				`tenants[0].crm.dynamics.audit_field: invalid column name "Enreach Api Audit" (a Phone Call column's logical name, e.g. new_enreachapiaudit)`,
 			},
 		},
 		{

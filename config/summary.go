@@ -161,6 +161,7 @@ func (s *summary) crm(c *CRM) {
 		}
 		s.line(2, "batch_size", fmt.Sprint(d.BatchSize))
 		s.line(2, "concurrency", fmt.Sprint(d.Concurrency))
+		s.line(2, "audit_field", orText(d.AuditField, "(none)"))
 	case CRMSalesforce:
 		sf := c.Salesforce
 		s.line(2, "login_url", sf.LoginURL)

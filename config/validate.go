@@ -264,6 +264,9 @@ func (v *validator) dynamics(p string, d *Dynamics) {
 	if d.Concurrency < 1 || d.Concurrency > MaxDynamicsConcurrency {
 		v.add(p+".concurrency", "must be between 1 and %d", MaxDynamicsConcurrency)
 	}
+	if d.AuditField != "" && !columnName.MatchString(d.AuditField) {
+		v.add(p+".audit_field", "invalid column name %q (a Phone Call column's logical name, e.g. new_enreachapiaudit)", d.AuditField)
+	}
 }
 
 func (v *validator) salesforce(p string, s *Salesforce) {

@@ -110,7 +110,7 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onCredits func(int64)) (crm.Client, error) {
 	switch tc.CRM.Type {
 	case "dynamics":
-		return dynamics.New(tc.CRM.Dynamics, dynamics.Options{HTTP: httpOpts, Logger: log})
+		return dynamics.New(tc.CRM.Dynamics, dynamics.Options{HTTP: httpOpts, Logger: log, Org: dynamicsNeeds(tc)})
 	case "salesforce":
 		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log,
 			NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField,
@@ -123,6 +123,28 @@ func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onC
 		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits})
 	}
 	return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
+}
+
+// dynamicsNeeds is what a tenant asks of its Dynamics org beyond the
+// dynamics section, for the client's Doctor.
+func dynamicsNeeds(tc config.Tenant) dynamics.OrgNeeds {
+	n := dynamics.OrgNeeds{
+		UserMatch:     crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
+		UserOverrides: tc.CRM.Users.Overrides,
+		RoutingFields: routing.Fields(tc.Routing.Rules),
+	}
+	for _, p := range tc.Callbacks.Profiles {
+		if p.Active {
+			if n.CallbackQueues == nil {
+				n.CallbackQueues = map[string]string{}
+			}
+			n.CallbackQueues[p.Name] = p.Queue
+		}
+	}
+	if id := tc.PhoneCalls.DefaultCRMAssignee; id != "" {
+		n.DefaultAssignee = &crm.UserQuery{EnreachUserID: id}
+	}
+	return n
 }
 
 // apply makes a new, valid config take effect: tenants whose Enreach or CRM
@@ -141,6 +163,9 @@ func (a *app) apply(cfg *config.Config) error {
 				oc.Routing.CacheTTL == tc.Routing.CacheTTL &&
 				reflect.DeepEqual(routing.Fields(oc.Routing.Rules), routing.Fields(tc.Routing.Rules)) {
 				old.SetConfig(tc)
+				if d, ok := old.CRM.(*dynamics.Client); ok {
+					d.SetOrgNeeds(dynamicsNeeds(tc))
+				}
 				ts = append(ts, old)
 				continue
 			}

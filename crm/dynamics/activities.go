@@ -26,7 +26,8 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 		sets    [][]op
 		setItem []int // changeset -> activity index
 	)
-	queueParty := !c.queuePartyOff.Load()
+	w := writeOpts{queueParty: !c.queuePartyOff.Load()}
+	w.auditColumn, w.auditMax = c.auditColumn(ctx, acts)
 	for i, a := range acts {
 		id := ActivityID(a.Key)
 		results[i] = crm.WriteResult{Key: a.Key, ID: id}
@@ -34,7 +35,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write: empty key: %w", crm.ErrPermanent)
 			continue
 		}
-		ops, err := activityOps(id, a, queueParty)
+		ops, err := activityOps(id, a, w)
 		if err != nil {
 			results[i].Status, results[i].Err = crm.Failed, fmt.Errorf("dynamics: write %s: %w", a.Key, err)
 			continue
@@ -49,8 +50,8 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 	if err != nil {
 		return nil, fmt.Errorf("dynamics: write %d activities: %w", len(sets), err)
 	}
-	if queueParty {
-		c.queuePartyFallback(ctx, acts, setItem, rs)
+	if w.queueParty {
+		c.queuePartyFallback(ctx, acts, setItem, rs, w)
 	}
 	for j, r := range rs {
 		i := setItem[j]
@@ -63,9 +64,25 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 		default:
 			results[i].Status = crm.Failed
 			results[i].Err = fmt.Errorf("dynamics: write %s: %w", a.Key, r.err)
+			if isInvalidProperty(r.err) {
+				// A column went away: read the definitions again before
+				// the engine retries this item.
+				c.schemaMu.Lock()
+				c.sch = nil
+				c.schemaMu.Unlock()
+			}
 		}
 	}
 	return results, nil
+}
+
+// writeOpts are the org-dependent choices of a write.
+type writeOpts struct {
+	// queueParty writes the queue of a callback request as its "to" party.
+	queueParty bool
+	// auditColumn receives Activity.Audit, cut at auditMax characters.
+	auditColumn string
+	auditMax    int
 }
 
 // queuePartyFallback handles an org that refuses a queue as the "to" party
@@ -75,7 +92,8 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 // queue parties: every later write of this client (one tenant) leaves them
 // out, and that is logged once. rs is updated in place. The changesets were
 // atomic, so the refused ones left nothing behind.
-func (c *Client) queuePartyFallback(ctx context.Context, acts []crm.Activity, setItem []int, rs []csResult) {
+func (c *Client) queuePartyFallback(ctx context.Context, acts []crm.Activity, setItem []int, rs []csResult, w writeOpts) {
+	w.queueParty = false
 	var (
 		retry []int // changeset indexes
 		sets  [][]op
@@ -87,7 +105,7 @@ func (c *Client) queuePartyFallback(ctx context.Context, acts []crm.Activity, se
 			e.Status != http.StatusBadRequest || r.failedCID > 1 {
 			continue
 		}
-		ops, err := activityOps(ActivityID(a.Key), a, false)
+		ops, err := activityOps(ActivityID(a.Key), a, w)
 		if err != nil {
 			continue
 		}
@@ -147,8 +165,8 @@ func isDuplicate(r csResult) bool {
 
 // activityOps builds one activity's changeset. Content-IDs are 1.. within the
 // changeset; the create is always 1.
-func activityOps(id string, a crm.Activity, queueParty bool) ([]op, error) {
-	body, err := phoneCallBody(id, a, queueParty)
+func activityOps(id string, a crm.Activity, w writeOpts) ([]op, error) {
+	body, err := phoneCallBody(id, a, w)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +207,11 @@ func activityOps(id string, a crm.Activity, queueParty bool) ([]op, error) {
 }
 
 // phoneCallBody is the phonecall entity of an activity [Writing a completed
-// phone-call activity]. queueParty writes a callback request addressed to a
+// phone-call activity]. w.queueParty writes a callback request addressed to a
 // queue with the queue as its "to" party; otherwise the queue is named in the
-// description.
-func phoneCallBody(id string, a crm.Activity, queueParty bool) ([]byte, error) {
+// description. The audit JSON goes to w.auditColumn, cut at the column's
+// maximum length with a marker.
+func phoneCallBody(id string, a crm.Activity, w writeOpts) ([]byte, error) {
 	customer := a.Regarding
 	var meta entityMeta
 	if customer != nil {
@@ -212,7 +231,7 @@ func phoneCallBody(id string, a crm.Activity, queueParty bool) ([]byte, error) {
 			return nil, fmt.Errorf("user id %q: %w", uid, crm.ErrPermanent)
 		}
 	}
-	queueTo := queueParty && usesQueueParty(a)
+	queueTo := w.queueParty && usesQueueParty(a)
 	desc := a.Description
 	if !queueTo && a.Kind == crm.KindCallback && a.RecipientIsQueue && a.QueueName != "" && !strings.Contains(desc, a.QueueName) {
 		// The org refuses a queue party: name the queue in the text.
@@ -230,6 +249,9 @@ func phoneCallBody(id string, a crm.Activity, queueParty bool) ([]byte, error) {
 	}
 	if a.Direction == crm.Inbound {
 		b["directioncode"] = directionInbound
+	}
+	if w.auditColumn != "" && a.Audit != "" {
+		b[w.auditColumn] = truncateAudit(a.Audit, w.auditMax)
 	}
 	if !a.Start.IsZero() {
 		b["actualstart"] = dateLiteral(a.Start)

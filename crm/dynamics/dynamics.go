@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
@@ -42,6 +43,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics receives optional hooks.
 	Metrics Metrics
+	// Org is what the tenant asks of the org, for Doctor.
+	Org OrgNeeds
+	// Now is the clock (UTC); nil means time.Now.
+	Now func() time.Time
 }
 
 // Metrics are optional observation hooks (e.g. Prometheus counters).
@@ -70,6 +75,49 @@ type Client struct {
 	// queuePartyOff is set once the org refused a queue as a phone call
 	// party: callback requests then name their queue in the description.
 	queuePartyOff atomic.Bool
+	auditField    string
+	now           func() time.Time
+
+	needsMu sync.Mutex
+	needs   OrgNeeds
+
+	schemaMu       sync.Mutex
+	sch            *orgSchema // nil until read
+	schemaFailedAt time.Time
+	// warned holds the keys of warnings already logged (warnOnce).
+	warned sync.Map
+}
+
+var _ crm.Doctor = (*Client)(nil)
+
+// SetOrgNeeds replaces what Doctor checks beyond the dynamics section (after
+// a configuration reload that kept this client).
+func (c *Client) SetOrgNeeds(n OrgNeeds) {
+	c.needsMu.Lock()
+	defer c.needsMu.Unlock()
+	c.needs = n
+}
+
+func (c *Client) orgNeeds() OrgNeeds {
+	c.needsMu.Lock()
+	defer c.needsMu.Unlock()
+	return c.needs
+}
+
+// OrgNeeds is what a tenant's configuration asks of the org beyond the
+// dynamics section; Doctor checks each item.
+type OrgNeeds struct {
+	// UserMatch is how Enreach users map to systemusers (users.match).
+	UserMatch crm.UserMatch
+	// UserOverrides maps Enreach user ids to systemuserids (users.overrides).
+	UserOverrides map[string]string
+	// RoutingFields are the columns Smart Routing rules read, per entity.
+	RoutingFields map[crm.Entity][]string
+	// CallbackQueues maps each callback profile name to its queue id.
+	CallbackQueues map[string]string
+	// DefaultAssignee is the Enreach user of default_crm_assignee (Email
+	// filled when known); nil when unset.
+	DefaultAssignee *crm.UserQuery
 }
 
 var _ crm.Client = (*Client)(nil)
@@ -140,6 +188,15 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 		sem:         make(chan struct{}, conc),
 		log:         log,
 		metrics:     opts.Metrics,
+		auditField:  cfg.AuditField,
+		needs:       opts.Org,
+		now:         opts.Now,
+	}
+	if c.now == nil {
+		c.now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.AuditField != "" && !validColumn(cfg.AuditField) {
+		return nil, fmt.Errorf("dynamics: audit_field: %q is not a column name", cfg.AuditField)
 	}
 	c.tokens = &httpclient.TokenCache{
 		// cc.TokenSource would wrap the grant in oauth2.ReuseTokenSource,

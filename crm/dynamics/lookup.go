@@ -26,7 +26,38 @@ func norm(s string) string { return strings.ToLower(strings.TrimRight(s, " ")) }
 // contacts, accounts and leads with In over the numbers' exact forms (or
 // endswith for suffix queries), many numbers per GET, all GETs in as few
 // $batch requests as the limits allow, and returns the candidates unverified.
+//
+// The columns searched are the configured ones the org has and the user can
+// read (see searchColumns); the table definitions are read once a day, and
+// again at once when Dataverse refuses a column as unknown (then the lookup
+// is retried once with what is left).
 func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
+	if len(req.Numbers) == 0 {
+		return crm.LookupResult{}, nil
+	}
+	phones, fields := c.searchColumns(c.schema(ctx, false), req.Fields)
+	res, err := c.lookup(ctx, req, phones, fields)
+	if isInvalidProperty(err) {
+		c.log.Warn("dynamics: the org refused a column; reading its table definitions again", "err", err)
+		phones, fields = c.searchColumns(c.schema(ctx, true), req.Fields)
+		res, err = c.lookup(ctx, req, phones, fields)
+	}
+	return res, err
+}
+
+// errNoPhoneColumn: phone columns are configured but none of them can be
+// searched in this org.
+var errNoPhoneColumn = fmt.Errorf("dynamics: lookup: none of the configured phone columns of contact, account and lead exists and is readable in this org (see callsync doctor): %w", crm.ErrPermanent)
+
+func (c *Client) lookup(ctx context.Context, req crm.LookupRequest, phoneFields, extraFields map[crm.Entity][]string) (crm.LookupResult, error) {
+	configured, left := false, false
+	for _, e := range crm.Entities {
+		configured = configured || len(c.phoneFields[e]) > 0
+		left = left || len(phoneFields[e]) > 0
+	}
+	if configured && !left && len(req.Numbers) > 0 {
+		return nil, errNoPhoneColumn
+	}
 	// Exact items: the distinct forms of each number.
 	var (
 		exactNums  []string
@@ -65,7 +96,7 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 		metas []lookupQuery
 	)
 	for _, e := range crm.Entities {
-		fields := c.phoneFields[e]
+		fields := phoneFields[e]
 		if len(fields) == 0 {
 			continue
 		}
@@ -75,7 +106,7 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 			sel = append(sel, m.parent)
 		}
 		sel = append(sel, fields...)
-		for _, f := range req.Fields[e] {
+		for _, f := range extraFields[e] {
 			if !validColumn(f) {
 				return nil, fmt.Errorf("dynamics: lookup: field %q of %s is not a column name", f, e)
 			}
@@ -122,7 +153,7 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 	for qi, rs := range rows {
 		lq := metas[qi]
 		m := entities[lq.entity]
-		fields := c.phoneFields[lq.entity]
+		fields := phoneFields[lq.entity]
 		for _, r := range rs {
 			id := r.str(m.idColumn)
 			if id == "" {
@@ -168,7 +199,7 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 					rec.ParentAccountID = r.str(m.parent)
 				}
 			}
-			if extra := req.Fields[lq.entity]; len(extra) > 0 {
+			if extra := extraFields[lq.entity]; len(extra) > 0 {
 				rec.Fields = make(map[string]string, len(extra))
 				for _, f := range extra {
 					if r.has(f) {

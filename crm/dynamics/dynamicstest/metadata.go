@@ -326,3 +326,20 @@ func (t *table) visible(r row) row {
 	}
 	return v
 }
+
+// Value returns a stored column value of a record as the double holds it
+// (string, bool, int, time.Time or nil) and whether the record has it.
+func (s *Server) Value(set, id, col string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tables[set]
+	if !ok {
+		return nil, false
+	}
+	rw, ok := t.rows[strings.ToLower(id)]
+	if !ok {
+		return nil, false
+	}
+	v, ok := rw[col]
+	return v, ok
+}
