@@ -17,16 +17,16 @@ package jobs
 //     duplicate_handling: ignore finds an open request from the same number.
 //   - duplicate_handling groups by (profile, customer number). bundle writes
 //     every request; all requests of a bundle carry the same bundle key in
-//     their description, and each names the other open requests known when
-//     it was written (activities are never updated, so the earlier ones do
-//     not name the later ones). ignore writes only the first open request
+//     their description, and each names the other open requests: a new one
+//     when it is written, the earlier open ones by an update (bundles.go)
+//     with a CRM client that implements crm.Updater. ignore writes only the first open request
 //     and records the others as ignored (reason duplicate_open_request); an
 //     ignored request is decided again when seen again (a later poll or
 //     webhook), so once the first is closed a still-open one is written.
 //   - A request closed in Enreach after its activity was written: the ledger
 //     row goes open -> close_pending (durable intent) -> closed once the CRM
 //     confirms; unconfirmed closes are retried by RunCallbacks.
-//   - Nothing else about a written request is sent again (no updates).
+//   - Nothing else about a written request is sent again.
 
 import (
 	"cmp"
@@ -144,6 +144,10 @@ type cbItem struct {
 	info   store.CallbackInfo
 	// ignored is set when duplicate_handling: ignore keeps it out.
 	ignored bool
+	// matchNote is the customer line of the description.
+	matchNote string
+	// crmID is set once the activity is written open (writeCallbacks).
+	crmID string
 }
 
 // closing is a written request whose CRM activity is to be completed.
@@ -155,6 +159,12 @@ type closing struct {
 // sibling is an open request of a duplicate group.
 type sibling struct {
 	id, crmID, bundle string
+	// key and cb (from the stored payload, or the request of this pass)
+	// let an earlier request's description be written again; item is set
+	// for a request of this pass.
+	key  string
+	cb   *enreach.Callback
+	item *cbItem
 }
 
 func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profile, cbs []enreach.Callback, o SyncOptions) (Summary, map[string]Outcome, error) {
@@ -222,7 +232,8 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 		return sum, outs, errors.Join(errs...)
 	}
 
-	if err := s.decideCallbacks(ctx, t, cfg, p, cst, todo, closingIDs); err != nil {
+	groups, err := s.decideCallbacks(ctx, t, cfg, p, cst, todo, closingIDs)
+	if err != nil {
 		return sum, outs, errors.Join(append(errs, fmt.Errorf("%s: callbacks %s: %w", t.Name, p.Name, err))...)
 	}
 
@@ -261,6 +272,11 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 	}
 	if err := s.writeCallbacks(ctx, t, cst, write, o, &sum, outs); err != nil {
 		errs = append(errs, err)
+	}
+	if p.DuplicateHandling != config.DuplicatesIgnore {
+		if err := s.linkBundles(ctx, t, cst, p, todo, groups); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return sum, outs, errors.Join(errs...)
 }
@@ -309,7 +325,7 @@ func (s *Syncer) callbackNumber(t *Tenant, raw string) string {
 
 // decideCallbacks matches the customers, resolves owner and recipient, and
 // applies duplicate_handling, filling each item's activity and info.
-func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tenant, p config.Profile, cst CallbackStore, todo []*cbItem, closingIDs map[string]bool) error {
+func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tenant, p config.Profile, cst CallbackStore, todo []*cbItem, closingIDs map[string]bool) (map[string][]sibling, error) {
 	var raws, numbers []string
 	seenNum := map[string]bool{}
 	for _, it := range todo {
@@ -323,22 +339,27 @@ func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tena
 	}
 	matches, err := t.Matcher.Match(ctx, raws, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	owner, recipient, recipientIsQueue, err := s.callbackParties(ctx, t, cfg, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	open, err := cst.OpenCallbacks(ctx, t.Name, KindCallback, p.Name, numbers)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	groups := map[string][]sibling{}
 	for _, oc := range open {
 		if closingIDs[oc.EnreachID] {
 			continue // closed in this pass
 		}
-		groups[oc.Number] = append(groups[oc.Number], sibling{id: oc.EnreachID, crmID: oc.CRMID, bundle: oc.BundleKey})
+		sib := sibling{id: oc.EnreachID, crmID: oc.CRMID, bundle: oc.BundleKey, key: oc.Key}
+		var pl callbackPayload
+		if len(oc.Payload) > 0 && json.Unmarshal(oc.Payload, &pl) == nil && pl.Callback.ID != "" {
+			sib.cb = &pl.Callback
+		}
+		groups[oc.Number] = append(groups[oc.Number], sib)
 	}
 
 	pc := cfg.PhoneCalls
@@ -418,12 +439,12 @@ func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tena
 		}
 		a.Description = callbackDescription(cb, matchNote, it.info.BundleKey, linked)
 		a.Audit = callbackAudit(cb, pc.EnableAudit)
-		it.act = a
+		it.act, it.matchNote = a, matchNote
 		if a.Open && it.number != "" {
-			groups[it.number] = append(groups[it.number], sibling{id: it.id, bundle: it.info.BundleKey})
+			groups[it.number] = append(groups[it.number], sibling{id: it.id, bundle: it.info.BundleKey, key: a.Key, cb: &it.cb, item: it})
 		}
 	}
-	return nil
+	return groups, nil
 }
 
 // callbackParties resolves the activity owner ("" = the integration user)
@@ -564,6 +585,9 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 			switch r.Status {
 			case crm.Created, crm.Existed:
 				e.State, e.CRMID, e.Reason = store.Written, r.ID, store.CallbackOpen
+				if it.act.Open {
+					it.crmID = r.ID
+				}
 				if !it.act.Open {
 					e.Reason = store.CallbackClosed
 					if r.Status == crm.Existed {

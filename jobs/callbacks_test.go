@@ -360,20 +360,59 @@ func TestCallbackDuplicateBundle(t *testing.T) {
 	if strings.Contains(acts[other.ID].Activity.Description, bundle) {
 		t.Error("another number joined the bundle")
 	}
-	// Each names the open requests known when it was written.
-	if d := acts[second.ID].Activity.Description; !strings.Contains(d, first.ID) {
-		t.Errorf("second does not reference the first:\n%s", d)
-	}
-	d := acts[third.ID].Activity.Description
-	if !strings.Contains(d, first.ID) || !strings.Contains(d, second.ID) || !strings.Contains(d, acts[first.ID].ID) {
-		t.Errorf("third does not reference both earlier requests (with CRM id):\n%s", d)
+	// Linked both ways: each names all the others, with their CRM ids (the
+	// earlier ones were updated when a later one was written).
+	for _, cb := range []enreach.Callback{first, second, third} {
+		d := acts[cb.ID].Activity.Description
+		for _, o := range []enreach.Callback{first, second, third} {
+			if o.ID == cb.ID {
+				continue
+			}
+			if !strings.Contains(d, o.ID+" (CRM "+acts[o.ID].ID+")") {
+				t.Errorf("%s does not name %s with its CRM id:\n%s", cb.ID, o.ID, d)
+			}
+		}
+		if strings.Contains(d, other.ID) || strings.Contains(d, cb.ID+" (CRM") {
+			t.Errorf("%s names another number's request or itself:\n%s", cb.ID, d)
+		}
 	}
 	counts, err := w.store.CallbackCountsByProfile(context.Background(), "contoso", jobs.KindCallback)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := counts["sales"]; c.Open != 4 || c.Bundled != 2 || c.Ignored != 0 {
+	if c := counts["sales"]; c.Open != 4 || c.Bundled != 3 || c.Ignored != 0 {
 		t.Errorf("counts: %+v", c)
+	}
+	if n := w.mem.Calls(crmtest.MethodUpdateActivities); n != 2 {
+		t.Errorf("%d UpdateActivities calls, want 2 (one batch per pass that joined the bundle)", n)
+	}
+
+	// Someone completes the first request in the CRM; a fourth request joins
+	// the bundle: the first is no longer updated, the others are.
+	if res, err := w.mem.CloseActivities(context.Background(), []crm.CloseRequest{{Key: acts[first.ID].Activity.Key, ID: acts[first.ID].ID}}); err != nil || res[0].Status != crm.Created {
+		t.Fatalf("close in the CRM: %+v %v", res, err)
+	}
+	firstDesc := acts[first.ID].Activity.Description
+	w.now = w.now.Add(5 * time.Minute)
+	fourth := w.request(w.salesList, numContact, 1)
+	w.run()
+	acts = w.activities()
+	if d := acts[first.ID].Activity.Description; d != firstDesc {
+		t.Errorf("a request closed in the CRM was updated:\n%s", d)
+	}
+	if e := w.ledger(first.ID); e.Reason != store.CallbackClosed {
+		t.Errorf("first request's ledger %+v, want written/closed", e)
+	}
+	for _, cb := range []enreach.Callback{second, third} {
+		if d := acts[cb.ID].Activity.Description; !strings.Contains(d, fourth.ID) {
+			t.Errorf("%s does not name the fourth request:\n%s", cb.ID, d)
+		}
+	}
+	updates := w.mem.Calls(crmtest.MethodUpdateActivities)
+	w.now = w.now.Add(time.Minute)
+	w.run()
+	if n := w.mem.Calls(crmtest.MethodUpdateActivities); n != updates {
+		t.Errorf("a pass with nothing new updated %d times", n-updates)
 	}
 }
 

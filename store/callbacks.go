@@ -38,6 +38,8 @@ type OpenCallback struct {
 	ItemTime  time.Time
 	Number    string
 	BundleKey string
+	// Payload is the request as stored for retries (nil once purged).
+	Payload []byte
 }
 
 // SaveCallbacks writes ledger rows and their callback infos in one
@@ -87,7 +89,7 @@ func (s *Store) OpenCallbacks(ctx context.Context, tenant, kind, profile string,
 		}
 		for _, r := range rows {
 			out = append(out, OpenCallback{EnreachID: r.EnreachID, Key: r.IdemKey, CRMID: r.CrmID,
-				ItemTime: fromMS(r.ItemTime), Number: r.Number, BundleKey: r.BundleKey})
+				ItemTime: fromMS(r.ItemTime), Number: r.Number, BundleKey: r.BundleKey, Payload: r.Payload})
 		}
 	}
 	return out, nil

@@ -183,7 +183,8 @@ func (m *Memory) Calls(method Method) int {
 	return m.calls[method]
 }
 
-// Written is an activity Memory holds, exactly as written.
+// Written is an activity Memory holds, as written and changed since by
+// UpdateActivities.
 type Written struct {
 	ID       string
 	Activity crm.Activity

@@ -62,7 +62,7 @@ func (q *Queries) CountCallbacksByProfile(ctx context.Context, arg CountCallback
 }
 
 const listOpenCallbacks = `-- name: ListOpenCallbacks :many
-SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key
+SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key, l.payload
 FROM ledger l
 JOIN callback_requests c ON c.tenant = l.tenant AND c.kind = l.kind AND c.enreach_id = l.enreach_id
 WHERE l.tenant = ?1 AND l.kind = ?2 AND c.profile = ?3
@@ -84,6 +84,7 @@ type ListOpenCallbacksRow struct {
 	ItemTime  int64
 	Number    string
 	BundleKey string
+	Payload   []byte
 }
 
 // Written requests still open in the CRM, in one profile, from the given numbers.
@@ -116,6 +117,7 @@ func (q *Queries) ListOpenCallbacks(ctx context.Context, arg ListOpenCallbacksPa
 			&i.ItemTime,
 			&i.Number,
 			&i.BundleKey,
+			&i.Payload,
 		); err != nil {
 			return nil, err
 		}
