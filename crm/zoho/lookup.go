@@ -20,7 +20,6 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 	res := crm.LookupResult{}
 	byValue := map[string][]string{} // searched form → numbers
 	var values []string
-	type suffixQ struct{ number, suffix, lit string }
 	var suffixes []suffixQ
 	for _, q := range req.Numbers {
 		if q.Number == "" {
@@ -46,77 +45,37 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 		}
 	}
 	sort.Strings(values)
+	if len(values) == 0 && len(suffixes) == 0 {
+		return res, nil
+	}
 
-	for _, m := range c.search {
-		extra := req.Fields[m.Entity]
+	for _, m0 := range c.search {
+		extra := req.Fields[m0.Entity]
 		for _, f := range extra {
 			if !apiName.MatchString(f) {
 				return nil, fmt.Errorf("zoho: lookup: field %q is not an API name", f)
 			}
 		}
-		fields := append([]string{"id", m.NameField, fOwner, m.ParentField}, m.PhoneFields...)
-		fields = append(fields, extra...)
-		seen := map[string]map[string]bool{} // number → record ids
-		add := func(number string, rec crm.Record) {
-			if seen[number] == nil {
-				seen[number] = map[string]bool{}
-			}
-			if !seen[number][rec.ID] {
-				seen[number][rec.ID] = true
-				res[number] = append(res[number], rec)
-			}
-		}
-
-		// Exact forms: each criterion is one `in` list on one phone field.
-		perQuery := max(1, coqlMaxCriteria/len(m.PhoneFields)) * coqlInValues
-		for start := 0; start < len(values); start += perQuery {
-			chunk := values[start:min(len(values), start+perQuery)]
-			lits := make([]string, len(chunk))
-			for i, v := range chunk {
-				lits[i], _ = literal(v)
-			}
-			var cs []criterion
-			for _, f := range m.PhoneFields {
-				cs = append(cs, inCriteria(f, lits)...)
-			}
-			err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk), func(row coqlRow) {
-				rec := toRecord(m, row, extra)
-				for _, v := range rec.Phones {
-					for _, key := range []string{v, strings.TrimSpace(v)} {
-						for _, n := range byValue[key] {
-							add(n, rec)
-						}
-					}
-				}
-			})
+		// A field Zoho names unknown (deleted or hidden since the metadata
+		// was read) makes the module's metadata be read again and the
+		// module searched once more without it.
+		for attempt := 0; ; attempt++ {
+			m, fields, ok, err := c.searchFields(ctx, m0, extra)
 			if err != nil {
 				return nil, fmt.Errorf("zoho: lookup: %w", err)
 			}
-		}
-
-		// Suffix queries: one `like` per phone field and number.
-		perQuery = max(1, coqlMaxCriteria/len(m.PhoneFields))
-		for start := 0; start < len(suffixes); start += perQuery {
-			chunk := suffixes[start:min(len(suffixes), start+perQuery)]
-			var cs []criterion
-			for _, s := range chunk {
-				for _, f := range m.PhoneFields {
-					cs = append(cs, criterion(f+" like "+s.lit))
-				}
+			if !ok {
+				break
 			}
-			err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk)*10, func(row coqlRow) {
-				rec := toRecord(m, row, extra)
-				for _, v := range rec.Phones {
-					for _, s := range chunk {
-						if strings.HasSuffix(strings.TrimSpace(v), s.suffix) {
-							add(s.number, rec)
-						}
-					}
-				}
-			})
-			if err != nil {
-				return nil, fmt.Errorf("zoho: lookup: %w", err)
+			err = c.lookupModule(ctx, m, fields, extra, values, byValue, suffixes, res)
+			if err == nil {
+				break
 			}
+			if unknownField(err) != "" && attempt == 0 && ctx.Err() == nil {
+				c.forgetSchema(m.Name)
+				continue
+			}
+			return nil, fmt.Errorf("zoho: lookup: %w", err)
 		}
 	}
 	return res, nil
@@ -168,4 +127,100 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// suffixQ is one suffix search: the number, its suffix and the COQL
+// literal of the like pattern.
+type suffixQ struct{ number, suffix, lit string }
+
+// searchFields returns m with only the phone fields the integration user
+// can see, and the fields to select; ok is false when no phone field is left
+// (the module is skipped; Doctor reports it).
+func (c *Client) searchFields(ctx context.Context, m searchModule, extra []string) (searchModule, []string, bool, error) {
+	phones, drop, err := c.visibleFields(ctx, m.Name, m.PhoneFields)
+	if err != nil {
+		return m, nil, false, err
+	}
+	c.noteDropped(m.Name, drop, "phone lookups")
+	if len(phones) == 0 {
+		return m, nil, false, nil
+	}
+	m.PhoneFields = phones
+	base := []string{"id", m.NameField, fOwner}
+	if m.ParentField != "" {
+		base = append(base, m.ParentField)
+	}
+	more, _, err := c.visibleFields(ctx, m.Name, dedupe(append(base[1:], extra...)))
+	if err != nil {
+		return m, nil, false, err
+	}
+	fields := append([]string{"id"}, phones...)
+	fields = append(fields, more...)
+	return m, dedupe(fields), true, nil
+}
+
+// lookupModule searches one module for the exact forms (values) and the
+// suffix queries and adds the hits to res.
+func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra []string, values []string, byValue map[string][]string, suffixes []suffixQ, res crm.LookupResult) error {
+	add := func(number string, rec crm.Record) {
+		for _, r := range res[number] {
+			if r.Ref == rec.Ref {
+				return
+			}
+		}
+		res[number] = append(res[number], rec)
+	}
+
+	// Exact forms: each criterion is one `in` list on one phone field.
+	perQuery := max(1, coqlMaxCriteria/len(m.PhoneFields)) * coqlInValues
+	for start := 0; start < len(values); start += perQuery {
+		chunk := values[start:min(len(values), start+perQuery)]
+		lits := make([]string, len(chunk))
+		for i, v := range chunk {
+			lits[i], _ = literal(v)
+		}
+		var cs []criterion
+		for _, f := range m.PhoneFields {
+			cs = append(cs, inCriteria(f, lits)...)
+		}
+		err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk), func(row coqlRow) {
+			rec := toRecord(m, row, extra)
+			for _, v := range rec.Phones {
+				for _, key := range []string{v, strings.TrimSpace(v)} {
+					for _, n := range byValue[key] {
+						add(n, rec)
+					}
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	// Suffix queries: one `like` per phone field and number.
+	perQuery = max(1, coqlMaxCriteria/len(m.PhoneFields))
+	for start := 0; start < len(suffixes); start += perQuery {
+		chunk := suffixes[start:min(len(suffixes), start+perQuery)]
+		var cs []criterion
+		for _, s := range chunk {
+			for _, f := range m.PhoneFields {
+				cs = append(cs, criterion(f+" like "+s.lit))
+			}
+		}
+		err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk)*10, func(row coqlRow) {
+			rec := toRecord(m, row, extra)
+			for _, v := range rec.Phones {
+				for _, s := range chunk {
+					if strings.HasSuffix(strings.TrimSpace(v), s.suffix) {
+						add(s.number, rec)
+					}
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

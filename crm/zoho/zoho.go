@@ -44,6 +44,8 @@ type Options struct {
 	OnCredits func(remaining int64)
 	// OnTokenRenew, when set, is told after every token grant (for metrics).
 	OnTokenRenew func(err error)
+	// Doctor names what Doctor checks beyond the configuration.
+	Doctor DoctorOptions
 	// Now is the clock (default time.Now); used for callbacks without a due
 	// date and for closing them.
 	Now func() time.Time
@@ -68,6 +70,9 @@ type Client struct {
 
 	mu        sync.Mutex
 	apiDomain string
+
+	meta   schemas
+	doctor DoctorOptions
 
 	credits      atomic.Int64
 	creditsKnown atomic.Bool
@@ -99,7 +104,7 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("zoho: %s %q is not an API name", f.key, f.v)
 		}
 	}
-	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, onCredit: opts.OnCredits, log: opts.Logger}
+	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, onCredit: opts.OnCredits, log: opts.Logger, doctor: opts.Doctor}
 	if c.now == nil {
 		c.now = time.Now
 	}

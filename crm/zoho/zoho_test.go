@@ -111,10 +111,13 @@ func TestTokenCachedAndAPIDomainFromTokenResponse(t *testing.T) {
 	if n := s.TokenRequests(); n != 1 {
 		t.Errorf("20 lookups made %d token requests, want 1 (cached)", n)
 	}
-	if n := s.Requests(); n != 60 {
-		t.Errorf("20 lookups over 3 modules made %d API requests, want 60", n)
+	if n := s.Requests(); n != 63 {
+		t.Errorf("20 lookups over 3 modules made %d API requests, want 60 and 3 metadata reads (cached a day)", n)
 	}
 	for _, r := range s.RequestLog() {
+		if r.Path == "/crm/v8/settings/fields" && r.Status == http.StatusOK {
+			continue
+		}
 		if !strings.HasPrefix(r.Path, "/crm/v8/") || r.Status != http.StatusNoContent {
 			t.Errorf("request %+v, want /crm/v8/... answered 204 (no match)", r)
 		}
@@ -890,5 +893,72 @@ func TestUserIDFieldMatchesWhateverUsersMatchSays(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A configured phone field hidden from the integration user (or deleted) is
+// dropped from lookups with a warning; the other fields still match. A
+// module with no phone field left is skipped. A field deleted after the
+// metadata was read makes COQL name it unknown: the metadata is read again
+// and the lookup goes on without it. Metadata is read again after a day.
+func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
+	now := &clock{t: time.Now()}
+	var logs strings.Builder
+	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{Now: now.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
+	s, c := b.Server, b.Zoho()
+	byPhone := s.AddRecord("Contacts", map[string]any{"Last_Name": "ByPhone", "Phone": "+358401000001"})
+	s.AddRecord("Contacts", map[string]any{"Last_Name": "ByMobile", "Mobile": "+358401000002"})
+	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "Lead", "Mobile": "+358401000003"})
+	s.AddRecord("Accounts", map[string]any{"Account_Name": "Acc", "Phone": "+358401000004"})
+	s.HideField("Contacts", "Mobile")
+	s.HideField("Accounts", "Phone")
+	q := crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401000001"}, {Number: "+358401000002"}, {Number: "+358401000003"}, {Number: "+358401000004"}}}
+	res, err := c.Lookup(ctx, q)
+	if err != nil {
+		t.Fatalf("lookup with hidden fields: %v", err)
+	}
+	if r := res["+358401000001"]; len(r) != 1 || r[0].ID != byPhone {
+		t.Errorf("by Phone: %+v", r)
+	}
+	if r := res["+358401000002"]; len(r) != 0 {
+		t.Errorf("hidden Contacts.Mobile matched: %+v", r)
+	}
+	if r := res["+358401000003"]; len(r) != 1 || r[0].ID != lead {
+		t.Errorf("Leads.Mobile: %+v", r)
+	}
+	if r := res["+358401000004"]; len(r) != 0 {
+		t.Errorf("Accounts has no visible phone field but matched: %+v", r)
+	}
+	for _, r := range s.RequestLog() {
+		if strings.Contains(r.Query, "from Accounts") {
+			t.Errorf("Accounts searched without a visible phone field: %s", r.Query)
+		}
+	}
+	if !strings.Contains(logs.String(), "Mobile") || !strings.Contains(logs.String(), "Accounts") {
+		t.Errorf("no warning naming the dropped fields: %s", logs.String())
+	}
+
+	// Deleted after the metadata was read: one retry without it.
+	s.RemoveField("Leads", "Mobile")
+	s.AddRecord("Leads", map[string]any{"Last_Name": "Lead2", "Phone": "+358401000005"})
+	res, err = c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401000005"}, {Number: "+358401000001"}}})
+	if err != nil {
+		t.Fatalf("lookup after a field was deleted: %v", err)
+	}
+	if len(res["+358401000005"]) != 1 || len(res["+358401000001"]) != 1 {
+		t.Errorf("after delete: %+v", res)
+	}
+
+	// Shown again: used after the daily re-read, not before.
+	s.AddField("Accounts", "Phone", zohotest.Field{Type: zohotest.Phone})
+	res, _ = c.Lookup(ctx, q)
+	if len(res["+358401000004"]) != 0 {
+		t.Errorf("metadata re-read before a day passed: %+v", res["+358401000004"])
+	}
+	now.Add(25 * time.Hour)
+	res, err = c.Lookup(ctx, q)
+	if err != nil || len(res["+358401000004"]) != 1 {
+		t.Errorf("after a day: %v %+v", err, res["+358401000004"])
 	}
 }
