@@ -141,9 +141,7 @@ func dynamicsNeeds(tc config.Tenant) dynamics.OrgNeeds {
 			n.CallbackQueues[p.Name] = p.Queue
 		}
 	}
-	if id := tc.PhoneCalls.DefaultCRMAssignee; id != "" {
-		n.DefaultAssignee = &crm.UserQuery{EnreachUserID: id}
-	}
+	n.DefaultAssignee = tc.PhoneCalls.DefaultCRMAssignee
 	return n
 }
 

@@ -20,8 +20,8 @@ import (
 // this client and the tenant's configuration (Options.Org) rely on. It sends
 // a token request, GET WhoAmI, one $batch of table definitions and one $batch
 // of reads (the user, its privileges, one row of each table, the callback
-// queues), plus one users query when default_crm_assignee is set. It writes
-// nothing.
+// queues), plus one systemuser read when default_crm_assignee is mapped by
+// users.overrides. It writes nothing.
 func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 	needs := c.orgNeeds()
 	var out []crm.Check
@@ -175,25 +175,14 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 		}
 	}
 
-	// default_crm_assignee: its CRM user exists and is enabled.
-	if q := needs.DefaultAssignee; q != nil && q.EnreachUserID != "" {
-		const name = "default_crm_assignee"
-		if id, ok := needs.UserOverrides[q.EnreachUserID]; ok {
-			st, detail := c.userActive(ctx, id)
-			add(st, name, detail, "set users.overrides for the default assignee to an enabled systemuserid")
-		} else if needs.UserMatch.By != "field" && q.Email == "" {
-			add(crm.CheckWarn, name, "its CRM user is matched by e-mail, which callsync learns from Enreach at run time", "")
-		} else {
-			users, err := c.Users(ctx, needs.UserMatch, []crm.UserQuery{*q})
-			u, ok := users[q.EnreachUserID]
-			switch {
-			case err != nil:
-				add(crm.CheckFail, name, "looking up its CRM user failed: "+err.Error(), "")
-			case !ok:
-				add(crm.CheckFail, name, fmt.Sprintf("Enreach user %s has no enabled CRM user (matched by %s)", q.EnreachUserID, matchName(needs.UserMatch)),
-					"map the default assignee to an enabled Dynamics user (users.overrides, or the user's e-mail / user id column)")
-			default:
-				add(crm.CheckOK, name, fmt.Sprintf("CRM user %q (%s)", u.Name, u.ID), "")
+	// default_crm_assignee mapped by users.overrides straight to a
+	// systemuserid: that user exists and is enabled. (Mapped through
+	// Enreach, it is checked by callsync doctor itself.)
+	if id := needs.DefaultAssignee; id != "" {
+		for k, v := range needs.UserOverrides {
+			if strings.EqualFold(k, id) {
+				st, detail := c.userActive(ctx, v)
+				add(st, "default_crm_assignee user", detail, "set crm.users.overrides for the default assignee to the systemuserid of an enabled user")
 			}
 		}
 	}
@@ -226,13 +215,6 @@ func (c *Client) userActive(ctx context.Context, id string) (crm.CheckStatus, st
 		return crm.CheckFail, fmt.Sprintf("CRM user %q (%s) is disabled", u.FullName, id)
 	}
 	return crm.CheckOK, fmt.Sprintf("CRM user %q (%s)", u.FullName, id)
-}
-
-func matchName(m crm.UserMatch) string {
-	if m.By == "field" {
-		return "systemuser." + m.Field
-	}
-	return "e-mail"
 }
 
 // privilegeChecks compares the application user's privileges

@@ -34,7 +34,7 @@ func doctor(t *testing.T, e env) []crm.Check {
 		t.Fatalf("Doctor: %v", err)
 	}
 	for _, c := range checks {
-		if c.Area != "crm" || c.Name == "" || (c.Status != crm.CheckOK && c.Fix == "" && c.Name != "default_crm_assignee") {
+		if c.Area != "crm" || c.Name == "" || (c.Status != crm.CheckOK && c.Fix == "") {
 			t.Errorf("check %+v: want area crm, a name, and a fix unless ok", c)
 		}
 	}
@@ -51,7 +51,7 @@ func fullOrg(t *testing.T, shape func(*dynamicstest.Server, *config.Dynamics, *d
 	srv.AddColumn("systemusers", dynamicstest.Column{Name: "new_enreachuserid", Type: "String"})
 	srv.AddColumn("phonecalls", dynamicstest.Column{Name: "new_enreachapiaudit", Type: "Memo", MaxLength: 1048576})
 	srv.AddColumn("accounts", dynamicstest.Column{Name: "new_tier", Type: "String"})
-	srv.AddUser(dynamicstest.User{Name: "Default Agent", Email: "agent@x", Fields: map[string]any{"new_enreachuserid": "enreach-1"}})
+	agent := srv.AddUser(dynamicstest.User{Name: "Default Agent", Email: "agent@x", Fields: map[string]any{"new_enreachuserid": "enreach-1"}})
 	queue := srv.AddQueue(dynamicstest.Queue{Name: "Sales"})
 	dc := srv.Config()
 	dc.AuditField = "new_enreachapiaudit"
@@ -59,7 +59,8 @@ func fullOrg(t *testing.T, shape func(*dynamicstest.Server, *config.Dynamics, *d
 		UserMatch:       crm.UserMatch{By: "field", Field: "new_enreachuserid"},
 		RoutingFields:   map[crm.Entity][]string{crm.Account: {"new_tier"}},
 		CallbackQueues:  map[string]string{"sales": queue},
-		DefaultAssignee: &crm.UserQuery{EnreachUserID: "enreach-1"},
+		UserOverrides:   map[string]string{"enreach-default": agent},
+		DefaultAssignee: "enreach-default",
 	}
 	if shape != nil {
 		shape(srv, &dc, &needs)
@@ -108,7 +109,7 @@ func TestDoctorCompleteOrg(t *testing.T) {
 	}
 	e := fullOrg(t, nil, dynamicstest.Options{})
 	checks := doctor(t, e)
-	for _, name := range []string{"systemuser.new_enreachuserid", "account.new_tier", "phonecall.new_enreachapiaudit", "queue of profile sales", "default_crm_assignee"} {
+	for _, name := range []string{"systemuser.new_enreachuserid", "account.new_tier", "phonecall.new_enreachapiaudit", "queue of profile sales", "default_crm_assignee user"} {
 		if c, ok := checkNamed(checks, name); !ok || c.Status != crm.CheckOK {
 			t.Errorf("%s: %+v (found %v), want ok", name, c, ok)
 		}
@@ -162,9 +163,12 @@ func TestDoctorShapes(t *testing.T) {
 			s.DenyPrivilege("prvCreateActivity")
 		},
 			check: "privilege prvCreateActivity", status: crm.CheckFail, detail: "create phone calls", worst: crm.CheckFail},
-		{name: "default assignee unmapped", shape: func(_ *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
-			n.DefaultAssignee = &crm.UserQuery{EnreachUserID: "enreach-nobody"}
-		}, check: "default_crm_assignee", status: crm.CheckFail, detail: "no enabled CRM user", worst: crm.CheckFail},
+		{name: "default assignee mapped to a disabled user", shape: func(s *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+			n.UserOverrides["enreach-default"] = s.AddUser(dynamicstest.User{Name: "Gone", Email: "gone@x", Disabled: true})
+		}, check: "default_crm_assignee user", status: crm.CheckFail, detail: "is disabled", worst: crm.CheckFail},
+		{name: "default assignee mapped to no user", shape: func(_ *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+			n.UserOverrides["enreach-default"] = "5f1c4a52-0000-4000-8000-000000000002"
+		}, check: "default_crm_assignee user", status: crm.CheckFail, detail: "Does Not Exist", worst: crm.CheckFail},
 		{name: "no phone column left", shape: func(s *dynamicstest.Server, d *config.Dynamics, _ *dynamics.OrgNeeds) {
 			d.PhoneFields = map[string][]string{"contact": {"new_phone"}, "account": {}, "lead": {}}
 		}, check: "phone lookup", status: crm.CheckFail, detail: "no phone column", worst: crm.CheckFail},

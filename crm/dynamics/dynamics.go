@@ -2,7 +2,9 @@
 // over the Dataverse Web API v9.2. It authenticates with Entra ID client
 // credentials, finds callers with batched exact-match $filter queries, resolves
 // system users, and writes phone-call activities through $batch changesets
-// whose client-chosen activityid makes every write idempotent.
+// whose client-chosen activityid makes every write idempotent. It adapts to
+// the org's table definitions (schema.go) and checks the org read-only
+// (Doctor, doctor.go).
 //
 // Every Dataverse name, code and working assumption lives in mapping.go.
 package dynamics
@@ -115,9 +117,8 @@ type OrgNeeds struct {
 	RoutingFields map[crm.Entity][]string
 	// CallbackQueues maps each callback profile name to its queue id.
 	CallbackQueues map[string]string
-	// DefaultAssignee is the Enreach user of default_crm_assignee (Email
-	// filled when known); nil when unset.
-	DefaultAssignee *crm.UserQuery
+	// DefaultAssignee is the Enreach user id of default_crm_assignee.
+	DefaultAssignee string
 }
 
 var _ crm.Client = (*Client)(nil)

@@ -10,8 +10,12 @@
 // $batch with changesets (Content-ID references, atomic rollback,
 // odata.continue-on-error); phonecall create with @odata.bind and activity
 // parties; duplicate activityid (412, 0x80040237); state/status validation;
-// "Cannot update Closed or Cancelled Activity"; AddToQueue; the URL (32,768,
-// 65,536 in a batch) and 1,000-request batch limits. Where the reference does
+// "Cannot update Closed or Cancelled Activity"; AddToQueue; queue parties
+// (refused on demand); table definitions (EntityDefinitions Attributes, String
+// and Memo casts) and RetrieveUserPrivileges; the URL (32,768, 65,536 in a
+// batch) and 1,000-request batch limits. Shapes of real orgs: MinimalOrg (no
+// lead table), AddColumn, DropColumn, SecureColumn (column-level security),
+// DenyPrivilege (403 0x80040220), inactive queues. Where the reference does
 // not say what Dataverse answers, the double's choice is marked [assumed].
 package dynamicstest
 
