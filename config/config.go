@@ -44,7 +44,14 @@ type Store struct {
 // HTTP configures the server for webhooks, Smart Routing, /healthz and /metrics.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// StatusPage serves the HTML status page. Setting StatusToken turns it
+	// on too, and then the page asks for the token.
+	StatusPage  bool   `yaml:"status_page"`
+	StatusToken Secret `yaml:"status_token"`
 }
+
+// StatusPageOn reports whether the status page is served.
+func (h HTTP) StatusPageOn() bool { return h.StatusPage || h.StatusToken.IsSet() }
 
 // Log configures log/slog output.
 type Log struct {

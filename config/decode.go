@@ -24,6 +24,8 @@ type decoder struct {
 	pos map[string]position
 	// notes are remarks that are not errors (see Config.Notes).
 	notes []string
+	// secretsOptional lets a Secret's ${VAR} be unset (LoadLocal).
+	secretsOptional bool
 }
 
 // bareMinutes reads a bare whole number at a key that takes minutes in the
@@ -43,6 +45,7 @@ type position struct{ line, col int }
 
 var (
 	durationType = reflect.TypeFor[Duration]()
+	secretType   = reflect.TypeFor[Secret]()
 	clockType    = reflect.TypeFor[Clock]()
 )
 
@@ -131,6 +134,23 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 				return
 			}
 			v.Set(reflect.ValueOf(c))
+		}
+	case t == secretType && d.secretsOptional:
+		// Unset variables become a marker: validation sees a value, and
+		// nothing local sends it anywhere.
+		if n.Kind == yaml.ScalarNode {
+			if s, err := expand(n.Value, func(k string) (string, bool) {
+				if v, ok := d.env(k); ok {
+					return v, true
+				}
+				return UnsetSecret, true
+			}); err == nil {
+				v.SetString(s)
+				return
+			}
+		}
+		if s, ok := d.scalar(n, path, "a string"); ok {
+			v.SetString(s)
 		}
 	case t.Kind() == reflect.String: // string and Secret
 		if s, ok := d.scalar(n, path, "a string"); ok {

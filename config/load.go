@@ -17,11 +17,22 @@ import (
 // back as Errors (one per line, each naming its key path) wrapped with the
 // file name.
 func Load(path string, env func(string) (string, bool)) (*Config, error) {
+	return load(path, env, false)
+}
+
+// LoadLocal is Load for the commands that read only the local store
+// (status, explain): a secret whose ${VAR} is not set is not an error; it
+// stays unset. Every other setting is read and checked as Load does.
+func LoadLocal(path string, env func(string) (string, bool)) (*Config, error) {
+	return load(path, env, true)
+}
+
+func load(path string, env func(string) (string, bool), secretsOptional bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(data, env)
+	c, err := parse(data, env, secretsOptional)
 	if err != nil {
 		var es Errors
 		if errors.As(err, &es) && len(es) > 1 {
@@ -36,6 +47,10 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 // references; nil means os.LookupEnv. Every problem is reported, sorted by
 // position, as Errors; a YAML syntax error is reported alone.
 func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(data, env, false)
+}
+
+func parse(data []byte, env func(string) (string, bool), secretsOptional bool) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -53,7 +68,7 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 	}
 
 	c := Defaults()
-	d := &decoder{env: env, pos: map[string]position{}}
+	d := &decoder{env: env, pos: map[string]position{}, secretsOptional: secretsOptional}
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
 		d.decode(root, reflect.ValueOf(&c).Elem(), "", 0)

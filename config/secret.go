@@ -11,6 +11,10 @@ type Secret string
 
 const redacted = "[redacted]"
 
+// UnsetSecret stands for a secret whose ${VAR} was not set, in a config read
+// by LoadLocal.
+const UnsetSecret = "[unset]"
+
 // Value returns the secret itself, for the one place that sends it.
 func (s Secret) Value() string { return string(s) }
 

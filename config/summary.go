@@ -22,6 +22,13 @@ func (c *Config) WriteSummary(w io.Writer) error {
 	s := &summary{w: tw}
 	s.line(0, "store.path", c.Store.Path)
 	s.line(0, "http.listen", c.HTTP.Listen)
+	if c.HTTP.StatusPageOn() {
+		page := "on, open"
+		if c.HTTP.StatusToken.IsSet() {
+			page = "on, token " + c.HTTP.StatusToken.String()
+		}
+		s.line(0, "http.status_page", page)
+	}
 	s.line(0, "log", c.Log.Format+", "+c.Log.Level)
 	s.line(0, "purge", fmt.Sprintf("daily at %s UTC, retention %s, ledger_retention %s", c.Purge.RunAt, c.Purge.Retention, c.Purge.LedgerRetention))
 	s.line(0, "tenants", fmt.Sprint(len(c.Tenants)))

@@ -501,7 +501,10 @@ func (s *Store) Purge(ctx context.Context, tenants []string, before time.Time) (
 		if r.Runs, err = q.PurgeJobRuns(ctx, ms(before)); err != nil {
 			return err
 		}
-		r.Inbox, err = q.PurgeInbox(ctx, ms(before))
+		if r.Inbox, err = q.PurgeInbox(ctx, ms(before)); err != nil {
+			return err
+		}
+		_, err = q.PurgeCRMRequests(ctx, ms(before))
 		return err
 	})
 	if err != nil {

@@ -18,6 +18,13 @@ type CallbackRequest struct {
 	Linked    int64
 }
 
+type CrmRequestsHourly struct {
+	Tenant    string
+	Hour      int64
+	Requests  int64
+	Throttled int64
+}
+
 type JobRun struct {
 	ID         int64
 	Tenant     string
