@@ -16,6 +16,7 @@ import (
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/match"
 	"github.com/callsync/callsync/routing"
+	"github.com/callsync/callsync/statuspage"
 	"github.com/callsync/callsync/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,6 +38,8 @@ type app struct {
 	// by tenant, so a client rebuilt on reload replaces its collector.
 	collectors map[string]prometheus.Collector
 	credits    *prometheus.GaugeVec
+	// requests counts each tenant's CRM requests per hour (status page).
+	requests *statuspage.RequestCounter
 }
 
 // openApp opens the store and builds every tenant. Nothing is contacted yet.
@@ -54,6 +57,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 			Name: "callsync_zoho_api_credits_remaining", Help: "Zoho CRM API credits left today, as the last response said.",
 		}, []string{"tenant"})}
 	reg.MustRegister(a.credits)
+	crmRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "callsync_crm_requests_total", Help: "HTTP requests to the CRM (every attempt, retries included) by status class; code 429 is counted on its own.",
+	}, []string{"tenant", "code"})
+	reg.MustRegister(crmRequests)
+	a.requests = statuspage.NewRequestCounter(st, nil)
+	a.requests.OnRequest = func(tenant string, status int) {
+		crmRequests.WithLabelValues(tenant, statusClass(status)).Inc()
+	}
 	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics}
 	var ts []*jobs.Tenant
 	for _, tc := range cfg.Tenants {
@@ -82,7 +93,9 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
 	credits := a.credits.WithLabelValues(tc.Name)
-	cc, err := newCRM(tc, log, a.http, func(n int64) { credits.Set(float64(n)) })
+	crmHTTP := a.http
+	crmHTTP.Transport = a.requests.Transport(tc.Name, a.http.Transport)
+	cc, err := newCRM(tc, log, crmHTTP, func(n int64) { credits.Set(float64(n)) })
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}

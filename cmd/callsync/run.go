@@ -74,6 +74,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	mux.Handle("POST /routing/{tenant}", a.routingHandler())
+	mountStatusPage(mux, a.statusPage())
 	// Webhook deliveries are stored before the 2xx; storing one wakes the
 	// inbox drain so it reaches the CRM before the next tick.
 	wake := make(chan struct{}, 1)
@@ -113,14 +114,34 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	if w.configPath != "" {
 		go w.watchConfig(ctx, loaded)
 	}
+	go a.flushRequests(ctx, 30*time.Second)
 	<-ctx.Done()
 	w.log.Info("stopping: finishing the running batches")
 	shutdownErr := sched.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	if err := a.requests.Flush(sctx); err != nil {
+		w.log.Warn("storing CRM request counts", "err", err)
+	}
 	w.log.Info("stopped")
 	return shutdownErr
+}
+
+// flushRequests stores the CRM request counts every interval.
+func (a *app) flushRequests(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := a.requests.Flush(ctx); err != nil {
+				a.log.Warn("storing CRM request counts", "err", err)
+			}
+		}
+	}
 }
 
 // watchConfig re-reads the config on SIGHUP and when the file changes on

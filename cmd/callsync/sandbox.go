@@ -77,6 +77,7 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	cfg := config.Defaults()
 	cfg.Store.Path = filepath.Join(storeDir, "callsync.db")
 	cfg.HTTP.Listen = *listen
+	cfg.HTTP.StatusPage = true
 	t := config.DefaultTenant()
 	t.Name = "sandbox"
 	t.DefaultRegion = "FI"
@@ -111,6 +112,7 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(out, "  enreach double   %s  (user %s)\n", en.URL, en.User)
 		fmt.Fprintf(out, "  %-17s%s\n", *crmType+" double", cd.url())
 		fmt.Fprintf(out, "  callsync http    http://%s  (/healthz, /metrics)\n", addr)
+		fmt.Fprintf(out, "  status page      http://%s/\n", addr)
 		fmt.Fprintf(out, "  store            %s\n", cfg.Store.Path)
 		fmt.Fprintf(out, "  a new call or callback request every %s; calls and callback polling run every minute,\n", *every)
 		fmt.Fprintf(out, "  half the callback requests also arrive by webhook at http://%s/webhooks/enreach/sandbox. Ctrl-C stops.\n\n", addr)

@@ -38,6 +38,9 @@ func TestSandboxShowsCallsFlowing(t *testing.T) {
 			if !strings.Contains(got, "written ") || !strings.Contains(got, "sandbox stopped") {
 				t.Fatalf("no call written or no clean stop:\n%s\nstderr:\n%s", got, errb.String())
 			}
+			if !strings.Contains(got, "status page      http://127.0.0.1:") {
+				t.Errorf("the banner does not print the status page's URL:\n%s", got)
+			}
 			if strings.Contains(errb.String(), "level=ERROR") {
 				t.Fatalf("errors while running:\n%s", errb.String())
 			}
