@@ -42,7 +42,7 @@ func TestConfigChangeOnDiskAppliesWithoutRestart(t *testing.T) {
 
 	// A valid change: the running tenant (same clients) sees the new setting.
 	changed := bytes.Replace(orig, []byte("phone_calls:\n"), []byte("phone_calls:\n      incoming_direct_call_subject: Soitto asiakkaalta\n"), 1)
-	os.WriteFile(d.config, changed, 0o600)
+	replaceFile(t, d.config, changed)
 	waitFor("the reload", func() bool {
 		t, _ := w.app.registry.Get("contoso")
 		return t.Config().PhoneCalls.IncomingDirectCallSubject == "Soitto asiakkaalta"
@@ -52,7 +52,7 @@ func TestConfigChangeOnDiskAppliesWithoutRestart(t *testing.T) {
 	}
 
 	// An invalid change is rejected with the reason; the running config stays.
-	os.WriteFile(d.config, bytes.Replace(changed, []byte("default_region: FI"), []byte("default_region: XX"), 1), 0o600)
+	replaceFile(t, d.config, bytes.Replace(changed, []byte("default_region: FI"), []byte("default_region: XX"), 1))
 	waitFor("the rejection", func() bool { return strings.Contains(logs.String(), "config reload rejected") })
 	if !strings.Contains(logs.String(), "default_region") {
 		t.Fatalf("the rejection does not name the key:\n%s", logs.String())
@@ -62,6 +62,20 @@ func TestConfigChangeOnDiskAppliesWithoutRestart(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replaceFile swaps the file's content in one rename, as editors do: the
+// watcher polling the file never reads it half written (os.WriteFile
+// truncates first, and a poll in between saw an empty config).
+func replaceFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }
