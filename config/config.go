@@ -233,6 +233,18 @@ type RoutingWhen struct {
 	Equals  string `yaml:"equals"`
 	Matched *bool  `yaml:"matched"`
 	BNum    string `yaml:"bnum"`
+	// Cases tests the caller's open Cases (Salesforce).
+	Cases *RoutingCases `yaml:"cases"`
+}
+
+// RoutingCases holds when the caller (the matched contacts and accounts,
+// and the contacts' accounts) has at least Min open Cases with the given
+// Priority and Owner (empty: any).
+type RoutingCases struct {
+	// Min is the number of such open Cases needed (0 means 1).
+	Min      int    `yaml:"min"`
+	Priority string `yaml:"priority"`
+	Owner    string `yaml:"owner"`
 }
 
 // Duration is a time.Duration written as "15s", "2h", "0".

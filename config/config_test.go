@@ -355,6 +355,27 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "routing cases",
+			yaml: "tenants:" + validTenant + `    routing:
+      api_key: k
+      rules:
+        - when: {cases: {min: -1}}
+          target: x
+        - when: {matched: false, cases: {}}
+          target: x
+        - when: {entity: lead, cases: {priority: High}}
+          target: owner
+`,
+			want: []string{
+				`tenants[0].routing.rules[0].when.cases: open Cases are read from Salesforce only (crm.type is "dynamics")`,
+				`tenants[0].routing.rules[0].when.cases.min: must be 0 or more`,
+				`tenants[0].routing.rules[1].when.matched: matched: false contradicts cases`,
+				`tenants[0].routing.rules[1].when.cases: open Cases are read from Salesforce only (crm.type is "dynamics")`,
+				`tenants[0].routing.rules[2].when.entity: leads have no Cases (use contact or account with cases)`,
+				`tenants[0].routing.rules[2].when.cases: open Cases are read from Salesforce only (crm.type is "dynamics")`,
+			},
+		},
+		{
 			name: "wrong node kinds",
 			yaml: "tenants:" + validTenant + `    phone_calls: yes
     internal_numbers: "+358201234567"
@@ -734,7 +755,7 @@ func TestExampleFileValidates(t *testing.T) {
 	}
 	for _, name := range []string{
 		"CONTOSO_ENREACH_SECRET", "CONTOSO_WEBHOOK_TOKEN", "CONTOSO_DYNAMICS_SECRET", "CONTOSO_ROUTING_KEY",
-		"FABRIKAM_ENREACH_SECRET", "FABRIKAM_SF_SECRET",
+		"FABRIKAM_ENREACH_SECRET", "FABRIKAM_SF_SECRET", "FABRIKAM_ROUTING_KEY",
 		"NORTHWIND_ENREACH_SECRET", "NORTHWIND_ZOHO_SECRET", "NORTHWIND_ZOHO_REFRESH_TOKEN",
 	} {
 		if !strings.Contains(string(data), "${"+name+"}") {
@@ -784,7 +805,7 @@ var contractKeys = []string{
 	"call_id_field", "callbacks", "default_subject", "recipient_rule", "profiles", "callback_list_id",
 	"queue", "ownership_rule", "subject", "duplicate_handling", "sync_method", "age", "active",
 	"routing", "api_key", "budget", "cache_ttl", "rules", "when", "entity", "field", "equals",
-	"matched", "bnum", "target", "fail_target",
+	"matched", "bnum", "cases", "min", "priority", "owner", "target", "fail_target",
 }
 
 func TestLoadWrapsFileName(t *testing.T) {
@@ -933,7 +954,7 @@ func errorsText(t *testing.T) string {
 func TestSummary(t *testing.T) {
 	vars := map[string]string{}
 	for _, k := range []string{"CONTOSO_ENREACH_SECRET", "CONTOSO_WEBHOOK_TOKEN", "CONTOSO_DYNAMICS_SECRET", "CONTOSO_ROUTING_KEY",
-		"FABRIKAM_ENREACH_SECRET", "FABRIKAM_SF_SECRET", "NORTHWIND_ENREACH_SECRET", "NORTHWIND_ZOHO_SECRET", "NORTHWIND_ZOHO_REFRESH_TOKEN"} {
+		"FABRIKAM_ENREACH_SECRET", "FABRIKAM_SF_SECRET", "FABRIKAM_ROUTING_KEY", "NORTHWIND_ENREACH_SECRET", "NORTHWIND_ZOHO_SECRET", "NORTHWIND_ZOHO_REFRESH_TOKEN"} {
 		vars[k] = "value-of-" + k
 	}
 	c, err := config.Load(filepath.Join("..", "config.example.yaml"), env(vars))

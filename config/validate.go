@@ -453,6 +453,20 @@ func (v *validator) routing(p string, t *Tenant, regionOK bool) {
 			v.add(wp+".field", "required with equals")
 		}
 		unmatched := w.Matched != nil && !*w.Matched
+		if w.Cases != nil {
+			if t.CRM.Type != CRMSalesforce {
+				v.add(wp+".cases", "open Cases are read from Salesforce only (crm.type is %q)", t.CRM.Type)
+			}
+			if w.Cases.Min < 0 {
+				v.add(wp+".cases.min", "must be 0 or more")
+			}
+			if unmatched {
+				v.add(wp+".matched", "matched: false contradicts cases")
+			}
+			if w.Entity == "lead" {
+				v.add(wp+".entity", "leads have no Cases (use contact or account with cases)")
+			}
+		}
 		if unmatched && w.Entity != "" {
 			v.add(wp+".matched", "matched: false contradicts entity: %s", w.Entity)
 		}

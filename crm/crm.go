@@ -18,6 +18,9 @@ const (
 	Contact Entity = "contact"
 	Account Entity = "account"
 	Lead    Entity = "lead"
+	// Case is not a caller entity: Smart Routing reads a caller's open
+	// Cases (Salesforce) as records of this entity.
+	Case Entity = "case"
 )
 
 // Entities lists the customer entities in the order matches are reported.

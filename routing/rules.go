@@ -22,6 +22,19 @@ type ParentFetcher interface {
 	Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error)
 }
 
+// CaseFetcher is an optional extension of a tenant's crm.Client: the open
+// Cases of contacts and accounts (entity crm.Case, OwnerID, Fields
+// "ContactId", "AccountId", "Priority"), in one batched query. Rules with
+// `cases` need it (config check allows them on Salesforce only).
+type CaseFetcher interface {
+	OpenCases(ctx context.Context, contactIDs, accountIDs []string) ([]crm.Record, error)
+}
+
+// UsesCases reports whether a rule tests the caller's open Cases.
+func UsesCases(rules []config.RoutingRule) bool {
+	return slices.ContainsFunc(rules, func(r config.RoutingRule) bool { return r.When.Cases != nil })
+}
+
 // Fields returns the extra record fields the rules compare, per entity, for
 // match.Options.Fields (and so crm.LookupRequest.Fields). Nil when no rule
 // compares a field.
@@ -57,6 +70,8 @@ type evaluation struct {
 
 	looked  bool
 	records []crm.Record
+	// cases memoises open Cases per set of records.
+	cases map[string][]crm.Record
 }
 
 // decide evaluates the tenant's rules in order; the first rule whose
@@ -76,7 +91,7 @@ func (h *Handler) decide(ctx context.Context, t Tenant, req request) decision {
 		if !holds {
 			continue
 		}
-		if w := rule.When; w.Matched == nil && w.Entity == "" &&
+		if w := rule.When; w.Matched == nil && w.Entity == "" && w.Cases == nil &&
 			(rule.Target == config.RoutingTargetOwner || rule.FailTarget == config.RoutingTargetOwner) {
 			// An owner target on a rule that did not need the caller's
 			// records (e.g. bnum only): the caller's records it is.
@@ -115,7 +130,7 @@ func (ev *evaluation) holds(ctx context.Context, w config.RoutingWhen) (bool, []
 	if w.BNum != "" && ev.normalise(w.BNum) != ev.bnum {
 		return false, nil, nil
 	}
-	if w.Matched == nil && w.Entity == "" {
+	if w.Matched == nil && w.Entity == "" && w.Cases == nil {
 		return true, nil, nil
 	}
 	recs, err := ev.caller(ctx)
@@ -125,14 +140,71 @@ func (ev *evaluation) holds(ctx context.Context, w config.RoutingWhen) (bool, []
 	if w.Matched != nil && *w.Matched != (len(recs) > 0) {
 		return false, nil, nil
 	}
-	if w.Entity == "" {
-		return true, recs, nil
+	sat := recs
+	if w.Entity != "" {
+		if sat, err = ev.entity(ctx, w, recs); err != nil {
+			return false, nil, err
+		}
+		if len(sat) == 0 {
+			return false, nil, nil
+		}
 	}
-	sat, err := ev.entity(ctx, w, recs)
+	if w.Cases == nil {
+		return true, sat, nil
+	}
+	cases, err := ev.openCases(ctx, sat)
 	if err != nil {
 		return false, nil, err
 	}
-	return len(sat) > 0, sat, nil
+	var hits []crm.Record
+	for _, c := range cases {
+		if (w.Cases.Priority == "" || strings.EqualFold(c.Fields["Priority"], w.Cases.Priority)) &&
+			(w.Cases.Owner == "" || sameID(c.OwnerID, w.Cases.Owner)) {
+			hits = append(hits, c)
+		}
+	}
+	// The rule is about the Cases: an owner target is a Case owner.
+	return len(hits) >= max(w.Cases.Min, 1), hits, nil
+}
+
+// openCases returns the open Cases of the records' contacts and accounts
+// (and the contacts' parent accounts), with one CaseFetcher request per
+// set of records in a routing request. Without a CaseFetcher there are none.
+func (ev *evaluation) openCases(ctx context.Context, recs []crm.Record) ([]crm.Record, error) {
+	cf, ok := ev.t.CRM.(CaseFetcher)
+	if !ok {
+		return nil, nil
+	}
+	var contacts, accounts []string
+	for _, r := range recs {
+		switch r.Entity {
+		case crm.Contact:
+			contacts = append(contacts, r.ID)
+			if r.ParentAccountID != "" && !slices.Contains(accounts, r.ParentAccountID) {
+				accounts = append(accounts, r.ParentAccountID)
+			}
+		case crm.Account:
+			if !slices.Contains(accounts, r.ID) {
+				accounts = append(accounts, r.ID)
+			}
+		}
+	}
+	if len(contacts) == 0 && len(accounts) == 0 {
+		return nil, nil
+	}
+	key := strings.Join(contacts, ",") + "|" + strings.Join(accounts, ",")
+	if c, ok := ev.cases[key]; ok {
+		return c, nil
+	}
+	cases, err := cf.OpenCases(ctx, contacts, accounts)
+	if err != nil {
+		return nil, fmt.Errorf("routing: open cases: %w", err)
+	}
+	if ev.cases == nil {
+		ev.cases = map[string][]crm.Record{}
+	}
+	ev.cases[key] = cases
+	return cases, nil
 }
 
 // caller looks the caller up once (through the number cache unless the
@@ -334,4 +406,22 @@ func phoneLike(s string) bool {
 		}
 	}
 	return digits > 0
+}
+
+// sameID compares record ids: Salesforce's 15-character ids are
+// case-sensitive and an 18-character id is its 15-character form plus a
+// case checksum
+// (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm#i1435616);
+// other ids (GUIDs) compare case-insensitively.
+func sameID(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	switch {
+	case len(a) == 15 && len(b) == 15:
+		return a == b
+	case len(a) == 18 && len(b) == 15:
+		return a[:15] == b
+	case len(a) == 15 && len(b) == 18:
+		return b[:15] == a
+	}
+	return strings.EqualFold(a, b)
 }

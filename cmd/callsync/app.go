@@ -131,6 +131,7 @@ func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onC
 				Users:           crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
 				DefaultAssignee: crm.UserQuery{EnreachUserID: tc.PhoneCalls.DefaultCRMAssignee},
 				RoutingFields:   routing.Fields(tc.Routing.Rules),
+				Cases:           routing.UsesCases(tc.Routing.Rules),
 			}})
 	case "zoho":
 		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits})
