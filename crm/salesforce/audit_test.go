@@ -34,7 +34,7 @@ func TestAuditField(t *testing.T) {
 		t.Errorf("short audit: %q", t1.String("Enreach_Audit__c"))
 	}
 	got := t2.String("Enreach_Audit__c")
-	if utf8.RuneCountInString(got) != 255 || !strings.HasSuffix(got, "[truncated]") || !strings.HasPrefix(got, `{"CallId":"ää`) {
+	if utf8.RuneCountInString(got) != 255 || !strings.HasSuffix(got, " of 413 characters]") || !strings.HasPrefix(got, `{"CallId":"ää`) {
 		t.Errorf("long audit (%d characters): %q", utf8.RuneCountInString(got), got)
 	}
 

@@ -9,6 +9,7 @@ package salesforce
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -282,20 +283,23 @@ func taskFields(a crm.Activity, names fieldNames, ad adaptation, withSubtype boo
 	return m
 }
 
-// auditCut ends an audit value cut at its field's length.
-const auditCut = " …[truncated]"
-
 // truncateMarked cuts s to at most n characters, ending a cut value with
-// auditCut so a reader knows the record goes on.
+// "…[truncated by callsync: K of M characters]" (as the Dynamics client
+// marks it) so a reader knows the record goes on.
 func truncateMarked(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	total := utf8.RuneCountInString(s)
+	if total <= n {
 		return s
 	}
-	m := utf8.RuneCountInString(auditCut)
+	marker := func(kept int) string {
+		return fmt.Sprintf("…[truncated by callsync: %d of %d characters]", kept, total)
+	}
+	m := utf8.RuneCountInString(marker(n))
 	if n <= m {
 		return truncate(s, n)
 	}
-	return truncate(s, n-m) + auditCut
+	kept := n - m
+	return truncate(s, kept) + marker(kept)
 }
 
 // regarding picks WhoId and WhatId for an activity (see taskFields).

@@ -126,12 +126,15 @@ func (c *Client) refreshSchema(ctx context.Context, force bool) error {
 // client adapts to.
 func (c *Client) setSchema(got map[string]sobjectSchema) {
 	c.schemaMu.Lock()
-	if c.schema == nil {
-		c.schema = map[string]sobjectSchema{}
+	// A new map: adapted() reads the previous one without the lock.
+	next := make(map[string]sobjectSchema, len(c.schema)+len(got))
+	for k, v := range c.schema {
+		next[k] = v
 	}
 	for k, v := range got {
-		c.schema[k] = v
+		next[k] = v
 	}
+	c.schema = next
 	c.schemaAt = c.now()
 	c.schemaStale = false
 	c.schemaMu.Unlock()
