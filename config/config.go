@@ -157,6 +157,13 @@ type Zoho struct {
 	NumberCleanupRegexp string   `yaml:"number_cleanup_regexp"`
 	SearchModules       []string `yaml:"search_modules"`
 	CallIDField         string   `yaml:"call_id_field"`
+	// AuditField is a text field of the module calls are written to that
+	// receives the full Enreach record (the original EnableAudit's audit
+	// field), cut at the field's length from settings/fields. Empty: none.
+	AuditField string `yaml:"audit_field"`
+	// SubjectTimeZone is the IANA time zone of the default subject's
+	// timestamp ("[Incoming] VOIP Call dd/MM/yyyy, HH:mm:ss"). Empty: UTC.
+	SubjectTimeZone string `yaml:"subject_time_zone"`
 }
 
 // PhoneCalls holds every Voice for D365 "Phone call sync setting", snake_case.

@@ -329,10 +329,15 @@ func (v *validator) zoho(p string, z *Zoho) {
 		v.add(p+".module", "invalid module API name %q (want Calls or a custom module's API name)", z.Module)
 	}
 	for _, f := range []struct{ key, val string }{
-		{"user_id_field", z.UserIDField}, {"call_id_field", z.CallIDField},
+		{"user_id_field", z.UserIDField}, {"call_id_field", z.CallIDField}, {"audit_field", z.AuditField},
 	} {
 		if f.val != "" && !zohoAPIName.MatchString(f.val) {
 			v.add(p+"."+f.key, "invalid field API name %q", f.val)
+		}
+	}
+	if z.SubjectTimeZone != "" {
+		if _, err := time.LoadLocation(z.SubjectTimeZone); err != nil {
+			v.add(p+".subject_time_zone", "unknown time zone %q (want an IANA name such as Europe/London)", z.SubjectTimeZone)
 		}
 	}
 	if z.NumberCleanupRegexp != "" {

@@ -354,6 +354,7 @@ const (
 	cfEndTime      = "EndTime"
 	cfRecording    = "Recording"
 	cfRelatesTo    = "RelatesTo" // + module, e.g. RelatesToContacts
+	cfQueue        = "Queue"
 )
 
 // customRecord maps an activity to a record of the custom module: Direction

@@ -173,3 +173,7 @@ func (c *Client) noteDropped(module string, drop []string, what string) {
 	}
 	c.log.Warn("zoho: fields missing or hidden from the integration user are left out", "module", module, "use", what, "fields", drop)
 }
+
+// auditModule is the module whose records carry audit_field: the one calls
+// are written to.
+func (c *Client) auditModule() string { return c.module }

@@ -99,7 +99,7 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("zoho: api_domain: %w", err)
 		}
 	}
-	for _, f := range []struct{ key, v string }{{"module", cfg.Module}, {"user_id_field", cfg.UserIDField}, {"call_id_field", cfg.CallIDField}} {
+	for _, f := range []struct{ key, v string }{{"module", cfg.Module}, {"user_id_field", cfg.UserIDField}, {"call_id_field", cfg.CallIDField}, {"audit_field", cfg.AuditField}} {
 		if f.v != "" && !apiName.MatchString(f.v) {
 			return nil, fmt.Errorf("zoho: %s %q is not an API name", f.key, f.v)
 		}

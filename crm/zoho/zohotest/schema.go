@@ -215,7 +215,8 @@ func (s *Server) AddModule(name string, fields map[string]Field) {
 // AddActivityModule creates the custom call module of the original
 // integration: CCSPCallID (unique, the upsert key), Direction, DNIS,
 // Subject, MediaType, From, To, PhoneNumber, DurationMins (a Number field:
-// integer, so a decimal is refused), StartTime, EndTime, Recording and
+// integer, so a decimal is refused), StartTime, EndTime, Recording, Queue
+// (in the original guide's example record) and
 // RelatesTo{Contacts,Accounts,Leads} lookups.
 func (s *Server) AddActivityModule(name string) {
 	s.AddModule(name, map[string]Field{
@@ -231,6 +232,7 @@ func (s *Server) AddActivityModule(name string) {
 		"StartTime":         {Type: DateTime},
 		"EndTime":           {Type: DateTime},
 		"Recording":         {Type: Website},
+		"Queue":             {Type: Text},
 		"RelatesToContacts": {Type: Lookup, Lookup: "Contacts"},
 		"RelatesToAccounts": {Type: Lookup, Lookup: "Accounts"},
 		"RelatesToLeads":    {Type: Lookup, Lookup: "Leads"},
