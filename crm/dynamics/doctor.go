@@ -316,13 +316,15 @@ func (c *Client) columnChecks(s *orgSchema, needs OrgNeeds, add func(crm.CheckSt
 			switch p := s.readProblem(t, f); {
 			case p != "" && !strings.Contains(p, "does not exist"):
 				add(crm.CheckWarn, name, p+"; dropped from lookups",
-					fmt.Sprintf("remove column security from %s or give the callsync application user a field security profile with Read on it (then this warning remains, as callsync cannot see the profile), or remove it from crm.dynamics.phone_fields.%s", name, t))
+					fmt.Sprintf("add the callsync application user to a field security profile with Read on %s (or remove column security from it), or remove it from crm.dynamics.phone_fields.%s", name, t))
 			case p != "":
 				add(crm.CheckWarn, name, p+"; dropped from lookups",
 					fmt.Sprintf("remove %s from crm.dynamics.phone_fields.%s, or create it (Single line of text, Phone format)", f, t))
 			case fi.Type != "String":
 				add(crm.CheckWarn, name, fmt.Sprintf("%s is %s, not a text column; it is searched as it is", name, fi.Type),
 					fmt.Sprintf("use a text (Phone) column in crm.dynamics.phone_fields.%s", t))
+			case s.secured[t][f] != "":
+				add(crm.CheckOK, name, "text column, secured; a field security profile gives the callsync user Read on it", "")
 			default:
 				add(crm.CheckOK, name, "text column, readable", "")
 			}
@@ -393,11 +395,7 @@ func (c *Client) columnChecks(s *orgSchema, needs OrgNeeds, add func(crm.CheckSt
 		} else {
 			f, _ := s.column("phonecall", c.auditField)
 			detail := fmt.Sprintf("%s column, up to %d characters", f.Type, f.MaxLength)
-			if s.secured["phonecall"][c.auditField] {
-				add(crm.CheckWarn, name, detail+"; secured by column-level security: the application user needs a field security profile with Create on it", "")
-			} else {
-				add(crm.CheckOK, name, detail, "")
-			}
+			add(crm.CheckOK, name, detail, "")
 		}
 	}
 }

@@ -88,6 +88,8 @@ type Client struct {
 	schemaFailedAt time.Time
 	// warned holds the keys of warnings already logged (warnOnce).
 	warned sync.Map
+	// userID caches the application user's systemuserid (WhoAmI).
+	userID atomic.Value
 }
 
 var _ crm.Doctor = (*Client)(nil)

@@ -2,6 +2,7 @@ package dynamics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -59,10 +62,27 @@ type orgSchema struct {
 	// tables by logical name; a table absent here and in errs is not in
 	// the org (e.g. lead without Dynamics 365 Sales).
 	tables map[string]crm.Schema
-	// secured columns per table (IsSecured).
-	secured map[string]map[string]bool
+	// secured columns per table (IsSecured), with their MetadataId.
+	secured map[string]map[string]string
+	// access is what the user's field security profiles allow on secured
+	// columns (RetrievePrincipalAttributePrivileges), by table and column.
+	access map[string]map[string]fieldAccess
 	// errs holds tables whose definitions could not be read.
 	errs map[string]error
+}
+
+// fieldAccess is one AttributePrivilege: CanRead / CanCreate are 4 when
+// Allowed, 0 when Not Allowed
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/attributeprivilege;
+// https://learn.microsoft.com/power-apps/developer/data-platform/column-level-security).
+type fieldAccess struct{ read, create bool }
+
+const fieldAllowed = 4
+
+// hidden says whether a column is secured and the user has no Read on it.
+func (s *orgSchema) hidden(table, col string) bool {
+	_, sec := s.secured[table][col]
+	return sec && !s.access[table][col].read
 }
 
 // column returns a column and whether the table and column exist.
@@ -98,8 +118,8 @@ func (s *orgSchema) readProblem(table, col string) string {
 	switch {
 	case !ok:
 		return fmt.Sprintf("%s.%s does not exist", table, col)
-	case s.secured[table][col]:
-		return fmt.Sprintf("%s.%s is secured by column-level security: Dataverse returns no data for it to a user without a field security profile granting Read, and callsync cannot tell that from an empty value", table, col)
+	case s.hidden(table, col):
+		return fmt.Sprintf("%s.%s is secured by column-level security and no field security profile gives the callsync user Read on it: Dataverse returns no data for it, which cannot be told from an empty value", table, col)
 	case !f.Readable:
 		return fmt.Sprintf("%s.%s is not valid for read", table, col)
 	}
@@ -132,7 +152,8 @@ func (c *Client) fetchSchema(ctx context.Context) (*orgSchema, error) {
 	if len(res) != len(parts) {
 		return nil, fmt.Errorf("dynamics: table definitions: $batch answered %d of %d requests", len(res), len(parts))
 	}
-	s := &orgSchema{at: c.now(), tables: map[string]crm.Schema{}, secured: map[string]map[string]bool{}, errs: map[string]error{}}
+	s := &orgSchema{at: c.now(), tables: map[string]crm.Schema{}, secured: map[string]map[string]string{},
+		access: map[string]map[string]fieldAccess{}, errs: map[string]error{}}
 	maxLen := map[string]int{}
 	for i, r := range res {
 		resp := r[len(r)-1]
@@ -160,7 +181,7 @@ func (c *Client) fetchSchema(ctx context.Context) (*orgSchema, error) {
 			continue
 		}
 		sch := crm.Schema{Entity: sr.table, Fields: map[string]crm.FieldInfo{}}
-		sec := map[string]bool{}
+		sec := map[string]string{}
 		for _, a := range p.Value {
 			name := a.str("LogicalName")
 			if name == "" {
@@ -169,11 +190,15 @@ func (c *Client) fetchSchema(ctx context.Context) (*orgSchema, error) {
 			sch.Fields[name] = crm.FieldInfo{Name: name, Type: a.str("AttributeType"),
 				Readable: a["IsValidForRead"] == true, Creatable: a["IsValidForCreate"] == true, Updatable: a["IsValidForUpdate"] == true}
 			if a["IsSecured"] == true {
-				sec[name] = true
+				sec[name] = strings.ToLower(a.str("MetadataId"))
 			}
 		}
 		s.tables[sr.table] = sch
 		s.secured[sr.table] = sec
+	}
+	if err := c.fieldAccess(ctx, s); err != nil {
+		// Secured columns then count as unreadable.
+		c.log.Warn("dynamics: cannot read the user's field security privileges; secured columns count as unreadable", "err", err)
 	}
 	if pc, ok := s.tables["phonecall"]; ok {
 		for name, n := range maxLen {
@@ -184,6 +209,75 @@ func (c *Client) fetchSchema(ctx context.Context) (*orgSchema, error) {
 		}
 	}
 	return s, nil
+}
+
+// fieldAccess fills s.access when the org has secured columns: GET WhoAmI
+// (once per client) and the user's
+// systemusers(<id>)/Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivileges(),
+// whose AttributePrivileges name columns by their MetadataId. An org without
+// secured columns costs no request.
+func (c *Client) fieldAccess(ctx context.Context, s *orgSchema) error {
+	byID := map[string][2]string{} // MetadataId -> table, column
+	for t, cols := range s.secured {
+		for col, id := range cols {
+			byID[id] = [2]string{t, col}
+		}
+	}
+	if len(byID) == 0 {
+		return nil
+	}
+	uid, err := c.whoAmI(ctx)
+	if err != nil {
+		return err
+	}
+	status, _, body, err := c.send(ctx, "metadata", http.MethodGet,
+		c.api+"/"+userSet+"("+uid+")/Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivileges()", nil, nil, 1)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return parseError(status, body)
+	}
+	var r struct {
+		AttributePrivileges []struct {
+			AttributeId        string
+			CanRead, CanCreate int
+		}
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("decoding RetrievePrincipalAttributePrivileges: %w", err)
+	}
+	for _, p := range r.AttributePrivileges {
+		tc, ok := byID[strings.ToLower(p.AttributeId)]
+		if !ok {
+			continue
+		}
+		if s.access[tc[0]] == nil {
+			s.access[tc[0]] = map[string]fieldAccess{}
+		}
+		s.access[tc[0]][tc[1]] = fieldAccess{read: p.CanRead == fieldAllowed, create: p.CanCreate == fieldAllowed}
+	}
+	return nil
+}
+
+// whoAmI returns the application user's systemuserid (GET WhoAmI), cached.
+func (c *Client) whoAmI(ctx context.Context) (string, error) {
+	if id, ok := c.userID.Load().(string); ok && id != "" {
+		return id, nil
+	}
+	status, _, body, err := c.send(ctx, "whoami", http.MethodGet, c.api+"/WhoAmI", nil, nil, 1)
+	if err != nil {
+		return "", err
+	}
+	var who struct{ UserId string }
+	if status != http.StatusOK || json.Unmarshal(body, &who) != nil || who.UserId == "" {
+		return "", fmt.Errorf("WhoAmI: %w", parseError(status, body))
+	}
+	if _, err := uuid.Parse(who.UserId); err != nil {
+		return "", fmt.Errorf("WhoAmI answered UserId %q", who.UserId)
+	}
+	c.userID.Store(who.UserId)
+	return who.UserId, nil
 }
 
 // schema returns the cached table definitions, reading them when there are
@@ -309,6 +403,8 @@ func auditProblem(s *orgSchema, col string) string {
 		return fmt.Sprintf("phonecall.%s is %s, not a text column", col, f.Type)
 	case !f.Creatable:
 		return fmt.Sprintf("phonecall.%s is not valid for create", col)
+	case s.secured["phonecall"][col] != "" && !s.access["phonecall"][col].create:
+		return fmt.Sprintf("phonecall.%s is secured by column-level security and no field security profile gives the callsync user Create on it", col)
 	case f.MaxLength <= 0:
 		return fmt.Sprintf("phonecall.%s has no maximum length in its definition", col)
 	}

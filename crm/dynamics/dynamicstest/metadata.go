@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Table definitions (metadata) and the shapes of real orgs.
@@ -85,6 +87,7 @@ func (s *Server) DropColumn(set, name string) {
 	delete(t.attrType, name)
 	delete(t.maxLen, name)
 	delete(t.secured, name)
+	delete(t.granted, name)
 	delete(t.custom, name)
 	for _, rw := range t.rows {
 		delete(rw, name)
@@ -109,6 +112,20 @@ func (s *Server) SecureColumn(set, name string) {
 		panic(fmt.Sprintf("dynamicstest: %s has no column %q", set, name))
 	}
 	t.secured[name] = true
+}
+
+// GrantColumnAccess gives the application user a field security profile
+// with Read and Create (or, read false, Create only) on a secured column:
+// RetrievePrincipalAttributePrivileges lists it (CanRead/CanCreate/CanUpdate
+// 4 Allowed, 0 Not Allowed), and with read its values are returned.
+func (s *Server) GrantColumnAccess(set, name string, read bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.mustTable(set)
+	if !t.secured[name] {
+		panic(fmt.Sprintf("dynamicstest: %s.%s is not secured", set, name))
+	}
+	t.granted[name] = read
 }
 
 // DropTable removes a table, e.g. "leads" for an org without Dynamics 365
@@ -291,7 +308,7 @@ func (s *Server) serveMetadata(r apiRequest) apiResponse {
 		}
 	}
 	value := []map[string]any{}
-	for i, a := range t.attributes() {
+	for _, a := range t.attributes() {
 		if cast != "" && a.typ != cast {
 			continue
 		}
@@ -304,7 +321,7 @@ func (s *Server) serveMetadata(r apiRequest) apiResponse {
 		if a.str {
 			typ = a.typ + "AttributeMetadata"
 		}
-		o := map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM." + typ, "MetadataId": fmt.Sprintf("%08x-0000-0000-0000-%012d", len(t.logical), i)}
+		o := map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM." + typ, "MetadataId": attributeID(t.logical, a.name)}
 		for _, p := range sel {
 			o[p] = all[p]
 		}
@@ -314,17 +331,62 @@ func (s *Server) serveMetadata(r apiRequest) apiResponse {
 	return apiResponse{status: http.StatusOK, header: http.Header{}, body: b}
 }
 
-// visible is a row as the application user sees it: secured columns hold
-// no data.
+// visible is a row as the application user sees it: secured columns it has
+// no Read on hold no data.
 func (t *table) visible(r row) row {
 	if len(t.secured) == 0 {
 		return r
 	}
 	v := r.clone()
 	for c := range t.secured {
-		v[c] = nil
+		if !t.granted[c] {
+			v[c] = nil
+		}
 	}
 	return v
+}
+
+// attributeID is a column's MetadataId, stable for its table and name.
+func attributeID(logical, name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("dynamicstest/"+logical+"/"+name)).String()
+}
+
+// retrievePrincipalAttributePrivileges serves
+// systemusers(<id>)/Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivileges():
+// the secured columns the user has a field security profile for, by
+// AttributeId (the column's MetadataId), with CanCreate/CanRead/CanUpdate 4
+// (Allowed) or 0 (Not Allowed)
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/attributeprivilege;
+// values: https://learn.microsoft.com/power-apps/developer/data-platform/column-level-security).
+func (s *Server) retrievePrincipalAttributePrivileges(userID string) apiResponse {
+	if _, ok := s.tables["systemusers"].rows[userID]; !ok {
+		return errResponse(http.StatusNotFound, codeNotExist, fmt.Sprintf("systemuser With Id = %s Does Not Exist", userID))
+	}
+	out := []map[string]any{}
+	if userID == s.appUserID {
+		var sets []string
+		for set := range s.tables {
+			sets = append(sets, set)
+		}
+		sort.Strings(sets)
+		for _, set := range sets {
+			t := s.tables[set]
+			var cols []string
+			for c := range t.granted {
+				cols = append(cols, c)
+			}
+			sort.Strings(cols)
+			for _, c := range cols {
+				read := 0
+				if t.granted[c] {
+					read = 4
+				}
+				out = append(out, map[string]any{"AttributeId": attributeID(t.logical, c), "CanCreate": 4, "CanRead": read, "CanUpdate": 4, "CanReadUnMasked": 0})
+			}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"@odata.context": s.URL + APIPath + "/$metadata#Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivilegesResponse", "AttributePrivileges": out})
+	return apiResponse{status: http.StatusOK, header: http.Header{}, body: b}
 }
 
 // Value returns a stored column value of a record as the double holds it

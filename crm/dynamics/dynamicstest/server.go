@@ -739,6 +739,9 @@ func (s *Server) exec(r apiRequest, t *tx) apiResponse {
 	if set == "systemusers" && key != "" && r.method == http.MethodGet && action == "Microsoft.Dynamics.CRM.RetrieveUserPrivileges()" {
 		return s.retrieveUserPrivileges(key)
 	}
+	if set == "systemusers" && key != "" && r.method == http.MethodGet && action == "Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivileges()" {
+		return s.retrievePrincipalAttributePrivileges(key)
+	}
 	tb, ok := s.tables[set]
 	if !ok {
 		return errResponse(http.StatusNotFound, "0x80060888", fmt.Sprintf("Resource not found for the segment '%s'.", set))

@@ -639,6 +639,7 @@ func TestMetadata(t *testing.T) {
 	c.srv.DropColumn("contacts", "telephone2")
 
 	r := c.do(http.MethodGet, c.api("EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,AttributeType,IsValidForRead,IsValidForCreate,IsSecured"), "", nil)
+	// MetadataId is always returned.
 	if r.status != 200 {
 		t.Fatalf("attributes: %d %s", r.status, r.body)
 	}
@@ -688,6 +689,17 @@ func TestMetadata(t *testing.T) {
 	r = c.get("contacts", "fullname", "telephone2 eq '1'")
 	if code, msg := r.errCode(t); r.status != 400 || code != "0x80060888" || !strings.Contains(msg, "Could not find a property named 'telephone2'") {
 		t.Errorf("dropped column in $filter: %d %s", r.status, r.body)
+	}
+
+	c.srv.GrantColumnAccess("contacts", "mobilephone", true)
+	r = c.get("contacts", "fullname,mobilephone", "mobilephone eq '+358402'")
+	if v := r.json(t)["value"].([]any); len(v) != 1 || v[0].(map[string]any)["mobilephone"] != "+358402" {
+		t.Errorf("secured column with a Read profile: %s", r.body)
+	}
+	r = c.do(http.MethodGet, c.api("systemusers("+c.srv.AppUserID()+")/Microsoft.Dynamics.CRM.RetrievePrincipalAttributePrivileges()"), "", nil)
+	if ps := r.json(t)["AttributePrivileges"].([]any); len(ps) != 1 || ps[0].(map[string]any)["CanRead"] != float64(4) ||
+		ps[0].(map[string]any)["AttributeId"] != attrs["mobilephone"]["MetadataId"] {
+		t.Errorf("attribute privileges %s, want mobilephone (by its MetadataId) readable", r.body)
 	}
 
 	c.srv.DenyPrivilege("prvReadAccount")

@@ -58,8 +58,10 @@ type table struct {
 	version map[string]int
 	// attrType overrides the AttributeType of added columns (Memo).
 	attrType map[string]string
-	// secured columns return no data to the application user.
+	// secured columns return no data to the application user unless
+	// granted holds true for them (a field security profile with Read).
 	secured map[string]bool
+	granted map[string]bool
 	// readOnly columns are not valid for create or update.
 	readOnly map[string]bool
 	// custom holds columns added to phonecall that a create may set.
@@ -72,7 +74,7 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	cols["modifiedon"] = tDate
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
 		rows: map[string]row{}, version: map[string]int{}, attrType: map[string]string{},
-		secured: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{}}
+		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{}}
 }
 
 func phoneCols(extra map[string]colType, names ...string) map[string]colType {
