@@ -134,8 +134,11 @@ type Scheduler struct {
 
 type tenantJob struct {
 	name string
-	def  gocron.JobDefinition
-	fn   func(ctx context.Context, t *Tenant, o SyncOptions) error
+	// def makes the job's definition; each job gets its own, because
+	// gocron keeps the parsed cron schedule inside the definition and a
+	// shared one would be rewritten by every NewJob while others run.
+	def func() gocron.JobDefinition
+	fn  func(ctx context.Context, t *Tenant, o SyncOptions) error
 }
 
 // Retention of finished history (ledger rows written or skipped, job runs,
@@ -150,7 +153,7 @@ func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocro
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
 	s := &Scheduler{sched: gs, syncer: syncer, registry: reg, log: log, stop: make(chan struct{}), jobs: map[string]gocron.Job{}, tenantJobs: map[string]gocron.Job{}}
-	everyMinute := gocron.CronJob("* * * * *", false)
+	everyMinute := func() gocron.JobDefinition { return gocron.CronJob("* * * * *", false) }
 	s.perTenant = []tenantJob{
 		{name: "calls", def: everyMinute, fn: func(ctx context.Context, t *Tenant, o SyncOptions) error {
 			_, err := syncer.RunCalls(ctx, t, o)
@@ -236,7 +239,7 @@ func (s *Scheduler) SyncTenants() error {
 				continue
 			}
 			tenant, fn := t.Name, tj.fn
-			j, err := s.sched.NewJob(tj.def, gocron.NewTask(func(ctx context.Context) {
+			j, err := s.sched.NewJob(tj.def(), gocron.NewTask(func(ctx context.Context) {
 				t, ok := s.registry.Get(tenant)
 				if !ok {
 					return
@@ -262,6 +265,19 @@ func (s *Scheduler) SyncTenants() error {
 		}
 	}
 	return nil
+}
+
+// TenantJobs returns the names ("<job>/<tenant>") of the scheduled
+// per-tenant jobs, sorted.
+func (s *Scheduler) TenantJobs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.tenantJobs))
+	for name := range s.tenantJobs {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Start adds the tenants' jobs and starts the scheduler.

@@ -40,6 +40,8 @@ type app struct {
 	credits    *prometheus.GaugeVec
 	// requests counts each tenant's CRM requests per hour (status page).
 	requests *statuspage.RequestCounter
+	// gateMetrics: each tenant's preflight (ready, checks by status).
+	gateMetrics *gateMetrics
 }
 
 // openApp opens the store and builds every tenant. Nothing is contacted yet.
@@ -65,6 +67,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 	a.requests.OnRequest = func(tenant string, status int) {
 		crmRequests.WithLabelValues(tenant, statusClass(status)).Inc()
 	}
+	a.gateMetrics = newGateMetrics(reg)
 	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics}
 	var ts []*jobs.Tenant
 	for _, tc := range cfg.Tenants {

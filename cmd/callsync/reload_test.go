@@ -79,3 +79,57 @@ func replaceFile(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// A reload that gives a tenant new clients checks it before it runs again:
+// a wrong secret stops it (status and /metrics say so), the corrected file
+// starts it, with no restart.
+func TestReloadChecksTheTenantAgain(t *testing.T) {
+	d := newDoubles(t)
+	getenv := func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }
+	cfg, err := (&Main{Getenv: getenv}).loadConfig(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	w := &worker{log: newLogger(&logs, "text", "info"), configPath: d.config, getenv: getenv,
+		ready: func(a string) { ready <- a }, pollConfig: 20 * time.Millisecond, recheck: time.Hour}
+	done := make(chan error, 1)
+	go func() {
+		done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond, WaitMax: time.Millisecond}, nil)
+	}()
+	<-ready
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	started := func() bool {
+		_, held := w.app.registry.Held("contoso")
+		return !held && len(w.sched.TenantJobs()) > 0
+	}
+	waitFor("contoso to start", started)
+	orig, _ := os.ReadFile(d.config)
+	replaceFile(t, d.config, bytes.Replace(orig, []byte("secret_key: ${EN_SECRET}"), []byte("secret_key: sk-typo"), 1))
+	waitFor("contoso to be stopped by its failed check", func() bool {
+		reason, held := w.app.registry.Held("contoso")
+		return held && strings.Contains(reason, "enreach auth") && len(w.sched.TenantJobs()) == 0
+	})
+	out, _, err := run(t, d.env, "status", "--config", d.config)
+	if err != nil || !strings.Contains(out, "NOT STARTED") {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	replaceFile(t, d.config, orig)
+	waitFor("contoso to start again", started)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

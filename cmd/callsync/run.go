@@ -49,6 +49,10 @@ type worker struct {
 	// pollConfig is how often the config file is checked for changes
 	// (default 2s).
 	pollConfig time.Duration
+	// recheck is how often a tenant not started is checked again
+	// (default RecheckEvery).
+	recheck time.Duration
+	gate    *gate
 }
 
 func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclient.Options, onCall func(string, jobs.Outcome)) error {
@@ -64,6 +68,10 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		return err
 	}
 	w.sched = sched
+	// Every tenant starts held: its jobs are scheduled once its preflight
+	// (callsync doctor's checks) has no failing check.
+	w.gate = newGate(a, sched, w.log, w.recheck)
+	w.gate.holdNew(nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		if err := a.store.DB().PingContext(r.Context()); err != nil {
@@ -111,6 +119,8 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		srv.Close()
 		return err
 	}
+	go w.gate.loop(ctx)
+	w.gate.request()
 	if w.configPath != "" {
 		go w.watchConfig(ctx, loaded)
 	}
@@ -179,13 +189,19 @@ func (w *worker) reload(why string) {
 		w.log.Error("config reload rejected; keeping the running config", "why", why, "err", err)
 		return
 	}
+	prev := tenantsByName(w.app.registry)
 	if err := w.app.apply(cfg); err != nil {
 		w.log.Error("config reload failed; keeping the running config", "why", why, "err", err)
 		return
 	}
+	// New and rebuilt tenants wait for their preflight; every tenant is
+	// checked again with the new settings.
+	w.gate.holdNew(prev)
+	w.gate.forget(prev)
 	if err := w.sched.SyncTenants(); err != nil {
 		w.log.Error("config reload: scheduling", "err", err)
 	}
+	w.gate.request()
 	w.log.Info("config reloaded", "why", why, "tenants", len(cfg.Tenants))
 }
 

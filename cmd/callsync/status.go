@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/store"
 )
@@ -33,6 +36,9 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 	now := time.Now().UTC()
 	for _, t := range cfg.Tenants {
 		fmt.Fprintf(c.Stdout, "tenant %s (%s)\n", t.Name, t.CRM.Type)
+		if err := writePreflight(ctx, c.Stdout, st, t.Name); err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 		wms, err := st.Watermarks(ctx, t.Name)
 		if err != nil {
@@ -129,4 +135,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// writePreflight prints the tenant's last preflight as callsync run stored
+// it: started or not, when it is checked again, and every failed or warning
+// check with its fix.
+func writePreflight(ctx context.Context, w io.Writer, st *store.Store, tenant string) error {
+	tc, ok, err := st.TenantCheck(ctx, tenant)
+	if err != nil || !ok {
+		return err
+	}
+	line := fmt.Sprintf("  preflight  %s at %s", tc.Status, tc.CheckedAt.Format(time.RFC3339))
+	if tc.Started {
+		line += ": started"
+	} else {
+		line += ": NOT STARTED (a check failed); checked again at " + tc.NextCheck.Format(time.RFC3339) + ", no restart needed"
+	}
+	fmt.Fprintln(w, line)
+	var checks []crm.Check
+	if err := json.Unmarshal(tc.Checks, &checks); err != nil {
+		return fmt.Errorf("status: preflight of %s: %w", tenant, err)
+	}
+	for _, c := range checks {
+		if c.Status == crm.CheckOK {
+			continue
+		}
+		l := fmt.Sprintf("    %-4s %s %s: %s", c.Status, c.Area, c.Name, c.Detail)
+		if c.Fix != "" {
+			l += " — " + c.Fix
+		}
+		fmt.Fprintln(w, l)
+	}
+	return nil
 }
