@@ -131,10 +131,9 @@ func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onC
 		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log,
 			NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField,
 			Doctor: salesforce.DoctorOptions{
-				Users:           crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
-				DefaultAssignee: crm.UserQuery{EnreachUserID: tc.PhoneCalls.DefaultCRMAssignee},
-				RoutingFields:   routing.Fields(tc.Routing.Rules),
-				Cases:           routing.UsesCases(tc.Routing.Rules),
+				Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
+				RoutingFields: routing.Fields(tc.Routing.Rules),
+				Cases:         routing.UsesCases(tc.Routing.Rules),
 			}})
 	case "zoho":
 		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits,

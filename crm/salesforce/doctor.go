@@ -20,11 +20,6 @@ type DoctorOptions struct {
 	// Users is how Enreach users map to Salesforce users: with By "field"
 	// the User field must exist and be filterable.
 	Users crm.UserMatch
-	// DefaultAssignee is the DefaultCrmAssignee as Users resolves it (Email
-	// for e-mail matching, EnreachUserID for field matching); zero when not
-	// configured, or when its e-mail is not known (then it is not checked
-	// here).
-	DefaultAssignee crm.UserQuery
 	// RoutingFields are the fields Smart Routing rules compare, per entity.
 	RoutingFields map[crm.Entity][]string
 	// Cases is set when Smart Routing rules test the caller's open Cases.
@@ -45,6 +40,8 @@ const area = "crm"
 // response), API access, and through sObject Describe every field callsync
 // reads or writes: existence (a field hidden by field-level security is
 // absent from describe), type, and whether the user may create / update it.
+// The DefaultCrmAssignee is checked by callsync doctor itself (through
+// Enreach and Users).
 // What it describes is kept, so the sync adapts to it at once.
 func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 	var out []crm.Check
@@ -183,7 +180,7 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 			"give the integration user read access to the phone fields of Contact, Account and Lead")
 	}
 
-	// 6. User mapping and DefaultCrmAssignee.
+	// 6. User mapping.
 	if c.doctor.Users.By == "field" {
 		f := c.doctor.Users.Field
 		if d, ok := described[userObject].get(f); !ok || !d.Filterable {
@@ -193,19 +190,8 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 			add("User."+f, crm.CheckOK, d.Type+", filterable", "")
 		}
 	}
-	if q := c.doctor.DefaultAssignee; q.EnreachUserID != "" && (c.doctor.Users.By == "field" || q.Email != "") {
-		users, err := c.Users(ctx, c.doctor.Users, []crm.UserQuery{q})
-		switch {
-		case err != nil:
-			add("default_crm_assignee", crm.CheckWarn, "not checked: "+err.Error(), "")
-		case users[q.EnreachUserID].ID == "":
-			add("default_crm_assignee", crm.CheckFail, fmt.Sprintf("no active Salesforce user for Enreach user %s", q.EnreachUserID),
-				"activate the Salesforce user of the DefaultCrmAssignee, or map it (users.field / e-mail), or set another default_crm_assignee")
-		default:
-			u := users[q.EnreachUserID]
-			add("default_crm_assignee", crm.CheckOK, fmt.Sprintf("%s (%s), active", u.Name, u.ID), "")
-		}
-	}
+	// DefaultCrmAssignee: callsync doctor resolves it through Enreach and
+	// Users (honouring crm.users.overrides), outside the org check.
 
 	// 7. Smart Routing fields and Cases.
 	for _, e := range crm.Entities {

@@ -70,15 +70,13 @@ func TestDoctorCompleteOrg(t *testing.T) {
 	for _, o := range []string{"Contact", "Account"} {
 		srv.DefineField(o, extraField, salesforcetest.FieldString)
 	}
-	srv.AddUser("Default Agent", "default@contoso.example", true, map[string]any{userField: "enreach-default"})
 	cfg := ccConfig(srv)
 	cfg.AuditField = "Enreach_Audit__c"
 	checks := doctor(t, srv, cfg, func(o *salesforce.Options) {
 		o.Doctor = salesforce.DoctorOptions{
-			Users:           crm.UserMatch{By: "field", Field: userField},
-			DefaultAssignee: crm.UserQuery{EnreachUserID: "enreach-default"},
-			RoutingFields:   map[crm.Entity][]string{crm.Account: {extraField}},
-			Cases:           true,
+			Users:         crm.UserMatch{By: "field", Field: userField},
+			RoutingFields: map[crm.Entity][]string{crm.Account: {extraField}},
+			Cases:         true,
 		}
 	})
 	for name, ch := range checks {
@@ -88,7 +86,7 @@ func TestDoctorCompleteOrg(t *testing.T) {
 	}
 	for _, name := range []string{"salesforce.auth", "salesforce.identity", "salesforce.api", "Task.Enreach_Call_Id__c",
 		"Task.standard", "Task.TaskSubtype", "Task.Enreach_Number__c,Enreach_Call_Start__c", "Task.Enreach_Audit__c",
-		"Contact.Phone", "Lead.MobilePhone", "User." + userField, "default_crm_assignee", "routing.Account." + extraField, "routing.Case"} {
+		"Contact.Phone", "Lead.MobilePhone", "User." + userField, "routing.Account." + extraField, "routing.Case"} {
 		if _, ok := checks[name]; !ok {
 			t.Errorf("no check %q", name)
 		}
@@ -98,9 +96,6 @@ func TestDoctorCompleteOrg(t *testing.T) {
 }
 
 func TestDoctorOrgShapes(t *testing.T) {
-	fieldUsers := func(o *salesforce.Options) {
-		o.Doctor.Users = crm.UserMatch{By: "field", Field: userField}
-	}
 	tests := []struct {
 		name   string
 		org    func(*salesforcetest.Config)
@@ -137,12 +132,6 @@ func TestDoctorOrgShapes(t *testing.T) {
 			check: "salesforce.api", status: crm.CheckFail, detail: "API Enabled"},
 		{name: "user field missing", opts: func(o *salesforce.Options) { o.Doctor.Users = crm.UserMatch{By: "field", Field: "Agent_Id__c"} },
 			check: "User.Agent_Id__c", status: crm.CheckFail, detail: "create the User field"},
-		{name: "default assignee inactive", setup: func(s *salesforcetest.Server, _ *config.Salesforce) {
-			s.AddUser("Gone", "gone@contoso.example", false, map[string]any{userField: "e-gone"})
-		}, opts: func(o *salesforce.Options) {
-			fieldUsers(o)
-			o.Doctor.DefaultAssignee = crm.UserQuery{EnreachUserID: "e-gone"}
-		}, check: "default_crm_assignee", status: crm.CheckFail, detail: "no active Salesforce user"},
 		{name: "routing field hidden", org: func(c *salesforcetest.Config) { c.HiddenFields = map[string][]string{"Account": {"Industry"}} },
 			opts: func(o *salesforce.Options) {
 				o.Doctor.RoutingFields = map[crm.Entity][]string{crm.Account: {"Industry"}}
