@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -195,6 +196,11 @@ type ActivityQuery struct {
 	Number string
 	From   time.Time
 	To     time.Time
+	// Key is the idempotency key of the item being checked (see Key), or
+	// empty. A client whose CRM holds only a value derived from the key
+	// (a Dynamics activityid) uses it to report ExistingActivity.Key for
+	// the activity written for this item.
+	Key string
 }
 
 // ExistingActivity is a phone-call activity already in the CRM.
@@ -233,10 +239,32 @@ type Client interface {
 	CloseActivities(ctx context.Context, reqs []CloseRequest) ([]WriteResult, error)
 }
 
+// keyPrefix starts every idempotency key.
+const keyPrefix = "callsync/v1/"
+
 // Key returns the idempotency key of an Enreach item for a tenant. It is
 // stable across processes and versions: changing it would duplicate writes.
 func Key(tenant string, kind Kind, enreachID string) string {
-	return fmt.Sprintf("callsync/v1/%s/%s/%s", tenant, kind, enreachID)
+	return fmt.Sprintf("%s%s/%s/%s", keyPrefix, tenant, kind, enreachID)
+}
+
+// ParseKey splits a key made by Key; ok is false for any other string (an
+// external id someone else wrote, a hash of a long key).
+func ParseKey(key string) (tenant string, kind Kind, enreachID string, ok bool) {
+	rest, found := strings.CutPrefix(key, keyPrefix)
+	if !found {
+		return "", "", "", false
+	}
+	tenant, rest, found = strings.Cut(rest, "/")
+	if !found {
+		return "", "", "", false
+	}
+	k, id, found := strings.Cut(rest, "/")
+	kind = Kind(k)
+	if !found || id == "" || (kind != KindCall && kind != KindCallback) {
+		return "", "", "", false
+	}
+	return tenant, kind, id, true
 }
 
 // ErrNotRecorded marks an item the CRM client is configured not to record

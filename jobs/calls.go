@@ -24,6 +24,7 @@ type Store interface {
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
 	LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]store.LedgerEntry, error)
+	ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error)
 	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
 	SaveUserMap(ctx context.Context, tenant string, ms []store.UserMapping) error
@@ -199,11 +200,18 @@ type pending struct {
 	// records are the verified CRM matches of the customer number.
 	records []crm.Record
 	dec     Decision
-	// existing is the CRM activity found inside call_start_margin.
+	// existing is the CRM activity found inside call_start_margin; own
+	// says it carries this call's key (written by an earlier run).
 	existing string
 	// link: the call was written unlinked (write_unmatched); a match now
 	// updates that activity with the link.
 	link bool
+	own  bool
+}
+
+// key is the idempotency key of the call.
+func (p *pending) key(tenant string) string {
+	return crm.Key(tenant, crm.KindCall, strings.ToLower(p.call.ID))
 }
 
 // ProcessCalls decides and writes a set of calls (already merged). Calls
@@ -319,6 +327,16 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		switch p.dec.State {
 		case store.Written: // found inside call_start_margin
 			entry.CRMID = p.existing
+			if p.own {
+				// Written by an earlier run that did not record it.
+				if entry.Reason == "" && p.dec.Activity.Open {
+					entry.Reason = "open"
+				}
+				ledger = append(ledger, entry)
+				sum.Written++
+				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(crm.Existed), CRMID: entry.CRMID, Number: p.number})
+				continue
+			}
 			ledger = append(ledger, entry)
 			sum.Skipped[ReasonExistingActivity]++
 			s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number})
@@ -360,8 +378,12 @@ func callRow(tenant string, c Call, number string, attempts int) store.LedgerEnt
 		ItemTime: c.Start, Number: number, Attempts: attempts}
 }
 
-// checkExisting applies call_start_margin: a CRM phone-call activity with the
-// same number starting within the margin counts as this call.
+// checkExisting applies call_start_margin. A CRM phone-call activity with the
+// same number starting within the margin is this call when it carries this
+// call's key (an earlier run wrote it and stopped before recording that). An
+// activity without a callsync key (logged by a person or a softphone) stands
+// for one call: the nearest one not yet written, unless a ledger row already
+// points at it. An activity carrying another item's key is never this call.
 func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration) error {
 	if margin <= 0 {
 		return nil
@@ -372,7 +394,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 		if p.dec.State != store.Pending {
 			continue
 		}
-		qs = append(qs, crm.ActivityQuery{Number: p.number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin)})
+		qs = append(qs, crm.ActivityQuery{Number: p.number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)})
 		cands = append(cands, p)
 	}
 	if len(qs) == 0 {
@@ -383,6 +405,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 		return fmt.Errorf("existing activities: %w", err)
 	}
 	byNumber := map[string][]crm.ExistingActivity{}
+	var ids []string
 	region := t.Config().DefaultRegion
 	for _, a := range found {
 		n, ok := phone.Normalize(a.Number, region)
@@ -390,20 +413,60 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 			continue
 		}
 		byNumber[n.E164()] = append(byNumber[n.E164()], a)
+		ids = append(ids, a.ID)
 	}
+	claimed, err := s.Store.ClaimedActivities(ctx, t.Name, ids)
+	if err != nil {
+		return fmt.Errorf("existing activities: %w", err)
+	}
+	type pair struct {
+		p *pending
+		a crm.ExistingActivity
+		d time.Duration
+	}
+	var pairs []pair
 	for _, p := range cands {
+		key := p.key(t.Name)
+		var near []pair
+		own := false
 		for _, a := range byNumber[p.number] {
-			d := a.Start.Sub(p.call.Start)
-			if d < 0 {
-				d = -d
-			}
-			if d <= margin {
-				p.dec.State = store.Written
-				p.dec.Reason = ReasonExistingActivity
-				p.existing = a.ID
+			if a.Key == key || claimed[a.ID] == key {
+				p.dec.State, p.existing, p.own = store.Written, a.ID, true
+				own = true
 				break
 			}
+			if a.Key != "" || claimed[a.ID] != "" {
+				continue
+			}
+			if d := a.Start.Sub(p.call.Start).Abs(); d <= margin {
+				near = append(near, pair{p, a, d})
+			}
 		}
+		if !own {
+			pairs = append(pairs, near...)
+		}
+	}
+	// Nearest first; ties by call start, then activity id, so the outcome
+	// does not depend on the order Enreach or the CRM listed them.
+	sort.SliceStable(pairs, func(i, j int) bool {
+		x, y := pairs[i], pairs[j]
+		if x.d != y.d {
+			return x.d < y.d
+		}
+		if !x.p.call.Start.Equal(y.p.call.Start) {
+			return x.p.call.Start.Before(y.p.call.Start)
+		}
+		return x.a.ID < y.a.ID
+	})
+	used := map[string]bool{}
+	for _, pr := range pairs {
+		if used[pr.a.ID] || pr.p.dec.State != store.Pending {
+			continue
+		}
+		used[pr.a.ID] = true
+		pr.p.dec.State = store.Written
+		pr.p.dec.Reason = ReasonExistingActivity
+		pr.p.existing = pr.a.ID
 	}
 	return nil
 }

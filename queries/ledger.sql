@@ -49,3 +49,8 @@ FROM ledger
 WHERE tenant = ? AND kind = ? AND state = 'written' AND reason = ? AND attempts < ?
 ORDER BY item_time
 LIMIT ?;
+
+-- name: LedgerByCRMIDs :many
+SELECT kind, enreach_id, idem_key, crm_id
+FROM ledger
+WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_id IN (sqlc.slice(crm_ids));

@@ -175,6 +175,24 @@ func (s *Store) Ledger(ctx context.Context, tenant, kind string, ids []string) (
 	return out, nil
 }
 
+// ClaimedActivities returns, for those of crmIDs that a ledger row of the
+// tenant already points at, the idempotency key of that row (any kind).
+func (s *Store) ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	const chunk = 500
+	for i := 0; i < len(crmIDs); i += chunk {
+		part := crmIDs[i:min(i+chunk, len(crmIDs))]
+		rows, err := s.q.LedgerByCRMIDs(ctx, dbsqlc.LedgerByCRMIDsParams{Tenant: tenant, CrmIds: part})
+		if err != nil {
+			return nil, fmt.Errorf("store: ledger by crm id %s: %w", tenant, err)
+		}
+		for _, r := range rows {
+			out[r.CrmID] = r.IdemKey
+		}
+	}
+	return out, nil
+}
+
 // SaveLedger writes rows in one transaction. A row already written is never
 // changed (replays cannot downgrade it).
 func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +165,109 @@ func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
 		t.Fatal(err)
 	}
 	check("after the nightly run")
+
+	t.Run("CallStartMargin", func(t *testing.T) { runMargin(t, newBackend(t)) })
+}
+
+// runMargin checks call_start_margin end to end: a customer who calls again
+// 14 s after the first call started, the calls picked up by different runs,
+// gets two activities (the first one carries the first call's key), and a
+// hand-logged activity stands for one call only.
+func runMargin(t *testing.T, b Backend) {
+	ctx := context.Background()
+	mb, ok := b.(ManualBackend)
+	if !ok {
+		t.Fatalf("backend %T cannot seed a hand-logged activity (crmtest.ManualBackend)", b)
+	}
+	en := enreachtest.NewServer()
+	t.Cleanup(en.Close)
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	agent := enreach.User{ID: enreachtest.NewID(), UserName: "aino@contoso.example", WorkNumber: "+358201000001"}
+	en.AddUsers(agent)
+	crmAgent := b.AddUser(agent.UserName, "Aino Agent", agent.ID, false)
+	b.AddCustomer(crm.Contact, "Matti Meikäläinen", map[string]string{b.PhoneFields(crm.Contact)[0]: "+358401111111"}, crmAgent, nil)
+	cfg := config.DefaultTenant()
+	cfg.Name = "contoso"
+	cfg.DefaultRegion = Region
+	m := b.UserMatch()
+	cfg.CRM.Users = config.Users{Match: m.By, Field: m.Field}
+	cfg.PhoneCalls.DefaultCRMAssignee = agent.ID
+	cfg.PhoneCalls.CallStartMargin = config.Duration(15 * time.Second)
+	ec, err := enreach.New(enreach.Config{APIURL: en.URL, User: en.User, SecretKey: en.Secret,
+		HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := jobs.NewTenant(cfg, ec, b.Client(), nil)
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	syncer := &jobs.Syncer{Store: st, Now: func() time.Time { return now }}
+	run := func() {
+		t.Helper()
+		if _, err := syncer.RunCalls(ctx, tenant, jobs.SyncOptions{}); err != nil {
+			t.Fatalf("calls job: %v", err)
+		}
+	}
+	starts := func() map[time.Time]int {
+		out := map[time.Time]int{}
+		for _, a := range b.Activities() {
+			out[a.Start.UTC().Truncate(time.Second)]++
+		}
+		return out
+	}
+	ledger := func(c enreach.Call) store.LedgerEntry {
+		t.Helper()
+		id := strings.ToLower(c.CallID)
+		rows, err := st.Ledger(ctx, "contoso", jobs.KindCall, []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows[id]
+	}
+
+	// Call A (12 s), synced; call B 14 s after A started, synced next run.
+	t0 := now.Add(-5 * time.Minute)
+	a := enreachtest.DirectCall(agent, "+358401111111", false, t0, time.Second, 12*time.Second)
+	en.AddCalls(a)
+	run()
+	bc := enreachtest.DirectCall(agent, "+358401111111", false, t0.Add(14*time.Second), time.Second, 3*time.Minute)
+	bc.Modified = now.Add(30 * time.Second)
+	en.AddCalls(bc)
+	now = now.Add(time.Minute)
+	run()
+	got := starts()
+	if got[a.StartTime] != 1 || got[bc.StartTime] != 1 {
+		t.Errorf("repeat call: activities by start %v, want one at %v and one at %v", got, a.StartTime, bc.StartTime)
+	}
+	if ea, eb := ledger(a), ledger(bc); eb.State != store.Written || eb.Reason != "" || eb.CRMID == "" || eb.CRMID == ea.CRMID {
+		t.Errorf("repeat call: ledger A %+v B %+v, want B written to its own activity", ea, eb)
+	}
+
+	// A hand-logged activity 3 s after call C: C is that activity, call D
+	// 10 s after C (a later run) is written.
+	t1 := now.Add(-4 * time.Minute).Truncate(time.Second)
+	manual := mb.AddManualCall("+358401111111", t1.Add(3*time.Second), time.Minute)
+	c := enreachtest.DirectCall(agent, "+358401111111", false, t1, time.Second, 20*time.Second)
+	c.Modified = now.Add(30 * time.Second)
+	en.AddCalls(c)
+	now = now.Add(time.Minute)
+	run()
+	d := enreachtest.DirectCall(agent, "+358401111111", false, t1.Add(10*time.Second), time.Second, 2*time.Minute)
+	d.Modified = now.Add(30 * time.Second)
+	en.AddCalls(d)
+	now = now.Add(time.Minute)
+	run()
+	if e := ledger(c); e.State != store.Written || e.Reason != jobs.ReasonExistingActivity || e.CRMID != manual {
+		t.Errorf("hand-logged: call C ledger %+v, want written as the hand-logged activity %s", e, manual)
+	}
+	if e := ledger(d); e.State != store.Written || e.Reason != "" || e.CRMID == manual {
+		t.Errorf("hand-logged: call D ledger %+v, want written to its own activity", e)
+	}
+	got = starts()
+	if got[d.StartTime] != 1 || got[c.StartTime] != 0 || len(b.Activities()) != 4 {
+		t.Errorf("hand-logged: activities by start %v, want A, B, the hand-logged one and D", got)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -395,6 +396,17 @@ func (m *Memory) Users(ctx context.Context, match crm.UserMatch, qs []crm.UserQu
 	return res, nil
 }
 
+// AddManualCall stores a phone-call activity as a person logs one (no
+// callsync key) and returns its id.
+func (m *Memory) AddManualCall(number string, start time.Time, d time.Duration) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := fmt.Sprintf("manual-%d", len(m.acts)+1)
+	r := m.writeOne(crm.Activity{Key: key, Kind: crm.KindCall, Subject: "Logged by hand", Direction: crm.Inbound,
+		Number: number, Start: start, End: start.Add(d), Duration: d, Answered: true})
+	return r.ID
+}
+
 // FindActivities returns the activities whose number equals a query's number
 // exactly and whose start lies in [From, To], each once, in write order.
 func (m *Memory) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
@@ -410,7 +422,11 @@ func (m *Memory) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 	for _, a := range m.acts {
 		for _, q := range qs {
 			if a.act.Number == q.Number && !a.act.Start.Before(q.From) && !a.act.Start.After(q.To) {
-				out = append(out, crm.ExistingActivity{ID: a.id, Number: a.act.Number, Start: a.act.Start.UTC()})
+				e := crm.ExistingActivity{ID: a.id, Number: a.act.Number, Start: a.act.Start.UTC()}
+				if _, _, _, ok := crm.ParseKey(a.act.Key); ok {
+					e.Key = a.act.Key
+				}
+				out = append(out, e)
 				break
 			}
 		}

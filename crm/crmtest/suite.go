@@ -45,6 +45,14 @@ type Backend interface {
 	Requests() int
 }
 
+// ManualBackend is a Backend that can seed a phone-call activity the way a
+// person or a softphone logs one: the number and start in the fields
+// callsync searches, no callsync key anywhere. RunEngine needs it.
+type ManualBackend interface {
+	Backend
+	AddManualCall(number string, start time.Time, d time.Duration) string
+}
+
 // FieldsBackend is implemented by backends that can name an extra field per
 // entity (a valid column for AddCustomer's fields and LookupRequest.Fields);
 // the suite then checks that Lookup returns requested fields.
@@ -726,6 +734,7 @@ func testFind(t *testing.T, b Backend) {
 		{"before", []crm.ActivityQuery{{Number: a.Number, From: t0.Add(-time.Hour), To: t0.Add(-time.Second)}}, nil},
 		{"other number", []crm.ActivityQuery{{Number: "+358401999999", From: t0.Add(-time.Hour), To: t0.Add(2 * time.Hour)}}, nil},
 		{"non-UTC range", []crm.ActivityQuery{{Number: a.Number, From: t0.Add(59 * time.Minute).In(time.FixedZone("X", -5*3600)), To: t0.Add(61 * time.Minute).In(time.FixedZone("Y", 3*3600))}}, []string{ids[1]}},
+		{"own key", []crm.ActivityQuery{{Number: a.Number, From: t0.Add(-time.Minute), To: t0.Add(time.Minute), Key: a.Key}}, []string{ids[0]}},
 		{"batch", []crm.ActivityQuery{
 			{Number: a.Number, From: t0.Add(-time.Minute), To: t0.Add(time.Minute)},
 			{Number: y.Number, From: t0.Add(-time.Minute), To: t0.Add(time.Minute)},
@@ -751,6 +760,12 @@ func testFind(t *testing.T, b Backend) {
 			want := []crm.Activity{a, x, y}[i]
 			if g.Number != want.Number || !g.Start.Equal(want.Start) {
 				t.Errorf("%s: %+v, want number %s start %s", tt.name, g, want.Number, want.Start)
+			}
+			// The activity written for a query's key reports that key.
+			for _, q := range tt.qs {
+				if q.Key != "" && q.Key == want.Key && g.Key != want.Key {
+					t.Errorf("%s: %s carries key %q, want %q", tt.name, g.ID, g.Key, want.Key)
+				}
 			}
 		}
 		slices.Sort(gotIDs)

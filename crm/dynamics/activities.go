@@ -373,9 +373,23 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 	return results, nil
 }
 
+// keyOf returns the key of the query whose activityid (ActivityID) is id: a
+// phonecall carries its callsync key only as the UUIDv5 of it.
+func keyOf(id string, qs []crm.ActivityQuery) string {
+	for _, q := range qs {
+		if q.Key != "" && strings.EqualFold(ActivityID(q.Key), id) {
+			return q.Key
+		}
+	}
+	return ""
+}
+
 // FindActivities implements crm.Client: phonecalls whose phonenumber is one
 // of the queried numbers and whose actualstart lies in the span of the
 // queries, many numbers per GET, filtered to each query's own range here.
+// ExistingActivity.Key is set for the phonecall written for a query's Key;
+// phonecalls of other callsync items are not told apart here (the engine's
+// ledger knows their ids).
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
 	byNumber := map[string][]crm.ActivityQuery{}
 	var numbers []string
@@ -431,10 +445,11 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			if id == "" || err != nil || seen[id] {
 				continue
 			}
-			for _, q := range byNumber[norm(num)] {
+			qs := byNumber[norm(num)]
+			for _, q := range qs {
 				if !start.Before(q.From.Truncate(time.Second)) && !start.After(q.To) {
 					seen[id] = true
-					out = append(out, crm.ExistingActivity{ID: id, Number: num, Start: start.UTC()})
+					out = append(out, crm.ExistingActivity{ID: id, Number: num, Start: start.UTC(), Key: keyOf(id, qs)})
 					break
 				}
 			}

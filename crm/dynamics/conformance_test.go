@@ -2,6 +2,7 @@ package dynamics_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -155,4 +156,15 @@ func TestEngineEndToEndWithExpiringTokensAnd429s(t *testing.T) {
 	if n := srv.TokenRequests(); n < 3 {
 		t.Fatalf("%d token requests: the tokens did not expire mid-run", n)
 	}
+}
+
+// AddManualCall implements crmtest.ManualBackend: a phonecall whose
+// activityid is not derived from any callsync key, as a person's would be.
+func (b *backend) AddManualCall(number string, start time.Time, d time.Duration) string {
+	res, err := b.client.WriteActivities(context.Background(), []crm.Activity{{Key: "manual/" + number + "/" + start.Format(time.RFC3339),
+		Kind: crm.KindCall, Subject: "Logged by hand", Direction: crm.Inbound, Number: number, Start: start, End: start.Add(d), Duration: d, Answered: true}})
+	if err != nil || res[0].Status != crm.Created {
+		panic(fmt.Sprintf("seed a hand-logged phonecall: %v %+v", err, res))
+	}
+	return res[0].ID
 }

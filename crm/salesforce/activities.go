@@ -306,8 +306,8 @@ func (c *Client) failed(op string, r *crm.WriteResult, errs []ErrorItem) {
 // IN list of numbers over the union of the ranges, several per
 // /composite/batch, matched locally. Without them (an org set up with the
 // external id field only) it searches by standard Task fields instead (see
-// findByStandard). Key is the Task's external id value ("" for a Task logged
-// by a person).
+// findByStandard). Key is the callsync key the Task's external id carries
+// (see taskKey; "" for a Task logged by a person).
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
 	if len(qs) == 0 {
 		return nil, nil
@@ -387,7 +387,7 @@ func (c *Client) findByCustom(ctx context.Context, qs []crm.ActivityQuery) ([]cr
 					continue
 				}
 				seen[id] = true
-				out = append(out, crm.ExistingActivity{ID: id, Number: number, Start: start, Key: str(rec, c.names.external)})
+				out = append(out, crm.ExistingActivity{ID: id, Number: number, Start: start, Key: taskKey(str(rec, c.names.external), qs)})
 			}
 		}
 	}
@@ -491,11 +491,30 @@ func (c *Client) findByStandard(ctx context.Context, ad adaptation, qs []crm.Act
 					continue
 				}
 				seen[k] = true
-				out = append(out, crm.ExistingActivity{ID: id, Number: q.Number, Start: start, Key: str(rec, c.names.external)})
+				out = append(out, crm.ExistingActivity{ID: id, Number: q.Number, Start: start, Key: taskKey(str(rec, c.names.external), qs)})
 			}
 		}
 	}
 	return out, nil
+}
+
+// taskKey is the callsync key a Task's external id field carries: the key
+// itself, or for a long key its hash (ExternalID), matched back to the
+// query's key when it is one of them. Any other value (a Task someone made
+// with their own external id, or none) is not a callsync key.
+func taskKey(ext string, qs []crm.ActivityQuery) string {
+	if ext == "" {
+		return ""
+	}
+	for _, q := range qs {
+		if q.Key != "" && strings.EqualFold(ExternalID(q.Key), ext) {
+			return q.Key
+		}
+	}
+	if _, _, _, ok := crm.ParseKey(ext); ok || strings.HasPrefix(ext, "sha256:") {
+		return ext
+	}
+	return ""
 }
 
 // parseDateTime reads Salesforce's "2026-01-02T10:00:00.000+0000" (and RFC 3339).

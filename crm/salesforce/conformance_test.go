@@ -145,3 +145,11 @@ func (b *backend) Requests() int { return b.srv.Requests() }
 func TestEngineEndToEnd(t *testing.T) {
 	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
 }
+
+// AddManualCall implements crmtest.ManualBackend: a call Task with the
+// number and start fields callsync searches and no external id.
+func (b *backend) AddManualCall(number string, start time.Time, d time.Duration) string {
+	return b.srv.Add("Task", map[string]any{"Subject": "Logged by hand", "TaskSubtype": "Call", "Status": "Completed",
+		"CallType": "Inbound", salesforce.DefaultNumberField: number, salesforce.DefaultStartField: start.UTC(),
+		"CallDurationInSeconds": int(d.Seconds())})
+}

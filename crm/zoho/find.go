@@ -9,16 +9,69 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
+// rowKey is the callsync key a record carries. callsync marks what it writes
+// with the Enreach id: call_id_field (a callback's as "callback/<id>", see
+// externalCallID), the marker line of Description (see marker) and, in a
+// custom module, CCSPCallID. Zoho holds no tenant, so the key is rebuilt
+// with the tenant of the queries' keys (the query's own key when the ids
+// agree). A record without any of them (logged by a person) has none.
+func rowKey(row coqlRow, fields []string, qs []crm.ActivityQuery) string {
+	kind, id := crm.Kind(""), ""
+	for _, f := range fields {
+		v := strings.TrimSpace(rowString(row[f]))
+		switch {
+		case v == "":
+		case f == fDescription:
+			for _, l := range strings.Split(v, "\n") {
+				l = strings.TrimSpace(l)
+				if rest, ok := strings.CutPrefix(l, markerCall); ok && rest != "" {
+					kind, id = crm.KindCall, rest
+				} else if rest, ok := strings.CutPrefix(l, markerCallback); ok && rest != "" {
+					kind, id = crm.KindCallback, rest
+				}
+			}
+		case f == cfCallID:
+			kind, id = crm.KindCall, v
+		default: // call_id_field
+			if rest, ok := strings.CutPrefix(v, "callback/"); ok {
+				kind, id = crm.KindCallback, rest
+			} else {
+				kind, id = crm.KindCall, v
+			}
+		}
+	}
+	if id == "" {
+		return ""
+	}
+	tenant := ""
+	for _, q := range qs {
+		t, k, qid, ok := crm.ParseKey(q.Key)
+		if !ok {
+			continue
+		}
+		if k == kind && strings.EqualFold(qid, id) {
+			return q.Key
+		}
+		tenant = t
+	}
+	return crm.Key(tenant, kind, id)
+}
+
 // FindActivities returns existing calls with a queried number starting in
 // the queried range. In the Calls module the customer's number is in
 // Caller_ID (inbound) or Dialled_Number (outbound), see mapping.go
 // callRecord; in a custom module it is PhoneNumber with StartTime. One COQL
 // query covers up to 100 numbers over the union of their ranges; rows are
-// then matched to each query exactly.
+// then matched to each query exactly. ExistingActivity.Key: see rowKey.
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
 	module, numFields, startField := callsModule, []string{fCallerID, fDialledNumber}, fCallStartTime
+	keyFields := []string{fDescription}
+	if f := c.cfg.CallIDField; f != "" {
+		keyFields = append(keyFields, f)
+	}
 	if c.module != "" && c.module != callsModule {
 		module, numFields, startField = c.module, []string{cfPhoneNumber}, cfStartTime
+		keyFields = []string{cfCallID}
 	}
 	var valid []crm.ActivityQuery
 	for _, q := range qs {
@@ -72,6 +125,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			group("and", []criterion{criterion(startField + " >= " + fromLit), criterion(startField + " <= " + toLit)}),
 		})
 		fields := append([]string{"id", startField}, numFields...)
+		fields = append(fields, keyFields...)
 		err := c.coql(ctx, fields, module, where, len(lits)*5, func(row coqlRow) {
 			st, err := time.Parse(time.RFC3339, rowString(row[startField]))
 			if err != nil {
@@ -86,7 +140,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 				for _, f := range numFields {
 					if strings.TrimSpace(rowString(row[f])) == q.Number && !seen[id+"\x00"+q.Number] {
 						seen[id+"\x00"+q.Number] = true
-						out = append(out, crm.ExistingActivity{ID: id, Number: q.Number, Start: st})
+						out = append(out, crm.ExistingActivity{ID: id, Number: q.Number, Start: st, Key: rowKey(row, keyFields, chunk)})
 					}
 				}
 			}

@@ -194,6 +194,63 @@ func (q *Queries) GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedg
 	return items, nil
 }
 
+const ledgerByCRMIDs = `-- name: LedgerByCRMIDs :many
+SELECT kind, enreach_id, idem_key, crm_id
+FROM ledger
+WHERE tenant = ?1 AND crm_id != '' AND crm_id IN (/*SLICE:crm_ids*/?)
+`
+
+type LedgerByCRMIDsParams struct {
+	Tenant string
+	CrmIds []string
+}
+
+type LedgerByCRMIDsRow struct {
+	Kind      string
+	EnreachID string
+	IdemKey   string
+	CrmID     string
+}
+
+func (q *Queries) LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) ([]LedgerByCRMIDsRow, error) {
+	query := ledgerByCRMIDs
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Tenant)
+	if len(arg.CrmIds) > 0 {
+		for _, v := range arg.CrmIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:crm_ids*/?", strings.Repeat(",?", len(arg.CrmIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:crm_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LedgerByCRMIDsRow
+	for rows.Next() {
+		var i LedgerByCRMIDsRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.EnreachID,
+			&i.IdemKey,
+			&i.CrmID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listLedgerByState = `-- name: ListLedgerByState :many
 SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
 FROM ledger

@@ -1,6 +1,7 @@
 package zohotest
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -271,4 +272,12 @@ func storedCustom(r map[string]any) crmtest.Stored {
 		}
 	}
 	return s
+}
+
+// AddManualCall implements crmtest.ManualBackend: an inbound call in the
+// Calls module as a person logs it (no Enreach id marker, no call id).
+func (b *Backend) AddManualCall(number string, start time.Time, d time.Duration) string {
+	secs := int(d.Seconds())
+	return b.Server.AddRecord("Calls", map[string]any{"Subject": "Logged by hand", "Call_Type": "Inbound", "Caller_ID": number,
+		"Call_Start_Time": start.UTC().Format("2006-01-02T15:04:05-07:00"), "Call_Duration": fmt.Sprintf("%02d:%02d", secs/60, secs%60)})
 }
