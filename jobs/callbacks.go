@@ -561,7 +561,7 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 	var closeAfter []closing
 	var errs []error
 	for i := 0; i < len(items); i += size {
-		if i > 0 && stopped(o.Stop) {
+		if i > 0 && (stopped(o.Stop) || ctx.Err() != nil) {
 			errs = append(errs, errors.New("stopped before all callback batches were written; the rest is retried"))
 			break
 		}
@@ -570,7 +570,9 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 		for j, it := range batch {
 			acts[j] = it.act
 		}
-		results, err := t.CRM.WriteActivities(ctx, acts)
+		wctx, done := s.inFlight(ctx)
+		results, err := t.CRM.WriteActivities(wctx, acts)
+		done()
 		if err == nil && len(results) != len(batch) {
 			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
 		}
@@ -657,12 +659,18 @@ func (s *Syncer) closeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 	}
 	var errs []error
 	for i := 0; i < len(cs); i += size {
+		if i > 0 && ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("stopped before all batches were sent: %w", ctx.Err()))
+			break
+		}
 		batch := cs[i:min(i+size, len(cs))]
 		reqs := make([]crm.CloseRequest, len(batch))
 		for j, c := range batch {
 			reqs[j] = crm.CloseRequest{Key: c.key, ID: c.crmID}
 		}
-		results, err := t.CRM.CloseActivities(ctx, reqs)
+		wctx, done := s.inFlight(ctx)
+		results, err := t.CRM.CloseActivities(wctx, reqs)
+		done()
 		if err == nil && len(results) != len(batch) {
 			err = fmt.Errorf("crm returned %d results for %d closes", len(results), len(batch))
 		}

@@ -63,7 +63,42 @@ type Syncer struct {
 	// OnCall, when set, is told the outcome of every call processed (the
 	// sandbox prints one line per call).
 	OnCall func(tenant string, o Outcome)
+	// WriteGrace is how long a CRM write already in flight may go on after
+	// the context ends (SIGTERM), so its outcome is known and recorded
+	// (default DefaultWriteGrace). No new batch starts once it ended.
+	WriteGrace time.Duration
 }
+
+// DefaultWriteGrace is the default Syncer.WriteGrace: well inside the 90 s a
+// service manager gives a stopping process by default.
+const DefaultWriteGrace = 20 * time.Second
+
+// inFlight returns the context for one CRM write request: it outlives the
+// end of ctx by the write grace, then ends too. Call the returned func when
+// the write returned.
+func (s *Syncer) inFlight(ctx context.Context) (context.Context, func()) {
+	grace := s.WriteGrace
+	if grace <= 0 {
+		grace = DefaultWriteGrace
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-wctx.Done():
+		}
+	})
+	return wctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// errStopped ends a pass that stopped between batches.
+var errStopped = errors.New("stopped before all batches were written; the rest waits for the next run")
 
 // Outcome is what happened to one call.
 type Outcome struct {
@@ -480,19 +515,17 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		size = 200
 	}
 	for i := 0; i < len(ps); i += size {
-		if o.Stop != nil && i > 0 {
-			select {
-			case <-o.Stop:
-				return errors.New("stopped before all batches were written; the rest waits for the next run")
-			default:
-			}
+		if i > 0 && (stopped(o.Stop) || ctx.Err() != nil) {
+			return errStopped
 		}
 		batch := ps[i:min(i+size, len(ps))]
 		acts := make([]crm.Activity, len(batch))
 		for j, p := range batch {
 			acts[j] = p.dec.Activity
 		}
-		results, err := t.CRM.WriteActivities(ctx, acts)
+		wctx, done := s.inFlight(ctx)
+		results, err := t.CRM.WriteActivities(wctx, acts)
+		done()
 		if err == nil && len(results) != len(batch) {
 			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
 		}

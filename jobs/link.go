@@ -30,6 +30,10 @@ func (s *Syncer) link(ctx context.Context, t *Tenant, ps []*pending, sum *Summar
 	}
 	var errs []error
 	for i := 0; i < len(ps); i += size {
+		if i > 0 && ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("stopped before all batches were sent: %w", ctx.Err()))
+			break
+		}
 		batch := ps[i:min(i+size, len(ps))]
 		ups := make([]crm.ActivityUpdate, len(batch))
 		for j, p := range batch {
@@ -40,7 +44,9 @@ func (s *Syncer) link(ctx context.Context, t *Tenant, ps []*pending, sum *Summar
 				ups[j].Key = a.Key
 			}
 		}
-		results, err := up.UpdateActivities(ctx, ups)
+		wctx, done := s.inFlight(ctx)
+		results, err := up.UpdateActivities(wctx, ups)
+		done()
 		if err == nil && len(results) != len(batch) {
 			err = fmt.Errorf("crm returned %d results for %d updates", len(results), len(batch))
 		}
