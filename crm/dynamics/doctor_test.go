@@ -342,10 +342,27 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 	}
 	e.srv.SecureColumn("contacts", "telephone1")
 	clk.add(2 * time.Hour)
-	e.srv.ResetLog()
+	// A day on, the lookup goes on with the definitions it has while they
+	// are read again in the background.
 	lookupOne(t, e, "+358401000006")
+	for deadline := time.Now().Add(20 * time.Second); definitionReads() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("definitions not read again after a day")
+		}
+	}
+	// Wait for the background read to be stored: the next lookup uses it.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		e.srv.ResetLog()
+		lookupOne(t, e, "+358401000006")
+		if reqs := e.srv.Requests(); !strings.Contains(reqs[len(reqs)-1].Query, "telephone1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lookups still search the secured telephone1 after the daily re-read")
+		}
+	}
 	if n := definitionReads(); n != 2 {
-		t.Errorf("%d reads after a day, want the definitions read again", n)
+		t.Errorf("%d reads of the definitions, want 2", n)
 	}
 	reqs := e.srv.Requests()
 	if last := reqs[len(reqs)-1]; strings.Contains(last.Query, "telephone1") || !strings.Contains(last.Query, "telephone2") {

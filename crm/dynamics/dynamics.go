@@ -86,6 +86,7 @@ type Client struct {
 	schemaMu       sync.Mutex
 	sch            *orgSchema // nil until read
 	schemaFailedAt time.Time
+	refreshing     bool // a background re-read is running
 	// warned holds the keys of warnings already logged (warnOnce).
 	warned sync.Map
 	// userID caches the application user's systemuserid (WhoAmI).

@@ -47,6 +47,8 @@ const (
 	// schemaRetry: after a failed read, the configured columns are used
 	// and the read is retried no sooner than this.
 	schemaRetry = 10 * time.Minute
+	// schemaRefreshTimeout bounds the background daily re-read.
+	schemaRefreshTimeout = 2 * time.Minute
 	// codeInvalidProperty is the OData error code of an unknown column.
 	codeInvalidProperty = "0x80060888"
 )
@@ -280,33 +282,60 @@ func (c *Client) whoAmI(ctx context.Context) (string, error) {
 	return who.UserId, nil
 }
 
-// schema returns the cached table definitions, reading them when there are
-// none, when they are a day old, or when force is set. It returns nil when
-// they cannot be read (the caller then uses its configuration as is); the
-// failure is logged and retried after schemaRetry.
+// schema returns the table definitions. The first call reads them (the
+// caller waits); definitions a day old are still returned while a background
+// read replaces them, so a lookup with a short budget (Smart Routing) never
+// waits for the daily re-read; force (after an unknown-column error) reads
+// them again at once. It returns nil while they cannot be read (the caller
+// then uses its configuration as is); a failed read is logged and retried
+// after schemaRetry.
 func (c *Client) schema(ctx context.Context, force bool) *orgSchema {
 	c.schemaMu.Lock()
 	defer c.schemaMu.Unlock()
 	now := c.now()
+	failedRecently := !c.schemaFailedAt.IsZero() && now.Sub(c.schemaFailedAt) < schemaRetry
 	if !force {
-		if c.sch != nil && now.Sub(c.sch.at) < schemaTTL {
+		switch {
+		case c.sch != nil && now.Sub(c.sch.at) < schemaTTL:
 			return c.sch
-		}
-		if c.sch == nil && !c.schemaFailedAt.IsZero() && now.Sub(c.schemaFailedAt) < schemaRetry {
+		case c.sch != nil:
+			if !c.refreshing && !failedRecently {
+				c.refreshing = true
+				go c.refreshSchema(context.WithoutCancel(ctx))
+			}
+			return c.sch
+		case failedRecently:
 			return nil
 		}
 	}
 	s, err := c.fetchSchema(ctx)
+	c.schemaFetched(ctx, s, err)
+	return c.sch
+}
+
+// refreshSchema is the background daily re-read.
+func (c *Client) refreshSchema(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, schemaRefreshTimeout)
+	defer cancel()
+	s, err := c.fetchSchema(ctx)
+	c.schemaMu.Lock()
+	defer c.schemaMu.Unlock()
+	c.refreshing = false
+	c.schemaFetched(ctx, s, err)
+}
+
+// schemaFetched records the outcome of a read; schemaMu is held. On failure
+// the previous definitions, if any, stay: better than none.
+func (c *Client) schemaFetched(ctx context.Context, s *orgSchema, err error) {
 	if err != nil {
 		if ctx.Err() == nil {
-			c.log.Warn("dynamics: cannot read the table definitions; searching the configured columns as they are", "err", err)
-			c.schemaFailedAt = now
+			c.log.Warn("dynamics: cannot read the table definitions; using the previous ones or the configured columns as they are", "err", err)
+			c.schemaFailedAt = c.now()
 		}
-		return c.sch // the previous definitions, if any, stay better than none
+		return
 	}
 	c.sch = s
 	c.schemaFailedAt = time.Time{}
-	return s
 }
 
 // isInvalidProperty says whether err is Dataverse refusing an unknown column.
