@@ -232,6 +232,18 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "zoho audit field and subject time zone",
+			yaml: "tenants:" + zohoTenant(`audit_field: "Enreach Audit"
+        subject_time_zone: Mars/Olympus
+`),
+			want: []string{
+				`tenants[0].crm.zoho.client_secret: required`,
+				`tenants[0].crm.zoho.refresh_token: required`,
+				`tenants[0].crm.zoho.audit_field: invalid field API name "Enreach Audit"`,
+				`tenants[0].crm.zoho.subject_time_zone: unknown time zone "Mars/Olympus" (want an IANA name such as Europe/London)`,
+			},
+		},
+		{
 			name: "users match field needs field",
 			yaml: "tenants:" + validTenant + "      users: {match: field}\n",
 			want: []string{`tenants[0].crm.users.field: required`},

@@ -129,7 +129,7 @@ const (
 // [assumed].
 const (
 	lineQueue      = "Queue: "
-	lineMediaType  = "Media type: "
+	lineMediaType  = "Media Type: "
 	lineRequested  = "Requested: "
 	lineOpen       = "Status: open"
 	markerCall     = "Enreach call ID: "
@@ -198,17 +198,21 @@ func formatDuration(d time.Duration, typ string) string {
 // yyyy-MM-ddTHH:mm:ss±HH:mm, always in UTC ("+00:00") [doc].
 func formatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(zohoDateTimeLayout) }
 
-// subject returns the Subject, defaulted and cut to 255 characters.
-func subject(a crm.Activity) string {
+// subject returns the Subject, defaulted and cut to 255 characters. A call
+// with no configured subject gets the Enghouse connector's default,
+// "[Incoming] VOIP Call dd/MM/yyyy, HH:mm:ss" ("[Outgoing] ..." for outbound
+// calls), the start in loc (subject_time_zone); a callback request gets
+// "Callback request <number>".
+func subject(a crm.Activity, loc *time.Location) string {
 	s := strings.TrimSpace(a.Subject)
 	if s == "" {
 		switch {
 		case a.Kind == crm.KindCallback:
 			s = "Callback request " + a.Number
 		case a.Direction == crm.Outbound:
-			s = "Outbound call to " + a.Number
+			s = "[" + directionOutgoing + "] " + defaultMediaType + " Call " + a.Start.In(loc).Format(subjectTimeLayout)
 		default:
-			s = "Inbound call from " + a.Number
+			s = "[" + directionIncoming + "] " + defaultMediaType + " Call " + a.Start.In(loc).Format(subjectTimeLayout)
 		}
 	}
 	return truncateRunes(strings.TrimSpace(s), maxSubjectRunes)
@@ -258,10 +262,10 @@ func withoutOpenLine(desc string) (string, bool) {
 // Caller_ID holds the calling number and Dialled_Number the called one, so the
 // customer's number is in Caller_ID for inbound and Dialled_Number for outbound
 // calls; FindActivities searches both [assumed].
-func callRecord(a crm.Activity, callIDField string, now time.Time) map[string]any {
+func callRecord(a crm.Activity, callIDField string, now time.Time, loc *time.Location) map[string]any {
 	typ := callType(a)
 	rec := map[string]any{
-		fSubject:     subject(a),
+		fSubject:     subject(a, loc),
 		fCallType:    typ,
 		fDescription: callDescription(a),
 	}
@@ -355,22 +359,32 @@ const (
 	cfRecording    = "Recording"
 	cfRelatesTo    = "RelatesTo" // + module, e.g. RelatesToContacts
 	cfQueue        = "Queue"
+	// Direction values and the default subject's time format of the
+	// Enghouse connector (its guide's example record: Direction "Incoming",
+	// Name "[Incoming] VOIP Call 03/07/2024, 11:23:17").
+	directionIncoming = "Incoming"
+	directionOutgoing = "Outgoing"
+	subjectTimeLayout = "02/01/2006, 15:04:05"
 )
 
 // customRecord maps an activity to a record of the custom module: Direction
-// "Inbound"/"Outbound", DNIS the called number, From/To the parties' numbers,
+// "Incoming"/"Outgoing" and MediaType "VOIP" as the Enghouse connector
+// writes them (Zoho CRM Integration Reference and Deployment Guide 1.0,
+// example record), DNIS the called number, From/To the parties' numbers,
 // DurationMins whole minutes (wholeMinutes), StartTime/EndTime in zoho.md's
 // datetime format, MediaType VOIP. A linked call (Regarding set) gets one
 // RelatesTo<Module> lookup per module of Regarding and Related (Regarding
 // first); an unlinked call (Regarding nil, e.g. several matches without
-// multiple_matches_pick_first) gets none [assumed]. Recording stays empty:
-// crm.Activity carries no recording URL.
-func customRecord(a crm.Activity) map[string]any {
-	dir, from, to := "Inbound", a.Number, a.DialledNumber
+// multiple_matches_pick_first) gets none [assumed]. Queue is added by
+// shapeCustom when the module has it. Recording stays empty: an Enreach call
+// record carries recording ids (RecordingIds), not a link a CRM user could
+// open, and crm.Activity carries none.
+func customRecord(a crm.Activity, loc *time.Location) map[string]any {
+	dir, from, to := directionIncoming, a.Number, a.DialledNumber
 	if a.Direction == crm.Outbound {
-		dir, from, to = "Outbound", a.DialledNumber, a.Number
+		dir, from, to = directionOutgoing, a.DialledNumber, a.Number
 	}
-	s := subject(a)
+	s := subject(a, loc)
 	rec := map[string]any{
 		cfCallID:       enreachID(a),
 		cfName:         s,

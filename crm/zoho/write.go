@@ -152,11 +152,22 @@ func (c *Client) writeCalls(ctx context.Context, w *writeRun, acts []crm.Activit
 			todo = append(todo, i)
 		}
 	}
+	if len(todo) == 0 {
+		return
+	}
+	schema, known, err := c.writeSchema(ctx, callsModule)
+	if err != nil {
+		w.failRequest(todo, err)
+		return
+	}
+	failed := map[int]string{}
+	defer c.recheckFields(ctx, w, callsModule, failed)
 	for start := 0; start < len(todo); start += recordsPerInsert {
 		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
 		recs := make([]map[string]any, len(chunk))
 		for k, i := range chunk {
-			recs[k] = callRecord(acts[i], c.cfg.CallIDField, now)
+			recs[k] = callRecord(acts[i], c.cfg.CallIDField, now, c.loc)
+			c.shapeCalls(recs[k], acts[i], schema, known)
 		}
 		body := map[string]any{"data": recs, "trigger": []string{}}
 		c.sendRecords(ctx, w, http.MethodPost, "/"+callsModule, body, chunk, func(i int, r recordResult) {
@@ -173,6 +184,9 @@ func (c *Client) writeCalls(ctx context.Context, w *writeRun, acts []crm.Activit
 			}
 			w.recordErrs++
 			w.fail(i, fmt.Errorf("zoho: insert call: %w", r.err()))
+			if r.Code == "INVALID_DATA" && r.apiName() != "" {
+				failed[i] = r.apiName()
+			}
 		})
 	}
 }
@@ -264,11 +278,19 @@ func (c *Client) writeCustom(ctx context.Context, w *writeRun, acts []crm.Activi
 	}
 	firsts, dups := firstByKey(acts, idx)
 	defer w.resolveDups(dups)
+	schema, known, err := c.writeSchema(ctx, c.module)
+	if err != nil {
+		w.failRequest(firsts, err)
+		return
+	}
+	failed := map[int]string{}
+	defer c.recheckFields(ctx, w, c.module, failed)
 	for start := 0; start < len(firsts); start += recordsPerInsert {
 		chunk := firsts[start:min(len(firsts), start+recordsPerInsert)]
 		recs := make([]map[string]any, len(chunk))
 		for k, i := range chunk {
-			recs[k] = customRecord(acts[i])
+			recs[k] = customRecord(acts[i], c.loc)
+			c.shapeCustom(recs[k], acts[i], schema, known)
 		}
 		body := map[string]any{"data": recs, "duplicate_check_fields": []string{cfCallID}, "trigger": []string{}}
 		c.sendRecords(ctx, w, http.MethodPost, "/"+c.module+"/upsert", body, chunk, func(i int, r recordResult) {
@@ -280,6 +302,9 @@ func (c *Client) writeCustom(ctx context.Context, w *writeRun, acts []crm.Activi
 			default:
 				w.recordErrs++
 				w.fail(i, fmt.Errorf("zoho: upsert %s: %w", c.module, r.err()))
+				if r.Code == "INVALID_DATA" && r.apiName() != "" {
+					failed[i] = r.apiName()
+				}
 			}
 		})
 	}

@@ -73,6 +73,7 @@ type Client struct {
 
 	meta   schemas
 	doctor DoctorOptions
+	loc    *time.Location // subject_time_zone
 
 	credits      atomic.Int64
 	creditsKnown atomic.Bool
@@ -107,6 +108,14 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, onCredit: opts.OnCredits, log: opts.Logger, doctor: opts.Doctor}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	c.loc = time.UTC
+	if cfg.SubjectTimeZone != "" {
+		loc, err := time.LoadLocation(cfg.SubjectTimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("zoho: subject_time_zone: %w", err)
+		}
+		c.loc = loc
 	}
 	if c.log == nil {
 		c.log = slog.Default()

@@ -379,7 +379,7 @@ func TestWriteCallsModuleFields(t *testing.T) {
 	checks := map[string]any{
 		"Subject": "call 1", "Call_Type": "Inbound", "Call_Start_Time": "2025-03-30T05:04:03+02:00",
 		"Call_Duration": "62:03", "Caller_ID": in.Number, "Dialled_Number": in.DialledNumber, "Enreach_Call_ID": in.EnreachID,
-		"Description": "Answered by Agent\n\nQueue: Support\nMedia type: VOIP\nEnreach call ID: " + in.EnreachID,
+		"Description": "Answered by Agent\n\nQueue: Support\nMedia Type: VOIP\nEnreach call ID: " + in.EnreachID,
 	}
 	for f, v := range checks {
 		if rec[f] != v {
@@ -502,7 +502,7 @@ func TestCustomModuleWithRelatesTo(t *testing.T) {
 	wantStatus(t, res, crm.Created)
 	rec := s.Record("CCSP_Calls", res[0].ID)
 	for f, v := range map[string]any{
-		"CCSPCallID": in.EnreachID, "Name": "call 1", "Subject": "call 1", "Direction": "Inbound", "MediaType": "VOIP",
+		"CCSPCallID": in.EnreachID, "Name": "call 1", "Subject": "call 1", "Direction": "Incoming", "MediaType": "VOIP",
 		"From": in.Number, "To": in.DialledNumber, "DNIS": in.DialledNumber, "PhoneNumber": in.Number, "DurationMins": 2.0,
 		"StartTime": in.Start.Format("2006-01-02T15:04:05-07:00"), "EndTime": in.End.Format("2006-01-02T15:04:05-07:00"),
 	} {
@@ -516,7 +516,7 @@ func TestCustomModuleWithRelatesTo(t *testing.T) {
 		}
 	}
 	rec = s.Record("CCSP_Calls", res[1].ID)
-	if rec["Direction"] != "Outbound" || rec["From"] != out.DialledNumber || rec["To"] != out.Number || rec["DNIS"] != out.Number {
+	if rec["Direction"] != "Outgoing" || rec["From"] != out.DialledNumber || rec["To"] != out.Number || rec["DNIS"] != out.Number {
 		t.Errorf("outbound record %v", rec)
 	}
 	if _, ok := rec["RelatesToContacts"]; ok {
@@ -753,8 +753,8 @@ func TestThousandCallsFewRequests(t *testing.T) {
 			wantStatus(t, write(t, c, acts), crm.Created)
 			n, tok := s.Requests(), s.TokenRequests()
 			t.Logf("1000 calls: %d API requests + %d token request", n, tok)
-			if n != 11 || tok != 1 { // one pre-check query, ten inserts of 100
-				t.Errorf("1000 calls: %d API and %d token requests, want 11 and 1", n, tok)
+			if n != 12 || tok != 1 { // one metadata read (cached a day), one pre-check query, ten inserts of 100
+				t.Errorf("1000 calls: %d API and %d token requests, want 12 and 1", n, tok)
 			}
 			if len(s.Records("Calls")) != 1000 {
 				t.Fatalf("%d calls stored", len(s.Records("Calls")))
@@ -960,5 +960,106 @@ func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
 	res, err = c.Lookup(ctx, q)
 	if err != nil || len(res["+358401000004"]) != 1 {
 		t.Errorf("after a day: %v %+v", err, res["+358401000004"])
+	}
+}
+
+// The record format of the Enghouse connector: Direction Incoming/Outgoing,
+// MediaType VOIP, Queue when the module has it, the default subject
+// "[Incoming] VOIP Call dd/MM/yyyy, HH:mm:ss" in subject_time_zone; in
+// Calls the call id in Telephony External ID and queue and media type in
+// Description.
+func TestEnghouseRecordFormat(t *testing.T) {
+	start := time.Date(2024, 7, 3, 10, 23, 17, 0, time.UTC) // 11:23:17 in London (BST)
+	in := call(1)
+	in.Subject, in.QueueName, in.Start, in.End = "", "Sales", start, start.Add(90*time.Second)
+	out := call(2)
+	out.Subject, out.Direction, out.Start, out.End = "", crm.Outbound, start, start.Add(time.Minute)
+	london := func(c *config.Zoho) { c.SubjectTimeZone = "Europe/London" }
+
+	_, c, s := newBackend(t, func(cfg *config.Zoho) { london(cfg); cfg.Module = "CCSP_Calls" })
+	res := write(t, c, []crm.Activity{in, out})
+	wantStatus(t, res, crm.Created)
+	rec := s.Record("CCSP_Calls", res[0].ID)
+	for f, v := range map[string]any{"Name": "[Incoming] VOIP Call 03/07/2024, 11:23:17", "Subject": "[Incoming] VOIP Call 03/07/2024, 11:23:17",
+		"Direction": "Incoming", "MediaType": "VOIP", "Queue": "Sales", "DNIS": in.DialledNumber} {
+		if rec[f] != v {
+			t.Errorf("custom %s = %v, want %v", f, rec[f], v)
+		}
+	}
+	if rec := s.Record("CCSP_Calls", res[1].ID); rec["Subject"] != "[Outgoing] VOIP Call 03/07/2024, 11:23:17" || rec["Direction"] != "Outgoing" || rec["Queue"] != nil {
+		t.Errorf("custom outbound %v", rec)
+	}
+
+	_, c, s = newBackend(t, london)
+	res = write(t, c, []crm.Activity{in})
+	wantStatus(t, res, crm.Created)
+	rec = s.Record("Calls", res[0].ID)
+	desc, _ := rec["Description"].(string)
+	if rec["Subject"] != "[Incoming] VOIP Call 03/07/2024, 11:23:17" || rec["Telephony_External_ID__s"] != in.EnreachID ||
+		!strings.Contains(desc, "Queue: Sales\n") || !strings.Contains(desc, "Media Type: VOIP\n") {
+		t.Errorf("Calls record %v", rec)
+	}
+}
+
+// A custom module with only the fields callsync needs ("minimal org") is
+// written without the optional fields; an optional field deleted after the
+// metadata was read fails that write as not permanent, and the next run
+// writes the call without it.
+func TestCustomModuleAdaptsToItsFields(t *testing.T) {
+	b, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_ = b
+	s.RemoveModule("CCSP_Calls")
+	s.AddMinimalActivityModule("CCSP_Calls")
+	a := call(1)
+	a.QueueName = "Sales"
+	res := write(t, c, []crm.Activity{a})
+	wantStatus(t, res, crm.Created)
+	rec := s.Record("CCSP_Calls", res[0].ID)
+	if rec["CCSPCallID"] != a.EnreachID || rec["PhoneNumber"] != a.Number || rec["Name"] != "call 1" {
+		t.Errorf("minimal record %v", rec)
+	}
+	if got, err := c.FindActivities(ctx, []crm.ActivityQuery{{Number: a.Number, From: a.Start.Add(-time.Minute), To: a.Start.Add(time.Minute)}}); err != nil || len(got) != 1 {
+		t.Errorf("FindActivities on the minimal module: %v %v", got, err)
+	}
+
+	_, c, s = newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	wantStatus(t, write(t, c, []crm.Activity{call(1)}), crm.Created)
+	s.RemoveField("CCSP_Calls", "DNIS")
+	res = write(t, c, []crm.Activity{call(2)})
+	if res[0].Status != crm.Failed || errors.Is(res[0].Err, crm.ErrPermanent) {
+		t.Fatalf("write naming a deleted field: %+v, want a failure that is not permanent", res[0])
+	}
+	res = write(t, c, []crm.Activity{call(2)})
+	wantStatus(t, res, crm.Created)
+}
+
+// audit_field receives Activity.Audit, cut only at the field's length from
+// settings/fields, with a marker; a module without the field gets none.
+func TestAuditField(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	for _, module := range []string{"Calls", "CCSP_Calls"} {
+		t.Run(module, func(t *testing.T) {
+			_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = module; cfg.AuditField = "Enreach_Api_Audit" })
+			s.AddField(module, "Enreach_Api_Audit", zohotest.Field{Type: zohotest.TextArea, Length: 100})
+			short, cut := call(1), call(2)
+			short.Audit, cut.Audit = `{"CallId":"1"}`, long
+			res := write(t, c, []crm.Activity{short, cut})
+			wantStatus(t, res, crm.Created)
+			if got := s.Record(module, res[0].ID)["Enreach_Api_Audit"]; got != short.Audit {
+				t.Errorf("short audit = %v", got)
+			}
+			got, _ := s.Record(module, res[1].ID)["Enreach_Api_Audit"].(string)
+			if n := len([]rune(got)); n > 100 || n < 60 || !strings.HasPrefix(got, "xxxx") || !strings.HasSuffix(got, " of 300 characters]") || !strings.Contains(got, "…[truncated by callsync: ") {
+				t.Errorf("long audit (%d chars) = %q", n, got)
+			}
+		})
+	}
+	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.AuditField = "Enreach_Api_Audit" })
+	a := call(1)
+	a.Audit = long
+	res := write(t, c, []crm.Activity{a})
+	wantStatus(t, res, crm.Created)
+	if _, ok := s.Record("Calls", res[0].ID)["Enreach_Api_Audit"]; ok {
+		t.Error("audit written to a module without the field")
 	}
 }

@@ -259,7 +259,7 @@ func storedCustom(r map[string]any) crmtest.Stored {
 		// DurationMins holds whole minutes.
 		DurationUnit: time.Minute,
 	}
-	if str(r, "Direction") == "Outbound" {
+	if str(r, "Direction") == "Outgoing" {
 		s.Direction = crm.Outbound
 	}
 	if m, ok := r["DurationMins"].(float64); ok {

@@ -221,7 +221,7 @@ func (s *Server) AddModule(name string, fields map[string]Field) {
 func (s *Server) AddActivityModule(name string) {
 	s.AddModule(name, map[string]Field{
 		"CCSPCallID":        {Type: Text, Unique: true, Mandatory: true},
-		"Direction":         {Type: Picklist, Values: []string{"Inbound", "Outbound"}},
+		"Direction":         {Type: Text},
 		"DNIS":              {Type: Text},
 		"Subject":           {Type: Text},
 		"MediaType":         {Type: Text},
