@@ -35,7 +35,7 @@ type Store interface {
 	AddInbox(ctx context.Context, it store.InboxItem) (bool, error)
 	PendingInbox(ctx context.Context, limit int, except ...string) ([]store.InboxItem, error)
 	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
-	Purge(ctx context.Context, tenants []string, before time.Time) (store.PurgeResult, error)
+	Purge(ctx context.Context, tenants []string, cut store.PurgeCutoffs) (store.PurgeResult, error)
 	WrittenWithPayload(ctx context.Context, tenant, kind, reason string, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	CallbackStore
 }

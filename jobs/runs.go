@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/callsync/callsync/config"
 	"math/rand/v2"
 	"time"
 
@@ -171,9 +172,12 @@ func NextNightly(t time.Time, start, end time.Duration, r float64) time.Time {
 	return m
 }
 
-// Purge deletes finished history older than retention.
-func (s *Syncer) Purge(ctx context.Context, tenants []string, retention time.Duration) (store.PurgeResult, error) {
-	return s.Store.Purge(ctx, tenants, s.now().Add(-retention))
+// Purge removes finished history: payloads (webhook deliveries, quarantine,
+// job runs, stored records of finished calls) older than p.Retention and
+// finished ledger rows older than p.LedgerRetention.
+func (s *Syncer) Purge(ctx context.Context, tenants []string, p config.Purge) (store.PurgeResult, error) {
+	now := s.now()
+	return s.Store.Purge(ctx, tenants, store.PurgeCutoffs{Payloads: now.Add(-p.Retention.D()), Ledger: now.Add(-p.LedgerRetention.D())})
 }
 
 // recordRun keeps the run history of a job in the store.

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"github.com/callsync/callsync/config"
 	"log/slog"
 	"sort"
 	"sync"
@@ -141,10 +142,6 @@ type tenantJob struct {
 	fn  func(ctx context.Context, t *Tenant, o SyncOptions) error
 }
 
-// Retention of finished history (ledger rows written or skipped, job runs,
-// processed webhook deliveries, quarantine).
-const Retention = 90 * 24 * time.Hour
-
 // NewScheduler prepares the calls, retroactive and purge jobs.
 func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocron.SchedulerOption) (*Scheduler, error) {
 	opts = append([]gocron.SchedulerOption{gocron.WithLocation(time.UTC), gocron.WithStopTimeout(time.Minute)}, opts...)
@@ -179,20 +176,43 @@ func NewScheduler(syncer *Syncer, reg *Registry, log *slog.Logger, opts ...gocro
 	}, gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
 		return nil, err
 	}
-	if err := s.AddJob("purge", gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 17, 0))), func(ctx context.Context) error {
-		names := []string{}
-		for _, t := range reg.All() {
-			names = append(names, t.Name)
-		}
-		r, err := syncer.Purge(ctx, names, Retention)
-		if err == nil {
-			log.Info("purged old history", "ledger", r.Ledger, "runs", r.Runs, "inbox", r.Inbox, "quarantine", r.Quarantine)
-		}
-		return err
-	}); err != nil {
+	d := config.Defaults()
+	if err := s.SetPurge(d.Purge); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// SetPurge (re)schedules the daily retention purge at p.RunAt (UTC) with
+// p's retentions (the original Zoho connector's purge job: a time to run and
+// a retention, 14 days by default). Each run logs and stores its counts
+// (callsync status shows the last). Call it again after a config reload.
+func (s *Scheduler) SetPurge(p config.Purge) error {
+	at, err := config.ParseTimeOfDay(p.RunAt)
+	if err != nil {
+		return fmt.Errorf("jobs: purge: %w", err)
+	}
+	s.mu.Lock()
+	old, ok := s.jobs["purge"]
+	s.mu.Unlock()
+	if ok {
+		if err := s.sched.RemoveJob(old.ID()); err != nil {
+			return fmt.Errorf("jobs: purge: %w", err)
+		}
+	}
+	h, m := uint(at/time.Hour), uint(at%time.Hour/time.Minute)
+	return s.AddJob("purge", gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(h, m, 0))), func(ctx context.Context) error {
+		names := []string{}
+		for _, t := range s.registry.All() {
+			names = append(names, t.Name)
+		}
+		r, err := s.syncer.Purge(ctx, names, p)
+		if err == nil {
+			s.log.Info("purged old history", "ledger_rows", r.Ledger, "payloads", r.Payloads, "runs", r.Runs, "inbox", r.Inbox,
+				"quarantine", r.Quarantine, "retention", p.Retention.String(), "ledger_retention", p.LedgerRetention.String())
+		}
+		return err
+	})
 }
 
 // InboxEvery is how often the webhook inbox is drained.

@@ -34,7 +34,17 @@ SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY s
 SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY state, reason ORDER BY state, reason;
 
 -- name: PurgeLedger :execrows
-DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored');
+-- Finished rows only: open callback requests (open, close_pending) and calls
+-- written unlinked (to link later) are open work and stay.
+DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked');
+
+-- name: PurgeLedgerPayloads :execrows
+-- The stored Enreach record (decision data) of finished rows; the row itself,
+-- the duplicate guard, stays until PurgeLedger.
+UPDATE ledger SET payload = NULL
+WHERE tenant = ? AND updated_at < ? AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked');
 
 -- name: CountUnmappedUsers :many
 -- Calls per Enreach user that had no CRM user (default_crm_assignee stood in).

@@ -36,3 +36,9 @@ SELECT next_at, last_at FROM schedules WHERE tenant = ? AND job = ?;
 -- name: SetSchedule :exec
 INSERT INTO schedules (tenant, job, next_at, last_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (tenant, job) DO UPDATE SET next_at = excluded.next_at, last_at = excluded.last_at;
+
+-- name: InsertPurgeRun :exec
+INSERT INTO purge_runs (ran_at, ledger, payloads, inbox, quarantine, runs) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: LastPurgeRun :one
+SELECT ran_at, ledger, payloads, inbox, quarantine, runs FROM purge_runs ORDER BY id DESC LIMIT 1;

@@ -31,7 +31,7 @@ func TestCRMRequestsAccumulatePerHour(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("CRMRequests = %+v, want %+v", got, want)
 	}
-	if _, err := s.Purge(ctx, nil, h); err != nil {
+	if _, err := s.Purge(ctx, nil, store.PurgeCutoffs{Payloads: h, Ledger: h}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.CRMRequests(ctx, "t1", h.Add(-24*time.Hour)); len(got) != 2 {

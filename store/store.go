@@ -494,41 +494,74 @@ func (s *Store) InboxCounts(ctx context.Context, tenant string) (map[string]int,
 	return out, nil
 }
 
-// PurgeResult counts what Purge deleted.
+// PurgeResult counts what Purge removed.
 type PurgeResult struct {
-	Ledger, Quarantine, Runs, Inbox int64
+	// Ledger rows deleted; Payloads of kept ledger rows cleared.
+	Ledger, Payloads, Quarantine, Runs, Inbox int64
 }
 
-// Purge deletes finished history older than before: final ledger rows of the
-// given tenants, quarantine, job runs and processed deliveries. Open work
-// (pending, failed, unresolved rows; pending deliveries) is never purged.
-func (s *Store) Purge(ctx context.Context, tenants []string, before time.Time) (PurgeResult, error) {
+// PurgeCutoffs are the moments before which Purge removes history.
+type PurgeCutoffs struct {
+	// Payloads: processed webhook deliveries, quarantined records, job runs,
+	// and the stored Enreach record of finished ledger rows.
+	Payloads time.Time
+	// Ledger: finished ledger rows (the duplicate guard of written calls).
+	Ledger time.Time
+}
+
+// Purge removes finished history of the given tenants' ledgers and of the
+// store (quarantine, job runs, processed deliveries), and records the run
+// with its counts (LastPurge). Open work (pending, failed, unresolved rows;
+// open callback requests; calls written unlinked; pending deliveries) is
+// never purged.
+func (s *Store) Purge(ctx context.Context, tenants []string, cut PurgeCutoffs) (PurgeResult, error) {
 	var r PurgeResult
 	err := s.tx(ctx, func(q *dbsqlc.Queries) error {
 		for _, t := range tenants {
-			n, err := q.PurgeLedger(ctx, dbsqlc.PurgeLedgerParams{Tenant: t, UpdatedAt: ms(before)})
+			n, err := q.PurgeLedger(ctx, dbsqlc.PurgeLedgerParams{Tenant: t, UpdatedAt: ms(cut.Ledger)})
 			if err != nil {
 				return err
 			}
 			r.Ledger += n
+			if n, err = q.PurgeLedgerPayloads(ctx, dbsqlc.PurgeLedgerPayloadsParams{Tenant: t, UpdatedAt: ms(cut.Payloads)}); err != nil {
+				return err
+			}
+			r.Payloads += n
 		}
 		var err error
-		if r.Quarantine, err = q.PurgeQuarantine(ctx, ms(before)); err != nil {
+		if r.Quarantine, err = q.PurgeQuarantine(ctx, ms(cut.Payloads)); err != nil {
 			return err
 		}
-		if r.Runs, err = q.PurgeJobRuns(ctx, ms(before)); err != nil {
+		if r.Runs, err = q.PurgeJobRuns(ctx, ms(cut.Payloads)); err != nil {
 			return err
 		}
-		if r.Inbox, err = q.PurgeInbox(ctx, ms(before)); err != nil {
+		if r.Inbox, err = q.PurgeInbox(ctx, ms(cut.Payloads)); err != nil {
 			return err
 		}
-		_, err = q.PurgeCRMRequests(ctx, ms(before))
-		return err
+		if _, err = q.PurgeCRMRequests(ctx, ms(cut.Payloads)); err != nil {
+			return err
+		}
+		return q.InsertPurgeRun(ctx, dbsqlc.InsertPurgeRunParams{RanAt: ms(time.Now()), Ledger: r.Ledger,
+			Payloads: r.Payloads, Inbox: r.Inbox, Quarantine: r.Quarantine, Runs: r.Runs})
 	})
 	if err != nil {
 		return r, fmt.Errorf("store: purge: %w", err)
 	}
 	return r, nil
+}
+
+// LastPurge returns when the last purge ran and what it removed (ok false
+// when none has run).
+func (s *Store) LastPurge(ctx context.Context) (at time.Time, r PurgeResult, ok bool, err error) {
+	row, err := s.q.LastPurgeRun(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, r, false, nil
+	}
+	if err != nil {
+		return time.Time{}, r, false, fmt.Errorf("store: last purge: %w", err)
+	}
+	return fromMS(row.RanAt), PurgeResult{Ledger: row.Ledger, Payloads: row.Payloads, Quarantine: row.Quarantine,
+		Runs: row.Runs, Inbox: row.Inbox}, true, nil
 }
 
 func (s *Store) tx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {

@@ -122,7 +122,7 @@ func TestPurgeKeepsOpenWork(t *testing.T) {
 		{Tenant: "a", Kind: "call", EnreachID: "w", Key: "w", State: store.Written, ItemTime: time.Now()},
 		{Tenant: "a", Kind: "call", EnreachID: "u", Key: "u", State: store.Unresolved, ItemTime: time.Now()},
 	})
-	r, err := s.Purge(ctx, []string{"a"}, time.Now().Add(time.Hour))
+	r, err := s.Purge(ctx, []string{"a"}, store.PurgeCutoffs{Payloads: time.Now().Add(time.Hour), Ledger: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,9 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	// (callsync doctor's checks) has no failing check.
 	w.gate = newGate(a, sched, w.log, w.recheck)
 	w.gate.holdNew(nil)
+	if err := sched.SetPurge(cfg.Purge); err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		if err := a.store.DB().PingContext(r.Context()); err != nil {
@@ -198,6 +201,9 @@ func (w *worker) reload(why string) {
 	// checked again with the new settings.
 	w.gate.holdNew(prev)
 	w.gate.forget(prev)
+	if err := w.sched.SetPurge(cfg.Purge); err != nil {
+		w.log.Error("config reload: scheduling the purge", "err", err)
+	}
 	if err := w.sched.SyncTenants(); err != nil {
 		w.log.Error("config reload: scheduling", "err", err)
 	}

@@ -34,6 +34,16 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	now := time.Now().UTC()
+	at, pr, ok, err := st.LastPurge(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		fmt.Fprintf(c.Stdout, "purge: last %s: ledger rows %d, payloads %d, webhook inbox %d, quarantine %d, job runs %d (daily at %s UTC, retention %s, ledger_retention %s)\n",
+			at.Format(time.RFC3339), pr.Ledger, pr.Payloads, pr.Inbox, pr.Quarantine, pr.Runs, cfg.Purge.RunAt, cfg.Purge.Retention, cfg.Purge.LedgerRetention)
+	} else {
+		fmt.Fprintf(c.Stdout, "purge: not run yet (daily at %s UTC, retention %s, ledger_retention %s)\n", cfg.Purge.RunAt, cfg.Purge.Retention, cfg.Purge.LedgerRetention)
+	}
 	for _, t := range cfg.Tenants {
 		fmt.Fprintf(c.Stdout, "tenant %s (%s)\n", t.Name, t.CRM.Type)
 		if err := writePreflight(ctx, c.Stdout, st, t.Name); err != nil {

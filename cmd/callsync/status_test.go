@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/store"
 )
 
 func TestStatusAfterBackfill(t *testing.T) {
@@ -53,5 +56,33 @@ func TestStatusCountsCallsOfUnmappedUsers(t *testing.T) {
 		if pc.OwnerID != aino {
 			t.Errorf("call %s owned by %q, want the default assignee's CRM user %s", pc.ID, pc.OwnerID, aino)
 		}
+	}
+}
+
+// status shows the last purge and what it removed.
+func TestStatusShowsLastPurge(t *testing.T) {
+	d := newDoubles(t)
+	out, _, err := run(t, d.env, "status", "--config", d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "purge: not run yet (daily at 03:17 UTC") {
+		t.Fatalf("status lacks the purge line:\n%s", out)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(filepath.Dir(d.config), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SaveLedger(context.Background(), []store.LedgerEntry{{Tenant: "contoso", Kind: "call", EnreachID: "x", Key: "x", State: store.Written}})
+	if _, err := st.Purge(context.Background(), []string{"contoso"}, store.PurgeCutoffs{Payloads: time.Now().Add(time.Hour), Ledger: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, _, err = run(t, d.env, "status", "--config", d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "ledger rows 1, payloads 0, webhook inbox 0, quarantine 0, job runs 0") {
+		t.Fatalf("status lacks the purge counts:\n%s", out)
 	}
 }

@@ -392,6 +392,7 @@ func (q *Queries) ListWrittenByReasonWithPayload(ctx context.Context, arg ListWr
 
 const purgeLedger = `-- name: PurgeLedger :execrows
 DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked')
 `
 
 type PurgeLedgerParams struct {
@@ -399,8 +400,31 @@ type PurgeLedgerParams struct {
 	UpdatedAt int64
 }
 
+// Finished rows only: open callback requests (open, close_pending) and calls
+// written unlinked (to link later) are open work and stay.
 func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeLedger, arg.Tenant, arg.UpdatedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const purgeLedgerPayloads = `-- name: PurgeLedgerPayloads :execrows
+UPDATE ledger SET payload = NULL
+WHERE tenant = ? AND updated_at < ? AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked')
+`
+
+type PurgeLedgerPayloadsParams struct {
+	Tenant    string
+	UpdatedAt int64
+}
+
+// The stored Enreach record (decision data) of finished rows; the row itself,
+// the duplicate guard, stays until PurgeLedger.
+func (q *Queries) PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeLedgerPayloads, arg.Tenant, arg.UpdatedAt)
 	if err != nil {
 		return 0, err
 	}

@@ -73,6 +73,31 @@ func (q *Queries) GetSchedule(ctx context.Context, arg GetScheduleParams) (GetSc
 	return i, err
 }
 
+const insertPurgeRun = `-- name: InsertPurgeRun :exec
+INSERT INTO purge_runs (ran_at, ledger, payloads, inbox, quarantine, runs) VALUES (?, ?, ?, ?, ?, ?)
+`
+
+type InsertPurgeRunParams struct {
+	RanAt      int64
+	Ledger     int64
+	Payloads   int64
+	Inbox      int64
+	Quarantine int64
+	Runs       int64
+}
+
+func (q *Queries) InsertPurgeRun(ctx context.Context, arg InsertPurgeRunParams) error {
+	_, err := q.db.ExecContext(ctx, insertPurgeRun,
+		arg.RanAt,
+		arg.Ledger,
+		arg.Payloads,
+		arg.Inbox,
+		arg.Quarantine,
+		arg.Runs,
+	)
+	return err
+}
+
 const insertQuarantine = `-- name: InsertQuarantine :execrows
 INSERT INTO quarantine (tenant, source, record_id, reason, raw, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, source, digest) DO NOTHING
@@ -145,6 +170,33 @@ func (q *Queries) LastJobRuns(ctx context.Context, tenant string) ([]JobRun, err
 		return nil, err
 	}
 	return items, nil
+}
+
+const lastPurgeRun = `-- name: LastPurgeRun :one
+SELECT ran_at, ledger, payloads, inbox, quarantine, runs FROM purge_runs ORDER BY id DESC LIMIT 1
+`
+
+type LastPurgeRunRow struct {
+	RanAt      int64
+	Ledger     int64
+	Payloads   int64
+	Inbox      int64
+	Quarantine int64
+	Runs       int64
+}
+
+func (q *Queries) LastPurgeRun(ctx context.Context) (LastPurgeRunRow, error) {
+	row := q.db.QueryRowContext(ctx, lastPurgeRun)
+	var i LastPurgeRunRow
+	err := row.Scan(
+		&i.RanAt,
+		&i.Ledger,
+		&i.Payloads,
+		&i.Inbox,
+		&i.Quarantine,
+		&i.Runs,
+	)
+	return i, err
 }
 
 const listUserMap = `-- name: ListUserMap :many
