@@ -91,7 +91,7 @@ func (c *Client) Doctor(ctx context.Context, o DoctorOptions) []crm.Check {
 		add("users", crm.CheckWarn, "the API user sees no users: calls cannot be given an owner",
 			"give the API user "+c.user+" the right to read all users of the organisation")
 	default:
-		add("users", crm.CheckOK, fmt.Sprintf("%d users readable", len(users)), "")
+		add("users", crm.CheckOK, count(len(users), "user", "users")+" readable", "")
 	}
 	queues, err := c.Queues(ctx)
 	switch {
@@ -105,7 +105,7 @@ func (c *Client) Doctor(ctx context.Context, o DoctorOptions) []crm.Check {
 		add("queues", crm.CheckWarn, "the API user sees no service queues but queue calls are to be synced",
 			"give the API user "+c.user+" the right to read the service queues")
 	default:
-		add("queues", crm.CheckOK, fmt.Sprintf("%d queues readable", len(queues)), "")
+		add("queues", crm.CheckOK, count(len(queues), "queue", "queues")+" readable", "")
 	}
 	if len(o.Profiles) == 0 {
 		add("callback_lists", crm.CheckOK, "not checked: no active callback profile", "")
@@ -117,7 +117,7 @@ func (c *Client) Doctor(ctx context.Context, o DoctorOptions) []crm.Check {
 			"give the API user "+c.user+" the right to read callback lists (active callback profiles need them)")
 		return out
 	}
-	add("callback_lists", crm.CheckOK, fmt.Sprintf("%d callback lists readable", len(lists)), "")
+	add("callback_lists", crm.CheckOK, count(len(lists), "callback list", "callback lists")+" readable", "")
 	byID := map[string]CallbackList{}
 	for _, l := range lists {
 		byID[strings.ToLower(l.ID)] = l
@@ -187,4 +187,12 @@ func listNames(lists []CallbackList) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// count words n things: "1 user", "2 users".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -184,3 +184,16 @@ func TestStoreFileReadableByOthersWarns(t *testing.T) {
 		t.Fatalf("0600: %+v", c)
 	}
 }
+
+func TestDoctorCompleteOrgExitsZero(t *testing.T) {
+	d := newDoubles(t)
+	out, errOut, code := runMain(t, d.env, "doctor", "--config", d.config)
+	if code != 0 || !strings.Contains(out, "contoso: ok (0 fail, 0 warn") {
+		t.Fatalf("a complete org: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"enreach  auth", "crm      auth", "config   default_crm_assignee"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q line:\n%s", want, out)
+		}
+	}
+}
