@@ -33,7 +33,13 @@ type moduleSchema struct {
 	schema  crm.Schema
 	missing bool // INVALID_MODULE: the module does not exist (for this user)
 	fetched time.Time
+	// unavailable is the error of a failed read (no settings scope, an
+	// outage), remembered for noMetadataTTL so lookups do not ask each time.
+	unavailable error
 }
+
+// noMetadataTTL is how long a failed metadata read is remembered.
+const noMetadataTTL = time.Hour
 
 // schemas caches module metadata; safe for concurrent use.
 type schemas struct {
@@ -55,11 +61,27 @@ var errNoMetadata = errors.New("zoho: metadata unavailable")
 func (c *Client) moduleFields(ctx context.Context, module string) (s crm.Schema, missing bool, err error) {
 	now := c.now()
 	c.meta.mu.Lock()
-	if m := c.meta.modules[module]; m != nil && now.Sub(m.fetched) < schemaTTL {
+	if m := c.meta.modules[module]; m != nil && m.unavailable != nil && now.Sub(m.fetched) < noMetadataTTL {
+		c.meta.mu.Unlock()
+		return crm.Schema{}, false, m.unavailable
+	} else if m != nil && m.unavailable == nil && now.Sub(m.fetched) < schemaTTL {
 		c.meta.mu.Unlock()
 		return m.schema, m.missing, nil
 	}
 	c.meta.mu.Unlock()
+	remember := func(err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		c.meta.mu.Lock()
+		if c.meta.modules == nil {
+			c.meta.modules = map[string]*moduleSchema{}
+		}
+		c.meta.modules[module] = &moduleSchema{fetched: now, unavailable: err}
+		c.meta.mu.Unlock()
+		c.log.Warn("zoho: cannot read the org's field metadata; using the configured fields", "module", module, "err", err)
+		return err
+	}
 
 	ms := &moduleSchema{schema: crm.Schema{Entity: module, Fields: map[string]crm.FieldInfo{}}, fetched: now}
 	resp, err := c.do(ctx, http.MethodGet, "/settings/fields", url.Values{"module": {module}}, nil)
@@ -68,7 +90,7 @@ func (c *Client) moduleFields(ctx context.Context, module string) (s crm.Schema,
 	case errors.As(err, &ae) && ae.Code == "INVALID_MODULE":
 		ms.missing = true
 	case err != nil:
-		return crm.Schema{}, false, fmt.Errorf("%w: fields of %s: %w", errNoMetadata, module, err)
+		return crm.Schema{}, false, remember(fmt.Errorf("%w: fields of %s: %w", errNoMetadata, module, err))
 	default:
 		var body struct {
 			Fields []struct {
@@ -85,7 +107,7 @@ func (c *Client) moduleFields(ctx context.Context, module string) (s crm.Schema,
 			} `json:"fields"`
 		}
 		if err := json.Unmarshal(resp.body, &body); err != nil {
-			return crm.Schema{}, false, fmt.Errorf("%w: fields of %s: decode: %w", errNoMetadata, module, err)
+			return crm.Schema{}, false, remember(fmt.Errorf("%w: fields of %s: decode: %w", errNoMetadata, module, err))
 		}
 		for _, f := range body.Fields {
 			if f.APIName == "" || (f.Visible != nil && !*f.Visible) {

@@ -187,6 +187,10 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 		Tokens: c.tokens,
 		Base:   &creditsTransport{base: base, c: c},
 		Header: func(tok *oauth2.Token) string { return "Zoho-oauthtoken " + tok.AccessToken },
+		// A 401 OAUTH_SCOPE_MISMATCH is not a stale token: a new one has
+		// the same scopes, and each grant counts against ten per ten
+		// minutes. Only other 401s renew the token.
+		Unauthorized: tokenRefused,
 	}
 	if apiHTTP.Logger == nil {
 		apiHTTP.Logger = opts.Logger
@@ -474,4 +478,22 @@ func rowID(raw json.RawMessage) string {
 		return rowString(obj.ID)
 	}
 	return rowString(raw)
+}
+
+// tokenRefused says whether a response means the access token was refused
+// (401 other than OAUTH_SCOPE_MISMATCH, e.g. INVALID_TOKEN or
+// AUTHENTICATION_FAILURE: https://github.com/zoho/crm-oas v8.0 records
+// examples). It reads the body and puts it back.
+func tokenRefused(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	var e struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(b, &e)
+	return e.Code != "OAUTH_SCOPE_MISMATCH"
 }

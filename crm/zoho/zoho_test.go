@@ -1063,3 +1063,33 @@ func TestAuditField(t *testing.T) {
 		t.Error("audit written to a module without the field")
 	}
 }
+
+// A refresh token without the settings scopes: metadata answers 401
+// OAUTH_SCOPE_MISMATCH. Lookups and writes go on with the configured
+// fields, the failed read is remembered (not asked on every lookup) and no
+// token is renewed for it.
+func TestWithoutSettingsScope(t *testing.T) {
+	_, c, s := newBackend(t, nil)
+	s.DenySettingsScope()
+	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C", "Mobile": "+358401000002"})
+	q := crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401000002"}}}
+	for range 5 {
+		res, err := c.Lookup(ctx, q)
+		if err != nil || len(res["+358401000002"]) != 1 || res["+358401000002"][0].ID != con {
+			t.Fatalf("lookup: %v %+v", err, res)
+		}
+	}
+	wantStatus(t, write(t, c, calls(0, 2)), crm.Created)
+	if n := s.Grants(); n != 1 {
+		t.Errorf("%d token grants, want 1 (a scope mismatch renews nothing)", n)
+	}
+	meta := 0
+	for _, r := range s.RequestLog() {
+		if strings.HasPrefix(r.Path, "/crm/v8/settings/") {
+			meta++
+		}
+	}
+	if meta != 4 { // once per module: Contacts, Accounts, Leads, Calls
+		t.Errorf("%d metadata requests, want 4 (remembered for an hour)", meta)
+	}
+}

@@ -81,6 +81,18 @@ type Server struct {
 
 	creditsTotal     int64
 	creditsRemaining int64
+
+	noSettingsScope bool
+}
+
+// DenySettingsScope makes the issued tokens lack the settings scopes (a
+// refresh token granted without ZohoCRM.settings.fields.READ and
+// ZohoCRM.settings.modules.READ): every /settings/ request answers 401
+// OAUTH_SCOPE_MISMATCH (body of the v8 records examples in zoho/crm-oas).
+func (s *Server) DenySettingsScope() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noSettingsScope = true
 }
 
 type accessToken struct {
@@ -379,6 +391,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entr
 				message: "There are too many requests. Please try again after some time."})
 		}
 		return s.fail(w, &apiError{status: f.status, code: "INTERNAL_ERROR", message: "Internal Server Error"})
+	}
+	if s.noSettingsScope && strings.HasPrefix(r.URL.Path, apiPrefix+"/settings/") {
+		return s.fail(w, &apiError{status: http.StatusUnauthorized, code: "OAUTH_SCOPE_MISMATCH", message: "Unauthorized"})
 	}
 	path := strings.TrimPrefix(r.URL.Path, apiPrefix)
 	if path == r.URL.Path {
