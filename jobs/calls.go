@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callsync/callsync/crm"
@@ -67,6 +68,12 @@ type Syncer struct {
 	// the context ends (SIGTERM), so its outcome is known and recorded
 	// (default DefaultWriteGrace). No new batch starts once it ended.
 	WriteGrace time.Duration
+	// Decisions, when set, stores each call's outcome and what led to it
+	// (callsync explain).
+	Decisions DecisionLog
+
+	decMu  sync.Mutex
+	decBuf map[string][]store.Decision
 }
 
 // DefaultWriteGrace is the default Syncer.WriteGrace: well inside the 90 s a
@@ -108,6 +115,8 @@ type Outcome struct {
 	CRMID  string
 	Number string
 	Err    error
+	// Detail is what led to the outcome (decision log), when known.
+	Detail *Detail
 }
 
 // SyncOptions tune one processing pass.
@@ -257,6 +266,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	if len(calls) == 0 {
 		return sum, nil
 	}
+	defer s.flushDecisions(ctx, t, !o.DryRun)
 	cfg := t.Config()
 	pc := cfg.PhoneCalls
 	now := s.now()
@@ -279,7 +289,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		e.State, e.Reason = store.Skipped, reason
 		ledger = append(ledger, e)
 		sum.Skipped[reason]++
-		s.outcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+		s.callOutcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
 	}
 	var todo []*pending
 	var numbers []string
@@ -374,12 +384,12 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 			}
 			ledger = append(ledger, entry)
 			sum.Skipped[ReasonExistingActivity]++
-			s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number})
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		case store.Unresolved:
 			entry.Payload = mustJSON(p.call)
 			ledger = append(ledger, entry)
 			sum.Unresolved++
-			s.outcome(t, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number})
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		default:
 			entry.Payload = mustJSON(p.call)
 			ledger = append(ledger, entry)
@@ -389,7 +399,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	if o.DryRun {
 		sum.WouldWrite = len(write)
 		for _, p := range write {
-			s.outcome(t, Outcome{CallID: p.call.ID, State: "dry-run", Reason: p.dec.Reason, Number: p.number})
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: "dry-run", Reason: p.dec.Reason, Number: p.number})
 		}
 		return sum, nil
 	}
@@ -530,8 +540,11 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
 		}
 		ledger := make([]store.LedgerEntry, len(batch))
+		pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 		for j, p := range batch {
 			e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
+			det := p.detail(pickFirst)
+			det.Attempt = p.prev.Attempts + 1
 			e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
 			var r crm.WriteResult
 			if err != nil {
@@ -546,12 +559,14 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 					e.Reason = "open"
 				}
 				sum.Written++
-				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number})
+				det.Answer = string(r.Status)
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number, Detail: det})
 			case crm.Failed:
 				if errors.Is(r.Err, crm.ErrNotRecorded) {
 					e.State, e.Reason = store.Skipped, ReasonNotRecorded
 					sum.Skipped[ReasonNotRecorded]++
-					s.outcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number})
+					det.Answer = errText(r.Err)
+					s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number, Detail: det})
 					break
 				}
 				fallthrough
@@ -561,7 +576,8 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 					e.Attempts = MaxAttempts
 				}
 				sum.Failed++
-				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err})
+				det.Answer = errText(r.Err)
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err, Detail: det})
 			}
 			ledger[j] = e
 		}
@@ -581,6 +597,12 @@ func errText(err error) string {
 		return "unknown error"
 	}
 	return err.Error()
+}
+
+// callOutcome reports a call's outcome and adds it to the decision log.
+func (s *Syncer) callOutcome(t *Tenant, o Outcome) {
+	s.decide(t, o)
+	s.outcome(t, o)
 }
 
 func (s *Syncer) outcome(t *Tenant, o Outcome) {

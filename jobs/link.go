@@ -63,11 +63,11 @@ func (s *Syncer) link(ctx context.Context, t *Tenant, ps []*pending, sum *Summar
 					attempts = MaxAttempts // deleted in the CRM, say: no more tries
 				}
 				sum.Failed++
-				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Reason: "link", CRMID: p.prev.CRMID, Number: p.number, Err: r.Err})
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Reason: "link", CRMID: p.prev.CRMID, Number: p.number, Err: r.Err})
 				s.log().Warn("call written unlinked not linked", "tenant", t.Name, "call", p.call.ID, "crm_id", p.prev.CRMID, "err", r.Err)
 			} else {
 				sum.Linked++
-				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonLinked, CRMID: p.prev.CRMID, Number: p.number})
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonLinked, CRMID: p.prev.CRMID, Number: p.number})
 			}
 			if serr := s.Store.SetWrittenReason(bg, t.Name, KindCall, []string{p.prev.EnreachID}, reason, attempts, lastErr); serr != nil {
 				return errors.Join(append(errs, serr)...)

@@ -538,6 +538,9 @@ func (s *Store) Purge(ctx context.Context, tenants []string, cut PurgeCutoffs) (
 		if r.Inbox, err = q.PurgeInbox(ctx, ms(cut.Payloads)); err != nil {
 			return err
 		}
+		if _, err = q.PurgeDecisions(ctx, ms(cut.Payloads)); err != nil {
+			return err
+		}
 		if _, err = q.PurgeCRMRequests(ctx, ms(cut.Payloads)); err != nil {
 			return err
 		}

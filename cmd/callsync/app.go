@@ -68,7 +68,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 		crmRequests.WithLabelValues(tenant, statusClass(status)).Inc()
 	}
 	a.gateMetrics = newGateMetrics(reg)
-	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics}
+	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics, Decisions: st}
 	var ts []*jobs.Tenant
 	for _, tc := range cfg.Tenants {
 		t, err := a.buildTenant(tc)

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/store"
@@ -24,7 +25,8 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := c.loadConfig(*path)
+	// The store only: no CRM or Enreach secret is needed.
+	cfg, err := config.LoadLocal(*path, c.Getenv)
 	if err != nil {
 		return err
 	}

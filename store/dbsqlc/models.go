@@ -25,6 +25,19 @@ type CrmRequestsHourly struct {
 	Throttled int64
 }
 
+type Decision struct {
+	ID        int64
+	Tenant    string
+	Kind      string
+	EnreachID string
+	At        int64
+	State     string
+	Reason    string
+	CrmID     string
+	Error     string
+	Detail    []byte
+}
+
 type JobRun struct {
 	ID         int64
 	Tenant     string

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callsync/callsync/store/dbsqlc"
+)
+
+// Decision is one entry of an item's decision log: an outcome and what led
+// to it (Detail is JSON chosen by the jobs).
+type Decision struct {
+	Tenant    string
+	Kind      string
+	EnreachID string
+	At        time.Time
+	State     string
+	Reason    string
+	CRMID     string
+	Error     string
+	Detail    []byte
+}
+
+// AddDecisions appends entries to the decision log in one transaction.
+func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+		for _, d := range ds {
+			if err := q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
+				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: d.State,
+				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
+			}); err != nil {
+				return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Decisions returns an item's decision log, oldest first.
+func (s *Store) Decisions(ctx context.Context, tenant, kind, id string) ([]Decision, error) {
+	rows, err := s.q.ListDecisions(ctx, dbsqlc.ListDecisionsParams{Tenant: tenant, Kind: kind, EnreachID: id})
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions %s/%s/%s: %w", tenant, kind, id, err)
+	}
+	out := make([]Decision, len(rows))
+	for i, r := range rows {
+		out[i] = Decision{Tenant: tenant, Kind: kind, EnreachID: id, At: fromMS(r.At), State: r.State, Reason: r.Reason,
+			CRMID: r.CrmID, Error: r.Error, Detail: r.Detail}
+	}
+	return out, nil
+}
+
+// LedgerRow is a ledger row with its payload and bookkeeping times.
+type LedgerRow struct {
+	LedgerEntry
+	// FirstSeen is when callsync first read the item; Updated its last change.
+	FirstSeen, Updated time.Time
+}
+
+// LedgerItem returns one ledger row; ok is false when there is none.
+func (s *Store) LedgerItem(ctx context.Context, tenant, kind, id string) (LedgerRow, bool, error) {
+	r, err := s.q.GetLedgerRow(ctx, dbsqlc.GetLedgerRowParams{Tenant: tenant, Kind: kind, EnreachID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return LedgerRow{}, false, nil
+	}
+	if err != nil {
+		return LedgerRow{}, false, fmt.Errorf("store: ledger %s/%s/%s: %w", tenant, kind, id, err)
+	}
+	return LedgerRow{
+		LedgerEntry: LedgerEntry{Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
+			Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
+			ItemTime: fromMS(r.ItemTime), Number: r.Number, Payload: r.Payload},
+		FirstSeen: fromMS(r.CreatedAt), Updated: fromMS(r.UpdatedAt),
+	}, true, nil
+}
+
+// LedgerIDsByNumber lists the ids of items with the (normalised) number
+// whose time is within [from, to], oldest first.
+func (s *Store) LedgerIDsByNumber(ctx context.Context, tenant, kind, number string, from, to time.Time) ([]string, error) {
+	ids, err := s.q.FindLedgerByNumber(ctx, dbsqlc.FindLedgerByNumberParams{Tenant: tenant, Kind: kind, Number: number, FromTime: ms(from), ToTime: ms(to)})
+	if err != nil {
+		return nil, fmt.Errorf("store: ledger by number %s/%s: %w", tenant, kind, err)
+	}
+	return ids, nil
+}
