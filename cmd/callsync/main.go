@@ -49,6 +49,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ConfigCommand{Main: m}).Run(ctx, rest)
 	case "sandbox":
 		return (&SandboxCommand{Main: m}).Run(ctx, rest)
+	case "retry":
+		return (&RetryCommand{Main: m}).Run(ctx, rest)
 	case "explain":
 		return (&ExplainCommand{Main: m}).Run(ctx, rest)
 	case "doctor":
@@ -75,6 +77,8 @@ Usage:
   callsync sync callbacks --config FILE [--tenant T] [--profile P]
                                            one polling pass of callback requests
   callsync status   --config FILE          per tenant: last runs, watermark lag, counts
+  callsync retry    --config FILE [--tenant T] [--reason R] [--since TIME] [--dry-run]
+                                           re-run failed, unresolved and pending calls
   callsync explain  --config FILE [--tenant T] [--json] (CALL_ID | --number N --at TIME)
                                            the story of one call, from the local store
   callsync config check --config FILE      validate a config and print a redacted summary

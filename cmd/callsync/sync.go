@@ -68,7 +68,7 @@ func (c *SyncCommand) calls(ctx context.Context, args []string) error {
 	defer a.Close()
 	var failed bool
 	for _, t := range tenants {
-		p := newProgress(c.Stderr, t.Name)
+		p := c.newProgress(c.Stderr, t.Name)
 		sum, err := a.syncer.Backfill(ctx, t, from, to, jobs.SyncOptions{DryRun: *dry, Stop: ctx.Done()}, p.update)
 		p.done()
 		printSummary(c.Stdout, t.Name, sum, *dry)
@@ -146,14 +146,31 @@ type progress struct {
 	last   time.Time
 }
 
-func newProgress(w io.Writer, tenant string) *progress {
+// newProgress reports progress on w: a bar redrawn in place on a terminal,
+// plain lines at most once a second otherwise, and also when NO_COLOR is
+// set (https://no-color.org) or TERM is dumb, where redrawing is unwanted.
+func (m *Main) newProgress(w io.Writer, tenant string) *progress {
 	p := &progress{w: w, tenant: tenant}
+	if v, _ := m.env("NO_COLOR"); v != "" { // "present and not an empty string"
+		return p
+	}
+	if term, _ := m.env("TERM"); term == "dumb" {
+		return p
+	}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
 		}
 	}
 	return p
+}
+
+// env looks a variable up with the program's Getenv (nil: none set).
+func (m *Main) env(k string) (string, bool) {
+	if m.Getenv == nil {
+		return "", false
+	}
+	return m.Getenv(k)
 }
 
 func (p *progress) update(done, total time.Duration, s jobs.Summary) {
@@ -172,6 +189,24 @@ func (p *progress) update(done, total time.Duration, s jobs.Summary) {
 	}
 	p.last = time.Now()
 	fmt.Fprintf(p.w, "%s: %.1f%% seen %d written %d\n", p.tenant, pct, s.Seen, s.Written)
+}
+
+// count reports progress through a list of items.
+func (p *progress) count(done, total int, s jobs.Summary) {
+	if p.tty {
+		const width = 30
+		n := width
+		if total > 0 {
+			n = done * width / total
+		}
+		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d written %d failed %d", p.tenant, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, s.Written, s.Failed)
+		return
+	}
+	if time.Since(p.last) < time.Second && done < total {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "%s: %d/%d written %d failed %d\n", p.tenant, done, total, s.Written, s.Failed)
 }
 
 func (p *progress) done() {

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/enreach/enreachtest"
+)
+
+// After the admin fixes the org, retry writes what failed or had no match;
+// a second retry writes nothing again.
+func TestRetryAfterTheOrgIsFixed(t *testing.T) {
+	d := newDoubles(t)
+	day := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	known := enreachtest.DirectCall(d.agent, "+358401234567", false, day, time.Second, time.Minute)
+	newcomer := enreachtest.DirectCall(d.agent, "+358509999999", false, day.Add(time.Minute), time.Second, time.Minute)
+	d.en.AddCalls(known, newcomer)
+	d.dyn.DenyPrivilege("prvCreateActivity")
+	backfill := func() {
+		t.Helper()
+		run(t, d.env, "sync", "calls", "--config", d.config, "--from", "2026-03-01", "--to", "2026-03-04")
+	}
+	backfill()
+	if n := len(d.dyn.PhoneCalls()); n != 0 {
+		t.Fatalf("%d phone calls written without the privilege", n)
+	}
+	// The admin grants the privilege and adds the newcomer as a contact.
+	d.dyn.GrantPrivilege("prvCreateActivity")
+	d.dyn.AddContact(dynamicstest.Record{Name: "Newcomer", Phones: map[string]string{"mobilephone": "050 999 9999"}})
+
+	// A dry run writes nothing.
+	out, _, err := run(t, d.env, "retry", "--config", d.config, "--dry-run")
+	if err != nil || !strings.Contains(out, "would write 2 (dry run)") || len(d.dyn.PhoneCalls()) != 0 {
+		t.Fatalf("retry --dry-run: %v\n%s", err, out)
+	}
+	// --reason picks: only the call that had no match.
+	out, errs, err := run(t, d.env, "retry", "--config", d.config, "--reason", "no_match")
+	if err != nil || !strings.Contains(out, "contoso: seen 1, written 1") {
+		t.Fatalf("retry --reason no_match: %v\n%s\n%s", err, out, errs)
+	}
+	if !strings.Contains(errs, "contoso: 1/1 written 1") {
+		t.Errorf("no progress line on a non-terminal stderr:\n%s", errs)
+	}
+	// The failed one (its 403 used up the scheduled attempts) is retried too.
+	out, _, err = run(t, d.env, "retry", "--config", d.config, "--since", "2026-03-01")
+	if err != nil || !strings.Contains(out, "contoso: seen 1, written 1") {
+		t.Fatalf("retry: %v\n%s", err, out)
+	}
+	out, _, err = run(t, d.env, "retry", "--config", d.config)
+	if err != nil || !strings.Contains(out, "contoso: seen 0, written 0") {
+		t.Fatalf("second retry: %v\n%s", err, out)
+	}
+	if n := len(d.dyn.PhoneCalls()); n != 2 {
+		t.Fatalf("%d phone calls after retries, want 2 (nothing twice)", n)
+	}
+	// --since after both calls: nothing to do.
+	out, _, _ = run(t, d.env, "retry", "--config", d.config, "--since", "2026-03-03")
+	if !strings.Contains(out, "seen 0") {
+		t.Errorf("retry --since: %s", out)
+	}
+}
+
+// On a terminal the bar redraws in place, unless NO_COLOR or TERM=dumb.
+func TestProgressRedrawsOnlyOnAPlainTerminal(t *testing.T) {
+	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal to test with: %v", err)
+	}
+	defer tty.Close()
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"NO_COLOR": "1"}, false},
+		{map[string]string{"NO_COLOR": ""}, true}, // no-color.org: an empty value does not count
+		{map[string]string{"TERM": "dumb"}, false},
+	} {
+		m := &Main{Getenv: func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }}
+		if got := m.newProgress(tty, "t").tty; got != c.want {
+			t.Errorf("env %v: redraw %v, want %v", c.env, got, c.want)
+		}
+	}
+	var b strings.Builder
+	if (&Main{}).newProgress(&b, "t").tty {
+		t.Error("a non-terminal writer redraws")
+	}
+}
