@@ -379,7 +379,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 				}
 				ledger = append(ledger, entry)
 				sum.Written++
-				s.outcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(crm.Existed), CRMID: entry.CRMID, Number: p.number})
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(crm.Existed), CRMID: entry.CRMID, Number: p.number})
 				continue
 			}
 			ledger = append(ledger, entry)
