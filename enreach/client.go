@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,6 +83,7 @@ type Client struct {
 	user      string
 	secret    string
 	discovery string
+	maxBody   int64 // response body limit (httpclient.LimitRecords)
 	http      *retryablehttp.Client
 	log       *slog.Logger
 
@@ -125,6 +127,7 @@ func New(cfg Config) (*Client, error) {
 		opts.Logger = cfg.Logger
 	}
 	c.http = httpclient.New(opts)
+	c.maxBody = cfg.HTTP.Limit(httpclient.LimitRecords)
 	return c, nil
 }
 
@@ -135,10 +138,22 @@ func checkBaseURL(s string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%q: %w", s, err)
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%q is not an http(s) URL", s)
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "https" && !(scheme == "http" && loopback(u.Hostname())) || u.Host == "" {
+		// The API is sent the Basic-auth secret: never in cleartext over a
+		// network (plain http only to this machine, for tests and the sandbox).
+		return "", fmt.Errorf("%q is not an https URL (plain http only on a loopback host)", s)
 	}
 	return s, nil
+}
+
+// loopback says whether host is this machine (localhost or a loopback IP).
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // APIURL returns the API base URL, discovering it on first use.
@@ -175,7 +190,7 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 	if resp.StatusCode/100 != 2 {
 		return "", newStatusError(resp, "/api/user", "")
 	}
-	raws, err := decodeArray(resp.Body)
+	raws, err := decodeArray(httpclient.LimitBody(resp.Body, httpclient.LimitToken, "enreach: discovery answer"))
 	if err != nil {
 		return "", fmt.Errorf("GET /api/user: %w", err)
 	}
@@ -221,7 +236,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, read func(i
 	if resp.StatusCode/100 != 2 {
 		return newStatusError(resp, path, c.user)
 	}
-	if err := read(resp.Body); err != nil {
+	if err := read(httpclient.LimitBody(resp.Body, c.maxBody, "enreach: GET "+path+" answer")); err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
 	return nil

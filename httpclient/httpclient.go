@@ -35,6 +35,18 @@ type Options struct {
 	Logger    *slog.Logger
 	// OnRetry, when set, is told about every retry (for metrics).
 	OnRetry func(resp *http.Response, err error)
+	// BodyLimit, when set, lowers every per-kind response body limit
+	// (LimitRecords, ...) to at most this many bytes.
+	BodyLimit int64
+}
+
+// Limit returns the body limit of a kind of answer (LimitRecords, ...)
+// under these options.
+func (o Options) Limit(kind int64) int64 {
+	if o.BodyLimit > 0 && o.BodyLimit < kind {
+		return o.BodyLimit
+	}
+	return kind
 }
 
 // RetryAfterError says the server asked us to wait longer than the cap.

@@ -8,6 +8,7 @@ package routing
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -79,6 +80,10 @@ type Handler struct {
 	o       Options
 	parents *parentCache
 	numbers *numberMemo
+	// dummy is the key an unknown tenant's request is compared with, so
+	// it is answered like a known tenant's with a wrong key, in the same
+	// time (no tenant enumeration).
+	dummy config.Secret
 }
 
 // NewHandler returns the Smart Routing handler.
@@ -92,7 +97,7 @@ func NewHandler(tenants Tenants, o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{tenants: tenants, o: o, parents: newParentCache(o.Now), numbers: &numberMemo{}}
+	return &Handler{tenants: tenants, o: o, parents: newParentCache(o.Now), numbers: &numberMemo{}, dummy: config.Secret(rand.Text())}
 }
 
 // ServeHTTP implements http.Handler.
@@ -100,9 +105,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := r.PathValue("tenant")
 	t, ok := h.tenants.RoutingTenant(name)
-	if !ok || name == "" {
-		// The tenant label stays empty: the path is the caller's choice.
-		h.finish(w, "", OutcomeUnknownTenant, start, http.StatusNotFound, "unknown tenant")
+	key := h.dummy
+	if ok && name != "" {
+		key = t.Config.Routing.APIKey
+	}
+	// An unknown tenant is answered exactly like a known one without a
+	// valid key, after the same comparison.
+	if !authorized(r, key) || !ok || name == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="callsync routing"`)
+		if !ok || name == "" {
+			// The tenant label stays empty: the path is the caller's choice.
+			h.finish(w, "", OutcomeUnknownTenant, start, http.StatusUnauthorized, "missing or wrong API key")
+			return
+		}
+		h.finish(w, t.Name, OutcomeUnauthorized, start, http.StatusUnauthorized, "missing or wrong API key")
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -111,11 +127,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := t.Config.Routing
-	if !authorized(r, rc.APIKey) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="callsync routing"`)
-		h.finish(w, t.Name, OutcomeUnauthorized, start, http.StatusUnauthorized, "missing or wrong API key")
-		return
-	}
 	budget := rc.Budget.D()
 	if budget <= 0 {
 		budget = DefaultBudget

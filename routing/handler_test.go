@@ -217,7 +217,8 @@ func TestStatusCodes(t *testing.T) {
 		{"key prefix", "/routing/contoso", good, func(r *http.Request) { r.Header.Set("X-Benemen-APIKey", apiKey[:5]) }, 401, OutcomeUnauthorized},
 		{"wrong basic password", "/routing/contoso", good, basic("enreach", "nope"), 401, OutcomeUnauthorized},
 		{"key as basic user", "/routing/contoso", good, basic(apiKey, ""), 401, OutcomeUnauthorized},
-		{"unknown tenant", "/routing/fabrikam", good, withKey, 404, OutcomeUnknownTenant},
+		{"unknown tenant", "/routing/fabrikam", good, withKey, 401, OutcomeUnknownTenant},
+		{"unknown tenant without key", "/routing/fabrikam", good, nil, 401, OutcomeUnknownTenant},
 		{"bad JSON", "/routing/contoso", `{"anum":`, withKey, 400, OutcomeBadRequest},
 		{"not an object", "/routing/contoso", `["+358501112222"]`, withKey, 400, OutcomeBadRequest},
 		{"anum not a string", "/routing/contoso", `{"anum":358501112222}`, withKey, 400, OutcomeBadRequest},
@@ -443,3 +444,17 @@ func newPost(path, body string) *http.Request {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// Tenant names cannot be probed: an unknown tenant and a known one without
+// a valid key get the very same answer, whatever the method.
+func TestUnknownTenantLooksLikeWrongKey(t *testing.T) {
+	e := newEnv(t, matchedRule)
+	body := `{"anum":"` + caller + `"}`
+	for _, auth := range []func(*http.Request){nil, func(r *http.Request) { r.Header.Set("X-Benemen-APIKey", "guess") }} {
+		known, unknown := e.post("/routing/contoso", body, auth), e.post("/routing/fabrikam", body, auth)
+		if known.Code != http.StatusUnauthorized || known.Code != unknown.Code || known.Body.String() != unknown.Body.String() ||
+			known.Header().Get("WWW-Authenticate") != unknown.Header().Get("WWW-Authenticate") {
+			t.Errorf("known tenant %d %q, unknown tenant %d %q; want the same 401", known.Code, known.Body, unknown.Code, unknown.Body)
+		}
+	}
+}

@@ -15,7 +15,7 @@ const (
 	OutcomeError         = "error"          // 204: the CRM lookup failed
 	OutcomeUnauthorized  = "unauthorized"   // 401
 	OutcomeBadRequest    = "bad_request"    // 400, 405 or 413
-	OutcomeUnknownTenant = "unknown_tenant" // 404
+	OutcomeUnknownTenant = "unknown_tenant" // 401, answered like OutcomeUnauthorized
 )
 
 // Metrics are the Smart Routing metrics. A nil *Metrics records nothing.

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -58,12 +59,15 @@ type Webhook struct {
 	log     *slog.Logger
 	now     func() time.Time
 	notify  func()
+	// dummy is compared with the token sent to an unknown tenant, so its
+	// answer takes the time of a known tenant's (no tenant enumeration).
+	dummy string
 }
 
 // NewWebhook returns the receiver. Mount it with Register, or on any mux
 // under /webhooks/enreach/{tenant}.
 func NewWebhook(tenants Tenants, inbox Inbox, o WebhookOptions) *Webhook {
-	h := &Webhook{tenants: tenants, inbox: inbox, log: o.Log, now: o.Now, notify: o.Notify}
+	h := &Webhook{tenants: tenants, inbox: inbox, log: o.Log, now: o.Now, notify: o.Notify, dummy: rand.Text()}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,8 +88,10 @@ type webhookAnswer struct {
 }
 
 // ServeHTTP answers one delivery:
-//   - 404 unknown tenant; 401 X-Benemen-Token missing or wrong (compared in
-//     constant time with the tenant's webhook_token); 413 body over 1 MiB;
+//   - 401 X-Benemen-Token missing or wrong (compared in constant time with
+//     the tenant's webhook_token), the same answer for an unknown tenant
+//     (its token is compared with a random one): tenant names cannot be
+//     probed; 413 body over 1 MiB;
 //     400 not JSON or a required field missing, with the reason. Nothing is
 //     stored for any of these.
 //   - 200 after the delivery is committed to the inbox: "accepted" (to be
@@ -107,18 +113,18 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t, ok := h.tenants.Get(name)
-	if name == "" || !ok {
-		answer(w, http.StatusNotFound, webhookAnswer{Error: "unknown tenant"})
-		return
+	want := h.dummy
+	if ok && name != "" {
+		want = t.Config().Enreach.WebhookToken.Value()
 	}
-	cfg := t.Config()
-	log := h.log.With("tenant", t.Name)
-	if !enreach.VerifyToken(r.Header.Get(enreach.HeaderToken), cfg.Enreach.WebhookToken.Value()) {
-		log.Warn("webhook rejected: missing or wrong token", "remote", r.RemoteAddr,
+	if !enreach.VerifyToken(r.Header.Get(enreach.HeaderToken), want) || !ok || name == "" {
+		h.log.Warn("webhook rejected: unknown tenant, or missing or wrong token", "tenant", name, "known", ok, "remote", r.RemoteAddr,
 			"token_sent", r.Header.Get(enreach.HeaderToken) != "")
 		answer(w, http.StatusUnauthorized, webhookAnswer{Error: "missing or wrong " + enreach.HeaderToken})
 		return
 	}
+	cfg := t.Config()
+	log := h.log.With("tenant", t.Name)
 	if r.ContentLength > MaxWebhookBody {
 		answer(w, http.StatusRequestEntityTooLarge, webhookAnswer{Error: "body over 1 MiB"})
 		return

@@ -178,7 +178,8 @@ func TestBadInputsStoreNothing(t *testing.T) {
 		{"missing token", "contoso", "", good, false, http.StatusUnauthorized, enreach.HeaderToken},
 		{"wrong token", "contoso", "s3cret-webhook-tokeN", good, false, http.StatusUnauthorized, enreach.HeaderToken},
 		{"tenant without token", "fabrikam", token, good, false, http.StatusUnauthorized, enreach.HeaderToken},
-		{"unknown tenant", "nobody", token, good, false, http.StatusNotFound, "unknown tenant"},
+		{"unknown tenant", "nobody", token, good, false, http.StatusUnauthorized, enreach.HeaderToken},
+		{"unknown tenant without token", "nobody", "", good, false, http.StatusUnauthorized, enreach.HeaderToken},
 		{"too large", "contoso", token, big, false, http.StatusRequestEntityTooLarge, "1 MiB"},
 		{"too large without length", "contoso", token, big, true, http.StatusRequestEntityTooLarge, "1 MiB"},
 		{"not JSON", "contoso", token, []byte(`Id=1&EventType=CallbackCreated`), false, http.StatusBadRequest, "not valid JSON"},
@@ -241,5 +242,19 @@ func TestStoreFailureIsNotAcknowledged(t *testing.T) {
 	}
 	if strings.Contains(rec.Body.String(), "disk full") {
 		t.Error("internal error text leaked to the sender")
+	}
+}
+
+// Tenant names cannot be probed: an unknown tenant and a known one without
+// a valid token get the very same answer.
+func TestWebhookUnknownTenantLooksLikeWrongToken(t *testing.T) {
+	f := newFixture(t)
+	good := enreachtest.MarshalDelivery(f.delivery(f.webList))
+	for _, token := range []string{"", "some-guess"} {
+		s1, a1 := f.post("contoso", token, bytes.NewReader(good), int64(len(good)))
+		s2, a2 := f.post("nobody", token, bytes.NewReader(good), int64(len(good)))
+		if s1 != http.StatusUnauthorized || s1 != s2 || a1 != a2 {
+			t.Errorf("token %q: known tenant %d %q, unknown tenant %d %q; want the same 401", token, s1, a1, s2, a2)
+		}
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/callsync/callsync/store/dbsqlc"
@@ -42,15 +45,27 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the SQLite file at path, in WAL mode, and
-// applies pending migrations.
+// applies pending migrations. A new store's directory is created 0700 and
+// its file 0600 (SQLite gives the -wal and -shm files the database file's
+// mode, https://www.sqlite.org/tempfiles.html): it holds phone numbers,
+// names and raw Enreach payloads.
+//
+// synchronous=FULL: in WAL mode every commit is synced to disk before it
+// returns, so what was acknowledged (a webhook delivery answered 2xx, a
+// ledger row) survives an OS crash or power loss, not only a killed process
+// (NORMAL may roll back the last commits then),
+// https://www.sqlite.org/pragma.html#pragma_synchronous.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: empty path")
 	}
+	if err := create(path); err != nil {
+		return nil, err
+	}
 	v := url.Values{}
 	v.Set("_journal_mode", "WAL")
 	v.Set("_busy_timeout", "10000")
-	v.Set("_synchronous", "NORMAL")
+	v.Set("_synchronous", "FULL")
 	v.Set("_txlock", "immediate")
 	v.Set("_foreign_keys", "on")
 	v.Set("_stmt_cache_size", "32")
@@ -77,6 +92,49 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return &Store{db: db, q: dbsqlc.New(db)}, nil
+}
+
+// create makes the store's directory (0700) and file (0600) when missing.
+// Existing ones keep their modes (CheckPermissions reports loose ones).
+func create(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store: create directory of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// CheckPermissions reports a store whose database, -wal or -shm file can be
+// read or written by the group or others (it holds phone numbers, names and
+// raw payloads), naming each file and the fix. Missing files are fine.
+func CheckPermissions(path string) error {
+	var loose []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if m := fi.Mode().Perm(); m&0o077 != 0 {
+			loose = append(loose, fmt.Sprintf("%s is %04o", p, m))
+		}
+	}
+	if len(loose) > 0 {
+		return fmt.Errorf("store files readable by group or others (%s): run chmod 600 on them and chmod 700 on %s",
+			strings.Join(loose, ", "), filepath.Dir(path))
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,5 +135,69 @@ func TestPurgeKeepsOpenWork(t *testing.T) {
 	got, _ := s.Ledger(ctx, "a", "call", []string{"w", "u"})
 	if _, ok := got["u"]; !ok || len(got) != 1 {
 		t.Fatalf("left %v", got)
+	}
+}
+
+// A new store is private to its user: directory 0700, database, -wal and
+// -shm 0600, whatever the umask lets through.
+func TestNewStoreFileModes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "callsync.db")
+	s, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetWatermark(context.Background(), "t", "calls", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %04o, want %04o", filepath.Base(p), got, want)
+		}
+	}
+	if err := store.CheckPermissions(path); err != nil {
+		t.Errorf("CheckPermissions on a new store: %v", err)
+	}
+}
+
+// An existing store readable by others is reported, naming the file.
+func TestCheckPermissionsReportsLooseFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callsync.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-wal", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path+"-wal", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := store.CheckPermissions(path)
+	if err == nil || !strings.Contains(err.Error(), "callsync.db-wal is 0644") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("err = %v, want the -wal file named with its mode and the fix", err)
+	}
+}
+
+// Commits are synced to disk (synchronous=FULL): an acknowledged webhook
+// survives an OS crash, not only a killed process.
+func TestSynchronousFull(t *testing.T) {
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode int
+	if err := s.DB().QueryRow("PRAGMA synchronous").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Errorf("PRAGMA synchronous = %d, want 2 (FULL)", mode)
 	}
 }

@@ -122,10 +122,11 @@ func TestReloadChecksTheTenantAgain(t *testing.T) {
 		reason, held := w.app.registry.Held("contoso")
 		return held && strings.Contains(reason, "enreach auth") && len(w.sched.TenantJobs()) == 0
 	})
-	out, _, err := run(t, d.env, "status", "--config", d.config)
-	if err != nil || !strings.Contains(out, "NOT STARTED") {
-		t.Fatalf("status: %v\n%s", err, out)
-	}
+	// The check's outcome is stored just after the tenant is held.
+	waitFor("status to show it", func() bool {
+		out, _, err := run(t, d.env, "status", "--config", d.config)
+		return err == nil && strings.Contains(out, "NOT STARTED")
+	})
 	replaceFile(t, d.config, orig)
 	waitFor("contoso to start again", started)
 	cancel()

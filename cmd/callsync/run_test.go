@@ -58,8 +58,8 @@ func TestRunServesHealthAndMetricsAndSyncsThenStopsCleanly(t *testing.T) {
 	if !strings.Contains(m, written) {
 		t.Fatalf("/metrics lacks the written call:\n%s", m)
 	}
-	// Smart Routing is mounted: unknown tenant 404, missing key 401.
-	for path, want := range map[string]int{"/routing/nope": 404, "/routing/contoso": 401} {
+	// Smart Routing is mounted: unknown tenant and missing key alike 401.
+	for path, want := range map[string]int{"/routing/nope": 401, "/routing/contoso": 401} {
 		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"anum":"+358401234567","bnum":"+358201234567"}`))
 		if err != nil {
 			t.Fatal(err)

@@ -35,6 +35,9 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := store.CheckPermissions(cfg.Store.Path); err != nil {
+		fmt.Fprintf(c.Stderr, "warning: %v\n", err)
+	}
 	now := time.Now().UTC()
 	at, pr, ok, err := st.LastPurge(ctx)
 	if err != nil {

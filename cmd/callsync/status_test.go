@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,5 +85,26 @@ func TestStatusShowsLastPurge(t *testing.T) {
 	}
 	if !strings.Contains(out, "ledger rows 1, payloads 0, webhook inbox 0, quarantine 0, job runs 0") {
 		t.Fatalf("status lacks the purge counts:\n%s", out)
+	}
+}
+
+// status warns when the store can be read by others (it holds phone
+// numbers, names and raw payloads).
+func TestStatusWarnsAboutLooseStoreFiles(t *testing.T) {
+	d := newDoubles(t)
+	if _, _, err := run(t, d.env, "sync", "calls", "--config", d.config, "--from", "2026-03-01", "--to", "2026-03-02"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := run(t, d.env, "status", "--config", d.config)
+	if err != nil || strings.Contains(errOut, "warning") {
+		t.Fatalf("new store: err %v, stderr %q; want no warning", err, errOut)
+	}
+	db := filepath.Join(filepath.Dir(d.config), "callsync.db")
+	if err := os.Chmod(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = run(t, d.env, "status", "--config", d.config)
+	if err != nil || !strings.Contains(errOut, "warning: store files readable by group or others") || !strings.Contains(errOut, "callsync.db is 0644") {
+		t.Fatalf("loose store: err %v, stderr %q; want a warning naming the file", err, errOut)
 	}
 }

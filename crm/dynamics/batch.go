@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/callsync/callsync/httpclient"
 	"github.com/google/uuid"
 )
 
@@ -152,9 +153,10 @@ func readHTTP(r io.Reader, h textproto.MIMEHeader) (opResponse, error) {
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	// Inside an answer already read within its limit; capped all the same.
+	b, err := httpclient.ReadBody(resp.Body, httpclient.LimitRecords, "dynamics: batch response: embedded body")
 	if err != nil {
-		return opResponse{}, fmt.Errorf("batch response: embedded body: %w", err)
+		return opResponse{}, err
 	}
 	cid, _ := strconv.Atoi(strings.TrimSpace(h.Get("Content-ID")))
 	if cid == 0 {

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -68,6 +67,7 @@ type Client struct {
 	org         string // https://org.crm.dynamics.com
 	api         string // org + APIPath
 	http        *retryablehttp.Client
+	maxBody     int64 // response body limit (httpclient.LimitRecords)
 	tokens      *httpclient.TokenCache
 	phoneFields map[crm.Entity][]string
 	batchSize   int
@@ -228,6 +228,7 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 	}
 	apiHTTP.Transport = &httpclient.AuthTransport{Tokens: c.tokens, Base: base}
 	c.http = httpclient.New(apiHTTP)
+	c.maxBody = opts.HTTP.Limit(httpclient.LimitRecords)
 	return c, nil
 }
 
@@ -319,7 +320,7 @@ func (c *Client) send(ctx context.Context, operation, method, rawURL string, hea
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := httpclient.ReadBody(resp.Body, c.maxBody, "dynamics: "+operation+" answer")
 	if c.metrics.OnRequest != nil {
 		c.metrics.OnRequest(operation, resp.StatusCode, ops)
 	}

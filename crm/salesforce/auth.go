@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -139,7 +138,7 @@ func (s *jwtSource) Token() (*oauth2.Token, error) {
 		return nil, fmt.Errorf("oauth2: cannot fetch token: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := httpclient.ReadBody(resp.Body, httpclient.LimitToken, "salesforce: token answer")
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: cannot fetch token: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/httpclient"
 )
 
 // DoctorOptions name what Doctor checks beyond the client's own fields.
@@ -265,7 +265,7 @@ func (c *Client) getAbsolute(ctx context.Context, u string, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	data, err := httpclient.ReadBody(resp.Body, httpclient.LimitMetadata, "salesforce: metadata answer")
 	if err != nil {
 		return err
 	}

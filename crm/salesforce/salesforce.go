@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -64,6 +63,7 @@ type Options struct {
 // Client is a Salesforce REST client for one org. It is safe for concurrent use.
 type Client struct {
 	http    *retryablehttp.Client
+	maxBody int64 // response body limit (httpclient.LimitRecords)
 	tokens  *httpclient.TokenCache
 	log     *slog.Logger
 	now     func() time.Time
@@ -192,6 +192,7 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 		ho.Logger = c.log
 	}
 	c.http = httpclient.New(ho)
+	c.maxBody = opts.HTTP.Limit(httpclient.LimitRecords)
 
 	c.usedGauge = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "callsync_salesforce_api_usage_requests",
@@ -400,9 +401,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	defer resp.Body.Close()
 	c.readLimitInfo(resp.Header)
-	data, err := io.ReadAll(resp.Body)
+	data, err := httpclient.ReadBody(resp.Body, c.maxBody, "salesforce: "+method+" answer")
 	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
+		return err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out == nil || len(bytes.TrimSpace(data)) == 0 {

@@ -63,6 +63,7 @@ type Client struct {
 	cleanup  *regexp.Regexp
 	http     *retryablehttp.Client
 	insert   *retryablehttp.Client // retries 429 only: a retried insert could double records
+	maxBody  int64                 // response body limit (httpclient.LimitRecords)
 	tokens   *httpclient.TokenCache
 	log      *slog.Logger
 	now      func() time.Time
@@ -196,6 +197,7 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 		apiHTTP.Logger = opts.Logger
 	}
 	c.http = httpclient.New(apiHTTP)
+	c.maxBody = opts.HTTP.Limit(httpclient.LimitRecords)
 	check := c.http.CheckRetry
 	c.http.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		var ge *grantError
@@ -408,9 +410,9 @@ func (c *Client) send(ctx context.Context, hc *retryablehttp.Client, method, pat
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	b, err := httpclient.ReadBody(resp.Body, c.maxBody, "zoho: "+method+" answer")
 	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
+		return nil, err
 	}
 	r := &response{status: resp.StatusCode, body: b}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
