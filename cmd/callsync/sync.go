@@ -66,6 +66,12 @@ func (c *SyncCommand) calls(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if edge := time.Now().UTC().Add(-a.cfg.Purge.LedgerRetention.D()); from.Before(edge) {
+		// Ledger rows older than ledger_retention are purged: those calls
+		// are recognised by the CRM-side idempotency key instead.
+		fmt.Fprintf(c.Stderr, "note: --from %s is older than purge.ledger_retention (%s): calls before %s have no ledger row any more; the CRM's idempotency key still keeps them from being written twice\n",
+			from.Format(time.RFC3339), a.cfg.Purge.LedgerRetention, edge.Format(time.RFC3339))
+	}
 	var failed bool
 	for _, t := range tenants {
 		p := c.newProgress(c.Stderr, t.Name)

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSyncCallsBackfillIsIdempotent(t *testing.T) {
@@ -52,5 +53,23 @@ func TestSyncCallsFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// A backfill reaching past purge.ledger_retention says so (the ledger rows
+// of those calls are purged; the CRM's idempotency key still guards).
+func TestSyncCallsNotesLedgerRetention(t *testing.T) {
+	d := newDoubles(t)
+	old := time.Now().UTC().AddDate(0, 0, -100).Format("2006-01-02")
+	_, errOut, err := run(t, d.env, "sync", "calls", "--config", d.config, "--from", old, "--to", time.Now().UTC().AddDate(0, 0, -99).Format("2006-01-02"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "is older than purge.ledger_retention (2160h)") {
+		t.Errorf("stderr lacks the ledger_retention note:\n%s", errOut)
+	}
+	recent := time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339)
+	if _, errOut, err = run(t, d.env, "sync", "calls", "--config", d.config, "--from", recent); err != nil || strings.Contains(errOut, "ledger_retention") {
+		t.Errorf("recent backfill: err %v, stderr:\n%s", err, errOut)
 	}
 }
