@@ -36,8 +36,8 @@ check-generated: generate
 	@test -z "$$(git status --porcelain -- store/dbsqlc)" || { echo "store/dbsqlc has untracked generated files: run 'make generate' and commit"; git status --porcelain -- store/dbsqlc; exit 1; }
 
 ## run: the sandbox — callsync against built-in Enreach and Dynamics doubles, no credentials
-run:
-	$(GO) run ./cmd/callsync sandbox
+run: build
+	./bin/callsync sandbox
 
 ## bench: the benchmark suite against the doubles (prints a table, writes bench/out/results.json)
 bench:
