@@ -138,9 +138,8 @@ func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onC
 	case "zoho":
 		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits,
 			Doctor: zoho.DoctorOptions{
-				Users:           crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
-				DefaultAssignee: crm.UserQuery{EnreachUserID: tc.PhoneCalls.DefaultCRMAssignee},
-				RoutingFields:   routing.Fields(tc.Routing.Rules),
+				Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
+				RoutingFields: routing.Fields(tc.Routing.Rules),
 			}})
 	}
 	return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)

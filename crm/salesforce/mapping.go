@@ -208,7 +208,9 @@ func ExternalID(key string) string {
 //     ("Answered" / "Not answered").
 //   - CallObject: the Enreach CallId or CallbackListItemId.
 //   - WhoId: a Contact or Lead regarding record; WhatId: an Account regarding
-//     record, or for a contact the first account among Related. A Lead WhoId
+//     record, or for a contact regarding record the first account among
+//     Related. Without a regarding record both stay empty, whatever Related
+//     holds (a multiple match is written unlinked). A Lead WhoId
 //     never carries a WhatId [assumed, Open question 5].
 //   - OwnerId: Activity.OwnerID (a user or queue id); empty leaves the
 //     integration ("Run As") user as owner. Activity.UserID and RecipientID
@@ -314,7 +316,11 @@ func regarding(a crm.Activity) (who, what string) {
 			what = a.Regarding.ID
 		}
 	}
-	if what == "" {
+	// Related holds several candidates when the caller matched several
+	// records (multiple-match create): none of them is the caller, so only a
+	// contact's own account is taken from it, never an account standing in for
+	// an unresolved caller.
+	if what == "" && who != "" {
 		for _, r := range a.Related {
 			if r.Entity == crm.Account {
 				what = r.ID

@@ -125,6 +125,8 @@ func TestTaskFields(t *testing.T) {
 			map[string]any{"WhatId": "0011"}, []string{"WhoId"}},
 		{"contact with its account", func(a *crm.Activity) { a.Regarding = &contact; a.Related = []crm.Ref{contact, account} }, true,
 			map[string]any{"WhoId": "0031", "WhatId": "0011"}, nil},
+		{"several matches link none", func(a *crm.Activity) { a.Related = []crm.Ref{account, {Entity: crm.Account, ID: "0012"}, contact} }, true,
+			nil, []string{"WhoId", "WhatId"}},
 		{"open callback", func(a *crm.Activity) {
 			due := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
 			a.Kind, a.Open, a.Due, a.OwnerID, a.Answered = crm.KindCallback, true, &due, "00G1", false

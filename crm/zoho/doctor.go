@@ -72,7 +72,7 @@ func customFields() []fieldSpec {
 // Doctor checks the org read-only: the token grant, the integration user,
 // the modules callsync uses (Calls, the custom module, the search modules),
 // every field it reads or writes (type and whether the user can see and
-// write it), the user id field and the DefaultCrmAssignee. Metadata comes
+// write it) and the user id field. Metadata comes
 // from settings/modules and settings/fields (scopes
 // ZohoCRM.settings.modules.READ, ZohoCRM.settings.fields.READ).
 func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
@@ -226,7 +226,8 @@ func fieldCheck(module string, s crm.Schema, sp fieldSpec) crm.Check {
 	return ck
 }
 
-// doctorUsers checks the user id field and the DefaultCrmAssignee.
+// doctorUsers checks the user id field. DefaultCrmAssignee is checked by
+// callsync doctor itself, through Enreach and the user overrides.
 func (c *Client) doctorUsers(ctx context.Context) []crm.Check {
 	var out []crm.Check
 	field := c.cfg.UserIDField
@@ -246,36 +247,7 @@ func (c *Client) doctorUsers(ctx context.Context) []crm.Check {
 			out = append(out, crm.Check{Area: "crm", Name: "users." + field, Status: crm.CheckOK, Detail: fmt.Sprintf("%d of %d active users have a value", n, total)})
 		}
 	}
-	q := c.doctor.DefaultAssignee
-	switch {
-	case q.EnreachUserID == "":
-		out = append(out, crm.Check{Area: "crm", Name: "default_crm_assignee", Status: crm.CheckWarn,
-			Detail: "DefaultCrmAssignee is not set: calls of agents with no Zoho user are written without an owner of their own",
-			Fix:    "set phone_calls.default_crm_assignee to the Enreach user id of an agent with an active Zoho user"})
-	case field == "" && q.Email == "":
-		// e-mail matching without the assignee's e-mail: nothing to check here.
-	default:
-		got, err := c.Users(ctx, c.doctor.Users, []crm.UserQuery{q})
-		switch {
-		case err != nil:
-			out = append(out, crm.Check{Area: "crm", Name: "default_crm_assignee", Status: crm.CheckFail, Detail: err.Error(), Fix: "grant the scope ZohoCRM.users.READ"})
-		case got[q.EnreachUserID].ID == "":
-			out = append(out, crm.Check{Area: "crm", Name: "default_crm_assignee", Status: crm.CheckFail,
-				Detail: "no active Zoho user matches DefaultCrmAssignee " + q.EnreachUserID,
-				Fix:    "activate that agent's Zoho user, set its " + orEmail(field) + ", or choose another default_crm_assignee"})
-		default:
-			u := got[q.EnreachUserID]
-			out = append(out, crm.Check{Area: "crm", Name: "default_crm_assignee", Status: crm.CheckOK, Detail: u.Name + " <" + u.Email + ">"})
-		}
-	}
 	return out
-}
-
-func orEmail(field string) string {
-	if field == "" {
-		return "e-mail"
-	}
-	return "user field " + field
 }
 
 // grantReason is the error code of a refused grant, never a secret.

@@ -11,8 +11,8 @@ import (
 	"github.com/callsync/callsync/crm/zoho/zohotest"
 )
 
-// doctorOrg is a complete org: users matched by the CCSPID user field, the
-// DefaultCrmAssignee an active user, a routing rule on Accounts.Industry.
+// doctorOrg is a complete org: users matched by the CCSPID user field (one
+// active agent has it), a routing rule on Accounts.Industry.
 func doctorOrg(t *testing.T, configure func(*config.Zoho)) *zohotest.Backend {
 	t.Helper()
 	b := zohotest.NewBackend(t, zohotest.BackendOptions{
@@ -23,8 +23,7 @@ func doctorOrg(t *testing.T, configure func(*config.Zoho)) *zohotest.Backend {
 			}
 		},
 		Client: zoho.Options{Doctor: zoho.DoctorOptions{
-			DefaultAssignee: crm.UserQuery{EnreachUserID: "3026"},
-			RoutingFields:   map[crm.Entity][]string{crm.Account: {"Industry"}},
+			RoutingFields: map[crm.Entity][]string{crm.Account: {"Industry"}},
 		}},
 	})
 	b.Server.AddField("Accounts", "Industry", zohotest.Field{Type: zohotest.Picklist})
@@ -95,7 +94,7 @@ func TestDoctorCompleteOrgsOK(t *testing.T) {
 				}
 				t.Fatalf("complete org: %s", w)
 			}
-			for _, n := range []string{"auth", "identity", "module Calls", "Calls.Subject", "Contacts.Mobile", "Accounts.Industry", "users.CCSPID", "default_crm_assignee"} {
+			for _, n := range []string{"auth", "identity", "module Calls", "Calls.Subject", "Contacts.Mobile", "Accounts.Industry", "users.CCSPID"} {
 				wantCheck(t, checks, n, crm.CheckOK, "")
 			}
 			if !strings.Contains(checks["identity"].Detail, "admin@example.com") {
@@ -167,17 +166,15 @@ func TestDoctorOrgShapes(t *testing.T) {
 	}
 }
 
-// user_id_field set but no agent has a value in it; DefaultCrmAssignee unset
-// or inactive.
+// user_id_field set but no agent has a value in it.
 func TestDoctorUsers(t *testing.T) {
 	b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: func(c *config.Zoho) { c.UserIDField = "CCSPID" }})
 	checks := runDoctor(t, b)
 	wantCheck(t, checks, "users.CCSPID", crm.CheckWarn, "set each agent's Enreach user id")
-	wantCheck(t, checks, "default_crm_assignee", crm.CheckWarn, "default_crm_assignee")
-
-	b = doctorOrg(t, nil)
-	id, _ := b.Zoho().Users(ctx, crm.UserMatch{}, []crm.UserQuery{{EnreachUserID: "3026"}})
-	b.Server.SetUserActive(id["3026"].ID, false)
-	checks = runDoctor(t, b)
-	wantCheck(t, checks, "default_crm_assignee", crm.CheckFail, "activate")
+	// DefaultCrmAssignee is callsync doctor's own check (through Enreach,
+	// honouring crm.users.overrides); a second one here failed a tenant whose
+	// assignee is mapped by an override.
+	if c, ok := checks["default_crm_assignee"]; ok {
+		t.Errorf("the Zoho client checks default_crm_assignee itself: %+v", c)
+	}
 }
