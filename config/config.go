@@ -188,6 +188,11 @@ type PhoneCalls struct {
 	// unlinked; a later cycle or the nightly re-sync links that same record
 	// when the caller appears in the CRM.
 	WriteUnmatched bool `yaml:"write_unmatched"`
+	// RecordingLink is the address of a call's recording for a CRM user,
+	// with {id} standing for one Enreach recording id (RecordingIds of the
+	// call record), e.g. the replay page of the tenant's recording archive.
+	// Empty: recordings are named by id only.
+	RecordingLink string `yaml:"recording_link"`
 }
 
 // Retroactive configures the nightly re-sync.

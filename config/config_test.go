@@ -267,6 +267,16 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "recording_link without {id}",
+			yaml: "tenants:" + validTenant + "    phone_calls:\n      recording_link: https://rec.example/replay\n",
+			want: []string{`tenants[0].phone_calls.recording_link: must contain {id}, where the recording id goes (got "https://rec.example/replay")`},
+		},
+		{
+			name: "recording_link not http(s)",
+			yaml: "tenants:" + validTenant + "    phone_calls:\n      recording_link: ftp://rec.example/{id}\n",
+			want: []string{`tenants[0].phone_calls.recording_link: must be an http(s) address with {id}, e.g. https://recordings.example.com/replay/{id} (got "ftp://rec.example/{id}")`},
+		},
+		{
 			name: "invalid integer and boolean",
 			yaml: "tenants:" + validTenant + `    phone_calls:
       numbers_to_cut: two

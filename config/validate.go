@@ -365,6 +365,15 @@ func (v *validator) phoneCalls(p string, pc *PhoneCalls) {
 	if pc.MultipleMatchPhoneCallStatus < 0 {
 		v.add(p+".multiple_match_phone_call_status", "must not be negative")
 	}
+	if l := pc.RecordingLink; l != "" {
+		u, err := url.Parse(strings.ReplaceAll(l, "{id}", "x"))
+		switch {
+		case !strings.Contains(l, "{id}"):
+			v.add(p+".recording_link", "must contain {id}, where the recording id goes (got %q)", l)
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			v.add(p+".recording_link", "must be an http(s) address with {id}, e.g. https://recordings.example.com/replay/{id} (got %q)", l)
+		}
+	}
 }
 
 func (v *validator) retroactive(p string, r *Retroactive) {

@@ -167,6 +167,10 @@ type Activity struct {
 	// Audit is the full Enreach record as JSON, for a client configured with
 	// an audit field (the original products' EnableAudit); empty otherwise.
 	Audit string
+	// RecordingLink is the address of the call's (first) recording built
+	// from phone_calls.recording_link; empty when not configured or the call
+	// has no recording.
+	RecordingLink string
 }
 
 // WriteStatus is the outcome of writing one activity.

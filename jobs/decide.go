@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -117,7 +118,11 @@ func Decide(tenant string, c Call, number string, matches []crm.Record, owners O
 		unmapped = strings.ToLower(c.UserID)
 	}
 	a.UserID = a.OwnerID
-	a.Description = Describe(c, number)
+	links := RecordingLinks(s.RecordingLink, c.Recordings)
+	if len(links) > 0 {
+		a.RecordingLink = links[0]
+	}
+	a.Description = Describe(c, number, links)
 	a.Audit = Audit(c, s.EnableAudit)
 
 	d := decideMatch(c, matches, s, a)
@@ -174,9 +179,26 @@ func Audit(c Call, enabled bool) string {
 	return string(b)
 }
 
+// RecordingLinks builds one address per recording id from the
+// phone_calls.recording_link template ({id} stands for the id, path-escaped);
+// nil when the template is empty.
+func RecordingLinks(template string, ids []string) []string {
+	if template == "" {
+		return nil
+	}
+	var out []string
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, strings.ReplaceAll(template, "{id}", url.PathEscape(id)))
+		}
+	}
+	return out
+}
+
 // Describe is the activity's short human summary: what kind of call, who,
-// when, how long, and the Enreach call id.
-func Describe(c Call, number string) string {
+// when, how long, the recordings (their links when there are any, else
+// their ids), and the Enreach call id.
+func Describe(c Call, number string, links []string) string {
 	var b strings.Builder
 	line := func(label, v string) {
 		if strings.TrimSpace(v) != "" {
@@ -209,6 +231,10 @@ func Describe(c Call, number string) string {
 	if c.Answered {
 		line("Duration", (time.Duration(c.Duration) * time.Second).String())
 	}
-	line("Recording", strings.Join(c.Recordings, ", "))
+	if len(links) > 0 {
+		line("Recording", strings.Join(links, " "))
+	} else {
+		line("Recording", strings.Join(c.Recordings, ", "))
+	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -244,6 +244,29 @@ func TestAuditIsTheEnreachRecord(t *testing.T) {
 	}
 }
 
+// phone_calls.recording_link turns the call's recording ids into links: the
+// first is the activity's RecordingLink, all are in the description; without
+// the template the description names the ids.
+func TestRecordingLink(t *testing.T) {
+	c := Call{ID: "X", Answered: true, ANum: "+3584", Duration: 42, Recordings: []string{"r 1", "r2"}}
+	match := []crm.Record{{Ref: crm.Ref{Entity: crm.Contact, ID: "c"}}}
+	s := settings()
+	d := Decide("t", c, "+3584", match, Owners{}, s)
+	if d.Activity.RecordingLink != "" || !strings.Contains(d.Activity.Description, "Recording: r 1, r2") {
+		t.Fatalf("without template: link %q, description\n%s", d.Activity.RecordingLink, d.Activity.Description)
+	}
+	s.RecordingLink = "https://rec.example/replay/{id}?v=1"
+	d = Decide("t", c, "+3584", match, Owners{}, s)
+	if d.Activity.RecordingLink != "https://rec.example/replay/r%201?v=1" ||
+		!strings.Contains(d.Activity.Description, "Recording: https://rec.example/replay/r%201?v=1 https://rec.example/replay/r2?v=1") {
+		t.Fatalf("with template: link %q, description\n%s", d.Activity.RecordingLink, d.Activity.Description)
+	}
+	c.Recordings = nil
+	if d = Decide("t", c, "+3584", match, Owners{}, s); d.Activity.RecordingLink != "" || strings.Contains(d.Activity.Description, "Recording") {
+		t.Fatalf("no recording: link %q, description\n%s", d.Activity.RecordingLink, d.Activity.Description)
+	}
+}
+
 func TestMergeOneCallIDIsOneCall(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 	calls := []enreach.Call{

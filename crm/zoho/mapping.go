@@ -120,8 +120,9 @@ const (
 )
 
 // Description of a Calls record: the engine's text verbatim, a blank line,
-// then one line per call datum that has no standard Calls field (issue 6:
-// queue, media type), the callback request time (Call_Start_Time holds the
+// then one line per call datum that has no standard Calls field (the
+// queue, media type, the recording's replay link as the Enghouse connector
+// writes it), the callback request time (Call_Start_Time holds the
 // due date), an open marker for open calls (Zoho calls have no open state
 // unless scheduled) and last the Enreach id marker. Without call_id_field the
 // marker is the only place the id lives and the pre-check compares it (COQL
@@ -130,6 +131,7 @@ const (
 const (
 	lineQueue      = "Queue: "
 	lineMediaType  = "Media Type: "
+	lineReplay     = "Replay: "
 	lineRequested  = "Requested: "
 	lineOpen       = "Status: open"
 	markerCall     = "Enreach call ID: "
@@ -231,6 +233,9 @@ func callDescription(a crm.Activity) string {
 		}
 	} else {
 		tail.WriteString(lineMediaType + defaultMediaType + "\n")
+		if a.RecordingLink != "" {
+			tail.WriteString(lineReplay + oneLine.Replace(a.RecordingLink) + "\n")
+		}
 		if a.Open {
 			tail.WriteString(lineOpen + "\n")
 		}
@@ -376,9 +381,9 @@ const (
 // RelatesTo<Module> lookup per module of Regarding and Related (Regarding
 // first); an unlinked call (Regarding nil, e.g. several matches without
 // multiple_matches_pick_first) gets none [assumed]. Queue is added by
-// shapeCustom when the module has it. Recording stays empty: an Enreach call
-// record carries recording ids (RecordingIds), not a link a CRM user could
-// open, and crm.Activity carries none.
+// shapeCustom when the module has it. Recording is the recording link
+// (phone_calls.recording_link) when the call has one: an Enreach call record
+// carries recording ids only.
 func customRecord(a crm.Activity, loc *time.Location) map[string]any {
 	dir, from, to := directionIncoming, a.Number, a.DialledNumber
 	if a.Direction == crm.Outbound {
@@ -407,6 +412,9 @@ func customRecord(a crm.Activity, loc *time.Location) map[string]any {
 	}
 	if a.OwnerID != "" {
 		rec[fOwner] = map[string]any{"id": a.OwnerID}
+	}
+	if a.RecordingLink != "" {
+		rec[cfRecording] = a.RecordingLink
 	}
 	// Without Regarding the call is unlinked: Related then lists the
 	// candidates of a multiple match (multiple_matches_pick_first off), and

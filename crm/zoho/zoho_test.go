@@ -966,12 +966,14 @@ func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
 // The record format of the Enghouse connector: Direction Incoming/Outgoing,
 // MediaType VOIP, Queue when the module has it, the default subject
 // "[Incoming] VOIP Call dd/MM/yyyy, HH:mm:ss" in subject_time_zone; in
-// Calls the call id in Telephony External ID and queue and media type in
-// Description.
+// Calls the call id in Telephony External ID and queue, media type and the
+// replay link in Description; the recording link in the custom module's
+// Recording.
 func TestEnghouseRecordFormat(t *testing.T) {
 	start := time.Date(2024, 7, 3, 10, 23, 17, 0, time.UTC) // 11:23:17 in London (BST)
 	in := call(1)
 	in.Subject, in.QueueName, in.Start, in.End = "", "Sales", start, start.Add(90*time.Second)
+	in.RecordingLink = "https://rec.example/replay/r1"
 	out := call(2)
 	out.Subject, out.Direction, out.Start, out.End = "", crm.Outbound, start, start.Add(time.Minute)
 	london := func(c *config.Zoho) { c.SubjectTimeZone = "Europe/London" }
@@ -981,12 +983,12 @@ func TestEnghouseRecordFormat(t *testing.T) {
 	wantStatus(t, res, crm.Created)
 	rec := s.Record("CCSP_Calls", res[0].ID)
 	for f, v := range map[string]any{"Name": "[Incoming] VOIP Call 03/07/2024, 11:23:17", "Subject": "[Incoming] VOIP Call 03/07/2024, 11:23:17",
-		"Direction": "Incoming", "MediaType": "VOIP", "Queue": "Sales", "DNIS": in.DialledNumber} {
+		"Direction": "Incoming", "MediaType": "VOIP", "Queue": "Sales", "DNIS": in.DialledNumber, "Recording": in.RecordingLink} {
 		if rec[f] != v {
 			t.Errorf("custom %s = %v, want %v", f, rec[f], v)
 		}
 	}
-	if rec := s.Record("CCSP_Calls", res[1].ID); rec["Subject"] != "[Outgoing] VOIP Call 03/07/2024, 11:23:17" || rec["Direction"] != "Outgoing" || rec["Queue"] != nil {
+	if rec := s.Record("CCSP_Calls", res[1].ID); rec["Subject"] != "[Outgoing] VOIP Call 03/07/2024, 11:23:17" || rec["Direction"] != "Outgoing" || rec["Queue"] != nil || rec["Recording"] != nil {
 		t.Errorf("custom outbound %v", rec)
 	}
 
@@ -996,7 +998,8 @@ func TestEnghouseRecordFormat(t *testing.T) {
 	rec = s.Record("Calls", res[0].ID)
 	desc, _ := rec["Description"].(string)
 	if rec["Subject"] != "[Incoming] VOIP Call 03/07/2024, 11:23:17" || rec["Telephony_External_ID__s"] != in.EnreachID ||
-		!strings.Contains(desc, "Queue: Sales\n") || !strings.Contains(desc, "Media Type: VOIP\n") {
+		!strings.Contains(desc, "Queue: Sales\n") || !strings.Contains(desc, "Media Type: VOIP\n") ||
+		!strings.Contains(desc, "Replay: https://rec.example/replay/r1\n") {
 		t.Errorf("Calls record %v", rec)
 	}
 }
