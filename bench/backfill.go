@@ -116,7 +116,7 @@ func runBackfill(ctx context.Context, o options, bin, crmName string) (BackfillR
 
 	cfg := filepath.Join(dir, "callsync.yaml")
 	yaml := fmt.Sprintf(`store: {path: %q}
-http: {listen: 127.0.0.1:0}
+http: {listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}
 log: {format: text, level: warn}
 tenants:
   - name: bench

@@ -43,7 +43,17 @@ type Store struct {
 
 // HTTP configures the server for webhooks, Smart Routing, /healthz and /metrics.
 type HTTP struct {
+	// Listen is the public listener: webhooks, Smart Routing and a bare
+	// liveness answer at /healthz.
 	Listen string `yaml:"listen"`
+	// AdminListen is the admin listener: /metrics, the detailed /healthz
+	// and the status page (default loopback, DefaultAdminListen). Empty
+	// serves no admin endpoints.
+	AdminListen string `yaml:"admin_listen"`
+	// AdminToken, when set, is required as "Authorization: Bearer <token>"
+	// on every admin endpoint; it must be set when AdminListen is not a
+	// loopback address.
+	AdminToken Secret `yaml:"admin_token"`
 	// StatusPage serves the HTML status page. Setting StatusToken turns it
 	// on too, and then the page asks for the token.
 	StatusPage  bool   `yaml:"status_page"`

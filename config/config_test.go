@@ -1087,3 +1087,25 @@ func TestValidateProgrammatic(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+// The admin listener (/metrics, /healthz detail, status page) is loopback by
+// default; elsewhere it needs a bearer token.
+func TestAdminListen(t *testing.T) {
+	c := mustParse(t, "tenants:"+validTenant)
+	if c.HTTP.AdminListen != "127.0.0.1:9091" {
+		t.Errorf("default admin_listen %q, want 127.0.0.1:9091", c.HTTP.AdminListen)
+	}
+	for _, tc := range []struct{ http, want string }{
+		{"http: {admin_listen: '0.0.0.0:9091'}\n", "http.admin_listen: \"0.0.0.0:9091\" is not a loopback address: set http.admin_token"},
+		{"http: {admin_listen: ':9091'}\n", "http.admin_listen"},
+		{"http: {admin_listen: 'nope'}\n", "http.admin_listen: invalid address"},
+		{"http: {listen: '127.0.0.1:9000', admin_listen: '127.0.0.1:9000'}\n", "must differ from http.listen"},
+		{"http: {admin_listen: '0.0.0.0:9091', admin_token: tok}\n", ""},
+		{"http: {admin_listen: '[::1]:9091'}\n", ""},
+	} {
+		_, err := parse(t, tc.http+"tenants:"+validTenant)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: err = %v, want %q", strings.TrimSpace(tc.http), err, tc.want)
+		}
+	}
+}

@@ -8,8 +8,11 @@ import "time"
 const (
 	DefaultStorePath  = "callsync.db"
 	DefaultHTTPListen = "127.0.0.1:8080"
-	DefaultLogFormat  = "text"
-	DefaultLogLevel   = "info"
+	// DefaultAdminListen keeps /metrics, /healthz detail and the status
+	// page on this machine.
+	DefaultAdminListen = "127.0.0.1:9091"
+	DefaultLogFormat   = "text"
+	DefaultLogLevel    = "info"
 	// DefaultPurgeRunAt, DefaultRetention (the original connector's purge
 	// default of 14 days) and DefaultLedgerRetention (well past the nightly
 	// re-sync's reach) apply when purge keys are absent.
@@ -22,7 +25,7 @@ const (
 func Defaults() Config {
 	return Config{
 		Store: Store{Path: DefaultStorePath},
-		HTTP:  HTTP{Listen: DefaultHTTPListen},
+		HTTP:  HTTP{Listen: DefaultHTTPListen, AdminListen: DefaultAdminListen},
 		Log:   Log{Format: DefaultLogFormat, Level: DefaultLogLevel},
 		Purge: Purge{RunAt: DefaultPurgeRunAt, Retention: DefaultRetention, LedgerRetention: DefaultLedgerRetention},
 	}

@@ -22,6 +22,14 @@ func (c *Config) WriteSummary(w io.Writer) error {
 	s := &summary{w: tw}
 	s.line(0, "store.path", c.Store.Path)
 	s.line(0, "http.listen", c.HTTP.Listen)
+	admin := c.HTTP.AdminListen
+	if admin == "" {
+		admin = "(off)"
+	}
+	if c.HTTP.AdminToken.IsSet() {
+		admin += ", token " + c.HTTP.AdminToken.String()
+	}
+	s.line(0, "http.admin_listen", admin)
 	if c.HTTP.StatusPageOn() {
 		page := "on, open"
 		if c.HTTP.StatusToken.IsSet() {

@@ -130,6 +130,17 @@ func (c *Config) Validate() error {
 			v.add("http.listen", "invalid address %q (want host:port)", c.HTTP.Listen)
 		}
 	}
+	if c.HTTP.AdminListen != "" {
+		host, _, err := net.SplitHostPort(c.HTTP.AdminListen)
+		switch {
+		case err != nil:
+			v.add("http.admin_listen", "invalid address %q (want host:port)", c.HTTP.AdminListen)
+		case !loopback(host) && !c.HTTP.AdminToken.IsSet():
+			v.add("http.admin_listen", "%q is not a loopback address: set http.admin_token, or listen on 127.0.0.1", c.HTTP.AdminListen)
+		case c.HTTP.AdminListen == c.HTTP.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0"):
+			v.add("http.admin_listen", "must differ from http.listen (%s)", c.HTTP.Listen)
+		}
+	}
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.purge(c)

@@ -69,7 +69,7 @@ func TestRunStartsOnlyTenantsWhosePreflightPasses(t *testing.T) {
 	defer cancel()
 	addr := make(chan string, 1)
 	w := &worker{log: newLogger(&logs, "text", "info"), configPath: d.config, getenv: getenv,
-		ready: func(a string) { addr <- a }, recheck: 50 * time.Millisecond}
+		adminReady: func(a string) { addr <- a }, recheck: 50 * time.Millisecond}
 	done := make(chan error, 1)
 	go func() {
 		done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond, WaitMax: time.Millisecond}, nil)

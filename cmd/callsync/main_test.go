@@ -70,7 +70,7 @@ func newDoubles(t *testing.T) *doubles {
 	d.env = map[string]string{"EN_SECRET": d.en.Secret, "DYN_SECRET": dc.ClientSecret.Value()}
 	d.config = filepath.Join(dir, "callsync.yaml")
 	yaml := fmt.Sprintf(`store: {path: %q}
-http: {listen: 127.0.0.1:0}
+http: {listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}
 tenants:
   - name: contoso
     default_region: FI

@@ -45,7 +45,7 @@ func TestRoutingEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "callsync.yaml")
 	yaml := fmt.Sprintf(`store: {path: %q}
-http: {listen: 127.0.0.1:0}
+http: {listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}
 tenants:
   - name: contoso
     default_region: FI

@@ -16,7 +16,6 @@ import (
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/server"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // RunCommand is `callsync run`: the scheduler plus the HTTP server.
@@ -44,8 +43,11 @@ type worker struct {
 	getenv     func(string) (string, bool)
 	app        *app
 	sched      *jobs.Scheduler
-	// ready, when set, receives the HTTP address once listening.
+	// ready, when set, receives the public HTTP address once listening.
 	ready func(addr string)
+	// adminReady, when set, receives the admin HTTP address once
+	// listening (not called when http.admin_listen is empty).
+	adminReady func(addr string)
 	// pollConfig is how often the config file is checked for changes
 	// (default 2s).
 	pollConfig time.Duration
@@ -75,17 +77,11 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	if err := sched.SetPurge(cfg.Purge); err != nil {
 		return err
 	}
+	// The public listener: webhooks, Smart Routing and a bare liveness
+	// answer that tells nothing about the store.
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
-		if err := a.store.DB().PingContext(r.Context()); err != nil {
-			http.Error(rw, "store: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ok")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /healthz", health(a.store.DB().PingContext, false))
 	mux.Handle("POST /routing/{tenant}", a.routingHandler())
-	mountStatusPage(mux, a.statusPage())
 	// Webhook deliveries are stored before the 2xx; storing one wakes the
 	// inbox drain so it reaches the CRM before the next tick.
 	wake := make(chan struct{}, 1)
@@ -112,6 +108,19 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	// WriteTimeout stays above the largest routing budget (4.5 s).
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	go srv.Serve(ln)
+	adminSrv := &http.Server{Handler: newAdmin(a, cfg.HTTP), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	if cfg.HTTP.AdminListen != "" {
+		aln, err := net.Listen("tcp", cfg.HTTP.AdminListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("http.admin_listen %s: %w", cfg.HTTP.AdminListen, err)
+		}
+		go adminSrv.Serve(aln)
+		w.log.Info("admin endpoints listening", "http", aln.Addr().String())
+		if w.adminReady != nil {
+			w.adminReady(aln.Addr().String())
+		}
+	}
 	// The file as it is now counts as applied: an edit from here on reloads.
 	loaded := fileHash(w.configPath)
 	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Path)
@@ -120,6 +129,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	}
 	if err := sched.Start(); err != nil {
 		srv.Close()
+		adminSrv.Close()
 		return err
 	}
 	go w.gate.loop(ctx)
@@ -134,6 +144,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	adminSrv.Shutdown(sctx)
 	if err := a.requests.Flush(sctx); err != nil {
 		w.log.Warn("storing CRM request counts", "err", err)
 	}

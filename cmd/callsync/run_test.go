@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/httpclient"
 )
 
@@ -21,13 +22,18 @@ func TestRunServesHealthAndMetricsAndSyncsThenStopsCleanly(t *testing.T) {
 	// A call that ended a minute ago: the first (immediate) run picks it up.
 	d.en.AddCalls(callEndedAgo(d, time.Minute))
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	w := &worker{log: newLogger(io.Discard, "text", "error"), ready: func(a string) { addr <- a }}
+	addr, adminAddr := make(chan string, 1), make(chan string, 1)
+	w := &worker{log: newLogger(io.Discard, "text", "error"), ready: func(a string) { addr <- a }, adminReady: func(a string) { adminAddr <- a }}
 	done := make(chan error, 1)
 	go func() { done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond}, nil) }()
+	admin := "http://" + <-adminAddr
 	base := "http://" + <-addr
 	get := func(path string) string {
-		resp, err := http.Get(base + path)
+		u := admin + path
+		if path == "/healthz" {
+			u = base + path
+		}
+		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,5 +83,62 @@ func TestRunServesHealthAndMetricsAndSyncsThenStopsCleanly(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not stop")
+	}
+}
+
+// The public listener serves webhooks, routing and a bare liveness answer
+// only; /metrics, the detailed /healthz and the status page are on the
+// admin listener, behind a bearer token when one is set.
+func TestAdminEndpointsAreNotPublic(t *testing.T) {
+	d := newDoubles(t)
+	cfg, err := (&Main{Getenv: func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }}).loadConfig(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.StatusPage = true
+	cfg.HTTP.AdminToken = config.Secret("admin-s3cret")
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, adminAddr := make(chan string, 1), make(chan string, 1)
+	w := &worker{log: newLogger(io.Discard, "text", "error"), ready: func(a string) { addr <- a }, adminReady: func(a string) { adminAddr <- a }}
+	done := make(chan error, 1)
+	go func() { done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond}, nil) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	admin, public := "http://"+<-adminAddr, "http://"+<-addr
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/metrics", "/"} {
+		if code, body := get(public+p, "admin-s3cret"); code != http.StatusNotFound || strings.Contains(body, "callsync_") {
+			t.Errorf("public %s: %d, want 404", p, code)
+		}
+	}
+	if code, body := get(public+"/healthz", ""); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("public /healthz: %d %q, want a bare ok", code, body)
+	}
+	for _, tok := range []string{"", "wrong"} {
+		if code, _ := get(admin+"/metrics", tok); code != http.StatusUnauthorized {
+			t.Errorf("admin /metrics with token %q: %d, want 401", tok, code)
+		}
+	}
+	if code, body := get(admin+"/metrics", "admin-s3cret"); code != http.StatusOK || !strings.Contains(body, "callsync_") {
+		t.Errorf("admin /metrics with the token: %d", code)
+	}
+	if code, _ := get(admin+"/healthz", "admin-s3cret"); code != http.StatusOK {
+		t.Errorf("admin /healthz with the token: %d", code)
 	}
 }

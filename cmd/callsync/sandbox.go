@@ -46,9 +46,10 @@ var sandboxCRMs = map[string]func() sandboxCRM{
 
 // Run starts the sandbox and blocks until ctx ends (Ctrl-C).
 func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
-	fs := c.newFlags("sandbox", "callsync sandbox [--crm dynamics|salesforce|zoho] [--listen ADDR] [--every D] [--dir DIR]")
+	fs := c.newFlags("sandbox", "callsync sandbox [--crm dynamics|salesforce|zoho] [--listen ADDR] [--admin-listen ADDR] [--every D] [--dir DIR]")
 	crmType := fs.String("crm", "dynamics", "CRM double: dynamics, salesforce or zoho")
-	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address for webhooks, routing, /healthz and /metrics (port 0: any free port)")
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address for webhooks, routing and liveness (port 0: any free port)")
+	adminListen := fs.String("admin-listen", config.DefaultAdminListen, "HTTP address for /metrics, /healthz detail and the status page (port 0: any free port)")
 	every := fs.Duration("every", 4*time.Second, "how often the generated organisation makes a new call")
 	dir := fs.String("dir", "", "directory for the SQLite store (default: a temporary one, removed at exit)")
 	if err := c.parse(fs, args); err != nil {
@@ -77,6 +78,7 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	cfg := config.Defaults()
 	cfg.Store.Path = filepath.Join(storeDir, "callsync.db")
 	cfg.HTTP.Listen = *listen
+	cfg.HTTP.AdminListen = *adminListen
 	cfg.HTTP.StatusPage = true
 	t := config.DefaultTenant()
 	t.Name = "sandbox"
@@ -107,12 +109,15 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	out := &lockedWriter{w: c.Stdout}
 	log := newLogger(c.Stderr, "text", "warn")
 	w := &worker{log: log, getenv: c.Getenv}
+	var admin string
+	w.adminReady = func(addr string) { admin = addr }
 	w.ready = func(addr string) {
 		fmt.Fprintf(out, "callsync sandbox (%s)\n", *crmType)
 		fmt.Fprintf(out, "  enreach double   %s  (user %s)\n", en.URL, en.User)
 		fmt.Fprintf(out, "  %-17s%s\n", *crmType+" double", cd.url())
-		fmt.Fprintf(out, "  callsync http    http://%s  (/healthz, /metrics)\n", addr)
-		fmt.Fprintf(out, "  status page      http://%s/\n", addr)
+		fmt.Fprintf(out, "  callsync http    http://%s  (webhooks, routing, /healthz)\n", addr)
+		fmt.Fprintf(out, "  admin http       http://%s  (/metrics, /healthz detail)\n", admin)
+		fmt.Fprintf(out, "  status page      http://%s/\n", admin)
 		fmt.Fprintf(out, "  store            %s\n", cfg.Store.Path)
 		fmt.Fprintf(out, "  a new call or callback request every %s; calls and callback polling run every minute,\n", *every)
 		fmt.Fprintf(out, "  half the callback requests also arrive by webhook at http://%s/webhooks/enreach/sandbox. Ctrl-C stops.\n\n", addr)

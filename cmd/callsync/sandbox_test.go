@@ -24,7 +24,7 @@ func TestSandboxShowsCallsFlowing(t *testing.T) {
 			m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
 			done := make(chan error, 1)
 			go func() {
-				done <- m.Run(ctx, []string{"sandbox", "--crm", crmType, "--listen", "127.0.0.1:0", "--every", "50ms"})
+				done <- m.Run(ctx, []string{"sandbox", "--crm", crmType, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--every", "50ms"})
 			}()
 			deadline := time.Now().Add(20 * time.Second)
 			for !strings.Contains(out.String(), "written ") && time.Now().Before(deadline) {

@@ -13,13 +13,13 @@ import (
 	"github.com/callsync/callsync/httpclient"
 )
 
-// startWorker runs a worker on cfg and returns its base URL; it stops at
-// the end of the test.
+// startWorker runs a worker on cfg and returns the base URL of its admin
+// listener (status page, /metrics); it stops at the end of the test.
 func startWorker(t *testing.T, cfg *config.Config) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
-	w := &worker{log: newLogger(io.Discard, "text", "error"), ready: func(a string) { addr <- a }}
+	w := &worker{log: newLogger(io.Discard, "text", "error"), adminReady: func(a string) { addr <- a }}
 	done := make(chan error, 1)
 	go func() { done <- w.run(ctx, cfg, httpclient.Options{WaitMin: time.Millisecond}, nil) }()
 	t.Cleanup(func() {
