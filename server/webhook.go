@@ -155,6 +155,13 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		State:      state,
 		Reason:     reason,
 	})
+	if err != nil && r.Context().Err() != nil {
+		// The sender hung up before the commit: nothing was acknowledged,
+		// so it delivers again; not a callsync fault.
+		log.Warn("webhook sender went away before the delivery was stored; not acknowledged", "delivery", d.ID, "err", err)
+		answer(w, http.StatusServiceUnavailable, webhookAnswer{Error: "the delivery could not be stored; retry"})
+		return
+	}
 	if err != nil {
 		log.Error("webhook delivery not stored", "delivery", d.ID, "err", err)
 		answer(w, http.StatusInternalServerError, webhookAnswer{Error: "the delivery could not be stored; retry"})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -256,5 +257,37 @@ func TestWebhookUnknownTenantLooksLikeWrongToken(t *testing.T) {
 		if s1 != http.StatusUnauthorized || s1 != s2 || a1 != a2 {
 			t.Errorf("token %q: known tenant %d %q, unknown tenant %d %q; want the same 401", token, s1, a1, s2, a2)
 		}
+	}
+}
+
+// A sender that hangs up before the delivery is committed gets no 2xx and
+// nothing is stored; callsync logs it as a warning, not as its own error.
+func TestWebhookSenderGoneIsNotAnError(t *testing.T) {
+	f := newFixture(t)
+	var logs bytes.Buffer
+	reg := jobs.NewRegistry(jobs.NewTenant(func() config.Tenant {
+		c := config.DefaultTenant()
+		c.Name = "contoso"
+		c.Enreach.WebhookToken = token
+		p := config.DefaultProfile()
+		p.Name, p.CallbackListID, p.SyncMethod = "web", f.webList, config.SyncWebhook
+		c.Callbacks.Profiles = []config.Profile{p}
+		return c
+	}(), nil, nil, nil))
+	mux := http.NewServeMux()
+	server.NewWebhook(reg, f.st, server.WebhookOptions{Log: slog.New(slog.NewTextHandler(&logs, nil))}).Register(mux)
+	body := enreachtest.MarshalDelivery(f.delivery(f.webList))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/enreach/contoso", bytes.NewReader(body)).WithContext(ctx)
+	req.Header.Set("X-Benemen-Token", token)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code < 300 {
+		t.Errorf("answered %d to a sender that went away", rec.Code)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("logs:\n%s", logs.String())
 	}
 }
