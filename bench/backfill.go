@@ -140,6 +140,14 @@ tenants:
 		return r, err
 	}
 	cmd.Env = append(cmd.Env, "EN_SECRET="+en.Secret)
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return r, err
+		}
+		cmd.Env = append(cmd.Env,
+			"CALLSYNC_CPUPROFILE="+filepath.Join(o.ProfileDir, "backfill-"+crmName+".cpu.pprof"),
+			"CALLSYNC_MEMPROFILE="+filepath.Join(o.ProfileDir, "backfill-"+crmName+".mem.pprof"))
+	}
 	for k, v := range c.Env() {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -56,6 +56,9 @@ type options struct {
 	Only       map[string]bool
 	Out        string
 	CPUProfile string
+	// ProfileDir, when set, receives each backfill child's CPU and heap
+	// profiles (backfill-<crm>.cpu.pprof, backfill-<crm>.mem.pprof).
+	ProfileDir string
 	// ChildLog, when set, receives the backfill child's stderr.
 	ChildLog string
 	// Progress receives the backfill child's progress (the bench's stderr).
@@ -116,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RoutingWorkers, "routing-workers", 8, "routing: concurrent callers")
 	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's CPU and heap profiles (backfill-<crm>.{cpu,mem}.pprof) to this folder; read them with go tool pprof")
 	fs.StringVar(&o.ChildLog, "child-log", "", "append the backfill child's stderr (progress, warnings; GODEBUG output) to this file")
 	fs.StringVar(&o.Out, "out", "", "results JSON file (default bench/out/results.json in the module)")
 	if err := fs.Parse(args); err != nil {

@@ -17,7 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
+	stopProfiles := startProfiles(os.LookupEnv)
 	err := m.Run(ctx, os.Args[1:])
+	stopProfiles()
 	stop()
 	if msg := errorMessage(err); msg != "" {
 		fmt.Fprintln(os.Stderr, "callsync:", msg)
