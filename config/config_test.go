@@ -1014,7 +1014,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestDurationAndClockText(t *testing.T) {
-	for in, want := range map[string]string{"0": "0s", "0s": "0s", "15s": "15s", "120m": "2h", "90m": "1h30m", "1.5s": "1.5s", "24h": "24h", "2h0m5s": "2h0m5s"} {
+	for in, want := range map[string]string{"0": "0s", "0s": "0s", "15s": "15s", "120m": "2h", "90m": "1h30m", "1.5s": "1.5s", "24h": "24h", "2h0m5s": "2h0m5s", "48h": "2d", "14d": "14d", "336h": "14d", "2160h": "90d", "49h": "49h"} {
 		d, err := config.ParseDuration(in)
 		if err != nil || d.String() != want {
 			t.Errorf("ParseDuration(%q) = %s, %v; want %s", in, d, err, want)

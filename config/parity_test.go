@@ -69,7 +69,7 @@ func TestPurgeSettings(t *testing.T) {
 		"purge:\n  run_at: \"25:00\"\n":                       "purge.run_at",
 		"purge:\n  retention: 0s\n":                           "purge.retention",
 		"purge:\n  ledger_retention: 36h\n":                   "purge.ledger_retention: 36h is shorter than tenants[0].retroactive.lookback (24h) plus one day",
-		"purge:\n  retention: 30d\n  ledger_retention: 20d\n": "purge.ledger_retention: 480h is shorter than purge.retention",
+		"purge:\n  retention: 30d\n  ledger_retention: 20d\n": "purge.ledger_retention: 20d is shorter than purge.retention",
 	} {
 		_, err := parse(t, yaml+"tenants:"+validTenant)
 		if err == nil || !strings.Contains(err.Error(), want) {

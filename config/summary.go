@@ -204,7 +204,7 @@ func (s *summary) crm(c *CRM) {
 		s.line(2, "module", orText(z.Module, "(recording off)"))
 		s.line(2, "record_incoming", onOff(z.RecordIncoming))
 		s.line(2, "record_outgoing", onOff(z.RecordOutgoing))
-		s.line(2, "user_id_field", orText(z.UserIDField, "(match by e-mail)"))
+		s.line(2, "user_id_field", orText(z.UserIDField, "(users matched as crm.users says)"))
 		s.line(2, "number_cleanup_regexp", orText(z.NumberCleanupRegexp, "(none)"))
 		s.line(2, "search_modules", strings.Join(z.SearchModules, ", "))
 		s.line(2, "call_id_field", orText(z.CallIDField, "(Description only)"))

@@ -41,8 +41,13 @@ func ParseTimeOfDay(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// String writes the duration the way the config file does: "15s", "2h", "1h30m".
+// String writes the duration the way the config file does: "15s", "2h",
+// "1h30m", two or more whole days as "14d".
 func (d Duration) String() string {
+	const day = 24 * time.Hour
+	if t := time.Duration(d); t >= 2*day && t%day == 0 {
+		return fmt.Sprintf("%dd", t/day)
+	}
 	s := time.Duration(d).String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -65,7 +65,7 @@ func TestSyncCallsNotesLedgerRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "is older than purge.ledger_retention (2160h)") {
+	if !strings.Contains(errOut, "is older than purge.ledger_retention (90d)") {
 		t.Errorf("stderr lacks the ledger_retention note:\n%s", errOut)
 	}
 	recent := time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339)
