@@ -26,14 +26,16 @@ vet:
 $(SQLC):
 	CGO_ENABLED=1 $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VER)
 
-## generate: regenerate store/dbsqlc from queries/ and store/migrations/
+## generate: regenerate store/dbsqlc (SQLite) and store/dbpg (PostgreSQL) from
+## queries/<engine>/ and store/migrations/<engine>/, and store/pg_querier.go
 generate: $(SQLC)
 	$(SQLC) generate
+	$(GO) run ./store/internal/genpg
 
 ## check-generated: fail when the committed sqlc output is stale
 check-generated: generate
-	@git diff --exit-code -- store/dbsqlc || { echo "store/dbsqlc is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- store/dbsqlc)" || { echo "store/dbsqlc has untracked generated files: run 'make generate' and commit"; git status --porcelain -- store/dbsqlc; exit 1; }
+	@git diff --exit-code -- store/dbsqlc store/dbpg store/pg_querier.go || { echo "store/dbsqlc, store/dbpg or store/pg_querier.go is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- store/dbsqlc store/dbpg)" || { echo "store/dbsqlc or store/dbpg has untracked generated files: run 'make generate' and commit"; git status --porcelain -- store/dbsqlc store/dbpg; exit 1; }
 
 ## run: the sandbox — callsync against built-in Enreach and Dynamics doubles, no credentials
 run: build

@@ -37,9 +37,25 @@ type Purge struct {
 
 // Store selects the state store.
 type Store struct {
+	// Driver is the engine: sqlite (default, one process) or postgres
+	// (several replicas share one database).
+	Driver string `yaml:"driver"`
 	// Path is the SQLite file; created and migrated on first start.
 	Path string `yaml:"path"`
+	// URL is the PostgreSQL connection URL (postgres://user:pass@host/db),
+	// usually ${DATABASE_URL}; it may hold a password, so it is a secret.
+	URL Secret `yaml:"url"`
+	// MaxConns caps the PostgreSQL connection pool (0: pgxpool's default).
+	MaxConns int `yaml:"max_conns"`
+	// ConnectTimeout bounds each new PostgreSQL connection (0: none).
+	ConnectTimeout Duration `yaml:"connect_timeout"`
 }
+
+// Store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
 
 // HTTP configures the server for webhooks, Smart Routing, /healthz and /metrics.
 type HTTP struct {

@@ -24,7 +24,7 @@ const (
 // Defaults returns a Config holding every top-level default and no tenants.
 func Defaults() Config {
 	return Config{
-		Store: Store{Path: DefaultStorePath},
+		Store: Store{Driver: DriverSQLite, Path: DefaultStorePath},
 		HTTP:  HTTP{Listen: DefaultHTTPListen, AdminListen: DefaultAdminListen},
 		Log:   Log{Format: DefaultLogFormat, Level: DefaultLogLevel},
 		Purge: Purge{RunAt: DefaultPurgeRunAt, Retention: DefaultRetention, LedgerRetention: DefaultLedgerRetention},

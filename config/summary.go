@@ -20,7 +20,12 @@ func (c *Config) Summary() string {
 func (c *Config) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	s := &summary{w: tw}
-	s.line(0, "store.path", c.Store.Path)
+	s.line(0, "store.driver", c.Store.Driver)
+	if c.Store.Driver == DriverPostgres {
+		s.line(0, "store.url", c.Store.URL.String())
+	} else {
+		s.line(0, "store.path", c.Store.Path)
+	}
 	s.line(0, "http.listen", c.HTTP.Listen)
 	admin := c.HTTP.AdminListen
 	if admin == "" {

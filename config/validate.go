@@ -124,7 +124,17 @@ func (v *validator) positive(path string, d Duration) {
 // Errors (without file positions; Parse adds them). Load and Parse call it.
 func (c *Config) Validate() error {
 	v := &validator{}
-	v.required("store.path", c.Store.Path)
+	v.oneOf("store.driver", c.Store.Driver, DriverSQLite, DriverPostgres)
+	switch c.Store.Driver {
+	case DriverSQLite:
+		v.required("store.path", c.Store.Path)
+	case DriverPostgres:
+		v.required("store.url", c.Store.URL.Value())
+		if c.Store.MaxConns < 0 {
+			v.add("store.max_conns", "must not be negative")
+		}
+		v.nonNegative("store.connect_timeout", c.Store.ConnectTimeout)
+	}
 	if v.required("http.listen", c.HTTP.Listen) {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			v.add("http.listen", "invalid address %q (want host:port)", c.HTTP.Listen)

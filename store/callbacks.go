@@ -49,7 +49,7 @@ func (s *Store) SaveCallbacks(ctx context.Context, entries []LedgerEntry, infos 
 	if len(entries) == 0 && len(infos) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
 		for _, e := range entries {
 			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
@@ -102,7 +102,7 @@ func (s *Store) SetWrittenReason(ctx context.Context, tenant, kind string, ids [
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
 		for _, id := range ids {
 			_, err := q.SetWrittenReason(ctx, dbsqlc.SetWrittenReasonParams{

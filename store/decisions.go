@@ -29,7 +29,7 @@ func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		for _, d := range ds {
 			if err := q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
 				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: d.State,

@@ -1,4 +1,4 @@
-// Package store owns callsync's durable state in SQLite: watermarks, the ledger
+// Package store owns callsync's durable state in SQLite or PostgreSQL: watermarks, the ledger
 // of every Enreach item seen and written, quarantined records, the user map,
 // job run history, randomised schedules and the webhook inbox. The schema is a
 // set of embedded goose migrations applied at Open; all SQL lives in queries/
@@ -25,7 +25,7 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Ledger states.
@@ -38,10 +38,21 @@ const (
 	Ignored    = "ignored"    // deliberately not written (duplicate callback, polling-only profile)
 )
 
-// Store is the SQLite store.
+// Store is callsync's state in one of two engines: SQLite (a file, the
+// default) or PostgreSQL (shared by several replicas). Both run the same
+// queries (queries/sqlite, queries/postgres) through dbsqlc.Querier.
 type Store struct {
-	db *sql.DB
-	q  *dbsqlc.Queries
+	q   dbsqlc.Querier
+	eng engine
+}
+
+// engine is what differs between the databases besides their SQL:
+// transactions, health and closing.
+type engine interface {
+	inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error
+	ping(ctx context.Context) error
+	close() error
+	name() string
 }
 
 // Open opens (creating if needed) the SQLite file at path, in WAL mode, and
@@ -77,22 +88,52 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := migrate(ctx, goose.DialectSQLite3, db, "migrations/sqlite"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
-	return &Store{db: db, q: dbsqlc.New(db)}, nil
+	return &Store{q: dbsqlc.New(db), eng: sqliteEngine{db: db}}, nil
 }
+
+// migrate applies the embedded goose migrations of one engine.
+func migrate(ctx context.Context, d goose.Dialect, db *sql.DB, dir string) error {
+	sub, err := subFS(dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(d, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+func subFS(dir string) (fs.FS, error) {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations %s: %w", dir, err)
+	}
+	return sub, nil
+}
+
+type sqliteEngine struct{ db *sql.DB }
+
+func (e sqliteEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(dbsqlc.New(tx)); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
+func (e sqliteEngine) close() error                   { return e.db.Close() }
+func (e sqliteEngine) name() string                   { return "sqlite" }
 
 // create makes the store's directory (0700) and file (0600) when missing.
 // Existing ones keep their modes (CheckPermissions reports loose ones).
@@ -138,10 +179,22 @@ func CheckPermissions(path string) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.eng.close() }
 
-// DB exposes the handle for tests and tools.
-func (s *Store) DB() *sql.DB { return s.db }
+// Ping checks that the database answers (a replica that lost its
+// database reports unhealthy).
+func (s *Store) Ping(ctx context.Context) error { return s.eng.ping(ctx) }
+
+// Driver names the engine: "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.eng.name() }
+
+// DB exposes the SQLite handle for tests and tools (nil on PostgreSQL).
+func (s *Store) DB() *sql.DB {
+	if e, ok := s.eng.(sqliteEngine); ok {
+		return e.db
+	}
+	return nil
+}
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -257,7 +310,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
 		for _, e := range entries {
 			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
@@ -340,7 +393,7 @@ func (s *Store) Quarantine(ctx context.Context, items []Quarantined) (int, error
 		return 0, nil
 	}
 	added := 0
-	err := s.tx(ctx, func(q *dbsqlc.Queries) error {
+	err := s.tx(ctx, func(q dbsqlc.Querier) error {
 		for _, it := range items {
 			at := it.At
 			if at.IsZero() {
@@ -390,7 +443,7 @@ func (s *Store) UserMap(ctx context.Context, tenant string) (map[string]UserMapp
 
 // SaveUserMap stores user mappings.
 func (s *Store) SaveUserMap(ctx context.Context, tenant string, ms_ []UserMapping) error {
-	return s.tx(ctx, func(q *dbsqlc.Queries) error {
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		for _, m := range ms_ {
 			if err := q.UpsertUserMap(ctx, dbsqlc.UpsertUserMapParams{
 				Tenant: tenant, EnreachUserID: m.EnreachUserID, CrmUserID: m.CRMUserID, Email: m.Email, FetchedAt: ms(m.FetchedAt),
@@ -574,7 +627,7 @@ type PurgeCutoffs struct {
 // never purged.
 func (s *Store) Purge(ctx context.Context, tenants []string, cut PurgeCutoffs) (PurgeResult, error) {
 	var r PurgeResult
-	err := s.tx(ctx, func(q *dbsqlc.Queries) error {
+	err := s.tx(ctx, func(q dbsqlc.Querier) error {
 		for _, t := range tenants {
 			n, err := q.PurgeLedger(ctx, dbsqlc.PurgeLedgerParams{Tenant: t, UpdatedAt: ms(cut.Ledger)})
 			if err != nil {
@@ -625,14 +678,6 @@ func (s *Store) LastPurge(ctx context.Context) (at time.Time, r PurgeResult, ok 
 		Runs: row.Runs, Inbox: row.Inbox}, true, nil
 }
 
-func (s *Store) tx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(s.q.WithTx(tx)); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+func (s *Store) tx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
+	return s.eng.inTx(ctx, fn)
 }

@@ -10,16 +10,37 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/store"
+	"github.com/callsync/callsync/store/pgtest"
 )
 
-func open(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+// pg is the throwaway PostgreSQL cluster of this test run.
+var pg = pgtest.New()
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+// eachEngine runs a store test on a new SQLite store and on a new
+// PostgreSQL database.
+func eachEngine(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := store.OpenPostgres(context.Background(), pg.NewDatabase(t), store.PoolOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, s)
+	})
 }
 
 func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
@@ -49,93 +70,97 @@ func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 }
 
 func TestLedgerWrittenIsNeverDowngraded(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	e := store.LedgerEntry{Tenant: "a", Kind: "call", EnreachID: "c1", Key: "k1", State: store.Pending, ItemTime: time.Now(), Payload: []byte(`{"x":1}`)}
-	if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
-		t.Fatal(err)
-	}
-	e.State, e.CRMID, e.Payload = store.Written, "crm-1", nil
-	if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
-		t.Fatal(err)
-	}
-	e.State, e.CRMID = store.Failed, ""
-	if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Ledger(ctx, "a", "call", []string{"c1", "missing"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got["c1"].State != store.Written || got["c1"].CRMID != "crm-1" {
-		t.Fatalf("ledger = %+v", got)
-	}
-	counts, _ := s.LedgerCounts(ctx, "a", "call")
-	if counts[store.Written] != 1 || len(counts) != 1 {
-		t.Fatalf("counts = %v", counts)
-	}
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		e := store.LedgerEntry{Tenant: "a", Kind: "call", EnreachID: "c1", Key: "k1", State: store.Pending, ItemTime: time.Now(), Payload: []byte(`{"x":1}`)}
+		if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
+			t.Fatal(err)
+		}
+		e.State, e.CRMID, e.Payload = store.Written, "crm-1", nil
+		if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
+			t.Fatal(err)
+		}
+		e.State, e.CRMID = store.Failed, ""
+		if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Ledger(ctx, "a", "call", []string{"c1", "missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got["c1"].State != store.Written || got["c1"].CRMID != "crm-1" {
+			t.Fatalf("ledger = %+v", got)
+		}
+		counts, _ := s.LedgerCounts(ctx, "a", "call")
+		if counts[store.Written] != 1 || len(counts) != 1 {
+			t.Fatalf("counts = %v", counts)
+		}
+	})
 }
 
 func TestLedgerByStateKeepsPayload(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	var es []store.LedgerEntry
-	for i, id := range []string{"c1", "c2", "c3"} {
-		es = append(es, store.LedgerEntry{Tenant: "a", Kind: "call", EnreachID: id, Key: id, State: store.Failed, Attempts: i, ItemTime: time.Unix(int64(100-i), 0), Payload: []byte(id)})
-	}
-	if err := s.SaveLedger(ctx, es); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.LedgerByState(ctx, "a", "call", store.Failed, 2, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].EnreachID != "c2" || string(got[0].Payload) != "c2" {
-		t.Fatalf("got %+v", got)
-	}
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var es []store.LedgerEntry
+		for i, id := range []string{"c1", "c2", "c3"} {
+			es = append(es, store.LedgerEntry{Tenant: "a", Kind: "call", EnreachID: id, Key: id, State: store.Failed, Attempts: i, ItemTime: time.Unix(int64(100-i), 0), Payload: []byte(id)})
+		}
+		if err := s.SaveLedger(ctx, es); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LedgerByState(ctx, "a", "call", store.Failed, 2, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].EnreachID != "c2" || string(got[0].Payload) != "c2" {
+			t.Fatalf("got %+v", got)
+		}
+	})
 }
 
 func TestInboxDeduplicatesDeliveries(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	it := store.InboxItem{Tenant: "a", DeliveryID: "d1", EventType: "CallbackCreated", ReceivedAt: time.Now(), Payload: []byte(`{}`)}
-	if ok, err := s.AddInbox(ctx, it); err != nil || !ok {
-		t.Fatalf("first add = %v %v", ok, err)
-	}
-	if ok, err := s.AddInbox(ctx, it); err != nil || ok {
-		t.Fatalf("replay add = %v %v, want not inserted", ok, err)
-	}
-	p, _ := s.PendingInbox(ctx, 10)
-	if len(p) != 1 {
-		t.Fatalf("pending = %d", len(p))
-	}
-	if err := s.FinishInbox(ctx, "a", "d1", "processed", ""); err != nil {
-		t.Fatal(err)
-	}
-	p, _ = s.PendingInbox(ctx, 10)
-	if len(p) != 0 {
-		t.Fatalf("pending after finish = %d", len(p))
-	}
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		it := store.InboxItem{Tenant: "a", DeliveryID: "d1", EventType: "CallbackCreated", ReceivedAt: time.Now(), Payload: []byte(`{}`)}
+		if ok, err := s.AddInbox(ctx, it); err != nil || !ok {
+			t.Fatalf("first add = %v %v", ok, err)
+		}
+		if ok, err := s.AddInbox(ctx, it); err != nil || ok {
+			t.Fatalf("replay add = %v %v, want not inserted", ok, err)
+		}
+		p, _ := s.PendingInbox(ctx, 10)
+		if len(p) != 1 {
+			t.Fatalf("pending = %d", len(p))
+		}
+		if err := s.FinishInbox(ctx, "a", "d1", "processed", ""); err != nil {
+			t.Fatal(err)
+		}
+		p, _ = s.PendingInbox(ctx, 10)
+		if len(p) != 0 {
+			t.Fatalf("pending after finish = %d", len(p))
+		}
+	})
 }
 
 func TestPurgeKeepsOpenWork(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	s.SaveLedger(ctx, []store.LedgerEntry{
-		{Tenant: "a", Kind: "call", EnreachID: "w", Key: "w", State: store.Written, ItemTime: time.Now()},
-		{Tenant: "a", Kind: "call", EnreachID: "u", Key: "u", State: store.Unresolved, ItemTime: time.Now()},
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		s.SaveLedger(ctx, []store.LedgerEntry{
+			{Tenant: "a", Kind: "call", EnreachID: "w", Key: "w", State: store.Written, ItemTime: time.Now()},
+			{Tenant: "a", Kind: "call", EnreachID: "u", Key: "u", State: store.Unresolved, ItemTime: time.Now()},
+		})
+		r, err := s.Purge(ctx, []string{"a"}, store.PurgeCutoffs{Payloads: time.Now().Add(time.Hour), Ledger: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Ledger != 1 {
+			t.Fatalf("purged %d ledger rows, want 1", r.Ledger)
+		}
+		got, _ := s.Ledger(ctx, "a", "call", []string{"w", "u"})
+		if _, ok := got["u"]; !ok || len(got) != 1 {
+			t.Fatalf("left %v", got)
+		}
 	})
-	r, err := s.Purge(ctx, []string{"a"}, store.PurgeCutoffs{Payloads: time.Now().Add(time.Hour), Ledger: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Ledger != 1 {
-		t.Fatalf("purged %d ledger rows, want 1", r.Ledger)
-	}
-	got, _ := s.Ledger(ctx, "a", "call", []string{"w", "u"})
-	if _, ok := got["u"]; !ok || len(got) != 1 {
-		t.Fatalf("left %v", got)
-	}
 }
 
 // A new store is private to its user: directory 0700, database, -wal and

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -21,7 +22,7 @@ import (
 // http.status_token, which it checks itself.
 func newAdmin(a *app, hc config.HTTP) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", health(a.store.DB().PingContext, true))
+	mux.Handle("GET /healthz", health(a.store.Ping, true))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if !hc.AdminToken.IsSet() {
 		mountStatusPage(mux, a.statusPage())
@@ -43,7 +44,10 @@ func newAdmin(a *app, hc config.HTTP) http.Handler {
 // one says "unavailable" and nothing about the store).
 func health(ping func(context.Context) error, detail bool) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if err := ping(r.Context()); err != nil {
+		// A replica whose database does not answer within 5 s is unhealthy.
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := ping(ctx); err != nil {
 			msg := "unavailable"
 			if detail {
 				msg = "store: " + err.Error()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"time"
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
@@ -44,9 +45,28 @@ type app struct {
 	gateMetrics *gateMetrics
 }
 
+// openStore opens the configured store engine: the SQLite file, or the
+// PostgreSQL database several replicas share.
+func openStore(ctx context.Context, c config.Store) (*store.Store, error) {
+	if c.Driver == config.DriverPostgres {
+		return store.OpenPostgres(ctx, c.URL.Value(), store.PoolOptions{
+			MaxConns: int32(c.MaxConns), ConnectTimeout: time.Duration(c.ConnectTimeout),
+		})
+	}
+	return store.Open(ctx, c.Path)
+}
+
+// storeFile is the SQLite file of the store ("" on PostgreSQL).
+func storeFile(c config.Store) string {
+	if c.Driver == config.DriverPostgres {
+		return ""
+	}
+	return c.Path
+}
+
 // openApp opens the store and builds every tenant. Nothing is contacted yet.
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts httpclient.Options) (*app, error) {
-	st, err := store.Open(ctx, cfg.Store.Path)
+	st, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func (c *DoctorCommand) Run(ctx context.Context, args []string) error {
 		if *only != "" && tc.Name != *only {
 			continue
 		}
-		reports = append(reports, checkTenant(ctx, cfg.Store.Path, tc, log, httpclient.Options{}))
+		reports = append(reports, checkTenant(ctx, storeFile(cfg.Store), tc, log, httpclient.Options{}))
 	}
 	var all []crm.Check
 	for _, r := range reports {
@@ -225,8 +225,12 @@ func matchWords(m crm.UserMatch) string {
 }
 
 // storeFileCheck warns when the SQLite store (customer numbers, call
-// metadata) can be read by other local users.
+// metadata) can be read by other local users. A PostgreSQL store (path "")
+// has no local file: its access is the database's own.
 func storeFileCheck(path string) []crm.Check {
+	if path == "" {
+		return nil
+	}
 	c := crm.Check{Area: "config", Name: "store_file"}
 	fi, err := os.Stat(path)
 	switch {

@@ -63,7 +63,7 @@ func newGate(a *app, sched *jobs.Scheduler, log *slog.Logger, every time.Duratio
 	if every <= 0 {
 		every = RecheckEvery
 	}
-	return &gate{app: a, sched: sched, log: log, every: every, storePath: a.cfg.Store.Path,
+	return &gate{app: a, sched: sched, log: log, every: every, storePath: storeFile(a.cfg.Store),
 		pending: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 

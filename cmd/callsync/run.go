@@ -80,7 +80,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	// The public listener: webhooks, Smart Routing and a bare liveness
 	// answer that tells nothing about the store.
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", health(a.store.DB().PingContext, false))
+	mux.Handle("GET /healthz", health(a.store.Ping, false))
 	mux.Handle("POST /routing/{tenant}", a.routingHandler())
 	// Webhook deliveries are stored before the 2xx; storing one wakes the
 	// inbox drain so it reaches the CRM before the next tick.
@@ -123,7 +123,7 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	}
 	// The file as it is now counts as applied: an edit from here on reloads.
 	loaded := fileHash(w.configPath)
-	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Path)
+	w.log.Info("callsync started", "http", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", cfg.Store.Driver, "path", storeFile(cfg.Store))
 	if w.ready != nil {
 		w.ready(ln.Addr().String())
 	}

@@ -30,13 +30,15 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.Store.Path)
+	st, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := store.CheckPermissions(cfg.Store.Path); err != nil {
-		fmt.Fprintf(c.Stderr, "warning: %v\n", err)
+	if f := storeFile(cfg.Store); f != "" {
+		if err := store.CheckPermissions(f); err != nil {
+			fmt.Fprintf(c.Stderr, "warning: %v\n", err)
+		}
 	}
 	now := time.Now().UTC()
 	at, pr, ok, err := st.LastPurge(ctx)

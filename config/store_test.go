@@ -1,0 +1,45 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/callsync/callsync/config"
+)
+
+func TestStoreDriverSettings(t *testing.T) {
+	c := mustParse(t, "tenants:"+validTenant)
+	if c.Store.Driver != config.DriverSQLite || c.Store.Path != config.DefaultStorePath {
+		t.Errorf("default store = %q %q, want sqlite %s", c.Store.Driver, c.Store.Path, config.DefaultStorePath)
+	}
+	c = mustParse(t, "store:\n  path: /data/x.db\ntenants:"+validTenant)
+	if c.Store.Driver != config.DriverSQLite {
+		t.Errorf("store with only a path: driver %q, want sqlite", c.Store.Driver)
+	}
+
+	vars := map[string]string{"DATABASE_URL": "postgres://callsync:SECRET-pg@db.example:5432/callsync"}
+	for k, v := range testEnv {
+		vars[k] = v
+	}
+	c, err := config.Parse([]byte("store:\n  driver: postgres\n  url: ${DATABASE_URL}\n  max_conns: 8\n  connect_timeout: 5s\ntenants:"+validTenant), env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.URL.Value() != vars["DATABASE_URL"] || c.Store.MaxConns != 8 || c.Store.ConnectTimeout.String() != "5s" {
+		t.Errorf("postgres store = %+v", c.Store)
+	}
+	if s := c.Summary(); strings.Contains(s, "SECRET-pg") || !strings.Contains(s, "store.url") {
+		t.Errorf("summary shows the database password or lacks store.url:\n%s", s)
+	}
+
+	for yaml, want := range map[string]string{
+		"store:\n  driver: mysql\n":                                            `store.driver: invalid value "mysql" (want sqlite | postgres)`,
+		"store:\n  driver: postgres\n":                                         "store.url: required",
+		"store:\n  driver: postgres\n  url: postgres://h/d\n  max_conns: -1\n": "store.max_conns: must not be negative",
+	} {
+		_, err := parse(t, yaml+"tenants:"+validTenant)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", yaml, err, want)
+		}
+	}
+}

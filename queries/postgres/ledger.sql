@@ -1,0 +1,66 @@
+-- name: GetLedger :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
+FROM ledger
+WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: UpsertLedger :exec
+-- A written row stays written: replays never downgrade it.
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    payload = COALESCE(excluded.payload, ledger.payload),
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
+WHERE ledger.state != 'written';
+
+-- name: ListLedgerByState :many
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
+FROM ledger
+WHERE tenant = $1 AND kind = $2 AND state = $3 AND attempts < $4
+ORDER BY item_time
+LIMIT sqlc.arg('limit')::bigint;
+
+-- name: CountLedgerByState :many
+SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = $1 AND kind = $2 GROUP BY state ORDER BY state;
+
+-- name: CountLedgerByReason :many
+SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = $1 AND kind = $2 GROUP BY state, reason ORDER BY state, reason;
+
+-- name: PurgeLedger :execrows
+-- Finished rows only: open callback requests (open, close_pending) and calls
+-- written unlinked (to link later) are open work and stay.
+DELETE FROM ledger WHERE tenant = $1 AND updated_at < $2 AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked');
+
+-- name: PurgeLedgerPayloads :execrows
+-- The stored Enreach record (decision data) of finished rows; the row itself,
+-- the duplicate guard, stays until PurgeLedger.
+UPDATE ledger SET payload = NULL
+WHERE tenant = $1 AND updated_at < $2 AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+  AND reason NOT IN ('open', 'close_pending', 'unlinked');
+
+-- name: CountUnmappedUsers :many
+-- Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
+SELECT unmapped_user, COUNT(*) AS n FROM ledger
+WHERE tenant = $1 AND kind = $2 AND unmapped_user != ''
+GROUP BY unmapped_user ORDER BY n DESC, unmapped_user;
+
+-- name: ListWrittenByReasonWithPayload :many
+-- Written rows with a reason (e.g. calls written unlinked), payload included.
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
+FROM ledger
+WHERE tenant = $1 AND kind = $2 AND state = 'written' AND reason = $3 AND attempts < $4
+ORDER BY item_time
+LIMIT sqlc.arg('limit')::bigint;
+
+-- name: LedgerByCRMIDs :many
+SELECT kind, enreach_id, idem_key, crm_id
+FROM ledger
+WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_id = ANY(sqlc.arg(crm_ids)::text[]);

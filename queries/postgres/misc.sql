@@ -1,0 +1,44 @@
+-- name: InsertQuarantine :execrows
+INSERT INTO quarantine (tenant, source, record_id, reason, raw, digest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (tenant, source, digest) DO NOTHING;
+
+-- name: CountQuarantine :one
+SELECT COUNT(*) FROM quarantine WHERE tenant = $1;
+
+-- name: PurgeQuarantine :execrows
+DELETE FROM quarantine WHERE created_at < $1;
+
+-- name: UpsertUserMap :exec
+INSERT INTO user_map (tenant, enreach_user_id, crm_user_id, email, fetched_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant, enreach_user_id) DO UPDATE SET crm_user_id = excluded.crm_user_id, email = excluded.email, fetched_at = excluded.fetched_at;
+
+-- name: ListUserMap :many
+SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = $1;
+
+-- name: StartJobRun :one
+INSERT INTO job_runs (tenant, job, started_at, status) VALUES ($1, $2, $3, 'running') RETURNING id;
+
+-- name: FinishJobRun :exec
+UPDATE job_runs SET finished_at = $1, status = $2, seen = $3, written = $4, skipped = $5, unresolved = $6, failed = $7, error = $8 WHERE id = $9;
+
+-- name: LastJobRuns :many
+SELECT r.id, r.tenant, r.job, r.started_at, r.finished_at, r.status, r.seen, r.written, r.skipped, r.unresolved, r.failed, r.error
+FROM job_runs r
+WHERE r.tenant = $1 AND r.id = (SELECT MAX(id) FROM job_runs x WHERE x.tenant = r.tenant AND x.job = r.job)
+ORDER BY r.job;
+
+-- name: PurgeJobRuns :execrows
+DELETE FROM job_runs WHERE started_at < $1;
+
+-- name: GetSchedule :one
+SELECT next_at, last_at FROM schedules WHERE tenant = $1 AND job = $2;
+
+-- name: SetSchedule :exec
+INSERT INTO schedules (tenant, job, next_at, last_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant, job) DO UPDATE SET next_at = excluded.next_at, last_at = excluded.last_at;
+
+-- name: InsertPurgeRun :exec
+INSERT INTO purge_runs (ran_at, ledger, payloads, inbox, quarantine, runs) VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: LastPurgeRun :one
+SELECT ran_at, ledger, payloads, inbox, quarantine, runs FROM purge_runs ORDER BY id DESC LIMIT 1;
