@@ -49,6 +49,10 @@ type Store struct {
 	MaxConns int `yaml:"max_conns"`
 	// ConnectTimeout bounds each new PostgreSQL connection (0: none).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// LeaseTTL is how long a replica holds a tenant without renewing it
+	// (postgres; renewed every third of it): a dead replica's tenants move
+	// within about 4/3 of it. 0: 30s.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
 
 // Store drivers.

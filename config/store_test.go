@@ -43,3 +43,14 @@ func TestStoreDriverSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreLeaseTTL(t *testing.T) {
+	c := mustParse(t, "store:\n  driver: postgres\n  url: postgres://h/d\n  lease_ttl: 10s\ntenants:"+validTenant)
+	if c.Store.LeaseTTL.String() != "10s" {
+		t.Errorf("lease_ttl = %s", c.Store.LeaseTTL)
+	}
+	_, err := parse(t, "store:\n  driver: postgres\n  url: postgres://h/d\n  lease_ttl: 2m\ntenants:"+validTenant)
+	if err == nil || !strings.Contains(err.Error(), "store.lease_ttl: must be between 3s and 45s") {
+		t.Errorf("lease_ttl 2m: err = %v", err)
+	}
+}

@@ -52,8 +52,9 @@ func (s *Syncer) DrainInbox(ctx context.Context, reg *Registry, limit int) (int,
 	}
 	total := 0
 	for {
-		// Deliveries of held tenants wait until the tenant starts.
-		items, err := s.Store.PendingInbox(ctx, limit, reg.HeldNames()...)
+		// Deliveries of held tenants wait until the tenant starts; those of
+		// tenants another replica runs are that replica's to process.
+		items, err := s.Store.PendingInbox(ctx, limit, reg.Waiting()...)
 		if err != nil {
 			return total, err
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,5 +364,30 @@ func TestWebhookDeliveriesOfAHeldTenantWaitUntilItIsReleased(t *testing.T) {
 	w.reg.Release("contoso")
 	if n := w.drain(); n != 1 || len(w.activities()) != 1 {
 		t.Fatalf("after release: drained %d, %d activities", n, len(w.activities()))
+	}
+}
+
+// With replicas sharing the store, any replica accepts a delivery into the
+// shared inbox, and only the replica running the tenant processes it, once.
+func TestWebhookDeliveriesOfATenantRunElsewhereAreLeftToItsReplica(t *testing.T) {
+	w := newCBWorld(t)
+	url := w.startWebhook()
+	d := created(w.request(w.webList, numContact, 5))
+	var elsewhere atomic.Bool
+	elsewhere.Store(true)
+	w.reg.SetElsewhere(func(name string) bool { return name == "contoso" && elsewhere.Load() })
+	w.accept(url, d, "accepted")
+	if n := w.drain(); n != 0 {
+		t.Fatalf("drained %d deliveries of a tenant another replica runs", n)
+	}
+	if st, _ := w.inbox(d.ID); st != jobs.InboxPending || len(w.activities()) != 0 {
+		t.Fatalf("tenant run elsewhere: delivery %s, %d activities", st, len(w.activities()))
+	}
+	elsewhere.Store(false) // the tenant's lease moved here
+	if n := w.drain(); n != 1 || len(w.activities()) != 1 {
+		t.Fatalf("after takeover: drained %d, %d activities", n, len(w.activities()))
+	}
+	if n := w.drain(); n != 0 || len(w.activities()) != 1 {
+		t.Fatalf("drained again: %d, %d activities", n, len(w.activities()))
 	}
 }

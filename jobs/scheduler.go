@@ -6,6 +6,7 @@ import (
 	"github.com/callsync/callsync/config"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,37 @@ type Registry struct {
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
 	holds   map[string]string // reason by tenant name
+	// elsewhere, when set, reports the tenants another replica runs now
+	// (SetElsewhere); their webhook deliveries are left to it.
+	elsewhere func(name string) bool
+}
+
+// SetElsewhere tells the registry which tenants another replica sharing
+// the store runs now.
+func (r *Registry) SetElsewhere(f func(name string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.elsewhere = f
+}
+
+// Waiting returns the tenants whose webhook deliveries this process leaves
+// in the inbox: the held ones and those another replica runs, sorted.
+func (r *Registry) Waiting() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.holds))
+	for name := range r.holds {
+		out = append(out, name)
+	}
+	if r.elsewhere != nil {
+		for name := range r.tenants {
+			if _, held := r.holds[name]; !held && r.elsewhere(name) {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // NewRegistry returns a registry of the given tenants, none held.
@@ -314,6 +346,22 @@ func (s *Scheduler) Start() error {
 func (s *Scheduler) Shutdown() error {
 	close(s.stop)
 	return s.sched.Shutdown()
+}
+
+// WakeTenant runs a tenant's jobs now (a replica that just took the
+// tenant over runs its cycle at once, not at the next minute).
+func (s *Scheduler) WakeTenant(tenant string) {
+	s.mu.Lock()
+	var js []gocron.Job
+	for name, j := range s.tenantJobs {
+		if strings.HasSuffix(name, "/"+tenant) {
+			js = append(js, j)
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range js {
+		j.RunNow()
+	}
 }
 
 // Wake runs a global job now (e.g. the inbox after a webhook arrived); a

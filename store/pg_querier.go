@@ -14,6 +14,10 @@ type pgQuerier struct{ q *dbpg.Queries }
 
 var _ dbsqlc.Querier = pgQuerier{}
 
+func (p pgQuerier) AcquireLease(ctx context.Context, arg dbsqlc.AcquireLeaseParams) (int64, error) {
+	return p.q.AcquireLease(ctx, dbpg.AcquireLeaseParams(arg))
+}
+
 func (p pgQuerier) AddCRMRequests(ctx context.Context, arg dbsqlc.AddCRMRequestsParams) error {
 	return p.q.AddCRMRequests(ctx, dbpg.AddCRMRequestsParams(arg))
 }
@@ -76,6 +80,10 @@ func (p pgQuerier) CountUnmappedUsers(ctx context.Context, arg dbsqlc.CountUnmap
 	return out, err
 }
 
+func (p pgQuerier) DeleteReplica(ctx context.Context, id string) error {
+	return p.q.DeleteReplica(ctx, id)
+}
+
 func (p pgQuerier) FindLedgerByNumber(ctx context.Context, arg dbsqlc.FindLedgerByNumberParams) ([]string, error) {
 	return p.q.FindLedgerByNumber(ctx, dbpg.FindLedgerByNumberParams(arg))
 }
@@ -116,6 +124,10 @@ func (p pgQuerier) GetWatermark(ctx context.Context, arg dbsqlc.GetWatermarkPara
 	return p.q.GetWatermark(ctx, dbpg.GetWatermarkParams(arg))
 }
 
+func (p pgQuerier) Heartbeat(ctx context.Context, arg dbsqlc.HeartbeatParams) error {
+	return p.q.Heartbeat(ctx, dbpg.HeartbeatParams(arg))
+}
+
 func (p pgQuerier) InsertDecision(ctx context.Context, arg dbsqlc.InsertDecisionParams) error {
 	return p.q.InsertDecision(ctx, dbpg.InsertDecisionParams(arg))
 }
@@ -132,11 +144,11 @@ func (p pgQuerier) InsertQuarantine(ctx context.Context, arg dbsqlc.InsertQuaran
 	return p.q.InsertQuarantine(ctx, dbpg.InsertQuarantineParams(arg))
 }
 
-func (p pgQuerier) LastJobRuns(ctx context.Context, tenant string) ([]dbsqlc.JobRun, error) {
+func (p pgQuerier) LastJobRuns(ctx context.Context, tenant string) ([]dbsqlc.LastJobRunsRow, error) {
 	rows, err := p.q.LastJobRuns(ctx, tenant)
-	out := make([]dbsqlc.JobRun, len(rows))
+	out := make([]dbsqlc.LastJobRunsRow, len(rows))
 	for i, r := range rows {
-		out[i] = dbsqlc.JobRun(r)
+		out[i] = dbsqlc.LastJobRunsRow(r)
 	}
 	return out, err
 }
@@ -191,6 +203,24 @@ func (p pgQuerier) ListInboxPendingExcept(ctx context.Context, arg dbsqlc.ListIn
 	return out, err
 }
 
+func (p pgQuerier) ListJobRunsOf(ctx context.Context, arg dbsqlc.ListJobRunsOfParams) ([]dbsqlc.ListJobRunsOfRow, error) {
+	rows, err := p.q.ListJobRunsOf(ctx, dbpg.ListJobRunsOfParams(arg))
+	out := make([]dbsqlc.ListJobRunsOfRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.ListJobRunsOfRow(r)
+	}
+	return out, err
+}
+
+func (p pgQuerier) ListLeases(ctx context.Context) ([]dbsqlc.Lease, error) {
+	rows, err := p.q.ListLeases(ctx)
+	out := make([]dbsqlc.Lease, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.Lease(r)
+	}
+	return out, err
+}
+
 func (p pgQuerier) ListLedgerByState(ctx context.Context, arg dbsqlc.ListLedgerByStateParams) ([]dbsqlc.ListLedgerByStateRow, error) {
 	rows, err := p.q.ListLedgerByState(ctx, dbpg.ListLedgerByStateParams(arg))
 	out := make([]dbsqlc.ListLedgerByStateRow, len(rows))
@@ -214,6 +244,15 @@ func (p pgQuerier) ListQuarantine(ctx context.Context, arg dbsqlc.ListQuarantine
 	out := make([]dbsqlc.ListQuarantineRow, len(rows))
 	for i, r := range rows {
 		out[i] = dbsqlc.ListQuarantineRow(r)
+	}
+	return out, err
+}
+
+func (p pgQuerier) ListReplicas(ctx context.Context) ([]dbsqlc.Replica, error) {
+	rows, err := p.q.ListReplicas(ctx)
+	out := make([]dbsqlc.Replica, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.Replica(r)
 	}
 	return out, err
 }
@@ -280,6 +319,10 @@ func (p pgQuerier) PurgeLedgerPayloads(ctx context.Context, arg dbsqlc.PurgeLedg
 
 func (p pgQuerier) PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error) {
 	return p.q.PurgeQuarantine(ctx, createdAt)
+}
+
+func (p pgQuerier) ReleaseLease(ctx context.Context, arg dbsqlc.ReleaseLeaseParams) error {
+	return p.q.ReleaseLease(ctx, dbpg.ReleaseLeaseParams(arg))
 }
 
 func (p pgQuerier) SetSchedule(ctx context.Context, arg dbsqlc.SetScheduleParams) error {

@@ -44,7 +44,14 @@ const (
 type Store struct {
 	q   dbsqlc.Querier
 	eng engine
+	// replica names this process in job_runs when replicas share the
+	// store (SetReplica); "" alone.
+	replica string
 }
+
+// SetReplica names the replica whose job runs this store records. Call it
+// before the store is used.
+func (s *Store) SetReplica(id string) { s.replica = id }
 
 // engine is what differs between the databases besides their SQL:
 // transactions, health and closing.
@@ -460,6 +467,7 @@ type Run struct {
 	ID         int64
 	Tenant     string
 	Job        string
+	Replica    string // the replica that ran it ("" without replicas)
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Status     string // running | ok | error
@@ -473,7 +481,7 @@ type Run struct {
 
 // StartRun records the start of a job run.
 func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error) {
-	id, err := s.q.StartJobRun(ctx, dbsqlc.StartJobRunParams{Tenant: tenant, Job: job, StartedAt: ms(at)})
+	id, err := s.q.StartJobRun(ctx, dbsqlc.StartJobRunParams{Tenant: tenant, Job: job, StartedAt: ms(at), Replica: s.replica})
 	if err != nil {
 		return 0, fmt.Errorf("store: start run %s/%s: %w", tenant, job, err)
 	}

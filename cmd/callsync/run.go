@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callsync/callsync/cluster"
 	"github.com/callsync/callsync/config"
+	"github.com/go-co-op/gocron/v2"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/server"
@@ -55,6 +59,8 @@ type worker struct {
 	// (default RecheckEvery).
 	recheck time.Duration
 	gate    *gate
+	// coord shares the tenants with other replicas (PostgreSQL store).
+	coord *cluster.Coordinator
 }
 
 func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclient.Options, onCall func(string, jobs.Outcome)) error {
@@ -65,7 +71,15 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	defer a.Close()
 	a.syncer.OnCall = onCall
 	w.app = a
-	sched, err := jobs.NewScheduler(a.syncer, a.registry, w.log)
+	// Replicas on one PostgreSQL store share the tenants through leases:
+	// gocron asks the coordinator before each run of a tenant's job.
+	var coord *cluster.Coordinator
+	var schedOpts []gocron.SchedulerOption
+	if cfg.Store.Driver == config.DriverPostgres {
+		coord = w.newCoordinator(a, cfg)
+		schedOpts = append(schedOpts, gocron.WithDistributedLocker(coord))
+	}
+	sched, err := jobs.NewScheduler(a.syncer, a.registry, w.log, schedOpts...)
 	if err != nil {
 		return err
 	}
@@ -127,6 +141,13 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	if w.ready != nil {
 		w.ready(ln.Addr().String())
 	}
+	if coord != nil {
+		// Take this replica's share before the first (immediate) runs.
+		if err := coord.Tick(ctx); err != nil {
+			w.log.Warn("replica heartbeat failed", "err", err)
+		}
+		go coord.Run(ctx)
+	}
 	if err := sched.Start(); err != nil {
 		srv.Close()
 		adminSrv.Close()
@@ -143,6 +164,10 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	shutdownErr := sched.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if coord != nil {
+		// Nothing runs here any more: the others take the tenants now.
+		coord.Stop(sctx)
+	}
 	srv.Shutdown(sctx)
 	adminSrv.Shutdown(sctx)
 	if err := a.requests.Flush(sctx); err != nil {
@@ -150,6 +175,41 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	}
 	w.log.Info("stopped")
 	return shutdownErr
+}
+
+// newCoordinator makes this replica's lease coordinator: an id unique per
+// process (host, pid, random), the tenants of the config, the lease gauges
+// on /metrics, and the registry told which tenants run elsewhere.
+func (w *worker) newCoordinator(a *app, cfg *config.Config) *cluster.Coordinator {
+	host, _ := os.Hostname()
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	id := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:]))
+	a.store.SetReplica(id)
+	ttl := time.Duration(cfg.Store.LeaseTTL)
+	if ttl <= 0 {
+		ttl = cluster.DefaultTTL
+	}
+	coord := cluster.New(a.store, cluster.Options{ID: id, Host: host, TTL: ttl, Every: ttl / 3, Log: w.log,
+		OnAcquire: func(name string) {
+			if w.sched != nil {
+				w.sched.WakeTenant(name)
+			}
+		}})
+	coord.SetTenants(tenantNames(cfg))
+	a.registry.SetElsewhere(coord.Elsewhere)
+	a.reg.MustRegister(coord)
+	w.coord = coord
+	w.log.Info("replica joined", "replica", id, "lease_ttl", ttl.String())
+	return coord
+}
+
+func tenantNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
+		out[i] = t.Name
+	}
+	return out
 }
 
 // flushRequests stores the CRM request counts every interval.
@@ -214,6 +274,9 @@ func (w *worker) reload(why string) {
 	w.gate.forget(prev)
 	if err := w.sched.SetPurge(cfg.Purge); err != nil {
 		w.log.Error("config reload: scheduling the purge", "err", err)
+	}
+	if w.coord != nil {
+		w.coord.SetTenants(tenantNames(cfg))
 	}
 	if err := w.sched.SyncTenants(); err != nil {
 		w.log.Error("config reload: scheduling", "err", err)

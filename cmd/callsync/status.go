@@ -51,6 +51,9 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(c.Stdout, "purge: not run yet (daily at %s UTC, retention %s, ledger_retention %s)\n", cfg.Purge.RunAt, cfg.Purge.Retention, cfg.Purge.LedgerRetention)
 	}
+	if err := writeReplicas(ctx, c.Stdout, st, now); err != nil {
+		return err
+	}
 	for _, t := range cfg.Tenants {
 		fmt.Fprintf(c.Stdout, "tenant %s (%s)\n", t.Name, t.CRM.Type)
 		if err := writePreflight(ctx, c.Stdout, st, t.Name); err != nil {
@@ -184,4 +187,39 @@ func writePreflight(ctx context.Context, w io.Writer, st *store.Store, tenant st
 		fmt.Fprintln(w, l)
 	}
 	return nil
+}
+
+// writeReplicas lists the replicas sharing the store (PostgreSQL): id,
+// host, last heartbeat and the leases (tenants, ~purge) each holds now.
+// Nothing when no replica ever heartbeated (SQLite, one process).
+func writeReplicas(ctx context.Context, w io.Writer, st *store.Store, now time.Time) error {
+	reps, err := st.Replicas(ctx)
+	if err != nil {
+		return err
+	}
+	ls, err := st.Leases(ctx)
+	if err != nil {
+		return err
+	}
+	if len(reps) == 0 && len(ls) == 0 {
+		return nil
+	}
+	held := map[string][]string{}
+	for _, l := range ls {
+		if l.ExpiresAt.After(now) {
+			held[l.Holder] = append(held[l.Holder], l.Name)
+		} else {
+			held[""] = append(held[""], l.Name)
+		}
+	}
+	fmt.Fprintf(w, "replicas: %d\n", len(reps))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range reps {
+		fmt.Fprintf(tw, "  %s\thost %s\theartbeat %s (%s ago)\tholds %d: %s\n", r.ID, r.Host, r.HeartbeatAt.Format(time.RFC3339),
+			now.Sub(r.HeartbeatAt).Round(time.Second), len(held[r.ID]), strings.Join(held[r.ID], ", "))
+	}
+	if len(held[""]) > 0 {
+		fmt.Fprintf(tw, "  (expired, taken at the next round)\t\t\t%s\n", strings.Join(held[""], ", "))
+	}
+	return tw.Flush()
 }

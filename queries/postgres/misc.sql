@@ -16,7 +16,7 @@ ON CONFLICT (tenant, enreach_user_id) DO UPDATE SET crm_user_id = excluded.crm_u
 SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = $1;
 
 -- name: StartJobRun :one
-INSERT INTO job_runs (tenant, job, started_at, status) VALUES ($1, $2, $3, 'running') RETURNING id;
+INSERT INTO job_runs (tenant, job, started_at, status, replica) VALUES ($1, $2, $3, 'running', $4) RETURNING id;
 
 -- name: FinishJobRun :exec
 UPDATE job_runs SET finished_at = $1, status = $2, seen = $3, written = $4, skipped = $5, unresolved = $6, failed = $7, error = $8 WHERE id = $9;

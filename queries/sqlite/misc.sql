@@ -16,7 +16,7 @@ ON CONFLICT (tenant, enreach_user_id) DO UPDATE SET crm_user_id = excluded.crm_u
 SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = ?;
 
 -- name: StartJobRun :one
-INSERT INTO job_runs (tenant, job, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id;
+INSERT INTO job_runs (tenant, job, started_at, status, replica) VALUES (?, ?, ?, 'running', ?) RETURNING id;
 
 -- name: FinishJobRun :exec
 UPDATE job_runs SET finished_at = ?, status = ?, seen = ?, written = ?, skipped = ?, unresolved = ?, failed = ?, error = ? WHERE id = ?;

@@ -136,15 +136,30 @@ WHERE r.tenant = ? AND r.id = (SELECT MAX(id) FROM job_runs x WHERE x.tenant = r
 ORDER BY r.job
 `
 
-func (q *Queries) LastJobRuns(ctx context.Context, tenant string) ([]JobRun, error) {
+type LastJobRunsRow struct {
+	ID         int64
+	Tenant     string
+	Job        string
+	StartedAt  int64
+	FinishedAt sql.NullInt64
+	Status     string
+	Seen       int64
+	Written    int64
+	Skipped    int64
+	Unresolved int64
+	Failed     int64
+	Error      string
+}
+
+func (q *Queries) LastJobRuns(ctx context.Context, tenant string) ([]LastJobRunsRow, error) {
 	rows, err := q.db.QueryContext(ctx, lastJobRuns, tenant)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []JobRun
+	var items []LastJobRunsRow
 	for rows.Next() {
-		var i JobRun
+		var i LastJobRunsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Tenant,
@@ -285,17 +300,23 @@ func (q *Queries) SetSchedule(ctx context.Context, arg SetScheduleParams) error 
 }
 
 const startJobRun = `-- name: StartJobRun :one
-INSERT INTO job_runs (tenant, job, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id
+INSERT INTO job_runs (tenant, job, started_at, status, replica) VALUES (?, ?, ?, 'running', ?) RETURNING id
 `
 
 type StartJobRunParams struct {
 	Tenant    string
 	Job       string
 	StartedAt int64
+	Replica   string
 }
 
 func (q *Queries) StartJobRun(ctx context.Context, arg StartJobRunParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, startJobRun, arg.Tenant, arg.Job, arg.StartedAt)
+	row := q.db.QueryRowContext(ctx, startJobRun,
+		arg.Tenant,
+		arg.Job,
+		arg.StartedAt,
+		arg.Replica,
+	)
 	var id int64
 	err := row.Scan(&id)
 	return id, err

@@ -51,6 +51,14 @@ type JobRun struct {
 	Unresolved int64
 	Failed     int64
 	Error      string
+	Replica    string
+}
+
+type Lease struct {
+	Name       string
+	Holder     string
+	AcquiredAt int64
+	ExpiresAt  int64
 }
 
 type Ledger struct {
@@ -90,6 +98,13 @@ type Quarantine struct {
 	Raw       []byte
 	Digest    string
 	CreatedAt int64
+}
+
+type Replica struct {
+	ID          string
+	Host        string
+	StartedAt   int64
+	HeartbeatAt int64
 }
 
 type Schedule struct {

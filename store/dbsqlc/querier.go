@@ -9,6 +9,9 @@ import (
 )
 
 type Querier interface {
+	// Takes a free or expired lease, or renews one's own; 0 rows when another
+	// replica holds it unexpired.
+	AcquireLease(ctx context.Context, arg AcquireLeaseParams) (int64, error)
 	AddCRMRequests(ctx context.Context, arg AddCRMRequestsParams) error
 	// Calls by the UTC hour they started, state and reason.
 	CallsPerHour(ctx context.Context, arg CallsPerHourParams) ([]CallsPerHourRow, error)
@@ -19,6 +22,7 @@ type Querier interface {
 	CountQuarantine(ctx context.Context, tenant string) (int64, error)
 	// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
 	CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error)
+	DeleteReplica(ctx context.Context, id string) error
 	FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumberParams) ([]string, error)
 	FinishInbox(ctx context.Context, arg FinishInboxParams) error
 	FinishJobRun(ctx context.Context, arg FinishJobRunParams) error
@@ -27,21 +31,26 @@ type Querier interface {
 	GetSchedule(ctx context.Context, arg GetScheduleParams) (GetScheduleRow, error)
 	GetTenantCheck(ctx context.Context, tenant string) (TenantCheck, error)
 	GetWatermark(ctx context.Context, arg GetWatermarkParams) (int64, error)
+	Heartbeat(ctx context.Context, arg HeartbeatParams) error
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
 	InsertPurgeRun(ctx context.Context, arg InsertPurgeRunParams) error
 	InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error)
-	LastJobRuns(ctx context.Context, tenant string) ([]JobRun, error)
+	LastJobRuns(ctx context.Context, tenant string) ([]LastJobRunsRow, error)
 	LastPurgeRun(ctx context.Context) (LastPurgeRunRow, error)
 	LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) ([]LedgerByCRMIDsRow, error)
 	ListCRMRequests(ctx context.Context, arg ListCRMRequestsParams) ([]ListCRMRequestsRow, error)
 	ListDecisions(ctx context.Context, arg ListDecisionsParams) ([]ListDecisionsRow, error)
 	ListInboxPending(ctx context.Context, limit int64) ([]ListInboxPendingRow, error)
 	ListInboxPendingExcept(ctx context.Context, arg ListInboxPendingExceptParams) ([]ListInboxPendingExceptRow, error)
+	// A job's runs, oldest first (the replicas' history).
+	ListJobRunsOf(ctx context.Context, arg ListJobRunsOfParams) ([]ListJobRunsOfRow, error)
+	ListLeases(ctx context.Context) ([]Lease, error)
 	ListLedgerByState(ctx context.Context, arg ListLedgerByStateParams) ([]ListLedgerByStateRow, error)
 	// Written requests still open in the CRM, in one profile, from the given numbers.
 	ListOpenCallbacks(ctx context.Context, arg ListOpenCallbacksParams) ([]ListOpenCallbacksRow, error)
 	ListQuarantine(ctx context.Context, arg ListQuarantineParams) ([]ListQuarantineRow, error)
+	ListReplicas(ctx context.Context) ([]Replica, error)
 	ListUserMap(ctx context.Context, tenant string) ([]ListUserMapRow, error)
 	ListWatermarks(ctx context.Context, tenant string) ([]Watermark, error)
 	ListWrittenByReason(ctx context.Context, arg ListWrittenByReasonParams) ([]ListWrittenByReasonRow, error)
@@ -58,6 +67,7 @@ type Querier interface {
 	// the duplicate guard, stays until PurgeLedger.
 	PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error)
 	PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error)
+	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error
 	SetSchedule(ctx context.Context, arg SetScheduleParams) error
 	SetWatermark(ctx context.Context, arg SetWatermarkParams) error
 	// Moves a written row between open, close_pending and closed.

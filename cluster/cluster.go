@@ -1,0 +1,332 @@
+// Package cluster shares the tenants among callsync replicas on one
+// PostgreSQL store. Each replica heartbeats a row of its own; each tenant
+// (and the daily purge) is a lease row with an expiry that one replica holds
+// and renews. A tenant's preferred replica is chosen by rendezvous hashing
+// over the live replicas (highest random weight, Thaler and Ravishankar,
+// https://en.wikipedia.org/wiki/Rendezvous_hashing), so tenants spread and a
+// joining or leaving replica moves only its share.
+//
+// Invariants:
+//   - A job of a tenant runs only while this replica holds the tenant's
+//     lease with at least a sixth of the TTL left by its own clock (Lock refuses
+//     otherwise; gocron then skips the run). The local expiry counts from
+//     before the renewal was sent, so it ends before the row's.
+//   - A lease is renewed while a job of its tenant runs here, and released
+//     only when none runs; it is taken by another replica only once it has
+//     expired in the store (AcquireLease's condition), so two replicas never
+//     run a tenant's job at the same time while clocks agree within the
+//     margin.
+//   - A replica that stops heartbeating (killed, cut off) drops out of the
+//     live set after TTL; its leases expire after TTL; the others take them
+//     at their next round: within TTL + Every.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callsync/callsync/store"
+)
+
+// Store is what the coordinator needs from the store.
+type Store interface {
+	Heartbeat(ctx context.Context, r store.Replica) error
+	Replicas(ctx context.Context) ([]store.Replica, error)
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	RemoveReplica(ctx context.Context, id string) error
+}
+
+// Defaults: a dead replica's tenants move within TTL + Every (40 s).
+const (
+	DefaultTTL   = 30 * time.Second
+	DefaultEvery = 10 * time.Second
+	// PurgeLease is the lease of the daily retention purge.
+	PurgeLease = "~purge"
+)
+
+// Options configure a Coordinator.
+type Options struct {
+	ID, Host   string
+	TTL, Every time.Duration
+	Log        *slog.Logger
+	// OnAcquire is called (outside the lock) for each lease this replica
+	// newly holds, so the tenant's jobs run now rather than at the next tick.
+	OnAcquire func(name string)
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Coordinator holds this replica's leases.
+type Coordinator struct {
+	st Store
+	o  Options
+
+	mu      sync.Mutex
+	names   []string
+	held    map[string]time.Time // lease name -> local expiry
+	running map[string]int       // lease name -> jobs running here
+	live    []string
+	started time.Time
+
+	leaseDesc, liveDesc *prometheus.Desc
+}
+
+// New returns a coordinator for the given lease names (tenants).
+func New(st Store, o Options) *Coordinator {
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.Every <= 0 {
+		o.Every = DefaultEvery
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Coordinator{st: st, o: o, held: map[string]time.Time{}, running: map[string]int{}, started: o.Now().UTC(),
+		leaseDesc: prometheus.NewDesc("callsync_lease_held", "1 when this replica holds the lease of the tenant (or ~purge), 0 otherwise.", []string{"lease"}, nil),
+		liveDesc:  prometheus.NewDesc("callsync_replicas_live", "Replicas with a heartbeat within the lease TTL, as this replica last saw.", nil, nil),
+	}
+}
+
+// ID is this replica's id.
+func (c *Coordinator) ID() string { return c.o.ID }
+
+// SetTenants sets the tenants to share (after a config reload too).
+func (c *Coordinator) SetTenants(tenants []string) {
+	names := append([]string{PurgeLease}, tenants...)
+	sort.Strings(names)
+	c.mu.Lock()
+	c.names = names
+	c.mu.Unlock()
+}
+
+// Run renews and balances the leases every Every until ctx ends, then
+// releases them (a stopping replica hands its tenants over at once).
+func (c *Coordinator) Run(ctx context.Context) {
+	t := time.NewTicker(c.o.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Tick(ctx); err != nil {
+				c.o.Log.Warn("replica heartbeat failed; tenants stop here when their leases run out", "replica", c.o.ID, "err", err)
+			}
+		}
+	}
+}
+
+// Tick is one round: heartbeat, the live replicas, then each lease taken,
+// renewed or released.
+func (c *Coordinator) Tick(ctx context.Context) error {
+	start := c.o.Now().UTC()
+	if err := c.st.Heartbeat(ctx, store.Replica{ID: c.o.ID, Host: c.o.Host, StartedAt: c.started, HeartbeatAt: start}); err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	reps, err := c.st.Replicas(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: replicas: %w", err)
+	}
+	live := []string{c.o.ID}
+	for _, r := range reps {
+		if r.ID != c.o.ID && r.HeartbeatAt.After(start.Add(-c.o.TTL)) {
+			live = append(live, r.ID)
+		}
+	}
+	sort.Strings(live)
+	c.mu.Lock()
+	c.live = live
+	names := append([]string(nil), c.names...)
+	c.mu.Unlock()
+	var acquired []string
+	var errs []error
+	for _, name := range names {
+		c.mu.Lock()
+		_, mine := c.held[name]
+		busy := c.running[name] > 0
+		c.mu.Unlock()
+		if Preferred(name, live) == c.o.ID || busy {
+			ok, err := c.st.AcquireLease(ctx, name, c.o.ID, start, c.o.TTL)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c.mu.Lock()
+			if ok {
+				c.held[name] = start.Add(c.o.TTL)
+			} else {
+				delete(c.held, name)
+			}
+			c.mu.Unlock()
+			if ok && !mine {
+				acquired = append(acquired, name)
+			}
+			continue
+		}
+		if mine {
+			// Another replica is preferred and nothing runs here: hand over.
+			c.mu.Lock()
+			busy = c.running[name] > 0
+			if !busy {
+				delete(c.held, name)
+			}
+			c.mu.Unlock()
+			if !busy {
+				if err := c.st.ReleaseLease(ctx, name, c.o.ID); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for _, name := range acquired {
+		c.o.Log.Info("lease taken", "replica", c.o.ID, "lease", name)
+		if c.o.OnAcquire != nil {
+			c.o.OnAcquire(name)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("cluster: leases: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Preferred is the replica that should hold a lease: the highest
+// rendezvous weight among the live replicas.
+func Preferred(name string, live []string) string {
+	best, bestW := "", uint64(0)
+	for _, id := range live {
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		h.Write([]byte(id))
+		if w := h.Sum64(); best == "" || w > bestW {
+			best, bestW = id, w
+		}
+	}
+	return best
+}
+
+// Holds reports whether this replica holds a lease with a sixth of the TTL
+// (5 s by default) left: a job starts only then.
+func (c *Coordinator) Holds(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holds(name)
+}
+
+func (c *Coordinator) holds(name string) bool {
+	exp, ok := c.held[name]
+	return ok && c.o.Now().Add(c.o.TTL/6).Before(exp)
+}
+
+// Elsewhere reports whether a tenant is not run by this replica now (its
+// webhook deliveries are left to the replica holding it).
+func (c *Coordinator) Elsewhere(tenant string) bool { return !c.Holds(tenant) }
+
+// Held returns the names of the leases held, sorted.
+func (c *Coordinator) Held() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for n := range c.held {
+		if c.holds(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// leaseOf maps a gocron job name to its lease: "<job>/<tenant>" to the
+// tenant, "purge" to PurgeLease; "" (no lease: any replica may run it) for
+// the rest, e.g. the webhook inbox drain, which takes only the deliveries
+// of the tenants held here.
+func leaseOf(job string) string {
+	if _, tenant, ok := strings.Cut(job, "/"); ok {
+		return tenant
+	}
+	if job == "purge" {
+		return PurgeLease
+	}
+	return ""
+}
+
+// Lock implements gocron.Locker (gocron.WithDistributedLocker): a job of a
+// tenant runs only on the replica holding the tenant's lease; while it
+// runs the lease is renewed and not handed over.
+func (c *Coordinator) Lock(_ context.Context, key string) (gocron.Lock, error) {
+	name := leaseOf(key)
+	if name == "" {
+		return unlock(func() {}), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.holds(name) {
+		return nil, fmt.Errorf("cluster: %s runs on another replica (lease %s not held by %s)", key, name, c.o.ID)
+	}
+	c.running[name]++
+	return unlock(func() {
+		c.mu.Lock()
+		c.running[name]--
+		c.mu.Unlock()
+	}), nil
+}
+
+type unlock func()
+
+func (u unlock) Unlock(context.Context) error { u(); return nil }
+
+// Stop releases every lease and removes this replica's row, so the others
+// take its tenants at their next round. Call it after the scheduler stopped.
+func (c *Coordinator) Stop(ctx context.Context) {
+	c.mu.Lock()
+	names := make([]string, 0, len(c.held))
+	for n := range c.held {
+		names = append(names, n)
+	}
+	c.held = map[string]time.Time{}
+	c.mu.Unlock()
+	for _, n := range names {
+		if err := c.st.ReleaseLease(ctx, n, c.o.ID); err != nil {
+			c.o.Log.Warn("releasing lease", "lease", n, "err", err)
+		}
+	}
+	if err := c.st.RemoveReplica(ctx, c.o.ID); err != nil {
+		c.o.Log.Warn("removing replica row", "err", err)
+	}
+}
+
+// Describe and Collect export callsync_lease_held{lease} (1 when this
+// replica holds it) and callsync_replicas_live.
+func (c *Coordinator) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.leaseDesc
+	ch <- c.liveDesc
+}
+
+func (c *Coordinator) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.names {
+		v := 0.0
+		if c.holds(n) {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.leaseDesc, prometheus.GaugeValue, v, n)
+	}
+	ch <- prometheus.MustNewConstMetric(c.liveDesc, prometheus.GaugeValue, float64(len(c.live)))
+}

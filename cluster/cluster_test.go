@@ -1,0 +1,233 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/cluster"
+	"github.com/callsync/callsync/store"
+	"github.com/callsync/callsync/store/pgtest"
+)
+
+var pg = pgtest.New()
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+func eachEngine(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Run("postgres", func(t *testing.T) {
+		st, err := store.OpenPostgres(context.Background(), pg.NewDatabase(t), store.PoolOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+}
+
+// clock is a shared fake clock: the test moves time, not the machine.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func tenants(n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, fmt.Sprintf("t%02d", i))
+	}
+	return out
+}
+
+// holders maps each tenant to the replicas that may run it now; the test
+// fails when any tenant has two.
+func holders(t *testing.T, names []string, cs map[string]*cluster.Coordinator) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, n := range names {
+		for id, c := range cs {
+			if c.Holds(n) {
+				if prev, ok := out[n]; ok {
+					t.Fatalf("tenant %s runnable on %s and %s at once", n, prev, id)
+				}
+				out[n] = id
+			}
+		}
+	}
+	return out
+}
+
+// Three replicas share 20 tenants: each tenant on exactly one, spread over
+// all three; one killed (no more heartbeats) has its tenants taken over
+// within 60 s; back again, no tenant is runnable twice at any moment.
+func TestLeasesSpreadFailoverAndReturn(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		names := tenants(20)
+		taken := map[string][]string{}
+		var mu sync.Mutex
+		mk := func(id string) *cluster.Coordinator {
+			c := cluster.New(st, cluster.Options{ID: id, Host: "host-" + id, Now: clk.Now, OnAcquire: func(n string) {
+				mu.Lock()
+				taken[id] = append(taken[id], n)
+				mu.Unlock()
+			}})
+			c.SetTenants(names)
+			return c
+		}
+		cs := map[string]*cluster.Coordinator{"a": mk("a"), "b": mk("b"), "c": mk("c")}
+		round := func(ids ...string) map[string]string {
+			for _, id := range ids {
+				if err := cs[id].Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+				holders(t, names, cs)
+			}
+			return holders(t, names, cs)
+		}
+		// Start together: the first round gives each what it sees; later
+		// rounds hand tenants to their preferred replica.
+		var h map[string]string
+		for i := 0; i < 4; i++ {
+			h = round("a", "b", "c")
+			clk.Add(10 * time.Second)
+		}
+		per := map[string]int{}
+		for _, n := range names {
+			id, ok := h[n]
+			if !ok {
+				t.Fatalf("tenant %s held by no replica: %v", n, h)
+			}
+			if want := cluster.Preferred(n, []string{"a", "b", "c"}); id != want {
+				t.Errorf("tenant %s on %s, preferred %s", n, id, want)
+			}
+			per[id]++
+		}
+		if len(per) != 3 {
+			t.Fatalf("tenants not spread over the three replicas: %v", per)
+		}
+
+		// A job running on a holder keeps its tenant while it runs.
+		var onC string
+		for _, n := range names {
+			if h[n] == "c" {
+				onC = n
+				break
+			}
+		}
+		if _, err := cs["a"].Lock(ctx, "calls/"+onC); err == nil {
+			t.Fatalf("replica a may run calls/%s held by c", onC)
+		}
+		lock, err := cs["c"].Lock(ctx, "calls/"+onC)
+		if err != nil {
+			t.Fatalf("holder c may not run calls/%s: %v", onC, err)
+		}
+		lock.Unlock(ctx)
+
+		// Kill c: it stops heartbeating. Its tenants move within 60 s.
+		var wasOnC []string
+		for _, n := range names {
+			if h[n] == "c" {
+				wasOnC = append(wasOnC, n)
+			}
+		}
+		killed := clk.Now()
+		var moved time.Duration
+		for moved == 0 {
+			clk.Add(5 * time.Second)
+			h = round("a", "b")
+			onAB := 0
+			for _, n := range names {
+				if h[n] == "a" || h[n] == "b" {
+					onAB++
+				}
+			}
+			if onAB == len(names) {
+				moved = clk.Now().Sub(killed)
+			}
+			if clk.Now().Sub(killed) > 2*time.Minute {
+				t.Fatalf("tenants of the dead replica not taken over: %v", h)
+			}
+		}
+		mu.Lock()
+		for _, n := range wasOnC {
+			if !slices.Contains(taken["a"], n) && !slices.Contains(taken["b"], n) {
+				t.Errorf("taking over %s did not call OnAcquire (a's cycle would wait for the next minute)", n)
+			}
+		}
+		mu.Unlock()
+		if moved > 60*time.Second {
+			t.Errorf("failover took %s, want under 60 s", moved)
+		}
+		t.Logf("failover after %s of fake time", moved)
+
+		// c comes back under a new id (a restarted process): tenants move to
+		// it again, never runnable twice on the way (holders checks).
+		cs["c2"] = mk("c2")
+		delete(cs, "c")
+		for i := 0; i < 6; i++ {
+			h = round("a", "b", "c2")
+			clk.Add(5 * time.Second)
+		}
+		per = map[string]int{}
+		for _, n := range names {
+			per[h[n]]++
+		}
+		if per["c2"] == 0 || len(h) != len(names) {
+			t.Fatalf("restarted replica got no tenant or some are unheld: %v", per)
+		}
+	})
+}
+
+// A stopping replica releases its leases at once: another takes them at
+// its next round, not after the TTL.
+func TestStopHandsOver(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		names := tenants(5)
+		a := cluster.New(st, cluster.Options{ID: "a", Now: clk.Now})
+		a.SetTenants(names)
+		if err := a.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(a.Held()); got != len(names)+1 {
+			t.Fatalf("alone, a holds %d leases, want %d", got, len(names)+1)
+		}
+		a.Stop(ctx)
+		b := cluster.New(st, cluster.Options{ID: "b", Now: clk.Now})
+		b.SetTenants(names)
+		clk.Add(time.Second)
+		if err := b.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(b.Held()); got != len(names)+1 {
+			t.Fatalf("after a stopped, b holds %d leases, want %d", got, len(names)+1)
+		}
+	})
+}

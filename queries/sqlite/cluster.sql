@@ -1,0 +1,31 @@
+-- name: Heartbeat :exec
+INSERT INTO replicas (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at;
+
+-- name: ListReplicas :many
+SELECT id, host, started_at, heartbeat_at FROM replicas ORDER BY id;
+
+-- name: DeleteReplica :exec
+DELETE FROM replicas WHERE id = ?;
+
+-- name: AcquireLease :execrows
+-- Takes a free or expired lease, or renews one's own; 0 rows when another
+-- replica holds it unexpired.
+INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    holder = excluded.holder,
+    acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END,
+    expires_at = excluded.expires_at
+WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.acquired_at;
+
+-- name: ReleaseLease :exec
+DELETE FROM leases WHERE name = ? AND holder = ?;
+
+-- name: ListLeases :many
+SELECT name, holder, acquired_at, expires_at FROM leases ORDER BY name;
+
+-- name: ListJobRunsOf :many
+-- A job's runs, oldest first (the replicas' history).
+SELECT id, tenant, job, replica, started_at, finished_at, status FROM job_runs
+WHERE tenant = ? AND job = ?
+ORDER BY started_at, id;
