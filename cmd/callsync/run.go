@@ -16,10 +16,10 @@ import (
 
 	"github.com/callsync/callsync/cluster"
 	"github.com/callsync/callsync/config"
-	"github.com/go-co-op/gocron/v2"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/server"
+	"github.com/go-co-op/gocron/v2"
 )
 
 // RunCommand is `callsync run`: the scheduler plus the HTTP server.
