@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 )
 
-// Targets from issue 8; goals for the design, shown beside the numbers.
+// Targets: goals for the design (README Performance), shown beside the numbers.
 const (
 	targetReqPerCall   = 0.05  // CRM requests per written call, backfill
 	targetBackfillSec  = 120.0 // 100,000-call backfill at 20 ms on 2 cores

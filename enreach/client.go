@@ -3,9 +3,10 @@
 // callback endpoints read with a tolerant reader (malformed records are
 // quarantined, never fatal), and the webhook delivery envelope.
 //
-// The API facts and the team's working assumptions are in
-// shared/reference/enreach.md; every assumed wire field name lives in
-// fields.go.
+// The API is documented by Enreach at https://doc.enreachvoice.com/beneapi (REST),
+// https://doc.enreachvoice.com/webhooks and https://doc.enreachvoice.com/smartrouting; what those pages
+// leave open is the team's working assumption, and every assumed wire field
+// name lives in fields.go.
 package enreach
 
 import (
@@ -26,11 +27,13 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// DefaultDiscoveryURL is Enreach's service discovery host (enreach.md §1).
+// DefaultDiscoveryURL is Enreach's service discovery host
+// (https://doc.enreachvoice.com/beneapi, "Service discovery").
 const DefaultDiscoveryURL = "https://discover.enreachvoice.com"
 
 // MaxWindow is the longest time window one /calls, /servicecall or
-// /callbacks request may cover (enreach.md §4). Longer windows are split.
+// /callbacks request may cover (enforced by Enreach's Python client,
+// mokso/enreachvoice, which says the API requires it). Longer windows are split.
 const MaxWindow = 31 * 24 * time.Hour
 
 // timeLayout is the UTC query parameter format "yyyy-MM-dd HH:mm:ss".
@@ -173,7 +176,8 @@ func (c *Client) APIURL(ctx context.Context) (string, error) {
 }
 
 // discover asks the discovery service for the user's API endpoint
-// (enreach.md §1, the GET form used by the known clients). A failure is not
+// (https://doc.enreachvoice.com/beneapi documents POST; this is the GET form the known
+// clients use, e.g. mokso/enreachvoice). A failure is not
 // cached: the next request tries again.
 func (c *Client) discover(ctx context.Context) (string, error) {
 	u := c.discovery + "/api/user?" + url.Values{"user": {c.user}}.Encode()
@@ -226,7 +230,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, read func(i
 	req.SetBasicAuth(c.user, c.secret)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/json")
-	// Sent by the Python client (enreach.md §2); meaning not documented.
+	// Sent by the Python client (mokso/enreachvoice); meaning not documented.
 	req.Header.Set("X-Json-Serializer", "2")
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -9,9 +9,10 @@ import (
 // Wire field mappings: Enreach JSON names -> Go struct fields.
 //
 // This file is the ONE place where the client knows Enreach's field names.
-// Most of them are the team's [assumed] working contract,
-// shared/reference/enreach.md §8 (backed only in part by third-party client
-// code, see the evidence table there); correct them here against the live
+// Most of them are the team's [assumed] working contract (Enreach documents
+// no field tables publicly; the names read by third-party clients such as
+// mokso/enreachvoice and mokso/BeneCallArchiver back part of it [code]);
+// correct them here against the live
 // API. Names are matched case-insensitively (CallId = CallID = callid); a
 // later name in a list is an alias tried when the first is absent.
 //
@@ -158,7 +159,7 @@ func decodeCallback(r *record) Callback {
 }
 
 // discoveredEndpoint reads [0].apiEndpoint of the discovery answer
-// ([doc] EV/beneapi, enreach.md §1).
+// ([doc] https://doc.enreachvoice.com/beneapi).
 func discoveredEndpoint(raw json.RawMessage) (string, error) {
 	r, err := newRecord(raw)
 	if err != nil {
@@ -174,8 +175,8 @@ func discoveredEndpoint(raw json.RawMessage) (string, error) {
 	return ep, nil
 }
 
-// Privacy values of a direct call ([doc] WIKI/2012479494; the wire name and
-// spelling are [assumed], §8). Known values are returned in this canonical
+// Privacy values of a direct call ([doc] https://benemen.atlassian.net/wiki/spaces/PD/pages/2012479494;
+// the wire name and spelling are [assumed]). Known values are returned in this canonical
 // casing, others as sent.
 const (
 	PrivacyWork      = "Work"
@@ -192,8 +193,8 @@ func privacy(s string) string {
 	return s
 }
 
-// Webhook envelope names ([code] copenhagensales parser; Data is [assumed],
-// enreach.md §6, §8).
+// Webhook envelope names ([code] copenhagensales/sales-commission-hub's
+// Enreach webhook parser; Data is [assumed]).
 const (
 	envID             = "Id"
 	envEventType      = "EventType"

@@ -291,7 +291,8 @@ var timeLayouts = []string{
 
 // ParseTime reads an Enreach time: "yyyy-MM-dd HH:mm:ss" with an optional
 // "T" separator, fraction and "Z" or numeric offset; a time without a zone
-// is UTC (enreach.md §4, §8). The .NET "/Date(ms±hhmm)/" form is accepted
+// is UTC (timestamps are UTC "even not suffixed with Z" [code]
+// mokso/benerte-chrome-extension). The .NET "/Date(ms±hhmm)/" form is accepted
 // too. The result is in UTC.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)

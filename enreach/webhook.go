@@ -10,13 +10,15 @@ import (
 	"strings"
 )
 
-// Webhook headers (enreach.md §6, §8).
+// Webhook headers ([code] copenhagensales/sales-commission-hub; delivery as
+// https://doc.enreachvoice.com/webhooks describes it).
 const (
 	HeaderEvent = "X-Benemen-Event" // the event type
 	HeaderToken = "X-Benemen-Token" // the shared secret configured with Enreach support
 )
 
-// Callback event types whose Data is one callback request (enreach.md §8).
+// Callback event types whose Data is one callback request (event names
+// [code] mokso/benerte-chrome-extension; Data [assumed]).
 const (
 	EventCallbackCreated = "CallbackCreated"
 	EventCallbackUpdated = "CallbackUpdated"

@@ -83,7 +83,7 @@ func (s *Syncer) linkBundles(ctx context.Context, t *Tenant, cst CallbackStore, 
 			err = fmt.Errorf("crm returned %d results for %d updates", len(results), end-i)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: callbacks %s: link %d bundled requests: %w", t.Name, p.Name, end-i, err))
+			errs = append(errs, fmt.Errorf("callbacks %s: link %d bundled requests: %w", p.Name, end-i, err))
 			break
 		}
 		var linked []store.CallbackInfo

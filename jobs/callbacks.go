@@ -1,6 +1,6 @@
 package jobs
 
-// Callback requests (issue 4): each Enreach callback request becomes one open
+// Callback requests: each Enreach callback request becomes one open
 // phone-call activity in the CRM, addressed to the profile's queue, linked
 // to the customer found by its number, written once (ledger kind "callback",
 // idempotency key crm.Key(tenant, callback, id)) and completed when Enreach
@@ -234,7 +234,7 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 
 	groups, err := s.decideCallbacks(ctx, t, cfg, p, cst, todo, closingIDs)
 	if err != nil {
-		return sum, outs, errors.Join(append(errs, fmt.Errorf("%s: callbacks %s: %w", t.Name, p.Name, err))...)
+		return sum, outs, errors.Join(append(errs, fmt.Errorf("callbacks %s: %w", p.Name, err))...)
 	}
 
 	var ledger []store.LedgerEntry
@@ -243,7 +243,7 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 	for _, it := range todo {
 		payload, err := marshalPayload(p.Name, it.cb)
 		if err != nil {
-			return sum, outs, fmt.Errorf("%s: callback %s: %w", t.Name, it.cb.ID, err)
+			return sum, outs, fmt.Errorf("callback %s: %w", it.cb.ID, err)
 		}
 		e := store.LedgerEntry{Tenant: t.Name, Kind: KindCallback, EnreachID: it.id, Key: it.act.Key,
 			ItemTime: it.act.Start, Number: it.number, Attempts: it.prev.Attempts, Payload: payload}
@@ -624,7 +624,7 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 			return errors.Join(append(errs, serr)...)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: write %d callback requests: %w", t.Name, len(batch), err))
+			errs = append(errs, fmt.Errorf("write %d callback requests: %w", len(batch), err))
 			break
 		}
 	}
@@ -698,7 +698,7 @@ func (s *Syncer) closeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 			}
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: close %d callback activities: %w", t.Name, len(batch), err))
+			errs = append(errs, fmt.Errorf("close %d callback activities: %w", len(batch), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -787,7 +787,7 @@ func (s *Syncer) pollProfile(ctx context.Context, t *Tenant, p config.Profile, o
 	var sum Summary
 	src, ok := t.Enreach.(CallbackSource)
 	if !ok {
-		return sum, fmt.Errorf("%s: callbacks %s: the Enreach client (%T) cannot read callback lists", t.Name, p.Name, t.Enreach)
+		return sum, fmt.Errorf("callbacks %s: the Enreach client (%T) cannot read callback lists", p.Name, t.Enreach)
 	}
 	stream := StreamCallbacks(p.Name)
 	now := s.now().Truncate(time.Second)
@@ -815,7 +815,7 @@ func (s *Syncer) pollProfile(ctx context.Context, t *Tenant, p config.Profile, o
 		}
 		cbs, bad, err := src.Callbacks(ctx, p.CallbackListID, enreach.Window{From: start, To: end, ByModified: true})
 		if err != nil {
-			return sum, fmt.Errorf("%s: enreach callbacks %s: %w", t.Name, p.Name, err)
+			return sum, fmt.Errorf("enreach callbacks %s: %w", p.Name, err)
 		}
 		if len(bad) > 0 && !o.DryRun {
 			n, err := s.quarantine(ctx, t, stream, bad)

@@ -196,11 +196,11 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 	var sum Summary
 	calls, bad1, err := t.Enreach.Calls(ctx, w)
 	if err != nil {
-		return sum, fmt.Errorf("%s: enreach calls: %w", t.Name, err)
+		return sum, fmt.Errorf("enreach calls: %w", err)
 	}
 	scs, bad2, err := t.Enreach.ServiceCalls(ctx, w)
 	if err != nil {
-		return sum, fmt.Errorf("%s: enreach service calls: %w", t.Name, err)
+		return sum, fmt.Errorf("enreach service calls: %w", err)
 	}
 	if !o.DryRun {
 		for _, q := range []struct {
@@ -280,7 +280,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	dir, err := t.refreshDirectory(ctx, now)
 	if err != nil {
-		return sum, fmt.Errorf("%s: enreach %w", t.Name, err)
+		return sum, fmt.Errorf("enreach %w", err)
 	}
 
 	var ledger []store.LedgerEntry
@@ -318,7 +318,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		// never reach the CRM) and looks the rest up in batches.
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
-			return sum, fmt.Errorf("%s: %w", t.Name, err)
+			return sum, fmt.Errorf("match callers: %w", err)
 		}
 		userIDs := []string{pc.DefaultCRMAssignee}
 		kept := todo[:0]
@@ -340,7 +340,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		if len(todo) > 0 {
 			users, err := s.resolveUsers(ctx, t, dir, userIDs, now)
 			if err != nil {
-				return sum, fmt.Errorf("%s: %w", t.Name, err)
+				return sum, fmt.Errorf("map users: %w", err)
 			}
 			def := users[strings.ToLower(pc.DefaultCRMAssignee)]
 			for _, p := range todo {
@@ -362,7 +362,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	todo = kept
 	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D()); err != nil {
-		return sum, fmt.Errorf("%s: %w", t.Name, err)
+		return sum, err
 	}
 
 	var write []*pending
@@ -586,7 +586,7 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 			return serr
 		}
 		if err != nil {
-			return fmt.Errorf("%s: write %d activities: %w", t.Name, len(batch), err)
+			return fmt.Errorf("write %d activities: %w", len(batch), err)
 		}
 	}
 	return nil

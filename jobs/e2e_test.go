@@ -366,6 +366,11 @@ func TestEnreachErrors(t *testing.T) {
 		if strings.Contains(err.Error(), w.en.Secret) {
 			t.Fatal("the error shows the secret key")
 		}
+		// The tenant once, at the front ("contoso calls: ..."), not again
+		// inside the chain; "@contoso.example" is the API user.
+		if n := strings.Count(err.Error(), "contoso ") + strings.Count(err.Error(), "contoso:"); n != 1 {
+			t.Fatalf("err = %q names the tenant %d times, want once", err, n)
+		}
 		if _, ok, _ := w.store.Watermark(ctx, "contoso", jobs.StreamCalls); ok {
 			t.Fatal("watermark moved after a 401")
 		}

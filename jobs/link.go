@@ -74,7 +74,7 @@ func (s *Syncer) link(ctx context.Context, t *Tenant, ps []*pending, sum *Summar
 			}
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: link %d calls: %w", t.Name, len(batch), err))
+			errs = append(errs, fmt.Errorf("link %d calls: %w", len(batch), err))
 			break
 		}
 	}

@@ -1,6 +1,6 @@
 package match_test
 
-// Issue 9 item 5: a corpus of stored phone values in mixed formats and
+// A corpus of stored phone values in mixed formats and
 // countries (testdata/corpus_*.tsv), seeded into every CRM double, looked up
 // through match.Matcher by callers in E.164 (some without '+'), with precision
 // and recall reported per storage format and CRM.

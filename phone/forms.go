@@ -6,8 +6,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// Forms returns the exact strings a CRM commonly stores for n (issue 9 item
-// 1), E.164 first, deduplicated, in this fixed order and at most MaxForms
+// Forms returns the exact strings a CRM commonly stores for n, E.164 first, deduplicated, in this fixed order and at most MaxForms
 // (example for +358401234567 with default region FI; US in brackets):
 //
 //	E.164                                +358401234567
@@ -24,7 +23,7 @@ import (
 //	INTERNATIONAL, long last group split +358 40 123 4567
 //
 // The last two are how people commonly type Finnish and German numbers
-// (issue 9's "040 123 4567"): a last group of six or more digits, which
+// ("040 123 4567"): a last group of six or more digits, which
 // libphonenumber leaves whole, is split after its third digit.
 //
 // National forms are listed only when n has the country calling code of the

@@ -2,7 +2,7 @@ package phone
 
 // Internal is the set of a tenant's own numbers (its users' work and mobile
 // numbers, queue and switchboard numbers) that are never matched to customers
-// (issue 9 item 3; frappe/crm#975). Short extensions are internal too. An
+// (frappe/crm#975: own numbers matched as customers). Short extensions are internal too. An
 // Internal is immutable after NewInternal and safe for concurrent use.
 type Internal struct {
 	e164 map[string]struct{}

@@ -21,7 +21,7 @@ import (
 // is unmatchable (reason TooShort) and internal. This loses a handful of
 // territories with 4-5 digit subscriber numbers (e.g. +683 Niue) and old
 // 5-digit Finnish landlines; both are accepted to keep extensions out of CRM
-// matching (issue 9 item 3).
+// matching.
 const MinNationalLength = 6
 
 // MaxForms bounds how many candidate forms Forms returns per number.

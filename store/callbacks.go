@@ -9,7 +9,7 @@ import (
 )
 
 // Reasons of written callback rows (ledger kind "callback"): the state of the
-// CRM activity. OpenByNumber and OpenCallbacks list reason "open".
+// CRM activity. OpenCallbacks lists reason "open".
 const (
 	CallbackOpen         = "open"          // the CRM activity is open
 	CallbackClosePending = "close_pending" // Enreach closed it; the CRM close is not confirmed yet

@@ -1,9 +1,24 @@
 package dynamics
 
 // This file holds every Dataverse name, code and assumption the client relies
-// on, each citing /work/shared/reference/dynamics.md (section in brackets).
-// Items tagged [assumed] are the team's working assumptions: correct them here,
-// against the live API, and nowhere else.
+// on. The topic in brackets after each item names its public source:
+//
+//	[Auth]                      https://learn.microsoft.com/power-apps/developer/data-platform/authenticate-oauth,
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors
+//	[Finding a caller by phone] https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/filter-rows,
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview (URL limits),
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/contact (and account)
+//	[Finding users and queues]  https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/systemuser,
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/queue
+//	[Writing]                   https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/phonecall,
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/activityparty-entity (parties),
+//	                            https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api (@odata.bind)
+//	[Idempotency; Errors]       https://learn.microsoft.com/power-apps/developer/data-platform/bulk-operations (duplicate key 0x80040237),
+//	                            https://learn.microsoft.com/troubleshoot/power-platform/power-apps/dataverse/client-errors
+//	[Batching]                  https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
+//
+// Items tagged [assumed] are the team's working assumptions where no public
+// source says it: correct them here, against the live API, and nowhere else.
 
 import (
 	"github.com/google/uuid"
@@ -54,7 +69,7 @@ var entities = map[crm.Entity]entityMeta{
 }
 
 // defaultPhoneFields are the columns searched when config.Dynamics.PhoneFields
-// has no entry for an entity (issue 3 config contract). An entry with an empty
+// has no entry for an entity (config key phone_fields). An entry with an empty
 // list switches that entity off (e.g. orgs without D365 Sales have no leads).
 var defaultPhoneFields = map[crm.Entity][]string{
 	crm.Contact: {"telephone1", "telephone2", "mobilephone"},
@@ -140,7 +155,7 @@ const (
 	// runs a query as one SQL statement, and SQL Server refuses more than
 	// 2,100 parameters [assumed; not in the reference].
 	maxFilterValues = 2000
-	// defaultBatchSize is calls per $batch (issue 3: BatchSize).
+	// defaultBatchSize is calls per $batch (config key batch_size).
 	defaultBatchSize   = 100
 	defaultConcurrency = 4
 )

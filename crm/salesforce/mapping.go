@@ -1,10 +1,19 @@
 package salesforce
 
 // This file holds every Salesforce name, code, limit and assumption the client
-// relies on, each citing /work/shared/reference/salesforce.md (section in
-// brackets). Items tagged [assumed] are the team's working assumptions: correct
-// them here, against the live API (GET API/sobjects/Task/describe), and nowhere
-// else.
+// relies on. The topic in brackets after each item names its public source:
+//
+//	[Auth]        https://help.salesforce.com/s/articleView?id=000886201,
+//	              https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+//	[Finding a caller by phone] https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-sosl.md
+//	[Writing]     https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
+//	[Idempotency] https://developer.salesforce.com/docs/platform/api-rest/guide/dome-upsert.html
+//	[Batching]    https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-create.html
+//	[Errors]      https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+//
+// Items tagged [assumed] are the team's working assumptions where no public
+// source says it: correct them here, against the live API (GET
+// API/sobjects/Task/describe), and nowhere else.
 
 import (
 	"crypto/sha256"
@@ -17,7 +26,7 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
-// Defaults for config.Salesforce keys left empty (issue 5 config contract).
+// Defaults for config.Salesforce keys left empty.
 const (
 	DefaultAPIVersion      = "62.0"
 	DefaultExternalIDField = "Enreach_Call_Id__c"

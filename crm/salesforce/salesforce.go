@@ -176,7 +176,7 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 		Source: src,
 		OnRenew: func(tok *oauth2.Token, err error) {
 			if err != nil {
-				c.log.Warn("salesforce: authentication failed", "error", err)
+				c.log.Warn("salesforce: authentication failed", "err", err)
 				return
 			}
 			c.log.Debug("salesforce: session started", "instance_url", instanceURL(tok))

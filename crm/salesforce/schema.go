@@ -115,7 +115,7 @@ func (c *Client) refreshSchema(ctx context.Context, force bool) error {
 		if force {
 			return err
 		}
-		c.log.Warn("salesforce: describe failed; keeping the fields known so far", "error", err)
+		c.log.Warn("salesforce: describe failed; keeping the fields known so far", "err", err)
 		return nil
 	}
 	c.setSchema(got)
@@ -250,7 +250,7 @@ func (c *Client) withSchema(ctx context.Context, op func(adaptation) error) erro
 	if !isInvalidField(err) {
 		return err
 	}
-	c.log.Warn("salesforce: the org refused a field; describing it again", "error", err)
+	c.log.Warn("salesforce: the org refused a field; describing it again", "err", err)
 	if derr := c.refreshSchema(ctx, true); derr != nil {
 		return errors.Join(err, derr)
 	}

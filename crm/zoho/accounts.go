@@ -15,7 +15,7 @@ import (
 // not Zoho record ids, which are numeric) are absent. It runs COQL "select
 // id, Account_Name, Owner, <fields> from Accounts where id in (...)", 100 ids
 // per in list, as many lists per query as one page of rows holds (2,000
-// ids; zoho.md COQL limits). It serves
+// ids; https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html). It serves
 // Smart Routing's account rules for callers that matched a contact
 // (routing.ParentFetcher).
 func (c *Client) Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error) {

@@ -8,13 +8,13 @@ import (
 	"strings"
 )
 
-// COQL (zoho.md "Finding a caller by phone", COQL): POST /coql with
+// COQL (https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html): POST /coql with
 // {"select_query": ...}; 204 = no rows; in ≤ 100 values; WHERE ≤ 25 criteria,
 // more than two grouped in pairs ((A or B) or C); LIMIT ≤ 2000 with OFFSET.
 
 // literal quotes v for COQL. Only values made of characters that phone numbers
 // and ids use are accepted: COQL's escaping of quotes is undocumented
-// (zoho.md open question 5), so callsync never needs it.
+// (not in Zoho's COQL documentation), so callsync never needs it.
 func literal(v string) (string, bool) {
 	if v == "" || len(v) > 255 {
 		return "", false

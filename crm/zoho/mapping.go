@@ -1,9 +1,8 @@
 package zoho
 
-// Every field mapping of the Zoho client lives in this file. The section names
-// in the comments refer to /work/shared/reference/zoho.md (the team's Zoho
-// reference); [doc] marks a documented fact, [assumed] a team assumption that a
-// sandbox run must confirm.
+// Every field mapping of the Zoho client lives in this file. [doc] marks a
+// fact from Zoho's documentation (URL given), [assumed] a team assumption that
+// a sandbox run must confirm.
 
 import (
 	"fmt"
@@ -15,11 +14,11 @@ import (
 )
 
 // apiVersion is the REST version in the base URL {api_domain}/crm/{version}.
-// zoho.md "Auth": "v8 has the same shapes" as v7 [doc].
+// v8 has the same shapes as v7 [doc] https://www.zoho.com/crm/developer/docs/api/v8/multi-dc.html.
 const apiVersion = "v8"
 
 // Module and field API names of the standard Calls module.
-// zoho.md "Writing a completed phone-call activity (Calls)" [doc].
+// [doc] https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html ("Sample Input to Insert a Call").
 const (
 	callsModule    = "Calls"
 	fSubject       = "Subject"
@@ -30,10 +29,10 @@ const (
 	fWhatID        = "What_Id"
 	fSeModule      = "$se_module"
 	fOwner         = "Owner"
-	// zoho.md names the status field "Outbound_Call_Status"; field exports of
+	// Older write-ups name the status field "Outbound_Call_Status"; field exports of
 	// live orgs and COQL queries in third-party integrations all use the API
 	// name "Outgoing_Call_Status" (picklist Scheduled, Completed, Overdue,
-	// Cancelled), so callsync writes that [code; corrects zoho.md].
+	// Cancelled), so callsync writes that [code].
 	fOutboundStatus    = "Outgoing_Call_Status"
 	fDescription       = "Description"
 	fDialledNumber     = "Dialled_Number"
@@ -43,23 +42,29 @@ const (
 	callTypeMissed     = "Missed"
 	outboundScheduled  = "Scheduled"
 	outboundCompleted  = "Completed"
-	maxSubjectRunes    = 255   // zoho.md: Subject ≤ 255 [doc]
+	maxSubjectRunes    = 255   // Subject ≤ 255 [doc] insert-records
 	maxDescriptionLen  = 32000 // textarea limit [assumed]
 	defaultMediaType   = "VOIP"
-	recordsPerInsert   = 100 // zoho.md "Batching": up to 100 records per insert [doc]
-	coqlInValues       = 100 // zoho.md COQL: in/not in up to 100 values (v7+) [doc]
-	coqlMaxCriteria    = 25  // zoho.md COQL: WHERE ≤ 25 criteria [doc]
+	recordsPerInsert   = 100 // up to 100 records per insert [doc] insert-records
+	coqlInValues       = 100 // in/not in up to 100 values [doc] COQL-Limitations
+	coqlMaxCriteria    = 25  // WHERE ≤ 25 criteria [doc] COQL-Limitations
 	coqlMaxLimit       = 2000
 	coqlMaxOffset      = 100000 // COQL-Limitations v8: 1,00,000 records through LIMIT/OFFSET [doc]
-	usersPerPage       = 200    // zoho.md "Finding users": 200 per page [doc]
+	usersPerPage       = 200    // GET users: 200 per page [doc] get-users
 	zohoDateTimeLayout = "2006-01-02T15:04:05-07:00"
 )
 
+// The Zoho pages cited above by name:
+//
+//	insert-records    https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html
+//	COQL-Limitations  https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html
+//	get-users         https://www.zoho.com/crm/developer/docs/api/v8/get-users.html
+
 // closeDuration is the Call_Duration written when a scheduled callback record
-// is completed: Zoho refuses a zero duration for Outbound calls (zoho.md,
-// Call_Duration: "zero for Inbound/Outbound → 400 DEPENDENT_MISMATCH") and a
-// completed call needs one (zoho.md "A logged (completed) call is one with a
-// past Call_Start_Time and a Call_Duration") [assumed].
+// is completed: Zoho refuses a zero duration for Outbound calls (400
+// DEPENDENT_MISMATCH "Call Duration can not be zero." [doc]
+// https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html) and a logged (completed) call is one with a
+// past Call_Start_Time and a Call_Duration [assumed].
 const closeDuration = "00:01"
 
 // searchModule describes one module searched by Lookup.
@@ -75,8 +80,9 @@ type searchModule struct {
 }
 
 // standardSearchModule returns the search settings of a standard module.
-// Contacts phone fields: zoho.md "Finding a caller by phone" [code] (confirm
-// with GET settings/fields); Accounts and Leads phone fields [assumed].
+// Contacts phone fields: Phone, Mobile, Home_Phone, Other_Phone, Asst_Phone
+// [code] (integrator documentation; confirm with GET settings/fields);
+// Accounts and Leads phone fields [assumed].
 func standardSearchModule(name string) (searchModule, bool) {
 	switch name {
 	case "Contacts":
@@ -92,7 +98,7 @@ func standardSearchModule(name string) (searchModule, bool) {
 	return searchModule{}, false
 }
 
-// defaultSearchModules is used when config search_modules is empty (issue 6).
+// defaultSearchModules is used when config search_modules is empty.
 func defaultSearchModules() []string { return []string{"Contacts", "Accounts", "Leads"} }
 
 // moduleOf returns the Zoho module of a crm entity.
@@ -108,9 +114,9 @@ func moduleOf(e crm.Entity) string {
 	return string(e)
 }
 
-// Users API fields: zoho.md "Finding users and queues" (GET users?type=ActiveUsers)
-// [doc]; the custom user field named by user_id_field is returned in the same
-// object [assumed].
+// Users API fields: GET users?type=ActiveUsers [doc]
+// https://www.zoho.com/crm/developer/docs/api/v8/get-users.html; the custom user field named by user_id_field is
+// returned in the same object [assumed].
 const (
 	userFieldID     = "id"
 	userFieldEmail  = "email"
@@ -166,8 +172,9 @@ func externalCallID(a crm.Activity) string {
 	return enreachID(a)
 }
 
-// callType maps the direction: unanswered inbound → Missed (zoho.md open
-// question 7) [assumed].
+// callType maps the direction: unanswered inbound → Missed (Call_Type is a
+// picklist Inbound, Outbound, Missed [doc] insert-records; Missed for an
+// unanswered inbound call is [assumed]).
 func callType(a crm.Activity) string {
 	switch {
 	case a.Kind == crm.KindCallback:
@@ -182,7 +189,8 @@ func callType(a crm.Activity) string {
 }
 
 // formatDuration renders Call_Duration as "mm:ss" (minutes may exceed 59).
-// zoho.md open question 1: doc prose "HH:mm", sample "10:00"; mm:ss [assumed].
+// The doc prose says "HH:mm", its sample is "10:00"; mm:ss [assumed]
+// (https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html).
 // Inbound/Outbound calls never get "00:00" (DEPENDENT_MISMATCH [doc]): a
 // sub-second call is written as one second.
 func formatDuration(d time.Duration, typ string) string {
@@ -196,7 +204,7 @@ func formatDuration(d time.Duration, typ string) string {
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }
 
-// formatTime renders a datetime the way zoho.md documents it:
+// formatTime renders a datetime the way insert-records documents it:
 // yyyy-MM-ddTHH:mm:ss±HH:mm, always in UTC ("+00:00") [doc].
 func formatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(zohoDateTimeLayout) }
 
@@ -261,9 +269,9 @@ func withoutOpenLine(desc string) (string, bool) {
 	return desc[:i] + desc[i+len(lineOpen)+1:], true
 }
 
-// callRecord maps an activity to a Calls record (zoho.md "Writing a completed
-// phone-call activity"). Who_Id takes a contact, What_Id + $se_module an
-// account or a lead (Kaizen #36 [doc]; zoho.md open question 4 [assumed]).
+// callRecord maps an activity to a Calls record (insert-records). Who_Id takes
+// a contact, What_Id + $se_module an account or a lead (Zoho's Kaizen #36
+// developer post [doc]; that Leads is accepted in What_Id is [assumed]).
 // Caller_ID holds the calling number and Dialled_Number the called one, so the
 // customer's number is in Caller_ID for inbound and Dialled_Number for outbound
 // calls; FindActivities searches both [assumed].
@@ -332,7 +340,7 @@ func callbackStart(a crm.Activity, now time.Time) time.Time {
 // closeRecord completes a scheduled call (a callback request closed in
 // Enreach): status Completed and a nominal duration (see closeDuration); a
 // scheduled time still in the future becomes the close time, because only
-// scheduled calls may start in the future (zoho.md Call_Start_Time) [assumed].
+// scheduled calls may start in the future (Call_Start_Time, insert-records) [assumed].
 func closeRecord(id string, scheduled, now time.Time) map[string]any {
 	rec := map[string]any{
 		"id":            id,
@@ -345,12 +353,12 @@ func closeRecord(id string, scheduled, now time.Time) map[string]any {
 	return rec
 }
 
-// Fields of the custom activity module of the original (Enghouse) integration
-// (issue 6). Names are fixed by that integration [doc: issue 6]; the value
-// formats are [assumed].
+// Fields of the custom activity module of the original (Enghouse) integration.
+// Names are fixed by that integration (Enghouse Zoho CRM Integration Reference
+// and Deployment Guide 1.0) [doc]; the value formats are [assumed].
 const (
 	cfCallID       = "CCSPCallID" // the unique field used by upsert
-	cfName         = "Name"       // custom modules' system name field (zoho.md "Idempotency")
+	cfName         = "Name"       // custom modules' system name field (https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html)
 	cfDirection    = "Direction"
 	cfDNIS         = "DNIS"
 	cfSubject      = "Subject"
@@ -376,8 +384,8 @@ const (
 // "Incoming"/"Outgoing" and MediaType "VOIP" as the Enghouse connector
 // writes them (Zoho CRM Integration Reference and Deployment Guide 1.0,
 // example record), DNIS the called number, From/To the parties' numbers,
-// DurationMins whole minutes (wholeMinutes), StartTime/EndTime in zoho.md's
-// datetime format, MediaType VOIP. A linked call (Regarding set) gets one
+// DurationMins whole minutes (wholeMinutes), StartTime/EndTime in Zoho's
+// datetime format (insert-records), MediaType VOIP. A linked call (Regarding set) gets one
 // RelatesTo<Module> lookup per module of Regarding and Related (Regarding
 // first); an unlinked call (Regarding nil, e.g. several matches without
 // multiple_matches_pick_first) gets none [assumed]. Queue is added by

@@ -12,7 +12,7 @@ import (
 var _ crm.Updater = (*Client)(nil)
 
 // UpdateActivities implements crm.Updater with PUT /{module} (update by id,
-// up to 100 records per request: zoho.md "Batching"; Update Records,
+// up to 100 records per request: Update Records,
 // https://www.zoho.com/crm/developer/docs/api/v8/update-records.html).
 // Callback requests and calls of the Calls module are read first by id (one
 // COQL query per 2,500 ids) so that a missing record fails with

@@ -19,7 +19,7 @@ var ErrRecordingOff = fmt.Errorf("zoho: recording switched off: %w", crm.ErrNotR
 // WriteActivities writes calls and callback requests.
 //
 // Calls go to the configured module. The standard Calls module has no upsert
-// (zoho.md "Idempotency"), so the batch is pre-checked with COQL: by the
+// (https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html lists the modules), so the batch is pre-checked with COQL: by the
 // Enreach id in call_id_field when configured (one `in` query for up to 2,500
 // items), otherwise by Call_Start_Time plus the Enreach id marker line of
 // Description (COQL cannot filter multi-line fields). Found items report
@@ -414,7 +414,8 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 	return w.results, nil
 }
 
-// recordResult is one element of a data[] answer (zoho.md "Batching").
+// recordResult is one element of a data[] answer (201 all, 207 mixed:
+// https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html).
 type recordResult struct {
 	Code    string         `json:"code"`
 	Status  string         `json:"status"`

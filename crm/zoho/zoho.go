@@ -40,7 +40,8 @@ type Options struct {
 	// Logger receives debug and warning logs (default slog.Default()).
 	Logger *slog.Logger
 	// OnCredits, when set, is told the remaining daily API credits whenever
-	// a response carries X-API-CREDITS-REMAINING (zoho.md "Limits").
+	// a response carries X-API-CREDITS-REMAINING (sent once half of the
+	// daily credits are used [code]; credits: https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
 	OnCredits func(remaining int64)
 	// OnTokenRenew, when set, is told after every token grant (for metrics).
 	OnTokenRenew func(err error)
@@ -316,7 +317,8 @@ func (c *Client) baseURL() (string, error) {
 	return d + "/crm/" + apiVersion, nil
 }
 
-// APIError is an error answer of the Zoho API (zoho.md "Errors").
+// APIError is an error answer of the Zoho API ({"code","details","message",
+// "status"}: Zoho's OpenAPI, zoho/crm-oas v8.0/record.json).
 type APIError struct {
 	Status  int
 	Code    string

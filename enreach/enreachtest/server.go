@@ -1,8 +1,8 @@
 // Package enreachtest provides an in-memory Enreach Voice API for tests, in
 // the manner of net/http/httptest: discovery, Basic auth, GET /users,
 // /users/me, /queues, /calls, /servicecall, /callbacklists and /callbacks
-// with the filters and the 31-day rule of shared/reference/enreach.md §4
-// and §8, fault injection (429 with Retry-After, 401, 5xx), a request log,
+// with the filters and the 31-day rule of the client (see enreach.MaxWindow)
+// and the wire shapes of enreach/fields.go, fault injection (429 with Retry-After, 401, 5xx), a request log,
 // and a webhook sender. It is safe for concurrent use.
 package enreachtest
 
@@ -354,7 +354,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusUnauthorized, "Authorization has been denied for this request.")
 		return
 	}
-	// The API serialises JSON or XML (enreach.md §2); callsync must ask for JSON.
+	// The API serialises JSON or XML (https://doc.enreachvoice.com/beneapi); callsync must ask for JSON.
 	if !strings.Contains(r.Header.Get("Accept"), "application/json") {
 		writeError(rec, http.StatusNotAcceptable, "this double only answers Accept: application/json")
 		return
@@ -548,7 +548,8 @@ func qget(q url.Values, name string) string {
 	return ""
 }
 
-// callFilters are the /calls and /servicecall filters (enreach.md §4).
+// callFilters are the /calls and /servicecall filters (StartTime/EndTime or
+// ModifiedAfter/ModifiedBefore, as mokso/enreachvoice sends them).
 type callFilters struct {
 	start, modified window
 	callID          string
@@ -620,7 +621,7 @@ func (s *Server) handleServiceCalls(w http.ResponseWriter, q url.Values) {
 }
 
 // handleCallbacks answers GET /callbacks?CallbackListId=..&ModifiedAfter=..&ModifiedBefore=..
-// (all three required, [assumed] §8).
+// (all three required [assumed]).
 func (s *Server) handleCallbacks(w http.ResponseWriter, q url.Values) {
 	listID := qget(q, "CallbackListId")
 	if listID == "" {

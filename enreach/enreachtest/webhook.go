@@ -14,7 +14,7 @@ import (
 )
 
 // NewCallbackDelivery returns a delivery of a Callback* event for cb, as
-// Enreach sends it (enreach.md §8): a fresh Id, Timestamp now, EntityType
+// Enreach sends it (envelope as in enreach/fields.go): a fresh Id, Timestamp now, EntityType
 // "CallList", EntityId the callback list id. SendWebhook fills the root
 // entity (the organisation).
 func NewCallbackDelivery(eventType string, cb enreach.Callback) enreach.Delivery {

@@ -6,8 +6,8 @@ import (
 	"github.com/callsync/callsync/enreach"
 )
 
-// The double's wire shapes, written from the working contract
-// (shared/reference/enreach.md §8) independently of the client's reader in
+// The double's wire shapes, written from the team's working contract for the
+// undocumented parts of the Enreach API, independently of the client's reader in
 // enreach/fields.go, so a test proves the two agree rather than sharing one
 // mapping. Times are UTC "yyyy-MM-dd HH:mm:ss"; absent optional values are
 // JSON null.
@@ -181,7 +181,7 @@ type wireDelivery struct {
 	Data           *wireCallback `json:",omitempty"`
 }
 
-// wireDiscovery is one element of the discovery answer ([doc] EV/beneapi).
+// wireDiscovery is one element of the discovery answer ([doc] https://doc.enreachvoice.com/beneapi).
 type wireDiscovery struct {
 	SiloName          string `json:"siloName"`
 	Username          string `json:"username"`

@@ -14,7 +14,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// $batch [dynamics.md: Batching]: multipart/mixed with CRLF line ends; lone
+// $batch (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api):
+// multipart/mixed with CRLF line ends; lone
 // requests and changesets (nested multipart/mixed, all-or-nothing, Content-ID
 // references as $n); at most MaxBatchOps requests; no GET inside a changeset;
 // executed in order; without Prefer: odata.continue-on-error processing stops

@@ -10,7 +10,7 @@ import (
 )
 
 // A small OData $filter parser and evaluator for the subset callsync uses
-// [dynamics.md: Finding a caller by phone]: eq ne gt ge lt le, and/or/not,
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/filter-rows): eq ne gt ge lt le, and/or/not,
 // parentheses, contains/startswith/endswith, Microsoft.Dynamics.CRM.In, and
 // string, boolean, integer, GUID, DateTimeOffset and null literals. Errors
 // are reported like the Web API: 400 with code 0x80060888.

@@ -4,7 +4,8 @@
 // inspection methods read what clients wrote, and fault injection (expired
 // tokens, 429 with Retry-After, 5xx) happens on demand.
 //
-// It is faithful to /work/shared/reference/dynamics.md: OData $filter with
+// It follows the Dataverse Web API documentation
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/overview): OData $filter with
 // eq/ne/gt/ge/lt/le, and/or/not, contains/startswith/endswith and
 // Microsoft.Dynamics.CRM.In; $select; $top; @odata.nextLink paging;
 // $batch with changesets (Content-ID references, atomic rollback,

@@ -84,8 +84,9 @@ func phoneCols(extra map[string]colType, names ...string) map[string]colType {
 	return extra
 }
 
-// newTables returns the Web API subset the double serves [dynamics.md:
-// Finding a caller by phone; Finding users and queues; Writing].
+// newTables returns the Web API subset the double serves: contact, account,
+// lead, systemuser, queue and phonecall as in the table reference
+// (https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/).
 func newTables() map[string]*table {
 	ts := map[string]*table{}
 	add := func(t *table) { ts[t.set] = t }

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Phone-call writes [dynamics.md: Writing a completed phone-call activity;
-// Idempotency]. Error codes the reference gives are used as given; the others
-// are marked [assumed].
+// Phone-call writes (https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/phonecall;
+// duplicate key https://learn.microsoft.com/power-apps/developer/data-platform/bulk-operations). Documented error codes are used as
+// documented; the others are marked [assumed].
 
 const (
 	codeOData      = "0x80060888" // OData payload/URL errors [Errors]

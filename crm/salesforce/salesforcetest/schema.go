@@ -113,7 +113,8 @@ func typed(name string, t FieldType) *field {
 func readOnly(f *field) *field { f.createable, f.updateable = false, false; return f }
 
 // newSchema returns the objects of a fresh org: the standard fields callsync
-// touches (Salesforce object reference, see salesforce.md) plus the Task's
+// touches (Salesforce object reference,
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/) plus the Task's
 // custom call fields.
 func newSchema(cfg Config) map[string]*object {
 	objs := map[string]*object{}

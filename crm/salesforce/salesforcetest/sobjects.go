@@ -207,7 +207,7 @@ func (s *Server) checkWrite(pw *pendingWrite, create bool) {
 	if pw.obj.name == "Task" {
 		if who, _ := merged["WhoId"].(string); who != "" && merged["WhatId"] != nil {
 			if t, ok := s.byID[who]; ok && s.objectOf(t) == "Lead" {
-				// [assumed] salesforce.md: a Lead WhoId cannot carry a WhatId.
+				// [assumed]: a Lead WhoId cannot carry a WhatId.
 				pw.errs = append(pw.errs, &fieldError{code: "FIELD_INTEGRITY_EXCEPTION",
 					msg: "Related To ID: You can't associate a task with a lead and another record.", fields: []string{"WhatId"}})
 			}

@@ -254,7 +254,8 @@ func (s *Server) writeOne(m *module, i int, raw map[string]json.RawMessage, mode
 	return res, true
 }
 
-// validateCall applies the Calls rules of zoho.md: Call_Start_Time always;
+// validateCall applies the Calls rules of https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html:
+// Call_Start_Time always;
 // Outgoing_Call_Status only on outbound calls; completed (not scheduled)
 // calls need a past start and a "mm:ss" Call_Duration that is not zero for
 // Inbound/Outbound.

@@ -159,7 +159,7 @@ func (s *Server) addStandardModules() {
 		"Mobile":     {Type: Phone},
 		"Fax":        {Type: Phone},
 	}), true, "Full_Name")
-	// Calls: zoho.md "Writing a completed phone-call activity"; the status
+	// Calls: https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html; the status
 	// field's API name is Outgoing_Call_Status in live orgs.
 	s.addModuleLocked("Calls", common(map[string]Field{
 		"Subject":                  {Type: Text, Mandatory: true},
@@ -464,7 +464,7 @@ func lookupID(raw json.RawMessage) string {
 	return ""
 }
 
-// parseTime accepts zoho.md's yyyy-MM-ddTHH:mm:ss±HH:mm, or the same
+// parseTime accepts Zoho's yyyy-MM-ddTHH:mm:ss±HH:mm, or the same
 // without offset in the org time zone. "Z" is not the documented format and
 // is refused.
 func (s *Server) parseTime(v string) (time.Time, bool) {

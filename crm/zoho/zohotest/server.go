@@ -3,7 +3,7 @@
 // data centre's api_domain, the ten-grants-per-ten-minutes limit) and an API
 // domain serving COQL, users, record insert/update and upsert, with Zoho's
 // answer shapes, per-record 201/207 results, error bodies and limits (per
-// /work/shared/reference/zoho.md). Tests seed and inspect the data, count
+// https://www.zoho.com/crm/developer/docs/api/ and Zoho's OpenAPI, zoho/crm-oas). Tests seed and inspect the data, count
 // requests and inject faults (429, 5xx, expired tokens, per-record errors).
 package zohotest
 
@@ -22,10 +22,11 @@ import (
 	"github.com/callsync/callsync/config"
 )
 
-// Limits of the real service the double enforces (zoho.md).
+// Limits of the real service the double enforces
+// (https://www.zoho.com/accounts/protocol/oauth/web-apps/access-token-expiry.html).
 const (
 	GrantsPerWindow = 10               // access tokens per refresh token per window
-	GrantWindow     = 10 * time.Minute // zoho.md "Auth": ≤ 10 per 10 min
+	GrantWindow     = 10 * time.Minute // ≤ 10 per 10 min [doc]
 	LiveTokens      = 30               // live access tokens per refresh token
 	TokenLifetime   = time.Hour
 	MaxRecords      = 100 // records per insert/update/upsert
@@ -256,7 +257,7 @@ func (s *Server) FailRecords(match func(module string, rec map[string]any) bool,
 }
 
 // SetCredits sets the daily API credits; responses carry
-// X-API-CREDITS-REMAINING once half of them are used (zoho.md "Limits").
+// X-API-CREDITS-REMAINING once half of them are used [code].
 func (s *Server) SetCredits(total, remaining int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
