@@ -21,8 +21,22 @@ type Lookuper interface {
 	Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error)
 }
 
+// Directory is the tenant's phone directory (phonedir.Directory): records
+// by E.164, read locally, and learning of records a live lookup found.
+type Directory interface {
+	Lookup(ctx context.Context, numbers []string) (map[string][]crm.Record, error)
+	Learn(ctx context.Context, recs []crm.Record) error
+}
+
 // Options configure a Matcher.
 type Options struct {
+	// Directory, when set (crm.directory: mirror), answers numbers first:
+	// a number it holds is matched by E.164 equality with no CRM request
+	// and no cache; a miss goes to the live lookup (the cache, then the
+	// CRM), whose verified records enter the directory. A number whose hits
+	// include an entity with Fields requested goes live (the directory
+	// holds no field values).
+	Directory Directory
 	// Region is the tenant's default region for numbers without a country code.
 	Region string
 	// NumbersToCut > 0 switches the CRM query to a suffix search (the original
@@ -50,6 +64,8 @@ type Result struct {
 	Records []crm.Record
 	// Cached is true when the answer came from the cache.
 	Cached bool
+	// Directory is true when the answer came from the phone directory.
+	Directory bool
 }
 
 // Matcher finds customers by number. It is safe for concurrent use.
@@ -104,14 +120,19 @@ func (m *Matcher) Normalize(raw string) (phone.Number, string) {
 	return n, ""
 }
 
-// Match resolves raw numbers, keyed by the raw value. With useCache, numbers
-// looked up within the TTL are answered from the cache; every CRM answer
-// refreshes the cache either way. Numbers are looked up in batches.
+// Match resolves raw numbers, keyed by the raw value. With a Directory, the
+// numbers it holds are answered from it. With useCache, other numbers looked
+// up within the TTL are answered from the cache; every CRM answer refreshes
+// the cache either way. Numbers are looked up in batches.
 func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[string]Result, error) {
 	out := make(map[string]Result, len(raws))
 	var todo []phone.Number
 	queued := map[string]bool{}
 	now := m.opts.Now()
+	dir, err := m.fromDirectory(ctx, raws)
+	if err != nil {
+		return nil, err
+	}
 	for _, raw := range raws {
 		if _, done := out[raw]; done {
 			continue
@@ -119,6 +140,10 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		n, reason := m.Normalize(raw)
 		if reason != "" {
 			out[raw] = Result{Number: n, Reason: reason}
+			continue
+		}
+		if recs, ok := dir[n.E164()]; ok {
+			out[raw] = Result{Number: n, Records: recs, Directory: true}
 			continue
 		}
 		if useCache {
@@ -153,8 +178,19 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		}
 	}
 	m.store(found, now)
+	if m.opts.Directory != nil {
+		var learn []crm.Record
+		for _, recs := range found {
+			learn = append(learn, recs...)
+		}
+		if len(learn) > 0 {
+			if err := m.opts.Directory.Learn(ctx, learn); err != nil {
+				return nil, fmt.Errorf("match: phone directory: %w", err)
+			}
+		}
+	}
 	for raw, r := range out {
-		if r.Reason == "" && !r.Cached {
+		if r.Reason == "" && !r.Cached && !r.Directory {
 			r.Records = found[r.Number.E164()]
 			out[raw] = r
 		}
@@ -234,4 +270,36 @@ func (m *Matcher) formsOf(n phone.Number) []string {
 	m.forms[n.E164()] = f
 	m.mu.Unlock()
 	return f
+}
+
+// fromDirectory answers the matchable numbers of raws that the directory
+// holds, keyed by E.164.
+func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (map[string][]crm.Record, error) {
+	if m.opts.Directory == nil {
+		return nil, nil
+	}
+	var numbers []string
+	seen := map[string]bool{}
+	for _, raw := range raws {
+		if n, reason := m.Normalize(raw); reason == "" && !seen[n.E164()] {
+			seen[n.E164()] = true
+			numbers = append(numbers, n.E164())
+		}
+	}
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	res, err := m.opts.Directory.Lookup(ctx, numbers)
+	if err != nil {
+		return nil, fmt.Errorf("match: phone directory: %w", err)
+	}
+	for e164, recs := range res {
+		for _, r := range recs {
+			if len(m.opts.Fields[r.Entity]) > 0 {
+				delete(res, e164) // rules need field values: ask the CRM
+				break
+			}
+		}
+	}
+	return res, nil
 }

@@ -1,0 +1,85 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// PhoneLister is an optional capability of a Client: it lists the phone
+// fields of an entity's records page by page, for the local phone directory.
+// A full load asks with a zero Since; an incremental sync asks for records
+// modified since a cursor and for records deleted since another. Pages follow
+// the CRM's own paging (a continuation token in Next), so a load can resume
+// from the last page token it stored.
+type PhoneLister interface {
+	// ListPhones returns one page of records with their phone fields.
+	ListPhones(ctx context.Context, req PhoneListRequest) (PhonePage, error)
+	// DeletedRecords returns one page of the ids of records deleted since
+	// req.Since. A client whose CRM cannot say returns ErrNoDeleted.
+	DeletedRecords(ctx context.Context, req DeletedRequest) (DeletedPage, error)
+}
+
+// ErrNoDeleted: the CRM offers no list of deleted records for the entity;
+// deletions are only healed by the next full load.
+var ErrNoDeleted = errors.New("the CRM lists no deleted records for this entity")
+
+// ErrPageExpired: a page token given back is no longer valid (expired or
+// unknown); the load restarts from its first page.
+var ErrPageExpired = errors.New("page token expired")
+
+// PhoneListRequest asks for one page of an entity's records.
+type PhoneListRequest struct {
+	Entity Entity
+	// Since: zero for every record (a full load); otherwise only records
+	// modified at or after it.
+	Since time.Time
+	// Page is "" for the first page, else the Next of the previous page.
+	Page string
+}
+
+// PhoneRecord is one record's phone fields and what parsing them needs.
+type PhoneRecord struct {
+	Ref
+	// Modified is the record's last-modified stamp in the CRM.
+	Modified time.Time
+	OwnerID  string
+	// ParentAccountID is a contact's account, when the CRM has one.
+	ParentAccountID string
+	// Country is the record's address country as people typed it ("" when
+	// none).
+	Country string
+	// Phones maps a phone field name to its stored value; empty values are
+	// left out.
+	Phones map[string]string
+}
+
+// PhonePage is one page of records.
+type PhonePage struct {
+	Records []PhoneRecord
+	// Next continues the listing; "" on the last page.
+	Next string
+	// Skipped counts records of the page the client could not read
+	// (malformed); they are left out, never stop a load.
+	Skipped int
+	// Requests counts the HTTP requests this page took.
+	Requests int
+}
+
+// DeletedRequest asks for records of an entity deleted since a time.
+type DeletedRequest struct {
+	Entity Entity
+	Since  time.Time
+	Page   string
+}
+
+// DeletedPage is one page of deleted record ids.
+type DeletedPage struct {
+	IDs []string
+	// Next continues the listing; "" on the last page.
+	Next string
+	// Until is the latest time the answer covers (the next Since); zero
+	// when the CRM does not say.
+	Until    time.Time
+	Requests int
+}

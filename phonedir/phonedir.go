@@ -1,0 +1,176 @@
+// Package phonedir owns the phone directory: every phone field value of a
+// tenant's CRM records, parsed once to E.164 with the record's own address
+// country (else the tenant's default region) and kept in the store, so a
+// caller matches by E.164 equality whatever format the CRM holds, with no
+// CRM request. It loads the directory in full (paged, resumable), keeps it
+// current incrementally (records modified since a cursor, deleted records),
+// and answers lookups for the matcher.
+package phonedir
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/store"
+)
+
+// Store is the part of the store the directory needs.
+type Store interface {
+	ReplaceDirectoryRecords(ctx context.Context, tenant, entity string, gen int64, recs []store.DirectoryRecord, synced time.Time) error
+	DeleteDirectoryRecords(ctx context.Context, tenant, entity string, ids []string) error
+	SweepDirectory(ctx context.Context, tenant, entity string, gen int64) (int64, error)
+	DirectoryLookup(ctx context.Context, tenant string, numbers []string) (map[string][]store.DirectoryNumber, error)
+	DirectorySyncState(ctx context.Context, tenant, entity string) (store.DirectorySync, bool, error)
+	SaveDirectorySync(ctx context.Context, tenant string, d store.DirectorySync) error
+	DirectoryCounts(ctx context.Context, tenant string) ([]store.DirectoryCount, error)
+}
+
+// Options configure a Directory.
+type Options struct {
+	Tenant string
+	// Region is the tenant's default region, for records without a
+	// recognised address country.
+	Region string
+	// Entities are the entities loaded (default contact, account, lead).
+	Entities []crm.Entity
+	// MinInterval: Refresh syncs at most once per MinInterval (default 30 s,
+	// half the calls job's minute: once per cycle).
+	MinInterval time.Duration
+	// Overlap is subtracted from the modified cursor of an incremental sync,
+	// so a record saved while the previous sync read is read again (default
+	// two minutes).
+	Overlap   time.Duration
+	Countries *Countries
+	Now       func() time.Time
+}
+
+// Directory is one tenant's phone directory. Safe for concurrent use.
+type Directory struct {
+	store  Store
+	lister crm.PhoneLister
+	o      Options
+
+	mu       sync.Mutex // serialises syncs (one per tenant at a time)
+	lastSync time.Time
+}
+
+// New returns a tenant's directory over its CRM's lister (nil: lookups and
+// Learn only; syncs fail).
+func New(s Store, l crm.PhoneLister, o Options) *Directory {
+	if len(o.Entities) == 0 {
+		o.Entities = crm.Entities
+	}
+	if o.MinInterval == 0 {
+		o.MinInterval = 30 * time.Second
+	}
+	if o.Overlap == 0 {
+		o.Overlap = 2 * time.Minute
+	}
+	if o.Countries == nil {
+		o.Countries = NewCountries()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Directory{store: s, lister: l, o: o}
+}
+
+// Lookup returns the records holding each E.164 number, keyed by number
+// (absent when none): one crm.Record per record, its Phones the raw values of
+// the fields that hold the number, in entity order (contacts, accounts,
+// leads) then by id.
+func (d *Directory) Lookup(ctx context.Context, numbers []string) (map[string][]crm.Record, error) {
+	rows, err := d.store.DirectoryLookup(ctx, d.o.Tenant, numbers)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]crm.Record, len(rows))
+	for e164, ns := range rows {
+		var recs []crm.Record
+		idx := map[crm.Ref]int{}
+		for _, n := range ns {
+			ref := crm.Ref{Entity: crm.Entity(n.Entity), ID: n.RecordID}
+			if !slices.Contains(d.o.Entities, ref.Entity) {
+				continue
+			}
+			i, ok := idx[ref]
+			if !ok {
+				i = len(recs)
+				idx[ref] = i
+				recs = append(recs, crm.Record{Ref: ref, OwnerID: n.OwnerID, ParentAccountID: n.ParentID, Phones: map[string]string{}})
+			}
+			recs[i].Phones[n.Field] = n.Raw
+		}
+		slices.SortStableFunc(recs, func(a, b crm.Record) int {
+			return slices.Index(crm.Entities, a.Entity) - slices.Index(crm.Entities, b.Entity)
+		})
+		if len(recs) > 0 {
+			out[e164] = recs
+		}
+	}
+	return out, nil
+}
+
+// Learn adds records a live lookup found (created since the last sync) to
+// the directory, parsed with the tenant's default region (a live lookup
+// returns no address country); the next sync replaces them with their full
+// reading.
+func (d *Directory) Learn(ctx context.Context, recs []crm.Record) error {
+	byEntity := map[crm.Entity][]store.DirectoryRecord{}
+	now := d.o.Now().UTC()
+	for _, r := range recs {
+		byEntity[r.Entity] = append(byEntity[r.Entity], d.record(crm.PhoneRecord{Ref: r.Ref, OwnerID: r.OwnerID,
+			ParentAccountID: r.ParentAccountID, Phones: r.Phones}, &Summary{}))
+	}
+	for e, rs := range byEntity {
+		st, _, err := d.store.DirectorySyncState(ctx, d.o.Tenant, string(e))
+		if err != nil {
+			return err
+		}
+		if err := d.store.ReplaceDirectoryRecords(ctx, d.o.Tenant, string(e), st.Gen, rs, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// record parses one CRM record's phone values.
+func (d *Directory) record(r crm.PhoneRecord, sum *Summary) store.DirectoryRecord {
+	out := store.DirectoryRecord{ID: r.ID}
+	fields := make([]string, 0, len(r.Phones))
+	for f, v := range r.Phones {
+		if v != "" {
+			fields = append(fields, f)
+		}
+	}
+	slices.Sort(fields)
+	for _, f := range fields {
+		raw := r.Phones[f]
+		p := d.o.Countries.Parse(raw, r.Country, d.o.Region)
+		if len(raw) > MaxValueLength {
+			raw = raw[:MaxValueLength] // kept for the unparseable list, bounded
+		}
+		if p.E164 == "" {
+			sum.Unparseable++
+		} else {
+			sum.Numbers++
+		}
+		country := r.Country
+		if len(country) > 100 {
+			country = country[:100]
+		}
+		out.Numbers = append(out.Numbers, store.DirectoryNumber{Entity: string(r.Entity), RecordID: r.ID, Field: f,
+			E164: p.E164, Raw: raw, Country: country, Region: p.Region, Reason: p.Reason, OwnerID: r.OwnerID,
+			ParentID: r.ParentAccountID, Modified: r.Modified})
+	}
+	return out
+}
+
+// errNoLister is returned by syncs of a directory without a lister.
+func (d *Directory) errNoLister() error {
+	return fmt.Errorf("phone directory %s: the CRM client cannot list records' phone fields", d.o.Tenant)
+}

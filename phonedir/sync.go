@@ -1,0 +1,225 @@
+package phonedir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/store"
+)
+
+// Summary counts what one sync read and changed.
+type Summary struct {
+	// Full lists the entities loaded in full this time; Resumed those whose
+	// full load went on from a stored page token.
+	Full    []crm.Entity
+	Resumed []crm.Entity
+	// Records read, phone numbers parsed, values that did not parse,
+	// records deleted (incremental) or swept (full load), records the
+	// client could not read.
+	Records     int
+	Numbers     int
+	Unparseable int
+	Deleted     int
+	Skipped     int
+	Requests    int
+	Took        time.Duration
+}
+
+// Progress is told, after each page, the entity and how many of its
+// records were read so far in this sync.
+type Progress func(e crm.Entity, records int)
+
+// Sync brings the directory up to date: an entity never loaded, or whose
+// full load was interrupted, is loaded in full (resuming from its stored page
+// token); with full every entity is loaded again; the others are synced
+// incrementally (records modified since the cursor, less the overlap, and
+// records deleted since). A CRM error stops the sync and leaves what the
+// directory held (plus the pages already read) in use. progress may be nil.
+func (d *Directory) Sync(ctx context.Context, full bool, progress Progress) (Summary, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sync(ctx, full, progress)
+}
+
+// Refresh syncs incrementally unless a sync finished less than MinInterval
+// ago: calls, callbacks and Smart Routing of one cycle share one sync.
+func (d *Directory) Refresh(ctx context.Context) (Summary, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.lastSync.IsZero() && d.o.Now().Sub(d.lastSync) < d.o.MinInterval {
+		return Summary{}, nil
+	}
+	return d.sync(ctx, false, nil)
+}
+
+func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Summary, error) {
+	var sum Summary
+	if d.lister == nil {
+		return sum, d.errNoLister()
+	}
+	start := d.o.Now()
+	defer func() { sum.Took = d.o.Now().Sub(start) }()
+	for _, e := range d.o.Entities {
+		st, ok, err := d.store.DirectorySyncState(ctx, d.o.Tenant, string(e))
+		if err != nil {
+			return sum, err
+		}
+		if full || !ok || st.FullDone.IsZero() || st.Loading() {
+			err = d.load(ctx, e, st, full && !st.Loading(), &sum, progress)
+		} else {
+			err = d.incremental(ctx, e, st, &sum, progress)
+		}
+		if err != nil {
+			return sum, fmt.Errorf("phone directory %s: %s: %w", d.o.Tenant, e, err)
+		}
+	}
+	d.lastSync = d.o.Now()
+	return sum, nil
+}
+
+// load reads every record of an entity, page by page, storing each page and
+// its continuation token (so a killed load resumes there), then removes the
+// rows of records the load did not see. fresh starts a new generation even
+// when a stored one finished.
+func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySync, fresh bool, sum *Summary, progress Progress) error {
+	now := d.o.Now().UTC()
+	page := ""
+	if st.Loading() && !fresh {
+		page = st.FullToken
+		sum.Resumed = append(sum.Resumed, e)
+	} else {
+		st.Gen++
+		st.FullStarted, st.FullToken = now, ""
+		if err := d.store.SaveDirectorySync(ctx, d.o.Tenant, st); err != nil {
+			return err
+		}
+	}
+	sum.Full = append(sum.Full, e)
+	read := 0
+	for {
+		p, err := d.lister.ListPhones(ctx, crm.PhoneListRequest{Entity: e, Page: page})
+		sum.Requests += p.Requests
+		if errors.Is(err, crm.ErrPageExpired) && page != "" {
+			// The CRM forgot the token: read again from the first page,
+			// same generation (rows already read stay and are refreshed).
+			page = ""
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("full load: %w", err)
+		}
+		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
+			return err
+		}
+		read += len(p.Records)
+		if progress != nil {
+			progress(e, read)
+		}
+		st.FullToken = p.Next
+		if p.Next == "" {
+			break
+		}
+		if err := d.store.SaveDirectorySync(ctx, d.o.Tenant, st); err != nil {
+			return err
+		}
+		page = p.Next
+	}
+	swept, err := d.store.SweepDirectory(ctx, d.o.Tenant, string(e), st.Gen)
+	if err != nil {
+		return err
+	}
+	sum.Deleted += int(swept)
+	done := d.o.Now().UTC()
+	st.FullToken, st.FullDone, st.LastSync, st.DoneGen = "", done, done, st.Gen
+	// Records changed while the load read are read again by the next
+	// incremental sync: its cursors start where the load started.
+	st.ModifiedCursor, st.DeletedCursor = st.FullStarted, st.FullStarted
+	return d.saveCounts(ctx, st)
+}
+
+// incremental reads the records modified since the cursor and removes the
+// deleted ones.
+func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, sum *Summary, progress Progress) error {
+	started := d.o.Now().UTC()
+	since := st.ModifiedCursor.Add(-d.o.Overlap)
+	cursor := st.ModifiedCursor
+	page, read := "", 0
+	for {
+		p, err := d.lister.ListPhones(ctx, crm.PhoneListRequest{Entity: e, Since: since, Page: page})
+		sum.Requests += p.Requests
+		if err != nil {
+			return fmt.Errorf("modified since %s: %w", since.Format(time.RFC3339), err)
+		}
+		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
+			return err
+		}
+		for _, r := range p.Records {
+			if r.Modified.After(cursor) {
+				cursor = r.Modified.UTC()
+			}
+		}
+		read += len(p.Records)
+		if progress != nil && read > 0 {
+			progress(e, read)
+		}
+		if p.Next == "" {
+			break
+		}
+		page = p.Next
+	}
+	delSince := st.DeletedCursor.Add(-d.o.Overlap)
+	delCursor, page := started, ""
+	for {
+		p, err := d.lister.DeletedRecords(ctx, crm.DeletedRequest{Entity: e, Since: delSince, Page: page})
+		sum.Requests += p.Requests
+		if errors.Is(err, crm.ErrNoDeleted) {
+			delCursor = st.DeletedCursor
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("deleted since %s: %w", delSince.Format(time.RFC3339), err)
+		}
+		if err := d.store.DeleteDirectoryRecords(ctx, d.o.Tenant, string(e), p.IDs); err != nil {
+			return err
+		}
+		sum.Deleted += len(p.IDs)
+		if !p.Until.IsZero() {
+			delCursor = p.Until.UTC()
+		}
+		if p.Next == "" {
+			break
+		}
+		page = p.Next
+	}
+	st.ModifiedCursor, st.DeletedCursor, st.LastSync = cursor, delCursor, d.o.Now().UTC()
+	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
+}
+
+func (d *Directory) save(ctx context.Context, e crm.Entity, gen int64, p crm.PhonePage, sum *Summary) error {
+	sum.Records += len(p.Records)
+	sum.Skipped += p.Skipped
+	recs := make([]store.DirectoryRecord, 0, len(p.Records))
+	for _, r := range p.Records {
+		r.Entity = e
+		recs = append(recs, d.record(r, sum))
+	}
+	return d.store.ReplaceDirectoryRecords(ctx, d.o.Tenant, string(e), gen, recs, d.o.Now().UTC())
+}
+
+// saveCounts stores the state of a finished full load with the entity's
+// row counts.
+func (d *Directory) saveCounts(ctx context.Context, st store.DirectorySync) error {
+	counts, err := d.store.DirectoryCounts(ctx, d.o.Tenant)
+	if err != nil {
+		return err
+	}
+	for _, n := range counts {
+		if n.Entity == st.Entity {
+			st.Records, st.Numbers, st.Unparseable = n.Records, n.Numbers, n.Unparseable
+		}
+	}
+	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
+}
