@@ -58,7 +58,9 @@ var dirFormats = []dirFormat{
 		return strings.ReplaceAll(phonenumbers.Format(p, phonenumbers.INTERNATIONAL), " ", "\u00a0")
 	}},
 	{"00 prefix", false, func(p *phonenumbers.PhoneNumber, _ string) string { return "00" + ccOf(p) + nsn(p) }},
-	{"tel uri", false, func(p *phonenumbers.PhoneNumber, _ string) string { return phonenumbers.Format(p, phonenumbers.RFC3966) }},
+	{"tel uri", false, func(p *phonenumbers.PhoneNumber, _ string) string {
+		return phonenumbers.Format(p, phonenumbers.RFC3966)
+	}},
 	{"international ext", false, func(p *phonenumbers.PhoneNumber, _ string) string {
 		return phonenumbers.Format(p, phonenumbers.INTERNATIONAL) + " ext. 12"
 	}},
@@ -70,7 +72,9 @@ var dirFormats = []dirFormat{
 		cc := "+" + ccOf(p)
 		return cc + " (0)" + strings.TrimSpace(strings.TrimPrefix(intl, cc))
 	}},
-	{"national", true, func(p *phonenumbers.PhoneNumber, _ string) string { return phonenumbers.Format(p, phonenumbers.NATIONAL) }},
+	{"national", true, func(p *phonenumbers.PhoneNumber, _ string) string {
+		return phonenumbers.Format(p, phonenumbers.NATIONAL)
+	}},
 	{"national digits", true, func(p *phonenumbers.PhoneNumber, _ string) string {
 		return phonenumbers.NormalizeDigitsOnly(phonenumbers.Format(p, phonenumbers.NATIONAL))
 	}},
