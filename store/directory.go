@@ -80,7 +80,7 @@ func (s *Store) ReplaceDirectoryRecords(ctx context.Context, tenant, entity stri
 	if len(recs) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(q *dbsqlc.Queries) error {
+	err := s.tx(ctx, func(q dbsqlc.Querier) error {
 		const chunk = 500
 		for i := 0; i < len(recs); i += chunk {
 			part := recs[i:min(i+chunk, len(recs))]

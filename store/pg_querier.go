@@ -80,8 +80,39 @@ func (p pgQuerier) CountUnmappedUsers(ctx context.Context, arg dbsqlc.CountUnmap
 	return out, err
 }
 
+func (p pgQuerier) DeleteDirectoryRecords(ctx context.Context, arg dbsqlc.DeleteDirectoryRecordsParams) error {
+	return p.q.DeleteDirectoryRecords(ctx, dbpg.DeleteDirectoryRecordsParams(arg))
+}
+
 func (p pgQuerier) DeleteReplica(ctx context.Context, id string) error {
 	return p.q.DeleteReplica(ctx, id)
+}
+
+func (p pgQuerier) DirectoryByNumbers(ctx context.Context, arg dbsqlc.DirectoryByNumbersParams) ([]dbsqlc.DirectoryByNumbersRow, error) {
+	rows, err := p.q.DirectoryByNumbers(ctx, dbpg.DirectoryByNumbersParams(arg))
+	out := make([]dbsqlc.DirectoryByNumbersRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.DirectoryByNumbersRow(r)
+	}
+	return out, err
+}
+
+func (p pgQuerier) DirectoryCounts(ctx context.Context, tenant string) ([]dbsqlc.DirectoryCountsRow, error) {
+	rows, err := p.q.DirectoryCounts(ctx, tenant)
+	out := make([]dbsqlc.DirectoryCountsRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.DirectoryCountsRow(r)
+	}
+	return out, err
+}
+
+func (p pgQuerier) DirectoryUnparseable(ctx context.Context, arg dbsqlc.DirectoryUnparseableParams) ([]dbsqlc.DirectoryUnparseableRow, error) {
+	rows, err := p.q.DirectoryUnparseable(ctx, dbpg.DirectoryUnparseableParams(arg))
+	out := make([]dbsqlc.DirectoryUnparseableRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.DirectoryUnparseableRow(r)
+	}
+	return out, err
 }
 
 func (p pgQuerier) FindLedgerByNumber(ctx context.Context, arg dbsqlc.FindLedgerByNumberParams) ([]string, error) {
@@ -94,6 +125,11 @@ func (p pgQuerier) FinishInbox(ctx context.Context, arg dbsqlc.FinishInboxParams
 
 func (p pgQuerier) FinishJobRun(ctx context.Context, arg dbsqlc.FinishJobRunParams) error {
 	return p.q.FinishJobRun(ctx, dbpg.FinishJobRunParams(arg))
+}
+
+func (p pgQuerier) GetDirectorySync(ctx context.Context, arg dbsqlc.GetDirectorySyncParams) (dbsqlc.GetDirectorySyncRow, error) {
+	r, err := p.q.GetDirectorySync(ctx, dbpg.GetDirectorySyncParams(arg))
+	return dbsqlc.GetDirectorySyncRow(r), err
 }
 
 func (p pgQuerier) GetLedger(ctx context.Context, arg dbsqlc.GetLedgerParams) ([]dbsqlc.GetLedgerRow, error) {
@@ -130,6 +166,10 @@ func (p pgQuerier) Heartbeat(ctx context.Context, arg dbsqlc.HeartbeatParams) er
 
 func (p pgQuerier) InsertDecision(ctx context.Context, arg dbsqlc.InsertDecisionParams) error {
 	return p.q.InsertDecision(ctx, dbpg.InsertDecisionParams(arg))
+}
+
+func (p pgQuerier) InsertDirectoryNumber(ctx context.Context, arg dbsqlc.InsertDirectoryNumberParams) error {
+	return p.q.InsertDirectoryNumber(ctx, dbpg.InsertDirectoryNumberParams(arg))
 }
 
 func (p pgQuerier) InsertInbox(ctx context.Context, arg dbsqlc.InsertInboxParams) (int64, error) {
@@ -181,6 +221,15 @@ func (p pgQuerier) ListDecisions(ctx context.Context, arg dbsqlc.ListDecisionsPa
 	out := make([]dbsqlc.ListDecisionsRow, len(rows))
 	for i, r := range rows {
 		out[i] = dbsqlc.ListDecisionsRow(r)
+	}
+	return out, err
+}
+
+func (p pgQuerier) ListDirectorySync(ctx context.Context, tenant string) ([]dbsqlc.ListDirectorySyncRow, error) {
+	rows, err := p.q.ListDirectorySync(ctx, tenant)
+	out := make([]dbsqlc.ListDirectorySyncRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.ListDirectorySyncRow(r)
 	}
 	return out, err
 }
@@ -325,6 +374,10 @@ func (p pgQuerier) ReleaseLease(ctx context.Context, arg dbsqlc.ReleaseLeasePara
 	return p.q.ReleaseLease(ctx, dbpg.ReleaseLeaseParams(arg))
 }
 
+func (p pgQuerier) SaveDirectorySync(ctx context.Context, arg dbsqlc.SaveDirectorySyncParams) error {
+	return p.q.SaveDirectorySync(ctx, dbpg.SaveDirectorySyncParams(arg))
+}
+
 func (p pgQuerier) SetSchedule(ctx context.Context, arg dbsqlc.SetScheduleParams) error {
 	return p.q.SetSchedule(ctx, dbpg.SetScheduleParams(arg))
 }
@@ -339,6 +392,10 @@ func (p pgQuerier) SetWrittenReason(ctx context.Context, arg dbsqlc.SetWrittenRe
 
 func (p pgQuerier) StartJobRun(ctx context.Context, arg dbsqlc.StartJobRunParams) (int64, error) {
 	return p.q.StartJobRun(ctx, dbpg.StartJobRunParams(arg))
+}
+
+func (p pgQuerier) SweepDirectory(ctx context.Context, arg dbsqlc.SweepDirectoryParams) (int64, error) {
+	return p.q.SweepDirectory(ctx, dbpg.SweepDirectoryParams(arg))
 }
 
 func (p pgQuerier) UpsertCallbackRequest(ctx context.Context, arg dbsqlc.UpsertCallbackRequestParams) error {

@@ -38,6 +38,40 @@ type Decision struct {
 	Detail    []byte
 }
 
+type DirectoryNumber struct {
+	Tenant     string
+	Entity     string
+	RecordID   string
+	Field      string
+	E164       string
+	Raw        string
+	Country    string
+	Region     string
+	Reason     string
+	OwnerID    string
+	ParentID   string
+	ModifiedAt int64
+	SyncedAt   int64
+	Gen        int64
+}
+
+type DirectorySync struct {
+	Tenant         string
+	Entity         string
+	ModifiedCursor int64
+	DeletedCursor  int64
+	DeltaToken     string
+	Gen            int64
+	DoneGen        int64
+	FullToken      string
+	FullStartedAt  int64
+	FullDoneAt     int64
+	LastSyncAt     int64
+	Records        int64
+	Numbers        int64
+	Unparseable    int64
+}
+
 type JobRun struct {
 	ID         int64
 	Tenant     string

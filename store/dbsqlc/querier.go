@@ -22,10 +22,15 @@ type Querier interface {
 	CountQuarantine(ctx context.Context, tenant string) (int64, error)
 	// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
 	CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error)
+	DeleteDirectoryRecords(ctx context.Context, arg DeleteDirectoryRecordsParams) error
 	DeleteReplica(ctx context.Context, id string) error
+	DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error)
+	DirectoryCounts(ctx context.Context, tenant string) ([]DirectoryCountsRow, error)
+	DirectoryUnparseable(ctx context.Context, arg DirectoryUnparseableParams) ([]DirectoryUnparseableRow, error)
 	FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumberParams) ([]string, error)
 	FinishInbox(ctx context.Context, arg FinishInboxParams) error
 	FinishJobRun(ctx context.Context, arg FinishJobRunParams) error
+	GetDirectorySync(ctx context.Context, arg GetDirectorySyncParams) (GetDirectorySyncRow, error)
 	GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedgerRow, error)
 	GetLedgerRow(ctx context.Context, arg GetLedgerRowParams) (GetLedgerRowRow, error)
 	GetSchedule(ctx context.Context, arg GetScheduleParams) (GetScheduleRow, error)
@@ -33,6 +38,7 @@ type Querier interface {
 	GetWatermark(ctx context.Context, arg GetWatermarkParams) (int64, error)
 	Heartbeat(ctx context.Context, arg HeartbeatParams) error
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
+	InsertDirectoryNumber(ctx context.Context, arg InsertDirectoryNumberParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
 	InsertPurgeRun(ctx context.Context, arg InsertPurgeRunParams) error
 	InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error)
@@ -41,6 +47,7 @@ type Querier interface {
 	LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) ([]LedgerByCRMIDsRow, error)
 	ListCRMRequests(ctx context.Context, arg ListCRMRequestsParams) ([]ListCRMRequestsRow, error)
 	ListDecisions(ctx context.Context, arg ListDecisionsParams) ([]ListDecisionsRow, error)
+	ListDirectorySync(ctx context.Context, tenant string) ([]ListDirectorySyncRow, error)
 	ListInboxPending(ctx context.Context, limit int64) ([]ListInboxPendingRow, error)
 	ListInboxPendingExcept(ctx context.Context, arg ListInboxPendingExceptParams) ([]ListInboxPendingExceptRow, error)
 	// A job's runs, oldest first (the replicas' history).
@@ -68,12 +75,14 @@ type Querier interface {
 	PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error)
 	PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error)
 	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error
+	SaveDirectorySync(ctx context.Context, arg SaveDirectorySyncParams) error
 	SetSchedule(ctx context.Context, arg SetScheduleParams) error
 	SetWatermark(ctx context.Context, arg SetWatermarkParams) error
 	// Moves a written row between open, close_pending and closed.
 	// attempts counts the close attempts while close_pending.
 	SetWrittenReason(ctx context.Context, arg SetWrittenReasonParams) (int64, error)
 	StartJobRun(ctx context.Context, arg StartJobRunParams) (int64, error)
+	SweepDirectory(ctx context.Context, arg SweepDirectoryParams) (int64, error)
 	UpsertCallbackRequest(ctx context.Context, arg UpsertCallbackRequestParams) error
 	// A written row stays written: replays never downgrade it.
 	UpsertLedger(ctx context.Context, arg UpsertLedgerParams) error
