@@ -57,6 +57,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ExplainCommand{Main: m}).Run(ctx, rest)
 	case "doctor":
 		return (&DoctorCommand{Main: m}).Run(ctx, rest)
+	case "store":
+		return (&StoreCommand{Main: m}).Run(ctx, rest)
 	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(m.Stdout, versionLine())
 		return nil
@@ -87,6 +89,8 @@ Usage:
   callsync doctor   --config FILE [--tenant T] [--json]
                                            check each tenant's Enreach and CRM org and settings
                                            (read-only; exit 0 all ok, 1 a check failed, 3 warnings only)
+  callsync store copy --from sqlite:PATH --to postgres:URL [--force]
+                                           move a SQLite store's state to PostgreSQL (verified)
   callsync version                         version, commit and build date (also --version)
 
 Every command takes -h/--help.
