@@ -34,6 +34,7 @@ import (
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
+	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/crm/zoho/zohotest"
 	"github.com/callsync/callsync/match"
 	"github.com/callsync/callsync/phone"
@@ -280,14 +281,34 @@ func newCorpusBackend(t *testing.T, name string) *corpusBackend {
 			requests: srv.Requests, // token requests included
 		}
 	case corpusZoho:
-		b := zohotest.NewBackend(t, zohotest.BackendOptions{})
+		srv := zohotest.NewServer()
+		t.Cleanup(srv.Close)
+		c, err := zoho.New(srv.Config(), zoho.Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
 		return &corpusBackend{
-			client: b.Client(),
-			fields: b.PhoneFields,
-			add: func(e crm.Entity, name string, phones map[string]string) string {
-				return b.AddCustomer(e, name, phones, "", nil)
+			client: c,
+			fields: func(e crm.Entity) []string {
+				switch e {
+				case crm.Contact:
+					return []string{"Phone", "Mobile", "Home_Phone", "Other_Phone", "Asst_Phone"}
+				case crm.Account:
+					return []string{"Phone"}
+				}
+				return []string{"Phone", "Mobile"}
 			},
-			requests: b.Requests,
+			add: func(e crm.Entity, name string, phones map[string]string) string {
+				rec, module := map[string]any{"Last_Name": name}, map[crm.Entity]string{crm.Contact: "Contacts", crm.Lead: "Leads"}[e]
+				if e == crm.Account {
+					rec, module = map[string]any{"Account_Name": name}, "Accounts"
+				}
+				for k, v := range phones {
+					rec[k] = v
+				}
+				return srv.AddRecord(module, rec)
+			},
+			requests: func() int { return srv.Requests() + srv.TokenRequests() },
 		}
 	}
 	t.Fatalf("unknown CRM %q", name)

@@ -458,15 +458,3 @@ func TestMemoryLookup(t *testing.T) {
 		t.Errorf("unknown user field: err = %v", err)
 	}
 }
-
-func TestEngineEndToEndOnMemory(t *testing.T) {
-	RunEngine(t, func(t *testing.T) Backend {
-		return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}}
-	})
-}
-
-func TestEngineUnmatchedOnMemory(t *testing.T) {
-	RunEngineUnmatched(t, func(t *testing.T) Backend {
-		return memoryBackend{Memory: NewMemory(), match: crm.UserMatch{By: "email"}}
-	})
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
 	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs/jobstest"
 )
 
 // enreachField is the custom systemuser column holding the Enreach user id
@@ -119,7 +120,7 @@ func TestConformancePaged(t *testing.T) {
 }
 
 func TestEngineEndToEnd(t *testing.T) {
-	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
+	jobstest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
 }
 
 // faultyClient expires every token and throttles the next request before
@@ -148,7 +149,7 @@ func (b faultyBackend) Client() crm.Client { return faultyClient{Client: b.clien
 
 func TestEngineEndToEndWithExpiringTokensAnd429s(t *testing.T) {
 	var srv *dynamicstest.Server
-	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend {
+	jobstest.RunEngine(t, func(t *testing.T) crmtest.Backend {
 		b := newBackend(t, dynamicstest.Options{})
 		srv = b.srv
 		return faultyBackend{b}

@@ -5,8 +5,9 @@ import (
 
 	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/jobs/jobstest"
 )
 
 func TestEngineWriteUnmatched(t *testing.T) {
-	crmtest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
+	jobstest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend { return newBackend(t, dynamicstest.Options{}) })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
 	"github.com/callsync/callsync/httpclient"
+	"github.com/callsync/callsync/jobs/jobstest"
 )
 
 const (
@@ -143,7 +144,7 @@ func stored(r salesforcetest.Record) crmtest.Stored {
 func (b *backend) Requests() int { return b.srv.Requests() }
 
 func TestEngineEndToEnd(t *testing.T) {
-	crmtest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
+	jobstest.RunEngine(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
 }
 
 // AddManualCall implements crmtest.ManualBackend: a call Task with the

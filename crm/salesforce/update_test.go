@@ -4,8 +4,9 @@ import (
 	"testing"
 
 	"github.com/callsync/callsync/crm/crmtest"
+	"github.com/callsync/callsync/jobs/jobstest"
 )
 
 func TestEngineWriteUnmatched(t *testing.T) {
-	crmtest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
+	jobstest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend { return newBackend(t) })
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
-	"github.com/callsync/callsync/crm/zoho/zohotest"
 	"github.com/callsync/callsync/routing"
 )
 
@@ -15,9 +14,9 @@ import (
 var _ routing.ParentFetcher = (*zoho.Client)(nil)
 
 func TestAccountsByID(t *testing.T) {
-	b, c, s := newBackend(t, nil)
+	b, c, s := newClient(t, nil)
 	owner := b.AddUser("anna@contoso.example", "Anna", "", false)
-	vip := b.AddCustomer(crm.Account, "Big Co", nil, owner, map[string]string{zohotest.ExtraField: "VIP"})
+	vip := b.AddCustomer(crm.Account, "Big Co", nil, owner, map[string]string{extraField: "VIP"})
 	plain := b.AddCustomer(crm.Account, "Small Co", nil, "", nil)
 	contact := b.AddCustomer(crm.Contact, "Carl", nil, owner, nil)
 	var many []string
@@ -27,7 +26,7 @@ func TestAccountsByID(t *testing.T) {
 	s.ResetCounts()
 
 	ids := append([]string{vip, plain, contact, "12ab", "", " ", vip}, many...)
-	got, err := c.Accounts(ctx, ids, []string{zohotest.ExtraField})
+	got, err := c.Accounts(ctx, ids, []string{extraField})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +34,10 @@ func TestAccountsByID(t *testing.T) {
 		t.Fatalf("%d accounts, want %d", len(got), 2+len(many))
 	}
 	if r := got[vip]; r.Entity != crm.Account || r.ID != vip || r.Name != "Big Co" || r.OwnerID != owner ||
-		len(r.Fields) != 1 || r.Fields[zohotest.ExtraField] != "VIP" {
+		len(r.Fields) != 1 || r.Fields[extraField] != "VIP" {
 		t.Errorf("vip: %+v", r)
 	}
-	if r := got[plain]; r.Name != "Small Co" || r.OwnerID != s.AdminUserID() || r.Fields[zohotest.ExtraField] != "" {
+	if r := got[plain]; r.Name != "Small Co" || r.OwnerID != s.AdminUserID() || r.Fields[extraField] != "" {
 		t.Errorf("plain: %+v", r)
 	}
 	for _, id := range []string{contact, "12ab", "", " "} {
@@ -51,7 +50,7 @@ func TestAccountsByID(t *testing.T) {
 		t.Fatalf("%d requests for 2602 ids, want 2", len(log))
 	}
 	for _, r := range log {
-		if r.Path != "/crm/v8/coql" || !strings.HasPrefix(r.Query, "select id, Account_Name, Owner, "+zohotest.ExtraField+" from Accounts where ") ||
+		if r.Path != "/crm/v8/coql" || !strings.HasPrefix(r.Query, "select id, Account_Name, Owner, "+extraField+" from Accounts where ") ||
 			!strings.Contains(r.Query, "(id in ('") || strings.Count(r.Query, " in (") > 20 {
 			t.Errorf("request %s %s", r.Path, r.Query[:min(len(r.Query), 120)])
 		}
@@ -59,7 +58,7 @@ func TestAccountsByID(t *testing.T) {
 }
 
 func TestAccountsEdges(t *testing.T) {
-	b, c, s := newBackend(t, nil)
+	b, c, s := newClient(t, nil)
 	acc := b.AddCustomer(crm.Account, "Big Co", nil, "", nil)
 	s.ResetCounts()
 	if got, err := c.Accounts(ctx, []string{"x", ""}, nil); err != nil || len(got) != 0 || s.Requests() != 0 {

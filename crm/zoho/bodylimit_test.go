@@ -8,14 +8,13 @@ import (
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
-	"github.com/callsync/callsync/crm/zoho/zohotest"
 	"github.com/callsync/callsync/httpclient"
 )
 
 // An answer past the body limit is an error naming the limit, not a
 // truncated read taken for the whole.
 func TestResponseBodyLimit(t *testing.T) {
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{HTTP: httpclient.Options{BodyLimit: 2048}}})
+	b := newBackend(t, backendOptions{Client: zoho.Options{HTTP: httpclient.Options{BodyLimit: 2048}}})
 	for i := range 20 {
 		b.AddCustomer(crm.Contact, strings.Repeat("Long Name ", 10)+string(rune('A'+i)), map[string]string{b.PhoneFields(crm.Contact)[0]: "+358401234567"}, "", nil)
 	}

@@ -13,9 +13,9 @@ import (
 
 // doctorOrg is a complete org: users matched by the CCSPID user field (one
 // active agent has it), a routing rule on Accounts.Industry.
-func doctorOrg(t *testing.T, configure func(*config.Zoho)) *zohotest.Backend {
+func doctorOrg(t *testing.T, configure func(*config.Zoho)) *backend {
 	t.Helper()
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{
+	b := newBackend(t, backendOptions{
 		Configure: func(c *config.Zoho) {
 			c.UserIDField = "CCSPID"
 			if configure != nil {
@@ -31,7 +31,7 @@ func doctorOrg(t *testing.T, configure func(*config.Zoho)) *zohotest.Backend {
 	return b
 }
 
-func runDoctor(t *testing.T, b *zohotest.Backend) map[string]crm.Check {
+func runDoctor(t *testing.T, b *backend) map[string]crm.Check {
 	t.Helper()
 	b.Server.ResetCounts()
 	checks, err := b.Zoho().Doctor(ctx)
@@ -168,7 +168,7 @@ func TestDoctorOrgShapes(t *testing.T) {
 
 // user_id_field set but no agent has a value in it.
 func TestDoctorUsers(t *testing.T) {
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: func(c *config.Zoho) { c.UserIDField = "CCSPID" }})
+	b := newBackend(t, backendOptions{Configure: func(c *config.Zoho) { c.UserIDField = "CCSPID" }})
 	checks := runDoctor(t, b)
 	wantCheck(t, checks, "users.CCSPID", crm.CheckWarn, "set each agent's Enreach user id")
 	// DefaultCrmAssignee is callsync doctor's own check (through Enreach,

@@ -5,18 +5,18 @@ import (
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm/crmtest"
-	"github.com/callsync/callsync/crm/zoho/zohotest"
+	"github.com/callsync/callsync/jobs/jobstest"
 )
 
 func TestEngineWriteUnmatched(t *testing.T) {
-	crmtest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend {
-		return zohotest.NewBackend(t, zohotest.BackendOptions{})
+	jobstest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend {
+		return newBackend(t, backendOptions{})
 	})
 }
 
 // A custom module (the Enghouse format) links through RelatesTo<Module>.
 func TestEngineWriteUnmatchedCustomModule(t *testing.T) {
-	crmtest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend {
-		return zohotest.NewBackend(t, zohotest.BackendOptions{Configure: func(c *config.Zoho) { c.Module = "CCSP_Calls" }})
+	jobstest.RunEngineUnmatched(t, func(t *testing.T) crmtest.Backend {
+		return newBackend(t, backendOptions{Configure: func(c *config.Zoho) { c.Module = "CCSP_Calls" }})
 	})
 }

@@ -40,9 +40,9 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newBackend(t *testing.T, configure func(*config.Zoho)) (*zohotest.Backend, *zoho.Client, *zohotest.Server) {
+func newClient(t *testing.T, configure func(*config.Zoho)) (*backend, *zoho.Client, *zohotest.Server) {
 	t.Helper()
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: configure})
+	b := newBackend(t, backendOptions{Configure: configure})
 	return b, b.Zoho(), b.Server
 }
 
@@ -98,7 +98,7 @@ func wantStatus(t *testing.T, res []crm.WriteResult, want crm.WriteStatus) {
 }
 
 func TestTokenCachedAndAPIDomainFromTokenResponse(t *testing.T) {
-	b, c, s := newBackend(t, nil)
+	b, c, s := newClient(t, nil)
 	if b.Config.APIDomain != "" || s.URL == s.AccountsURL {
 		t.Fatal("test setup: api_domain must come from the token response of a separate accounts server")
 	}
@@ -125,7 +125,7 @@ func TestTokenCachedAndAPIDomainFromTokenResponse(t *testing.T) {
 }
 
 func TestExpiredTokenMidRun(t *testing.T) {
-	_, c, s := newBackend(t, withCallID)
+	_, c, s := newClient(t, withCallID)
 	wantStatus(t, write(t, c, calls(0, 5)), crm.Created)
 	s.ExpireTokens()
 	wantStatus(t, write(t, c, calls(5, 5)), crm.Created)
@@ -148,7 +148,7 @@ func TestExpiredTokenMidRun(t *testing.T) {
 
 func TestTokenGrantLimit(t *testing.T) {
 	clk := &clock{t: time.Now()}
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{Now: clk.Now,
+	b := newBackend(t, backendOptions{Client: zoho.Options{Now: clk.Now,
 		HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 2 * time.Millisecond}}})
 	s, c := b.Server, b.Zoho()
 	s.SetClock(clk.Now)
@@ -216,7 +216,7 @@ func TestRefusedGrantIsNotRetriedAndSecretsStayOutOfLogs(t *testing.T) {
 }
 
 func TestLookupMapsHitsToNumbers(t *testing.T) {
-	_, c, s := newBackend(t, nil)
+	_, c, s := newClient(t, nil)
 	owner := s.AddUser(zohotest.User{Email: "o@example.com", FullName: "O O", Active: true})
 	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "Acme", "Phone": "+358 9 42424242"})
 	con := s.AddRecord("Contacts", map[string]any{"First_Name": "Ville", "Last_Name": "Virtanen", "Mobile": "040 123 4567",
@@ -261,7 +261,7 @@ func TestLookupCleanupRegexp(t *testing.T) {
 		re   string
 		want int
 	}{{"", 0}, {`^\+358`, 1}} {
-		_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.NumberCleanupRegexp = tc.re })
+		_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.NumberCleanupRegexp = tc.re })
 		s.AddRecord("Contacts", map[string]any{"Last_Name": "No prefix", "Phone": "401234567"})
 		res, err := c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567", Forms: []string{"+358 40 1234567"}}}})
 		if err != nil {
@@ -274,7 +274,7 @@ func TestLookupCleanupRegexp(t *testing.T) {
 }
 
 func TestLookupThousandNumbersFewRequests(t *testing.T) {
-	_, c, s := newBackend(t, nil)
+	_, c, s := newClient(t, nil)
 	want := map[string]string{}
 	var req crm.LookupRequest
 	for i := range 1000 {
@@ -320,7 +320,7 @@ func TestLookupThousandNumbersFewRequests(t *testing.T) {
 }
 
 func TestUsersPagedActiveOnly(t *testing.T) {
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{UserField: "Enreach_User_ID"})
+	b := newBackend(t, backendOptions{UserField: "Enreach_User_ID"})
 	s, c := b.Server, b.Zoho()
 	for i := range 250 {
 		s.AddUser(zohotest.User{Email: fmt.Sprintf("u%d@example.com", i), FullName: fmt.Sprintf("User %d", i), Active: i != 7,
@@ -354,7 +354,7 @@ func TestUsersPagedActiveOnly(t *testing.T) {
 }
 
 func TestWriteCallsModuleFields(t *testing.T) {
-	_, c, s := newBackend(t, withCallID)
+	_, c, s := newClient(t, withCallID)
 	s.SetTimeZone(time.FixedZone("EET", 2*3600)) // Zoho answers in the user's zone
 	agent := s.AddUser(zohotest.User{Email: "a@example.com", FullName: "Agent", Active: true})
 	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C"})
@@ -407,7 +407,7 @@ func TestWriteCallsModuleFields(t *testing.T) {
 func TestReplayAfterLostLedgerDoesNotDuplicate(t *testing.T) {
 	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
-			_, c, s := newBackend(t, cfg)
+			_, c, s := newClient(t, cfg)
 			acts := calls(0, 30)
 			first := write(t, c, acts)
 			wantStatus(t, first, crm.Created)
@@ -436,7 +436,7 @@ func TestReplayAfterLostLedgerDoesNotDuplicate(t *testing.T) {
 func TestPartialFailureRetriedWithoutDuplicates(t *testing.T) {
 	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
-			_, c, s := newBackend(t, cfg)
+			_, c, s := newClient(t, cfg)
 			bad := map[string]bool{"call 2": true, "call 5": true, "call 7": true}
 			s.FailRecords(func(module string, rec map[string]any) bool { return module == "Calls" && bad[rec["Subject"].(string)] },
 				"INTERNAL_ERROR", "internal error", 3)
@@ -475,7 +475,7 @@ func TestPartialFailureRetriedWithoutDuplicates(t *testing.T) {
 }
 
 func TestPermanentItemError(t *testing.T) {
-	_, c, s := newBackend(t, withCallID)
+	_, c, s := newClient(t, withCallID)
 	a := call(1)
 	a.Regarding = &crm.Ref{Entity: crm.Contact, ID: "999"} // no such contact
 	res := write(t, c, []crm.Activity{a, call(2)})
@@ -489,7 +489,7 @@ func TestPermanentItemError(t *testing.T) {
 }
 
 func TestCustomModuleWithRelatesTo(t *testing.T) {
-	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
 	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C"})
 	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
 	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "L"})
@@ -574,7 +574,7 @@ func TestRecordingSwitchedOff(t *testing.T) {
 		{"custom, incoming off", func(c *config.Zoho) { c.Module, c.RecordIncoming = "CCSP_Calls", false }, []crm.WriteStatus{crm.Failed, crm.Created, crm.Created}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, c, s := newBackend(t, tc.configure)
+			b, c, s := newClient(t, tc.configure)
 			res := write(t, c, []crm.Activity{inbound, outbound, cb})
 			for i, r := range res {
 				if r.Status != tc.want[i] {
@@ -597,7 +597,7 @@ func TestRecordingSwitchedOff(t *testing.T) {
 		})
 	}
 	t.Run("nothing to record makes no request", func(t *testing.T) {
-		_, c, s := newBackend(t, func(c *config.Zoho) { c.Module = "" })
+		_, c, s := newClient(t, func(c *config.Zoho) { c.Module = "" })
 		write(t, c, []crm.Activity{inbound, outbound})
 		if s.Requests()+s.TokenRequests() != 0 {
 			t.Errorf("%d requests", s.Requests()+s.TokenRequests())
@@ -618,7 +618,7 @@ func TestCallbacksScheduledAndClosed(t *testing.T) {
 	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
 			clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-			b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: cfg, Client: zoho.Options{Now: clk.Now}})
+			b := newBackend(t, backendOptions{Configure: cfg, Client: zoho.Options{Now: clk.Now}})
 			s, c := b.Server, b.Zoho()
 			s.SetClock(clk.Now)
 			agent := s.AddUser(zohotest.User{Email: "a@example.com", FullName: "Agent", Active: true})
@@ -680,7 +680,7 @@ func TestCallbacksScheduledAndClosed(t *testing.T) {
 func TestFindActivitiesInOrgTimeZone(t *testing.T) {
 	for name, cfg := range map[string]func(*config.Zoho){"calls": nil, "custom": func(c *config.Zoho) { c.Module = "CCSP_Calls" }} {
 		t.Run(name, func(t *testing.T) {
-			_, c, s := newBackend(t, cfg)
+			_, c, s := newClient(t, cfg)
 			s.SetTimeZone(time.FixedZone("IST", 5*3600+1800))
 			a, o := call(1), call(2)
 			o.Direction, o.Number = crm.Outbound, a.Number
@@ -707,7 +707,7 @@ func TestFindActivitiesInOrgTimeZone(t *testing.T) {
 }
 
 func TestThrottlingBacksOff(t *testing.T) {
-	_, c, s := newBackend(t, withCallID)
+	_, c, s := newClient(t, withCallID)
 	s.Throttle(2, "")
 	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusTooManyRequests, "0")
 	wantStatus(t, write(t, c, calls(0, 3)), crm.Created)
@@ -723,7 +723,7 @@ func TestThrottlingBacksOff(t *testing.T) {
 }
 
 func TestInsertServerErrorIsNotRetried(t *testing.T) {
-	_, c, s := newBackend(t, withCallID)
+	_, c, s := newClient(t, withCallID)
 	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusInternalServerError, "")
 	res, err := c.WriteActivities(ctx, calls(0, 3))
 	if err == nil {
@@ -748,7 +748,7 @@ func TestInsertServerErrorIsNotRetried(t *testing.T) {
 func TestThousandCallsFewRequests(t *testing.T) {
 	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
-			_, c, s := newBackend(t, cfg)
+			_, c, s := newClient(t, cfg)
 			acts := calls(0, 1000)
 			wantStatus(t, write(t, c, acts), crm.Created)
 			n, tok := s.Requests(), s.TokenRequests()
@@ -771,7 +771,7 @@ func TestThousandCallsFewRequests(t *testing.T) {
 func TestCreditsExposed(t *testing.T) {
 	var mu sync.Mutex
 	var reported []int64
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{OnCredits: func(n int64) {
+	b := newBackend(t, backendOptions{Client: zoho.Options{OnCredits: func(n int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		reported = append(reported, n)
@@ -827,7 +827,7 @@ func TestNewValidatesConfig(t *testing.T) {
 // written with whole minutes, rounded to the nearest minute (half up), and
 // none fails with INVALID_DATA.
 func TestCustomModuleDurationWholeMinutes(t *testing.T) {
-	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
 	cases := []struct {
 		d    time.Duration
 		want float64
@@ -853,7 +853,7 @@ func TestCustomModuleDurationWholeMinutes(t *testing.T) {
 // the client with every candidate in Related and no Regarding: it is written
 // unrelated (no RelatesTo lookup), as Dynamics and Salesforce do.
 func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
-	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
 	c1 := s.AddRecord("Contacts", map[string]any{"Last_Name": "One"})
 	c2 := s.AddRecord("Contacts", map[string]any{"Last_Name": "Two"})
 	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
@@ -878,7 +878,7 @@ func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
 func TestUserIDFieldMatchesWhateverUsersMatchSays(t *testing.T) {
 	for _, tc := range []struct{ field, key string }{{"CCSPID", "CCSPID"}, {"Fax", "fax"}} {
 		t.Run(tc.field, func(t *testing.T) {
-			b := zohotest.NewBackend(t, zohotest.BackendOptions{Configure: func(c *config.Zoho) { c.UserIDField = tc.field }})
+			b := newBackend(t, backendOptions{Configure: func(c *config.Zoho) { c.UserIDField = tc.field }})
 			s, c := b.Server, b.Zoho()
 			agent := s.AddUser(zohotest.User{Email: "tony.smith@crm.example", FullName: "Tony Smith", Active: true, Fields: map[string]string{tc.key: "3026"}})
 			s.AddUser(zohotest.User{Email: "tony@enreach.example", FullName: "Other Tony", Active: true, Fields: map[string]string{tc.key: "9999"}})
@@ -904,7 +904,7 @@ func TestUserIDFieldMatchesWhateverUsersMatchSays(t *testing.T) {
 func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
 	now := &clock{t: time.Now()}
 	var logs strings.Builder
-	b := zohotest.NewBackend(t, zohotest.BackendOptions{Client: zoho.Options{Now: now.Now,
+	b := newBackend(t, backendOptions{Client: zoho.Options{Now: now.Now,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
 	s, c := b.Server, b.Zoho()
 	byPhone := s.AddRecord("Contacts", map[string]any{"Last_Name": "ByPhone", "Phone": "+358401000001"})
@@ -978,7 +978,7 @@ func TestEnghouseRecordFormat(t *testing.T) {
 	out.Subject, out.Direction, out.Start, out.End = "", crm.Outbound, start, start.Add(time.Minute)
 	london := func(c *config.Zoho) { c.SubjectTimeZone = "Europe/London" }
 
-	_, c, s := newBackend(t, func(cfg *config.Zoho) { london(cfg); cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *config.Zoho) { london(cfg); cfg.Module = "CCSP_Calls" })
 	res := write(t, c, []crm.Activity{in, out})
 	wantStatus(t, res, crm.Created)
 	rec := s.Record("CCSP_Calls", res[0].ID)
@@ -992,7 +992,7 @@ func TestEnghouseRecordFormat(t *testing.T) {
 		t.Errorf("custom outbound %v", rec)
 	}
 
-	_, c, s = newBackend(t, london)
+	_, c, s = newClient(t, london)
 	res = write(t, c, []crm.Activity{in})
 	wantStatus(t, res, crm.Created)
 	rec = s.Record("Calls", res[0].ID)
@@ -1009,7 +1009,7 @@ func TestEnghouseRecordFormat(t *testing.T) {
 // metadata was read fails that write as not permanent, and the next run
 // writes the call without it.
 func TestCustomModuleAdaptsToItsFields(t *testing.T) {
-	b, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	b, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
 	_ = b
 	s.RemoveModule("CCSP_Calls")
 	s.AddMinimalActivityModule("CCSP_Calls")
@@ -1025,7 +1025,7 @@ func TestCustomModuleAdaptsToItsFields(t *testing.T) {
 		t.Errorf("FindActivities on the minimal module: %v %v", got, err)
 	}
 
-	_, c, s = newBackend(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s = newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
 	wantStatus(t, write(t, c, []crm.Activity{call(1)}), crm.Created)
 	s.RemoveField("CCSP_Calls", "DNIS")
 	res = write(t, c, []crm.Activity{call(2)})
@@ -1042,7 +1042,7 @@ func TestAuditField(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	for _, module := range []string{"Calls", "CCSP_Calls"} {
 		t.Run(module, func(t *testing.T) {
-			_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.Module = module; cfg.AuditField = "Enreach_Api_Audit" })
+			_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = module; cfg.AuditField = "Enreach_Api_Audit" })
 			s.AddField(module, "Enreach_Api_Audit", zohotest.Field{Type: zohotest.TextArea, Length: 100})
 			short, cut := call(1), call(2)
 			short.Audit, cut.Audit = `{"CallId":"1"}`, long
@@ -1057,7 +1057,7 @@ func TestAuditField(t *testing.T) {
 			}
 		})
 	}
-	_, c, s := newBackend(t, func(cfg *config.Zoho) { cfg.AuditField = "Enreach_Api_Audit" })
+	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.AuditField = "Enreach_Api_Audit" })
 	a := call(1)
 	a.Audit = long
 	res := write(t, c, []crm.Activity{a})
@@ -1072,7 +1072,7 @@ func TestAuditField(t *testing.T) {
 // fields, the failed read is remembered (not asked on every lookup) and no
 // token is renewed for it.
 func TestWithoutSettingsScope(t *testing.T) {
-	_, c, s := newBackend(t, nil)
+	_, c, s := newClient(t, nil)
 	s.DenySettingsScope()
 	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C", "Mobile": "+358401000002"})
 	q := crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401000002"}}}

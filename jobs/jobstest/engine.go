@@ -1,4 +1,8 @@
-package crmtest
+// Package jobstest runs the sync engine (jobs) end to end against a CRM
+// client and its double: every client's conformance test calls RunEngine and
+// RunEngineUnmatched with its crmtest.Backend adapter. It lives beside the
+// engine so that the doubles and crmtest need not import jobs.
+package jobstest
 
 import (
 	"context"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/httpclient"
@@ -23,7 +28,7 @@ import (
 // owner, regarding, open state), what is not written and why, and that the
 // same window again, an overlapping backfill and the nightly run write
 // nothing twice while the nightly run links a caller added to the CRM later.
-func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
+func RunEngine(t *testing.T, newBackend func(t *testing.T) crmtest.Backend) {
 	ctx := context.Background()
 	b := newBackend(t)
 	en := enreachtest.NewServer()
@@ -48,7 +53,7 @@ func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
 
 	cfg := config.DefaultTenant()
 	cfg.Name = "contoso"
-	cfg.DefaultRegion = Region
+	cfg.DefaultRegion = crmtest.Region
 	m := b.UserMatch()
 	cfg.CRM.Users = config.Users{Match: m.By, Field: m.Field}
 	cfg.PhoneCalls.ProcessServiceCalls = true
@@ -101,7 +106,7 @@ func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
 
 	check := func(stage string) {
 		t.Helper()
-		got := map[time.Time]Stored{}
+		got := map[time.Time]crmtest.Stored{}
 		for _, a := range b.Activities() {
 			k := a.Start.UTC().Truncate(time.Second)
 			if _, dup := got[k]; dup {
@@ -173,9 +178,9 @@ func RunEngine(t *testing.T, newBackend func(t *testing.T) Backend) {
 // 14 s after the first call started, the calls picked up by different runs,
 // gets two activities (the first one carries the first call's key), and a
 // hand-logged activity stands for one call only.
-func runMargin(t *testing.T, b Backend) {
+func runMargin(t *testing.T, b crmtest.Backend) {
 	ctx := context.Background()
-	mb, ok := b.(ManualBackend)
+	mb, ok := b.(crmtest.ManualBackend)
 	if !ok {
 		t.Fatalf("backend %T cannot seed a hand-logged activity (crmtest.ManualBackend)", b)
 	}
@@ -192,7 +197,7 @@ func runMargin(t *testing.T, b Backend) {
 	b.AddCustomer(crm.Contact, "Matti Meikäläinen", map[string]string{b.PhoneFields(crm.Contact)[0]: "+358401111111"}, crmAgent, nil)
 	cfg := config.DefaultTenant()
 	cfg.Name = "contoso"
-	cfg.DefaultRegion = Region
+	cfg.DefaultRegion = crmtest.Region
 	m := b.UserMatch()
 	cfg.CRM.Users = config.Users{Match: m.By, Field: m.Field}
 	cfg.PhoneCalls.DefaultCRMAssignee = agent.ID

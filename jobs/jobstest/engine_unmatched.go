@@ -1,4 +1,4 @@
-package crmtest
+package jobstest
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/httpclient"
@@ -22,7 +23,7 @@ import (
 // linked. On: it is written unlinked at once; once the caller is in the CRM
 // the retry links that same activity (found by the CRM id the ledger holds)
 // and later cycles change nothing: one activity, never two.
-func RunEngineUnmatched(t *testing.T, newBackend func(t *testing.T) Backend) {
+func RunEngineUnmatched(t *testing.T, newBackend func(t *testing.T) crmtest.Backend) {
 	for _, on := range []bool{false, true} {
 		name := "off"
 		if on {
@@ -32,7 +33,7 @@ func RunEngineUnmatched(t *testing.T, newBackend func(t *testing.T) Backend) {
 	}
 }
 
-func runUnmatched(t *testing.T, b Backend, on bool) {
+func runUnmatched(t *testing.T, b crmtest.Backend, on bool) {
 	ctx := context.Background()
 	en := enreachtest.NewServer()
 	t.Cleanup(en.Close)
@@ -49,7 +50,7 @@ func runUnmatched(t *testing.T, b Backend, on bool) {
 
 	cfg := config.DefaultTenant()
 	cfg.Name = "contoso"
-	cfg.DefaultRegion = Region
+	cfg.DefaultRegion = crmtest.Region
 	m := b.UserMatch()
 	cfg.CRM.Users = config.Users{Match: m.By, Field: m.Field}
 	cfg.PhoneCalls.DefaultCRMAssignee = agent.ID
@@ -66,8 +67,8 @@ func runUnmatched(t *testing.T, b Backend, on bool) {
 
 	call := enreachtest.DirectCall(agent, "+358409876543", false, day.Add(13*time.Hour), 5*time.Second, 2*time.Minute)
 	en.AddCalls(call)
-	ours := func() []Stored {
-		var out []Stored
+	ours := func() []crmtest.Stored {
+		var out []crmtest.Stored
 		for _, a := range b.Activities() {
 			if a.Start.UTC().Truncate(time.Second).Equal(call.StartTime.UTC().Truncate(time.Second)) {
 				out = append(out, a)
