@@ -29,6 +29,7 @@ const (
 	fWhatID        = "What_Id"
 	fSeModule      = "$se_module"
 	fOwner         = "Owner"
+	fModifiedTime  = "Modified_Time"
 	// Older write-ups name the status field "Outbound_Call_Status"; field exports of
 	// live orgs and COQL queries in third-party integrations all use the API
 	// name "Outgoing_Call_Status" (picklist Scheduled, Completed, Overdue,

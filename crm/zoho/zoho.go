@@ -382,7 +382,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return c.send(ctx, c.http, method, path, query, body, keep...)
 }
 
+// doHeader is do for a body-less request with extra request headers.
+func (c *Client) doHeader(ctx context.Context, method, path string, query url.Values, h http.Header) (*response, error) {
+	return c.sendHeader(ctx, c.http, method, path, query, nil, h)
+}
+
 func (c *Client) send(ctx context.Context, hc *retryablehttp.Client, method, path string, query url.Values, body any, keep ...int) (*response, error) {
+	return c.sendHeader(ctx, hc, method, path, query, body, nil, keep...)
+}
+
+func (c *Client) sendHeader(ctx context.Context, hc *retryablehttp.Client, method, path string, query url.Values, body any, h http.Header, keep ...int) (*response, error) {
 	base, err := c.baseURL()
 	if err != nil {
 		return nil, err
@@ -406,6 +415,9 @@ func (c *Client) send(ctx context.Context, hc *retryablehttp.Client, method, pat
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -92,13 +92,13 @@ func newTables() map[string]*table {
 	add := func(t *table) { ts[t.set] = t }
 	add(newTable("contacts", "contact", "contactid", phoneCols(map[string]colType{
 		"_ownerid_value": tGUID, "_parentcustomerid_value": tGUID, "statecode": tInt,
-	}, "fullname", "firstname", "lastname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1")))
+	}, "fullname", "firstname", "lastname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1", "address1_country")))
 	add(newTable("accounts", "account", "accountid", phoneCols(map[string]colType{
 		"_ownerid_value": tGUID, "_parentaccountid_value": tGUID, "statecode": tInt,
-	}, "name", "telephone1", "telephone2", "telephone3", "emailaddress1")))
+	}, "name", "telephone1", "telephone2", "telephone3", "emailaddress1", "address1_country")))
 	add(newTable("leads", "lead", "leadid", phoneCols(map[string]colType{
 		"_ownerid_value": tGUID, "_parentaccountid_value": tGUID, "_parentcontactid_value": tGUID, "statecode": tInt,
-	}, "fullname", "firstname", "lastname", "companyname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1")))
+	}, "fullname", "firstname", "lastname", "companyname", "telephone1", "telephone2", "telephone3", "mobilephone", "emailaddress1", "address1_country")))
 	add(newTable("systemusers", "systemuser", "systemuserid", phoneCols(map[string]colType{
 		"isdisabled": tBool, "accessmode": tInt, "applicationid": tGUID, "_queueid_value": tGUID,
 	}, "fullname", "internalemailaddress", "domainname")))

@@ -125,16 +125,17 @@ func newSchema(cfg Config) map[string]*object {
 			o.add(f)
 		}
 		o.add(readOnly(typed("CreatedDate", FieldDateTime)))
+		o.add(readOnly(typed("SystemModstamp", FieldDateTime)))
 		objs[strings.ToLower(name)] = o
 		return o
 	}
-	def("Account", "001", str("Name", 255), ref("OwnerId", "User", "Group"), phone("Phone"), phone("Fax"),
+	def("Account", "001", str("Name", 255), ref("OwnerId", "User", "Group"), phone("Phone"), phone("Fax"), str("BillingCountry", 80),
 		pick("Industry", false), pick("Type", false), str("AccountNumber", 40))
 	def("Contact", "003", str("Name", 121), str("FirstName", 40), str("LastName", 80), ref("AccountId", "Account"),
 		ref("OwnerId", "User", "Group"), phone("Phone"), phone("MobilePhone"), phone("HomePhone"), phone("OtherPhone"),
-		phone("AssistantPhone"), phone("Fax"), typed("Email", FieldEmail), str("Title", 128))
+		phone("AssistantPhone"), phone("Fax"), typed("Email", FieldEmail), str("Title", 128), str("MailingCountry", 80))
 	def("Lead", "00Q", str("Name", 121), str("FirstName", 40), str("LastName", 80), str("Company", 255),
-		ref("OwnerId", "User", "Group"), phone("Phone"), phone("MobilePhone"), phone("Fax"), typed("Email", FieldEmail),
+		ref("OwnerId", "User", "Group"), phone("Phone"), phone("MobilePhone"), phone("Fax"), typed("Email", FieldEmail), str("Country", 80),
 		pick("Status", false, "Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"),
 		typed("IsConverted", FieldBool))
 	def("User", "005", str("Name", 121), str("FirstName", 40), str("LastName", 80), typed("Email", FieldEmail),

@@ -108,6 +108,7 @@ type Server struct {
 	expireAfter int
 	exceedNext  int
 	failNext    []fault
+	deleted     map[string][]deletion // object name -> delete log
 }
 
 type fault struct {
@@ -432,6 +433,11 @@ func (s *Server) dispatch(method, version, rest string, q url.Values, body []byt
 		}
 		name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(rest, "/sobjects/"), "/"), "/describe")
 		return s.describe(version, name)
+	case strings.HasPrefix(rest, "/sobjects/") && strings.HasSuffix(strings.TrimSuffix(rest, "/"), "/deleted"):
+		if method != http.MethodGet {
+			return notAllowed("GET,HEAD")
+		}
+		return s.getDeleted(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(rest, "/"), "/sobjects/"), "/deleted"), q)
 	case rest == "/limits" || rest == "/limits/":
 		return http.StatusOK, map[string]any{"DailyApiRequests": map[string]int{"Max": s.limit, "Remaining": s.limit - s.used}}
 	}

@@ -343,6 +343,7 @@ func (s *Server) defaults(o *object, rec map[string]any) {
 
 // derive recomputes the read-only fields Salesforce maintains.
 func (s *Server) derive(o *object, rec map[string]any) {
+	rec["SystemModstamp"] = s.cfg.Now().UTC()
 	switch o.name {
 	case "Task":
 		rec["IsClosed"] = rec["Status"] == "Completed"

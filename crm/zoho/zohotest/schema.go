@@ -132,22 +132,24 @@ func (s *Server) addStandardModules() {
 		return m
 	}
 	s.addModuleLocked("Accounts", common(map[string]Field{
-		"Account_Name": {Type: Text, Mandatory: true},
-		"Phone":        {Type: Phone},
-		"Fax":          {Type: Phone},
-		"Website":      {Type: Website},
+		"Account_Name":    {Type: Text, Mandatory: true},
+		"Phone":           {Type: Phone},
+		"Fax":             {Type: Phone},
+		"Website":         {Type: Website},
+		"Billing_Country": {Type: Text},
 	}), true, "Account_Name")
 	s.addModuleLocked("Contacts", common(map[string]Field{
-		"First_Name":   {Type: Text},
-		"Last_Name":    {Type: Text, Mandatory: true},
-		"Full_Name":    {Type: Text, ReadOnly: true},
-		"Email":        {Type: Email},
-		"Phone":        {Type: Phone},
-		"Mobile":       {Type: Phone},
-		"Home_Phone":   {Type: Phone},
-		"Other_Phone":  {Type: Phone},
-		"Asst_Phone":   {Type: Phone},
-		"Account_Name": {Type: Lookup, Lookup: "Accounts"},
+		"First_Name":      {Type: Text},
+		"Last_Name":       {Type: Text, Mandatory: true},
+		"Full_Name":       {Type: Text, ReadOnly: true},
+		"Email":           {Type: Email},
+		"Phone":           {Type: Phone},
+		"Mobile":          {Type: Phone},
+		"Home_Phone":      {Type: Phone},
+		"Other_Phone":     {Type: Phone},
+		"Asst_Phone":      {Type: Phone},
+		"Account_Name":    {Type: Lookup, Lookup: "Accounts"},
+		"Mailing_Country": {Type: Text},
 	}), true, "Full_Name")
 	s.addModuleLocked("Leads", common(map[string]Field{
 		"First_Name": {Type: Text},
@@ -158,6 +160,7 @@ func (s *Server) addStandardModules() {
 		"Phone":      {Type: Phone},
 		"Mobile":     {Type: Phone},
 		"Fax":        {Type: Phone},
+		"Country":    {Type: Text},
 	}), true, "Full_Name")
 	// Calls: https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html; the status
 	// field's API name is Outgoing_Call_Status in live orgs.

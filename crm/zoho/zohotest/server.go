@@ -63,19 +63,23 @@ type Server struct {
 	api      *httptest.Server
 	accounts *httptest.Server
 
-	mu       sync.Mutex
-	now      func() time.Time
-	tz       *time.Location
-	seq      int64
-	modules  map[string]*module
-	users    []*user
-	adminID  string
-	tokens   map[string]*accessToken
-	grants   []time.Time
-	requests int
-	tokenReq int
-	granted  int
-	log      []Request
+	mu  sync.Mutex
+	now func() time.Time
+	tz  *time.Location
+	// pageTokens are the next_page_tokens handed out; deleted the
+	// deleted records per module.
+	pageTokens map[string]pageToken
+	deleted    map[string][]deletedRecord
+	seq        int64
+	modules    map[string]*module
+	users      []*user
+	adminID    string
+	tokens     map[string]*accessToken
+	grants     []time.Time
+	requests   int
+	tokenReq   int
+	granted    int
+	log        []Request
 
 	faults       []*fault
 	recordFaults []*recordFault
@@ -416,6 +420,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entr
 		status, out, e = s.handleFields(r.URL.Query())
 	case len(parts) == 1 && parts[0] == "users" && r.Method == http.MethodGet:
 		status, out, e = s.handleUsers(r.URL.Query())
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		status, out, e = s.handleList(parts[0], r.URL.Query())
+	case len(parts) == 2 && parts[1] == "deleted" && r.Method == http.MethodGet:
+		status, out, e = s.handleDeleted(parts[0], r.URL.Query(), r.Header.Get("If-Modified-Since"))
 	case len(parts) == 1 && r.Method == http.MethodPost:
 		status, out, e = s.handleWrite(parts[0], body, entry, writeInsert)
 	case len(parts) == 1 && r.Method == http.MethodPut:
