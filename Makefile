@@ -4,7 +4,7 @@ SQLC_VER := v1.31.1
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 SQLC     := $(GOBIN)/sqlc
 
-.PHONY: build test generate check-generated run bench vet
+.PHONY: build test generate check-generated run bench vet fuzz
 
 # Version, commit and build date of `callsync --version` (without them, Go's
 # embedded VCS information is used).
@@ -22,6 +22,18 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+
+## fuzz: each fuzz target for FUZZTIME (CI: 10s each). A crash is written to
+## the package's testdata/fuzz/ and fails the run: commit it as a regression seed.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./enreach:FuzzDecodeRecords ./enreach:FuzzParseDelivery ./enreach:FuzzParseTime \
+	./phone:FuzzNormalize ./config:FuzzParse ./crm/dynamics:FuzzDecodeBatch \
+	./crm/dynamics:FuzzDecodePage ./crm/salesforce:FuzzDecodeAnswers ./crm/zoho:FuzzDecodeAnswers
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 $(SQLC):
 	CGO_ENABLED=1 $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VER)
