@@ -299,6 +299,14 @@ func ParseTime(s string) (time.Time, error) {
 	if strings.HasPrefix(s, "/Date(") && strings.HasSuffix(s, ")/") {
 		return parseDotNetDate(s)
 	}
+	// The layout the text's shape names first (a failed time.Parse
+	// allocates its error), then all of them; at most one layout reads a
+	// given text, or several read it as the same instant.
+	if l := likelyLayout(s); l != "" {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
 	for _, l := range timeLayouts {
 		// Go accepts a fraction after the seconds even when the layout has none.
 		if t, err := time.Parse(l, s); err == nil {
@@ -306,6 +314,34 @@ func ParseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unreadable time %q (want yyyy-MM-dd HH:mm:ss)", s)
+}
+
+// likelyLayout picks the layout of timeLayouts that fits s's separator and
+// zone: "2026-11-20T09:30:00" has no zone, "...Z" and "...+02:00" one.
+func likelyLayout(s string) string {
+	if len(s) < len("2006-01-02 15:04:05") {
+		return ""
+	}
+	sep := s[10]
+	rest := s[19:]
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }); i >= 0 {
+		rest = rest[i:]
+	} else {
+		rest = ""
+	}
+	var l string
+	switch {
+	case rest == "":
+		l = "2006-01-02 15:04:05"
+	case rest == "Z" || (len(rest) == 6 && rest[3] == ':'):
+		l = "2006-01-02 15:04:05Z07:00"
+	default:
+		l = "2006-01-02 15:04:05Z0700"
+	}
+	if sep == 'T' {
+		l = l[:10] + "T" + l[11:]
+	}
+	return l
 }
 
 func parseDotNetDate(s string) (time.Time, error) {

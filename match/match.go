@@ -77,6 +77,10 @@ type Matcher struct {
 	mu    sync.Mutex
 	cache map[string]entry
 	forms map[string][]string
+	// numbers memoizes phone.NormalizeCaller per raw value: the same
+	// callers recur in every window, and a libphonenumber parse costs
+	// about as much as the rest of a call's processing.
+	numbers map[string]phone.Number
 }
 
 type entry struct {
@@ -98,7 +102,7 @@ func New(c Lookuper, o Options) *Matcher {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}, forms: map[string][]string{}}
+	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}, forms: map[string][]string{}, numbers: map[string]phone.Number{}}
 	m.internal.Store(phone.NewInternal(o.Region))
 	return m
 }
@@ -110,8 +114,8 @@ func (m *Matcher) SetInternal(in *phone.Internal) { m.internal.Store(in) }
 // Normalize reads a raw number with the tenant's region and says whether it
 // can match a customer ("" reason) or why not.
 func (m *Matcher) Normalize(raw string) (phone.Number, string) {
-	n, ok := phone.NormalizeCaller(raw, m.opts.Region)
-	if !ok {
+	n := m.normalizeCaller(raw)
+	if !n.Matchable() {
 		return n, "unmatchable_number"
 	}
 	if m.internal.Load().Contains(n) {
@@ -252,6 +256,25 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 	for k, recs := range found {
 		m.cache[k] = entry{records: recs, expires: exp}
 	}
+}
+
+// normalizeCaller memoizes phone.NormalizeCaller with the tenant's region.
+// A Number is an immutable value, so one is shared by every caller.
+func (m *Matcher) normalizeCaller(raw string) phone.Number {
+	m.mu.Lock()
+	n, ok := m.numbers[raw]
+	m.mu.Unlock()
+	if ok {
+		return n
+	}
+	n, _ = phone.NormalizeCaller(raw, m.opts.Region)
+	m.mu.Lock()
+	if len(m.numbers) >= m.opts.MaxEntries {
+		clear(m.numbers)
+	}
+	m.numbers[raw] = n
+	m.mu.Unlock()
+	return n
 }
 
 // formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number.

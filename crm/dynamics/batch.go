@@ -100,6 +100,9 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 		return nil, fmt.Errorf("batch response is %q, not multipart", contentType)
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	// One reader for every embedded response: each is read to its end
+	// before the next part starts.
+	br := bufio.NewReader(nil)
 	var out [][]opResponse
 	for {
 		p, err := mr.NextPart()
@@ -109,7 +112,7 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 		if err != nil {
 			return out, fmt.Errorf("batch response: %w", err)
 		}
-		rs, err := readPart(p)
+		rs, err := readPart(p, br)
 		if err != nil {
 			return out, err
 		}
@@ -117,7 +120,7 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 	}
 }
 
-func readPart(p *multipart.Part) ([]opResponse, error) {
+func readPart(p *multipart.Part, br *bufio.Reader) ([]opResponse, error) {
 	mt, params, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, fmt.Errorf("batch response part: %w", err)
@@ -133,22 +136,23 @@ func readPart(p *multipart.Part) ([]opResponse, error) {
 			if err != nil {
 				return out, fmt.Errorf("changeset response: %w", err)
 			}
-			r, err := readHTTP(q, q.Header)
+			r, err := readHTTP(q, q.Header, br)
 			if err != nil {
 				return out, err
 			}
 			out = append(out, r)
 		}
 	}
-	r, err := readHTTP(p, p.Header)
+	r, err := readHTTP(p, p.Header, br)
 	if err != nil {
 		return nil, err
 	}
 	return []opResponse{r}, nil
 }
 
-func readHTTP(r io.Reader, h textproto.MIMEHeader) (opResponse, error) {
-	resp, err := http.ReadResponse(bufio.NewReader(r), nil)
+func readHTTP(r io.Reader, h textproto.MIMEHeader, br *bufio.Reader) (opResponse, error) {
+	br.Reset(r)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: %w", err)
 	}
