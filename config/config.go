@@ -142,7 +142,9 @@ type Dynamics struct {
 	PhoneFields map[string][]string `yaml:"phone_fields"`
 	// BatchSize is the number of calls per $batch request (at most 1000 operations).
 	BatchSize int `yaml:"batch_size"`
-	// Concurrency bounds parallel requests to the org.
+	// Concurrency is the most requests in flight to the org (default and
+	// maximum 52, Dataverse's limit per user). The client starts at 4 and
+	// adapts: one more per round of answers, half on a 429.
 	Concurrency int `yaml:"concurrency"`
 	// AuditField is the phonecall text column that receives the full
 	// Enreach record as JSON (the original's EnableAudit / "Enreach Api

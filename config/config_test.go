@@ -641,7 +641,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("retroactive = %+v, want %+v", tn.Retroactive, wantRetro)
 	}
 	d := tn.CRM.Dynamics
-	if d.AuthorityURL != "https://login.microsoftonline.com" || d.BatchSize != 100 || d.Concurrency != 4 {
+	if d.AuthorityURL != "https://login.microsoftonline.com" || d.BatchSize != 100 || d.Concurrency != 52 {
 		t.Errorf("dynamics defaults = %+v", d)
 	}
 	wantFields := map[string][]string{

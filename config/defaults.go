@@ -46,7 +46,7 @@ func DefaultTenant() Tenant {
 					"lead":    {"telephone1", "telephone2", "mobilephone"},
 				},
 				BatchSize:   100,
-				Concurrency: 4,
+				Concurrency: MaxDynamicsConcurrency,
 			},
 			Salesforce: Salesforce{
 				Grant:           "client_credentials",

@@ -61,6 +61,10 @@ type Syncer struct {
 	// WriteBatch is the number of activities per WriteActivities call
 	// (default 200; clients split further at their CRM's limits).
 	WriteBatch int
+	// WriteConcurrency is the number of write batches of one pass in
+	// flight at once (default DefaultWriteConcurrency); the CRM client's
+	// adaptive limiter bounds the requests they make.
+	WriteConcurrency int
 	// OnCall, when set, is told the outcome of every call processed (the
 	// sandbox prints one line per call).
 	OnCall func(tenant string, o Outcome)
@@ -516,78 +520,136 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 	return nil
 }
 
-// write sends the activities in batches and records each result. A failed
-// batch (the CRM down, the context ended) marks its items failed and ends the
-// pass with the error, so the window is read again.
+// write sends the activities in batches, up to WriteConcurrency batches at
+// once (the CRM client's adaptive limiter decides how many requests really
+// run), and records each batch's results as soon as it returns. A failed
+// batch (the CRM down, the context ended) marks its items failed and ends
+// the pass with the error, so the window is read again: no batch starts
+// after it, the ones in flight finish and are recorded.
 func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOptions, sum *Summary) error {
 	size := s.WriteBatch
 	if size <= 0 {
 		size = 200
 	}
+	conc := s.WriteConcurrency
+	if conc <= 0 {
+		conc = DefaultWriteConcurrency
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex // sum, outcomes, firstErr
+		saveMu   sync.Mutex // one ledger transaction at a time
+		firstErr error
+	)
+	slots := make(chan struct{}, conc)
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	var stopErr error
 	for i := 0; i < len(ps); i += size {
+		slots <- struct{}{}
+		if failed() {
+			<-slots
+			break
+		}
 		if i > 0 && (stopped(o.Stop) || ctx.Err() != nil) {
-			return errStopped
+			<-slots
+			stopErr = errStopped
+			break
 		}
 		batch := ps[i:min(i+size, len(ps))]
-		acts := make([]crm.Activity, len(batch))
-		for j, p := range batch {
-			acts[j] = p.dec.Activity
-		}
-		wctx, done := s.inFlight(ctx)
-		results, err := t.CRM.WriteActivities(wctx, acts)
-		done()
-		if err == nil && len(results) != len(batch) {
-			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
-		}
-		ledger := make([]store.LedgerEntry, len(batch))
-		pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
-		for j, p := range batch {
-			e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
-			det := p.detail(pickFirst)
-			det.Attempt = p.prev.Attempts + 1
-			e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
-			var r crm.WriteResult
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			err := s.writeBatch(ctx, t, batch, sum, &mu, &saveMu)
 			if err != nil {
-				r = crm.WriteResult{Status: crm.Failed, Err: err}
-			} else {
-				r = results[j]
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
 			}
-			switch r.Status {
-			case crm.Created, crm.Existed:
-				e.State, e.CRMID, e.LastError = store.Written, r.ID, ""
-				if p.dec.Reason == "" && p.dec.Activity.Open {
-					e.Reason = "open"
-				}
-				sum.Written++
-				det.Answer = string(r.Status)
-				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number, Detail: det})
-			case crm.Failed:
-				if errors.Is(r.Err, crm.ErrNotRecorded) {
-					e.State, e.Reason = store.Skipped, ReasonNotRecorded
-					sum.Skipped[ReasonNotRecorded]++
-					det.Answer = errText(r.Err)
-					s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number, Detail: det})
-					break
-				}
-				fallthrough
-			default:
-				e.State, e.LastError = store.Failed, errText(r.Err)
-				if errors.Is(r.Err, crm.ErrPermanent) {
-					e.Attempts = MaxAttempts
-				}
-				sum.Failed++
-				det.Answer = errText(r.Err)
-				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err, Detail: det})
-			}
-			ledger[j] = e
-		}
-		// Record results even when the context ended: the writes happened.
-		if serr := s.Store.SaveLedger(context.WithoutCancel(ctx), ledger); serr != nil {
-			return serr
-		}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return stopErr
+}
+
+// DefaultWriteConcurrency is the default Syncer.WriteConcurrency.
+const DefaultWriteConcurrency = 8
+
+// writeBatch writes one batch and records its results; mu guards sum and
+// the outcomes, saveMu the ledger transaction.
+func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu, saveMu *sync.Mutex) error {
+	acts := make([]crm.Activity, len(batch))
+	for j, p := range batch {
+		acts[j] = p.dec.Activity
+	}
+	wctx, done := s.inFlight(ctx)
+	results, err := t.CRM.WriteActivities(wctx, acts)
+	done()
+	if err == nil && len(results) != len(batch) {
+		err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
+	}
+	ledger := make([]store.LedgerEntry, len(batch))
+	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
+	mu.Lock()
+	for j, p := range batch {
+		e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
+		det := p.detail(pickFirst)
+		det.Attempt = p.prev.Attempts + 1
+		e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
+		var r crm.WriteResult
 		if err != nil {
-			return fmt.Errorf("write %d activities: %w", len(batch), err)
+			r = crm.WriteResult{Status: crm.Failed, Err: err}
+		} else {
+			r = results[j]
 		}
+		switch r.Status {
+		case crm.Created, crm.Existed:
+			e.State, e.CRMID, e.LastError = store.Written, r.ID, ""
+			if p.dec.Reason == "" && p.dec.Activity.Open {
+				e.Reason = "open"
+			}
+			sum.Written++
+			det.Answer = string(r.Status)
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number, Detail: det})
+		case crm.Failed:
+			if errors.Is(r.Err, crm.ErrNotRecorded) {
+				e.State, e.Reason = store.Skipped, ReasonNotRecorded
+				sum.Skipped[ReasonNotRecorded]++
+				det.Answer = errText(r.Err)
+				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number, Detail: det})
+				break
+			}
+			fallthrough
+		default:
+			e.State, e.LastError = store.Failed, errText(r.Err)
+			if errors.Is(r.Err, crm.ErrPermanent) {
+				e.Attempts = MaxAttempts
+			}
+			sum.Failed++
+			det.Answer = errText(r.Err)
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err, Detail: det})
+		}
+		ledger[j] = e
+	}
+	mu.Unlock()
+	// Record results even when the context ended: the writes happened.
+	saveMu.Lock()
+	serr := s.Store.SaveLedger(context.WithoutCancel(ctx), ledger)
+	saveMu.Unlock()
+	if serr != nil {
+		return serr
+	}
+	if err != nil {
+		return fmt.Errorf("write %d activities: %w", len(batch), err)
 	}
 	return nil
 }

@@ -325,6 +325,7 @@ func TestKilledMidBatchCompletesOnceOnNextRun(t *testing.T) {
 		w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Duration(i)*time.Minute), time.Second, time.Minute))
 	}
 	w.syncer.WriteBatch = 10
+	w.syncer.WriteConcurrency = 1 // the kill lands in the second batch, the third not started
 	ctx, cancel := context.WithCancel(context.Background())
 	var writes atomic.Int32
 	w.crm.OnWrite(func(crm.Activity) {

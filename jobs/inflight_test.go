@@ -22,6 +22,7 @@ func jobsOptions(ctx context.Context) jobs.SyncOptions { return jobs.SyncOptions
 func TestStopLetsInFlightBatchFinish(t *testing.T) {
 	w := newWorld(t)
 	w.syncer.WriteBatch = 5
+	w.syncer.WriteConcurrency = 1
 	t0 := w.now.Add(-3 * time.Hour)
 	for i := range 12 {
 		w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, t0.Add(time.Duration(i)*time.Minute), time.Second, 30*time.Second))
@@ -54,6 +55,44 @@ func TestStopLetsInFlightBatchFinish(t *testing.T) {
 	}
 	if n := len(w.ours()); n != 12 {
 		t.Errorf("CRM holds %d activities, want 12", n)
+	}
+}
+
+// With several batches in flight at the stop, every one finishes and is
+// recorded written, none starts after it, and the next run writes the rest:
+// each call once.
+func TestStopLetsConcurrentBatchesFinish(t *testing.T) {
+	w := newWorld(t)
+	w.syncer.WriteBatch = 2
+	w.syncer.WriteConcurrency = 3
+	t0 := w.now.Add(-3 * time.Hour)
+	for i := range 20 {
+		w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, t0.Add(time.Duration(i)*time.Minute), time.Second, 30*time.Second))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.crm.OnWrite(func(crm.Activity) { cancel() })
+	sum, err := w.syncer.RunCalls(ctx, w.tenant, jobsOptions(ctx))
+	if err == nil {
+		t.Error("a stopped run reports no error; want one saying the rest waits")
+	}
+	if sum.Written == 0 || sum.Written > 6 || sum.Failed != 0 {
+		t.Errorf("stopped run: %+v, want the batches in flight (at most 3 of 2) written and nothing failed", sum)
+	}
+	counts, err := w.store.LedgerCounts(context.Background(), "contoso", "call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.ours()); n != sum.Written || counts[store.Written] != n || counts[store.Failed] != 0 {
+		t.Errorf("CRM holds %d, ledger %v, summary %d written: want all equal, none failed", n, counts, sum.Written)
+	}
+	w.crm.OnWrite(nil)
+	w.now = w.now.Add(time.Minute)
+	if next := w.runCalls(context.Background()); next.Written != 20-sum.Written {
+		t.Errorf("next run: %+v, want the other %d written", next, 20-sum.Written)
+	}
+	if n := len(w.ours()); n != 20 {
+		t.Errorf("CRM holds %d activities, want 20", n)
 	}
 }
 

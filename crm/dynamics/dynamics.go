@@ -71,9 +71,11 @@ type Client struct {
 	tokens      *httpclient.TokenCache
 	phoneFields map[crm.Entity][]string
 	batchSize   int
-	sem         chan struct{}
-	log         *slog.Logger
-	metrics     Metrics
+	// limit bounds the requests in flight to the org, adapting to its
+	// throttling answers (Stats for the bench and tests).
+	limit   *httpclient.Adaptive
+	log     *slog.Logger
+	metrics Metrics
 	// queuePartyOff is set once the org refused a queue as a phone call
 	// party: callback requests then name their queue in the description.
 	queuePartyOff atomic.Bool
@@ -189,7 +191,7 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 		api:         org + APIPath,
 		phoneFields: phoneFields,
 		batchSize:   batchSize,
-		sem:         make(chan struct{}, conc),
+		limit:       httpclient.NewAdaptive(httpclient.AdaptiveOptions{Initial: min(initialConcurrency, conc), Max: conc, Pause: opts.HTTP.WaitMin}),
 		log:         log,
 		metrics:     opts.Metrics,
 		auditField:  cfg.AuditField,
@@ -226,11 +228,14 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	apiHTTP.Transport = &httpclient.AuthTransport{Tokens: c.tokens, Base: base}
+	apiHTTP.Transport = c.limit.Transport(&httpclient.AuthTransport{Tokens: c.tokens, Base: base})
 	c.http = httpclient.New(apiHTTP)
 	c.maxBody = opts.HTTP.Limit(httpclient.LimitRecords)
 	return c, nil
 }
+
+// Concurrency reports the adaptive bound on requests in flight to the org.
+func (c *Client) Concurrency() httpclient.AdaptiveStats { return c.limit.Stats() }
 
 // tokenFunc adapts a function to oauth2.TokenSource.
 type tokenFunc func() (*oauth2.Token, error)
@@ -285,16 +290,9 @@ func parseError(status int, body []byte) *Error {
 	return e
 }
 
-// send makes one HTTP request to the Web API within the concurrency bound
-// and returns the status, headers and body.
+// send makes one HTTP request to the Web API (within the adaptive
+// concurrency bound, see New) and returns the status, headers and body.
 func (c *Client) send(ctx context.Context, operation, method, rawURL string, header http.Header, body []byte, ops int) (int, http.Header, []byte, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, nil, nil, ctx.Err()
-	}
-	defer func() { <-c.sem }()
-
 	var rb any
 	if body != nil {
 		rb = body

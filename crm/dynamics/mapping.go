@@ -156,6 +156,12 @@ const (
 	// 2,100 parameters [assumed; not in the reference].
 	maxFilterValues = 2000
 	// defaultBatchSize is calls per $batch (config key batch_size).
-	defaultBatchSize   = 100
-	defaultConcurrency = 4
+	defaultBatchSize = 100
+	// defaultConcurrency is the most requests in flight to one org:
+	// Dataverse's service protection limit of 52 concurrent requests per
+	// user (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits).
+	// initialConcurrency is where the adaptive bound starts; it grows
+	// while the org answers and halves on a 429.
+	defaultConcurrency = 52
+	initialConcurrency = 4
 )

@@ -62,6 +62,8 @@ type Options struct {
 
 // Client is a Salesforce REST client for one org. It is safe for concurrent use.
 type Client struct {
+	// limit bounds the requests in flight, adapting to throttling.
+	limit   *httpclient.Adaptive
 	http    *retryablehttp.Client
 	maxBody int64 // response body limit (httpclient.LimitRecords)
 	tokens  *httpclient.TokenCache
@@ -187,7 +189,12 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	ho := opts.HTTP
-	ho.Transport = &httpclient.AuthTransport{Tokens: c.tokens, Base: base}
+	// Requests in flight adapt from 4 up to 25, Salesforce's cap on
+	// concurrent long-running requests of a production org
+	// (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm),
+	// halved on a 429 or 503 with Retry-After.
+	c.limit = httpclient.NewAdaptive(httpclient.AdaptiveOptions{Initial: 4, Max: 25, Pause: opts.HTTP.WaitMin})
+	ho.Transport = c.limit.Transport(&httpclient.AuthTransport{Tokens: c.tokens, Base: base})
 	if ho.Logger == nil {
 		ho.Logger = c.log
 	}
@@ -636,3 +643,6 @@ func str(m map[string]any, field string) string {
 }
 
 var _ crm.Client = (*Client)(nil)
+
+// Concurrency reports the adaptive bound on requests in flight to the org.
+func (c *Client) Concurrency() httpclient.AdaptiveStats { return c.limit.Stats() }

@@ -58,6 +58,8 @@ type Options struct {
 
 // Client talks to one Zoho CRM org. It is safe for concurrent use.
 type Client struct {
+	// limit bounds the requests in flight, adapting to throttling.
+	limit    *httpclient.Adaptive
 	cfg      config.Zoho
 	module   string // "" (off), "Calls" or a custom module
 	search   []searchModule
@@ -185,7 +187,13 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 		}
 	}}
 	apiHTTP := opts.HTTP
-	apiHTTP.Transport = &httpclient.AuthTransport{
+	// Requests in flight adapt to the org's answers: from 4 up to 10, the
+	// sub-concurrency limit of heavy calls (COQL, inserts of more than ten
+	// records), halved on a 429, which Zoho sends over its concurrency limit
+	// and when the API credits run out, without Retry-After
+	// (https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
+	c.limit = httpclient.NewAdaptive(httpclient.AdaptiveOptions{Initial: 4, Max: 10, Pause: opts.HTTP.WaitMin})
+	apiHTTP.Transport = c.limit.Transport(&httpclient.AuthTransport{
 		Tokens: c.tokens,
 		Base:   &creditsTransport{base: base, c: c},
 		Header: func(tok *oauth2.Token) string { return "Zoho-oauthtoken " + tok.AccessToken },
@@ -193,7 +201,7 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 		// the same scopes, and each grant counts against ten per ten
 		// minutes. Only other 401s renew the token.
 		Unauthorized: tokenRefused,
-	}
+	})
 	if apiHTTP.Logger == nil {
 		apiHTTP.Logger = opts.Logger
 	}
@@ -513,3 +521,6 @@ func tokenRefused(resp *http.Response) bool {
 	_ = json.Unmarshal(b, &e)
 	return e.Code != "OAUTH_SCOPE_MISMATCH"
 }
+
+// Concurrency reports the adaptive bound on requests in flight to the org.
+func (c *Client) Concurrency() httpclient.AdaptiveStats { return c.limit.Stats() }
