@@ -116,11 +116,18 @@ type Enreach struct {
 
 // CRM selects and configures the tenant's CRM.
 type CRM struct {
-	Type       string     `yaml:"type"` // dynamics | salesforce | zoho
-	Users      Users      `yaml:"users"`
-	Dynamics   Dynamics   `yaml:"dynamics"`
-	Salesforce Salesforce `yaml:"salesforce"`
-	Zoho       Zoho       `yaml:"zoho"`
+	Type string `yaml:"type"` // dynamics | salesforce | zoho
+	// Directory: "mirror" matches callers through the local phone directory
+	// (each record's phone values parsed once, kept current incrementally;
+	// a miss is looked up live); "live" searches the CRM for every number.
+	Directory string `yaml:"directory"`
+	// DirectoryFullResync is how often the directory is loaded in full
+	// again, healing whatever an incremental sync missed (0: never).
+	DirectoryFullResync Duration   `yaml:"directory_full_resync"`
+	Users               Users      `yaml:"users"`
+	Dynamics            Dynamics   `yaml:"dynamics"`
+	Salesforce          Salesforce `yaml:"salesforce"`
+	Zoho                Zoho       `yaml:"zoho"`
 }
 
 // Users says how Enreach users map to CRM users.

@@ -37,7 +37,9 @@ func Defaults() Config {
 func DefaultTenant() Tenant {
 	return Tenant{
 		CRM: CRM{
-			Users: Users{Match: "email"},
+			Directory:           DirectoryMirror,
+			DirectoryFullResync: Duration(7 * 24 * time.Hour),
+			Users:               Users{Match: "email"},
 			Dynamics: Dynamics{
 				AuthorityURL: "https://login.microsoftonline.com",
 				PhoneFields: map[string][]string{

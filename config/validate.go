@@ -22,6 +22,9 @@ const (
 	MatchEmail = "email"
 	MatchField = "field"
 
+	DirectoryMirror = "mirror"
+	DirectoryLive   = "live"
+
 	GrantClientCredentials = "client_credentials"
 	GrantJWT               = "jwt"
 	GrantPassword          = "password"
@@ -227,6 +230,8 @@ func (v *validator) crm(p string, c *CRM) {
 	if v.required(p+".type", c.Type) {
 		v.oneOf(p+".type", c.Type, CRMDynamics, CRMSalesforce, CRMZoho)
 	}
+	v.oneOf(p+".directory", c.Directory, DirectoryMirror, DirectoryLive)
+	v.nonNegative(p+".directory_full_resync", c.DirectoryFullResync)
 	up := p + ".users"
 	v.oneOf(up+".match", c.Users.Match, MatchEmail, MatchField)
 	switch {

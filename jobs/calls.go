@@ -320,6 +320,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	if len(todo) > 0 {
 		// One pass normalises every number (unmatchable and internal ones
 		// never reach the CRM) and looks the rest up in batches.
+		s.refreshPhones(ctx, t)
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
 			return sum, fmt.Errorf("match callers: %w", err)

@@ -35,6 +35,10 @@ type Tenant struct {
 	Enreach Enreach
 	CRM     crm.Client
 	Matcher *match.Matcher
+	// Phones is the tenant's phone directory (crm.directory: mirror), nil
+	// when callers are looked up live; the matcher reads it, the jobs keep
+	// it current.
+	Phones PhoneDirectory
 
 	cfg atomic.Pointer[config.Tenant]
 

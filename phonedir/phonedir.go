@@ -43,9 +43,12 @@ type Options struct {
 	// Overlap is subtracted from the modified cursor of an incremental sync,
 	// so a record saved while the previous sync read is read again (default
 	// two minutes).
-	Overlap   time.Duration
-	Countries *Countries
-	Now       func() time.Time
+	Overlap time.Duration
+	// FullResync: an entity whose last full load is older is loaded in
+	// full again by the next sync (0: never).
+	FullResync time.Duration
+	Countries  *Countries
+	Now        func() time.Time
 }
 
 // Directory is one tenant's phone directory. Safe for concurrent use.

@@ -229,3 +229,23 @@ func (f *failAfter) ListPhones(ctx context.Context, req crm.PhoneListRequest) (c
 	*f.pages++
 	return f.PhoneLister.ListPhones(ctx, req)
 }
+
+func TestFullResyncAfterItsInterval(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	l := crmtest.NewLister(m, 10, clk.Now)
+	m.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Phones: map[string]string{"telephone1": "040 123 4567"}})
+	d := phonedir.New(openStore(t), l, phonedir.Options{Tenant: "t1", Region: "FI", Entities: []crm.Entity{crm.Contact},
+		FullResync: 7 * 24 * time.Hour, Now: clk.Now})
+	for i, want := range []int{1, 0, 1} {
+		sum, err := d.Sync(ctx, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum.Full) != want {
+			t.Fatalf("sync %d: full loads %v, want %d", i, sum.Full, want)
+		}
+		clk.Add(4 * 24 * time.Hour)
+	}
+}

@@ -34,7 +34,8 @@ type Progress func(e crm.Entity, records int)
 
 // Sync brings the directory up to date: an entity never loaded, or whose
 // full load was interrupted, is loaded in full (resuming from its stored page
-// token); with full every entity is loaded again; the others are synced
+// token); with full, or when its last full load is older than FullResync,
+// an entity is loaded again; the others are synced
 // incrementally (records modified since the cursor, less the overlap, and
 // records deleted since). A CRM error stops the sync and leaves what the
 // directory held (plus the pages already read) in use. progress may be nil.
@@ -67,8 +68,9 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Sum
 		if err != nil {
 			return sum, err
 		}
-		if full || !ok || st.FullDone.IsZero() || st.Loading() {
-			err = d.load(ctx, e, st, full && !st.Loading(), &sum, progress)
+		stale := d.o.FullResync > 0 && !st.FullDone.IsZero() && d.o.Now().Sub(st.FullDone) >= d.o.FullResync
+		if full || stale || !ok || st.FullDone.IsZero() || st.Loading() {
+			err = d.load(ctx, e, st, (full || stale) && !st.Loading(), &sum, progress)
 		} else {
 			err = d.incremental(ctx, e, st, &sum, progress)
 		}

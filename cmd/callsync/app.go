@@ -16,6 +16,7 @@ import (
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/phonedir"
 	"github.com/callsync/callsync/routing"
 	"github.com/callsync/callsync/statuspage"
 	"github.com/callsync/callsync/store"
@@ -43,6 +44,8 @@ type app struct {
 	requests *statuspage.RequestCounter
 	// gateMetrics: each tenant's preflight (ready, checks by status).
 	gateMetrics *gateMetrics
+	// countries reads address countries for every tenant's phone directory.
+	countries *phonedir.Countries
 }
 
 // openStore opens the configured store engine: the SQLite file, or the
@@ -88,6 +91,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 		crmRequests.WithLabelValues(tenant, statusClass(status)).Inc()
 	}
 	a.gateMetrics = newGateMetrics(reg)
+	a.countries = phonedir.NewCountries()
 	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics, Decisions: st}
 	var ts []*jobs.Tenant
 	for _, tc := range cfg.Tenants {
@@ -132,13 +136,23 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 		}
 		a.collectors[tc.Name] = col
 	}
-	m := match.New(cc, match.Options{
+	mo := match.Options{
 		Region:       tc.DefaultRegion,
 		NumbersToCut: tc.PhoneCalls.NumbersToCut,
 		TTL:          tc.Routing.CacheTTL.D(),
 		Fields:       routing.Fields(tc.Routing.Rules),
-	})
-	return jobs.NewTenant(tc, ec, cc, m), nil
+	}
+	var dir *phonedir.Directory
+	if l, ok := cc.(crm.PhoneLister); ok && tc.CRM.Directory == config.DirectoryMirror {
+		dir = phonedir.New(a.store, l, phonedir.Options{Tenant: tc.Name, Region: tc.DefaultRegion,
+			FullResync: tc.CRM.DirectoryFullResync.D(), Countries: a.countries})
+		mo.Directory = dir
+	}
+	t := jobs.NewTenant(tc, ec, cc, match.New(cc, mo))
+	if dir != nil {
+		t.Phones = dir
+	}
+	return t, nil
 }
 
 // newCRM builds the tenant's CRM client by type. onCredits receives Zoho's

@@ -57,6 +57,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ExplainCommand{Main: m}).Run(ctx, rest)
 	case "doctor":
 		return (&DoctorCommand{Main: m}).Run(ctx, rest)
+	case "directory":
+		return (&DirectoryCommand{Main: m}).Run(ctx, rest)
 	case "store":
 		return (&StoreCommand{Main: m}).Run(ctx, rest)
 	case "version", "--version", "-version", "-v":
