@@ -25,7 +25,7 @@ type Lookuper interface {
 // by E.164, read locally, and learning of records a live lookup found.
 type Directory interface {
 	Lookup(ctx context.Context, numbers []string) (map[string][]crm.Record, error)
-	Learn(ctx context.Context, recs []crm.Record) error
+	Learn(ctx context.Context, found map[string][]crm.Record) error
 }
 
 // Options configure a Matcher.
@@ -183,14 +183,8 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 	}
 	m.store(found, now)
 	if m.opts.Directory != nil {
-		var learn []crm.Record
-		for _, recs := range found {
-			learn = append(learn, recs...)
-		}
-		if len(learn) > 0 {
-			if err := m.opts.Directory.Learn(ctx, learn); err != nil {
-				return nil, fmt.Errorf("match: phone directory: %w", err)
-			}
+		if err := m.opts.Directory.Learn(ctx, found); err != nil {
+			return nil, fmt.Errorf("match: phone directory: %w", err)
 		}
 	}
 	for raw, r := range out {

@@ -27,6 +27,7 @@ type Store interface {
 	DirectorySyncState(ctx context.Context, tenant, entity string) (store.DirectorySync, bool, error)
 	SaveDirectorySync(ctx context.Context, tenant string, d store.DirectorySync) error
 	DirectoryCounts(ctx context.Context, tenant string) ([]store.DirectoryCount, error)
+	AddDirectoryNumbers(ctx context.Context, tenant, entity string, gen int64, ns []store.DirectoryNumber, synced time.Time) error
 }
 
 // Options configure a Directory.
@@ -118,23 +119,37 @@ func (d *Directory) Lookup(ctx context.Context, numbers []string) (map[string][]
 	return out, nil
 }
 
-// Learn adds records a live lookup found (created since the last sync) to
-// the directory, parsed with the tenant's default region (a live lookup
-// returns no address country); the next sync replaces them with their full
-// reading.
-func (d *Directory) Learn(ctx context.Context, recs []crm.Record) error {
-	byEntity := map[crm.Entity][]store.DirectoryRecord{}
-	now := d.o.Now().UTC()
-	for _, r := range recs {
-		byEntity[r.Entity] = append(byEntity[r.Entity], d.record(crm.PhoneRecord{Ref: r.Ref, OwnerID: r.OwnerID,
-			ParentAccountID: r.ParentAccountID, Phones: r.Phones}, &Summary{}))
+// Learn adds what a live lookup found (a record created since the last
+// sync) to the directory: found maps each E.164 number to its verified
+// records. Only the fields whose value parses (with the tenant's default
+// region: a live lookup returns no address country) to exactly that number
+// are added, one row each, and the record's other rows stay as the last sync
+// read them: a value parsed without its record's country never replaces
+// the reading with it. The next sync replaces them with its full reading.
+func (d *Directory) Learn(ctx context.Context, found map[string][]crm.Record) error {
+	byEntity := map[crm.Entity][]store.DirectoryNumber{}
+	for e164, recs := range found {
+		for _, r := range recs {
+			for f, v := range r.Phones {
+				if v == "" || len(v) > MaxValueLength {
+					continue
+				}
+				p := d.o.Countries.Parse(v, "", d.o.Region)
+				if p.E164 != e164 {
+					continue
+				}
+				byEntity[r.Entity] = append(byEntity[r.Entity], store.DirectoryNumber{Entity: string(r.Entity), RecordID: r.ID,
+					Field: f, E164: p.E164, Raw: v, Region: p.Region, OwnerID: r.OwnerID, ParentID: r.ParentAccountID})
+			}
+		}
 	}
-	for e, rs := range byEntity {
+	now := d.o.Now().UTC()
+	for e, ns := range byEntity {
 		st, _, err := d.store.DirectorySyncState(ctx, d.o.Tenant, string(e))
 		if err != nil {
 			return err
 		}
-		if err := d.store.ReplaceDirectoryRecords(ctx, d.o.Tenant, string(e), st.Gen, rs, now); err != nil {
+		if err := d.store.AddDirectoryNumbers(ctx, d.o.Tenant, string(e), st.Gen, ns, now); err != nil {
 			return err
 		}
 	}

@@ -249,3 +249,35 @@ func TestFullResyncAfterItsInterval(t *testing.T) {
 		clk.Add(4 * 24 * time.Hour)
 	}
 }
+
+// A live hit is learnt only for the number it was found by: the record's
+// other values, read without its address country, never replace the
+// directory's reading with it (a Swedish "08-..." must not become Finnish).
+func TestLearnAddsOnlyTheVerifiedNumber(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	l := crmtest.NewLister(m, 10, clk.Now)
+	sven := m.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Phones: map[string]string{"telephone1": "08-123 456 02"},
+		Fields: map[string]string{crmtest.CountryField: "Sweden"}})
+	d := phonedir.New(openStore(t), l, phonedir.Options{Tenant: "t1", Region: "FI", Entities: []crm.Entity{crm.Contact}, Now: clk.Now})
+	if _, err := d.Sync(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Sven's mobile was added since the sync; a live lookup found him by it
+	// and returned all his values, without his country.
+	live := crm.Record{Ref: crm.Ref{Entity: crm.Contact, ID: sven},
+		Phones: map[string]string{"telephone1": "08-123 456 02", "mobilephone": "+46 70 123 45 67"}}
+	if err := d.Learn(ctx, map[string][]crm.Record{"+46701234567": {live}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := records(t, d, "+46701234567"); len(r) != 1 || r[0].ID != sven {
+		t.Fatalf("learnt mobile: %+v", r)
+	}
+	if r := records(t, d, "+46812345602"); len(r) != 1 || r[0].ID != sven {
+		t.Fatalf("his Swedish landline lost: %+v", r)
+	}
+	if r := records(t, d, "+358812345602"); len(r) != 0 {
+		t.Fatalf("his landline read as Finnish matches a Finnish caller: %+v", r)
+	}
+}

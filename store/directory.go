@@ -111,6 +111,30 @@ func (s *Store) ReplaceDirectoryRecords(ctx context.Context, tenant, entity stri
 	return nil
 }
 
+// AddDirectoryNumbers adds or replaces single directory rows (by record and
+// field), leaving the records' other rows as they are.
+func (s *Store) AddDirectoryNumbers(ctx context.Context, tenant, entity string, gen int64, ns []DirectoryNumber, synced time.Time) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(q dbsqlc.Querier) error {
+		for _, n := range ns {
+			if err := q.InsertDirectoryNumber(ctx, dbsqlc.InsertDirectoryNumberParams{
+				Tenant: tenant, Entity: entity, RecordID: n.RecordID, Field: n.Field, E164: n.E164, Raw: n.Raw,
+				Country: n.Country, Region: n.Region, Reason: n.Reason, OwnerID: n.OwnerID, ParentID: n.ParentID,
+				ModifiedAt: ms(n.Modified), SyncedAt: ms(synced), Gen: gen,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: directory %s/%s: add %d numbers: %w", tenant, entity, len(ns), err)
+	}
+	return nil
+}
+
 // DeleteDirectoryRecords removes every directory row of the given records.
 func (s *Store) DeleteDirectoryRecords(ctx context.Context, tenant, entity string, ids []string) error {
 	const chunk = 500
