@@ -24,6 +24,10 @@ type PhoneLister interface {
 // deletions are only healed by the next full load.
 var ErrNoDeleted = errors.New("the CRM lists no deleted records for this entity")
 
+// ErrDeletedTooOld: the CRM no longer lists deletions that far back (its
+// delete log was purged); only a full load finds them.
+var ErrDeletedTooOld = errors.New("the CRM no longer lists deletions that far back")
+
 // ErrPageExpired: a page token given back is no longer valid (expired or
 // unknown); the load restarts from its first page.
 var ErrPageExpired = errors.New("page token expired")

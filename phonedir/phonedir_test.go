@@ -281,3 +281,36 @@ func TestLearnAddsOnlyTheVerifiedNumber(t *testing.T) {
 		t.Fatalf("his landline read as Finnish matches a Finnish caller: %+v", r)
 	}
 }
+
+// forgetful is a CRM whose delete log no longer reaches the cursor.
+type forgetful struct{ crm.PhoneLister }
+
+func (forgetful) DeletedRecords(context.Context, crm.DeletedRequest) (crm.DeletedPage, error) {
+	return crm.DeletedPage{Requests: 1}, crm.ErrDeletedTooOld
+}
+
+func TestDeletedTooOldLoadsInFull(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	l := crmtest.NewLister(m, 10, clk.Now)
+	gone := m.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Phones: map[string]string{"telephone1": "040 123 4567"}})
+	st := openStore(t)
+	d := phonedir.New(st, l, phonedir.Options{Tenant: "t1", Region: "FI", Entities: []crm.Entity{crm.Contact}, Now: clk.Now})
+	if _, err := d.Sync(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(20 * 24 * time.Hour)
+	l.Delete(crm.Ref{Entity: crm.Contact, ID: gone})
+	d = phonedir.New(st, forgetful{l}, phonedir.Options{Tenant: "t1", Region: "FI", Entities: []crm.Entity{crm.Contact}, Now: clk.Now})
+	sum, err := d.Sync(ctx, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Full) != 1 || sum.Deleted != 1 {
+		t.Fatalf("summary %+v, want a full load that removed the deleted contact", sum)
+	}
+	if r := records(t, d, "+358401234567"); len(r) != 0 {
+		t.Fatalf("deleted contact still listed: %+v", r)
+	}
+}

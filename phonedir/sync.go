@@ -181,6 +181,11 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 			delCursor = st.DeletedCursor
 			break
 		}
+		if errors.Is(err, crm.ErrDeletedTooOld) {
+			// The CRM forgot deletions since the cursor: read everything
+			// again (records the load does not see are removed).
+			return d.load(ctx, e, st, true, sum, progress)
+		}
 		if err != nil {
 			return fmt.Errorf("deleted since %s: %w", delSince.Format(time.RFC3339), err)
 		}

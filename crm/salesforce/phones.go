@@ -112,8 +112,8 @@ func (c *Client) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.
 // GET /sobjects/<Object>/deleted/?start=&end= (UTC, ISO 8601; at most 15 days
 // back; the answer's latestDateCovered is the next start,
 // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm).
-// A start older than the answer's earliestDateAvailable means deletions
-// were purged from the log: the error asks for a full load.
+// A start more than 15 days back is answered crm.ErrDeletedTooOld without
+// a request: only a full load finds those deletions.
 func (c *Client) DeletedRecords(ctx context.Context, req crm.DeletedRequest) (crm.DeletedPage, error) {
 	o, ok := sobjects[req.Entity]
 	if !ok {
@@ -121,8 +121,8 @@ func (c *Client) DeletedRecords(ctx context.Context, req crm.DeletedRequest) (cr
 	}
 	end := c.now().UTC()
 	start := req.Since.UTC()
-	if start.IsZero() || end.Sub(start) > 15*24*time.Hour {
-		start = end.Add(-15*24*time.Hour + time.Minute)
+	if start.IsZero() || end.Sub(start) > 15*24*time.Hour-time.Minute {
+		return crm.DeletedPage{}, fmt.Errorf("salesforce: deleted %s since %s: %w", o.name, start.Format(time.RFC3339), crm.ErrDeletedTooOld)
 	}
 	v := url.Values{}
 	v.Set("start", start.Format("2006-01-02T15:04:05Z"))

@@ -81,3 +81,18 @@ func TestListPhonesQueryPagesModstampAndDeleted(t *testing.T) {
 		t.Fatalf("deleted: %+v, want %s until %s", d, ids[4], clk.now())
 	}
 }
+
+// Salesforce lists deletions of the last 15 days only: an older cursor asks
+// for a full load instead of missing them.
+func TestDeletedRecordsOlderThanTheLog(t *testing.T) {
+	clk := &sfClock{t: time.Now().UTC().Truncate(time.Minute)}
+	srv := newOrg(t, func(c *salesforcetest.Config) { c.Now = clk.now })
+	c := newClient(t, ccConfig(srv), salesforce.Options{Now: clk.now})
+	_, err := c.DeletedRecords(context.Background(), crm.DeletedRequest{Entity: crm.Contact, Since: clk.now().Add(-16 * 24 * time.Hour)})
+	if !errors.Is(err, crm.ErrDeletedTooOld) {
+		t.Fatalf("err = %v, want crm.ErrDeletedTooOld", err)
+	}
+	if _, err := c.DeletedRecords(context.Background(), crm.DeletedRequest{Entity: crm.Contact, Since: clk.now().Add(-14 * 24 * time.Hour)}); err != nil {
+		t.Fatalf("14 days back: %v", err)
+	}
+}
