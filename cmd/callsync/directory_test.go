@@ -40,6 +40,11 @@ func TestDirectorySyncAndShow(t *testing.T) {
 		t.Fatalf("unparseable: %v\n%s", err, out)
 	}
 
+	out, _, err = run(t, d.env, "status", "--config", d.config)
+	if err != nil || !strings.Contains(out, "phone directory contact  2 records, 2 numbers, 0 unparseable") {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+
 	// Again: the changes only (within the two-minute overlap, the same
 	// three records), one request per table.
 	out, _, err = run(t, d.env, "directory", "sync", "--config", d.config)

@@ -131,6 +131,18 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(tw, "  quarantined\t%d\n", q)
+		dirs, err := st.DirectorySyncStates(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		for _, d := range dirs {
+			line := fmt.Sprintf("  phone directory %s\t%d records, %d numbers, %d unparseable\tlast sync %s", d.Entity,
+				d.Records, d.Numbers, d.Unparseable, stamp(d.LastSync))
+			if d.Loading() {
+				line += "\ta full load is unfinished"
+			}
+			fmt.Fprintln(tw, line)
+		}
 		inbox, err := st.InboxCounts(ctx, t.Name)
 		if err != nil {
 			return err
