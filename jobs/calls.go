@@ -314,6 +314,10 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 			skip(c, p.Attempts, reason)
 			continue
 		}
+		if reason := NotRecorded(c, cfg.CRM); reason != "" {
+			skip(c, p.Attempts, reason)
+			continue
+		}
 		todo = append(todo, &pending{call: c, prev: p})
 		numbers = append(numbers, c.CustomerNumber())
 	}

@@ -27,7 +27,7 @@ const (
 	ReasonMultipleMatches   = "multiple_matches"             // unresolved: several records, no create
 	ReasonExistingActivity  = "existing_activity"            // written: a CRM activity inside call_start_margin
 	ReasonMultipleMatchOpen = "multiple_match_open"          // written unlinked, open for a person
-	ReasonNotRecorded       = "not_recorded"                 // the CRM client is set not to record it (Zoho record_incoming/outgoing)
+	ReasonNotRecorded       = "not_recorded"                 // the CRM is set not to record it (Zoho record_incoming/outgoing, module "")
 	ReasonUnlinked          = "unlinked"                     // written with no customer (write_unmatched); linked when the caller appears
 	ReasonLinked            = "linked"                       // written unlinked, since linked to the caller
 )
@@ -50,6 +50,26 @@ func Filter(c Call, s config.PhoneCalls) string {
 	case c.Answered && time.Duration(c.Duration)*time.Second < s.CallDurationLimit.D():
 		// A missed call has no talk time; the limit applies to answered calls.
 		return ReasonTooShort
+	}
+	return ""
+}
+
+// NotRecorded applies the CRM's recording switches, which need no CRM data
+// either: Zoho's record_incoming and record_outgoing, and a Zoho module
+// left empty, which switches recording off. It returns ReasonNotRecorded when
+// the call is not to be written, else "". Callback requests are always
+// written, so only calls pass here.
+func NotRecorded(c Call, z config.CRM) string {
+	if z.Type != config.CRMZoho {
+		return ""
+	}
+	switch {
+	case z.Zoho.Module == "":
+		return ReasonNotRecorded
+	case c.Outbound && !z.Zoho.RecordOutgoing:
+		return ReasonNotRecorded
+	case !c.Outbound && !z.Zoho.RecordIncoming:
+		return ReasonNotRecorded
 	}
 	return ""
 }

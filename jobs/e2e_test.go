@@ -438,3 +438,29 @@ func TestCatchUpAfterOutageFromWatermark(t *testing.T) {
 		t.Fatalf("/calls requested %d times: the outage was not read in chunks", got)
 	}
 }
+
+// Zoho's record_incoming/record_outgoing are decided before any lookup: the
+// call is skipped as not_recorded and the CRM is not asked about it.
+func TestNotRecordedIsDecidedBeforeLookups(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	cfg := w.tenant.Config()
+	cfg.CRM.Type = config.CRMZoho
+	cfg.CRM.Zoho.Module = "Calls"
+	cfg.CRM.Zoho.RecordIncoming, cfg.CRM.Zoho.RecordOutgoing = false, true
+	w.tenant.SetConfig(cfg)
+	in := enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Hour), time.Second, time.Minute)
+	w.en.AddCalls(in)
+	before := w.crm.Requests()
+	sum := w.runCalls(ctx)
+	if sum.Skipped[jobs.ReasonNotRecorded] != 1 || len(w.ours()) != 0 {
+		t.Fatalf("summary %+v, %d written; want the inbound call skipped as not_recorded", sum, len(w.ours()))
+	}
+	if n := w.crm.Requests() - before; n != 0 {
+		t.Errorf("%d CRM requests for a call that is not recorded, want 0", n)
+	}
+	l, _ := w.store.Ledger(ctx, "contoso", jobs.KindCall, []string{strings.ToLower(in.CallID)})
+	if e := l[strings.ToLower(in.CallID)]; e.State != store.Skipped || e.Reason != jobs.ReasonNotRecorded {
+		t.Fatalf("ledger %+v, want skipped/not_recorded", e)
+	}
+}

@@ -12,7 +12,8 @@ import (
 )
 
 // ErrRecordingOff is the per-item error of a call that the configuration
-// says not to record (module "" or record_incoming/record_outgoing false).
+// leaves nowhere to write (module ""). record_incoming/record_outgoing are
+// decided by the engine before a call reaches the client (jobs NotRecorded).
 // It wraps crm.ErrPermanent: nothing was written and a retry writes nothing.
 var ErrRecordingOff = fmt.Errorf("zoho: recording switched off: %w", crm.ErrNotRecorded)
 
@@ -29,7 +30,7 @@ var ErrRecordingOff = fmt.Errorf("zoho: recording switched off: %w", crm.ErrNotR
 //
 // Callback requests always go to the Calls module as scheduled outbound calls
 // (the only module with an open state), whatever module and record_* say.
-// Calls not to be recorded fail with ErrRecordingOff.
+// With module "" calls fail with ErrRecordingOff.
 func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
 	w := &writeRun{results: make([]crm.WriteResult, len(acts))}
 	var calls, custom []int
@@ -90,11 +91,9 @@ func (c *Client) recordingOff(a crm.Activity) error {
 	}
 	switch {
 	case c.module == "":
+		// Nowhere to write. The engine skips these calls before (jobs
+		// NotRecorded, with record_incoming and record_outgoing).
 		return fmt.Errorf("%w (module is empty): %w", ErrRecordingOff, crm.ErrPermanent)
-	case a.Direction == crm.Outbound && !c.cfg.RecordOutgoing:
-		return fmt.Errorf("%w for outbound calls (record_outgoing): %w", ErrRecordingOff, crm.ErrPermanent)
-	case a.Direction != crm.Outbound && !c.cfg.RecordIncoming:
-		return fmt.Errorf("%w for inbound calls (record_incoming): %w", ErrRecordingOff, crm.ErrPermanent)
 	}
 	return nil
 }
