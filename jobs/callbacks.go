@@ -50,16 +50,6 @@ type CallbackSource interface {
 	Callbacks(ctx context.Context, listID string, w enreach.Window) ([]enreach.Callback, []enreach.Malformed, error)
 }
 
-// QueueOwners is the part of a CRM client that says who owns a CRM queue,
-// needed by ownership_rule: queue_owner and recipient_rule: queue_owner.
-// crm.Client does not have it yet; a client that implements it is used, any
-// other makes those profiles fail with ErrNoQueueOwners (never a guess).
-type QueueOwners interface {
-	// QueueOwners returns the owning CRM user id of each queue id; a queue
-	// not owned by a user (e.g. by a team) is absent.
-	QueueOwners(ctx context.Context, queueIDs []string) (map[string]string, error)
-}
-
 // ErrNoQueueOwners: a queue_owner rule is configured but the tenant's CRM
 // client cannot tell who owns a queue.
 var ErrNoQueueOwners = errors.New("queue_owner rule: the CRM client cannot resolve queue owners")
@@ -454,7 +444,7 @@ func (s *Syncer) callbackParties(ctx context.Context, t *Tenant, cfg config.Tena
 	needOwner := p.OwnershipRule == config.OwnerQueueOwner || cfg.Callbacks.RecipientRule == config.RecipientQueueOwner
 	var queueOwner string
 	if needOwner {
-		qo, ok := t.CRM.(QueueOwners)
+		qo, ok := t.CRM.(crm.QueueOwners)
 		if !ok {
 			return "", "", false, ErrNoQueueOwners
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 // queueCRM is the in-memory CRM plus queue owners: the interface addition
-// the queue_owner rules need (jobs.QueueOwners). Like a CRM, it fails for a
+// the queue_owner rules need (crm.QueueOwners). Like a CRM, it fails for a
 // queue it does not know.
 type queueCRM struct {
 	*crmtest.Memory
@@ -541,7 +541,7 @@ func TestCallbackOwnershipAndRecipientRules(t *testing.T) {
 
 func TestCallbackQueueOwnerNeedsACRMThatKnowsQueueOwners(t *testing.T) {
 	w := newCBWorld(t)
-	// A CRM client without jobs.QueueOwners.
+	// A CRM client without crm.QueueOwners.
 	w.tenant = jobs.NewTenant(w.tenant.Config(), w.tenant.Enreach, w.mem, nil)
 	w.setProfile("sales", func(p *config.Profile) { p.OwnershipRule = config.OwnerQueueOwner })
 	w.request(w.salesList, numContact, 5)

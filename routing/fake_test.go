@@ -169,8 +169,8 @@ func (p *parentCRM) Accounts(ctx context.Context, ids []string, fields []string)
 }
 
 var (
-	_ crm.Client    = (*fakeCRM)(nil)
-	_ ParentFetcher = (*parentCRM)(nil)
+	_ crm.Client        = (*fakeCRM)(nil)
+	_ crm.ParentFetcher = (*parentCRM)(nil)
 )
 
 // fakeDirectory resolves owners from a fixed map and counts requests.

@@ -42,7 +42,7 @@ type Tenant struct {
 	// Matcher must be the tenant's shared matcher, built with
 	// match.Options.Fields = Fields(Config.Routing.Rules).
 	Matcher Matcher
-	// CRM is only used when it also implements ParentFetcher (account
+	// CRM is only used when it also implements crm.ParentFetcher (account
 	// rules over a matched contact's parent account); it may be nil.
 	CRM crm.Client
 }

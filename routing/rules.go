@@ -12,24 +12,6 @@ import (
 	"github.com/callsync/callsync/phone"
 )
 
-// ParentFetcher is an optional extension of a tenant's crm.Client: it
-// returns accounts by id with the requested extra fields (and OwnerID), keyed
-// by id; unknown ids are absent. Routing uses it when a rule asks about the
-// account and the caller matched a contact whose parent account does not hold
-// the caller's number itself. Without it, account rules see only accounts
-// that matched the caller directly.
-type ParentFetcher interface {
-	Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error)
-}
-
-// CaseFetcher is an optional extension of a tenant's crm.Client: the open
-// Cases of contacts and accounts (entity crm.Case, OwnerID, Fields
-// "ContactId", "AccountId", "Priority"), in one batched query. Rules with
-// `cases` need it (config check allows them on Salesforce only).
-type CaseFetcher interface {
-	OpenCases(ctx context.Context, contactIDs, accountIDs []string) ([]crm.Record, error)
-}
-
 // UsesCases reports whether a rule tests the caller's open Cases.
 func UsesCases(rules []config.RoutingRule) bool {
 	return slices.ContainsFunc(rules, func(r config.RoutingRule) bool { return r.When.Cases != nil })
@@ -168,10 +150,10 @@ func (ev *evaluation) holds(ctx context.Context, w config.RoutingWhen) (bool, []
 }
 
 // openCases returns the open Cases of the records' contacts and accounts
-// (and the contacts' parent accounts), with one CaseFetcher request per
-// set of records in a routing request. Without a CaseFetcher there are none.
+// (and the contacts' parent accounts), with one crm.CaseFetcher request per
+// set of records in a routing request. Without a crm.CaseFetcher there are none.
 func (ev *evaluation) openCases(ctx context.Context, recs []crm.Record) ([]crm.Record, error) {
-	cf, ok := ev.t.CRM.(CaseFetcher)
+	cf, ok := ev.t.CRM.(crm.CaseFetcher)
 	if !ok {
 		return nil, nil
 	}
@@ -262,7 +244,7 @@ func fieldHolds(r crm.Record, w config.RoutingWhen) bool {
 
 // parents returns the parent accounts of the matched contacts (in contact
 // order, each once) that did not match directly, from the parent cache or
-// with one ParentFetcher request. Without a ParentFetcher there are none.
+// with one crm.ParentFetcher request. Without a crm.ParentFetcher there are none.
 func (ev *evaluation) parents(ctx context.Context, recs []crm.Record) ([]crm.Record, error) {
 	var ids []string
 	direct := map[string]bool{}
@@ -276,7 +258,7 @@ func (ev *evaluation) parents(ctx context.Context, recs []crm.Record) ([]crm.Rec
 			ids = append(ids, r.ParentAccountID)
 		}
 	}
-	pf, ok := ev.t.CRM.(ParentFetcher)
+	pf, ok := ev.t.CRM.(crm.ParentFetcher)
 	if len(ids) == 0 || !ok {
 		return nil, nil
 	}

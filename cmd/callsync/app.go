@@ -232,6 +232,3 @@ func (a *app) apply(cfg *config.Config) error {
 	a.cfg = cfg
 	return nil
 }
-
-// The Dynamics client can answer the callbacks' queue_owner rules.
-var _ jobs.QueueOwners = (*dynamics.Client)(nil)

@@ -10,9 +10,11 @@ import (
 // MethodAccounts counts Accounts calls (Smart Routing's parent accounts).
 const MethodAccounts Method = "Accounts"
 
+var _ crm.ParentFetcher = (*Memory)(nil)
+
 // Accounts returns accounts by id with the requested extra fields they have,
 // keyed by id, in one request; unknown ids are absent. It makes Memory a
-// routing.ParentFetcher, like the real clients.
+// crm.ParentFetcher, like the real clients.
 func (m *Memory) Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error) {
 	out := map[string]crm.Record{}
 	if len(ids) == 0 {

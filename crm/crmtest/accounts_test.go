@@ -7,11 +7,10 @@ import (
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
-	"github.com/callsync/callsync/routing"
 )
 
 // Memory fetches parent accounts like the real clients.
-var _ routing.ParentFetcher = (*crmtest.Memory)(nil)
+var _ crm.ParentFetcher = (*crmtest.Memory)(nil)
 
 func TestMemoryAccounts(t *testing.T) {
 	ctx := context.Background()

@@ -12,13 +12,15 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
+var _ crm.ParentFetcher = (*Client)(nil)
+
 // Accounts returns accounts by accountid with the requested extra columns in
 // Record.Fields, keyed by the ids as given; unknown ids (and ids that are not
 // GUIDs, which no account can have) are absent. Many ids go in one GET
 // ($filter Microsoft.Dynamics.CRM.In over accountid), the GETs in as few
 // $batch requests as the limits allow [Finding a caller by phone: $filter,
 // URL limit]. It serves Smart Routing's account rules for callers that
-// matched a contact (routing.ParentFetcher).
+// matched a contact (crm.ParentFetcher).
 func (c *Client) Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error) {
 	m := entities[crm.Account]
 	sel := []string{m.idColumn, m.name, ownerColumn}

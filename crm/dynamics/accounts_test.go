@@ -11,11 +11,10 @@ import (
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
-	"github.com/callsync/callsync/routing"
 )
 
 // Smart Routing fetches a contact's parent account through this interface.
-var _ routing.ParentFetcher = (*dynamics.Client)(nil)
+var _ crm.ParentFetcher = (*dynamics.Client)(nil)
 
 func TestAccountsByID(t *testing.T) {
 	b := newBackend(t, dynamicstest.Options{PageSize: 7}) // paging exercised

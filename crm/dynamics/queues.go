@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/callsync/callsync/crm"
 	"github.com/google/uuid"
 )
 
 // queueIDColumn is the queue key [Finding users and queues].
 const queueIDColumn = "queueid"
+
+var _ crm.QueueOwners = (*Client)(nil)
 
 // QueueOwners returns the owning system user of each queue, many queues per
 // GET. A queue owned by a team is absent: only a user can be the owner or

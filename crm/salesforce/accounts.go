@@ -16,13 +16,15 @@ import (
 // record id [Finding a caller by phone].
 var accountID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
 
+var _ crm.ParentFetcher = (*Client)(nil)
+
 // Accounts returns Accounts by Id with the requested extra fields in
 // Record.Fields, keyed by the ids as given; unknown ids (and strings that are
 // not record ids, which Salesforce would refuse for the whole query) are
 // absent. It runs SOQL "SELECT Id, Name, OwnerId, <fields> FROM Account WHERE
 // Id IN (...)", many ids per query, the queries batched. It serves Smart
 // Routing's account rules for callers that matched a contact
-// (routing.ParentFetcher).
+// (crm.ParentFetcher).
 func (c *Client) Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error) {
 	sel := []string{"Id", "Name", "OwnerId"}
 	for _, f := range fields {

@@ -10,11 +10,10 @@ import (
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
-	"github.com/callsync/callsync/routing"
 )
 
 // Smart Routing fetches a contact's parent account through this interface.
-var _ routing.ParentFetcher = (*salesforce.Client)(nil)
+var _ crm.ParentFetcher = (*salesforce.Client)(nil)
 
 func TestAccountsByID(t *testing.T) {
 	srv := newOrg(t, func(c *salesforcetest.Config) { c.QueryPageSize = 100 }) // paging exercised

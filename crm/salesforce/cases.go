@@ -9,6 +9,8 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
+var _ crm.CaseFetcher = (*Client)(nil)
+
 // OpenCases returns the open Cases of Contacts and Accounts (Smart
 // Routing's caller context: the AnywhereNow service reads the caller's
 // contact and related cases) as records of entity crm.Case with OwnerID

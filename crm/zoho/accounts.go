@@ -10,6 +10,8 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
+var _ crm.ParentFetcher = (*Client)(nil)
+
 // Accounts returns Accounts records by id with the requested extra fields in
 // Record.Fields, keyed by the ids as given; unknown ids (and strings that are
 // not Zoho record ids, which are numeric) are absent. It runs COQL "select
@@ -17,7 +19,7 @@ import (
 // per in list, as many lists per query as one page of rows holds (2,000
 // ids; https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html). It serves
 // Smart Routing's account rules for callers that matched a contact
-// (routing.ParentFetcher).
+// (crm.ParentFetcher).
 func (c *Client) Accounts(ctx context.Context, ids []string, fields []string) (map[string]crm.Record, error) {
 	m, _ := standardSearchModule(moduleOf(crm.Account))
 	for _, f := range fields {

@@ -7,11 +7,10 @@ import (
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
-	"github.com/callsync/callsync/routing"
 )
 
 // Smart Routing fetches a contact's parent account through this interface.
-var _ routing.ParentFetcher = (*zoho.Client)(nil)
+var _ crm.ParentFetcher = (*zoho.Client)(nil)
 
 func TestAccountsByID(t *testing.T) {
 	b, c, s := newClient(t, nil)
