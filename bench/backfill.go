@@ -215,6 +215,13 @@ tenants:
 	return r, nil
 }
 
+// FloorSec is the wall time the backfill's requests need on their own:
+// every CRM and Enreach request at the simulated latency, floorConcurrency
+// at a time.
+func (b BackfillResult) FloorSec() float64 {
+	return float64(b.CRMRequests+b.EnreachRequests) * b.SimulatedLatencyMS / 1000 / floorConcurrency
+}
+
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 func lastLines(s string, n int) string {

@@ -37,13 +37,15 @@ func TestSuiteTiny(t *testing.T) {
 		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
 		"-webhooks", "200", "-webhook-senders", "4",
 		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
+		"-throughput-calls", "200", "-throughput-latencies", "1ms,2ms",
 		"-out", out}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	table := stdout.String()
 	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
-		"steady 4 tenants", "webhooks", "routing 2 callers", "CRM requests per written call"} {
+		"steady 4 tenants", "webhooks", "routing 2 callers", "CRM requests per written call",
+		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -67,6 +69,14 @@ func TestSuiteTiny(t *testing.T) {
 			t.Errorf("%s: missing measurements: %+v", r.CRM, r)
 		}
 	}
+	if len(res.Throughput) != 2 || res.Throughput[0].Latency != "1ms" || res.Throughput[1].Latency != "2ms" {
+		t.Errorf("throughput: %+v, want one result per latency", res.Throughput)
+	}
+	for _, r := range res.Throughput {
+		if r.Calls != 200 || r.CallsPerS <= 0 || r.Requests == 0 || r.FloorSec <= 0 {
+			t.Errorf("throughput %s: missing measurements: %+v", r.Latency, r)
+		}
+	}
 	if s := res.Steady; s == nil || s.Written == 0 || s.Written != s.Expected || s.CPUPerCycleMS <= 0 || s.EndToRecordP99MS <= 0 {
 		t.Errorf("steady: %+v", s)
 	}
@@ -79,7 +89,7 @@ func TestSuiteTiny(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-only", "nope"}, {"-crm", "sugar"}, {"-calls", "0"}, {"-latency", "-1ms"}, {"extra"}} {
+	for _, args := range [][]string{{"-only", "nope"}, {"-crm", "sugar"}, {"-calls", "0"}, {"-latency", "-1ms"}, {"extra"}, {"-throughput-latencies", "fast"}, {"-scale-calls", "0"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

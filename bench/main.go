@@ -53,6 +53,15 @@ type options struct {
 	RoutingUncached int
 	RoutingWorkers  int
 
+	// Throughput: a Dynamics backfill of ThroughputCalls at each latency.
+	ThroughputLatencies []time.Duration
+	ThroughputCalls     int
+	// Scale: the Dynamics backfill of ScaleCalls over ScaleDays beside the
+	// -calls one, for peak RSS in the size of the range (-scale).
+	Scale      bool
+	ScaleCalls int
+	ScaleDays  int
+
 	Only       map[string]bool
 	Out        string
 	CPUProfile string
@@ -74,7 +83,11 @@ type Results struct {
 	Steady    *SteadyResult    `json:"steady,omitempty"`
 	Webhooks  *WebhookResult   `json:"webhooks,omitempty"`
 	Routing   *RoutingResult   `json:"routing,omitempty"`
-	Failures  []string         `json:"failures,omitempty"`
+	// Throughput is a Dynamics backfill per simulated latency.
+	Throughput []ThroughputResult `json:"throughput,omitempty"`
+	// Scale compares a large backfill's peak RSS with the -calls one.
+	Scale    *ScaleResult `json:"scale,omitempty"`
+	Failures []string     `json:"failures,omitempty"`
 }
 
 // Machine names where the numbers came from.
@@ -86,7 +99,26 @@ type Machine struct {
 	Hostname     string `json:"hostname,omitempty"`
 }
 
-var phases = []string{"backfill", "steady", "webhooks", "routing"}
+var phases = []string{"backfill", "throughput", "steady", "webhooks", "routing"}
+
+// ThroughputResult is one latency of the throughput phase.
+type ThroughputResult struct {
+	CRM       string  `json:"crm"`
+	Latency   string  `json:"latency"`
+	Calls     int     `json:"calls"`
+	WallSec   float64 `json:"wall_seconds"`
+	CallsPerS float64 `json:"calls_per_second"`
+	Requests  int     `json:"requests"`
+	FloorSec  float64 `json:"request_floor_seconds"`
+	CPUSec    float64 `json:"child_cpu_seconds"`
+}
+
+// ScaleResult is the -scale run: the same Dynamics backfill at -calls and
+// at -scale-calls.
+type ScaleResult struct {
+	Small BackfillResult `json:"small"`
+	Big   BackfillResult `json:"big"`
+}
 
 func main() {
 	maybeLauncher()
@@ -117,6 +149,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RoutingCached, "routing-cached", 5_000, "routing: cached lookups")
 	fs.IntVar(&o.RoutingUncached, "routing-uncached", 500, "routing: uncached lookups")
 	fs.IntVar(&o.RoutingWorkers, "routing-workers", 8, "routing: concurrent callers")
+	lats := fs.String("throughput-latencies", "20ms,100ms", "throughput: simulated latencies of the Dynamics backfill")
+	fs.IntVar(&o.ThroughputCalls, "throughput-calls", 20_000, "throughput: calls in each backfill (over -days)")
+	fs.BoolVar(&o.Scale, "scale", false, "also run the Dynamics backfill of -scale-calls over -scale-days and compare its peak RSS with the -calls one (minutes)")
+	fs.IntVar(&o.ScaleCalls, "scale-calls", 1_000_000, "scale: calls in the large backfill")
+	fs.IntVar(&o.ScaleDays, "scale-days", 90, "scale: days of the large backfill")
 	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's CPU and heap profiles (backfill-<crm>.{cpu,mem}.pprof) to this folder; read them with go tool pprof")
@@ -135,6 +172,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.Only[p] = true
 	}
+	for _, l := range splitList(*lats) {
+		d, err := time.ParseDuration(l)
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("-throughput-latencies: %q is not a duration", l)
+		}
+		o.ThroughputLatencies = append(o.ThroughputLatencies, d)
+	}
 	for _, c := range splitList(*crms) {
 		if !contains(crmNames, c) {
 			return o, fmt.Errorf("-crm: unknown CRM %q (want %s)", c, strings.Join(crmNames, ","))
@@ -142,6 +186,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.CRMs = append(o.CRMs, c)
 	}
 	switch {
+	case o.ThroughputCalls <= 0 || o.ScaleCalls <= 0 || o.ScaleDays <= 0:
+		return o, fmt.Errorf("-throughput-calls, -scale-calls and -scale-days must be positive")
 	case o.Calls <= 0 || o.Days <= 0 || o.Customers <= 0:
 		return o, fmt.Errorf("-calls, -days and -customers must be positive")
 	case o.Tenants <= 0 || o.CallsPerMinute <= 0 || o.Cycles <= 0:
@@ -207,17 +253,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logf("%s failed: %v", phase, err)
 	}
 
-	if o.Only["backfill"] && len(o.CRMs) > 0 {
+	var bin string
+	if (o.Only["backfill"] && len(o.CRMs) > 0) || o.Only["throughput"] || o.Scale {
 		tmp, err := os.MkdirTemp("", "callsync-bench-bin-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
 		logf("building ./cmd/callsync")
-		bin, err := buildCallsync(ctx, tmp)
-		if err != nil {
+		if bin, err = buildCallsync(ctx, tmp); err != nil {
 			return err
 		}
+	}
+	if o.Only["backfill"] && len(o.CRMs) > 0 {
 		for _, c := range o.CRMs {
 			logf("backfill %s: %d calls over %d days, %s latency", c, o.Calls, o.Days, o.Latency)
 			r, err := runBackfill(ctx, o, bin, c)
@@ -229,6 +277,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fail("backfill "+c, fmt.Errorf("%s", p))
 			}
 			res.Backfill = append(res.Backfill, r)
+		}
+	}
+	if o.Only["throughput"] {
+		for _, l := range o.ThroughputLatencies {
+			to := o
+			to.Latency, to.Calls, to.ProfileDir = l, o.ThroughputCalls, ""
+			logf("throughput dynamics: %d calls over %d days, %s latency", to.Calls, to.Days, l)
+			r, err := runBackfill(ctx, to, bin, "dynamics")
+			if err != nil {
+				fail("throughput "+l.String(), err)
+				continue
+			}
+			for _, p := range r.Problems {
+				fail("throughput "+l.String(), fmt.Errorf("%s", p))
+			}
+			res.Throughput = append(res.Throughput, ThroughputResult{CRM: r.CRM, Latency: l.String(), Calls: r.Calls, WallSec: r.WallSec,
+				CallsPerS: r.CallsPerS, Requests: r.CRMRequests + r.EnreachRequests, FloorSec: r.FloorSec(), CPUSec: r.ChildCPUSec})
+		}
+	}
+	if o.Scale {
+		var sc ScaleResult
+		found := false
+		for _, b := range res.Backfill {
+			if b.CRM == "dynamics" {
+				sc.Small, found = b, true
+			}
+		}
+		var err error
+		if !found {
+			logf("scale: dynamics backfill of %d calls over %d days", o.Calls, o.Days)
+			sc.Small, err = runBackfill(ctx, o, bin, "dynamics")
+		}
+		if err == nil {
+			so := o
+			so.Calls, so.Days, so.ProfileDir = o.ScaleCalls, o.ScaleDays, ""
+			logf("scale: dynamics backfill of %d calls over %d days", so.Calls, so.Days)
+			sc.Big, err = runBackfill(ctx, so, bin, "dynamics")
+		}
+		if err != nil {
+			fail("scale", err)
+		} else {
+			for _, p := range sc.Big.Problems {
+				fail("scale", fmt.Errorf("%s", p))
+			}
+			res.Scale = &sc
 		}
 	}
 	if o.Only["steady"] {

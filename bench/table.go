@@ -9,7 +9,14 @@ import (
 // Targets: goals for the design (README Performance), shown beside the numbers.
 const (
 	targetReqPerCall   = 0.05  // CRM requests per written call, backfill
-	targetBackfillSec  = 120.0 // 100,000-call backfill at 20 ms on 2 cores
+	targetBackfillSec  = 120.0 // 100,000-call backfill at 20 ms on 2 cores, any CRM
+	targetDynamicsSec  = 12.0  // 100,000-call Dynamics backfill at 20 ms
+	targetDynamicsCPU  = 5.0   // callsync's own CPU in it
+	targetFloorRatio   = 1.5   // Salesforce and Zoho: wall time / request floor
+	floorConcurrency   = 4     // requests in flight the floor assumes
+	targetScaleGrowth  = 0.15  // 1,000,000-call peak RSS over the 100,000-call one
+	targetSteadyCPUMS  = 1.0   // steady state CPU per call
+	targetSteadyP99Sec = 62.0  // call end -> CRM record p99 (poll interval + 2 s)
 	targetRSSMiB       = 100.0
 	targetWebhookPerS  = 2000.0
 	targetWebhookP99MS = 20.0
@@ -41,26 +48,58 @@ func printTable(w io.Writer, o options, r Results) {
 			wallTarget, wallV = fmt.Sprintf("< %.0f s", targetBackfillSec), verdict(b.WallSec < targetBackfillSec)
 		}
 		rssTarget, rssV = fmt.Sprintf("< %.0f MiB", targetRSSMiB), verdict(b.PeakRSSMiB < targetRSSMiB)
+		if fullBackfill && b.CRM == "dynamics" {
+			wallTarget, wallV = fmt.Sprintf("<= %.0f s", targetDynamicsSec), verdict(b.WallSec <= targetDynamicsSec)
+		}
 		add(name, "wall time", fmt.Sprintf("%.1f s", b.WallSec), wallTarget, wallV)
+		floor := b.FloorSec()
+		if floor > 0 {
+			ft, fv := "", ""
+			if b.CRM != "dynamics" {
+				ft, fv = fmt.Sprintf("<= %.1fx", targetFloorRatio), verdict(b.WallSec/floor <= targetFloorRatio)
+			}
+			add(name, fmt.Sprintf("wall / request floor (%d requests x %s / %d)", b.CRMRequests+b.EnreachRequests, o.Latency, floorConcurrency),
+				fmt.Sprintf("%.2fx (floor %.1f s)", b.WallSec/floor, floor), ft, fv)
+		}
 		add(name, "calls per second", fmt.Sprintf("%.0f", b.CallsPerS), "", "")
 		add(name, "written / expected / in CRM", fmt.Sprintf("%d / %d / %d", b.Written, b.Expected, b.Activities), "all equal", verdict(b.OK))
 		add(name, "CRM requests per written call", fmt.Sprintf("%.4f (%d)", b.CRMReqPerWritten, b.CRMRequests),
 			fmt.Sprintf("<= %.2f", targetReqPerCall), verdict(b.Written > 0 && b.CRMReqPerWritten <= targetReqPerCall))
 		add(name, "Enreach requests", fmt.Sprint(b.EnreachRequests), "", "")
 		add(name, "peak RSS (callsync process)", fmt.Sprintf("%.1f MiB", b.PeakRSSMiB), rssTarget, rssV)
-		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s", b.ChildCPUSec), "", "")
+		cpuT, cpuV := "", ""
+		if fullBackfill && b.CRM == "dynamics" {
+			cpuT, cpuV = fmt.Sprintf("<= %.0f s", targetDynamicsCPU), verdict(b.ChildCPUSec <= targetDynamicsCPU)
+		}
+		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s (%.0f us/call)", b.ChildCPUSec, b.ChildCPUSec/float64(b.Calls)*1e6), cpuT, cpuV)
 		add(name, "time inside the CRM double", fmt.Sprintf("%.1f s", b.CRMDoubleSec), "", "")
 	}
 	if s := r.Steady; s != nil {
 		name := fmt.Sprintf("steady %d tenants", s.Tenants)
 		add(name, "calls per cycle", fmt.Sprintf("%.0f", s.CallsPerCycle), "", "")
 		add(name, "cycle wall time", fmt.Sprintf("%.0f ms", s.CycleWallMS), "", "")
-		add(name, "CPU per cycle (whole process)", fmt.Sprintf("%.0f ms (%.2f ms/call)", s.CPUPerCycleMS, s.CPUPerCallMS), "", "")
+		add(name, "CPU per cycle (whole process)", fmt.Sprintf("%.0f ms (%.2f ms/call)", s.CPUPerCycleMS, s.CPUPerCallMS),
+			fmt.Sprintf("<= %.0f ms/call", targetSteadyCPUMS), verdict(s.CPUPerCallMS <= targetSteadyCPUMS))
 		add(name, "CRM requests per call", fmt.Sprintf("%.2f", s.CRMRequestsPerCall), "", "")
 		add(name, "Enreach requests per cycle", fmt.Sprintf("%.0f", s.EnreachReqPerCycle), "", "")
-		add(name, "call end -> CRM record p50 / p99", fmt.Sprintf("%.1f / %.1f s", s.EndToRecordP50MS/1000, s.EndToRecordP99MS/1000), "", "")
+		add(name, "call end -> CRM record p50 / p99", fmt.Sprintf("%.1f / %.1f s", s.EndToRecordP50MS/1000, s.EndToRecordP99MS/1000),
+			fmt.Sprintf("p99 <= %.0f s", targetSteadyP99Sec), verdict(s.EndToRecordP99MS/1000 <= targetSteadyP99Sec))
 		add(name, "cycle start -> tenant done p99", fmt.Sprintf("%.0f ms", s.CycleToRecordP99MS), "", "")
 		add(name, "written / expected", fmt.Sprintf("%d / %d", s.Written, s.Expected), "equal", verdict(len(s.Problems) == 0))
+	}
+	for _, tp := range r.Throughput {
+		name := fmt.Sprintf("throughput %s %s", tp.CRM, tp.Latency)
+		add(name, fmt.Sprintf("backfill of %d calls: calls per second", tp.Calls), fmt.Sprintf("%.0f", tp.CallsPerS), "", "")
+		add(name, "wall / request floor", fmt.Sprintf("%.2fx (%d requests)", tp.WallSec/tp.FloorSec, tp.Requests), "", "")
+	}
+	if sc := r.Scale; sc != nil {
+		name := fmt.Sprintf("scale %s", sc.Big.CRM)
+		add(name, fmt.Sprintf("%d calls over %d days: wall / CPU", sc.Big.Calls, sc.Big.Days), fmt.Sprintf("%.0f s / %.0f s", sc.Big.WallSec, sc.Big.ChildCPUSec), "", "")
+		add(name, "written / expected / in CRM", fmt.Sprintf("%d / %d / %d", sc.Big.Written, sc.Big.Expected, sc.Big.Activities), "all equal", verdict(sc.Big.OK))
+		add(name, "peak RSS", fmt.Sprintf("%.1f MiB", sc.Big.PeakRSSMiB), fmt.Sprintf("< %.0f MiB", targetRSSMiB), verdict(sc.Big.PeakRSSMiB < targetRSSMiB))
+		g := sc.Big.PeakRSSMiB/sc.Small.PeakRSSMiB - 1
+		add(name, fmt.Sprintf("peak RSS over the %d-call run (%.1f MiB)", sc.Small.Calls, sc.Small.PeakRSSMiB), fmt.Sprintf("%+.0f%%", g*100),
+			fmt.Sprintf("<= +%.0f%%", targetScaleGrowth*100), verdict(g <= targetScaleGrowth))
 	}
 	if h := r.Webhooks; h != nil {
 		name := "webhooks"
