@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -20,7 +19,18 @@ import (
 // main(), see TestMain).
 type replica struct {
 	cmd *exec.Cmd
-	out bytes.Buffer
+	out syncBuffer
+}
+
+// log is what the replica printed so far.
+func (r *replica) log() string { return r.out.String() }
+
+// pidOf reads the process id out of a replica id (host-pid-random).
+func pidOf(id string) int {
+	var pid int
+	rest := id[:strings.LastIndex(id, "-")]
+	fmt.Sscanf(rest[strings.LastIndex(rest, "-")+1:], "%d", &pid)
+	return pid
 }
 
 func startReplica(t *testing.T, d *doubles) *replica {
@@ -113,9 +123,7 @@ func TestReplicasFailoverAfterSIGKILL(t *testing.T) {
 	}
 	var victim string
 	waitFor(t, 30*time.Second, "a holder of tenant contoso", func() bool { victim = holder(); return victim != "" })
-	var pid int
-	fmt.Sscanf(victim[strings.LastIndex(victim[:strings.LastIndex(victim, "-")], "-")+1:], "%d", &pid)
-	r, ok := reps[pid]
+	r, ok := reps[pidOf(victim)]
 	if !ok {
 		t.Fatalf("lease holder %q is none of the replicas %v", victim, reps)
 	}
