@@ -104,7 +104,13 @@ func TestRunStartsOnlyTenantsWhosePreflightPasses(t *testing.T) {
 		}
 	}
 	waitFor("contoso's call", func() bool { return len(d.dyn.PhoneCalls()) == 1 })
-	waitFor("fabrikam's failed preflight in the store", func() bool { return strings.Contains(status(), "NOT STARTED") })
+	// Each tenant's preflight is stored by its own goroutine: wait until
+	// both are, not just the first.
+	waitFor("both preflights in the store", func() bool {
+		out := status()
+		i := strings.Index(out, "tenant fabrikam")
+		return strings.Contains(out, "NOT STARTED") && i > 0 && strings.Contains(out[:i], ": started")
+	})
 	out := status()
 	fab := out[strings.Index(out, "tenant fabrikam"):]
 	if !strings.Contains(fab, "fail enreach auth") || !strings.Contains(fab, "create a new secret key") {
