@@ -334,6 +334,12 @@ func (c *Client) columnChecks(s *orgSchema, needs OrgNeeds, add func(crm.CheckSt
 				fmt.Sprintf("configure crm.dynamics.phone_fields.%s with existing, readable phone columns", t))
 		} else {
 			searched++
+			if p := s.readProblem(t, countryColumn); p != "" {
+				add(crm.CheckWarn, t+"."+countryColumn, p+": the phone directory parses "+t+" numbers with default_region",
+					fmt.Sprintf("give the callsync application user Read on %s.%s (field security profile)", t, countryColumn))
+			} else {
+				add(crm.CheckOK, t+"."+countryColumn, "address country: the phone directory parses "+t+" numbers with the record's own country", "")
+			}
 		}
 	}
 	if searched == 0 && slices.ContainsFunc(crm.Entities, func(e crm.Entity) bool { return len(c.phoneFields[e]) > 0 }) {

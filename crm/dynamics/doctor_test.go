@@ -136,6 +136,10 @@ func TestDoctorShapes(t *testing.T) {
 			s.SecureColumn("contacts", "mobilephone")
 		},
 			check: "contact.mobilephone", status: crm.CheckWarn, detail: "column-level security", worst: crm.CheckWarn},
+		{name: "secured address country", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+			s.SecureColumn("contacts", "address1_country")
+		},
+			check: "contact.address1_country", status: crm.CheckWarn, detail: "default_region", worst: crm.CheckWarn},
 		{name: "audit column of the wrong type", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
 			s.AddColumn("phonecalls", dynamicstest.Column{Name: "new_enreachapiaudit", Type: "Integer"})
 		}, check: "phonecall.new_enreachapiaudit", status: crm.CheckWarn, detail: "Integer, not a text column", worst: crm.CheckWarn},

@@ -173,6 +173,14 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 				"give the integration user read access to the "+o+" phone fields")
 		} else {
 			left++
+			if cf := countryFields[e]; cf != "" {
+				if _, ok := described[o].get(cf); ok {
+					add(o+"."+cf, crm.CheckOK, "address country: the phone directory parses "+o+" numbers with the record's own country", "")
+				} else {
+					add(o+"."+cf, crm.CheckWarn, "address country missing or hidden by field-level security: the phone directory parses "+o+" numbers with default_region",
+						fmt.Sprintf("give the integration user read access to %s.%s", o, cf))
+				}
+			}
 		}
 	}
 	if left == 0 {

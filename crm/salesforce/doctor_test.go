@@ -132,6 +132,8 @@ func TestDoctorOrgShapes(t *testing.T) {
 			check: "salesforce.api", status: crm.CheckFail, detail: "API Enabled"},
 		{name: "user field missing", opts: func(o *salesforce.Options) { o.Doctor.Users = crm.UserMatch{By: "field", Field: "Agent_Id__c"} },
 			check: "User.Agent_Id__c", status: crm.CheckFail, detail: "create the User field"},
+		{name: "address country hidden", org: func(c *salesforcetest.Config) { c.HiddenFields = map[string][]string{"Contact": {"MailingCountry"}} },
+			check: "Contact.MailingCountry", status: crm.CheckWarn, detail: "default_region"},
 		{name: "routing field hidden", org: func(c *salesforcetest.Config) { c.HiddenFields = map[string][]string{"Account": {"Industry"}} },
 			opts: func(o *salesforce.Options) {
 				o.Doctor.RoutingFields = map[crm.Entity][]string{crm.Account: {"Industry"}}

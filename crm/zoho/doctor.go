@@ -181,6 +181,14 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 			continue
 		}
 		left++
+		if cf := countryFields[m.Entity]; cf != "" {
+			if fi, ok := s.Fields[cf]; ok && fi.Readable {
+				add(m.Name+"."+cf, crm.CheckOK, "address country: the phone directory parses "+m.Name+" numbers with the record's own country", "")
+			} else {
+				add(m.Name+"."+cf, crm.CheckWarn, "address country missing or hidden from the integration user: the phone directory parses "+m.Name+" numbers with default_region",
+					"give the integration user's profile read access to "+m.Name+"."+cf+" (Setup → Profiles → Field permissions)")
+			}
+		}
 		for _, f := range c.doctor.RoutingFields[m.Entity] {
 			if fi, ok := s.Fields[f]; ok && fi.Readable {
 				add(m.Name+"."+f, crm.CheckOK, "routing rule field, "+fi.Type, "")

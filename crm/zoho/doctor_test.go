@@ -134,6 +134,8 @@ func TestDoctorOrgShapes(t *testing.T) {
 			"CCSP_Calls.StartTime", crm.CheckFail, "read and write access", crm.CheckFail},
 		{"HiddenPhoneField", nil, func(s *zohotest.Server) { s.HideField("Contacts", "Mobile") },
 			"Contacts.Mobile", crm.CheckWarn, "read access to Contacts.Mobile", crm.CheckWarn},
+		{"HiddenCountryField", nil, func(s *zohotest.Server) { s.HideField("Contacts", "Mailing_Country") },
+			"Contacts.Mailing_Country", crm.CheckWarn, "read access to Contacts.Mailing_Country", crm.CheckWarn},
 		{"NoPhoneFieldLeft", nil, func(s *zohotest.Server) {
 			s.HideField("Accounts", "Phone")
 			s.HideField("Leads", "Phone")
