@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/callsync/callsync/config"
@@ -77,8 +80,8 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 
 	cfg := config.Defaults()
 	cfg.Store.Path = filepath.Join(storeDir, "callsync.db")
-	cfg.HTTP.Listen = *listen
-	cfg.HTTP.AdminListen = *adminListen
+	cfg.HTTP.Listen = freeIfBusy(c.Stdout, "--listen", *listen)
+	cfg.HTTP.AdminListen = freeIfBusy(c.Stdout, "--admin-listen", *adminListen)
 	cfg.HTTP.StatusPage = true
 	t := config.DefaultTenant()
 	t.Name = "sandbox"
@@ -129,24 +132,8 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	for i := 8; i > 0; i-- {
 		org.call(now.Add(-time.Duration(i) * 20 * time.Second))
 	}
-	onCall := func(tenant string, o jobs.Outcome) {
-		id := o.CallID
-		if len(id) > 8 {
-			id = id[:8]
-		}
-		line := fmt.Sprintf("%s  %-10s %-16s call %s", time.Now().UTC().Format("15:04:05"), o.State, o.Number, id)
-		if o.Reason != "" {
-			line += "  " + o.Reason
-		}
-		if o.CRMID != "" {
-			line += "  crm " + o.CRMID
-		}
-		if o.Err != nil {
-			line += "  error: " + o.Err.Error()
-		}
-		fmt.Fprintln(out, line)
-	}
-	err := w.run(ctx, &cfg, httpclient.Options{WaitMin: 100 * time.Millisecond, WaitMax: 2 * time.Second}, onCall)
+	printer := &outcomePrinter{w: out, seen: map[string]bool{}}
+	err := w.run(ctx, &cfg, httpclient.Options{WaitMin: 100 * time.Millisecond, WaitMax: 2 * time.Second}, printer.print)
 	fmt.Fprintln(out, "sandbox stopped")
 	return err
 }
@@ -299,4 +286,56 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// freeIfBusy returns addr, or the same host with port 0 (any free port) when
+// something already listens on addr, saying so: the sandbox is for trying
+// callsync out, and its banner prints the address it got.
+func freeIfBusy(w io.Writer, flag, addr string) string {
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		l.Close()
+		return addr
+	}
+	host, port, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil || port == "0" || !errors.Is(err, syscall.EADDRINUSE) {
+		return addr // the listener reports the problem
+	}
+	fmt.Fprintf(w, "%s %s is busy: using a free port instead (see below)\n", flag, addr)
+	return net.JoinHostPort(host, "0")
+}
+
+// outcomePrinter prints one line per call outcome, and a call's skipped or
+// unresolved outcome once: the next cycles see the same call again (their
+// windows overlap, the nightly run re-reads the day) and would repeat it.
+type outcomePrinter struct {
+	w    io.Writer
+	mu   sync.Mutex
+	seen map[string]bool // call id + state + reason already printed
+}
+
+func (p *outcomePrinter) print(_ string, o jobs.Outcome) {
+	key := o.CallID + "\x00" + o.State + "\x00" + o.Reason
+	p.mu.Lock()
+	again := p.seen[key]
+	p.seen[key] = true
+	p.mu.Unlock()
+	if again && o.Err == nil {
+		return
+	}
+	id := o.CallID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	line := fmt.Sprintf("%s  %-10s %-16s call %s", time.Now().UTC().Format("15:04:05"), o.State, o.Number, id)
+	if o.Reason != "" {
+		line += "  " + o.Reason
+	}
+	if o.CRMID != "" {
+		line += "  crm " + o.CRMID
+	}
+	if o.Err != nil {
+		line += "  error: " + o.Err.Error()
+	}
+	fmt.Fprintln(p.w, line)
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/jobs"
 )
 
 func callEndedAgo(d *doubles, ago time.Duration) enreach.Call {
@@ -45,5 +47,51 @@ func TestSandboxShowsCallsFlowing(t *testing.T) {
 				t.Fatalf("errors while running:\n%s", errb.String())
 			}
 		})
+	}
+}
+
+// A busy address (another program on 8080) makes the sandbox take a free
+// port and say so, instead of failing.
+func TestSandboxTakesAFreePortWhenBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var out, errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"sandbox", "--listen", busy.Addr().String(), "--admin-listen", "127.0.0.1:0", "--every", "1h"})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "callsync http") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sandbox with a busy port: %v\n%s", err, errb.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "--listen "+busy.Addr().String()+" is busy") || !strings.Contains(got, "callsync http    http://127.0.0.1:") ||
+		strings.Contains(got, "callsync http    http://"+busy.Addr().String()) {
+		t.Fatalf("banner:\n%s", got)
+	}
+}
+
+// A call seen again by a later cycle with the same outcome is not printed
+// again; a new outcome of it is.
+func TestSandboxPrintsAnOutcomeOnce(t *testing.T) {
+	var out syncBuffer
+	p := &outcomePrinter{w: &out, seen: map[string]bool{}}
+	unresolved := jobs.Outcome{CallID: "c1", State: "unresolved", Reason: "no_match", Number: "+358401"}
+	p.print("t", unresolved)
+	p.print("t", unresolved)
+	p.print("t", jobs.Outcome{CallID: "c2", State: "skipped", Reason: "not_work"})
+	p.print("t", jobs.Outcome{CallID: "c2", State: "skipped", Reason: "not_work"})
+	p.print("t", jobs.Outcome{CallID: "c1", State: "written", CRMID: "x"})
+	if got := strings.Count(out.String(), "\n"); got != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", got, out.String())
 	}
 }
