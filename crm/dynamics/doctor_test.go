@@ -354,11 +354,23 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 			t.Fatal("definitions not read again after a day")
 		}
 	}
+	// The lookup's own request: the background re-read's requests (e.g. the
+	// field security privileges) may be logged after it.
+	lookupQuery := func() string {
+		reqs := e.srv.Requests()
+		for i := len(reqs) - 1; i >= 0; i-- {
+			if strings.Contains(reqs[i].Path, "contacts") && strings.Contains(reqs[i].Query, "telephone") {
+				return reqs[i].Query
+			}
+		}
+		return ""
+	}
 	// Wait for the background read to be stored: the next lookup uses it.
+	var q string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		e.srv.ResetLog()
 		lookupOne(t, e, "+358401000006")
-		if reqs := e.srv.Requests(); !strings.Contains(reqs[len(reqs)-1].Query, "telephone1") {
+		if q = lookupQuery(); q != "" && !strings.Contains(q, "telephone1") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -368,9 +380,8 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 	if n := definitionReads(); n != 2 {
 		t.Errorf("%d reads of the definitions, want 2", n)
 	}
-	reqs := e.srv.Requests()
-	if last := reqs[len(reqs)-1]; strings.Contains(last.Query, "telephone1") || !strings.Contains(last.Query, "telephone2") {
-		t.Errorf("lookup after the daily re-read: %s, want only telephone2 searched", last.Query)
+	if !strings.Contains(q, "telephone2") {
+		t.Errorf("lookup after the daily re-read: %s, want only telephone2 searched", q)
 	}
 }
 
