@@ -23,7 +23,7 @@ test: vet
 vet:
 	$(GO) vet ./...
 
-## fuzz: each fuzz target for FUZZTIME (CI: 10s each). A crash is written to
+## fuzz: each fuzz target for FUZZTIME (default 10s; CI: 30s each). A crash is written to
 ## the package's testdata/fuzz/ and fails the run: commit it as a regression seed.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./enreach:FuzzDecodeRecords ./enreach:FuzzParseDelivery ./enreach:FuzzParseTime \
