@@ -157,6 +157,11 @@ func readHTTP(r io.Reader, h textproto.MIMEHeader, br *bufio.Reader) (opResponse
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: %w", err)
 	}
 	defer resp.Body.Close()
+	// net/http reads any three digits as a status; an HTTP status is 100-599
+	// (RFC 9110 §15), and 0 would read as no answer at all.
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: invalid status %d", resp.StatusCode)
+	}
 	// Inside an answer already read within its limit; capped all the same.
 	b, err := httpclient.ReadBody(resp.Body, httpclient.LimitRecords, "dynamics: batch response: embedded body")
 	if err != nil {
