@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/phone"
 	"github.com/callsync/callsync/phonedir"
@@ -115,15 +114,7 @@ func (c *DirectoryCommand) show(ctx context.Context, args []string) error {
 	if (fs.NArg() == 1) == *bad || fs.NArg() > 1 {
 		return usageError("directory show: give one NUMBER or --unparseable\nUsage: %s", synopsis)
 	}
-	cfg, err := config.LoadLocal(*path, c.Getenv)
-	if err != nil {
-		return err
-	}
-	t, err := pickTenant(cfg, *tenant)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.Store)
+	t, st, err := c.openTenantStore(ctx, *path, *tenant)
 	if err != nil {
 		return err
 	}

@@ -74,15 +74,7 @@ func (c *ExplainCommand) Run(ctx context.Context, args []string) error {
 	if (fs.NArg() == 1) == (*number != "") || fs.NArg() > 1 {
 		return usageError("explain: give one CALL_ID, or --number and --at\nUsage: %s", explainSynopsis)
 	}
-	cfg, err := config.LoadLocal(*path, c.Getenv)
-	if err != nil {
-		return err
-	}
-	t, err := pickTenant(cfg, *tenant)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.Store)
+	t, st, err := c.openTenantStore(ctx, *path, *tenant)
 	if err != nil {
 		return err
 	}
@@ -138,6 +130,25 @@ func (c *ExplainCommand) Run(ctx context.Context, args []string) error {
 		return &exitError{Code: exitFailure}
 	}
 	return nil
+}
+
+// openTenantStore reads the config without requiring CRM or Enreach secrets
+// (config.LoadLocal), picks the tenant and opens the store: what the
+// commands that only read local state (explain, directory show) need.
+func (c *Main) openTenantStore(ctx context.Context, path, tenant string) (*config.Tenant, *store.Store, error) {
+	cfg, err := config.LoadLocal(path, c.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := pickTenant(cfg, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, st, nil
 }
 
 func pickTenant(cfg *config.Config, name string) (*config.Tenant, error) {
