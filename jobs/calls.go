@@ -247,7 +247,9 @@ type pending struct {
 	prev   store.LedgerEntry
 	// records are the verified CRM matches of the customer number.
 	records []crm.Record
-	dec     Decision
+	// source says where records came from (matchSource).
+	source string
+	dec    Decision
 	// existing is the CRM activity found inside call_start_margin; own
 	// says it carries this call's key (written by an earlier run).
 	existing string
@@ -341,7 +343,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 				skip(p.call, p.prev.Attempts, m.Reason)
 				continue
 			}
-			p.number, p.records = m.Number.E164(), m.Records
+			p.number, p.records, p.source = m.Number.E164(), m.Records, matchSource(m)
 			kept = append(kept, p)
 			userIDs = append(userIDs, p.call.UserID)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/match"
 	"github.com/callsync/callsync/store"
 )
 
@@ -22,6 +23,10 @@ type Detail struct {
 	Number string `json:"number,omitempty"`
 	// Matched are the CRM records with that number, in CRM order.
 	Matched []crm.Ref `json:"matched,omitempty"`
+	// MatchedBy says where the match came from: "directory" (the local
+	// phone directory, no CRM request), "cache" (a live lookup's answer
+	// reused within its TTL) or "crm" (a live lookup in this cycle).
+	MatchedBy string `json:"matched_by,omitempty"`
 	// Chosen is the record the activity is regarding (nil: unlinked).
 	Chosen *crm.Ref `json:"chosen,omitempty"`
 	// Why says how Chosen was picked, or why none was.
@@ -42,13 +47,25 @@ type Detail struct {
 
 // detail describes a pending call's match and activity.
 func (p *pending) detail(pickFirst bool) *Detail {
-	d := &Detail{Number: p.number, Chosen: p.dec.Activity.Regarding, Owner: p.dec.Activity.OwnerID,
+	d := &Detail{Number: p.number, MatchedBy: p.source, Chosen: p.dec.Activity.Regarding, Owner: p.dec.Activity.OwnerID,
 		UserParty: p.dec.Activity.UserID, Unmapped: p.dec.Unmapped}
 	for _, r := range p.records {
 		d.Matched = append(d.Matched, r.Ref)
 	}
 	d.Why = whyChosen(len(p.records), p.dec.Reason, d.Chosen, pickFirst)
 	return d
+}
+
+// matchSource names where a match result came from (Detail.MatchedBy).
+func matchSource(r match.Result) string {
+	switch {
+	case r.Directory:
+		return "directory"
+	case r.Cached:
+		return "cache"
+	default:
+		return "crm"
+	}
 }
 
 func whyChosen(n int, reason string, chosen *crm.Ref, pickFirst bool) string {

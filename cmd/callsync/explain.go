@@ -286,7 +286,9 @@ func writeExplanation(w io.Writer, e Explanation) {
 			for i, r := range d.Matched {
 				refs[i] = r.String()
 			}
-			fmt.Fprintf(w, "      matched %s\n", strings.Join(refs, ", "))
+			fmt.Fprintf(w, "      matched %s%s\n", strings.Join(refs, ", "), matchedBy(d.MatchedBy))
+		} else if d.MatchedBy != "" {
+			fmt.Fprintf(w, "      matched no record%s\n", matchedBy(d.MatchedBy))
 		}
 		if d.Chosen != nil {
 			fmt.Fprintf(w, "      regarding %s\n", d.Chosen)
@@ -317,4 +319,17 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// matchedBy says in words where a match came from (jobs.Detail.MatchedBy).
+func matchedBy(source string) string {
+	switch source {
+	case "directory":
+		return " (from the local phone directory, no CRM request)"
+	case "cache":
+		return " (from a CRM lookup reused within its cache time)"
+	case "crm":
+		return " (from a live CRM lookup)"
+	}
+	return ""
 }

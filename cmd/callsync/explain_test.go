@@ -41,7 +41,7 @@ func TestExplainWrittenUnresolvedAndFilteredCalls(t *testing.T) {
 		"filter: passed",
 		"number: +358401234567",
 		"outcome: written",
-		"matched contact:" + d.contact,
+		"matched contact:" + d.contact + " (from the local phone directory, no CRM request)",
 		"why: the only record with this number",
 		"write attempt 1: crm answered created",
 		"crm record " + pcs[0].ID,
@@ -61,7 +61,7 @@ func TestExplainWrittenUnresolvedAndFilteredCalls(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
-	if !e.Found || e.State != "unresolved" || e.Reason != "no_match" || len(e.Steps) != 1 || e.Steps[0].Detail.Why != "no record has this number" || e.CRMLink != "" {
+	if !e.Found || e.State != "unresolved" || e.Reason != "no_match" || len(e.Steps) != 1 || e.Steps[0].Detail.Why != "no record has this number" || e.Steps[0].Detail.MatchedBy != "crm" || e.CRMLink != "" {
 		t.Errorf("explain --json (unresolved) = %+v", e)
 	}
 	if e.Call == nil || e.Call.UserID != d.agent.ID {
