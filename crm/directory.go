@@ -40,6 +40,12 @@ type PhoneListRequest struct {
 	Since time.Time
 	// Page is "" for the first page, else the Next of the previous page.
 	Page string
+	// Delta, when set, lists what changed since the listing that returned
+	// it (PhonePage.Delta): modified and created records, and the ids of
+	// deleted ones in PhonePage.Deleted. Since is ignored. A delta the CRM
+	// no longer honours (expired) answers ErrPageExpired: only a full load
+	// starts tracking again.
+	Delta string
 }
 
 // PhoneRecord is one record's phone fields and what parsing them needs.
@@ -68,6 +74,14 @@ type PhonePage struct {
 	Skipped int
 	// Requests counts the HTTP requests this page took.
 	Requests int
+	// Delta is set on the last page of a listing the CRM tracks changes
+	// of (a full load, or a delta listing): give it back as
+	// PhoneListRequest.Delta to list what changed since. "" when the CRM
+	// does not track the entity's changes.
+	Delta string
+	// Deleted are the ids of records deleted since the delta a listing
+	// was asked with.
+	Deleted []string
 }
 
 // DeletedRequest asks for records of an entity deleted since a time.

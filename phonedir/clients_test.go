@@ -30,12 +30,23 @@ type crmWorld struct {
 	finn, swede string
 	changeFinn  func()
 	deleteSwede func() bool // false: the CRM lists no deletions
-	tick        func(time.Duration)
-	now         func() time.Time
+	// expire, when set, makes the CRM forget the change-tracking tokens
+	// it gave.
+	expire func()
+	tick   func(time.Duration)
+	now    func() time.Time
 }
 
-func dynamicsWorld(t *testing.T) crmWorld {
-	srv := dynamicstest.NewServer(dynamicstest.Options{})
+func dynamicsWorld(t *testing.T) crmWorld { return dynamicsShaped(t, dynamicstest.Options{}) }
+
+// dynamicsUntracked is an org whose tables do not track changes: deletions
+// wait for the next full load.
+func dynamicsUntracked(t *testing.T) crmWorld {
+	return dynamicsShaped(t, dynamicstest.Options{NoChangeTracking: true})
+}
+
+func dynamicsShaped(t *testing.T, o dynamicstest.Options) crmWorld {
+	srv := dynamicstest.NewServer(o)
 	t.Cleanup(srv.Close)
 	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
 	srv.SetClock(clk.Now)
@@ -48,7 +59,8 @@ func dynamicsWorld(t *testing.T) crmWorld {
 	w.swede = srv.AddContact(dynamicstest.Record{Name: "Sven", Phones: map[string]string{"telephone1": "08-123 456 02"},
 		Fields: map[string]any{"address1_country": "Sverige"}})
 	w.changeFinn = func() { srv.UpdateRecord("contacts", w.finn, map[string]any{"mobilephone": "(050) 765 4321"}) }
-	w.deleteSwede = func() bool { return false }
+	w.deleteSwede = func() bool { srv.DeleteRecord("contacts", w.swede); return !o.NoChangeTracking }
+	w.expire = srv.ExpireDeltaTokens
 	return w
 }
 
@@ -88,7 +100,7 @@ func zohoWorld(t *testing.T) crmWorld {
 
 func TestDirectoryOverEachCRM(t *testing.T) {
 	for name, mk := range map[string]func(*testing.T) crmWorld{
-		"dynamics": dynamicsWorld, "salesforce": salesforceWorld, "zoho": zohoWorld,
+		"dynamics": dynamicsWorld, "dynamics-untracked": dynamicsUntracked, "salesforce": salesforceWorld, "zoho": zohoWorld,
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -127,5 +139,39 @@ func TestDirectoryOverEachCRM(t *testing.T) {
 				t.Fatalf("deleted contact kept: %+v", r)
 			}
 		})
+	}
+}
+
+// Dataverse forgets a delta token after ExpireChangeTrackingInDays: the
+// next sync loads the entity in full (finding what changed meanwhile) and
+// tracks changes again from there.
+func TestDynamicsExpiredDeltaReloads(t *testing.T) {
+	ctx := context.Background()
+	w := dynamicsWorld(t)
+	d := phonedir.New(openStore(t), w.lister, phonedir.Options{Tenant: "t1", Region: "FI", Now: w.now})
+	if _, err := d.Sync(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(time.Minute)
+	if sum, err := d.Sync(ctx, false, nil); err != nil || len(sum.Full) != 0 || sum.Requests != 3 {
+		t.Fatalf("tracked incremental sync: %+v %v, want one request per entity", sum, err)
+	}
+	w.expire()
+	w.tick(time.Minute)
+	w.changeFinn()
+	w.deleteSwede()
+	sum, err := d.Sync(ctx, false, nil)
+	if err != nil || len(sum.Full) != 3 {
+		t.Fatalf("after expiry: %+v %v, want a full load of the three entities", sum, err)
+	}
+	if r := records(t, d, "+358507654321"); len(r) != 1 || r[0].ID != w.finn {
+		t.Fatalf("changed number: %+v", r)
+	}
+	if r := records(t, d, "+46812345602"); len(r) != 0 {
+		t.Fatalf("deleted contact kept: %+v", r)
+	}
+	w.tick(time.Minute)
+	if sum, err := d.Sync(ctx, false, nil); err != nil || len(sum.Full) != 0 {
+		t.Fatalf("tracking did not start again: %+v %v", sum, err)
 	}
 }

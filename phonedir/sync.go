@@ -94,7 +94,7 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 		sum.Resumed = append(sum.Resumed, e)
 	} else {
 		st.Gen++
-		st.FullStarted, st.FullToken = now, ""
+		st.FullStarted, st.FullToken, st.DeltaToken = now, "", ""
 		if err := d.store.SaveDirectorySync(ctx, d.o.Tenant, st); err != nil {
 			return err
 		}
@@ -122,6 +122,7 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 		}
 		st.FullToken = p.Next
 		if p.Next == "" {
+			st.DeltaToken = p.Delta
 			break
 		}
 		if err := d.store.SaveDirectorySync(ctx, d.o.Tenant, st); err != nil {
@@ -143,8 +144,13 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 }
 
 // incremental reads the records modified since the cursor and removes the
-// deleted ones.
+// deleted ones: through the CRM's change tracking when the last listing
+// gave a delta, else by the modified-stamp cursor and the CRM's list of
+// deleted records.
 func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, sum *Summary, progress Progress) error {
+	if st.DeltaToken != "" {
+		return d.changes(ctx, e, st, sum, progress)
+	}
 	started := d.o.Now().UTC()
 	since := st.ModifiedCursor.Add(-d.o.Overlap)
 	cursor := st.ModifiedCursor
@@ -202,6 +208,59 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 		page = p.Next
 	}
 	st.ModifiedCursor, st.DeletedCursor, st.LastSync = cursor, delCursor, d.o.Now().UTC()
+	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
+}
+
+// changes follows the entity's change tracking from its stored delta: the
+// records created or modified since are stored, the deleted ones removed,
+// and the new delta kept for the next sync. A delta the CRM no longer
+// honours (Dataverse keeps changes for ExpireChangeTrackingInDays, 7 by
+// default) starts a full load, which starts tracking again.
+func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.DirectorySync, sum *Summary, progress Progress) error {
+	req := crm.PhoneListRequest{Entity: e, Delta: st.DeltaToken}
+	cursor, read := st.ModifiedCursor, 0
+	for {
+		p, err := d.lister.ListPhones(ctx, req)
+		sum.Requests += p.Requests
+		if errors.Is(err, crm.ErrPageExpired) {
+			return d.load(ctx, e, st, true, sum, progress)
+		}
+		if err != nil {
+			return fmt.Errorf("changes since the last delta: %w", err)
+		}
+		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
+			return err
+		}
+		if len(p.Deleted) > 0 {
+			if err := d.store.DeleteDirectoryRecords(ctx, d.o.Tenant, string(e), p.Deleted); err != nil {
+				return err
+			}
+			sum.Deleted += len(p.Deleted)
+		}
+		for _, r := range p.Records {
+			if r.Modified.After(cursor) {
+				cursor = r.Modified.UTC()
+			}
+		}
+		read += len(p.Records)
+		if progress != nil && read > 0 {
+			progress(e, read)
+		}
+		if p.Next == "" {
+			// No new delta (the CRM stopped tracking the table): the
+			// modified-stamp cursor takes over from here.
+			st.DeltaToken = p.Delta
+			break
+		}
+		req = crm.PhoneListRequest{Entity: e, Page: p.Next}
+	}
+	now := d.o.Now().UTC()
+	if st.DeltaToken == "" {
+		// Deletions are not listed without tracking: from now on they
+		// are found by the CRM's deleted list or the next full load.
+		st.DeletedCursor = now
+	}
+	st.ModifiedCursor, st.LastSync = cursor, now
 	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
 }
 

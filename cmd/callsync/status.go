@@ -140,6 +140,8 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 				d.Records, d.Numbers, d.Unparseable, stamp(d.LastSync))
 			if d.Loading() {
 				line += "\ta full load is unfinished"
+			} else if d.DeltaToken != "" {
+				line += "\tCRM change tracking (deletions seen at the next sync)"
 			}
 			fmt.Fprintln(tw, line)
 		}

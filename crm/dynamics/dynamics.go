@@ -361,8 +361,9 @@ type query struct {
 
 // page is one decoded collection response.
 type page struct {
-	Value    []row  `json:"value"`
-	NextLink string `json:"@odata.nextLink"`
+	Value     []row  `json:"value"`
+	NextLink  string `json:"@odata.nextLink"`
+	DeltaLink string `json:"@odata.deltaLink"`
 }
 
 func decodePage(body []byte) (page, error) {

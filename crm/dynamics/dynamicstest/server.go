@@ -62,6 +62,10 @@ type Options struct {
 	// nothing custom: no lead table (lead comes with Sales), only the
 	// standard columns.
 	MinimalOrg bool
+	// NoChangeTracking shapes an org whose contact, account and lead
+	// tables do not have "Track changes" enabled: odata.track-changes is
+	// ignored and no delta link is given.
+	NoChangeTracking bool
 }
 
 // Fault is an injected failure answered instead of the next API requests.
@@ -146,6 +150,11 @@ func NewServer(o Options) *Server {
 	}
 	if o.MinimalOrg {
 		delete(s.tables, "leads")
+	}
+	for _, set := range []string{"contacts", "accounts", "leads"} {
+		if tb := s.tables[set]; tb != nil {
+			tb.tracked = !o.NoChangeTracking
+		}
 	}
 	// The application user the client authenticates as; owns what it
 	// creates without an owner [Auth: Identity].
@@ -880,6 +889,16 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 	q, err := url.ParseQuery(r.query)
 	if err != nil {
 		return errResponse(http.StatusBadRequest, "0x80060888", "The query string is malformed: "+err.Error())
+	}
+	_, track := preferences(r.header)[trackChangesPref]
+	if _, _, ok := parseTrackingCookie(q.Get("$skiptoken")); ok {
+		track = true // the next page of a tracked listing
+	}
+	if (track || q.Has("$deltatoken")) && t.tracked {
+		return s.trackedQuery(t, r, q)
+	}
+	if q.Has("$deltatoken") {
+		return errResponse(http.StatusBadRequest, "0x80060888", fmt.Sprintf("Change tracking is not enabled for the entity '%s'.", t.logical))
 	}
 	for k := range q {
 		switch k {

@@ -66,6 +66,15 @@ type table struct {
 	readOnly map[string]bool
 	// custom holds columns added to phonecall that a create may set.
 	custom map[string]bool
+	// Change tracking (tracking.go): tracked tables answer
+	// odata.track-changes; seq counts changes, changed holds each row's
+	// last change, deleted the deletions in order; a delta token below
+	// expiredBelow is refused.
+	tracked      bool
+	seq          int64
+	changed      map[string]int64
+	deleted      []deletion
+	expiredBelow int64
 }
 
 func newTable(set, logical, key string, cols map[string]colType) *table {
@@ -74,7 +83,8 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	cols["modifiedon"] = tDate
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
 		rows: map[string]row{}, version: map[string]int{}, attrType: map[string]string{},
-		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{}}
+		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{},
+		changed: map[string]int64{}}
 }
 
 func phoneCols(extra map[string]colType, names ...string) map[string]colType {
@@ -134,6 +144,7 @@ func (t *table) insert(r row, now time.Time) func() {
 	t.rows[id] = r
 	t.order = append(t.order, id)
 	t.version[id]++
+	t.change(id)
 	return func() {
 		delete(t.rows, id)
 		for i := len(t.order) - 1; i >= 0; i-- {
@@ -151,6 +162,7 @@ func (t *table) update(id string, r row, now time.Time) func() {
 	r["modifiedon"] = now
 	t.rows[id] = r
 	t.version[id]++
+	t.change(id)
 	return func() { t.rows[id] = old }
 }
 
