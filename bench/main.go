@@ -44,6 +44,8 @@ type options struct {
 	CallsPerMinute    int
 	Cycles            int
 	SteadyConcurrency int
+	// SteadyDirectory is the steady tenants' crm.directory.
+	SteadyDirectory string
 
 	Webhooks       int
 	WebhookSenders int
@@ -142,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Tenants, "tenants", 500, "steady: tenants")
 	fs.IntVar(&o.CallsPerMinute, "calls-per-minute", 3, "steady: calls per tenant in the minute before a cycle")
 	fs.IntVar(&o.Cycles, "cycles", 3, "steady: measured scheduler cycles (after one warm-up cycle)")
+	fs.StringVar(&o.SteadyDirectory, "steady-directory", "mirror", "steady: the tenants' crm.directory (mirror: numbers answered from the phone directory; live: searched in the CRM)")
 	fs.IntVar(&o.SteadyConcurrency, "steady-concurrency", 0, "steady: tenants run at once (0: all, as gocron starts every tenant's job at the minute)")
 	fs.IntVar(&o.Webhooks, "webhooks", 20_000, "webhooks: deliveries per pass (back to back, then paced)")
 	fs.IntVar(&o.WebhookSenders, "webhook-senders", 32, "webhooks: concurrent senders of the back-to-back pass")
@@ -196,6 +199,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-webhooks, -webhook-senders and -webhook-rate must be positive")
 	case o.RoutingCached <= 0 || o.RoutingUncached <= 0 || o.RoutingWorkers <= 0:
 		return o, fmt.Errorf("-routing-cached, -routing-uncached and -routing-workers must be positive")
+	case o.SteadyDirectory != "mirror" && o.SteadyDirectory != "live":
+		return o, fmt.Errorf("-steady-directory: want mirror or live, not %q", o.SteadyDirectory)
 	case o.Latency < 0:
 		return o, fmt.Errorf("-latency must not be negative")
 	}

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/google/pprof/profile"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsync/callsync/config"
@@ -23,6 +27,7 @@ import (
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/phonedir"
 	"github.com/callsync/callsync/store"
 )
 
@@ -34,16 +39,25 @@ type SteadyResult struct {
 	CallsPerMinute int `json:"calls_per_tenant_per_minute"`
 	Cycles         int `json:"measured_cycles"`
 	Concurrency    int `json:"concurrency"` // 0: every tenant at once
+	// Directory is the tenants' crm.directory (mirror: the phone
+	// directory answers known numbers; live: every number is searched).
+	Directory string `json:"directory"`
 	// Per measured cycle, averaged.
 	CallsPerCycle float64 `json:"calls_per_cycle"`
 	CycleWallMS   float64 `json:"cycle_wall_ms"`
 	// CPUPerCycleMS is getrusage(RUSAGE_SELF) user+system over a cycle: the
 	// syncer, the SQLite store, and the in-process doubles and latency
 	// proxies serving its requests (an upper bound for callsync alone).
-	CPUPerCycleMS      float64 `json:"cpu_per_cycle_ms"`
-	CPUPerCallMS       float64 `json:"cpu_per_call_ms"`
-	CRMRequestsPerCall float64 `json:"crm_requests_per_call"`
-	EnreachReqPerCycle float64 `json:"enreach_requests_per_cycle"`
+	CPUPerCycleMS float64 `json:"cpu_per_cycle_ms"`
+	CPUPerCallMS  float64 `json:"cpu_per_call_ms"`
+	// CallsyncCPUShare is the share of the process's CPU samples in the
+	// measured cycles that were not the doubles' or the bench's own (a
+	// CPU profile with goroutine labels); CallsyncCPUPerCallMS is
+	// CPUPerCallMS times that share. Zero when -cpuprofile was given.
+	CallsyncCPUShare     float64 `json:"callsync_cpu_share"`
+	CallsyncCPUPerCallMS float64 `json:"callsync_cpu_per_call_ms"`
+	CRMRequestsPerCall   float64 `json:"crm_requests_per_call"`
+	EnreachReqPerCycle   float64 `json:"enreach_requests_per_cycle"`
 	// End-to-record: the CRM record's creation time minus the call's end
 	// (as Enreach reports it), with calls ending uniformly over the minute
 	// before the cycle starts. p99 of all measured calls.
@@ -63,7 +77,7 @@ type steadyTenant struct {
 }
 
 func runSteady(ctx context.Context, o options) (SteadyResult, error) {
-	r := SteadyResult{Tenants: o.Tenants, CallsPerMinute: o.CallsPerMinute, Cycles: o.Cycles, Concurrency: o.SteadyConcurrency}
+	r := SteadyResult{Tenants: o.Tenants, CallsPerMinute: o.CallsPerMinute, Cycles: o.Cycles, Concurrency: o.SteadyConcurrency, Directory: o.SteadyDirectory}
 	dir, err := os.MkdirTemp("", "callsync-bench-steady-")
 	if err != nil {
 		return r, err
@@ -77,44 +91,76 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	log := slog.New(slog.DiscardHandler)
 	syncer := &jobs.Syncer{Store: st, Log: log, Metrics: jobs.NewMetrics(prometheus.NewRegistry())}
 
-	dyn := dynamicstest.NewServer(dynamicstest.Options{})
-	defer dyn.Close()
-	crmProxy := newDelayProxy(o.Latency, dyn.URL)
-	defer crmProxy.Close()
-	// Every tenant has its own customers, and each call of a measured
-	// cycle comes from a customer not heard from before: tenants share the
-	// CRM double here, and two calls of one number within call_start_margin
-	// (15 s) would rightly count as one.
+	// Every tenant has its own CRM org (a Dynamics double) with its own
+	// customers, as in production, and each call of a measured cycle comes
+	// from a customer not heard from before (two calls of one number within
+	// call_start_margin, 15 s, would rightly count as one).
 	perTenant := o.CallsPerMinute * (o.Cycles + 1)
 	w := newCompany(o.Tenants * perTenant)
-	w.seedCRM(&dynamicsOrg{srv: dyn})
-	dc := dyn.Config()
-	dc.URL, dc.AuthorityURL = crmProxy.URL(dc.URL), crmProxy.URL(dc.AuthorityURL)
+	countries := phonedir.NewCountries()
 
 	var (
 		tenants  []steadyTenant
 		backends []string
+		dyns     []*dynamicstest.Server
+		crmURLs  []string
 	)
 	defer func() {
 		for _, t := range tenants {
 			t.en.Close()
 		}
+		for _, d := range dyns {
+			d.Close()
+		}
 	}()
-	for range o.Tenants {
+	// The doubles and proxies run in this process: their goroutines
+	// carry a profiler label (inherited by every goroutine they start), so
+	// the CPU profile of the measured cycles separates callsync's CPU
+	// from theirs.
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(benchPart, partDouble)))
+	for i := range o.Tenants {
 		en := enreachtest.NewServer()
 		w.seedEnreach(en)
 		tenants = append(tenants, steadyTenant{en: en})
 		backends = append(backends, en.URL)
+		dyn := dynamicstest.NewServer(dynamicstest.Options{})
+		org := &dynamicsOrg{srv: dyn}
+		for _, a := range w.agents {
+			org.AddUser(a.UserName, a.FirstName+" "+a.LastName)
+		}
+		for k := i * perTenant; k < (i+1)*perTenant; k++ {
+			org.AddCustomer(fmt.Sprintf("Customer %d", k), storedForm(w.customers[k], k))
+		}
+		dyns = append(dyns, dyn)
+		crmURLs = append(crmURLs, dyn.URL)
 	}
 	enProxy := newDelayProxy(o.Latency, backends...)
 	defer enProxy.Close()
+	crmProxy := newDelayProxy(o.Latency, crmURLs...)
+	defer crmProxy.Close()
+	pprof.SetGoroutineLabels(ctx)
+	crmRequests := func() (n int) {
+		for _, d := range dyns {
+			n += d.RequestCount() + d.TokenRequests()
+		}
+		return n
+	}
+	phoneCalls := func() (out []dynamicstest.PhoneCall) {
+		for _, d := range dyns {
+			out = append(out, d.PhoneCalls()...)
+		}
+		return out
+	}
 	for i := range tenants {
 		en := tenants[i].en
+		dc := dyns[i].Config()
+		dc.URL, dc.AuthorityURL = crmProxy.URL(dc.URL), crmProxy.URL(dc.AuthorityURL)
 		cfg := config.DefaultTenant()
 		cfg.Name = fmt.Sprintf("tenant%03d", i)
 		cfg.DefaultRegion = "FI"
 		cfg.Enreach = config.Enreach{APIURL: enProxy.URL(en.URL), User: en.User, SecretKey: config.Secret(en.Secret)}
 		cfg.CRM.Type = "dynamics"
+		cfg.CRM.Directory = o.SteadyDirectory
 		d := cfg.CRM.Dynamics
 		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, dc.ClientSecret
 		cfg.CRM.Dynamics = d
@@ -129,8 +175,19 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		if err != nil {
 			return r, err
 		}
-		m := match.New(cc, match.Options{Region: cfg.DefaultRegion, NumbersToCut: cfg.PhoneCalls.NumbersToCut, TTL: cfg.Routing.CacheTTL.D()})
-		tenants[i].t = jobs.NewTenant(cfg, ec, cc, m)
+		// As `callsync run` wires a tenant: the phone directory
+		// (crm.directory: mirror, the default) answers known numbers.
+		mo := match.Options{Region: cfg.DefaultRegion, NumbersToCut: cfg.PhoneCalls.NumbersToCut, TTL: cfg.Routing.CacheTTL.D()}
+		var dir *phonedir.Directory
+		if cfg.CRM.Directory == config.DirectoryMirror {
+			dir = phonedir.New(st, cc, phonedir.Options{Tenant: cfg.Name, Region: cfg.DefaultRegion,
+				FullResync: cfg.CRM.DirectoryFullResync.D(), Countries: countries})
+			mo.Directory = dir
+		}
+		tenants[i].t = jobs.NewTenant(cfg, ec, cc, match.New(cc, mo))
+		if dir != nil {
+			tenants[i].t.Phones = dir
+		}
 	}
 
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -197,7 +254,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		return r, fmt.Errorf("warm-up cycle: %w", err)
 	}
 	seen := map[string]bool{}
-	for _, pc := range dyn.PhoneCalls() {
+	for _, pc := range phoneCalls() {
 		seen[strings.ToLower(pc.ID)] = true
 	}
 
@@ -206,11 +263,20 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		cpu, wall              time.Duration
 		crmReqs, enReqs, calls int
 	)
+	var prof bytes.Buffer
+	profiling := o.CPUProfile == "" // one CPU profile at a time
+	if profiling {
+		if err := pprof.StartCPUProfile(&prof); err != nil {
+			profiling = false
+		}
+	}
 	for c := 0; c < o.Cycles; c++ {
+		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(benchPart, partBench)))
 		expected := addMinute()
+		pprof.SetGoroutineLabels(ctx)
 		calls += o.Tenants * o.CallsPerMinute
 		r.Expected += expected
-		crm0, en0 := dyn.RequestCount()+dyn.TokenRequests(), enProxy.Requests()
+		crm0, en0 := crmRequests(), enProxy.Requests()
 		cpu0 := rusageSelf()
 		start, done, sum, err := cycle()
 		cpu += rusageSelf() - cpu0
@@ -218,7 +284,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		if err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d: %v", c+1, err))
 		}
-		crmReqs += dyn.RequestCount() + dyn.TokenRequests() - crm0
+		crmReqs += crmRequests() - crm0
 		enReqs += int(enProxy.Requests() - en0)
 		r.Written += sum.Written
 		if sum.Written != expected {
@@ -227,7 +293,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		for _, d := range done {
 			cycleLat = append(cycleLat, d.Sub(start))
 		}
-		for _, pc := range dyn.PhoneCalls() {
+		for _, pc := range phoneCalls() {
 			id := strings.ToLower(pc.ID)
 			if seen[id] {
 				continue
@@ -239,6 +305,15 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 				continue
 			}
 			lat = append(lat, pc.CreatedOn.Sub(end))
+		}
+	}
+	if profiling {
+		pprof.StopCPUProfile()
+		if own, all, err := unlabelledCPU(&prof); err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("CPU profile: %v", err))
+		} else if all > 0 {
+			r.CallsyncCPUShare = round2(float64(own) / float64(all))
+			r.CallsyncCPUPerCallMS = round2(float64(cpu) * r.CallsyncCPUShare / float64(time.Millisecond) / float64(calls))
 		}
 	}
 	if len(lat) != r.Expected {
@@ -257,6 +332,40 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	r.EndToRecordP99MS = ms(quantile(lat, 0.99))
 	r.CycleToRecordP99MS = ms(quantile(cycleLat, 0.99))
 	return r, nil
+}
+
+// Profiler labels of the steady phase's goroutines that are not callsync.
+const (
+	benchPart  = "bench"
+	partDouble = "double" // the CRM and Enreach doubles and the latency proxies
+	partBench  = "bench"  // generating the next minute's calls
+)
+
+// unlabelledCPU sums a CPU profile's samples: those without a benchPart
+// label (callsync's own goroutines, and the runtime's, such as the garbage
+// collector's background workers) and all of them.
+func unlabelledCPU(r io.Reader) (own, all time.Duration, err error) {
+	p, err := profile.Parse(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == "cpu" && st.Unit == "nanoseconds" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return 0, 0, fmt.Errorf("no cpu/nanoseconds samples")
+	}
+	for _, s := range p.Sample {
+		d := time.Duration(s.Value[idx])
+		all += d
+		if len(s.Label[benchPart]) == 0 {
+			own += d
+		}
+	}
+	return own, all, nil
 }
 
 // rusageSelf is the process's user+system CPU time so far.

@@ -91,6 +91,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// One connection: SQLite has one writer at a time, and with many
+	// connections every tenant's job starting at the minute made writers
+	// wait in SQLite's busy handler (sleeping and polling, "database is
+	// locked" after busy_timeout with hundreds of tenants) and opened and
+	// closed connections (file, pragmas) on each use beyond database/sql's
+	// 2 idle ones. Callers queue in database/sql instead, in order.
+	// Nothing holds a transaction across a network request.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
