@@ -20,6 +20,7 @@ import (
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/phonedir"
 	"github.com/callsync/callsync/routing"
 	"github.com/callsync/callsync/store"
 )
@@ -36,6 +37,10 @@ type RoutingResult struct {
 	// CRMRequestsCached must be 0: a cached lookup does not reach the CRM.
 	CRMRequestsCached   int `json:"crm_requests_cached"`
 	CRMRequestsUncached int `json:"crm_requests_uncached"`
+	// Directory: every customer, once, from a tenant whose phone
+	// directory holds them (none cached).
+	Directory            RoutingLatency `json:"directory"`
+	CRMRequestsDirectory int            `json:"crm_requests_directory"`
 	// DoubleMSPerUncached is the mean time the CRM double took to answer
 	// per uncached lookup (the simulated latency comes on top).
 	DoubleMSPerUncached float64  `json:"crm_double_ms_per_uncached_lookup"`
@@ -115,11 +120,29 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	if err := directory.Refresh(ctx, cfg.Name); err != nil {
 		return r, err
 	}
+	// A second tenant on the same org answers from its phone directory
+	// (crm.directory: mirror), loaded in full first.
+	dirCfg := cfg
+	dirCfg.Name = cfg.Name + "-directory"
+	phones := phonedir.New(st, cc, phonedir.Options{Tenant: dirCfg.Name, Region: cfg.DefaultRegion, Countries: phonedir.NewCountries()})
+	if _, err := phones.Sync(ctx, true, nil); err != nil {
+		return r, fmt.Errorf("loading the phone directory: %w", err)
+	}
+	mDir := match.New(cc, match.Options{Region: cfg.DefaultRegion, TTL: cfg.Routing.CacheTTL.D(), Fields: routing.Fields(cfg.Routing.Rules), Directory: phones})
+	if err := st.SaveUserMap(ctx, dirCfg.Name, maps); err != nil {
+		return r, err
+	}
+	if err := directory.Refresh(ctx, dirCfg.Name); err != nil {
+		return r, err
+	}
 	h := routing.NewHandler(routing.TenantsFunc(func(name string) (routing.Tenant, bool) {
-		if name != cfg.Name {
-			return routing.Tenant{}, false
+		switch name {
+		case cfg.Name:
+			return routing.Tenant{Name: cfg.Name, Config: cfg, Matcher: m, CRM: cc}, true
+		case dirCfg.Name:
+			return routing.Tenant{Name: dirCfg.Name, Config: dirCfg, Matcher: mDir, CRM: cc}, true
 		}
-		return routing.Tenant{Name: cfg.Name, Config: cfg, Matcher: m, CRM: cc}, true
+		return routing.Tenant{}, false
 	}), routing.Options{Directory: directory, Log: log})
 	mux := http.NewServeMux()
 	mux.Handle("POST /routing/{tenant}", h)
@@ -132,7 +155,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		return r, fmt.Errorf("warming the matcher: %w", err)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.RoutingWorkers}, Timeout: 10 * time.Second}
-	lookups := func(numbers []string) (RoutingLatency, int, []string) {
+	lookups := func(url string, numbers []string) (RoutingLatency, int, []string) {
 		before := dyn.RequestCount() + dyn.TokenRequests()
 		var (
 			next     atomic.Int64
@@ -183,12 +206,21 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		return rl, dyn.RequestCount() + dyn.TokenRequests() - before, problems
 	}
 	var problems []string
-	r.Cached, r.CRMRequestsCached, problems = lookups(w.customers[:o.RoutingCached])
+	r.Cached, r.CRMRequestsCached, problems = lookups(url, w.customers[:o.RoutingCached])
 	r.Problems = append(r.Problems, problems...)
 	up0 := proxy.Upstream()
-	r.Uncached, r.CRMRequestsUncached, problems = lookups(w.customers[o.RoutingCached:])
+	r.Uncached, r.CRMRequestsUncached, problems = lookups(url, w.customers[o.RoutingCached:])
 	r.DoubleMSPerUncached = ms((proxy.Upstream() - up0) / time.Duration(max(1, r.Uncached.N)))
 	r.Problems = append(r.Problems, problems...)
+	// Every caller is new to the directory tenant: none is cached.
+	r.Directory, r.CRMRequestsDirectory, problems = lookups(srv.URL+"/routing/"+dirCfg.Name, w.customers)
+	r.Problems = append(r.Problems, problems...)
+	if r.Directory.Targets != len(w.customers) {
+		r.Problems = append(r.Problems, fmt.Sprintf("owner targets: %d of %d lookups from the directory", r.Directory.Targets, len(w.customers)))
+	}
+	if r.CRMRequestsDirectory != 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("lookups from the directory made %d CRM requests", r.CRMRequestsDirectory))
+	}
 	if len(r.Problems) > 5 {
 		r.Problems = append(r.Problems[:5], fmt.Sprintf("... %d more", len(r.Problems)-5))
 	}

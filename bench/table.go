@@ -24,6 +24,9 @@ const (
 	targetWebhookPerS    = 2000.0
 	targetWebhookP99MS   = 20.0
 	targetRoutingP99MS   = 5.0 // cached lookups
+	// targetRoutingDirP99MS: Smart Routing p99 answered from the phone
+	// directory.
+	targetRoutingDirP99MS = 2.0
 )
 
 // row is one line of the table.
@@ -125,6 +128,9 @@ func printTable(w io.Writer, o options, r Results) {
 		add(name, "uncached p50 / p99", fmt.Sprintf("%.2f / %.2f ms", rt.Uncached.P50MS, rt.Uncached.P99MS), "", "")
 		add(name, "  of which inside the CRM double (mean)", fmt.Sprintf("%.2f ms", rt.DoubleMSPerUncached), "", "")
 		add(name, "CRM requests cached / uncached", fmt.Sprintf("%d / %d", rt.CRMRequestsCached, rt.CRMRequestsUncached), "0 cached", verdict(rt.CRMRequestsCached == 0))
+		add(name, fmt.Sprintf("from the phone directory (%d callers) p50 / p99", rt.Directory.N), fmt.Sprintf("%.2f / %.2f ms", rt.Directory.P50MS, rt.Directory.P99MS),
+			fmt.Sprintf("p99 < %.0f ms", targetRoutingDirP99MS), verdict(rt.Directory.P99MS < targetRoutingDirP99MS))
+		add(name, "  CRM requests", fmt.Sprintf("%d", rt.CRMRequestsDirectory), "0", verdict(rt.CRMRequestsDirectory == 0))
 	}
 
 	fmt.Fprintf(w, "callsync benchmarks: %s, %d CPUs, %s/%s, %s; simulated latency %s per request\n",

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A caller's number is found through the directory_by_number index, not
+// by reading every directory row of the tenant: SQLite has no table
+// statistics here, so the index must be the planner's obvious choice.
+func TestDirectoryLookupUsesNumberIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := s.eng.(sqliteEngine).db
+	rows, err := db.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT entity, record_id, field, e164, raw, country, region, owner_id, parent_id, modified_at, synced_at
+FROM directory_numbers WHERE tenant = ? AND e164 IN (?) ORDER BY e164, entity, record_id, field`, "t", "+358401234567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING INDEX directory_by_number (tenant=? AND e164=?)") {
+		t.Errorf("directory lookup plan: %s", p)
+	}
+}
