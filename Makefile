@@ -53,6 +53,7 @@ check-generated: generate
 run: build
 	./bin/callsync sandbox
 
-## bench: the benchmark suite against the doubles (prints a table, writes bench/out/results.json)
+## bench: the benchmark suite against the doubles (prints a table, writes bench/out/results.json and results.txt: commit them with the figures they back)
 bench:
-	$(GO) run ./bench
+	@mkdir -p bench/out
+	bash -o pipefail -c '$(GO) run ./bench $(BENCHFLAGS) | tee bench/out/results.txt'
