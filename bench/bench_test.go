@@ -37,7 +37,7 @@ func TestSuiteTiny(t *testing.T) {
 		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
 		"-webhooks", "200", "-webhook-senders", "4",
 		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
-		"-throughput-calls", "200", "-throughput-latencies", "1ms,2ms",
+		"-throughput-calls", "200", "-throughput-latencies", "1ms,2ms", "-directory-records", "300",
 		"-out", out}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
@@ -45,7 +45,8 @@ func TestSuiteTiny(t *testing.T) {
 	table := stdout.String()
 	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
 		"steady 4 tenants", "webhooks", "routing 2 callers", "CRM requests per written call",
-		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)"} {
+		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)",
+		"directory load 300 records", "store bytes per million numbers", "from the phone directory"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -83,8 +84,12 @@ func TestSuiteTiny(t *testing.T) {
 	if h := res.Webhooks; h == nil || h.Stored != 400 || h.Max.Accepted != 200 || h.Paced.Accepted != 200 || h.Max.PerSecond <= 0 || h.Paced.AckP99MS <= 0 {
 		t.Errorf("webhooks: %+v", h)
 	}
-	if r := res.Routing; r == nil || r.Cached.Targets != 40 || r.Uncached.Targets != 8 || r.CRMRequestsCached != 0 || r.CRMRequestsUncached == 0 {
+	if r := res.Routing; r == nil || r.Cached.Targets != 40 || r.Uncached.Targets != 8 || r.CRMRequestsCached != 0 || r.CRMRequestsUncached == 0 ||
+		r.Directory.Targets != 48 || r.CRMRequestsDirectory != 0 {
 		t.Errorf("routing: %+v", r)
+	}
+	if len(res.Directory) != 1 || !res.Directory[0].OK || res.Directory[0].Numbers != 300 || res.Directory[0].StoreBytes == 0 || res.Directory[0].PeakRSSMiB <= 0 {
+		t.Errorf("directory: %+v", res.Directory)
 	}
 }
 

@@ -63,6 +63,10 @@ type options struct {
 	Scale      bool
 	ScaleCalls int
 	ScaleDays  int
+	// DirectoryRecords: CRM records of the phone directory's full load;
+	// ScaleDirectoryRecords the large one of -scale.
+	DirectoryRecords      int
+	ScaleDirectoryRecords int
 
 	Only       map[string]bool
 	Out        string
@@ -88,8 +92,11 @@ type Results struct {
 	// Throughput is a Dynamics backfill per simulated latency.
 	Throughput []ThroughputResult `json:"throughput,omitempty"`
 	// Scale compares a large backfill's peak RSS with the -calls one.
-	Scale    *ScaleResult `json:"scale,omitempty"`
-	Failures []string     `json:"failures,omitempty"`
+	Scale *ScaleResult `json:"scale,omitempty"`
+	// Directory is the phone directory's full load at -directory-records
+	// (and, with -scale, at -scale-directory-records).
+	Directory []DirectoryResult `json:"directory,omitempty"`
+	Failures  []string          `json:"failures,omitempty"`
 }
 
 // Machine names where the numbers came from.
@@ -101,7 +108,7 @@ type Machine struct {
 	Hostname     string `json:"hostname,omitempty"`
 }
 
-var phases = []string{"backfill", "throughput", "steady", "webhooks", "routing"}
+var phases = []string{"backfill", "throughput", "directory", "steady", "webhooks", "routing"}
 
 // ThroughputResult is one latency of the throughput phase.
 type ThroughputResult struct {
@@ -157,6 +164,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.Scale, "scale", false, "also run the Dynamics backfill of -scale-calls over -scale-days and compare its peak RSS with the -calls one (minutes)")
 	fs.IntVar(&o.ScaleCalls, "scale-calls", 1_000_000, "scale: calls in the large backfill")
 	fs.IntVar(&o.ScaleDays, "scale-days", 90, "scale: days of the large backfill")
+	fs.IntVar(&o.DirectoryRecords, "directory-records", 100_000, "directory: CRM records of the phone directory's full load")
+	fs.IntVar(&o.ScaleDirectoryRecords, "scale-directory-records", 1_000_000, "scale: CRM records of the large phone directory load")
 	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's CPU and heap profiles (backfill-<crm>.{cpu,mem}.pprof) to this folder; read them with go tool pprof")
@@ -189,6 +198,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.CRMs = append(o.CRMs, c)
 	}
 	switch {
+	case o.DirectoryRecords <= 0 || o.ScaleDirectoryRecords <= 0:
+		return o, fmt.Errorf("-directory-records and -scale-directory-records must be positive")
 	case o.ThroughputCalls <= 0 || o.ScaleCalls <= 0 || o.ScaleDays <= 0:
 		return o, fmt.Errorf("-throughput-calls, -scale-calls and -scale-days must be positive")
 	case o.Calls <= 0 || o.Days <= 0 || o.Customers <= 0:
@@ -259,7 +270,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var bin string
-	if (o.Only["backfill"] && len(o.CRMs) > 0) || o.Only["throughput"] || o.Scale {
+	if (o.Only["backfill"] && len(o.CRMs) > 0) || o.Only["throughput"] || o.Only["directory"] || o.Scale {
 		tmp, err := os.MkdirTemp("", "callsync-bench-bin-")
 		if err != nil {
 			return err
@@ -299,6 +310,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			res.Throughput = append(res.Throughput, ThroughputResult{CRM: r.CRM, Latency: l.String(), Calls: r.Calls, WallSec: r.WallSec,
 				CallsPerS: r.CallsPerS, Requests: r.CRMRequests + r.EnreachRequests, FloorSec: r.FloorSec(), CPUSec: r.ChildCPUSec})
+		}
+	}
+	if o.Only["directory"] || o.Scale {
+		sizes := []int{}
+		if o.Only["directory"] {
+			sizes = append(sizes, o.DirectoryRecords)
+		}
+		if o.Scale {
+			sizes = append(sizes, o.ScaleDirectoryRecords)
+		}
+		for _, n := range sizes {
+			logf("directory: full load of %d Dynamics records, %s latency", n, o.Latency)
+			r, err := runDirectory(ctx, o, bin, n)
+			if err != nil {
+				fail("directory", err)
+				continue
+			}
+			for _, p := range r.Problems {
+				fail("directory", fmt.Errorf("%s", p))
+			}
+			res.Directory = append(res.Directory, r)
 		}
 	}
 	if o.Scale {

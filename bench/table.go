@@ -24,6 +24,10 @@ const (
 	targetWebhookPerS    = 2000.0
 	targetWebhookP99MS   = 20.0
 	targetRoutingP99MS   = 5.0 // cached lookups
+	// targetDirectorySec and targetDirectoryMiB: a 1,000,000-record phone
+	// directory load at 20 ms latency.
+	targetDirectorySec = 180.0
+	targetDirectoryMiB = 250.0
 	// targetRoutingDirP99MS: Smart Routing p99 answered from the phone
 	// directory.
 	targetRoutingDirP99MS = 2.0
@@ -79,6 +83,20 @@ func printTable(w io.Writer, o options, r Results) {
 		}
 		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s (%.0f us/call)", b.ChildCPUSec, b.ChildCPUSec/float64(b.Calls)*1e6), cpuT, cpuV)
 		add(name, "time inside the CRM double", fmt.Sprintf("%.1f s", b.CRMDoubleSec), "", "")
+	}
+	for _, d := range r.Directory {
+		name := fmt.Sprintf("directory load %d records", d.Records)
+		wallTarget, rssTarget, wallOK, rssOK := "", "", "", ""
+		if d.Records >= 1_000_000 {
+			wallTarget, wallOK = fmt.Sprintf("< %.0f s", targetDirectorySec), verdict(d.WallSec < targetDirectorySec)
+			rssTarget, rssOK = fmt.Sprintf("< %.0f MiB", targetDirectoryMiB), verdict(d.PeakRSSMiB < targetDirectoryMiB)
+		}
+		add(name, "wall time", fmt.Sprintf("%.1f s (%.0f records/s)", d.WallSec, d.RecordsPerS), wallTarget, wallOK)
+		add(name, "records / numbers read", fmt.Sprintf("%d / %d", d.Loaded, d.Numbers), "all", verdict(d.OK))
+		add(name, "CRM requests", fmt.Sprintf("%d", d.Requests), "", "")
+		add(name, "peak RSS (callsync process)", fmt.Sprintf("%.1f MiB", d.PeakRSSMiB), rssTarget, rssOK)
+		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s", d.ChildCPUSec), "", "")
+		add(name, "store bytes per million numbers", fmt.Sprintf("%.0f MiB", d.BytesPerMillion/(1<<20)), "", "")
 	}
 	if s := r.Steady; s != nil {
 		name := fmt.Sprintf("steady %d tenants", s.Tenants)
