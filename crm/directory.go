@@ -20,6 +20,19 @@ type PhoneLister interface {
 	DeletedRecords(ctx context.Context, req DeletedRequest) (DeletedPage, error)
 }
 
+// PhoneBatchLister is an optional capability of a PhoneLister: the first
+// pages of several entities' incremental listings in one request, so a
+// sync that finds nothing changed costs one request, not one per entity.
+type PhoneBatchLister interface {
+	ListPhonesBatch(ctx context.Context, reqs []PhoneListRequest) ([]PhonePageResult, error)
+}
+
+// PhonePageResult is one listing's page, or why it failed, in a batch.
+type PhonePageResult struct {
+	Page PhonePage
+	Err  error
+}
+
 // ErrNoDeleted: the CRM offers no list of deleted records for the entity;
 // deletions are only healed by the next full load.
 var ErrNoDeleted = errors.New("the CRM lists no deleted records for this entity")

@@ -153,8 +153,8 @@ func TestDynamicsExpiredDeltaReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.tick(time.Minute)
-	if sum, err := d.Sync(ctx, false, nil); err != nil || len(sum.Full) != 0 || sum.Requests != 3 {
-		t.Fatalf("tracked incremental sync: %+v %v, want one request per entity", sum, err)
+	if sum, err := d.Sync(ctx, false, nil); err != nil || len(sum.Full) != 0 || sum.Requests != 1 {
+		t.Fatalf("tracked incremental sync: %+v %v, want one request ($batch) for the three entities", sum, err)
 	}
 	w.expire()
 	w.tick(time.Minute)

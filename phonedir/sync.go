@@ -63,16 +63,35 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Sum
 	}
 	start := d.o.Now()
 	defer func() { sum.Took = d.o.Now().Sub(start) }()
-	for _, e := range d.o.Entities {
+	type plan struct {
+		st          store.DirectorySync
+		load, fresh bool
+	}
+	plans := make([]plan, len(d.o.Entities))
+	var incremental []crm.PhoneListRequest
+	for i, e := range d.o.Entities {
 		st, ok, err := d.store.DirectorySyncState(ctx, d.o.Tenant, string(e))
 		if err != nil {
 			return sum, err
 		}
 		stale := d.o.FullResync > 0 && !st.FullDone.IsZero() && d.o.Now().Sub(st.FullDone) >= d.o.FullResync
-		if full || stale || !ok || st.FullDone.IsZero() || st.Loading() {
-			err = d.load(ctx, e, st, (full || stale) && !st.Loading(), &sum, progress)
+		p := plan{st: st, load: full || stale || !ok || st.FullDone.IsZero() || st.Loading(), fresh: (full || stale) && !st.Loading()}
+		if !p.load {
+			incremental = append(incremental, d.firstRequest(e, st))
+		}
+		plans[i] = p
+	}
+	first, err := d.prefetch(ctx, incremental, &sum)
+	if err != nil {
+		return sum, fmt.Errorf("phone directory %s: %w", d.o.Tenant, err)
+	}
+	for i, e := range d.o.Entities {
+		p := plans[i]
+		var err error
+		if p.load {
+			err = d.load(ctx, e, p.st, p.fresh, &sum, progress)
 		} else {
-			err = d.incremental(ctx, e, st, &sum, progress)
+			err = d.incremental(ctx, e, p.st, first[e], &sum, progress)
 		}
 		if err != nil {
 			return sum, fmt.Errorf("phone directory %s: %s: %w", d.o.Tenant, e, err)
@@ -80,6 +99,46 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Sum
 	}
 	d.lastSync = d.o.Now()
 	return sum, nil
+}
+
+// firstRequest is the first page request of an entity's incremental sync:
+// its delta when the CRM tracks its changes, else the records modified
+// since the cursor (less the overlap).
+func (d *Directory) firstRequest(e crm.Entity, st store.DirectorySync) crm.PhoneListRequest {
+	if st.DeltaToken != "" {
+		return crm.PhoneListRequest{Entity: e, Delta: st.DeltaToken}
+	}
+	return crm.PhoneListRequest{Entity: e, Since: st.ModifiedCursor.Add(-d.o.Overlap)}
+}
+
+// prefetch asks a CRM that can (crm.PhoneBatchLister) for the first pages
+// of several incremental listings in one request; nil otherwise.
+func (d *Directory) prefetch(ctx context.Context, reqs []crm.PhoneListRequest, sum *Summary) (map[crm.Entity]*crm.PhonePageResult, error) {
+	bl, ok := d.lister.(crm.PhoneBatchLister)
+	if !ok || len(reqs) < 2 {
+		return nil, nil
+	}
+	res, err := bl.ListPhonesBatch(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("changes of %d entities: %w", len(reqs), err)
+	}
+	out := make(map[crm.Entity]*crm.PhonePageResult, len(reqs))
+	for i := range res {
+		sum.Requests += res[i].Page.Requests
+		res[i].Page.Requests = 0 // counted here, not again when read
+		out[reqs[i].Entity] = &res[i]
+	}
+	return out, nil
+}
+
+// listPhones is the lister's page, or the prefetched one when given.
+func (d *Directory) listPhones(ctx context.Context, req crm.PhoneListRequest, pre **crm.PhonePageResult) (crm.PhonePage, error) {
+	if *pre != nil {
+		r := *pre
+		*pre = nil
+		return r.Page, r.Err
+	}
+	return d.lister.ListPhones(ctx, req)
 }
 
 // load reads every record of an entity, page by page, storing each page and
@@ -147,16 +206,16 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 // deleted ones: through the CRM's change tracking when the last listing
 // gave a delta, else by the modified-stamp cursor and the CRM's list of
 // deleted records.
-func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, sum *Summary, progress Progress) error {
+func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) error {
 	if st.DeltaToken != "" {
-		return d.changes(ctx, e, st, sum, progress)
+		return d.changes(ctx, e, st, first, sum, progress)
 	}
 	started := d.o.Now().UTC()
 	since := st.ModifiedCursor.Add(-d.o.Overlap)
 	cursor := st.ModifiedCursor
 	page, read := "", 0
 	for {
-		p, err := d.lister.ListPhones(ctx, crm.PhoneListRequest{Entity: e, Since: since, Page: page})
+		p, err := d.listPhones(ctx, crm.PhoneListRequest{Entity: e, Since: since, Page: page}, &first)
 		sum.Requests += p.Requests
 		if err != nil {
 			return fmt.Errorf("modified since %s: %w", since.Format(time.RFC3339), err)
@@ -216,11 +275,11 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 // and the new delta kept for the next sync. A delta the CRM no longer
 // honours (Dataverse keeps changes for ExpireChangeTrackingInDays, 7 by
 // default) starts a full load, which starts tracking again.
-func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.DirectorySync, sum *Summary, progress Progress) error {
+func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) error {
 	req := crm.PhoneListRequest{Entity: e, Delta: st.DeltaToken}
 	cursor, read := st.ModifiedCursor, 0
 	for {
-		p, err := d.lister.ListPhones(ctx, req)
+		p, err := d.listPhones(ctx, req, &first)
 		sum.Requests += p.Requests
 		if errors.Is(err, crm.ErrPageExpired) {
 			return d.load(ctx, e, st, true, sum, progress)

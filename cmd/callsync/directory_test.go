@@ -46,9 +46,9 @@ func TestDirectorySyncAndShow(t *testing.T) {
 	}
 
 	// Again: the changes only (Dataverse change tracking: none since the
-	// load), one request per table.
+	// load), the three tables' deltas in one $batch request.
 	out, _, err = run(t, d.env, "directory", "sync", "--config", d.config)
-	if err != nil || !strings.Contains(out, "contoso: incremental: records 0") || !strings.Contains(out, "requests 3,") {
+	if err != nil || !strings.Contains(out, "contoso: incremental: records 0") || !strings.Contains(out, "requests 1,") {
 		t.Fatalf("second sync: %v\n%s", err, out)
 	}
 	if _, _, err := run(t, d.env, "directory", "show", "--config", d.config); err == nil {

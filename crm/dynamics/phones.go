@@ -23,7 +23,10 @@ const countryColumn = "address1_country"
 // modifiedColumn is every table's last-modified stamp.
 const modifiedColumn = "modifiedon"
 
-var _ crm.PhoneLister = (*Client)(nil)
+var (
+	_ crm.PhoneLister      = (*Client)(nil)
+	_ crm.PhoneBatchLister = (*Client)(nil)
+)
 
 // trackChanges is the preference that asks Dataverse to track an
 // entity set's changes: the last page of the listing then carries an
@@ -46,68 +49,144 @@ const deletedEntitySuffix = "/$deletedEntity"
 // (trackChanges): when the table has it, the last page's delta link comes
 // back as PhonePage.Delta and a request with it lists the changes since.
 func (c *Client) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.PhonePage, error) {
+	l, err := c.phoneListing(ctx, req)
+	if err != nil || l.skip {
+		return crm.PhonePage{}, err
+	}
+	status, _, body, err := c.send(ctx, "list_phones", http.MethodGet, l.url, l.header, nil, 1)
+	requests := 1
+	if err == nil && l.track && status == http.StatusForbidden {
+		// Tracking needs organization-level read of the table; with
+		// less, list without it (deletions then wait for a full load).
+		l.header.Set("Prefer", l.prefer)
+		status, _, body, err = c.send(ctx, "list_phones", http.MethodGet, l.url, l.header, nil, 1)
+		requests++
+	}
+	if err != nil {
+		return crm.PhonePage{Requests: requests}, fmt.Errorf("dynamics: list phones %s: %w", req.Entity, err)
+	}
+	out, err := l.page(status, body)
+	out.Requests = requests
+	return out, err
+}
+
+// ListPhonesBatch implements crm.PhoneBatchLister: the first pages of
+// several incremental listings (delta links or modifiedon filters) as GETs
+// in one $batch request
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
+// The request is counted on the first page.
+func (c *Client) ListPhonesBatch(ctx context.Context, reqs []crm.PhoneListRequest) ([]crm.PhonePageResult, error) {
+	out := make([]crm.PhonePageResult, len(reqs))
+	var (
+		parts []part
+		idx   []int
+		ls    []phoneListing
+	)
+	for i, req := range reqs {
+		if req.Page != "" || (req.Delta == "" && req.Since.IsZero()) {
+			return nil, fmt.Errorf("dynamics: list phones: a batch lists first pages of incremental listings only")
+		}
+		l, err := c.phoneListing(ctx, req)
+		if err != nil || l.skip {
+			out[i].Err = err
+			continue
+		}
+		hdr := [][2]string{{"Accept", "application/json"}, {"Prefer", l.header.Get("Prefer")}}
+		parts = append(parts, part{single: &op{method: http.MethodGet, url: l.url, header: hdr}})
+		idx, ls = append(idx, i), append(ls, l)
+	}
+	if len(parts) == 0 {
+		return out, nil
+	}
+	res, err := c.batch(ctx, "list_phones", parts)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: list phones: %w", err)
+	}
+	if len(res) != len(parts) {
+		return nil, fmt.Errorf("dynamics: list phones: $batch answered %d of %d requests", len(res), len(parts))
+	}
+	for k, i := range idx {
+		a := res[k][len(res[k])-1]
+		out[i].Page, out[i].Err = ls[k].page(a.status, a.body)
+	}
+	out[idx[0]].Page.Requests = 1
+	return out, nil
+}
+
+// phoneListing is one page request of ListPhones, ready to send.
+type phoneListing struct {
+	entity crm.Entity
+	meta   entityMeta
+	fields []string
+	url    string
+	header http.Header
+	// prefer is the Prefer header without tracking; track says the
+	// request asks Dataverse to track changes, delta that it follows a
+	// delta link; skip that the table is not searched in this org.
+	prefer       string
+	track, delta bool
+	skip         bool
+}
+
+func (c *Client) phoneListing(ctx context.Context, req crm.PhoneListRequest) (phoneListing, error) {
 	m, ok := entities[req.Entity]
 	if !ok {
-		return crm.PhonePage{}, fmt.Errorf("dynamics: list phones: unknown entity %q", req.Entity)
+		return phoneListing{}, fmt.Errorf("dynamics: list phones: unknown entity %q", req.Entity)
 	}
 	phones, _ := c.searchColumns(c.schema(ctx, false), nil)
-	fields := phones[req.Entity]
-	if len(fields) == 0 {
-		return crm.PhonePage{}, nil // the table is not searched in this org
+	l := phoneListing{entity: req.Entity, meta: m, fields: phones[req.Entity]}
+	if len(l.fields) == 0 {
+		l.skip = true // the table is not searched in this org
+		return l, nil
 	}
-	prefer := preferAnnotations + ",odata.maxpagesize=" + fmt.Sprint(phonePageSize)
-	url, track, delta := req.Page, false, req.Delta != "" && req.Page == ""
+	l.prefer = preferAnnotations + ",odata.maxpagesize=" + fmt.Sprint(phonePageSize)
+	l.url, l.delta = req.Page, req.Delta != "" && req.Page == ""
 	switch {
-	case delta:
-		url = req.Delta
-	case url == "":
+	case l.delta:
+		l.url = req.Delta
+	case l.url == "":
 		sel := []string{m.idColumn, ownerColumn, modifiedColumn, countryColumn}
 		if m.parent != "" {
 			sel = append(sel, m.parent)
 		}
-		sel = append(sel, fields...)
+		sel = append(sel, l.fields...)
 		filter := ""
 		if !req.Since.IsZero() {
 			filter = modifiedColumn + " ge " + dateLiteral(req.Since)
 		}
-		url, track = queryURL(c.api, m.set, sel, filter), req.Since.IsZero()
+		l.url, l.track = queryURL(c.api, m.set, sel, filter), req.Since.IsZero()
 	}
-	if delta || req.Page != "" {
+	if l.delta || req.Page != "" {
 		var err error
-		if url, err = c.sameOrigin(url); err != nil {
-			return crm.PhonePage{}, fmt.Errorf("dynamics: list phones: %w", err)
+		if l.url, err = c.sameOrigin(l.url); err != nil {
+			return l, fmt.Errorf("dynamics: list phones: %w", err)
 		}
 	}
-	h := http.Header{"Prefer": {prefer}}
-	if track {
-		h.Set("Prefer", prefer+","+trackChanges)
+	l.header = http.Header{"Prefer": {l.prefer}}
+	if l.track {
+		l.header.Set("Prefer", l.prefer+","+trackChanges)
 	}
-	status, _, body, err := c.send(ctx, "list_phones", http.MethodGet, url, h, nil, 1)
-	out := crm.PhonePage{Requests: 1}
-	if err == nil && track && status == http.StatusForbidden {
-		// Tracking needs organization-level read of the table; with
-		// less, list without it (deletions then wait for a full load).
-		h.Set("Prefer", prefer)
-		status, _, body, err = c.send(ctx, "list_phones", http.MethodGet, url, h, nil, 1)
-		out.Requests++
-	}
-	if err != nil {
-		return out, fmt.Errorf("dynamics: list phones %s: %w", req.Entity, err)
-	}
-	if delta && status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden && status != http.StatusTooManyRequests {
+	return l, nil
+}
+
+// page reads the answer to a phoneListing.
+func (l phoneListing) page(status int, body []byte) (crm.PhonePage, error) {
+	var out crm.PhonePage
+	if l.delta && status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden && status != http.StatusTooManyRequests {
 		// Dataverse keeps changes for ExpireChangeTrackingInDays (7 by
 		// default, same source); an older delta is refused ("Version
 		// stamp associated with the client has expired. Please perform a
 		// full sync.", https://github.com/MicrosoftDocs/powerapps-docs/issues/3845).
-		return out, fmt.Errorf("dynamics: list phones %s: delta link refused (%v): %w", req.Entity, parseError(status, body), crm.ErrPageExpired)
+		return out, fmt.Errorf("dynamics: list phones %s: delta link refused (%v): %w", l.entity, parseError(status, body), crm.ErrPageExpired)
 	}
 	if status != http.StatusOK {
-		return out, fmt.Errorf("dynamics: list phones %s: %w", req.Entity, parseError(status, body))
+		return out, fmt.Errorf("dynamics: list phones %s: %w", l.entity, parseError(status, body))
 	}
 	p, err := decodePage(body)
 	if err != nil {
-		return out, fmt.Errorf("dynamics: list phones %s: %w", req.Entity, err)
+		return out, fmt.Errorf("dynamics: list phones %s: %w", l.entity, err)
 	}
+	m := l.meta
 	for _, r := range p.Value {
 		if strings.HasSuffix(r.str("@odata.context"), deletedEntitySuffix) {
 			if id := r.str("id"); id != "" {
@@ -123,14 +202,14 @@ func (c *Client) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.
 			out.Skipped++
 			continue
 		}
-		rec := crm.PhoneRecord{Ref: crm.Ref{Entity: req.Entity, ID: id}, Modified: mod.UTC(), OwnerID: r.str(ownerColumn),
+		rec := crm.PhoneRecord{Ref: crm.Ref{Entity: l.entity, ID: id}, Modified: mod.UTC(), OwnerID: r.str(ownerColumn),
 			Country: r.str(countryColumn), Phones: map[string]string{}}
 		if m.parent != "" && r.has(m.parent) {
 			if t := r.str(m.parent + lookupLogicalNameSuffix); t == "" || t == "account" {
 				rec.ParentAccountID = r.str(m.parent)
 			}
 		}
-		for _, f := range fields {
+		for _, f := range l.fields {
 			if v := r.str(f); r.has(f) && v != "" {
 				rec.Phones[f] = v
 			}
