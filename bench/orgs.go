@@ -72,7 +72,7 @@ func (o *dynamicsOrg) CRMYAML(proxy func(string) string) string {
 `, proxy(c.URL), proxy(c.AuthorityURL), c.TenantID, c.ClientID)
 }
 func (o *dynamicsOrg) Env() map[string]string {
-	return map[string]string{"CRM_SECRET": o.srv.Config().ClientSecret.Value()}
+	return map[string]string{"CRM_SECRET": o.srv.Config().ClientSecret}
 }
 func (o *dynamicsOrg) Requests() int { return o.srv.RequestCount() + o.srv.TokenRequests() }
 func (o *dynamicsOrg) Activities() (int, int) {
@@ -160,7 +160,7 @@ func (o *zohoOrg) CRMYAML(proxy func(string) string) string {
 }
 func (o *zohoOrg) Env() map[string]string {
 	c := o.srv.Config()
-	return map[string]string{"CRM_SECRET": c.ClientSecret.Value(), "CRM_REFRESH": c.RefreshToken.Value()}
+	return map[string]string{"CRM_SECRET": c.ClientSecret, "CRM_REFRESH": c.RefreshToken}
 }
 func (o *zohoOrg) Requests() int { return o.srv.Requests() + o.srv.TokenRequests() }
 func (o *zohoOrg) Activities() (int, int) {

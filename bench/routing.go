@@ -105,9 +105,10 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	}
 	dc := dyn.Config()
 	d := cfg.CRM.Dynamics
-	d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = proxy.URL(dc.URL), proxy.URL(dc.AuthorityURL), dc.TenantID, dc.ClientID, dc.ClientSecret
+	dc.URL, dc.AuthorityURL = proxy.URL(dc.URL), proxy.URL(dc.AuthorityURL)
+	d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, config.Secret(dc.ClientSecret)
 	cfg.CRM.Type, cfg.CRM.Dynamics = "dynamics", d
-	cc, err := dynamics.New(cfg.CRM.Dynamics, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
+	cc, err := dynamics.New(dc, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
 	if err != nil {
 		return r, err
 	}

@@ -162,7 +162,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		cfg.CRM.Type = "dynamics"
 		cfg.CRM.Directory = o.SteadyDirectory
 		d := cfg.CRM.Dynamics
-		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, dc.ClientSecret
+		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, config.Secret(dc.ClientSecret)
 		cfg.CRM.Dynamics = d
 		cfg.PhoneCalls.DefaultCRMAssignee = w.agents[0].ID
 		cfg.PhoneCalls.ProcessServiceCalls = true
@@ -171,7 +171,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		if err != nil {
 			return r, err
 		}
-		cc, err := dynamics.New(cfg.CRM.Dynamics, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
+		cc, err := dynamics.New(dc, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
 		if err != nil {
 			return r, err
 		}

@@ -46,6 +46,9 @@ const (
 	RoutingTargetOwner = "owner"
 )
 
+// CRMTypes lists the values crm.type accepts, sorted.
+func CRMTypes() []string { return []string{CRMDynamics, CRMSalesforce, CRMZoho} }
+
 // Limits checked by Validate.
 const (
 	// MaxRoutingBudget leaves Enreach's 5 s Smart Routing timeout room for
@@ -228,7 +231,7 @@ func (v *validator) enreach(p string, e *Enreach) {
 
 func (v *validator) crm(p string, c *CRM) {
 	if v.required(p+".type", c.Type) {
-		v.oneOf(p+".type", c.Type, CRMDynamics, CRMSalesforce, CRMZoho)
+		v.oneOf(p+".type", c.Type, CRMTypes()...)
 	}
 	v.oneOf(p+".directory", c.Directory, DirectoryMirror, DirectoryLive)
 	v.nonNegative(p+".directory_full_resync", c.DirectoryFullResync)

@@ -27,7 +27,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/crm/dynamics"
@@ -255,8 +254,8 @@ func newCorpusBackend(t *testing.T, name string) *corpusBackend {
 		const id, secret = "3MVG9corpus.consumer.key", "corpus-secret"
 		srv := salesforcetest.NewServer(salesforcetest.Config{ClientID: id, ClientSecret: secret, Username: "integration@corpus.example"})
 		t.Cleanup(srv.Close)
-		c, err := salesforce.New(config.Salesforce{
-			LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials, ClientID: id, ClientSecret: config.Secret(secret),
+		c, err := salesforce.New(salesforce.Config{
+			LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials, ClientID: id, ClientSecret: secret,
 		}, salesforce.Options{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)

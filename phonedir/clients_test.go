@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
@@ -68,8 +67,8 @@ func salesforceWorld(t *testing.T) crmWorld {
 	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
 	srv := salesforcetest.NewServer(salesforcetest.Config{ClientID: "id", ClientSecret: "secret", Now: clk.Now})
 	t.Cleanup(srv.Close)
-	c, err := salesforce.New(config.Salesforce{LoginURL: srv.URL, Grant: "client_credentials", ClientID: "id",
-		ClientSecret: config.Secret("secret")}, salesforce.Options{HTTP: fast, Now: clk.Now})
+	c, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, Grant: "client_credentials", ClientID: "id",
+		ClientSecret: "secret"}, salesforce.Options{HTTP: fast, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

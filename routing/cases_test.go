@@ -17,8 +17,8 @@ import (
 func TestCaseRulesThroughSalesforce(t *testing.T) {
 	srv := salesforcetest.NewServer(salesforcetest.Config{ClientID: "cid", ClientSecret: "csecret"})
 	t.Cleanup(srv.Close)
-	cli, err := salesforce.New(config.Salesforce{LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials, ClientID: "cid",
-		ClientSecret: config.Secret("csecret")}, salesforce.Options{HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond}})
+	cli, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials, ClientID: "cid",
+		ClientSecret: "csecret"}, salesforce.Options{HTTP: httpclient.Options{WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
-	"github.com/callsync/callsync/crm/salesforce"
-	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
@@ -155,28 +153,14 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	return t, nil
 }
 
-// newCRM builds the tenant's CRM client by type. onCredits receives Zoho's
-// remaining API credits.
+// newCRM builds the tenant's CRM client through the registry (crmTypes).
+// onCredits receives Zoho's remaining API credits.
 func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onCredits func(int64)) (crm.Client, error) {
-	switch tc.CRM.Type {
-	case "dynamics":
-		return dynamics.New(tc.CRM.Dynamics, dynamics.Options{HTTP: httpOpts, Logger: log, Org: dynamicsNeeds(tc)})
-	case "salesforce":
-		return salesforce.New(tc.CRM.Salesforce, salesforce.Options{HTTP: httpOpts, Logger: log,
-			NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField,
-			Doctor: salesforce.DoctorOptions{
-				Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
-				RoutingFields: routing.Fields(tc.Routing.Rules),
-				Cases:         routing.UsesCases(tc.Routing.Rules),
-			}})
-	case "zoho":
-		return zoho.New(tc.CRM.Zoho, zoho.Options{HTTP: httpOpts, Logger: log, OnCredits: onCredits,
-			Doctor: zoho.DoctorOptions{
-				Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
-				RoutingFields: routing.Fields(tc.Routing.Rules),
-			}})
+	t, ok := crmTypes[tc.CRM.Type]
+	if !ok {
+		return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
 	}
-	return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
+	return t.new(tc, crmEnv{log: log, http: httpOpts, onCredits: onCredits})
 }
 
 // dynamicsNeeds is what a tenant asks of its Dynamics org beyond the

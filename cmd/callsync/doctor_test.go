@@ -203,11 +203,11 @@ func TestDoctorCompleteOrgExitsZero(t *testing.T) {
 // The sandbox's organisation is complete on every CRM double: every check
 // of doctor is ok.
 func TestDoctorOnEachSandboxCRMIsAllOK(t *testing.T) {
-	for _, crmType := range sortedKeys(sandboxCRMs) {
+	for _, crmType := range sandboxTypes() {
 		t.Run(crmType, func(t *testing.T) {
 			en := enreachtest.NewServer()
 			defer en.Close()
-			cd := sandboxCRMs[crmType]()
+			cd := crmTypes[crmType].sandbox()
 			defer cd.close()
 			org := newSandboxOrg(en, cd)
 			tc := config.DefaultTenant()

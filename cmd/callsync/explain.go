@@ -209,17 +209,8 @@ func explain(ctx context.Context, st *store.Store, t *config.Tenant, id string) 
 // crmLink is where a person opens the activity in the CRM's UI.
 func crmLink(t *config.Tenant, id string) string {
 	id = url.PathEscape(id)
-	switch t.CRM.Type {
-	case "dynamics":
-		// https://learn.microsoft.com/en-us/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
-		return t.CRM.Dynamics.URL + "/main.aspx?pagetype=entityrecord&etn=phonecall&id=" + id
-	case "salesforce":
-		// https://developer.salesforce.com/docs/platform/lwc/guide/reference-page-reference-type.html (standard__recordPage: /lightning/r/{object}/{id}/view)
-		return t.CRM.Salesforce.LoginURL + "/lightning/r/Task/" + id + "/view"
-	case "zoho":
-		// The CRM web UI lives at crm.<data centre domain>, e.g. crm.zoho.eu for accounts.zoho.eu.
-		host := strings.Replace(t.CRM.Zoho.AccountsURL, "://accounts.", "://crm.", 1)
-		return host + "/crm/tab/Calls/" + id
+	if ct, ok := crmTypes[t.CRM.Type]; ok {
+		return ct.link(&t.CRM, id)
 	}
 	return ""
 }

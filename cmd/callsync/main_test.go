@@ -67,7 +67,7 @@ func newDoubles(t *testing.T) *doubles {
 	d.contact = d.dyn.AddContact(dynamicstest.Record{Name: "Matti", Phones: map[string]string{"mobilephone": "040 123 4567"}})
 	dc := d.dyn.Config()
 	dir := t.TempDir()
-	d.env = map[string]string{"EN_SECRET": d.en.Secret, "DYN_SECRET": dc.ClientSecret.Value()}
+	d.env = map[string]string{"EN_SECRET": d.en.Secret, "DYN_SECRET": dc.ClientSecret}
 	d.config = filepath.Join(dir, "callsync.yaml")
 	yaml := fmt.Sprintf(`store: {path: %q}
 http: {listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}

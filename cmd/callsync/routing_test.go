@@ -79,7 +79,7 @@ tenants:
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"EN_SECRET": en.Secret, "DYN_SECRET": dc.ClientSecret.Value(), "ROUTING_KEY": "k3y"}
+	env := map[string]string{"EN_SECRET": en.Secret, "DYN_SECRET": dc.ClientSecret, "ROUTING_KEY": "k3y"}
 	cfg, err := (&Main{Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}).loadConfig(path)
 	if err != nil {
 		t.Fatal(err)

@@ -40,11 +40,15 @@ type sandboxCRM interface {
 	close()
 }
 
-// sandboxCRMs are the doubles by crm.type.
-var sandboxCRMs = map[string]func() sandboxCRM{
-	"dynamics":   newDynamicsSandbox,
-	"salesforce": newSalesforceSandbox,
-	"zoho":       newZohoSandbox,
+// sandboxTypes lists the CRM types that have a sandbox double.
+func sandboxTypes() []string {
+	var out []string
+	for _, n := range crmTypeNames() {
+		if crmTypes[n].sandbox != nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Run starts the sandbox and blocks until ctx ends (Ctrl-C).
@@ -58,10 +62,11 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	mk, ok := sandboxCRMs[*crmType]
-	if !ok {
-		return fmt.Errorf("--crm %q: the sandbox has doubles for %s", *crmType, strings.Join(sortedKeys(sandboxCRMs), ", "))
+	ct, ok := crmTypes[*crmType]
+	if !ok || ct.sandbox == nil {
+		return fmt.Errorf("--crm %q: the sandbox has doubles for %s", *crmType, strings.Join(sandboxTypes(), ", "))
 	}
+	mk := ct.sandbox
 	storeDir := *dir
 	if storeDir == "" {
 		d, err := os.MkdirTemp("", "callsync-sandbox-")

@@ -22,7 +22,7 @@ func (d *dynamicsSandbox) configure(t *config.Tenant) {
 	t.CRM.Dynamics.AuthorityURL = c.AuthorityURL
 	t.CRM.Dynamics.TenantID = c.TenantID
 	t.CRM.Dynamics.ClientID = c.ClientID
-	t.CRM.Dynamics.ClientSecret = c.ClientSecret
+	t.CRM.Dynamics.ClientSecret = config.Secret(c.ClientSecret)
 }
 
 func (d *dynamicsSandbox) addUser(email, name, _ string) string {
@@ -100,8 +100,8 @@ func (d *zohoSandbox) configure(t *config.Tenant) {
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
 	t.CRM.Zoho.AccountsURL = c.AccountsURL
 	t.CRM.Zoho.ClientID = c.ClientID
-	t.CRM.Zoho.ClientSecret = c.ClientSecret
-	t.CRM.Zoho.RefreshToken = c.RefreshToken
+	t.CRM.Zoho.ClientSecret = config.Secret(c.ClientSecret)
+	t.CRM.Zoho.RefreshToken = config.Secret(c.RefreshToken)
 }
 
 func (d *zohoSandbox) addUser(email, name, _ string) string {

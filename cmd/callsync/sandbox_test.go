@@ -19,7 +19,7 @@ func callEndedAgo(d *doubles, ago time.Duration) enreach.Call {
 }
 
 func TestSandboxShowsCallsFlowing(t *testing.T) {
-	for _, crmType := range sortedKeys(sandboxCRMs) {
+	for _, crmType := range sandboxTypes() {
 		t.Run(crmType, func(t *testing.T) {
 			var out, errb syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
@@ -46,7 +45,7 @@ func TestThrottleBacksOffEveryRequest(t *testing.T) {
 	rec := &sent{}
 	opts := fastRetries
 	opts.Transport = rec
-	e := newEnv(t, dynamicstest.Options{}, func(c *config.Dynamics) { c.BatchSize = 1 }, dynamics.Options{HTTP: opts})
+	e := newEnv(t, dynamicstest.Options{}, func(c *dynamics.Config) { c.BatchSize = 1 }, dynamics.Options{HTTP: opts})
 	w := newWorld(e)
 	acts := make([]crm.Activity, 60)
 	for i := range acts {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
@@ -44,7 +43,7 @@ func doctor(t *testing.T, e env) []crm.Check {
 // fullOrg is a complete org for a tenant that uses every Dynamics feature:
 // a custom user id column, a routing rule column, an audit column, a
 // callback queue and a default assignee.
-func fullOrg(t *testing.T, shape func(*dynamicstest.Server, *config.Dynamics, *dynamics.OrgNeeds), o dynamicstest.Options) env {
+func fullOrg(t *testing.T, shape func(*dynamicstest.Server, *dynamics.Config, *dynamics.OrgNeeds), o dynamicstest.Options) env {
 	t.Helper()
 	srv := dynamicstest.NewServer(o)
 	t.Cleanup(srv.Close)
@@ -120,7 +119,7 @@ func TestDoctorShapes(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		o      dynamicstest.Options
-		shape  func(*dynamicstest.Server, *config.Dynamics, *dynamics.OrgNeeds)
+		shape  func(*dynamicstest.Server, *dynamics.Config, *dynamics.OrgNeeds)
 		check  string
 		status crm.CheckStatus
 		detail string
@@ -128,56 +127,56 @@ func TestDoctorShapes(t *testing.T) {
 	}{
 		{name: "minimal org: no lead table", o: dynamicstest.Options{MinimalOrg: true},
 			check: "lead", status: crm.CheckWarn, detail: "no lead table", worst: crm.CheckWarn},
-		{name: "missing column", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "missing column", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.DropColumn("contacts", "telephone2")
 		},
 			check: "contact.telephone2", status: crm.CheckWarn, detail: "does not exist", worst: crm.CheckWarn},
-		{name: "secured column", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "secured column", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.SecureColumn("contacts", "mobilephone")
 		},
 			check: "contact.mobilephone", status: crm.CheckWarn, detail: "column-level security", worst: crm.CheckWarn},
-		{name: "secured address country", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "secured address country", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.SecureColumn("contacts", "address1_country")
 		},
 			check: "contact.address1_country", status: crm.CheckWarn, detail: "default_region", worst: crm.CheckWarn},
-		{name: "audit column of the wrong type", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "audit column of the wrong type", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.AddColumn("phonecalls", dynamicstest.Column{Name: "new_enreachapiaudit", Type: "Integer"})
 		}, check: "phonecall.new_enreachapiaudit", status: crm.CheckWarn, detail: "Integer, not a text column", worst: crm.CheckWarn},
-		{name: "audit column missing", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "audit column missing", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.DropColumn("phonecalls", "new_enreachapiaudit")
 		}, check: "phonecall.new_enreachapiaudit", status: crm.CheckWarn, detail: "does not exist", worst: crm.CheckWarn},
-		{name: "user id column of the wrong type", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "user id column of the wrong type", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.AddColumn("systemusers", dynamicstest.Column{Name: "new_enreachuserid", Type: "Boolean"})
 		}, check: "systemuser.new_enreachuserid", status: crm.CheckFail, detail: "Boolean", worst: crm.CheckFail},
-		{name: "routing column missing", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "routing column missing", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.DropColumn("accounts", "new_tier")
 		},
 			check: "account.new_tier", status: crm.CheckWarn, detail: "never match", worst: crm.CheckWarn},
-		{name: "missing queue", shape: func(_ *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+		{name: "missing queue", shape: func(_ *dynamicstest.Server, _ *dynamics.Config, n *dynamics.OrgNeeds) {
 			n.CallbackQueues["sales"] = "5f1c4a52-0000-4000-8000-000000000001"
 		}, check: "queue of profile sales", status: crm.CheckFail, detail: "does not exist", worst: crm.CheckFail},
-		{name: "inactive queue", shape: func(s *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+		{name: "inactive queue", shape: func(s *dynamicstest.Server, _ *dynamics.Config, n *dynamics.OrgNeeds) {
 			n.CallbackQueues["sales"] = s.AddQueue(dynamicstest.Queue{Name: "Old", Inactive: true})
 		}, check: "queue of profile sales", status: crm.CheckFail, detail: "inactive", worst: crm.CheckFail},
-		{name: "no read privilege", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "no read privilege", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.DenyPrivilege("prvReadContact")
 		},
 			check: "read contact", status: crm.CheckFail, detail: "0x80040220", worst: crm.CheckFail},
-		{name: "no create privilege", shape: func(s *dynamicstest.Server, _ *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "no create privilege", shape: func(s *dynamicstest.Server, _ *dynamics.Config, _ *dynamics.OrgNeeds) {
 			s.DenyPrivilege("prvCreateActivity")
 		},
 			check: "privilege prvCreateActivity", status: crm.CheckFail, detail: "create phone calls", worst: crm.CheckFail},
-		{name: "default assignee mapped to a disabled user", shape: func(s *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+		{name: "default assignee mapped to a disabled user", shape: func(s *dynamicstest.Server, _ *dynamics.Config, n *dynamics.OrgNeeds) {
 			n.UserOverrides["enreach-default"] = s.AddUser(dynamicstest.User{Name: "Gone", Email: "gone@x", Disabled: true})
 		}, check: "default_crm_assignee user", status: crm.CheckFail, detail: "is disabled", worst: crm.CheckFail},
-		{name: "default assignee mapped to no user", shape: func(_ *dynamicstest.Server, _ *config.Dynamics, n *dynamics.OrgNeeds) {
+		{name: "default assignee mapped to no user", shape: func(_ *dynamicstest.Server, _ *dynamics.Config, n *dynamics.OrgNeeds) {
 			n.UserOverrides["enreach-default"] = "5f1c4a52-0000-4000-8000-000000000002"
 		}, check: "default_crm_assignee user", status: crm.CheckFail, detail: "Does Not Exist", worst: crm.CheckFail},
-		{name: "no phone column left", shape: func(s *dynamicstest.Server, d *config.Dynamics, _ *dynamics.OrgNeeds) {
+		{name: "no phone column left", shape: func(s *dynamicstest.Server, d *dynamics.Config, _ *dynamics.OrgNeeds) {
 			d.PhoneFields = map[string][]string{"contact": {"new_phone"}, "account": {}, "lead": {}}
 		}, check: "phone lookup", status: crm.CheckFail, detail: "no phone column", worst: crm.CheckFail},
-		{name: "bad secret", shape: func(_ *dynamicstest.Server, d *config.Dynamics, _ *dynamics.OrgNeeds) {
-			d.ClientSecret = config.Secret("wrong-secret-value")
+		{name: "bad secret", shape: func(_ *dynamicstest.Server, d *dynamics.Config, _ *dynamics.OrgNeeds) {
+			d.ClientSecret = "wrong-secret-value"
 		}, check: "auth", status: crm.CheckFail, detail: "invalid_client", worst: crm.CheckFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,7 +277,7 @@ func TestLookupMinimalOrg(t *testing.T) {
 }
 
 func TestLookupNoPhoneColumnLeft(t *testing.T) {
-	e := newEnv(t, dynamicstest.Options{}, func(d *config.Dynamics) {
+	e := newEnv(t, dynamicstest.Options{}, func(d *dynamics.Config) {
 		d.PhoneFields = map[string][]string{"contact": {"telephone2"}, "account": {}, "lead": {}}
 	}, dynamics.Options{})
 	e.srv.DropColumn("contacts", "telephone2")
@@ -325,7 +324,7 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	reads := 0
-	e := newEnv(t, dynamicstest.Options{}, func(d *config.Dynamics) {
+	e := newEnv(t, dynamicstest.Options{}, func(d *dynamics.Config) {
 		d.PhoneFields = map[string][]string{"contact": {"telephone1", "telephone2"}, "account": {}, "lead": {}}
 	}, dynamics.Options{Now: clk.now, Metrics: dynamics.Metrics{OnRequest: func(op string, _, n int) {
 		mu.Lock()
@@ -413,7 +412,7 @@ func TestAuditField(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, dynamicstest.Options{}, func(d *config.Dynamics) { d.AuditField = tc.field }, dynamics.Options{})
+			e := newEnv(t, dynamicstest.Options{}, func(d *dynamics.Config) { d.AuditField = tc.field }, dynamics.Options{})
 			e.srv.AddColumn("phonecalls", dynamicstest.Column{Name: col, Type: "Memo", MaxLength: tc.maxLen})
 			w := newWorld(e)
 			a1, a2 := w.call(0), w.call(1)
@@ -431,7 +430,7 @@ func TestAuditField(t *testing.T) {
 		})
 	}
 	// A configured column the org does not have: calls are still written.
-	e := newEnv(t, dynamicstest.Options{}, func(d *config.Dynamics) { d.AuditField = col }, dynamics.Options{})
+	e := newEnv(t, dynamicstest.Options{}, func(d *dynamics.Config) { d.AuditField = col }, dynamics.Options{})
 	w := newWorld(e)
 	a := w.call(0)
 	a.Audit = short

@@ -28,12 +28,11 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/httpclient"
 )
 
-// DefaultAuthorityURL is used when config.Dynamics.AuthorityURL is empty.
+// DefaultAuthorityURL is used when Config.AuthorityURL is empty.
 const DefaultAuthorityURL = "https://login.microsoftonline.com"
 
 // Options tune a Client beyond its configuration. Zero values take defaults.
@@ -129,7 +128,7 @@ type OrgNeeds struct {
 var _ crm.Client = (*Client)(nil)
 
 // New returns a Client for cfg. It does not contact the org.
-func New(cfg config.Dynamics, opts Options) (*Client, error) {
+func New(cfg Config, opts Options) (*Client, error) {
 	org := strings.TrimRight(cfg.URL, "/")
 	u, err := url.Parse(org)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -139,7 +138,7 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 	if authority == "" {
 		authority = DefaultAuthorityURL
 	}
-	if cfg.TenantID == "" || cfg.ClientID == "" || !cfg.ClientSecret.IsSet() {
+	if cfg.TenantID == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("dynamics: tenant_id, client_id and client_secret are required")
 	}
 	phoneFields := make(map[crm.Entity][]string, len(crm.Entities))
@@ -180,7 +179,7 @@ func New(cfg config.Dynamics, opts Options) (*Client, error) {
 	}
 	cc := clientcredentials.Config{
 		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret.Value(),
+		ClientSecret: cfg.ClientSecret,
 		TokenURL:     authority + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
 		Scopes:       []string{org + "/.default"},
 		AuthStyle:    oauth2.AuthStyleInParams,

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
@@ -28,7 +27,7 @@ type env struct {
 	c   *dynamics.Client
 }
 
-func newEnv(t *testing.T, o dynamicstest.Options, cfg func(*config.Dynamics), opts dynamics.Options) env {
+func newEnv(t *testing.T, o dynamicstest.Options, cfg func(*dynamics.Config), opts dynamics.Options) env {
 	t.Helper()
 	srv := dynamicstest.NewServer(o)
 	t.Cleanup(srv.Close)
@@ -72,16 +71,16 @@ func TestActivityIDIsStable(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	good := config.Dynamics{URL: "https://contoso.crm4.dynamics.com", TenantID: "t", ClientID: "c", ClientSecret: "s3cr3t-value"}
+	good := dynamics.Config{URL: "https://contoso.crm4.dynamics.com", TenantID: "t", ClientID: "c", ClientSecret: "s3cr3t-value"}
 	if _, err := dynamics.New(good, dynamics.Options{}); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	bad := map[string]func(*config.Dynamics){
-		"relative url":       func(c *config.Dynamics) { c.URL = "contoso.crm4.dynamics.com" },
-		"no tenant":          func(c *config.Dynamics) { c.TenantID = "" },
-		"no secret":          func(c *config.Dynamics) { c.ClientSecret = "" },
-		"unknown entity":     func(c *config.Dynamics) { c.PhoneFields = map[string][]string{"opportunity": {"telephone1"}} },
-		"injected phone col": func(c *config.Dynamics) { c.PhoneFields = map[string][]string{"contact": {"telephone1 eq 'x'"}} },
+	bad := map[string]func(*dynamics.Config){
+		"relative url":       func(c *dynamics.Config) { c.URL = "contoso.crm4.dynamics.com" },
+		"no tenant":          func(c *dynamics.Config) { c.TenantID = "" },
+		"no secret":          func(c *dynamics.Config) { c.ClientSecret = "" },
+		"unknown entity":     func(c *dynamics.Config) { c.PhoneFields = map[string][]string{"opportunity": {"telephone1"}} },
+		"injected phone col": func(c *dynamics.Config) { c.PhoneFields = map[string][]string{"contact": {"telephone1 eq 'x'"}} },
 	}
 	for name, mod := range bad {
 		c := good
@@ -96,7 +95,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestBadCredentials(t *testing.T) {
-	e := newEnv(t, dynamicstest.Options{}, func(c *config.Dynamics) { c.ClientSecret = "wrong-s3cr3t" }, dynamics.Options{})
+	e := newEnv(t, dynamicstest.Options{}, func(c *dynamics.Config) { c.ClientSecret = "wrong-s3cr3t" }, dynamics.Options{})
 	_, err := e.c.Lookup(context.Background(), crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}})
 	if err == nil || !strings.Contains(err.Error(), "invalid_client") || strings.Contains(err.Error(), "wrong-s3cr3t") {
 		t.Errorf("wrong secret: %v, want invalid_client without the secret", err)
@@ -200,7 +199,7 @@ func countForms(req crm.LookupRequest) int {
 
 func TestLookupEscaping(t *testing.T) {
 	// Contacts only, so the lookup is one plain GET whose URL can be read.
-	e := newEnv(t, dynamicstest.Options{}, func(c *config.Dynamics) {
+	e := newEnv(t, dynamicstest.Options{}, func(c *dynamics.Config) {
 		c.PhoneFields = map[string][]string{"contact": {"telephone1"}, "account": nil, "lead": nil}
 	}, dynamics.Options{})
 	odd := []string{"+358 40 123'4567", "040#123&4567;x=1", "+358 (40) 123 45%67", "'''"}
@@ -244,7 +243,7 @@ func TestLookupEscaping(t *testing.T) {
 }
 
 func TestLookupParentFieldsAndConfig(t *testing.T) {
-	e := newEnv(t, dynamicstest.Options{}, func(c *config.Dynamics) {
+	e := newEnv(t, dynamicstest.Options{}, func(c *dynamics.Config) {
 		c.PhoneFields = map[string][]string{"contact": {"telephone3"}, "lead": {}}
 	}, dynamics.Options{})
 	acc := e.srv.AddAccount(dynamicstest.Record{Name: "Contoso", Phones: map[string]string{"telephone1": "+358401111111"}, Fields: map[string]any{"cs_tier": "gold"}})
@@ -564,7 +563,7 @@ func TestWrite1000(t *testing.T) {
 // TestWriteBatchOpsLimit: with batch_size 1000 and three requests per
 // callback, batches are split at 1,000 requests, which the double enforces.
 func TestWriteBatchOpsLimit(t *testing.T) {
-	e := newEnv(t, dynamicstest.Options{}, func(c *config.Dynamics) { c.BatchSize = 1000 }, dynamics.Options{})
+	e := newEnv(t, dynamicstest.Options{}, func(c *dynamics.Config) { c.BatchSize = 1000 }, dynamics.Options{})
 	e.srv.AddStatusReason(0, 100000001)
 	w := newWorld(e)
 	due := t0.Add(time.Hour)
@@ -795,7 +794,7 @@ func TestSecretsNotLogged(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if s := buf.String(); strings.Contains(s, e.srv.Config().ClientSecret.Value()) || strings.Contains(s, "eyJ0eXAi") {
+	if s := buf.String(); strings.Contains(s, e.srv.Config().ClientSecret) || strings.Contains(s, "eyJ0eXAi") {
 		t.Errorf("log leaks a secret or token:\n%s", s)
 	}
 	if !slices.Equal(ops, []string{"write:200:2", "metadata:200:7", "lookup:200:3"}) || tokens.Load() != 2 {

@@ -68,7 +68,7 @@ var entities = map[crm.Entity]entityMeta{
 		partyBind: "partyid_lead@odata.bind", regardingBind: "regardingobjectid_lead_phonecall@odata.bind"},
 }
 
-// defaultPhoneFields are the columns searched when config.Dynamics.PhoneFields
+// defaultPhoneFields are the columns searched when Config.PhoneFields
 // has no entry for an entity (config key phone_fields). An entry with an empty
 // list switches that entity off (e.g. orgs without D365 Sales have no leads).
 var defaultPhoneFields = map[crm.Entity][]string{

@@ -16,11 +16,10 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/httpclient"
 )
 
-// Grants accepted in config.Salesforce.Grant [Auth].
+// Grants accepted in Config.Grant [Auth].
 const (
 	GrantClientCredentials = "client_credentials"
 	GrantJWT               = "jwt"
@@ -30,7 +29,7 @@ const (
 // tokenSource builds the OAuth token source of the configured grant. Tokens
 // carry no expiry (Salesforce sends no expires_in), so the TokenCache keeps a
 // session until the API refuses it with 401 INVALID_SESSION_ID [Auth].
-func tokenSource(cfg config.Salesforce, opts Options, now func() time.Time, log *slog.Logger) (oauth2.TokenSource, error) {
+func tokenSource(cfg Config, opts Options, now func() time.Time, log *slog.Logger) (oauth2.TokenSource, error) {
 	login := strings.TrimRight(cfg.LoginURL, "/")
 	u, err := url.Parse(login)
 	if login == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -50,12 +49,12 @@ func tokenSource(cfg config.Salesforce, opts Options, now func() time.Time, log 
 	}
 	switch grant {
 	case GrantClientCredentials:
-		if !cfg.ClientSecret.IsSet() {
+		if cfg.ClientSecret == "" {
 			return nil, fmt.Errorf("salesforce: grant client_credentials needs client_secret")
 		}
 		cc := &clientcredentials.Config{
 			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret.Value(),
+			ClientSecret: cfg.ClientSecret,
 			TokenURL:     tokenURL,
 			AuthStyle:    oauth2.AuthStyleInParams,
 		}
@@ -86,7 +85,7 @@ func tokenSource(cfg config.Salesforce, opts Options, now func() time.Time, log 
 		}, nil
 
 	case GrantPassword:
-		if cfg.Username == "" || !cfg.Password.IsSet() {
+		if cfg.Username == "" || cfg.Password == "" {
 			return nil, fmt.Errorf("salesforce: grant password needs username and password")
 		}
 		log.Warn("salesforce: the username-password OAuth flow is deprecated and being retired by Salesforce "+
@@ -94,10 +93,10 @@ func tokenSource(cfg config.Salesforce, opts Options, now func() time.Time, log 
 			"switch to grant client_credentials or jwt", "login_url", login, "username", cfg.Username)
 		oc := &oauth2.Config{
 			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret.Value(),
+			ClientSecret: cfg.ClientSecret,
 			Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams},
 		}
-		user, pass := cfg.Username, cfg.Password.Value()+cfg.SecurityToken.Value()
+		user, pass := cfg.Username, cfg.Password+cfg.SecurityToken
 		return tokenFunc(func() (*oauth2.Token, error) {
 			return oc.PasswordCredentialsToken(ctx, user, pass)
 		}), nil

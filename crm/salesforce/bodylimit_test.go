@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
@@ -23,8 +22,8 @@ func TestResponseBodyLimit(t *testing.T) {
 	}
 	o := testOptions()
 	o.HTTP.BodyLimit = 2048
-	c, err := salesforce.New(config.Salesforce{LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials,
-		ClientID: testClientID, ClientSecret: config.Secret(testClientSecret)}, o)
+	c, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, Grant: salesforce.GrantClientCredentials,
+		ClientID: testClientID, ClientSecret: testClientSecret}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/crm/salesforce"
@@ -44,11 +43,11 @@ func newBackend(t *testing.T) *backend {
 	for _, o := range []string{"Contact", "Account", "Lead"} {
 		srv.DefineField(o, extraField, salesforcetest.FieldString)
 	}
-	c, err := salesforce.New(config.Salesforce{
+	c, err := salesforce.New(salesforce.Config{
 		LoginURL:     srv.URL,
 		Grant:        salesforce.GrantClientCredentials,
 		ClientID:     testClientID,
-		ClientSecret: config.Secret(testClientSecret),
+		ClientSecret: testClientSecret,
 	}, testOptions())
 	if err != nil {
 		t.Fatal(err)

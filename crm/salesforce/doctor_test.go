@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
 )
 
-func doctor(t *testing.T, srv *salesforcetest.Server, cfg config.Salesforce, mod func(*salesforce.Options)) map[string]crm.Check {
+func doctor(t *testing.T, srv *salesforcetest.Server, cfg salesforce.Config, mod func(*salesforce.Options)) map[string]crm.Check {
 	t.Helper()
 	opts := testOptions()
 	if mod != nil {
@@ -99,7 +98,7 @@ func TestDoctorOrgShapes(t *testing.T) {
 	tests := []struct {
 		name   string
 		org    func(*salesforcetest.Config)
-		setup  func(*salesforcetest.Server, *config.Salesforce)
+		setup  func(*salesforcetest.Server, *salesforce.Config)
 		opts   func(*salesforce.Options)
 		check  string
 		status crm.CheckStatus
@@ -116,16 +115,16 @@ func TestDoctorOrgShapes(t *testing.T) {
 			c.HiddenFields = map[string][]string{"Lead": {"Phone", "MobilePhone", "Fax"}, "Account": {"Phone", "Fax"},
 				"Contact": {"Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone", "Fax"}}
 		}, check: "lookup", status: crm.CheckFail, detail: "no phone field"},
-		{name: "missing external id", setup: func(_ *salesforcetest.Server, c *config.Salesforce) { c.ExternalIDField = "Call_Key__c" },
+		{name: "missing external id", setup: func(_ *salesforcetest.Server, c *salesforce.Config) { c.ExternalIDField = "Call_Key__c" },
 			check: "Task.Call_Key__c", status: crm.CheckFail, detail: "External ID"},
 		{name: "wrong type", org: func(c *salesforcetest.Config) {
 			c.TaskFields = map[string]salesforcetest.FieldType{"Enreach_Number__c": salesforcetest.FieldInt, "Enreach_Call_Start__c": salesforcetest.FieldDate}
 		}, check: "Task.Enreach_Number__c,Enreach_Call_Start__c", status: crm.CheckWarn, detail: "has type int"},
-		{name: "audit field missing", setup: func(_ *salesforcetest.Server, c *config.Salesforce) { c.AuditField = "Enreach_Audit__c" },
+		{name: "audit field missing", setup: func(_ *salesforcetest.Server, c *salesforce.Config) { c.AuditField = "Enreach_Audit__c" },
 			check: "Task.Enreach_Audit__c", status: crm.CheckWarn, detail: "Long Text Area"},
-		{name: "bad secret", setup: func(_ *salesforcetest.Server, c *config.Salesforce) { c.ClientSecret = "wrong" },
+		{name: "bad secret", setup: func(_ *salesforcetest.Server, c *salesforce.Config) { c.ClientSecret = "wrong" },
 			check: "salesforce.auth", status: crm.CheckFail, detail: "client_secret"},
-		{name: "bad password", setup: func(_ *salesforcetest.Server, c *config.Salesforce) {
+		{name: "bad password", setup: func(_ *salesforcetest.Server, c *salesforce.Config) {
 			c.Grant, c.Username, c.Password, c.SecurityToken = "password", testUsername, "nope", ""
 		}, check: "salesforce.auth", status: crm.CheckFail, detail: "invalid_grant"},
 		{name: "no API access", org: func(c *salesforcetest.Config) { c.NoAPIAccess = true },

@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/httpclient"
 )
@@ -114,7 +113,7 @@ var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // New returns a client for the org in cfg. It validates the configuration and
 // reads the JWT private key, but does not authenticate until the first call.
-func New(cfg config.Salesforce, opts Options) (*Client, error) {
+func New(cfg Config, opts Options) (*Client, error) {
 	c := &Client{
 		log:     opts.Logger,
 		now:     opts.Now,
@@ -142,6 +141,12 @@ func New(cfg config.Salesforce, opts Options) (*Client, error) {
 	}
 	if c.names.external == "" {
 		c.names.external = DefaultExternalIDField
+	}
+	if c.names.number == "" {
+		c.names.number = cfg.NumberField
+	}
+	if c.names.start == "" {
+		c.names.start = cfg.StartField
 	}
 	if c.names.number == "" {
 		c.names.number = DefaultNumberField

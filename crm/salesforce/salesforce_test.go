@@ -20,7 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
@@ -45,12 +44,12 @@ func newOrg(t *testing.T, mod ...func(*salesforcetest.Config)) *salesforcetest.S
 	return srv
 }
 
-func ccConfig(srv *salesforcetest.Server) config.Salesforce {
-	return config.Salesforce{LoginURL: srv.URL, Grant: "client_credentials", ClientID: testClientID,
-		ClientSecret: config.Secret(testClientSecret)}
+func ccConfig(srv *salesforcetest.Server) salesforce.Config {
+	return salesforce.Config{LoginURL: srv.URL, Grant: "client_credentials", ClientID: testClientID,
+		ClientSecret: testClientSecret}
 }
 
-func newClient(t *testing.T, cfg config.Salesforce, opts salesforce.Options) *salesforce.Client {
+func newClient(t *testing.T, cfg salesforce.Config, opts salesforce.Options) *salesforce.Client {
 	t.Helper()
 	c, err := salesforce.New(cfg, opts)
 	if err != nil {
@@ -116,41 +115,41 @@ func TestGrants(t *testing.T) {
 	tests := []struct {
 		name    string
 		org     func(*salesforcetest.Config)
-		cfg     func(srv *salesforcetest.Server) config.Salesforce
+		cfg     func(srv *salesforcetest.Server) salesforce.Config
 		now     func() time.Time
 		wantErr string
 		wantLog string
 	}{
 		{name: "client credentials", cfg: ccConfig},
-		{name: "client credentials bad secret", cfg: func(srv *salesforcetest.Server) config.Salesforce {
+		{name: "client credentials bad secret", cfg: func(srv *salesforcetest.Server) salesforce.Config {
 			c := ccConfig(srv)
 			c.ClientSecret = "wrong-secret"
 			return c
 		}, wantErr: "invalid_client"},
 		{name: "jwt", org: func(c *salesforcetest.Config) { c.JWTPublicKey = &key.PublicKey },
-			cfg: func(srv *salesforcetest.Server) config.Salesforce {
-				return config.Salesforce{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
+			cfg: func(srv *salesforcetest.Server) salesforce.Config {
+				return salesforce.Config{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
 			}},
 		{name: "jwt unknown key", org: func(c *salesforcetest.Config) { c.JWTPublicKey = &key.PublicKey },
-			cfg: func(srv *salesforcetest.Server) config.Salesforce {
-				return config.Salesforce{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: otherFile}
+			cfg: func(srv *salesforcetest.Server) salesforce.Config {
+				return salesforce.Config{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: otherFile}
 			}, wantErr: "invalid_grant"},
 		{name: "jwt audience is the My Domain", org: func(c *salesforcetest.Config) {
 			c.JWTPublicKey = &key.PublicKey
 			c.JWTAudience = "https://login.salesforce.com"
-		}, cfg: func(srv *salesforcetest.Server) config.Salesforce {
-			return config.Salesforce{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
+		}, cfg: func(srv *salesforcetest.Server) salesforce.Config {
+			return salesforce.Config{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
 		}, wantErr: "audience is invalid"},
 		{name: "jwt clock behind (exp in the past)", org: func(c *salesforcetest.Config) { c.JWTPublicKey = &key.PublicKey },
-			cfg: func(srv *salesforcetest.Server) config.Salesforce {
-				return config.Salesforce{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
+			cfg: func(srv *salesforcetest.Server) salesforce.Config {
+				return salesforce.Config{LoginURL: srv.URL, Grant: "jwt", ClientID: testClientID, Username: testUsername, PrivateKeyFile: keyFile}
 			}, now: func() time.Time { return time.Now().Add(-10 * time.Minute) }, wantErr: "expired"},
-		{name: "password and security token", cfg: func(srv *salesforcetest.Server) config.Salesforce {
-			return config.Salesforce{LoginURL: srv.URL, Grant: "password", ClientID: testClientID, ClientSecret: testClientSecret,
+		{name: "password and security token", cfg: func(srv *salesforcetest.Server) salesforce.Config {
+			return salesforce.Config{LoginURL: srv.URL, Grant: "password", ClientID: testClientID, ClientSecret: testClientSecret,
 				Username: testUsername, Password: testPassword, SecurityToken: testSecToken}
 		}, wantLog: "level=WARN msg=\"salesforce: the username-password OAuth flow is deprecated and being retired"},
-		{name: "password without security token", cfg: func(srv *salesforcetest.Server) config.Salesforce {
-			return config.Salesforce{LoginURL: srv.URL, Grant: "password", ClientID: testClientID, ClientSecret: testClientSecret,
+		{name: "password without security token", cfg: func(srv *salesforcetest.Server) salesforce.Config {
+			return salesforce.Config{LoginURL: srv.URL, Grant: "password", ClientID: testClientID, ClientSecret: testClientSecret,
 				Username: testUsername, Password: testPassword}
 		}, wantErr: "invalid_grant"},
 	}
@@ -203,22 +202,22 @@ func TestGrants(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	good := config.Salesforce{LoginURL: "https://contoso.my.salesforce.com", ClientID: "id", ClientSecret: "s"}
+	good := salesforce.Config{LoginURL: "https://contoso.my.salesforce.com", ClientID: "id", ClientSecret: "s"}
 	tests := []struct {
 		name string
-		mod  func(*config.Salesforce)
+		mod  func(*salesforce.Config)
 		want string
 	}{
-		{"no login url", func(c *config.Salesforce) { c.LoginURL = "" }, "login_url"},
-		{"login url not a URL", func(c *config.Salesforce) { c.LoginURL = "contoso" }, "login_url"},
-		{"unknown grant", func(c *config.Salesforce) { c.Grant = "implicit" }, "grant"},
-		{"no client id", func(c *config.Salesforce) { c.ClientID = "" }, "client_id"},
-		{"client credentials without secret", func(c *config.Salesforce) { c.ClientSecret = "" }, "client_secret"},
-		{"jwt without key", func(c *config.Salesforce) { c.Grant = "jwt"; c.Username = "u" }, "private_key_file"},
-		{"jwt key missing", func(c *config.Salesforce) { c.Grant = "jwt"; c.Username = "u"; c.PrivateKeyFile = "/nonexistent.key" }, "private_key_file"},
-		{"password without password", func(c *config.Salesforce) { c.Grant = "password"; c.Username = "u" }, "password"},
-		{"bad api version", func(c *config.Salesforce) { c.APIVersion = "latest" }, "api_version"},
-		{"bad external id field", func(c *config.Salesforce) { c.ExternalIDField = "x; DROP" }, "field name"},
+		{"no login url", func(c *salesforce.Config) { c.LoginURL = "" }, "login_url"},
+		{"login url not a URL", func(c *salesforce.Config) { c.LoginURL = "contoso" }, "login_url"},
+		{"unknown grant", func(c *salesforce.Config) { c.Grant = "implicit" }, "grant"},
+		{"no client id", func(c *salesforce.Config) { c.ClientID = "" }, "client_id"},
+		{"client credentials without secret", func(c *salesforce.Config) { c.ClientSecret = "" }, "client_secret"},
+		{"jwt without key", func(c *salesforce.Config) { c.Grant = "jwt"; c.Username = "u" }, "private_key_file"},
+		{"jwt key missing", func(c *salesforce.Config) { c.Grant = "jwt"; c.Username = "u"; c.PrivateKeyFile = "/nonexistent.key" }, "private_key_file"},
+		{"password without password", func(c *salesforce.Config) { c.Grant = "password"; c.Username = "u" }, "password"},
+		{"bad api version", func(c *salesforce.Config) { c.APIVersion = "latest" }, "api_version"},
+		{"bad external id field", func(c *salesforce.Config) { c.ExternalIDField = "x; DROP" }, "field name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

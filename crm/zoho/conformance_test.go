@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
 	"github.com/callsync/callsync/crm/zoho"
@@ -24,10 +23,10 @@ import (
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		configure func(*config.Zoho)
+		configure func(*zoho.Config)
 		userField string
 	}{
-		{"CallsWithCallIDField", func(c *config.Zoho) { c.CallIDField = "Enreach_Call_ID" }, ""},
+		{"CallsWithCallIDField", func(c *zoho.Config) { c.CallIDField = "Enreach_Call_ID" }, ""},
 		{"CallsDescriptionOnly", nil, "Enreach_User_ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +52,7 @@ type backendOptions struct {
 	// Configure edits the client configuration made by Server.Config
 	// (module, call_id_field, ...). A custom module is created on the server;
 	// a call_id_field is added to Calls as a unique text field.
-	Configure func(*config.Zoho)
+	Configure func(*zoho.Config)
 	// UserField, when set, is the user field holding the Enreach user id and
 	// users are matched by it; otherwise by e-mail.
 	UserField string
@@ -64,7 +63,7 @@ type backendOptions struct {
 // backend is a zohotest.Server plus a zoho.Client in the shape of crmtest.Backend.
 type backend struct {
 	Server *zohotest.Server
-	Config config.Zoho
+	Config zoho.Config
 	client *zoho.Client
 	match  crm.UserMatch
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/crm/zoho/zohotest"
@@ -13,10 +12,10 @@ import (
 
 // doctorOrg is a complete org: users matched by the CCSPID user field (one
 // active agent has it), a routing rule on Accounts.Industry.
-func doctorOrg(t *testing.T, configure func(*config.Zoho)) *backend {
+func doctorOrg(t *testing.T, configure func(*zoho.Config)) *backend {
 	t.Helper()
 	b := newBackend(t, backendOptions{
-		Configure: func(c *config.Zoho) {
+		Configure: func(c *zoho.Config) {
 			c.UserIDField = "CCSPID"
 			if configure != nil {
 				configure(c)
@@ -79,10 +78,10 @@ func worst(checks map[string]crm.Check) crm.CheckStatus {
 func TestDoctorCompleteOrgsOK(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		configure func(*config.Zoho)
+		configure func(*zoho.Config)
 	}{
-		{"Calls", func(c *config.Zoho) { c.CallIDField = "Enreach_Call_ID" }},
-		{"CustomModule", func(c *config.Zoho) { c.Module = "CCSP_Calls" }},
+		{"Calls", func(c *zoho.Config) { c.CallIDField = "Enreach_Call_ID" }},
+		{"CustomModule", func(c *zoho.Config) { c.Module = "CCSP_Calls" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checks := runDoctor(t, doctorOrg(t, tc.configure))
@@ -110,10 +109,10 @@ func TestDoctorCompleteOrgsOK(t *testing.T) {
 }
 
 func TestDoctorOrgShapes(t *testing.T) {
-	custom := func(c *config.Zoho) { c.Module = "CCSP_Calls" }
+	custom := func(c *zoho.Config) { c.Module = "CCSP_Calls" }
 	for _, tc := range []struct {
 		name      string
-		configure func(*config.Zoho)
+		configure func(*zoho.Config)
 		shape     func(s *zohotest.Server)
 		check     string
 		status    crm.CheckStatus
@@ -148,8 +147,8 @@ func TestDoctorOrgShapes(t *testing.T) {
 			"module CCSP_Calls", crm.CheckFail, "create the custom module CCSP_Calls", crm.CheckFail},
 		{"MissingRoutingField", nil, func(s *zohotest.Server) { s.RemoveField("Accounts", "Industry") },
 			"Accounts.Industry", crm.CheckWarn, "change the routing rule", crm.CheckWarn},
-		{"BadSecret", func(c *config.Zoho) { c.ClientSecret = "bad-secret-xyz" }, nil, "auth", crm.CheckFail, "invalid_client", crm.CheckFail},
-		{"BadRefreshToken", func(c *config.Zoho) { c.RefreshToken = "1000.bad-token-xyz" }, nil, "auth", crm.CheckFail, "invalid_code", crm.CheckFail},
+		{"BadSecret", func(c *zoho.Config) { c.ClientSecret = "bad-secret-xyz" }, nil, "auth", crm.CheckFail, "invalid_client", crm.CheckFail},
+		{"BadRefreshToken", func(c *zoho.Config) { c.RefreshToken = "1000.bad-token-xyz" }, nil, "auth", crm.CheckFail, "invalid_code", crm.CheckFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := doctorOrg(t, tc.configure)
@@ -170,7 +169,7 @@ func TestDoctorOrgShapes(t *testing.T) {
 
 // user_id_field set but no agent has a value in it.
 func TestDoctorUsers(t *testing.T) {
-	b := newBackend(t, backendOptions{Configure: func(c *config.Zoho) { c.UserIDField = "CCSPID" }})
+	b := newBackend(t, backendOptions{Configure: func(c *zoho.Config) { c.UserIDField = "CCSPID" }})
 	checks := runDoctor(t, b)
 	wantCheck(t, checks, "users.CCSPID", crm.CheckWarn, "set each agent's Enreach user id")
 	// DefaultCrmAssignee is callsync doctor's own check (through Enreach,

@@ -27,7 +27,6 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/httpclient"
 )
@@ -60,7 +59,7 @@ type Options struct {
 type Client struct {
 	// limit bounds the requests in flight, adapting to throttling.
 	limit    *httpclient.Adaptive
-	cfg      config.Zoho
+	cfg      Config
 	module   string // "" (off), "Calls" or a custom module
 	search   []searchModule
 	cleanup  *regexp.Regexp
@@ -89,14 +88,14 @@ var _ crm.Client = (*Client)(nil)
 var apiName = regexp.MustCompile(`^[A-Za-z$][A-Za-z0-9_$.]*$`)
 
 // New returns a client for the org cfg describes.
-func New(cfg config.Zoho, opts Options) (*Client, error) {
+func New(cfg Config, opts Options) (*Client, error) {
 	if cfg.AccountsURL == "" {
 		return nil, errors.New("zoho: accounts_url is required (e.g. https://accounts.zoho.eu)")
 	}
 	if _, err := url.ParseRequestURI(cfg.AccountsURL); err != nil {
 		return nil, fmt.Errorf("zoho: accounts_url: %w", err)
 	}
-	if cfg.ClientID == "" || !cfg.ClientSecret.IsSet() || !cfg.RefreshToken.IsSet() {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.RefreshToken == "" {
 		return nil, errors.New("zoho: client_id, client_secret and refresh_token are required")
 	}
 	if cfg.APIDomain != "" {
@@ -158,13 +157,13 @@ func New(cfg config.Zoho, opts Options) (*Client, error) {
 	src := &grantSource{
 		conf: &oauth2.Config{
 			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret.Value(),
+			ClientSecret: cfg.ClientSecret,
 			Endpoint: oauth2.Endpoint{
 				TokenURL:  strings.TrimRight(cfg.AccountsURL, "/") + "/oauth/v2/token",
 				AuthStyle: oauth2.AuthStyleInParams, // no header/params probing: it would cost a grant
 			},
 		},
-		refresh:  cfg.RefreshToken.Value(),
+		refresh:  cfg.RefreshToken,
 		ctx:      context.WithValue(context.Background(), oauth2.HTTPClient, httpclient.New(grantHTTP).StandardClient()),
 		now:      c.now,
 		cooldown: cooldown,

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/crm/zoho/zohotest"
@@ -40,13 +39,13 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newClient(t *testing.T, configure func(*config.Zoho)) (*backend, *zoho.Client, *zohotest.Server) {
+func newClient(t *testing.T, configure func(*zoho.Config)) (*backend, *zoho.Client, *zohotest.Server) {
 	t.Helper()
 	b := newBackend(t, backendOptions{Configure: configure})
 	return b, b.Zoho(), b.Server
 }
 
-func withCallID(c *config.Zoho) { c.CallIDField = "Enreach_Call_ID" }
+func withCallID(c *zoho.Config) { c.CallIDField = "Enreach_Call_ID" }
 
 // call builds the i-th inbound answered call an hour ago.
 func call(i int) crm.Activity {
@@ -261,7 +260,7 @@ func TestLookupCleanupRegexp(t *testing.T) {
 		re   string
 		want int
 	}{{"", 0}, {`^\+358`, 1}} {
-		_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.NumberCleanupRegexp = tc.re })
+		_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.NumberCleanupRegexp = tc.re })
 		s.AddRecord("Contacts", map[string]any{"Last_Name": "No prefix", "Phone": "401234567"})
 		res, err := c.Lookup(ctx, crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567", Forms: []string{"+358 40 1234567"}}}})
 		if err != nil {
@@ -405,7 +404,7 @@ func TestWriteCallsModuleFields(t *testing.T) {
 }
 
 func TestReplayAfterLostLedgerDoesNotDuplicate(t *testing.T) {
-	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+	for name, cfg := range map[string]func(*zoho.Config){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
 			_, c, s := newClient(t, cfg)
 			acts := calls(0, 30)
@@ -434,7 +433,7 @@ func TestReplayAfterLostLedgerDoesNotDuplicate(t *testing.T) {
 }
 
 func TestPartialFailureRetriedWithoutDuplicates(t *testing.T) {
-	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+	for name, cfg := range map[string]func(*zoho.Config){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
 			_, c, s := newClient(t, cfg)
 			bad := map[string]bool{"call 2": true, "call 5": true, "call 7": true}
@@ -489,7 +488,7 @@ func TestPermanentItemError(t *testing.T) {
 }
 
 func TestCustomModuleWithRelatesTo(t *testing.T) {
-	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.Module = "CCSP_Calls" })
 	con := s.AddRecord("Contacts", map[string]any{"Last_Name": "C"})
 	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
 	lead := s.AddRecord("Leads", map[string]any{"Last_Name": "L"})
@@ -565,13 +564,13 @@ func TestRecordingSwitchedOff(t *testing.T) {
 	cb := callback(3, time.Now().Add(time.Hour))
 	for _, tc := range []struct {
 		name      string
-		configure func(*config.Zoho)
+		configure func(*zoho.Config)
 		want      []crm.WriteStatus // inbound, outbound, callback
 	}{
-		{"module empty", func(c *config.Zoho) { c.Module = "" }, []crm.WriteStatus{crm.Failed, crm.Failed, crm.Created}},
+		{"module empty", func(c *zoho.Config) { c.Module = "" }, []crm.WriteStatus{crm.Failed, crm.Failed, crm.Created}},
 		// record_incoming/record_outgoing are the engine's decision (jobs
 		// NotRecorded): the client writes what it is given.
-		{"incoming off", func(c *config.Zoho) { c.RecordIncoming = false }, []crm.WriteStatus{crm.Created, crm.Created, crm.Created}},
+		{"incoming off", func(c *zoho.Config) { c.RecordIncoming = false }, []crm.WriteStatus{crm.Created, crm.Created, crm.Created}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, c, s := newClient(t, tc.configure)
@@ -597,7 +596,7 @@ func TestRecordingSwitchedOff(t *testing.T) {
 		})
 	}
 	t.Run("nothing to record makes no request", func(t *testing.T) {
-		_, c, s := newClient(t, func(c *config.Zoho) { c.Module = "" })
+		_, c, s := newClient(t, func(c *zoho.Config) { c.Module = "" })
 		write(t, c, []crm.Activity{inbound, outbound})
 		if s.Requests()+s.TokenRequests() != 0 {
 			t.Errorf("%d requests", s.Requests()+s.TokenRequests())
@@ -615,7 +614,7 @@ func callback(i int, due time.Time) crm.Activity {
 }
 
 func TestCallbacksScheduledAndClosed(t *testing.T) {
-	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+	for name, cfg := range map[string]func(*zoho.Config){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
 			clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 			b := newBackend(t, backendOptions{Configure: cfg, Client: zoho.Options{Now: clk.Now}})
@@ -678,7 +677,7 @@ func TestCallbacksScheduledAndClosed(t *testing.T) {
 }
 
 func TestFindActivitiesInOrgTimeZone(t *testing.T) {
-	for name, cfg := range map[string]func(*config.Zoho){"calls": nil, "custom": func(c *config.Zoho) { c.Module = "CCSP_Calls" }} {
+	for name, cfg := range map[string]func(*zoho.Config){"calls": nil, "custom": func(c *zoho.Config) { c.Module = "CCSP_Calls" }} {
 		t.Run(name, func(t *testing.T) {
 			_, c, s := newClient(t, cfg)
 			s.SetTimeZone(time.FixedZone("IST", 5*3600+1800))
@@ -746,7 +745,7 @@ func TestInsertServerErrorIsNotRetried(t *testing.T) {
 }
 
 func TestThousandCallsFewRequests(t *testing.T) {
-	for name, cfg := range map[string]func(*config.Zoho){"call_id_field": withCallID, "description": nil} {
+	for name, cfg := range map[string]func(*zoho.Config){"call_id_field": withCallID, "description": nil} {
 		t.Run(name, func(t *testing.T) {
 			_, c, s := newClient(t, cfg)
 			acts := calls(0, 1000)
@@ -796,15 +795,15 @@ func TestCreditsExposed(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	s := zohotest.NewServer()
 	defer s.Close()
-	for name, mutate := range map[string]func(*config.Zoho){
-		"no accounts_url":     func(c *config.Zoho) { c.AccountsURL = "" },
-		"no refresh token":    func(c *config.Zoho) { c.RefreshToken = "" },
-		"bad regexp":          func(c *config.Zoho) { c.NumberCleanupRegexp = "([" },
-		"unknown module":      func(c *config.Zoho) { c.SearchModules = []string{"Deals"} },
-		"bad module name":     func(c *config.Zoho) { c.Module = "Calls'; drop" },
-		"bad call_id_field":   func(c *config.Zoho) { c.CallIDField = "a b" },
-		"bad user_id_field":   func(c *config.Zoho) { c.UserIDField = "x'" },
-		"relative api domain": func(c *config.Zoho) { c.APIDomain = "zohoapis.eu" },
+	for name, mutate := range map[string]func(*zoho.Config){
+		"no accounts_url":     func(c *zoho.Config) { c.AccountsURL = "" },
+		"no refresh token":    func(c *zoho.Config) { c.RefreshToken = "" },
+		"bad regexp":          func(c *zoho.Config) { c.NumberCleanupRegexp = "([" },
+		"unknown module":      func(c *zoho.Config) { c.SearchModules = []string{"Deals"} },
+		"bad module name":     func(c *zoho.Config) { c.Module = "Calls'; drop" },
+		"bad call_id_field":   func(c *zoho.Config) { c.CallIDField = "a b" },
+		"bad user_id_field":   func(c *zoho.Config) { c.UserIDField = "x'" },
+		"relative api domain": func(c *zoho.Config) { c.APIDomain = "zohoapis.eu" },
 	} {
 		cfg := s.Config()
 		mutate(&cfg)
@@ -827,7 +826,7 @@ func TestNewValidatesConfig(t *testing.T) {
 // written with whole minutes, rounded to the nearest minute (half up), and
 // none fails with INVALID_DATA.
 func TestCustomModuleDurationWholeMinutes(t *testing.T) {
-	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.Module = "CCSP_Calls" })
 	cases := []struct {
 		d    time.Duration
 		want float64
@@ -853,7 +852,7 @@ func TestCustomModuleDurationWholeMinutes(t *testing.T) {
 // the client with every candidate in Related and no Regarding: it is written
 // unrelated (no RelatesTo lookup), as Dynamics and Salesforce do.
 func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
-	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.Module = "CCSP_Calls" })
 	c1 := s.AddRecord("Contacts", map[string]any{"Last_Name": "One"})
 	c2 := s.AddRecord("Contacts", map[string]any{"Last_Name": "Two"})
 	acc := s.AddRecord("Accounts", map[string]any{"Account_Name": "A"})
@@ -878,7 +877,7 @@ func TestCustomModuleMultipleMatchesUnrelated(t *testing.T) {
 func TestUserIDFieldMatchesWhateverUsersMatchSays(t *testing.T) {
 	for _, tc := range []struct{ field, key string }{{"CCSPID", "CCSPID"}, {"Fax", "fax"}} {
 		t.Run(tc.field, func(t *testing.T) {
-			b := newBackend(t, backendOptions{Configure: func(c *config.Zoho) { c.UserIDField = tc.field }})
+			b := newBackend(t, backendOptions{Configure: func(c *zoho.Config) { c.UserIDField = tc.field }})
 			s, c := b.Server, b.Zoho()
 			agent := s.AddUser(zohotest.User{Email: "tony.smith@crm.example", FullName: "Tony Smith", Active: true, Fields: map[string]string{tc.key: "3026"}})
 			s.AddUser(zohotest.User{Email: "tony@enreach.example", FullName: "Other Tony", Active: true, Fields: map[string]string{tc.key: "9999"}})
@@ -976,9 +975,9 @@ func TestEnghouseRecordFormat(t *testing.T) {
 	in.RecordingLink = "https://rec.example/replay/r1"
 	out := call(2)
 	out.Subject, out.Direction, out.Start, out.End = "", crm.Outbound, start, start.Add(time.Minute)
-	london := func(c *config.Zoho) { c.SubjectTimeZone = "Europe/London" }
+	london := func(c *zoho.Config) { c.SubjectTimeZone = "Europe/London" }
 
-	_, c, s := newClient(t, func(cfg *config.Zoho) { london(cfg); cfg.Module = "CCSP_Calls" })
+	_, c, s := newClient(t, func(cfg *zoho.Config) { london(cfg); cfg.Module = "CCSP_Calls" })
 	res := write(t, c, []crm.Activity{in, out})
 	wantStatus(t, res, crm.Created)
 	rec := s.Record("CCSP_Calls", res[0].ID)
@@ -1009,7 +1008,7 @@ func TestEnghouseRecordFormat(t *testing.T) {
 // metadata was read fails that write as not permanent, and the next run
 // writes the call without it.
 func TestCustomModuleAdaptsToItsFields(t *testing.T) {
-	b, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	b, c, s := newClient(t, func(cfg *zoho.Config) { cfg.Module = "CCSP_Calls" })
 	_ = b
 	s.RemoveModule("CCSP_Calls")
 	s.AddMinimalActivityModule("CCSP_Calls")
@@ -1025,7 +1024,7 @@ func TestCustomModuleAdaptsToItsFields(t *testing.T) {
 		t.Errorf("FindActivities on the minimal module: %v %v", got, err)
 	}
 
-	_, c, s = newClient(t, func(cfg *config.Zoho) { cfg.Module = "CCSP_Calls" })
+	_, c, s = newClient(t, func(cfg *zoho.Config) { cfg.Module = "CCSP_Calls" })
 	wantStatus(t, write(t, c, []crm.Activity{call(1)}), crm.Created)
 	s.RemoveField("CCSP_Calls", "DNIS")
 	res = write(t, c, []crm.Activity{call(2)})
@@ -1042,7 +1041,7 @@ func TestAuditField(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	for _, module := range []string{"Calls", "CCSP_Calls"} {
 		t.Run(module, func(t *testing.T) {
-			_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.Module = module; cfg.AuditField = "Enreach_Api_Audit" })
+			_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.Module = module; cfg.AuditField = "Enreach_Api_Audit" })
 			s.AddField(module, "Enreach_Api_Audit", zohotest.Field{Type: zohotest.TextArea, Length: 100})
 			short, cut := call(1), call(2)
 			short.Audit, cut.Audit = `{"CallId":"1"}`, long
@@ -1057,7 +1056,7 @@ func TestAuditField(t *testing.T) {
 			}
 		})
 	}
-	_, c, s := newClient(t, func(cfg *config.Zoho) { cfg.AuditField = "Enreach_Api_Audit" })
+	_, c, s := newClient(t, func(cfg *zoho.Config) { cfg.AuditField = "Enreach_Api_Audit" })
 	a := call(1)
 	a.Audit = long
 	res := write(t, c, []crm.Activity{a})

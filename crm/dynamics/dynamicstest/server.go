@@ -37,7 +37,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm/dynamics"
 )
 
 // APIPath is the Web API root.
@@ -167,14 +167,14 @@ func NewServer(o Options) *Server {
 // Close shuts the server down.
 func (s *Server) Close() { s.srv.Close() }
 
-// Config returns a config.Dynamics pointing at the double.
-func (s *Server) Config() config.Dynamics {
-	return config.Dynamics{
+// Config returns a dynamics.Config pointing at the double.
+func (s *Server) Config() dynamics.Config {
+	return dynamics.Config{
 		URL:          s.URL,
 		AuthorityURL: s.URL,
 		TenantID:     s.opts.TenantID,
 		ClientID:     s.opts.ClientID,
-		ClientSecret: config.Secret(s.opts.ClientSecret),
+		ClientSecret: s.opts.ClientSecret,
 	}
 }
 

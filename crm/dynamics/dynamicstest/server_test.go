@@ -27,7 +27,7 @@ func newClient(t *testing.T, o dynamicstest.Options) *client {
 	srv := dynamicstest.NewServer(o)
 	t.Cleanup(srv.Close)
 	c := &client{t: t, srv: srv}
-	c.tok = c.token(srv.Config().ClientID, srv.Config().ClientSecret.Value(), srv.URL+"/.default", http.StatusOK)["access_token"].(string)
+	c.tok = c.token(srv.Config().ClientID, srv.Config().ClientSecret, srv.URL+"/.default", http.StatusOK)["access_token"].(string)
 	return c
 }
 
@@ -126,13 +126,13 @@ func TestToken(t *testing.T) {
 	if m := c.token(cfg.ClientID, "wrong", c.srv.URL+"/.default", http.StatusUnauthorized); m["error"] != "invalid_client" {
 		t.Errorf("wrong secret: %v", m)
 	}
-	if m := c.token("someone", cfg.ClientSecret.Value(), c.srv.URL+"/.default", http.StatusBadRequest); m["error"] != "unauthorized_client" {
+	if m := c.token("someone", cfg.ClientSecret, c.srv.URL+"/.default", http.StatusBadRequest); m["error"] != "unauthorized_client" {
 		t.Errorf("wrong client: %v", m)
 	}
-	if m := c.token(cfg.ClientID, cfg.ClientSecret.Value(), c.srv.URL+"/user_impersonation", http.StatusBadRequest); m["error"] != "invalid_scope" {
+	if m := c.token(cfg.ClientID, cfg.ClientSecret, c.srv.URL+"/user_impersonation", http.StatusBadRequest); m["error"] != "invalid_scope" {
 		t.Errorf("wrong scope: %v", m)
 	}
-	m := c.token(cfg.ClientID, cfg.ClientSecret.Value(), c.srv.URL+"/.default", http.StatusOK)
+	m := c.token(cfg.ClientID, cfg.ClientSecret, c.srv.URL+"/.default", http.StatusOK)
 	if m["token_type"] != "Bearer" || m["expires_in"].(float64) != 3600 {
 		t.Errorf("token response %v", m)
 	}

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm/zoho"
 )
 
 // Limits of the real service the double enforces
@@ -154,12 +154,12 @@ func (s *Server) Close() {
 
 // Config returns a client configuration for this server: Calls module,
 // both directions recorded, api_domain left empty (taken from the token).
-func (s *Server) Config() config.Zoho {
-	return config.Zoho{
+func (s *Server) Config() zoho.Config {
+	return zoho.Config{
 		AccountsURL:    s.AccountsURL,
 		ClientID:       s.ClientID,
-		ClientSecret:   config.Secret(s.ClientSecret),
-		RefreshToken:   config.Secret(s.RefreshToken),
+		ClientSecret:   s.ClientSecret,
+		RefreshToken:   s.RefreshToken,
 		Module:         "Calls",
 		RecordIncoming: true,
 		RecordOutgoing: true,

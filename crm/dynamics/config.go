@@ -1,0 +1,99 @@
+package dynamics
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/callsync/callsync/crm"
+)
+
+// Config is a tenant's Dataverse connection and write settings: the
+// crm.dynamics block of the configuration file, with the secret as text.
+type Config struct {
+	// URL is the organisation root, https://<org>.crm<N>.dynamics.com.
+	URL string
+	// AuthorityURL is the Entra ID host (default DefaultAuthorityURL).
+	AuthorityURL string
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	// PhoneFields per entity (contact, account, lead); an entity absent
+	// keeps its default columns.
+	PhoneFields map[string][]string
+	// BatchSize is the number of calls per $batch request (at most
+	// MaxBatchSize operations).
+	BatchSize int
+	// Concurrency is the most requests in flight to the org (at most
+	// MaxConcurrency).
+	Concurrency int
+	// AuditField is the phonecall text column receiving the full Enreach
+	// record as JSON; empty writes none.
+	AuditField string
+}
+
+// Limits checked by Validate.
+const (
+	// MaxBatchSize is the $batch operation limit
+	// (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
+	MaxBatchSize = 1000
+	// MaxConcurrency is Dataverse's concurrent-request limit per user
+	// (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/api-limits).
+	MaxConcurrency = 52
+)
+
+var columnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks c as the configuration file gives it (defaults applied).
+// Its errors are crm.OptionErrors named by the key below crm.dynamics.
+func (c Config) Validate() error {
+	var es crm.OptionErrors
+	if es.Required("url", c.URL) {
+		es.URL("url", c.URL)
+		if strings.Contains(c.URL, "/api/data") {
+			es.Add("url", "give the organisation root (e.g. https://contoso.crm4.dynamics.com), not the Web API path")
+		}
+	}
+	if es.Required("authority_url", c.AuthorityURL) {
+		es.URL("authority_url", c.AuthorityURL)
+	}
+	es.Required("tenant_id", c.TenantID)
+	es.Required("client_id", c.ClientID)
+	if c.ClientSecret == "" {
+		es.Add("client_secret", "required")
+	}
+	entities := make([]string, 0, len(c.PhoneFields))
+	for e := range c.PhoneFields {
+		entities = append(entities, e)
+	}
+	sort.Strings(entities)
+	hasField := false
+	for _, entity := range entities {
+		ep := crm.JoinKey("phone_fields", entity)
+		if !slices.Contains([]string{"contact", "account", "lead"}, entity) {
+			es.Add(ep, "unknown entity (want contact, account or lead)")
+			continue
+		}
+		for i, f := range c.PhoneFields[entity] {
+			if !columnName.MatchString(f) {
+				es.Add(fmt.Sprintf("%s[%d]", ep, i), "invalid column name %q", f)
+			}
+			hasField = true
+		}
+	}
+	if !hasField {
+		es.Add("phone_fields", "at least one phone field is required")
+	}
+	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
+		es.Add("batch_size", "must be between 1 and %d", MaxBatchSize)
+	}
+	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
+		es.Add("concurrency", "must be between 1 and %d", MaxConcurrency)
+	}
+	if c.AuditField != "" && !columnName.MatchString(c.AuditField) {
+		es.Add("audit_field", "invalid column name %q (a Phone Call column's logical name, e.g. new_enreachapiaudit)", c.AuditField)
+	}
+	return es.Err()
+}
