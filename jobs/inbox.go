@@ -206,3 +206,32 @@ func (s *Syncer) parkCallbacks(ctx context.Context, t *Tenant, p config.Profile,
 	}
 	return cst.SetWrittenReason(ctx, t.Name, KindCallback, closeIDs, store.CallbackClosePending, 0, errText(cause))
 }
+
+// ClassifyDelivery says what to do with a webhook delivery under a tenant's
+// current settings: state "pending" (process it for profile p) or "ignored"
+// with the reason. The receiver records ignored deliveries at once; the
+// inbox worker classifies again when it processes (settings may change).
+func ClassifyDelivery(cfg config.Tenant, d enreach.Delivery) (p config.Profile, state, reason string) {
+	if d.Callback == nil || !enreach.IsCallbackEvent(d.EventType) {
+		return p, store.Ignored, ReasonNotCallback
+	}
+	found, active := false, false
+	for _, pr := range cfg.Callbacks.Profiles {
+		if !strings.EqualFold(pr.CallbackListID, d.Callback.CallbackListID) || pr.CallbackListID == "" {
+			continue
+		}
+		if !found || (!active && pr.Active) {
+			p, found, active = pr, true, pr.Active
+		}
+		if pr.Active && pr.TakesWebhooks() {
+			return pr, InboxPending, ""
+		}
+	}
+	switch {
+	case !found:
+		return p, store.Ignored, ReasonUnknownList
+	case !active:
+		return p, store.Ignored, ReasonInactive
+	}
+	return p, store.Ignored, ReasonPollingOnly
+}
