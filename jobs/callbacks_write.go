@@ -33,20 +33,16 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 		wctx, done := s.inFlight(ctx)
 		results, err := t.CRM.WriteActivities(wctx, acts)
 		done()
-		if err == nil && len(results) != len(batch) {
-			err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
-		}
+		err = batchResults(results, err, len(batch), "activities")
 		ledger := make([]store.LedgerEntry, len(batch))
 		for j, it := range batch {
 			e := store.LedgerEntry{Tenant: t.Name, Kind: KindCallback, EnreachID: it.id, Key: it.act.Key,
 				ItemTime: it.act.Start, Number: it.number, Attempts: it.prev.Attempts + 1}
-			r := crm.WriteResult{Status: crm.Failed, Err: err}
-			if err == nil {
-				r = results[j]
-			}
-			switch r.Status {
-			case crm.Created, crm.Existed:
-				e.State, e.CRMID, e.Reason = store.Written, r.ID, store.CallbackOpen
+			r := resultAt(results, err, j)
+			o := applyWrite(&e, r, sum)
+			switch o.State {
+			case store.Written:
+				e.Reason = store.CallbackOpen
 				if it.act.Open {
 					it.crmID = r.ID
 				}
@@ -58,25 +54,11 @@ func (s *Syncer) writeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 						closeAfter = append(closeAfter, closing{id: it.id, key: it.act.Key, crmID: r.ID, number: it.number})
 					}
 				}
-				sum.Written++
-				s.cbOutcome(t, outs, Outcome{CallID: it.cb.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: it.number})
-			case crm.Failed:
-				if errors.Is(r.Err, crm.ErrNotRecorded) {
-					e.State, e.Reason = store.Skipped, ReasonNotRecorded
-					sum.Skipped[ReasonNotRecorded]++
-					s.cbOutcome(t, outs, Outcome{CallID: it.cb.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: it.number})
-					break
-				}
-				fallthrough
-			default:
-				e.State, e.LastError = store.Failed, errText(r.Err)
-				if errors.Is(r.Err, crm.ErrPermanent) {
-					e.Attempts = MaxAttempts
-				}
-				sum.Failed++
-				s.cbOutcome(t, outs, Outcome{CallID: it.cb.ID, State: store.Failed, Number: it.number, Err: r.Err})
+			case store.Failed:
 				s.log().Warn("callback request not written", "tenant", t.Name, "callback", it.cb.ID, "err", r.Err)
 			}
+			o.CallID, o.Number = it.cb.ID, it.number
+			s.cbOutcome(t, outs, o)
 			ledger[j] = e
 		}
 		// Record results even when the context ended: the writes happened.
@@ -131,14 +113,9 @@ func (s *Syncer) closeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 		wctx, done := s.inFlight(ctx)
 		results, err := t.CRM.CloseActivities(wctx, reqs)
 		done()
-		if err == nil && len(results) != len(batch) {
-			err = fmt.Errorf("crm returned %d results for %d closes", len(results), len(batch))
-		}
+		err = batchResults(results, err, len(batch), "closes")
 		for j, c := range batch {
-			r := crm.WriteResult{Status: crm.Failed, Err: err}
-			if err == nil {
-				r = results[j]
-			}
+			r := resultAt(results, err, j)
 			reason, attempts, lastErr := store.CallbackClosed, c.attempts, ""
 			switch r.Status {
 			case crm.Created, crm.Existed:

@@ -601,9 +601,7 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	wctx, done := s.inFlight(ctx)
 	results, err := t.CRM.WriteActivities(wctx, acts)
 	done()
-	if err == nil && len(results) != len(batch) {
-		err = fmt.Errorf("crm returned %d results for %d activities", len(results), len(batch))
-	}
+	err = batchResults(results, err, len(batch), "activities")
 	ledger := make([]store.LedgerEntry, len(batch))
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
@@ -612,39 +610,18 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 		det := p.detail(pickFirst)
 		det.Attempt = p.prev.Attempts + 1
 		e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
-		var r crm.WriteResult
-		if err != nil {
-			r = crm.WriteResult{Status: crm.Failed, Err: err}
-		} else {
-			r = results[j]
-		}
-		switch r.Status {
-		case crm.Created, crm.Existed:
-			e.State, e.CRMID, e.LastError = store.Written, r.ID, ""
+		r := resultAt(results, err, j)
+		o := applyWrite(&e, r, sum)
+		if o.State == store.Written {
 			if p.dec.Reason == "" && p.dec.Activity.Open {
 				e.Reason = "open"
 			}
-			sum.Written++
 			det.Answer = string(r.Status)
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(r.Status), CRMID: r.ID, Number: p.number, Detail: det})
-		case crm.Failed:
-			if errors.Is(r.Err, crm.ErrNotRecorded) {
-				e.State, e.Reason = store.Skipped, ReasonNotRecorded
-				sum.Skipped[ReasonNotRecorded]++
-				det.Answer = errText(r.Err)
-				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Skipped, Reason: ReasonNotRecorded, Number: p.number, Detail: det})
-				break
-			}
-			fallthrough
-		default:
-			e.State, e.LastError = store.Failed, errText(r.Err)
-			if errors.Is(r.Err, crm.ErrPermanent) {
-				e.Attempts = MaxAttempts
-			}
-			sum.Failed++
+		} else {
 			det.Answer = errText(r.Err)
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Failed, Number: p.number, Err: r.Err, Detail: det})
 		}
+		o.CallID, o.Number, o.Detail = p.call.ID, p.number, det
+		s.callOutcome(t, o)
 		ledger[j] = e
 	}
 	mu.Unlock()
