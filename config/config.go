@@ -49,6 +49,11 @@ type Store struct {
 	MaxConns int `yaml:"max_conns"`
 	// ConnectTimeout bounds each new PostgreSQL connection (0: none).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// StatementTimeout is PostgreSQL's statement_timeout for every
+	// connection of the pool: a statement running longer is cancelled by
+	// the server (a stuck lock or query fails the run with an error
+	// instead of hanging it). 0: DefaultStatementTimeout.
+	StatementTimeout Duration `yaml:"statement_timeout"`
 	// LeaseTTL is how long a replica holds a tenant without renewing it
 	// (postgres; renewed every third of it): a dead replica's tenants move
 	// within about 4/3 of it. 0: 30s.

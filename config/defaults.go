@@ -16,9 +16,13 @@ const (
 	// DefaultPurgeRunAt, DefaultRetention (the original connector's purge
 	// default of 14 days) and DefaultLedgerRetention (well past the nightly
 	// re-sync's reach) apply when purge keys are absent.
-	DefaultPurgeRunAt      = "03:17"
-	DefaultRetention       = Duration(14 * 24 * time.Hour)
-	DefaultLedgerRetention = Duration(90 * 24 * time.Hour)
+	DefaultPurgeRunAt = "03:17"
+	// DefaultStatementTimeout is store.statement_timeout when unset: far
+	// above any statement callsync sends (a batch of ledger rows), short
+	// enough that a stuck one fails its run instead of holding it.
+	DefaultStatementTimeout = 30 * time.Second
+	DefaultRetention        = Duration(14 * 24 * time.Hour)
+	DefaultLedgerRetention  = Duration(90 * 24 * time.Hour)
 )
 
 // Defaults returns a Config holding every top-level default and no tenants.

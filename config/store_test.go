@@ -54,3 +54,14 @@ func TestStoreLeaseTTL(t *testing.T) {
 		t.Errorf("lease_ttl 2m: err = %v", err)
 	}
 }
+
+func TestStoreStatementTimeout(t *testing.T) {
+	c := mustParse(t, "store:\n  driver: postgres\n  url: postgres://h/d\n  statement_timeout: 45s\ntenants:"+validTenant)
+	if c.Store.StatementTimeout.String() != "45s" {
+		t.Errorf("statement_timeout = %s", c.Store.StatementTimeout)
+	}
+	_, err := parse(t, "store:\n  driver: postgres\n  url: postgres://h/d\n  statement_timeout: -1s\ntenants:"+validTenant)
+	if err == nil || !strings.Contains(err.Error(), "store.statement_timeout") {
+		t.Errorf("statement_timeout -1s: err = %v", err)
+	}
+}

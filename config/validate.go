@@ -140,6 +140,7 @@ func (c *Config) Validate() error {
 			v.add("store.max_conns", "must not be negative")
 		}
 		v.nonNegative("store.connect_timeout", c.Store.ConnectTimeout)
+		v.nonNegative("store.statement_timeout", c.Store.StatementTimeout)
 		if c.Store.LeaseTTL != 0 && (time.Duration(c.Store.LeaseTTL) < 3*time.Second || time.Duration(c.Store.LeaseTTL) > 45*time.Second) {
 			v.add("store.lease_ttl", "must be between 3s and 45s (a dead replica's tenants move within about 4/3 of it)")
 		}

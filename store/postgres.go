@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/callsync/callsync/store/dbpg"
@@ -22,6 +23,11 @@ import (
 type PoolOptions struct {
 	MaxConns       int32
 	ConnectTimeout time.Duration
+	// StatementTimeout is sent as the statement_timeout run-time parameter
+	// of every connection: the server cancels a longer statement
+	// (https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT).
+	// 0 keeps the server's (no limit unless the server sets one).
+	StatementTimeout time.Duration
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn (a postgres://
@@ -42,6 +48,11 @@ func OpenPostgres(ctx context.Context, dsn string, o PoolOptions) (*Store, error
 	}
 	if o.ConnectTimeout > 0 {
 		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.StatementTimeout > 0 {
+		// In the startup message: each new connection has it before its
+		// first statement, no extra round trip.
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -52,9 +52,19 @@ func openStore(ctx context.Context, c config.Store) (*store.Store, error) {
 	if c.Driver == config.DriverPostgres {
 		return store.OpenPostgres(ctx, c.URL.Value(), store.PoolOptions{
 			MaxConns: int32(c.MaxConns), ConnectTimeout: time.Duration(c.ConnectTimeout),
+			StatementTimeout: statementTimeout(c),
 		})
 	}
 	return store.Open(ctx, c.Path)
+}
+
+// statementTimeout is store.statement_timeout, DefaultStatementTimeout
+// when unset.
+func statementTimeout(c config.Store) time.Duration {
+	if c.StatementTimeout > 0 {
+		return time.Duration(c.StatementTimeout)
+	}
+	return config.DefaultStatementTimeout
 }
 
 // storeFile is the SQLite file of the store ("" on PostgreSQL).

@@ -1,0 +1,50 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/callsync/callsync/store"
+)
+
+// A statement stuck behind a lock is cancelled by the server after
+// statement_timeout (SQLSTATE 57014, query_canceled) and the call returns
+// an error, instead of waiting as long as the lock is held.
+func TestPostgresStatementTimeout(t *testing.T) {
+	url := pg.NewDatabase(t)
+	ctx := context.Background()
+	s, err := store.OpenPostgres(ctx, url, store.PoolOptions{StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.AcquireLease(ctx, "a", "r1", time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Another session holds the leases table locked until the test ends.
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "LOCK TABLE leases IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	_, err = s.AcquireLease(wait, "a", "r1", time.Now(), time.Minute)
+	var pge *pgconn.PgError
+	if !errors.As(err, &pge) || pge.Code != "57014" {
+		t.Fatalf("AcquireLease behind a lock: %v, want the server's statement timeout (57014)", err)
+	}
+}
