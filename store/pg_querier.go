@@ -84,6 +84,10 @@ func (p pgQuerier) DeleteDirectoryRecords(ctx context.Context, arg dbsqlc.Delete
 	return p.q.DeleteDirectoryRecords(ctx, dbpg.DeleteDirectoryRecordsParams(arg))
 }
 
+func (p pgQuerier) DeleteQuarantine(ctx context.Context, arg dbsqlc.DeleteQuarantineParams) (int64, error) {
+	return p.q.DeleteQuarantine(ctx, dbpg.DeleteQuarantineParams(arg))
+}
+
 func (p pgQuerier) DeleteReplica(ctx context.Context, id string) error {
 	return p.q.DeleteReplica(ctx, id)
 }
@@ -297,6 +301,15 @@ func (p pgQuerier) ListQuarantine(ctx context.Context, arg dbsqlc.ListQuarantine
 	return out, err
 }
 
+func (p pgQuerier) ListQuarantineRaw(ctx context.Context, arg dbsqlc.ListQuarantineRawParams) ([]dbsqlc.ListQuarantineRawRow, error) {
+	rows, err := p.q.ListQuarantineRaw(ctx, dbpg.ListQuarantineRawParams(arg))
+	out := make([]dbsqlc.ListQuarantineRawRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.ListQuarantineRawRow(r)
+	}
+	return out, err
+}
+
 func (p pgQuerier) ListReplicas(ctx context.Context) ([]dbsqlc.Replica, error) {
 	rows, err := p.q.ListReplicas(ctx)
 	out := make([]dbsqlc.Replica, len(rows))
@@ -376,6 +389,10 @@ func (p pgQuerier) ReleaseLease(ctx context.Context, arg dbsqlc.ReleaseLeasePara
 
 func (p pgQuerier) SaveDirectorySync(ctx context.Context, arg dbsqlc.SaveDirectorySyncParams) error {
 	return p.q.SaveDirectorySync(ctx, dbpg.SaveDirectorySyncParams(arg))
+}
+
+func (p pgQuerier) SetQuarantineReason(ctx context.Context, arg dbsqlc.SetQuarantineReasonParams) (int64, error) {
+	return p.q.SetQuarantineReason(ctx, dbpg.SetQuarantineReasonParams(arg))
 }
 
 func (p pgQuerier) SetSchedule(ctx context.Context, arg dbsqlc.SetScheduleParams) error {

@@ -42,3 +42,14 @@ INSERT INTO purge_runs (ran_at, ledger, payloads, inbox, quarantine, runs) VALUE
 
 -- name: LastPurgeRun :one
 SELECT ran_at, ledger, payloads, inbox, quarantine, runs FROM purge_runs ORDER BY id DESC LIMIT 1;
+
+-- name: ListQuarantineRaw :many
+SELECT id, source, record_id, reason, raw, created_at FROM quarantine
+WHERE tenant = $1 AND created_at >= $2
+ORDER BY created_at, id;
+
+-- name: DeleteQuarantine :execrows
+DELETE FROM quarantine WHERE tenant = $1 AND id = $2;
+
+-- name: SetQuarantineReason :execrows
+UPDATE quarantine SET reason = $1 WHERE tenant = $2 AND id = $3;

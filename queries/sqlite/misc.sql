@@ -42,3 +42,14 @@ INSERT INTO purge_runs (ran_at, ledger, payloads, inbox, quarantine, runs) VALUE
 
 -- name: LastPurgeRun :one
 SELECT ran_at, ledger, payloads, inbox, quarantine, runs FROM purge_runs ORDER BY id DESC LIMIT 1;
+
+-- name: ListQuarantineRaw :many
+SELECT id, source, record_id, reason, raw, created_at FROM quarantine
+WHERE tenant = ? AND created_at >= ?
+ORDER BY created_at, id;
+
+-- name: DeleteQuarantine :execrows
+DELETE FROM quarantine WHERE tenant = ? AND id = ?;
+
+-- name: SetQuarantineReason :execrows
+UPDATE quarantine SET reason = ? WHERE tenant = ? AND id = ?;

@@ -21,6 +21,23 @@ func (q *Queries) CountQuarantine(ctx context.Context, tenant string) (int64, er
 	return count, err
 }
 
+const deleteQuarantine = `-- name: DeleteQuarantine :execrows
+DELETE FROM quarantine WHERE tenant = ? AND id = ?
+`
+
+type DeleteQuarantineParams struct {
+	Tenant string
+	ID     int64
+}
+
+func (q *Queries) DeleteQuarantine(ctx context.Context, arg DeleteQuarantineParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteQuarantine, arg.Tenant, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const finishJobRun = `-- name: FinishJobRun :exec
 UPDATE job_runs SET finished_at = ?, status = ?, seen = ?, written = ?, skipped = ?, unresolved = ?, failed = ?, error = ? WHERE id = ?
 `
@@ -214,6 +231,56 @@ func (q *Queries) LastPurgeRun(ctx context.Context) (LastPurgeRunRow, error) {
 	return i, err
 }
 
+const listQuarantineRaw = `-- name: ListQuarantineRaw :many
+SELECT id, source, record_id, reason, raw, created_at FROM quarantine
+WHERE tenant = ? AND created_at >= ?
+ORDER BY created_at, id
+`
+
+type ListQuarantineRawParams struct {
+	Tenant    string
+	CreatedAt int64
+}
+
+type ListQuarantineRawRow struct {
+	ID        int64
+	Source    string
+	RecordID  string
+	Reason    string
+	Raw       []byte
+	CreatedAt int64
+}
+
+func (q *Queries) ListQuarantineRaw(ctx context.Context, arg ListQuarantineRawParams) ([]ListQuarantineRawRow, error) {
+	rows, err := q.db.QueryContext(ctx, listQuarantineRaw, arg.Tenant, arg.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListQuarantineRawRow
+	for rows.Next() {
+		var i ListQuarantineRawRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Source,
+			&i.RecordID,
+			&i.Reason,
+			&i.Raw,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUserMap = `-- name: ListUserMap :many
 SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = ?
 `
@@ -271,6 +338,24 @@ DELETE FROM quarantine WHERE created_at < ?
 
 func (q *Queries) PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeQuarantine, createdAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setQuarantineReason = `-- name: SetQuarantineReason :execrows
+UPDATE quarantine SET reason = ? WHERE tenant = ? AND id = ?
+`
+
+type SetQuarantineReasonParams struct {
+	Reason string
+	Tenant string
+	ID     int64
+}
+
+func (q *Queries) SetQuarantineReason(ctx context.Context, arg SetQuarantineReasonParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setQuarantineReason, arg.Reason, arg.Tenant, arg.ID)
 	if err != nil {
 		return 0, err
 	}

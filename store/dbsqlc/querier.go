@@ -23,6 +23,7 @@ type Querier interface {
 	// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
 	CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error)
 	DeleteDirectoryRecords(ctx context.Context, arg DeleteDirectoryRecordsParams) error
+	DeleteQuarantine(ctx context.Context, arg DeleteQuarantineParams) (int64, error)
 	DeleteReplica(ctx context.Context, id string) error
 	DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error)
 	DirectoryCounts(ctx context.Context, tenant string) ([]DirectoryCountsRow, error)
@@ -57,6 +58,7 @@ type Querier interface {
 	// Written requests still open in the CRM, in one profile, from the given numbers.
 	ListOpenCallbacks(ctx context.Context, arg ListOpenCallbacksParams) ([]ListOpenCallbacksRow, error)
 	ListQuarantine(ctx context.Context, arg ListQuarantineParams) ([]ListQuarantineRow, error)
+	ListQuarantineRaw(ctx context.Context, arg ListQuarantineRawParams) ([]ListQuarantineRawRow, error)
 	ListReplicas(ctx context.Context) ([]Replica, error)
 	ListUserMap(ctx context.Context, tenant string) ([]ListUserMapRow, error)
 	ListWatermarks(ctx context.Context, tenant string) ([]Watermark, error)
@@ -76,6 +78,7 @@ type Querier interface {
 	PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error)
 	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error
 	SaveDirectorySync(ctx context.Context, arg SaveDirectorySyncParams) error
+	SetQuarantineReason(ctx context.Context, arg SetQuarantineReasonParams) (int64, error)
 	SetSchedule(ctx context.Context, arg SetScheduleParams) error
 	SetWatermark(ctx context.Context, arg SetWatermarkParams) error
 	// Moves a written row between open, close_pending and closed.
