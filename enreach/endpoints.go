@@ -35,6 +35,24 @@ func (c *Client) Callbacks(ctx context.Context, listID string, w Window) ([]Call
 	return fetchWindowed(ctx, c, op, "/callbacks", w, true, url.Values{"CallbackListId": {listID}}, decodeCallback)
 }
 
+// DecodeCalls decodes stored GET /calls elements (records quarantined
+// earlier, read again) with the decoder Calls uses; what still cannot be
+// read is returned as Malformed with its reason.
+func DecodeCalls(raws []json.RawMessage) ([]Call, []Malformed) {
+	return decodeAll(raws, decodeCall)
+}
+
+// DecodeServiceCalls decodes stored GET /servicecall elements as
+// ServiceCalls does.
+func DecodeServiceCalls(raws []json.RawMessage) ([]ServiceCall, []Malformed) {
+	return decodeAll(raws, decodeServiceCall)
+}
+
+// DecodeCallbacks decodes stored GET /callbacks elements as Callbacks does.
+func DecodeCallbacks(raws []json.RawMessage) ([]Callback, []Malformed) {
+	return decodeAll(raws, decodeCallback)
+}
+
 // Users returns every user visible to the API user (GET /users). Records
 // without an Id are logged and skipped.
 func (c *Client) Users(ctx context.Context) ([]User, error) {

@@ -210,7 +210,7 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 		for _, q := range []struct {
 			source string
 			bad    []enreach.Malformed
-		}{{"calls", bad1}, {"servicecall", bad2}} {
+		}{{SourceCalls, bad1}, {SourceServiceCalls, bad2}} {
 			n, err := s.quarantine(ctx, t, q.source, q.bad)
 			if err != nil {
 				return sum, err
