@@ -49,6 +49,10 @@ func OpenPostgres(ctx context.Context, dsn string, o PoolOptions) (*Store, error
 	if o.ConnectTimeout > 0 {
 		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 	}
+	// Migrations run without the statement timeout: an index built on a
+	// large table may take longer than any statement of the running
+	// service.
+	migrateCfg := cfg.ConnConfig.Copy()
 	if o.StatementTimeout > 0 {
 		// In the startup message: each new connection has it before its
 		// first statement, no extra round trip.
@@ -62,7 +66,7 @@ func OpenPostgres(ctx context.Context, dsn string, o PoolOptions) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("store: postgres %s: %w", Redact(dsn), err)
 	}
-	db := stdlib.OpenDBFromPool(pool)
+	db := stdlib.OpenDB(*migrateCfg)
 	defer db.Close()
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {

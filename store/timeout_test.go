@@ -48,3 +48,36 @@ func TestPostgresStatementTimeout(t *testing.T) {
 		t.Fatalf("AcquireLease behind a lock: %v, want the server's statement timeout (57014)", err)
 	}
 }
+
+// Migrations are not cut by statement_timeout: an open that waits behind a
+// lock on the migrations table longer than the timeout still succeeds.
+func TestPostgresMigrationsWithoutStatementTimeout(t *testing.T) {
+	url := pg.NewDatabase(t)
+	ctx := context.Background()
+	s, err := store.OpenPostgres(ctx, url, store.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE goose_db_version IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		tx.Rollback(ctx)
+	}()
+	s, err = store.OpenPostgres(ctx, url, store.PoolOptions{StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("open with statement_timeout 300ms behind a 1.5 s lock on the migrations table: %v", err)
+	}
+	s.Close()
+}
