@@ -2,7 +2,6 @@ package jobstest
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,25 +22,23 @@ import (
 // linked. On: it is written unlinked at once; once the caller is in the CRM
 // the retry links that same activity (found by the CRM id the ledger holds)
 // and later cycles change nothing: one activity, never two.
+// It runs on each store engine (eachStore).
 func RunEngineUnmatched(t *testing.T, newBackend func(t *testing.T) crmtest.Backend) {
-	for _, on := range []bool{false, true} {
-		name := "off"
-		if on {
-			name = "on"
+	eachStore(t, func(t *testing.T, open func(t *testing.T) *store.Store) {
+		for _, on := range []bool{false, true} {
+			name := "off"
+			if on {
+				name = "on"
+			}
+			t.Run(name, func(t *testing.T) { runUnmatched(t, newBackend(t), open(t), on) })
 		}
-		t.Run(name, func(t *testing.T) { runUnmatched(t, newBackend(t), on) })
-	}
+	})
 }
 
-func runUnmatched(t *testing.T, b crmtest.Backend, on bool) {
+func runUnmatched(t *testing.T, b crmtest.Backend, st *store.Store, on bool) {
 	ctx := context.Background()
 	en := enreachtest.NewServer()
 	t.Cleanup(en.Close)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "callsync.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	day := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	agent := enreach.User{ID: enreachtest.NewID(), UserName: "aino@contoso.example", WorkNumber: "+358201000001"}
 	en.AddUsers(agent)
