@@ -87,8 +87,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts,
 		collectors: map[string]prometheus.Collector{},
 		credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "callsync_zoho_api_credits_remaining", Help: "Zoho CRM API credits left today, as the last response said.",
-		}, []string{"tenant"})}
+			Name: "callsync_crm_quota_remaining", Help: "API quota left as the CRM's last answer said: Zoho credits today, Salesforce daily API requests, Dynamics requests in the service protection window.",
+		}, []string{"tenant", "crm"})}
 	reg.MustRegister(a.credits)
 	crmRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "callsync_crm_requests_total", Help: "HTTP requests to the CRM (every attempt, retries included) by status class; code 429 is counted on its own.",
@@ -127,10 +127,14 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
-	credits := a.credits.WithLabelValues(tc.Name)
+	onRequest := func(r crm.Request) {
+		if r.Quota.Known {
+			a.credits.WithLabelValues(tc.Name, r.CRM).Set(float64(r.Quota.Remaining))
+		}
+	}
 	crmHTTP := a.http
 	crmHTTP.Transport = a.requests.Transport(tc.Name, a.http.Transport)
-	cc, err := newCRM(tc, log, crmHTTP, func(n int64) { credits.Set(float64(n)) })
+	cc, err := newCRM(tc, log, crmHTTP, onRequest)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
@@ -164,13 +168,13 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 }
 
 // newCRM builds the tenant's CRM client through the registry (crmTypes).
-// onCredits receives Zoho's remaining API credits.
-func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onCredits func(int64)) (crm.Client, error) {
+// onRequest is told about each request of the client.
+func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onRequest crm.RequestHook) (crm.Client, error) {
 	t, ok := crmTypes[tc.CRM.Type]
 	if !ok {
 		return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
 	}
-	return t.new(tc, crmEnv{log: log, http: httpOpts, onCredits: onCredits})
+	return t.new(tc, crmEnv{log: log, http: httpOpts, onRequest: onRequest})
 }
 
 // dynamicsNeeds is what a tenant asks of its Dynamics org beyond the

@@ -31,15 +31,16 @@ type crmType struct {
 type crmEnv struct {
 	log  *slog.Logger
 	http httpclient.Options
-	// onCredits receives the remaining API credits (Zoho).
-	onCredits func(int64)
+	// onRequest is told about every request the client sends, with the
+	// API quota left when the CRM says (the one metrics path for all CRMs).
+	onRequest crm.RequestHook
 }
 
 // crmTypes is the registry of CRM types, by crm.type.
 var crmTypes = map[string]crmType{
 	config.CRMDynamics: {
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return dynamics.New(dynamicsConfig(tc.CRM.Dynamics), dynamics.Options{HTTP: env.http, Logger: env.log, Org: dynamicsNeeds(tc)})
+			return dynamics.New(dynamicsConfig(tc.CRM.Dynamics), dynamics.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest, Org: dynamicsNeeds(tc)})
 		},
 		sandbox: newDynamicsSandbox,
 		// https://learn.microsoft.com/en-us/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
@@ -49,7 +50,7 @@ var crmTypes = map[string]crmType{
 	},
 	config.CRMSalesforce: {
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return salesforce.New(salesforceConfig(tc.CRM.Salesforce), salesforce.Options{HTTP: env.http, Logger: env.log,
+			return salesforce.New(salesforceConfig(tc.CRM.Salesforce), salesforce.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
 				NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField,
 				Doctor: salesforce.DoctorOptions{
 					Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
@@ -65,7 +66,7 @@ var crmTypes = map[string]crmType{
 	},
 	config.CRMZoho: {
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return zoho.New(zohoConfig(tc.CRM.Zoho), zoho.Options{HTTP: env.http, Logger: env.log, OnCredits: env.onCredits,
+			return zoho.New(zohoConfig(tc.CRM.Zoho), zoho.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
 				Doctor: zoho.DoctorOptions{
 					Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
 					RoutingFields: routing.Fields(tc.Routing.Rules),

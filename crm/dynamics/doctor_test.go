@@ -326,13 +326,13 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 	reads := 0
 	e := newEnv(t, dynamicstest.Options{}, func(d *dynamics.Config) {
 		d.PhoneFields = map[string][]string{"contact": {"telephone1", "telephone2"}, "account": {}, "lead": {}}
-	}, dynamics.Options{Now: clk.now, Metrics: dynamics.Metrics{OnRequest: func(op string, _, n int) {
+	}, dynamics.Options{Now: clk.now, OnRequest: func(r crm.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		if op == "metadata" && n > 1 { // the $batch of table definitions
+		if r.Operation == "definitions" { // the $batch of table definitions
 			reads++
 		}
-	}}})
+	}})
 	definitionReads := func() int { mu.Lock(); defer mu.Unlock(); return reads }
 	lookupOne(t, e, "+358401000006")
 	if n := definitionReads(); n != 1 {

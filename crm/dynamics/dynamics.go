@@ -43,6 +43,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics receives optional hooks.
 	Metrics Metrics
+	// OnRequest, when set, is told about every HTTP request the client
+	// sends (each attempt, token requests included), with its operation
+	// ("lookup", "users", "find", "write", "close", "definitions", ...) and
+	// the requests left in the org's service protection window when the
+	// answer says (ReadRateLimit).
+	OnRequest crm.RequestHook
 	// Org is what the tenant asks of the org, for Doctor.
 	Org OrgNeeds
 	// Now is the clock (UTC); nil means time.Now.
@@ -51,11 +57,6 @@ type Options struct {
 
 // Metrics are optional observation hooks (e.g. Prometheus counters).
 type Metrics struct {
-	// OnRequest is told about every HTTP request sent to the Web API: the
-	// operation ("lookup", "users", "find", "write", "close"), the final
-	// status (0 on a transport error) and the requests it carried (1, or the
-	// operations of a $batch).
-	OnRequest func(operation string, status int, ops int)
 	// OnToken is told about every token request.
 	OnToken func(err error)
 }
@@ -173,6 +174,11 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	log = log.With("crm", "dynamics", "org", u.Host)
 
+	// Every request, the token requests too, is told to the request hook.
+	if opts.HTTP.Transport == nil {
+		opts.HTTP.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	opts.HTTP.Transport = crm.RequestTransport(opts.HTTP.Transport, "dynamics", opts.OnRequest, ReadRateLimit)
 	tokenHTTP := opts.HTTP
 	if tokenHTTP.Logger == nil {
 		tokenHTTP.Logger = log
@@ -296,7 +302,7 @@ func (c *Client) send(ctx context.Context, operation, method, rawURL string, hea
 	if body != nil {
 		rb = body
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, method, rawURL, rb)
+	req, err := retryablehttp.NewRequestWithContext(crm.WithOperation(ctx, operation), method, rawURL, rb)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -311,16 +317,10 @@ func (c *Client) send(ctx context.Context, operation, method, rawURL string, hea
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if c.metrics.OnRequest != nil {
-			c.metrics.OnRequest(operation, 0, ops)
-		}
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := httpclient.ReadBody(resp.Body, c.maxBody, "dynamics: "+operation+" answer")
-	if c.metrics.OnRequest != nil {
-		c.metrics.OnRequest(operation, resp.StatusCode, ops)
-	}
 	// URLs carry phone numbers: log the shape of the request only.
 	c.log.Debug("dynamics: request", "operation", operation, "method", method, "status", resp.StatusCode, "ops", ops)
 	if err != nil {
@@ -587,4 +587,23 @@ func (c *Client) runChangesets(ctx context.Context, operation string, sets [][]o
 		return out, firstErr
 	}
 	return out, nil
+}
+
+// ReadRateLimit reads the requests left in the org's service protection
+// window (five minutes, per user and web server) from an answer's
+// x-ms-ratelimit-burst-remaining-xrm-requests header. Dataverse names no
+// header with the limit itself; x-ms-ratelimit-time-remaining-xrm-requests
+// is execution time, not requests, and is not read. Microsoft intends both
+// for debugging, not for pacing
+// (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#http-response-headers).
+func ReadRateLimit(h http.Header) crm.Quota {
+	v := h.Get("x-ms-ratelimit-burst-remaining-xrm-requests")
+	if v == "" {
+		return crm.Quota{}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return crm.Quota{}
+	}
+	return crm.Quota{Known: true, Remaining: n}
 }

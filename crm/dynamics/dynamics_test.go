@@ -774,15 +774,19 @@ func TestSecretsNotLogged(t *testing.T) {
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var ops []string
+	var last crm.Quota
 	var tokens atomic.Int32
-	e := newEnv(t, dynamicstest.Options{}, nil, dynamics.Options{Logger: log, Metrics: dynamics.Metrics{
-		OnRequest: func(op string, status, n int) {
+	e := newEnv(t, dynamicstest.Options{}, nil, dynamics.Options{Logger: log,
+		OnRequest: func(r crm.Request) {
 			mu.Lock()
-			ops = append(ops, fmt.Sprintf("%s:%d:%d", op, status, n))
+			ops = append(ops, fmt.Sprintf("%s:%d:%v", r.Operation, r.Status, r.Quota.Known))
+			if r.Quota.Known {
+				last = r.Quota
+			}
 			mu.Unlock()
 		},
-		OnToken: func(err error) { tokens.Add(1) },
-	}})
+		Metrics: dynamics.Metrics{OnToken: func(err error) { tokens.Add(1) }},
+	})
 	w := newWorld(e)
 	e.srv.Throttle(1, 0)
 	if _, err := e.c.WriteActivities(context.Background(), []crm.Activity{w.call(0)}); err != nil {
@@ -797,8 +801,14 @@ func TestSecretsNotLogged(t *testing.T) {
 	if s := buf.String(); strings.Contains(s, e.srv.Config().ClientSecret) || strings.Contains(s, "eyJ0eXAi") {
 		t.Errorf("log leaks a secret or token:\n%s", s)
 	}
-	if !slices.Equal(ops, []string{"write:200:2", "metadata:200:7", "lookup:200:3"}) || tokens.Load() != 2 {
-		t.Errorf("metrics: requests %v, tokens %d", ops, tokens.Load())
+	// Each attempt, token requests (no operation) included, with the
+	// requests left in the window when the answer says.
+	want := []string{":200:false", "write:429:true", "write:200:true", "definitions:401:false", ":200:false", "definitions:200:true", "lookup:200:true"}
+	if !slices.Equal(ops, want) || tokens.Load() != 2 {
+		t.Errorf("request hook saw %v, want %v; tokens %d", ops, want, tokens.Load())
+	}
+	if last.Remaining != int64(dynamicstest.BurstLimit-e.srv.RequestCount()) {
+		t.Errorf("last remaining %d, want %d", last.Remaining, dynamicstest.BurstLimit-e.srv.RequestCount())
 	}
 }
 

@@ -147,7 +147,7 @@ func (c *Client) fetchSchema(ctx context.Context) (*orgSchema, error) {
 			url: c.api + "/EntityDefinitions(LogicalName='phonecall')/Attributes/Microsoft.Dynamics.CRM." + cast + "?$select=LogicalName,MaxLength"}})
 		srcs = append(srcs, src{table: "phonecall", cast: cast})
 	}
-	res, err := c.batch(ctx, "metadata", parts)
+	res, err := c.batch(ctx, "definitions", parts)
 	if err != nil {
 		return nil, fmt.Errorf("dynamics: table definitions: %w", err)
 	}

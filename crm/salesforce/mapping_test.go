@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/callsync/callsync/crm"
 )
 
@@ -157,25 +155,21 @@ func TestTaskFields(t *testing.T) {
 	}
 }
 
-func newTestGauge() prometheus.Gauge { return prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}) }
-
 func TestReadLimitInfo(t *testing.T) {
-	c := &Client{now: time.Now}
-	c.usedGauge, c.maxGauge = newTestGauge(), newTestGauge()
 	for _, tt := range []struct {
-		header    string
-		used, max int
+		header string
+		want   crm.Quota
 	}{
-		{"api-usage=10018/100000", 10018, 100000},
-		{"per-app-api-usage=17/250(appName=x), api-usage=25/15000", 25, 15000},
-		{"garbage", 25, 15000},
-		{"api-usage=a/b", 25, 15000},
+		{"api-usage=10018/100000", crm.Quota{Known: true, Remaining: 89982, Limit: 100000}},
+		{"api-usage=10018/100000; api-bursts=1/750", crm.Quota{Known: true, Remaining: 89982, Limit: 100000}},
+		{"per-app-api-usage=17/250(appName=x), api-usage=25/15000", crm.Quota{Known: true, Remaining: 14975, Limit: 15000}},
+		{"garbage", crm.Quota{}},
+		{"api-usage=a/b", crm.Quota{}},
 	} {
 		h := http.Header{}
 		h.Set("Sforce-Limit-Info", tt.header)
-		c.readLimitInfo(h)
-		if u, _ := c.APIUsage(); u.Used != tt.used || u.Max != tt.max {
-			t.Errorf("%q: %+v, want %d/%d", tt.header, u, tt.used, tt.max)
+		if got := ReadLimitInfo(h); got != tt.want {
+			t.Errorf("%q: %+v, want %+v", tt.header, got, tt.want)
 		}
 	}
 }

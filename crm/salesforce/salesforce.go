@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/callsync/callsync/crm"
@@ -36,11 +35,10 @@ type Options struct {
 	HTTP httpclient.Options
 	// Logger receives the client's logs (default slog.Default()).
 	Logger *slog.Logger
-	// Registerer, when set, registers the client's API usage gauges
-	// (callsync_salesforce_api_usage_requests, ..._api_limit_requests,
-	// ..._request_limit_exceeded_total). Wrap it with
-	// prometheus.WrapRegistererWith to add a tenant label.
-	Registerer prometheus.Registerer
+	// OnRequest, when set, is told about every HTTP request the client
+	// sends (token requests included), with the org's daily API usage when
+	// the answer carries Sforce-Limit-Info (ReadLimitInfo).
+	OnRequest crm.RequestHook
 	// NumberField and StartField name the Task fields holding the customer
 	// number and the call start (default DefaultNumberField,
 	// DefaultStartField).
@@ -91,10 +89,6 @@ type Client struct {
 	usage       Usage
 	pausedUntil time.Time
 	pauseMsg    string
-
-	usedGauge     prometheus.Gauge
-	maxGauge      prometheus.Gauge
-	limitExceeded prometheus.Counter
 }
 
 // fieldNames are the configurable Task field names; audit is empty when no
@@ -175,6 +169,22 @@ func New(cfg Config, opts Options) (*Client, error) {
 		c.phones[e] = append([]string(nil), fs...)
 	}
 
+	// Every request, the token requests too, is told to the request hook.
+	base := opts.HTTP.Transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	base = crm.RequestTransport(base, "salesforce", func(r crm.Request) {
+		if r.Quota.Known {
+			c.mu.Lock()
+			c.usage = Usage{Used: int(r.Quota.Limit - r.Quota.Remaining), Max: int(r.Quota.Limit), At: c.now().UTC()}
+			c.mu.Unlock()
+		}
+		if opts.OnRequest != nil {
+			opts.OnRequest(r)
+		}
+	}, ReadLimitInfo)
+	opts.HTTP.Transport = base
 	src, err := tokenSource(cfg, opts, c.now, c.log)
 	if err != nil {
 		return nil, err
@@ -189,10 +199,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 			c.log.Debug("salesforce: session started", "instance_url", instanceURL(tok))
 		},
 	}
-	base := opts.HTTP.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
 	ho := opts.HTTP
 	// Requests in flight adapt from 4 up to 25, Salesforce's cap on
 	// concurrent long-running requests of a production org
@@ -206,38 +212,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	c.http = httpclient.New(ho)
 	c.maxBody = opts.HTTP.Limit(httpclient.LimitRecords)
 
-	c.usedGauge = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "callsync_salesforce_api_usage_requests",
-		Help: "Daily API requests used by the Salesforce org, from the last Sforce-Limit-Info header.",
-	})
-	c.maxGauge = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "callsync_salesforce_api_limit_requests",
-		Help: "Daily API request limit of the Salesforce org, from the last Sforce-Limit-Info header.",
-	})
-	c.limitExceeded = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "callsync_salesforce_request_limit_exceeded_total",
-		Help: "REQUEST_LIMIT_EXCEEDED answers from the Salesforce org.",
-	})
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(c); err != nil {
-			return nil, fmt.Errorf("salesforce: register metrics: %w", err)
-		}
-	}
 	return c, nil
-}
-
-// Describe implements prometheus.Collector.
-func (c *Client) Describe(ch chan<- *prometheus.Desc) {
-	c.usedGauge.Describe(ch)
-	c.maxGauge.Describe(ch)
-	c.limitExceeded.Describe(ch)
-}
-
-// Collect implements prometheus.Collector.
-func (c *Client) Collect(ch chan<- prometheus.Metric) {
-	c.usedGauge.Collect(ch)
-	c.maxGauge.Collect(ch)
-	c.limitExceeded.Collect(ch)
 }
 
 // APIUsage returns the org's API usage from the last response that carried
@@ -412,7 +387,6 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	defer resp.Body.Close()
-	c.readLimitInfo(resp.Header)
 	data, err := httpclient.ReadBody(resp.Body, c.maxBody, "salesforce: "+method+" answer")
 	if err != nil {
 		return err
@@ -448,7 +422,6 @@ func (c *Client) answerError(status int, data []byte) error {
 
 // pause stops calls to the org for the back-off and returns the error.
 func (c *Client) pause(msg string) error {
-	c.limitExceeded.Inc()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	until := c.now().Add(c.backoff)
@@ -469,9 +442,12 @@ func (c *Client) paused() error {
 	return nil
 }
 
-// readLimitInfo records "Sforce-Limit-Info: api-usage=N/M" [Limits].
-func (c *Client) readLimitInfo(h http.Header) {
-	for _, part := range strings.Split(h.Get("Sforce-Limit-Info"), ",") {
+// ReadLimitInfo reads the org's daily API usage from an answer's
+// "Sforce-Limit-Info: api-usage=N/M" header (N used of M; other members
+// such as api-bursts follow after ";" or ",")
+// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm).
+func ReadLimitInfo(h http.Header) crm.Quota {
+	for _, part := range strings.FieldsFunc(h.Get("Sforce-Limit-Info"), func(r rune) bool { return r == ',' || r == ';' }) {
 		v, ok := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
 		if !ok {
 			continue
@@ -480,17 +456,14 @@ func (c *Client) readLimitInfo(h http.Header) {
 		if !ok {
 			continue
 		}
-		u, err1 := strconv.Atoi(strings.TrimSpace(used))
-		m, err2 := strconv.Atoi(strings.TrimSpace(max))
+		u, err1 := strconv.ParseInt(strings.TrimSpace(used), 10, 64)
+		m, err2 := strconv.ParseInt(strings.TrimSpace(max), 10, 64)
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		c.mu.Lock()
-		c.usage = Usage{Used: u, Max: m, At: c.now().UTC()}
-		c.mu.Unlock()
-		c.usedGauge.Set(float64(u))
-		c.maxGauge.Set(float64(m))
+		return crm.Quota{Known: true, Remaining: m - u, Limit: m}
 	}
+	return crm.Quota{}
 }
 
 // batchRequest and batchResult are /composite/batch shapes [Batching].

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,8 +18,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/salesforce"
@@ -279,25 +278,6 @@ func TestSessionExpiresMidRun(t *testing.T) {
 	}
 }
 
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
-}
-
 func TestRequestLimit(t *testing.T) {
 	srv := newOrg(t)
 	var mu sync.Mutex
@@ -305,8 +285,8 @@ func TestRequestLimit(t *testing.T) {
 	opts := testOptions()
 	opts.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	opts.LimitBackoff = 10 * time.Minute
-	reg := prometheus.NewRegistry()
-	opts.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"tenant": "acme"}, reg)
+	var seen []crm.Request
+	opts.OnRequest = func(r crm.Request) { mu.Lock(); defer mu.Unlock(); seen = append(seen, r) }
 	c := newClient(t, ccConfig(srv), opts)
 	ctx := context.Background()
 
@@ -317,12 +297,12 @@ func TestRequestLimit(t *testing.T) {
 	if u, ok := c.APIUsage(); !ok || u.Used != 501 || u.Max != 15000 || !u.At.Equal(now) {
 		t.Errorf("APIUsage = %+v %v, want 501/15000", u, ok)
 	}
-	if g := gauge(t, reg, "callsync_salesforce_api_usage_requests"); g != 501 {
-		t.Errorf("usage gauge %v", g)
+	mu.Lock()
+	if n := len(seen); n != srv.Requests() || seen[n-1].CRM != "salesforce" || seen[n-1].Status != http.StatusOK ||
+		seen[n-1].Quota != (crm.Quota{Known: true, Remaining: 14499, Limit: 15000}) {
+		t.Errorf("hook saw %+v; the org %d requests (token requests included)", seen, srv.Requests())
 	}
-	if g := gauge(t, reg, "callsync_salesforce_api_limit_requests"); g != 15000 {
-		t.Errorf("limit gauge %v", g)
-	}
+	mu.Unlock()
 
 	// Over the limit: a whole-batch error that says so, nothing written.
 	srv.ExceedLimitNext(1)
@@ -362,9 +342,6 @@ func TestRequestLimit(t *testing.T) {
 	srv.ExceedLimitNext(1)
 	if _, err := c.Lookup(ctx, crm.LookupRequest{Numbers: numbers}); !errors.Is(err, salesforce.ErrRequestLimit) {
 		t.Fatalf("limit inside a batch: %v", err)
-	}
-	if g := gauge(t, reg, "callsync_salesforce_request_limit_exceeded_total"); g != 2 {
-		t.Errorf("limit counter %v, want 2", g)
 	}
 	// The daily limit itself.
 	mu.Lock()

@@ -38,10 +38,10 @@ type Options struct {
 	HTTP httpclient.Options
 	// Logger receives debug and warning logs (default slog.Default()).
 	Logger *slog.Logger
-	// OnCredits, when set, is told the remaining daily API credits whenever
-	// a response carries X-API-CREDITS-REMAINING (sent once half of the
-	// daily credits are used [code]; credits: https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
-	OnCredits func(remaining int64)
+	// OnRequest, when set, is told about every HTTP request the client
+	// sends (grants included), with the remaining daily API credits when
+	// the answer carries them (ReadCredits).
+	OnRequest crm.RequestHook
 	// OnTokenRenew, when set, is told after every token grant (for metrics).
 	OnTokenRenew func(err error)
 	// Doctor names what Doctor checks beyond the configuration.
@@ -58,18 +58,17 @@ type Options struct {
 // Client talks to one Zoho CRM org. It is safe for concurrent use.
 type Client struct {
 	// limit bounds the requests in flight, adapting to throttling.
-	limit    *httpclient.Adaptive
-	cfg      Config
-	module   string // "" (off), "Calls" or a custom module
-	search   []searchModule
-	cleanup  *regexp.Regexp
-	http     *retryablehttp.Client
-	insert   *retryablehttp.Client // retries 429 only: a retried insert could double records
-	maxBody  int64                 // response body limit (httpclient.LimitRecords)
-	tokens   *httpclient.TokenCache
-	log      *slog.Logger
-	now      func() time.Time
-	onCredit func(int64)
+	limit   *httpclient.Adaptive
+	cfg     Config
+	module  string // "" (off), "Calls" or a custom module
+	search  []searchModule
+	cleanup *regexp.Regexp
+	http    *retryablehttp.Client
+	insert  *retryablehttp.Client // retries 429 only: a retried insert could double records
+	maxBody int64                 // response body limit (httpclient.LimitRecords)
+	tokens  *httpclient.TokenCache
+	log     *slog.Logger
+	now     func() time.Time
 
 	mu        sync.Mutex
 	apiDomain string
@@ -108,7 +107,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("zoho: %s %q is not an API name", f.key, f.v)
 		}
 	}
-	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, onCredit: opts.OnCredits, log: opts.Logger, doctor: opts.Doctor}
+	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, log: opts.Logger, doctor: opts.Doctor}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -146,6 +145,15 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
+	base = crm.RequestTransport(base, "zoho", func(r crm.Request) {
+		if r.Quota.Known {
+			c.credits.Store(r.Quota.Remaining)
+			c.creditsKnown.Store(true)
+		}
+		if opts.OnRequest != nil {
+			opts.OnRequest(r)
+		}
+	}, ReadCredits)
 	// Grants retry on 5xx and connection errors only; a refusal (HTTP 200
 	// or 400 with an "error" member) is final and remembered for cooldown.
 	grantHTTP := opts.HTTP
@@ -194,7 +202,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	c.limit = httpclient.NewAdaptive(httpclient.AdaptiveOptions{Initial: 4, Max: 10, Pause: opts.HTTP.WaitMin})
 	apiHTTP.Transport = c.limit.Transport(&httpclient.AuthTransport{
 		Tokens: c.tokens,
-		Base:   &creditsTransport{base: base, c: c},
+		Base:   base,
 		Header: func(tok *oauth2.Token) string { return "Zoho-oauthtoken " + tok.AccessToken },
 		// A 401 OAUTH_SCOPE_MISMATCH is not a stale token: a new one has
 		// the same scopes, and each grant counts against ten per ten
@@ -279,26 +287,20 @@ func (s *grantSource) Token() (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// creditsTransport reads X-API-CREDITS-REMAINING from every API response.
-type creditsTransport struct {
-	base http.RoundTripper
-	c    *Client
-}
-
-func (t *creditsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err == nil {
-		if v := resp.Header.Get("X-API-CREDITS-REMAINING"); v != "" {
-			if n, perr := strconv.ParseInt(strings.TrimSpace(v), 10, 64); perr == nil {
-				t.c.credits.Store(n)
-				t.c.creditsKnown.Store(true)
-				if t.c.onCredit != nil {
-					t.c.onCredit(n)
-				}
-			}
-		}
+// ReadCredits reads the remaining daily API credits from an answer's
+// X-API-CREDITS-REMAINING header, which Zoho sends once half of the day's
+// credits are used (https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
+// Zoho documents no header with the allowance itself.
+func ReadCredits(h http.Header) crm.Quota {
+	v := h.Get("X-API-CREDITS-REMAINING")
+	if v == "" {
+		return crm.Quota{}
 	}
-	return resp, err
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return crm.Quota{}
+	}
+	return crm.Quota{Known: true, Remaining: n}
 }
 
 // baseURL returns {api_domain}/crm/{version}; without a configured api_domain

@@ -767,19 +767,22 @@ func TestThousandCallsFewRequests(t *testing.T) {
 	}
 }
 
-func TestCreditsExposed(t *testing.T) {
+// The request hook is told about every request (grants and a 429 retried
+// included) with the remaining credits the answers carried.
+func TestRequestHookSeesRequestsAndCredits(t *testing.T) {
 	var mu sync.Mutex
-	var reported []int64
-	b := newBackend(t, backendOptions{Client: zoho.Options{OnCredits: func(n int64) {
+	var seen []crm.Request
+	b := newBackend(t, backendOptions{Client: zoho.Options{OnRequest: func(r crm.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		reported = append(reported, n)
+		seen = append(seen, r)
 	}}})
 	c := b.Zoho()
 	if _, ok := c.CreditsRemaining(); ok {
 		t.Fatal("credits known before any request")
 	}
 	b.Server.SetCredits(1000, 400)
+	b.Server.Throttle(1, "")
 	wantStatus(t, write(t, c, calls(0, 2)), crm.Created)
 	n, ok := c.CreditsRemaining()
 	if !ok || n != b.Server.Credits() || n >= 400 {
@@ -787,8 +790,23 @@ func TestCreditsExposed(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reported) == 0 || reported[len(reported)-1] != n {
-		t.Errorf("OnCredits saw %v", reported)
+	throttled, last := 0, crm.Quota{}
+	for _, r := range seen {
+		if r.CRM != "zoho" {
+			t.Errorf("request reported for CRM %q", r.CRM)
+		}
+		if r.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+		if r.Quota.Known {
+			last = r.Quota
+		}
+	}
+	if want := b.Server.Requests() + b.Server.TokenRequests(); len(seen) != want || throttled != 1 {
+		t.Errorf("hook saw %d requests (%d throttled), the server %d (1 throttled)", len(seen), throttled, want)
+	}
+	if !last.Known || last.Remaining != n {
+		t.Errorf("hook's last quota %+v, want %d remaining", last, n)
 	}
 }
 

@@ -500,6 +500,10 @@ func (s *Server) Inject(n int, f Fault) {
 	}
 }
 
+// BurstLimit is the requests a user may send per five-minute service
+// protection window (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits).
+const BurstLimit = 6000
+
 // Throttle answers the next n API requests with 429 and Retry-After, as
 // the service protection limits do [Limits and throttling].
 func (s *Server) Throttle(n int, retryAfter time.Duration) {
@@ -549,12 +553,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	// Every answer says how many requests are left in the service
+	// protection window (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#http-response-headers);
+	// the double counts every request it logged against one window of
+	// BurstLimit requests.
+	rec.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(max(0, BurstLimit-len(s.log)-1)))
 	if len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
 		s.mu.Unlock()
 		if f.RetryAfter > 0 || f.Status == http.StatusTooManyRequests {
 			rec.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
+		}
+		if f.Status == http.StatusTooManyRequests {
+			rec.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", "0")
 		}
 		writeJSON(rec, f.Status, errBody(f.Code, f.Message))
 		return
