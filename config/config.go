@@ -18,6 +18,9 @@ type Config struct {
 	// notes are remarks of the parser that are not errors (a bare number
 	// read as minutes); see Notes.
 	notes []string
+	// crmTypes are the CRM types the config was checked with (Validate);
+	// Summary lists each tenant's crm.<type> block through them.
+	crmTypes CRMTypes
 }
 
 // Purge configures the daily retention purge of the store (the original

@@ -49,7 +49,7 @@ const validTenant = `
 
 func parse(t *testing.T, yaml string) (*config.Config, error) {
 	t.Helper()
-	return config.Parse([]byte(yaml), env(testEnv))
+	return config.Parse([]byte(yaml), env(testEnv), crmTypes)
 }
 
 func mustParse(t *testing.T, yaml string) *config.Config {
@@ -564,12 +564,12 @@ func TestEnvExpansion(t *testing.T) {
 `
 	// The unknown key proves keys are not expanded nor ignored; remove it
 	// for the success case.
-	_, err := config.Parse([]byte(yaml), env(vars))
+	_, err := config.Parse([]byte(yaml), env(vars), crmTypes)
 	if err == nil || !strings.Contains(err.Error(), "tenants[0].crm_note_not_a_key: unknown key") {
 		t.Fatalf("err = %v, want the unknown key", err)
 	}
 	yaml = strings.Replace(yaml, "    crm_note_not_a_key: x\n", "", 1)
-	c, err := config.Parse([]byte(yaml), env(vars))
+	c, err := config.Parse([]byte(yaml), env(vars), crmTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +596,7 @@ func TestEnvExpansion(t *testing.T) {
 	}
 	for _, b := range bad {
 		y := "tenants:" + validTenant + "    phone_calls: {default_crm_assignee: \"" + b.value + "\"}\n"
-		_, err := config.Parse([]byte(y), env(testEnv))
+		_, err := config.Parse([]byte(y), env(testEnv), crmTypes)
 		want := "tenants[0].phone_calls.default_crm_assignee: " + b.want
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: err = %v, want %q", b.value, err, want)
@@ -607,7 +607,7 @@ func TestEnvExpansion(t *testing.T) {
 func TestEnvDefaultsToProcessEnvironment(t *testing.T) {
 	t.Setenv("CONTOSO_ENREACH_SECRET", "from-os")
 	t.Setenv("CONTOSO_DYNAMICS_SECRET", "from-os-2")
-	c, err := config.Parse([]byte("tenants:"+validTenant), nil)
+	c, err := config.Parse([]byte("tenants:"+validTenant), nil, crmTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,7 +785,7 @@ func TestExampleFileValidates(t *testing.T) {
 		}
 		vars[name] = "fake-" + strings.ToLower(name)
 	}
-	c, err := config.Load(filepath.Join("..", "config.example.yaml"), env(vars))
+	c, err := config.Load(filepath.Join("..", "config.example.yaml"), env(vars), crmTypes)
 	if err != nil {
 		t.Fatalf("example config: %v", err)
 	}
@@ -836,7 +836,7 @@ func TestLoadWrapsFileName(t *testing.T) {
 	if err := os.WriteFile(p, []byte("tenants:"+validTenant+"    phone_calls: {call_start_margin: 15x, numbers_to_cut: -2}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := config.Load(p, env(testEnv))
+	_, err := config.Load(p, env(testEnv), crmTypes)
 	want := "config " + p + ": 2 problems:\n" +
 		`tenants[0].phone_calls.call_start_margin: invalid duration "15x"` + "\n" +
 		`tenants[0].phone_calls.numbers_to_cut: must not be negative`
@@ -847,7 +847,7 @@ func TestLoadWrapsFileName(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Path != "tenants[0].phone_calls.call_start_margin" || fe.Line == 0 {
 		t.Errorf("errors.As(*FieldError) = %+v", fe)
 	}
-	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), nil); !errors.Is(err, os.ErrNotExist) {
+	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), nil, crmTypes); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: err = %v, want ErrNotExist", err)
 	}
 }
@@ -965,7 +965,7 @@ func TestRedaction(t *testing.T) {
 // errorsText shows that an error on a secret key names the key, not the value.
 func errorsText(t *testing.T) string {
 	bad := strings.Replace(fullSecrets, "client_secret: SECRET-dynamics", "client_secret: [SECRET-dynamics]", 1)
-	_, err := config.Parse([]byte(bad), nil)
+	_, err := config.Parse([]byte(bad), nil, crmTypes)
 	want := "tenants[0].crm.dynamics.client_secret: expected a string, got a list"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
@@ -979,7 +979,7 @@ func TestSummary(t *testing.T) {
 		"FABRIKAM_ENREACH_SECRET", "FABRIKAM_SF_SECRET", "FABRIKAM_ROUTING_KEY", "NORTHWIND_ENREACH_SECRET", "NORTHWIND_ZOHO_SECRET", "NORTHWIND_ZOHO_REFRESH_TOKEN"} {
 		vars[k] = "value-of-" + k
 	}
-	c, err := config.Load(filepath.Join("..", "config.example.yaml"), env(vars))
+	c, err := config.Load(filepath.Join("..", "config.example.yaml"), env(vars), crmTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1073,12 +1073,12 @@ func TestValidateProgrammatic(t *testing.T) {
 	p.Name, p.CallbackListID, p.Queue = "sales", "l", "q"
 	tn.Callbacks.Profiles = []config.Profile{p}
 	c.Tenants = []config.Tenant{tn}
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(crmTypes); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	c.Tenants[0].Callbacks.Profiles[0].SyncMethod = config.SyncWebhook
 	c.Tenants[0].Routing.Budget = 0
-	err := c.Validate()
+	err := c.Validate(crmTypes)
 	var es config.Errors
 	if !errors.As(err, &es) || len(es) != 2 ||
 		es[0].Error() != "tenants[0].callbacks.profiles[0].sync_method: webhook needs enreach.webhook_token" ||

@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 	}
 	env := func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := config.Parse(data, env)
+		c, err := config.Parse(data, env, crmTypes)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("an error without text")

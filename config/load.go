@@ -15,24 +15,24 @@ import (
 // Load reads, parses and validates the configuration file at path. env looks
 // up ${VAR} references; nil means os.LookupEnv. Problems in the file come
 // back as Errors (one per line, each naming its key path) wrapped with the
-// file name.
-func Load(path string, env func(string) (string, bool)) (*Config, error) {
-	return load(path, env, false)
+// file name. types check each tenant's crm.<type> block (the CRM registry).
+func Load(path string, env func(string) (string, bool), types CRMTypes) (*Config, error) {
+	return load(path, env, false, types)
 }
 
 // LoadLocal is Load for the commands that read only the local store
 // (status, explain): a secret whose ${VAR} is not set is not an error; it
 // stays unset. Every other setting is read and checked as Load does.
-func LoadLocal(path string, env func(string) (string, bool)) (*Config, error) {
-	return load(path, env, true)
+func LoadLocal(path string, env func(string) (string, bool), types CRMTypes) (*Config, error) {
+	return load(path, env, true, types)
 }
 
-func load(path string, env func(string) (string, bool), secretsOptional bool) (*Config, error) {
+func load(path string, env func(string) (string, bool), secretsOptional bool, types CRMTypes) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := parse(data, env, secretsOptional)
+	c, err := parse(data, env, secretsOptional, types)
 	if err != nil {
 		var es Errors
 		if errors.As(err, &es) && len(es) > 1 {
@@ -45,12 +45,13 @@ func load(path string, env func(string) (string, bool), secretsOptional bool) (*
 
 // Parse parses and validates a configuration. env looks up ${VAR}
 // references; nil means os.LookupEnv. Every problem is reported, sorted by
-// position, as Errors; a YAML syntax error is reported alone.
-func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
-	return parse(data, env, false)
+// position, as Errors; a YAML syntax error is reported alone. types check
+// each tenant's crm.<type> block (the CRM registry).
+func Parse(data []byte, env func(string) (string, bool), types CRMTypes) (*Config, error) {
+	return parse(data, env, false, types)
 }
 
-func parse(data []byte, env func(string) (string, bool), secretsOptional bool) (*Config, error) {
+func parse(data []byte, env func(string) (string, bool), secretsOptional bool, types CRMTypes) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -82,7 +83,7 @@ func parse(data []byte, env func(string) (string, bool), secretsOptional bool) (
 		bad[i] = e.Path
 	}
 	var verrs Errors
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(types); err != nil {
 		errors.As(err, &verrs)
 	}
 	for _, e := range verrs {

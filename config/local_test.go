@@ -19,10 +19,10 @@ func TestLoadLocalToleratesUnsetSecretsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	noSecrets := env(map[string]string{"DATA": dir})
-	if _, err := config.Load(path, noSecrets); err == nil || !strings.Contains(err.Error(), "CONTOSO_ENREACH_SECRET") {
+	if _, err := config.Load(path, noSecrets, crmTypes); err == nil || !strings.Contains(err.Error(), "CONTOSO_ENREACH_SECRET") {
 		t.Fatalf("Load without secrets: err = %v, want the missing variable named", err)
 	}
-	c, err := config.LoadLocal(path, noSecrets)
+	c, err := config.LoadLocal(path, noSecrets, crmTypes)
 	if err != nil {
 		t.Fatalf("LoadLocal: %v", err)
 	}
@@ -33,7 +33,7 @@ func TestLoadLocalToleratesUnsetSecretsOnly(t *testing.T) {
 		t.Errorf("secret = %q, want the unset marker", got)
 	}
 	// A non-secret variable is still required.
-	if _, err := config.LoadLocal(path, env(nil)); err == nil || !strings.Contains(err.Error(), "DATA") {
+	if _, err := config.LoadLocal(path, env(nil), crmTypes); err == nil || !strings.Contains(err.Error(), "DATA") {
 		t.Fatalf("LoadLocal without DATA: err = %v, want store.path's variable named", err)
 	}
 }
@@ -43,7 +43,7 @@ func TestStatusPageSettings(t *testing.T) {
 	if c.HTTP.StatusPageOn() {
 		t.Fatal("status page on without setting")
 	}
-	c, err := config.Parse([]byte("http:\n  status_token: ${CONTOSO_WEBHOOK_TOKEN}\ntenants:"+validTenant), env(testEnv))
+	c, err := config.Parse([]byte("http:\n  status_token: ${CONTOSO_WEBHOOK_TOKEN}\ntenants:"+validTenant), env(testEnv), crmTypes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestStoreDriverSettings(t *testing.T) {
 	for k, v := range testEnv {
 		vars[k] = v
 	}
-	c, err := config.Parse([]byte("store:\n  driver: postgres\n  url: ${DATABASE_URL}\n  max_conns: 8\n  connect_timeout: 5s\ntenants:"+validTenant), env(vars))
+	c, err := config.Parse([]byte("store:\n  driver: postgres\n  url: ${DATABASE_URL}\n  max_conns: 8\n  connect_timeout: 5s\ntenants:"+validTenant), env(vars), crmTypes)
 	if err != nil {
 		t.Fatal(err)
 	}

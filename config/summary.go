@@ -19,7 +19,7 @@ func (c *Config) Summary() string {
 // WriteSummary writes the summary of Summary to w.
 func (c *Config) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	s := &summary{w: tw}
+	s := &summary{w: tw, types: c.crmTypes}
 	s.line(0, "store.driver", c.Store.Driver)
 	if c.Store.Driver == DriverPostgres {
 		s.line(0, "store.url", c.Store.URL.String())
@@ -54,7 +54,10 @@ func (c *Config) WriteSummary(w io.Writer) error {
 	return nil
 }
 
-type summary struct{ w io.Writer }
+type summary struct {
+	w     io.Writer
+	types CRMTypes
+}
 
 func (s *summary) line(indent int, key, value string) {
 	fmt.Fprintf(s.w, "%s%s:\t%s\n", strings.Repeat("  ", indent), key, value)
@@ -168,51 +171,10 @@ func (s *summary) crm(c *CRM) {
 		users += fmt.Sprintf(", overrides: %d", n)
 	}
 	s.line(2, "users", users)
-	switch c.Type {
-	case CRMDynamics:
-		d := c.Dynamics
-		s.line(2, "url", d.URL)
-		s.line(2, "authority_url", d.AuthorityURL)
-		s.line(2, "tenant_id", d.TenantID)
-		s.line(2, "client_id", d.ClientID)
-		s.line(2, "client_secret", secret(d.ClientSecret))
-		for _, e := range sortedKeys(d.PhoneFields) {
-			s.line(2, "phone_fields."+e, strings.Join(d.PhoneFields[e], ", "))
+	if t, ok := s.types[c.Type]; ok && t.Summary != nil {
+		for _, kv := range t.Summary(c) {
+			s.line(2, kv[0], kv[1])
 		}
-		s.line(2, "batch_size", fmt.Sprint(d.BatchSize))
-		s.line(2, "concurrency", fmt.Sprint(d.Concurrency))
-		s.line(2, "audit_field", orText(d.AuditField, "(none)"))
-	case CRMSalesforce:
-		sf := c.Salesforce
-		s.line(2, "login_url", sf.LoginURL)
-		s.line(2, "grant", sf.Grant)
-		s.line(2, "client_id", sf.ClientID)
-		s.line(2, "client_secret", secret(sf.ClientSecret))
-		switch sf.Grant {
-		case GrantJWT:
-			s.line(2, "username", sf.Username)
-			s.line(2, "private_key_file", sf.PrivateKeyFile)
-		case GrantPassword:
-			s.line(2, "username", sf.Username)
-			s.line(2, "password", secret(sf.Password))
-			s.line(2, "security_token", secret(sf.SecurityToken))
-		}
-		s.line(2, "api_version", sf.APIVersion)
-		s.line(2, "external_id_field", sf.ExternalIDField)
-	case CRMZoho:
-		z := c.Zoho
-		s.line(2, "accounts_url", z.AccountsURL)
-		s.line(2, "api_domain", orText(z.APIDomain, "(from token response)"))
-		s.line(2, "client_id", z.ClientID)
-		s.line(2, "client_secret", secret(z.ClientSecret))
-		s.line(2, "refresh_token", secret(z.RefreshToken))
-		s.line(2, "module", orText(z.Module, "(recording off)"))
-		s.line(2, "record_incoming", onOff(z.RecordIncoming))
-		s.line(2, "record_outgoing", onOff(z.RecordOutgoing))
-		s.line(2, "user_id_field", orText(z.UserIDField, "(users matched as crm.users says)"))
-		s.line(2, "number_cleanup_regexp", orText(z.NumberCleanupRegexp, "(none)"))
-		s.line(2, "search_modules", strings.Join(z.SearchModules, ", "))
-		s.line(2, "call_id_field", orText(z.CallIDField, "(Description only)"))
 	}
 }
 

@@ -46,9 +46,6 @@ const (
 	RoutingTargetOwner = "owner"
 )
 
-// CRMTypes lists the values crm.type accepts, sorted.
-func CRMTypes() []string { return []string{CRMDynamics, CRMSalesforce, CRMZoho} }
-
 // Limits checked by Validate.
 const (
 	// MaxRoutingBudget leaves Enreach's 5 s Smart Routing timeout room for
@@ -61,11 +58,7 @@ const (
 )
 
 var (
-	tenantName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	columnName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	sfCustom    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)
-	sfVersion   = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
-	zohoAPIName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	tenantName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
 // validator collects errors named by key path.
@@ -128,7 +121,9 @@ func (v *validator) positive(path string, d Duration) {
 
 // Validate checks the whole configuration and returns every problem as
 // Errors (without file positions; Parse adds them). Load and Parse call it.
-func (c *Config) Validate() error {
+// types check each tenant's crm.<type> block; Summary uses them too.
+func (c *Config) Validate(types CRMTypes) error {
+	c.crmTypes = types
 	v := &validator{}
 	v.oneOf("store.driver", c.Store.Driver, DriverSQLite, DriverPostgres)
 	switch c.Store.Driver {
@@ -177,7 +172,7 @@ func (c *Config) Validate() error {
 		} else {
 			first[t.Name] = i
 		}
-		v.tenant(p, t)
+		v.tenant(p, t, types)
 	}
 	if len(v.errs) == 0 {
 		return nil
@@ -185,7 +180,7 @@ func (c *Config) Validate() error {
 	return v.errs
 }
 
-func (v *validator) tenant(p string, t *Tenant) {
+func (v *validator) tenant(p string, t *Tenant, types CRMTypes) {
 	if v.required(p+".name", t.Name) && !tenantName.MatchString(t.Name) {
 		v.add(p+".name", "invalid tenant name %q (use a-z, 0-9, - and _; it appears in URLs)", t.Name)
 	}
@@ -198,7 +193,7 @@ func (v *validator) tenant(p string, t *Tenant) {
 		}
 	}
 	v.enreach(p+".enreach", &t.Enreach)
-	v.crm(p+".crm", &t.CRM)
+	v.crm(p+".crm", &t.CRM, types)
 	v.phoneCalls(p+".phone_calls", &t.PhoneCalls)
 	v.retroactive(p+".retroactive", &t.Retroactive)
 	v.callbacks(p+".callbacks", t)
@@ -230,9 +225,11 @@ func (v *validator) enreach(p string, e *Enreach) {
 	}
 }
 
-func (v *validator) crm(p string, c *CRM) {
+func (v *validator) crm(p string, c *CRM, types CRMTypes) {
+	typeOK := false
 	if v.required(p+".type", c.Type) {
-		v.oneOf(p+".type", c.Type, CRMTypes()...)
+		typeOK = slices.Contains(CRMNames(), c.Type)
+		v.oneOf(p+".type", c.Type, CRMNames()...)
 	}
 	v.oneOf(p+".directory", c.Directory, DirectoryMirror, DirectoryLive)
 	v.nonNegative(p+".directory_full_resync", c.DirectoryFullResync)
@@ -249,142 +246,8 @@ func (v *validator) crm(p string, c *CRM) {
 			v.add(join(up+".overrides", k), "Enreach user id and CRM user id must both be set")
 		}
 	}
-	switch c.Type {
-	case CRMDynamics:
-		v.dynamics(p+".dynamics", &c.Dynamics)
-	case CRMSalesforce:
-		v.salesforce(p+".salesforce", &c.Salesforce)
-	case CRMZoho:
-		v.zoho(p+".zoho", &c.Zoho)
-	}
-}
-
-func (v *validator) dynamics(p string, d *Dynamics) {
-	if v.required(p+".url", d.URL) {
-		v.url(p+".url", d.URL)
-		if strings.Contains(d.URL, "/api/data") {
-			v.add(p+".url", "give the organisation root (e.g. https://contoso.crm4.dynamics.com), not the Web API path")
-		}
-	}
-	if v.required(p+".authority_url", d.AuthorityURL) {
-		v.url(p+".authority_url", d.AuthorityURL)
-	}
-	v.required(p+".tenant_id", d.TenantID)
-	v.required(p+".client_id", d.ClientID)
-	if !d.ClientSecret.IsSet() {
-		v.add(p+".client_secret", "required")
-	}
-	hasField := false
-	for _, entity := range sortedKeys(d.PhoneFields) {
-		ep := join(p+".phone_fields", entity)
-		if !slices.Contains([]string{"contact", "account", "lead"}, entity) {
-			v.add(ep, "unknown entity (want contact, account or lead)")
-			continue
-		}
-		for i, f := range d.PhoneFields[entity] {
-			if !columnName.MatchString(f) {
-				v.add(fmt.Sprintf("%s[%d]", ep, i), "invalid column name %q", f)
-			}
-			hasField = true
-		}
-	}
-	if !hasField {
-		v.add(p+".phone_fields", "at least one phone field is required")
-	}
-	if d.BatchSize < 1 || d.BatchSize > MaxDynamicsBatch {
-		v.add(p+".batch_size", "must be between 1 and %d", MaxDynamicsBatch)
-	}
-	if d.Concurrency < 1 || d.Concurrency > MaxDynamicsConcurrency {
-		v.add(p+".concurrency", "must be between 1 and %d", MaxDynamicsConcurrency)
-	}
-	if d.AuditField != "" && !columnName.MatchString(d.AuditField) {
-		v.add(p+".audit_field", "invalid column name %q (a Phone Call column's logical name, e.g. new_enreachapiaudit)", d.AuditField)
-	}
-}
-
-func (v *validator) salesforce(p string, s *Salesforce) {
-	if v.required(p+".login_url", s.LoginURL) {
-		v.url(p+".login_url", s.LoginURL)
-	}
-	v.required(p+".client_id", s.ClientID)
-	v.oneOf(p+".grant", s.Grant, GrantClientCredentials, GrantJWT, GrantPassword)
-	switch s.Grant {
-	case GrantClientCredentials:
-		if !s.ClientSecret.IsSet() {
-			v.add(p+".client_secret", "required with grant: client_credentials")
-		}
-	case GrantJWT:
-		if s.Username == "" {
-			v.add(p+".username", "required with grant: jwt")
-		}
-		if s.PrivateKeyFile == "" {
-			v.add(p+".private_key_file", "required with grant: jwt")
-		}
-	case GrantPassword:
-		if s.Username == "" {
-			v.add(p+".username", "required with grant: password")
-		}
-		if !s.Password.IsSet() {
-			v.add(p+".password", "required with grant: password")
-		}
-		if !s.ClientSecret.IsSet() {
-			v.add(p+".client_secret", "required with grant: password")
-		}
-	}
-	if !sfVersion.MatchString(s.APIVersion) {
-		v.add(p+".api_version", "invalid API version %q (want e.g. \"62.0\")", s.APIVersion)
-	}
-	if v.required(p+".external_id_field", s.ExternalIDField) && !sfCustom.MatchString(s.ExternalIDField) {
-		v.add(p+".external_id_field", "invalid custom field name %q (want e.g. Enreach_Call_Id__c)", s.ExternalIDField)
-	}
-	for _, kv := range [][2]string{{"number_field", s.NumberField}, {"start_field", s.StartField}, {"audit_field", s.AuditField}} {
-		if kv[1] != "" && !sfCustom.MatchString(kv[1]) {
-			v.add(p+"."+kv[0], "invalid custom field name %q (want e.g. Enreach_Audit__c)", kv[1])
-		}
-	}
-}
-
-func (v *validator) zoho(p string, z *Zoho) {
-	if v.required(p+".accounts_url", z.AccountsURL) {
-		v.url(p+".accounts_url", z.AccountsURL)
-	}
-	if z.APIDomain != "" {
-		v.url(p+".api_domain", z.APIDomain)
-	}
-	v.required(p+".client_id", z.ClientID)
-	if !z.ClientSecret.IsSet() {
-		v.add(p+".client_secret", "required")
-	}
-	if !z.RefreshToken.IsSet() {
-		v.add(p+".refresh_token", "required")
-	}
-	if z.Module != "" && !zohoAPIName.MatchString(z.Module) {
-		v.add(p+".module", "invalid module API name %q (want Calls or a custom module's API name)", z.Module)
-	}
-	for _, f := range []struct{ key, val string }{
-		{"user_id_field", z.UserIDField}, {"call_id_field", z.CallIDField}, {"audit_field", z.AuditField},
-	} {
-		if f.val != "" && !zohoAPIName.MatchString(f.val) {
-			v.add(p+"."+f.key, "invalid field API name %q", f.val)
-		}
-	}
-	if z.SubjectTimeZone != "" {
-		if _, err := time.LoadLocation(z.SubjectTimeZone); err != nil {
-			v.add(p+".subject_time_zone", "unknown time zone %q (want an IANA name such as Europe/London)", z.SubjectTimeZone)
-		}
-	}
-	if z.NumberCleanupRegexp != "" {
-		if _, err := regexp.Compile(z.NumberCleanupRegexp); err != nil {
-			v.add(p+".number_cleanup_regexp", "invalid regular expression: %v", err)
-		}
-	}
-	if len(z.SearchModules) == 0 {
-		v.add(p+".search_modules", "at least one module is required")
-	}
-	for i, m := range z.SearchModules {
-		if !zohoAPIName.MatchString(m) {
-			v.add(fmt.Sprintf("%s.search_modules[%d]", p, i), "invalid module API name %q", m)
-		}
+	if typeOK {
+		v.crmBlock(p, c, types)
 	}
 }
 
@@ -526,15 +389,6 @@ func (v *validator) routing(p string, t *Tenant, regionOK bool) {
 			}
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func (v *validator) purge(c *Config) {

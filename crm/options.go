@@ -110,3 +110,7 @@ func JoinKey(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// KeyMsg returns the key path below the client's block and the message, for
+// the configuration loader to name the full path.
+func (e *OptionError) KeyMsg() (key, msg string) { return e.Key, e.Msg }

@@ -24,7 +24,7 @@ func (c *ConfigCommand) Run(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, c.Getenv)
+	cfg, err := config.Load(*path, c.Getenv, configTypes())
 	if err != nil {
 		return err
 	}
@@ -49,5 +49,5 @@ func (m *Main) configFlags(name, synopsis string) (*flag.FlagSet, *string) {
 
 // loadConfig is shared by the subcommands that take --config.
 func (m *Main) loadConfig(path string) (*config.Config, error) {
-	return config.Load(path, m.Getenv)
+	return config.Load(path, m.Getenv, configTypes())
 }

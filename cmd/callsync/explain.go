@@ -136,7 +136,7 @@ func (c *ExplainCommand) Run(ctx context.Context, args []string) error {
 // (config.LoadLocal), picks the tenant and opens the store: what the
 // commands that only read local state (explain, directory show) need.
 func (c *Main) openTenantStore(ctx context.Context, path, tenant string) (*config.Tenant, *store.Store, error) {
-	cfg, err := config.LoadLocal(path, c.Getenv)
+	cfg, err := config.LoadLocal(path, c.Getenv, configTypes())
 	if err != nil {
 		return nil, nil, err
 	}

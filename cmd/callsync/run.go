@@ -258,7 +258,7 @@ func (w *worker) watchConfig(ctx context.Context, last [32]byte) {
 }
 
 func (w *worker) reload(why string) {
-	cfg, err := config.Load(w.configPath, w.getenv)
+	cfg, err := config.Load(w.configPath, w.getenv, configTypes())
 	if err != nil {
 		w.log.Error("config reload rejected; keeping the running config", "why", why, "err", err)
 		return

@@ -108,7 +108,7 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	p.SyncMethod = config.SyncWebhookAndPolling
 	t.Callbacks.Profiles = []config.Profile{p}
 	cfg.Tenants = []config.Tenant{t}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(configTypes()); err != nil {
 		return fmt.Errorf("sandbox config: %w", err)
 	}
 

@@ -26,7 +26,7 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	// The store only: no CRM or Enreach secret is needed.
-	cfg, err := config.LoadLocal(*path, c.Getenv)
+	cfg, err := config.LoadLocal(*path, c.Getenv, configTypes())
 	if err != nil {
 		return err
 	}
