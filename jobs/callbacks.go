@@ -178,7 +178,7 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 				continue
 			}
 			sum.Already++
-			s.cbOutcome(t, outs, Outcome{CallID: cb.ID, State: "already", Reason: pr.Reason, CRMID: pr.CRMID, Number: pr.Number})
+			s.cbOutcome(t, outs, Outcome{CallID: cb.ID, State: OutcomeAlready, Reason: pr.Reason, CRMID: pr.CRMID, Number: pr.Number})
 		case seen && pr.State == store.Ignored && cb.IsClosed:
 			// An ignored duplicate that is now closed needs no work.
 			sum.Already++
@@ -195,7 +195,7 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 		if o.DryRun {
 			sum.WouldWrite += len(closes)
 			for _, c := range closes {
-				s.cbOutcome(t, outs, Outcome{CallID: c.id, State: "dry-run", Reason: "close", CRMID: c.crmID, Number: c.number})
+				s.cbOutcome(t, outs, Outcome{CallID: c.id, State: OutcomeDryRun, Reason: "close", CRMID: c.crmID, Number: c.number})
 			}
 		} else if err := s.closeCallbacks(ctx, t, cst, closes, &sum, outs); err != nil {
 			errs = append(errs, err)
@@ -234,7 +234,7 @@ func (s *Syncer) processCallbacks(ctx context.Context, t *Tenant, p config.Profi
 	if o.DryRun {
 		sum.WouldWrite += len(write)
 		for _, it := range write {
-			s.cbOutcome(t, outs, Outcome{CallID: it.cb.ID, State: "dry-run", Number: it.number})
+			s.cbOutcome(t, outs, Outcome{CallID: it.cb.ID, State: OutcomeDryRun, Number: it.number})
 		}
 		return sum, outs, errors.Join(errs...)
 	}

@@ -162,7 +162,7 @@ func (s *Syncer) RetryCallbacks(ctx context.Context, t *Tenant, o SyncOptions) (
 	}
 	cfg := t.Config()
 	byProfile := map[string][]enreach.Callback{}
-	for _, st := range []string{store.Failed, store.Pending} {
+	for _, st := range []store.LedgerState{store.Failed, store.Pending} {
 		rows, err := s.Store.LedgerByState(ctx, t.Name, KindCallback, st, MaxAttempts, 5000)
 		if err != nil {
 			return sum, err

@@ -120,7 +120,7 @@ func (s *Syncer) closeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 			switch r.Status {
 			case crm.Created, crm.Existed:
 				sum.Written++
-				s.cbOutcome(t, outs, Outcome{CallID: c.id, State: "closed", Reason: string(r.Status), CRMID: c.crmID, Number: c.number})
+				s.cbOutcome(t, outs, Outcome{CallID: c.id, State: OutcomeClosed, Reason: string(r.Status), CRMID: c.crmID, Number: c.number})
 			default:
 				reason, attempts, lastErr = store.CallbackClosePending, c.attempts+1, errText(r.Err)
 				if errors.Is(r.Err, crm.ErrPermanent) {
@@ -143,7 +143,7 @@ func (s *Syncer) closeCallbacks(ctx context.Context, t *Tenant, cst CallbackStor
 
 func (s *Syncer) cbOutcome(t *Tenant, outs map[string]Outcome, o Outcome) {
 	outs[strings.ToLower(o.CallID)] = o
-	if o.State != "dry-run" {
+	if o.State != OutcomeDryRun {
 		s.Metrics.callback(t.Name, o.State)
 	}
 	s.outcome(t, o)

@@ -24,7 +24,7 @@ type Store interface {
 	SetWatermark(ctx context.Context, tenant, stream string, pos time.Time) error
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
-	LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]store.LedgerEntry, error)
+	LedgerByState(ctx context.Context, tenant, kind string, state store.LedgerState, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error)
 	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
@@ -35,7 +35,7 @@ type Store interface {
 	SetSchedule(ctx context.Context, tenant, job string, next, last time.Time) error
 	AddInbox(ctx context.Context, it store.InboxItem) (bool, error)
 	PendingInbox(ctx context.Context, limit int, except ...string) ([]store.InboxItem, error)
-	FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error
+	FinishInbox(ctx context.Context, tenant, deliveryID string, state store.InboxState, reason string) error
 	Purge(ctx context.Context, tenants []string, cut store.PurgeCutoffs) (store.PurgeResult, error)
 	WrittenWithPayload(ctx context.Context, tenant, kind, reason string, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	CallbackStore
@@ -111,10 +111,18 @@ func (s *Syncer) inFlight(ctx context.Context) (context.Context, func()) {
 // errStopped ends a pass that stopped between batches.
 var errStopped = errors.New("stopped before all batches were written; the rest waits for the next run")
 
+// Outcome states that are not ledger states: a dry run's decision (nothing
+// written), a callback request already handled, a callback activity closed.
+const (
+	OutcomeDryRun  store.LedgerState = "dry-run"
+	OutcomeAlready store.LedgerState = "already"
+	OutcomeClosed  store.LedgerState = "closed"
+)
+
 // Outcome is what happened to one call.
 type Outcome struct {
 	CallID string
-	State  string // written | skipped | unresolved | failed | ignored | dry-run
+	State  store.LedgerState // a ledger state, or OutcomeDryRun, OutcomeAlready, OutcomeClosed
 	Reason string
 	CRMID  string
 	Number string
@@ -410,7 +418,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	if o.DryRun {
 		sum.WouldWrite = len(write)
 		for _, p := range write {
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: "dry-run", Reason: p.dec.Reason, Number: p.number})
+			s.callOutcome(t, Outcome{CallID: p.call.ID, State: OutcomeDryRun, Reason: p.dec.Reason, Number: p.number})
 		}
 		return sum, nil
 	}
@@ -669,7 +677,7 @@ func mustJSON(v any) []byte {
 // stored payload, without asking Enreach again. With unresolved, calls that
 // had no CRM match are tried again too (the nightly run).
 func (s *Syncer) Retry(ctx context.Context, t *Tenant, unresolved bool, o SyncOptions) (Summary, error) {
-	states := []string{store.Failed, store.Pending}
+	states := []store.LedgerState{store.Failed, store.Pending}
 	if unresolved {
 		states = append(states, store.Unresolved)
 	}

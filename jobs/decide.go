@@ -78,7 +78,7 @@ func NotRecorded(c Call, z config.CRM) string {
 type Decision struct {
 	// State is the ledger state: store.Pending (write Activity),
 	// store.Unresolved or store.Skipped.
-	State    string
+	State    store.LedgerState
 	Reason   string
 	Activity crm.Activity
 	// Unmapped is the Enreach user of the call when that user has no CRM

@@ -90,7 +90,7 @@ func whyChosen(n int, reason string, chosen *crm.Ref, pickFirst bool) string {
 // decide records an outcome in the tenant's pending decision log entries;
 // flushDecisions stores them.
 func (s *Syncer) decide(t *Tenant, o Outcome) {
-	if s.Decisions == nil || o.State == "dry-run" {
+	if s.Decisions == nil || o.State == OutcomeDryRun {
 		return
 	}
 	d := store.Decision{Tenant: t.Name, Kind: KindCall, EnreachID: strings.ToLower(o.CallID), At: s.now(),

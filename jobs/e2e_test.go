@@ -286,7 +286,7 @@ func (w *world) check(exp []expectation) {
 				t.Errorf("call %s was written, want %s", e.id, e.reason)
 			}
 			l := ledger[strings.ToLower(e.id)]
-			if got := l.State + "/" + l.Reason; got != e.reason {
+			if got := string(l.State) + "/" + l.Reason; got != e.reason {
 				t.Errorf("call %s ledger %s, want %s", e.id, got, e.reason)
 			}
 			continue

@@ -12,13 +12,6 @@ import (
 	"github.com/callsync/callsync/store"
 )
 
-// Inbox delivery states (webhook_inbox.state).
-const (
-	InboxPending   = "pending"
-	InboxProcessed = "processed"
-	InboxIgnored   = store.Ignored
-)
-
 // ReasonDeferred marks a delivery whose requests could not be processed now
 // (CRM or lookup failure): they are parked in the ledger as failed and
 // RunCallbacks retries them, so the delivery itself is done.
@@ -74,7 +67,7 @@ func (s *Syncer) DrainInbox(ctx context.Context, reg *Registry, limit int) (int,
 
 func (s *Syncer) drainBatch(ctx context.Context, reg *Registry, items []store.InboxItem) (int, error) {
 	done := 0
-	finish := func(it store.InboxItem, state, reason string) error {
+	finish := func(it store.InboxItem, state store.InboxState, reason string) error {
 		if err := s.Store.FinishInbox(context.WithoutCancel(ctx), it.Tenant, it.DeliveryID, state, reason); err != nil {
 			return err
 		}
@@ -85,21 +78,21 @@ func (s *Syncer) drainBatch(ctx context.Context, reg *Registry, items []store.In
 	for _, it := range items {
 		t, ok := reg.Get(it.Tenant)
 		if !ok {
-			if err := finish(it, InboxIgnored, ReasonUnknownTenant); err != nil {
+			if err := finish(it, store.InboxIgnored, ReasonUnknownTenant); err != nil {
 				return done, err
 			}
 			continue
 		}
 		d, err := enreach.ParseDelivery(it.Payload)
 		if err != nil {
-			if err := finish(it, InboxIgnored, ReasonBadDelivery+": "+err.Error()); err != nil {
+			if err := finish(it, store.InboxIgnored, ReasonBadDelivery+": "+err.Error()); err != nil {
 				return done, err
 			}
 			continue
 		}
 		p, state, reason := ClassifyDelivery(t.Config(), d)
-		if state == InboxIgnored {
-			if err := finish(it, InboxIgnored, reason); err != nil {
+		if state == store.InboxIgnored {
+			if err := finish(it, store.InboxIgnored, reason); err != nil {
 				return done, err
 			}
 			continue
@@ -141,10 +134,10 @@ func (s *Syncer) drainBatch(ctx context.Context, reg *Registry, items []store.In
 		}
 		now := s.now()
 		for i, it := range g.items {
-			if o, ok := outs[g.ids[i]]; ok && (o.State == store.Written || o.State == "closed") {
+			if o, ok := outs[g.ids[i]]; ok && (o.State == store.Written || o.State == OutcomeClosed) {
 				s.Metrics.webhookToCRM(g.t.Name, now.Sub(it.ReceivedAt))
 			}
-			if err := finish(it, InboxProcessed, reason); err != nil {
+			if err := finish(it, store.InboxProcessed, reason); err != nil {
 				return done, errors.Join(append(errs, err)...)
 			}
 		}
@@ -211,9 +204,9 @@ func (s *Syncer) parkCallbacks(ctx context.Context, t *Tenant, p config.Profile,
 // current settings: state "pending" (process it for profile p) or "ignored"
 // with the reason. The receiver records ignored deliveries at once; the
 // inbox worker classifies again when it processes (settings may change).
-func ClassifyDelivery(cfg config.Tenant, d enreach.Delivery) (p config.Profile, state, reason string) {
+func ClassifyDelivery(cfg config.Tenant, d enreach.Delivery) (p config.Profile, state store.InboxState, reason string) {
 	if d.Callback == nil || !enreach.IsCallbackEvent(d.EventType) {
-		return p, store.Ignored, ReasonNotCallback
+		return p, store.InboxIgnored, ReasonNotCallback
 	}
 	found, active := false, false
 	for _, pr := range cfg.Callbacks.Profiles {
@@ -224,14 +217,14 @@ func ClassifyDelivery(cfg config.Tenant, d enreach.Delivery) (p config.Profile, 
 			p, found, active = pr, true, pr.Active
 		}
 		if pr.Active && pr.TakesWebhooks() {
-			return pr, InboxPending, ""
+			return pr, store.InboxPending, ""
 		}
 	}
 	switch {
 	case !found:
-		return p, store.Ignored, ReasonUnknownList
+		return p, store.InboxIgnored, ReasonUnknownList
 	case !active:
-		return p, store.Ignored, ReasonInactive
+		return p, store.InboxIgnored, ReasonInactive
 	}
-	return p, store.Ignored, ReasonPollingOnly
+	return p, store.InboxIgnored, ReasonPollingOnly
 }

@@ -59,7 +59,7 @@ func (w *cbWorld) drain() int {
 }
 
 // inbox returns a delivery's state and reason.
-func (w *cbWorld) inbox(deliveryID string) (state, reason string) {
+func (w *cbWorld) inbox(deliveryID string) (state store.InboxState, reason string) {
 	w.t.Helper()
 	err := w.store.DB().QueryRow(`SELECT state, reason FROM webhook_inbox WHERE tenant = 'contoso' AND delivery_id = ?`,
 		strings.ToLower(deliveryID)).Scan(&state, &reason)
@@ -86,10 +86,10 @@ func TestWebhookEachSyncMethod(t *testing.T) {
 	w.accept(url, dMixed, "accepted")
 	w.accept(url, dPolled, "ignored")
 	w.accept(url, dStray, "ignored")
-	if st, r := w.inbox(dPolled.ID); st != store.Ignored || r != jobs.ReasonPollingOnly {
+	if st, r := w.inbox(dPolled.ID); st != store.InboxIgnored || r != jobs.ReasonPollingOnly {
 		t.Errorf("polling profile delivery: %s %s", st, r)
 	}
-	if st, r := w.inbox(dStray.ID); st != store.Ignored || r != jobs.ReasonUnknownList {
+	if st, r := w.inbox(dStray.ID); st != store.InboxIgnored || r != jobs.ReasonUnknownList {
 		t.Errorf("unknown list delivery: %s %s", st, r)
 	}
 	if n := w.drain(); n != 2 {
@@ -103,7 +103,7 @@ func TestWebhookEachSyncMethod(t *testing.T) {
 		t.Errorf("webhook request: %+v", a)
 	}
 	for _, d := range []enreach.Delivery{dWeb, dMixed} {
-		if st, _ := w.inbox(d.ID); st != jobs.InboxProcessed {
+		if st, _ := w.inbox(d.ID); st != store.InboxProcessed {
 			t.Errorf("delivery %s: %s", d.ID, st)
 		}
 	}
@@ -122,7 +122,7 @@ func TestWebhookEachSyncMethod(t *testing.T) {
 		t.Error("the inbox was not empty")
 	}
 	counts, err := w.store.InboxCounts(context.Background(), "contoso")
-	if err != nil || counts["processed"] != 2 || counts["ignored"] != 2 || counts["pending"] != 0 {
+	if err != nil || counts[store.InboxProcessed] != 2 || counts[store.InboxIgnored] != 2 || counts[store.InboxPending] != 0 {
 		t.Errorf("inbox counts %v %v", counts, err)
 	}
 }
@@ -211,7 +211,7 @@ func TestWebhookKilledMidWriteCompletesOnce(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("drain: %d %v (the delivery is parked, not lost)", n, err)
 	}
-	if st, r := w.inbox(d.ID); st != jobs.InboxProcessed || r != jobs.ReasonDeferred {
+	if st, r := w.inbox(d.ID); st != store.InboxProcessed || r != jobs.ReasonDeferred {
 		t.Errorf("delivery %s %s", st, r)
 	}
 	if e := w.ledger(cb.ID); e.State != store.Failed || len(w.mem.Written()) != 1 {
@@ -271,12 +271,12 @@ func TestWebhookProfileChangeTakesEffectNextCycle(t *testing.T) {
 	// Deactivated between receipt and processing: the drain sees it.
 	w.setProfile("web", func(p *config.Profile) { p.Active = false })
 	w.drain()
-	if st, r := w.inbox(first.ID); st != store.Ignored || r != jobs.ReasonInactive {
+	if st, r := w.inbox(first.ID); st != store.InboxIgnored || r != jobs.ReasonInactive {
 		t.Errorf("delivery: %s %s", st, r)
 	}
 	second := created(w.request(w.webList, numContact, 1))
 	w.accept(url, second, "ignored")
-	if st, r := w.inbox(second.ID); st != store.Ignored || r != jobs.ReasonInactive {
+	if st, r := w.inbox(second.ID); st != store.InboxIgnored || r != jobs.ReasonInactive {
 		t.Errorf("delivery: %s %s", st, r)
 	}
 	// Switched to polling: webhooks are recorded as ignored, polling writes.
@@ -306,7 +306,7 @@ func TestWebhookDeferredWhenCRMIsDown(t *testing.T) {
 	if n := w.drain(); n != 1 {
 		t.Fatalf("drained %d", n)
 	}
-	if st, r := w.inbox(d.ID); st != jobs.InboxProcessed || r != jobs.ReasonDeferred {
+	if st, r := w.inbox(d.ID); st != store.InboxProcessed || r != jobs.ReasonDeferred {
 		t.Errorf("delivery %s %s", st, r)
 	}
 	if e := w.ledger(cb.ID); e.State != store.Failed || e.LastError == "" {
@@ -358,7 +358,7 @@ func TestWebhookDeliveriesOfAHeldTenantWaitUntilItIsReleased(t *testing.T) {
 	if n := w.drain(); n != 0 {
 		t.Fatalf("drained %d deliveries of a held tenant", n)
 	}
-	if st, _ := w.inbox(d.ID); st != jobs.InboxPending || len(w.activities()) != 0 {
+	if st, _ := w.inbox(d.ID); st != store.InboxPending || len(w.activities()) != 0 {
 		t.Fatalf("held tenant: delivery %s, %d activities", st, len(w.activities()))
 	}
 	w.reg.Release("contoso")
@@ -380,7 +380,7 @@ func TestWebhookDeliveriesOfATenantRunElsewhereAreLeftToItsReplica(t *testing.T)
 	if n := w.drain(); n != 0 {
 		t.Fatalf("drained %d deliveries of a tenant another replica runs", n)
 	}
-	if st, _ := w.inbox(d.ID); st != jobs.InboxPending || len(w.activities()) != 0 {
+	if st, _ := w.inbox(d.ID); st != store.InboxPending || len(w.activities()) != 0 {
 		t.Fatalf("tenant run elsewhere: delivery %s, %d activities", st, len(w.activities()))
 	}
 	elsewhere.Store(false) // the tenant's lease moved here

@@ -3,6 +3,7 @@ package jobs
 import (
 	"time"
 
+	"github.com/callsync/callsync/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -51,11 +52,11 @@ func (m *Metrics) observe(tenant string, s Summary) {
 	if m == nil {
 		return
 	}
-	m.calls.WithLabelValues(tenant, "written").Add(float64(s.Written))
+	m.calls.WithLabelValues(tenant, string(store.Written)).Add(float64(s.Written))
 	m.calls.WithLabelValues(tenant, "already").Add(float64(s.Already))
-	m.calls.WithLabelValues(tenant, "skipped").Add(float64(s.SkippedTotal()))
-	m.calls.WithLabelValues(tenant, "unresolved").Add(float64(s.Unresolved))
-	m.calls.WithLabelValues(tenant, "failed").Add(float64(s.Failed))
+	m.calls.WithLabelValues(tenant, string(store.Skipped)).Add(float64(s.SkippedTotal()))
+	m.calls.WithLabelValues(tenant, string(store.Unresolved)).Add(float64(s.Unresolved))
+	m.calls.WithLabelValues(tenant, string(store.Failed)).Add(float64(s.Failed))
 }
 
 func (m *Metrics) quarantined(tenant string, n int) {
@@ -77,9 +78,9 @@ func (m *Metrics) watermark(tenant, stream string, lag time.Duration) {
 	}
 }
 
-func (m *Metrics) callback(tenant, outcome string) {
+func (m *Metrics) callback(tenant string, outcome store.LedgerState) {
 	if m != nil {
-		m.callbacks.WithLabelValues(tenant, outcome).Inc()
+		m.callbacks.WithLabelValues(tenant, string(outcome)).Inc()
 	}
 }
 

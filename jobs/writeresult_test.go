@@ -18,7 +18,7 @@ func TestApplyWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		r        crm.WriteResult
-		state    string
+		state    store.LedgerState
 		reason   string
 		crmID    string
 		lastErr  string

@@ -171,7 +171,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !inserted:
 		log.Info("webhook delivery repeated", "delivery", d.ID, "event", d.EventType)
 		answer(w, http.StatusOK, webhookAnswer{Status: "duplicate"})
-	case state == store.Ignored:
+	case state == store.InboxIgnored:
 		log.Info("webhook delivery ignored", "delivery", d.ID, "event", d.EventType, "reason", reason)
 		answer(w, http.StatusOK, webhookAnswer{Status: "ignored", Reason: reason})
 	default:

@@ -154,7 +154,7 @@ func TestPollingProfileAndUnknownEventsAreRecordedIgnored(t *testing.T) {
 		t.Fatalf("other event: %d %s", status, body)
 	}
 	counts, err := f.st.InboxCounts(ctx, "contoso")
-	if err != nil || counts["ignored"] != 2 || counts["pending"] != 0 {
+	if err != nil || counts[store.InboxIgnored] != 2 || counts[store.InboxPending] != 0 {
 		t.Fatalf("counts %v %v", counts, err)
 	}
 	if f.notified.Load() != 0 {

@@ -32,7 +32,7 @@ type Store interface {
 	CRMRequests(ctx context.Context, tenant string, since time.Time) ([]store.RequestCount, error)
 	ListQuarantine(ctx context.Context, tenant string, limit int) ([]store.QuarantineItem, error)
 	QuarantineCount(ctx context.Context, tenant string) (int, error)
-	InboxCounts(ctx context.Context, tenant string) (map[string]int, error)
+	InboxCounts(ctx context.Context, tenant string) (map[store.InboxState]int, error)
 }
 
 // Tenant is a tenant as the page names it.
@@ -257,7 +257,7 @@ func (h *Handler) build(ctx context.Context) (pageData, error) {
 		if err != nil {
 			return d, err
 		}
-		td.InboxPending, td.InboxProcessed, td.InboxIgnored = inbox["pending"], inbox["processed"], inbox["ignored"]
+		td.InboxPending, td.InboxProcessed, td.InboxIgnored = inbox[store.InboxPending], inbox[store.InboxProcessed], inbox[store.InboxIgnored]
 		d.Tenants = append(d.Tenants, td)
 	}
 	return d, nil
@@ -286,7 +286,7 @@ func callSeries(rows []store.HourCount, index map[int64]int) []Series {
 		case store.Skipped, store.Ignored:
 			reason := r.Reason
 			if reason == "" {
-				reason = r.State
+				reason = string(r.State)
 			}
 			s := skipped[reason]
 			if s == nil {

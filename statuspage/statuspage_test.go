@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	h8 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
-	row := func(id, state, reason string, at time.Time) store.LedgerEntry {
+	row := func(id string, state store.LedgerState, reason string, at time.Time) store.LedgerEntry {
 		return store.LedgerEntry{Tenant: "acme", Kind: "call", EnreachID: id, Key: id, State: state, Reason: reason,
 			ItemTime: at, Number: customerNumber, Payload: []byte(`{"Number":"` + customerNumber + `"}`)}
 	}

@@ -53,7 +53,7 @@ func (s *Store) SaveCallbacks(ctx context.Context, entries []LedgerEntry, infos 
 		now := ms(time.Now())
 		for _, e := range entries {
 			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
-				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: e.State,
+				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
 				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
 				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
 				UnmappedUser: e.UnmappedUser,
@@ -166,21 +166,21 @@ func (s *Store) CallbackCountsByProfile(ctx context.Context, tenant, kind string
 		}
 		c.ByReason[k] += n
 		c.TotalItems += n
-		switch {
-		case r.State == Written && r.Reason == CallbackOpen:
+		switch state := LedgerState(r.State); {
+		case state == Written && r.Reason == CallbackOpen:
 			c.Open += n
-		case r.State == Written && r.Reason == CallbackClosePending:
+		case state == Written && r.Reason == CallbackClosePending:
 			c.Pending += n
-		case r.State == Written:
+		case state == Written:
 			c.Closed += n
-		case r.State == Ignored:
+		case state == Ignored:
 			c.Ignored += n
-		case r.State == Failed:
+		case state == Failed:
 			c.Failed += n
-		case r.State == Pending:
+		case state == Pending:
 			c.Pending += n
 		}
-		if r.State == Written {
+		if LedgerState(r.State) == Written {
 			c.Bundled += int(r.Bundled)
 		}
 		out[r.Profile] = c

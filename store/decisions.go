@@ -17,7 +17,7 @@ type Decision struct {
 	Kind      string
 	EnreachID string
 	At        time.Time
-	State     string
+	State     LedgerState
 	Reason    string
 	CRMID     string
 	Error     string
@@ -32,7 +32,7 @@ func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		for _, d := range ds {
 			if err := q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
-				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: d.State,
+				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
 				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
 			}); err != nil {
 				return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
@@ -50,7 +50,7 @@ func (s *Store) Decisions(ctx context.Context, tenant, kind, id string) ([]Decis
 	}
 	out := make([]Decision, len(rows))
 	for i, r := range rows {
-		out[i] = Decision{Tenant: tenant, Kind: kind, EnreachID: id, At: fromMS(r.At), State: r.State, Reason: r.Reason,
+		out[i] = Decision{Tenant: tenant, Kind: kind, EnreachID: id, At: fromMS(r.At), State: LedgerState(r.State), Reason: r.Reason,
 			CRMID: r.CrmID, Error: r.Error, Detail: r.Detail}
 	}
 	return out, nil
@@ -73,7 +73,7 @@ func (s *Store) LedgerItem(ctx context.Context, tenant, kind, id string) (Ledger
 		return LedgerRow{}, false, fmt.Errorf("store: ledger %s/%s/%s: %w", tenant, kind, id, err)
 	}
 	return LedgerRow{
-		LedgerEntry: LedgerEntry{Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
+		LedgerEntry: LedgerEntry{Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: LedgerState(r.State),
 			Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
 			ItemTime: fromMS(r.ItemTime), Number: r.Number, Payload: r.Payload},
 		FirstSeen: fromMS(r.CreatedAt), Updated: fromMS(r.UpdatedAt),

@@ -40,7 +40,7 @@ func (s *Store) WrittenWithPayload(ctx context.Context, tenant, kind, reason str
 	out := make([]LedgerEntry, len(rows))
 	for i, r := range rows {
 		out[i] = LedgerEntry{
-			Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
+			Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: LedgerState(r.State),
 			Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
 			ItemTime: fromMS(r.ItemTime), Number: r.Number, Payload: r.Payload,
 		}

@@ -11,7 +11,7 @@ import (
 // HourCount is how many calls of one state and reason started in one UTC hour.
 type HourCount struct {
 	Hour   time.Time
-	State  string
+	State  LedgerState
 	Reason string
 	N      int
 }
@@ -25,7 +25,7 @@ func (s *Store) CallsPerHour(ctx context.Context, tenant string, since time.Time
 	}
 	out := make([]HourCount, len(rows))
 	for i, r := range rows {
-		out[i] = HourCount{Hour: time.UnixMilli(r.Hour).UTC(), State: r.State, Reason: r.Reason, N: int(r.N)}
+		out[i] = HourCount{Hour: time.UnixMilli(r.Hour).UTC(), State: LedgerState(r.State), Reason: r.Reason, N: int(r.N)}
 	}
 	return out, nil
 }

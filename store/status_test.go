@@ -44,7 +44,7 @@ func TestCallsPerHourByStartHour(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		h := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
-		row := func(id, state, reason string, at time.Time) store.LedgerEntry {
+		row := func(id string, state store.LedgerState, reason string, at time.Time) store.LedgerEntry {
 			return store.LedgerEntry{Tenant: "t1", Kind: "call", EnreachID: id, Key: id, State: state, Reason: reason, ItemTime: at}
 		}
 		if err := s.SaveLedger(ctx, []store.LedgerEntry{

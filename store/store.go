@@ -28,15 +28,36 @@ import (
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
+// LedgerState is the state of a ledger row: the text of ledger.state (and
+// of decision_log.state), which the queries also name as literals.
+type LedgerState string
+
 // Ledger states.
 const (
-	Pending    = "pending"    // decided to write; the write has not been confirmed
-	Written    = "written"    // the CRM holds it (CRMID set)
-	Skipped    = "skipped"    // the rules say it is not synced (Reason says why)
-	Unresolved = "unresolved" // no CRM match yet; the nightly run retries it
-	Failed     = "failed"     // the write failed; retried by the next runs
-	Ignored    = "ignored"    // deliberately not written (duplicate callback, polling-only profile)
+	Pending    LedgerState = "pending"    // decided to write; the write has not been confirmed
+	Written    LedgerState = "written"    // the CRM holds it (CRMID set)
+	Skipped    LedgerState = "skipped"    // the rules say it is not synced (Reason says why)
+	Unresolved LedgerState = "unresolved" // no CRM match yet; the nightly run retries it
+	Failed     LedgerState = "failed"     // the write failed; retried by the next runs
+	Ignored    LedgerState = "ignored"    // deliberately not written (duplicate callback, polling-only profile)
 )
+
+// LedgerStates are all ledger states.
+var LedgerStates = []LedgerState{Pending, Written, Skipped, Unresolved, Failed, Ignored}
+
+// InboxState is the state of a webhook delivery: the text of
+// webhook_inbox.state.
+type InboxState string
+
+// Webhook inbox states.
+const (
+	InboxPending   InboxState = "pending"   // received, not processed yet
+	InboxProcessed InboxState = "processed" // its callback request was processed
+	InboxIgnored   InboxState = "ignored"   // recorded with the reason, not processed
+)
+
+// InboxStates are all webhook inbox states.
+var InboxStates = []InboxState{InboxPending, InboxProcessed, InboxIgnored}
 
 // Store is callsync's state in one of two engines: SQLite (a file, the
 // default) or PostgreSQL (shared by several replicas). Both run the same
@@ -266,7 +287,7 @@ type LedgerEntry struct {
 	Kind      string
 	EnreachID string
 	Key       string
-	State     string
+	State     LedgerState
 	Reason    string
 	CRMID     string
 	Attempts  int
@@ -293,7 +314,7 @@ func (s *Store) Ledger(ctx context.Context, tenant, kind string, ids []string) (
 		}
 		for _, r := range rows {
 			out[r.EnreachID] = LedgerEntry{
-				Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
+				Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: LedgerState(r.State),
 				Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
 				ItemTime: fromMS(r.ItemTime), Number: r.Number,
 			}
@@ -330,7 +351,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 		now := ms(time.Now())
 		for _, e := range entries {
 			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
-				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: e.State,
+				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
 				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
 				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
 				UnmappedUser: e.UnmappedUser,
@@ -345,15 +366,15 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 
 // LedgerByState lists rows in a state with fewer than maxAttempts attempts,
 // oldest first, payload included.
-func (s *Store) LedgerByState(ctx context.Context, tenant, kind, state string, maxAttempts, limit int) ([]LedgerEntry, error) {
-	rows, err := s.q.ListLedgerByState(ctx, dbsqlc.ListLedgerByStateParams{Tenant: tenant, Kind: kind, State: state, Attempts: int64(maxAttempts), Limit: int64(limit)})
+func (s *Store) LedgerByState(ctx context.Context, tenant, kind string, state LedgerState, maxAttempts, limit int) ([]LedgerEntry, error) {
+	rows, err := s.q.ListLedgerByState(ctx, dbsqlc.ListLedgerByStateParams{Tenant: tenant, Kind: kind, State: string(state), Attempts: int64(maxAttempts), Limit: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger %s/%s state %s: %w", tenant, kind, state, err)
 	}
 	out := make([]LedgerEntry, len(rows))
 	for i, r := range rows {
 		out[i] = LedgerEntry{
-			Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: r.State,
+			Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: LedgerState(r.State),
 			Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
 			ItemTime: fromMS(r.ItemTime), Number: r.Number, Payload: r.Payload,
 		}
@@ -362,14 +383,14 @@ func (s *Store) LedgerByState(ctx context.Context, tenant, kind, state string, m
 }
 
 // LedgerCounts counts a tenant's rows of a kind by state.
-func (s *Store) LedgerCounts(ctx context.Context, tenant, kind string) (map[string]int, error) {
+func (s *Store) LedgerCounts(ctx context.Context, tenant, kind string) (map[LedgerState]int, error) {
 	rows, err := s.q.CountLedgerByState(ctx, dbsqlc.CountLedgerByStateParams{Tenant: tenant, Kind: kind})
 	if err != nil {
 		return nil, fmt.Errorf("store: count ledger %s/%s: %w", tenant, kind, err)
 	}
-	out := map[string]int{}
+	out := map[LedgerState]int{}
 	for _, r := range rows {
-		out[r.State] = int(r.N)
+		out[LedgerState(r.State)] = int(r.N)
 	}
 	return out, nil
 }
@@ -555,7 +576,7 @@ type InboxItem struct {
 	EventType  string
 	ReceivedAt time.Time
 	Payload    []byte
-	State      string // pending | processed | ignored
+	State      InboxState
 	Reason     string
 }
 
@@ -563,11 +584,11 @@ type InboxItem struct {
 func (s *Store) AddInbox(ctx context.Context, it InboxItem) (inserted bool, err error) {
 	state := it.State
 	if state == "" {
-		state = "pending"
+		state = InboxPending
 	}
 	n, err := s.q.InsertInbox(ctx, dbsqlc.InsertInboxParams{
 		Tenant: it.Tenant, DeliveryID: it.DeliveryID, EventType: it.EventType, ReceivedAt: ms(it.ReceivedAt),
-		Payload: it.Payload, State: state, Reason: it.Reason,
+		Payload: it.Payload, State: string(state), Reason: it.Reason,
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: inbox %s/%s: %w", it.Tenant, it.DeliveryID, err)
@@ -595,14 +616,14 @@ func (s *Store) PendingInbox(ctx context.Context, limit int, except ...string) (
 	}
 	out := make([]InboxItem, len(rows))
 	for i, r := range rows {
-		out[i] = InboxItem{Tenant: r.Tenant, DeliveryID: r.DeliveryID, EventType: r.EventType, ReceivedAt: fromMS(r.ReceivedAt), Payload: r.Payload, State: "pending"}
+		out[i] = InboxItem{Tenant: r.Tenant, DeliveryID: r.DeliveryID, EventType: r.EventType, ReceivedAt: fromMS(r.ReceivedAt), Payload: r.Payload, State: InboxPending}
 	}
 	return out, nil
 }
 
 // FinishInbox marks a delivery processed or ignored.
-func (s *Store) FinishInbox(ctx context.Context, tenant, deliveryID, state, reason string) error {
-	err := s.q.FinishInbox(ctx, dbsqlc.FinishInboxParams{State: state, Reason: reason, ProcessedAt: sql.NullInt64{Int64: ms(time.Now()), Valid: true}, Tenant: tenant, DeliveryID: deliveryID})
+func (s *Store) FinishInbox(ctx context.Context, tenant, deliveryID string, state InboxState, reason string) error {
+	err := s.q.FinishInbox(ctx, dbsqlc.FinishInboxParams{State: string(state), Reason: reason, ProcessedAt: sql.NullInt64{Int64: ms(time.Now()), Valid: true}, Tenant: tenant, DeliveryID: deliveryID})
 	if err != nil {
 		return fmt.Errorf("store: finish inbox %s/%s: %w", tenant, deliveryID, err)
 	}
@@ -610,14 +631,14 @@ func (s *Store) FinishInbox(ctx context.Context, tenant, deliveryID, state, reas
 }
 
 // InboxCounts counts a tenant's deliveries by state.
-func (s *Store) InboxCounts(ctx context.Context, tenant string) (map[string]int, error) {
+func (s *Store) InboxCounts(ctx context.Context, tenant string) (map[InboxState]int, error) {
 	rows, err := s.q.CountInbox(ctx, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("store: count inbox %s: %w", tenant, err)
 	}
-	out := map[string]int{}
+	out := map[InboxState]int{}
 	for _, r := range rows {
-		out[r.State] = int(r.N)
+		out[InboxState(r.State)] = int(r.N)
 	}
 	return out, nil
 }

@@ -132,7 +132,7 @@ func TestInboxDeduplicatesDeliveries(t *testing.T) {
 		if len(p) != 1 {
 			t.Fatalf("pending = %d", len(p))
 		}
-		if err := s.FinishInbox(ctx, "a", "d1", "processed", ""); err != nil {
+		if err := s.FinishInbox(ctx, "a", "d1", store.InboxProcessed, ""); err != nil {
 			t.Fatal(err)
 		}
 		p, _ = s.PendingInbox(ctx, 10)

@@ -172,7 +172,7 @@ func explain(ctx context.Context, st *store.Store, t *config.Tenant, id string) 
 		return e, err
 	}
 	e.Found = true
-	e.State, e.Reason, e.Number, e.CRMID = row.State, row.Reason, row.Number, row.CRMID
+	e.State, e.Reason, e.Number, e.CRMID = string(row.State), row.Reason, row.Number, row.CRMID
 	e.FirstRead, e.Updated, e.Attempts, e.LastError = row.FirstSeen, row.Updated, row.Attempts, row.LastError
 	if filterReasons[row.Reason] {
 		e.Filter = "skipped: " + row.Reason
@@ -194,7 +194,7 @@ func explain(ctx context.Context, st *store.Store, t *config.Tenant, id string) 
 		return e, err
 	}
 	for _, d := range ds {
-		s := Step{At: d.At, State: d.State, Reason: d.Reason, CRMID: d.CRMID, Error: d.Error}
+		s := Step{At: d.At, State: string(d.State), Reason: d.Reason, CRMID: d.CRMID, Error: d.Error}
 		if len(d.Detail) > 0 {
 			var det jobs.Detail
 			if json.Unmarshal(d.Detail, &det) == nil {

@@ -23,7 +23,7 @@ type RetryCommand struct{ *Main }
 const retrySynopsis = "callsync retry --config FILE [--tenant T] [--reason R] [--since TIME] [--dry-run]"
 
 // retryStates are the ledger states retry takes up (besides the quarantine).
-var retryStates = []string{store.Failed, store.Pending, store.Unresolved}
+var retryStates = []store.LedgerState{store.Failed, store.Pending, store.Unresolved}
 
 // retryBatch is how many calls go through one ProcessCalls pass.
 const retryBatch = 200
@@ -151,7 +151,7 @@ func retryCalls(ctx context.Context, st *store.Store, tenant, reason string, sin
 			return nil, err
 		}
 		for _, r := range rows {
-			if reason != "" && !strings.EqualFold(reason, r.State) && !strings.EqualFold(reason, r.Reason) {
+			if reason != "" && !strings.EqualFold(reason, string(r.State)) && !strings.EqualFold(reason, r.Reason) {
 				continue
 			}
 			if !since.IsZero() && r.ItemTime.Before(since) {

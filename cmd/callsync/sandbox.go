@@ -320,7 +320,7 @@ type outcomePrinter struct {
 }
 
 func (p *outcomePrinter) print(_ string, o jobs.Outcome) {
-	key := o.CallID + "\x00" + o.State + "\x00" + o.Reason
+	key := o.CallID + "\x00" + string(o.State) + "\x00" + o.Reason
 	p.mu.Lock()
 	again := p.seen[key]
 	p.seen[key] = true

@@ -10,6 +10,7 @@ import (
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/jobs"
+	"github.com/callsync/callsync/store"
 )
 
 func callEndedAgo(d *doubles, ago time.Duration) enreach.Call {
@@ -85,12 +86,12 @@ func TestSandboxTakesAFreePortWhenBusy(t *testing.T) {
 func TestSandboxPrintsAnOutcomeOnce(t *testing.T) {
 	var out syncBuffer
 	p := &outcomePrinter{w: &out, seen: map[string]bool{}}
-	unresolved := jobs.Outcome{CallID: "c1", State: "unresolved", Reason: "no_match", Number: "+358401"}
+	unresolved := jobs.Outcome{CallID: "c1", State: store.Unresolved, Reason: "no_match", Number: "+358401"}
 	p.print("t", unresolved)
 	p.print("t", unresolved)
-	p.print("t", jobs.Outcome{CallID: "c2", State: "skipped", Reason: "not_work"})
-	p.print("t", jobs.Outcome{CallID: "c2", State: "skipped", Reason: "not_work"})
-	p.print("t", jobs.Outcome{CallID: "c1", State: "written", CRMID: "x"})
+	p.print("t", jobs.Outcome{CallID: "c2", State: store.Skipped, Reason: "not_work"})
+	p.print("t", jobs.Outcome{CallID: "c2", State: store.Skipped, Reason: "not_work"})
+	p.print("t", jobs.Outcome{CallID: "c1", State: store.Written, CRMID: "x"})
 	if got := strings.Count(out.String(), "\n"); got != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", got, out.String())
 	}

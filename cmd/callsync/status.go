@@ -149,7 +149,7 @@ func (c *StatusCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "  webhook inbox\tpending %d, processed %d, ignored %d\n", inbox["pending"], inbox["processed"], inbox["ignored"])
+		fmt.Fprintf(tw, "  webhook inbox\tpending %d, processed %d, ignored %d\n", inbox[store.InboxPending], inbox[store.InboxProcessed], inbox[store.InboxIgnored])
 		tw.Flush()
 	}
 	return nil

@@ -80,7 +80,7 @@ func runUnmatched(t *testing.T, b crmtest.Backend, st *store.Store, on bool) {
 			t.Fatal(err)
 		}
 		r := rows[strings.ToLower(call.CallID)]
-		return r.State + "/" + r.Reason
+		return string(r.State) + "/" + r.Reason
 	}
 
 	sum, err := syncer.RunCalls(ctx, tenant, jobs.SyncOptions{})
@@ -95,7 +95,7 @@ func runUnmatched(t *testing.T, b crmtest.Backend, st *store.Store, on bool) {
 		if got[0].OwnerID != "" && got[0].OwnerID != crmAgent {
 			t.Errorf("owner %q, want %q", got[0].OwnerID, crmAgent)
 		}
-		if r := reason(); r != store.Written+"/"+jobs.ReasonUnlinked {
+		if r := reason(); r != string(store.Written)+"/"+jobs.ReasonUnlinked {
 			t.Errorf("ledger %s, want written/unlinked", r)
 		}
 	} else {
@@ -125,7 +125,7 @@ func runUnmatched(t *testing.T, b crmtest.Backend, st *store.Store, on bool) {
 		if got[0].ID != first || sum.Linked != 1 || sum.Written != 0 {
 			t.Errorf("linked activity %s (first %s), summary %+v: want the same activity linked, nothing written", got[0].ID, first, sum)
 		}
-		if r := reason(); r != store.Written+"/"+jobs.ReasonLinked {
+		if r := reason(); r != string(store.Written)+"/"+jobs.ReasonLinked {
 			t.Errorf("ledger %s, want written/linked", r)
 		}
 	}
