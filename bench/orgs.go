@@ -74,7 +74,7 @@ func (o *dynamicsOrg) CRMYAML(proxy func(string) string) string {
 func (o *dynamicsOrg) Env() map[string]string {
 	return map[string]string{"CRM_SECRET": o.srv.Config().ClientSecret}
 }
-func (o *dynamicsOrg) Requests() int { return o.srv.RequestCount() + o.srv.TokenRequests() }
+func (o *dynamicsOrg) Requests() int { return o.srv.Requests() }
 func (o *dynamicsOrg) Activities() (int, int) {
 	pcs := o.srv.PhoneCalls()
 	linked := 0
@@ -162,7 +162,7 @@ func (o *zohoOrg) Env() map[string]string {
 	c := o.srv.Config()
 	return map[string]string{"CRM_SECRET": c.ClientSecret, "CRM_REFRESH": c.RefreshToken}
 }
-func (o *zohoOrg) Requests() int { return o.srv.Requests() + o.srv.TokenRequests() }
+func (o *zohoOrg) Requests() int { return o.srv.Requests() }
 func (o *zohoOrg) Activities() (int, int) {
 	recs := o.srv.Records("Calls")
 	linked := 0

@@ -157,7 +157,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.RoutingWorkers}, Timeout: 10 * time.Second}
 	lookups := func(url string, numbers []string) (RoutingLatency, int, []string) {
-		before := dyn.RequestCount() + dyn.TokenRequests()
+		before := dyn.Requests()
 		var (
 			next     atomic.Int64
 			targets  atomic.Int64
@@ -204,7 +204,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		}
 		wg.Wait()
 		rl := RoutingLatency{N: len(lat), P50MS: ms(quantile(lat, 0.5)), P99MS: ms(quantile(lat, 0.99)), MaxMS: ms(quantile(lat, 1)), Targets: int(targets.Load())}
-		return rl, dyn.RequestCount() + dyn.TokenRequests() - before, problems
+		return rl, dyn.Requests() - before, problems
 	}
 	var problems []string
 	r.Cached, r.CRMRequestsCached, problems = lookups(url, w.customers[:o.RoutingCached])

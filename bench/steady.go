@@ -141,7 +141,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	pprof.SetGoroutineLabels(ctx)
 	crmRequests := func() (n int) {
 		for _, d := range dyns {
-			n += d.RequestCount() + d.TokenRequests()
+			n += d.Requests()
 		}
 		return n
 	}

@@ -34,7 +34,7 @@ func TestAccountRuleThroughDynamicsParent(t *testing.T) {
 	e.dir.targets[owner] = "+358407770001"
 	accountGets := func() int {
 		n := 0
-		for _, r := range srv.Requests() {
+		for _, r := range srv.Log() {
 			if r.Method == "GET" && strings.HasSuffix(r.Path, "/accounts") && strings.Contains(r.Query, "accountid") {
 				n++
 			}
@@ -52,10 +52,10 @@ func TestAccountRuleThroughDynamicsParent(t *testing.T) {
 		t.Fatalf("%d account fetches, want 2 (one per caller)", n)
 	}
 	// Repeat callers: the numbers and the parent accounts are cached.
-	before := srv.RequestCount()
+	before := srv.APIRequests()
 	e.call(caller, queueNum)
 	e.call("+358503334444", queueNum)
-	if n := srv.RequestCount() - before; n != 0 {
+	if n := srv.APIRequests() - before; n != 0 {
 		t.Errorf("repeat callers made %d Dataverse requests", n)
 	}
 }

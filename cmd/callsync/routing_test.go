@@ -119,7 +119,7 @@ tenants:
 		t.Fatalf("contact of the VIP account: %d %v", code, got)
 	}
 	var accountQueries int
-	for _, r := range dyn.Requests() {
+	for _, r := range dyn.Log() {
 		if strings.HasSuffix(r.Path, "/accounts") && strings.Contains(r.Query, "accountid") {
 			accountQueries++
 		}

@@ -62,7 +62,7 @@ func TestAccountsByID(t *testing.T) {
 	}
 
 	// One GET for every id (plus its next pages), In over accountid.
-	reqs := b.srv.Requests()
+	reqs := b.srv.Log()
 	if len(reqs) == 0 {
 		t.Fatal("no request")
 	}
@@ -90,8 +90,8 @@ func TestAccountsEdges(t *testing.T) {
 	acc := b.srv.AddAccount(dynamicstest.Record{Name: "Big Co", Fields: map[string]any{"cs_tier": "VIP"}})
 
 	got, err := b.client.Accounts(ctx, []string{"nope", ""}, nil)
-	if err != nil || len(got) != 0 || b.srv.RequestCount() != 0 {
-		t.Fatalf("no valid id: %v, %v, %d requests", got, err, b.srv.RequestCount())
+	if err != nil || len(got) != 0 || b.srv.APIRequests() != 0 {
+		t.Fatalf("no valid id: %v, %v, %d requests", got, err, b.srv.APIRequests())
 	}
 	if _, err := b.client.Accounts(ctx, []string{acc}, []string{"cs_tier eq 'x'"}); err == nil {
 		t.Fatal("a field that is not a column name was sent")
@@ -107,7 +107,7 @@ func TestAccountsEdges(t *testing.T) {
 	if err != nil || got[acc].Name != "Big Co" || got[acc].Fields != nil {
 		t.Fatalf("after a 429: %+v, %v", got, err)
 	}
-	if n := b.srv.RequestCount(); n != 2 {
+	if n := b.srv.APIRequests(); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
 	// A failing org: the error says so.

@@ -93,10 +93,10 @@ func TestDoctorCompleteOrg(t *testing.T) {
 					t.Errorf("no %q check in %+v", name, checks)
 				}
 			}
-			if e.srv.RequestCount() > 4 {
-				t.Errorf("doctor made %d Web API requests, want at most 4 (WhoAmI, definitions, reads, one user query)", e.srv.RequestCount())
+			if e.srv.APIRequests() > 4 {
+				t.Errorf("doctor made %d Web API requests, want at most 4 (WhoAmI, definitions, reads, one user query)", e.srv.APIRequests())
 			}
-			for _, r := range e.srv.Requests() {
+			for _, r := range e.srv.Log() {
 				if r.Method != "GET" && r.Path != dynamicstest.APIPath+"/$batch" {
 					t.Errorf("doctor sent %s %s: it must only read", r.Method, r.Path)
 				}
@@ -302,8 +302,8 @@ func TestLookupRereadsDefinitionsAfterInvalidColumn(t *testing.T) {
 		t.Fatalf("lookup after the column went: %+v, %v", got, err)
 	}
 	// refused lookup, definitions, retried lookup
-	if n := e.srv.RequestCount(); n != 3 {
-		t.Errorf("%d requests, want 3: %+v", n, e.srv.Requests())
+	if n := e.srv.APIRequests(); n != 3 {
+		t.Errorf("%d requests, want 3: %+v", n, e.srv.Log())
 	}
 }
 
@@ -356,7 +356,7 @@ func TestDefinitionsCachedForADay(t *testing.T) {
 	// The lookup's own request: the background re-read's requests (e.g. the
 	// field security privileges) may be logged after it.
 	lookupQuery := func() string {
-		reqs := e.srv.Requests()
+		reqs := e.srv.Log()
 		for i := len(reqs) - 1; i >= 0; i-- {
 			if strings.Contains(reqs[i].Path, "contacts") && strings.Contains(reqs[i].Query, "telephone") {
 				return reqs[i].Query

@@ -47,7 +47,7 @@ func newEnv(t *testing.T, o dynamicstest.Options, cfg func(*dynamics.Config), op
 	return env{srv: srv, c: c}
 }
 
-func (e env) requests() int { return e.srv.RequestCount() + e.srv.TokenRequests() }
+func (e env) requests() int { return e.srv.Requests() }
 
 func forms(t *testing.T, e164 string) []string {
 	t.Helper()
@@ -100,7 +100,7 @@ func TestBadCredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "invalid_client") || strings.Contains(err.Error(), "wrong-s3cr3t") {
 		t.Errorf("wrong secret: %v, want invalid_client without the secret", err)
 	}
-	if n := e.srv.RequestCount(); n != 0 {
+	if n := e.srv.APIRequests(); n != 0 {
 		t.Errorf("%d Web API requests without a token", n)
 	}
 }
@@ -154,7 +154,7 @@ func TestLookupBatching(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			api := e.srv.RequestCount()
+			api := e.srv.APIRequests()
 			t.Logf("1,000 numbers (%d forms) -> %d Web API requests + %d token request(s)", countForms(req), api, e.srv.TokenRequests())
 			limit := 2
 			if pageSize > 0 {
@@ -163,7 +163,7 @@ func TestLookupBatching(t *testing.T) {
 			if api > limit {
 				t.Errorf("lookup of 1,000 numbers made %d Web API requests, want <= %d", api, limit)
 			}
-			for _, r := range e.srv.Requests() {
+			for _, r := range e.srv.Log() {
 				if r.Path != dynamicstest.APIPath+"/$batch" || r.Status != http.StatusOK {
 					t.Errorf("request %+v, want a 200 $batch", r)
 				}
@@ -224,7 +224,7 @@ func TestLookupEscaping(t *testing.T) {
 	}
 	// One direct GET (after the $batch of table definitions): its query
 	// string carries %2B, never a raw '+'.
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Log() {
 		if r.Path == dynamicstest.APIPath+"/$batch" {
 			continue
 		}
@@ -530,11 +530,11 @@ func TestWrite1000(t *testing.T) {
 		}
 	}
 	total := e.requests()
-	t.Logf("1,000 activities: %d HTTP requests (%d Web API, %d token)", total, e.srv.RequestCount(), e.srv.TokenRequests())
+	t.Logf("1,000 activities: %d HTTP requests (%d Web API, %d token)", total, e.srv.APIRequests(), e.srv.TokenRequests())
 	if total > 12 {
 		t.Errorf("1,000 activities took %d HTTP requests, want <= 12", total)
 	}
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Log() {
 		if r.Path != dynamicstest.APIPath+"/$batch" || r.Ops > 1000 {
 			t.Errorf("request %+v", r)
 		}
@@ -583,7 +583,7 @@ func TestWriteBatchOpsLimit(t *testing.T) {
 		}
 	}
 	var ops []int
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Log() {
 		ops = append(ops, r.Ops)
 	}
 	if len(ops) != 2 || ops[0]+ops[1] != 1800 || ops[0] > 1000 || ops[1] > 1000 {
@@ -631,7 +631,7 @@ func TestTokenExpiresMidRun(t *testing.T) {
 		}
 	}
 	unauthorized := 0
-	for _, r := range srv.Requests() {
+	for _, r := range srv.Log() {
 		if r.Status == http.StatusUnauthorized {
 			unauthorized++
 		}
@@ -663,7 +663,7 @@ func TestThrottled(t *testing.T) {
 		}
 	}
 	var statuses []int
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Log() {
 		statuses = append(statuses, r.Status)
 	}
 	if !slices.Equal(statuses, []int{429, 200}) {
@@ -860,12 +860,12 @@ func TestWriteCallbackQueuePartyRefused(t *testing.T) {
 	if err != nil || res[0].Status != crm.Created {
 		t.Fatalf("second callback: %+v, %v", res, err)
 	}
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Log() {
 		if r.Status != http.StatusOK {
 			t.Errorf("request %+v after the fallback, want none refused", r)
 		}
 	}
-	if n := e.srv.RequestCount(); n != 1 {
+	if n := e.srv.APIRequests(); n != 1 {
 		t.Errorf("second callback took %d requests, want 1", n)
 	}
 	if n := strings.Count(logs.String(), "refuses a queue"); n != 1 {

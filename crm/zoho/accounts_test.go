@@ -22,7 +22,7 @@ func TestAccountsByID(t *testing.T) {
 	for i := range 2600 { // more than one query (and one page) holds
 		many = append(many, b.AddCustomer(crm.Account, fmt.Sprint("Filler ", i), nil, "", nil))
 	}
-	s.ResetCounts()
+	s.ResetLog()
 
 	ids := append([]string{vip, plain, contact, "12ab", "", " ", vip}, many...)
 	got, err := c.Accounts(ctx, ids, []string{extraField})
@@ -44,7 +44,7 @@ func TestAccountsByID(t *testing.T) {
 			t.Errorf("%q answered", id)
 		}
 	}
-	log := s.RequestLog()
+	log := s.Log()
 	if len(log) != 2 {
 		t.Fatalf("%d requests for 2602 ids, want 2", len(log))
 	}
@@ -59,9 +59,9 @@ func TestAccountsByID(t *testing.T) {
 func TestAccountsEdges(t *testing.T) {
 	b, c, s := newClient(t, nil)
 	acc := b.AddCustomer(crm.Account, "Big Co", nil, "", nil)
-	s.ResetCounts()
-	if got, err := c.Accounts(ctx, []string{"x", ""}, nil); err != nil || len(got) != 0 || s.Requests() != 0 {
-		t.Fatalf("no valid id: %v, %v, %d requests", got, err, s.Requests())
+	s.ResetLog()
+	if got, err := c.Accounts(ctx, []string{"x", ""}, nil); err != nil || len(got) != 0 || s.APIRequests() != 0 {
+		t.Fatalf("no valid id: %v, %v, %d requests", got, err, s.APIRequests())
 	}
 	if _, err := c.Accounts(ctx, []string{acc}, []string{"Tier from Accounts"}); err == nil {
 		t.Fatal("a field that is not an API name was sent")

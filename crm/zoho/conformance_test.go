@@ -118,7 +118,7 @@ func (b *backend) Zoho() *zoho.Client { return b.client }
 func (b *backend) UserMatch() crm.UserMatch { return b.match }
 
 // Requests counts API and token requests.
-func (b *backend) Requests() int { return b.Server.Requests() + b.Server.TokenRequests() }
+func (b *backend) Requests() int { return b.Server.Requests() }
 
 // extraField implements crmtest.FieldsBackend.
 func (b *backend) ExtraField(crm.Entity) string { return extraField }

@@ -32,12 +32,12 @@ func doctorOrg(t *testing.T, configure func(*zoho.Config)) *backend {
 
 func runDoctor(t *testing.T, b *backend) map[string]crm.Check {
 	t.Helper()
-	b.Server.ResetCounts()
+	b.Server.ResetLog()
 	checks, err := b.Zoho().Doctor(ctx)
 	if err != nil {
 		t.Fatalf("Doctor: %v", err)
 	}
-	for _, r := range b.Server.RequestLog() {
+	for _, r := range b.Server.Log() {
 		if r.Method != http.MethodGet {
 			t.Errorf("Doctor wrote: %+v", r)
 		}

@@ -110,10 +110,10 @@ func TestTokenCachedAndAPIDomainFromTokenResponse(t *testing.T) {
 	if n := s.TokenRequests(); n != 1 {
 		t.Errorf("20 lookups made %d token requests, want 1 (cached)", n)
 	}
-	if n := s.Requests(); n != 63 {
+	if n := s.APIRequests(); n != 63 {
 		t.Errorf("20 lookups over 3 modules made %d API requests, want 60 and 3 metadata reads (cached a day)", n)
 	}
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if r.Path == "/crm/v8/settings/fields" && r.Status == http.StatusOK {
 			continue
 		}
@@ -132,7 +132,7 @@ func TestExpiredTokenMidRun(t *testing.T) {
 		t.Errorf("%d grants, want 2 (one renewal after the 401)", g)
 	}
 	var unauthorized int
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if r.Status == http.StatusUnauthorized {
 			unauthorized++
 		}
@@ -204,8 +204,8 @@ func TestRefusedGrantIsNotRetriedAndSecretsStayOutOfLogs(t *testing.T) {
 	if n := s.TokenRequests(); n != 1 {
 		t.Errorf("%d token requests, want 1 (a refusal is neither retried nor repeated during the cooldown)", n)
 	}
-	if s.Requests() != 0 {
-		t.Errorf("%d API requests without a token", s.Requests())
+	if s.APIRequests() != 0 {
+		t.Errorf("%d API requests without a token", s.APIRequests())
 	}
 	for _, secret := range []string{"wrong-secret-value", s.RefreshToken} {
 		if strings.Contains(logs.String(), secret) || strings.Contains(err.Error(), secret) {
@@ -306,12 +306,12 @@ func TestLookupThousandNumbersFewRequests(t *testing.T) {
 	if len(res) != len(want) {
 		t.Errorf("%d numbers with hits, want %d", len(res), len(want))
 	}
-	n := s.Requests()
+	n := s.APIRequests()
 	t.Logf("lookup of 1000 numbers (%d forms each at most): %d COQL requests", phone.MaxForms, n)
 	if n > 48 {
 		t.Errorf("lookup of 1000 numbers made %d requests, want a few dozen", n)
 	}
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
 			t.Errorf("request answered %d: %s", r.Status, r.Query[:80])
 		}
@@ -333,7 +333,7 @@ func TestUsersPagedActiveOnly(t *testing.T) {
 	if len(got) != 2 || got["e-3"].Email != "u3@example.com" || got["E-240"].Name != "User 240" {
 		t.Errorf("by field: %+v", got)
 	}
-	if n := s.Requests(); n != 2 {
+	if n := s.APIRequests(); n != 2 {
 		t.Errorf("%d requests for 251 users, want 2 pages", n)
 	}
 	// Without user_id_field, users.match email matches by e-mail.
@@ -451,7 +451,7 @@ func TestPartialFailureRetriedWithoutDuplicates(t *testing.T) {
 					t.Errorf("item %d = %+v, want Created", i, r)
 				}
 			}
-			if log := s.RequestLog(); log[len(log)-1].Status != http.StatusMultiStatus {
+			if log := s.Log(); log[len(log)-1].Status != http.StatusMultiStatus {
 				t.Errorf("insert answered %d, want 207", log[len(log)-1].Status)
 			}
 			retry := write(t, c, acts)
@@ -522,19 +522,19 @@ func TestCustomModuleWithRelatesTo(t *testing.T) {
 		t.Errorf("unlinked call has a RelatesTo lookup: %v", rec)
 	}
 	// Replay: upsert reports update → Existed, same ids, nothing new.
-	before := s.Requests()
+	before := s.APIRequests()
 	again := write(t, c, []crm.Activity{in, out})
 	wantStatus(t, again, crm.Existed)
 	if again[0].ID != res[0].ID || again[1].ID != res[1].ID {
 		t.Errorf("replay ids %v, want %v", again, res)
 	}
-	if n := s.Requests() - before; n != 1 {
+	if n := s.APIRequests() - before; n != 1 {
 		t.Errorf("replay made %d requests, want 1 upsert", n)
 	}
 	if n := len(s.Records("CCSP_Calls")); n != 2 || len(s.Records("Calls")) != 0 {
 		t.Errorf("%d custom records and %d calls, want 2 and 0", n, len(s.Records("Calls")))
 	}
-	if p := s.RequestLog()[len(s.RequestLog())-1].Path; p != "/crm/v8/CCSP_Calls/upsert" {
+	if p := s.Log()[len(s.Log())-1].Path; p != "/crm/v8/CCSP_Calls/upsert" {
 		t.Errorf("path %s", p)
 	}
 	// A partial failure retried: the failed item is inserted once.
@@ -598,8 +598,8 @@ func TestRecordingSwitchedOff(t *testing.T) {
 	t.Run("nothing to record makes no request", func(t *testing.T) {
 		_, c, s := newClient(t, func(c *zoho.Config) { c.Module = "" })
 		write(t, c, []crm.Activity{inbound, outbound})
-		if s.Requests()+s.TokenRequests() != 0 {
-			t.Errorf("%d requests", s.Requests()+s.TokenRequests())
+		if s.APIRequests()+s.TokenRequests() != 0 {
+			t.Errorf("%d requests", s.APIRequests()+s.TokenRequests())
 		}
 	})
 }
@@ -711,7 +711,7 @@ func TestThrottlingBacksOff(t *testing.T) {
 	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusTooManyRequests, "0")
 	wantStatus(t, write(t, c, calls(0, 3)), crm.Created)
 	var throttled int
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if r.Status == http.StatusTooManyRequests {
 			throttled++
 		}
@@ -733,7 +733,7 @@ func TestInsertServerErrorIsNotRetried(t *testing.T) {
 		}
 	}
 	var inserts int
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if r.Path == "/crm/v8/Calls" {
 			inserts++
 		}
@@ -750,7 +750,7 @@ func TestThousandCallsFewRequests(t *testing.T) {
 			_, c, s := newClient(t, cfg)
 			acts := calls(0, 1000)
 			wantStatus(t, write(t, c, acts), crm.Created)
-			n, tok := s.Requests(), s.TokenRequests()
+			n, tok := s.APIRequests(), s.TokenRequests()
 			t.Logf("1000 calls: %d API requests + %d token request", n, tok)
 			if n != 12 || tok != 1 { // one metadata read (cached a day), one pre-check query, ten inserts of 100
 				t.Errorf("1000 calls: %d API and %d token requests, want 12 and 1", n, tok)
@@ -758,9 +758,9 @@ func TestThousandCallsFewRequests(t *testing.T) {
 			if len(s.Records("Calls")) != 1000 {
 				t.Fatalf("%d calls stored", len(s.Records("Calls")))
 			}
-			s.ResetCounts()
+			s.ResetLog()
 			wantStatus(t, write(t, c, acts), crm.Existed)
-			if n := s.Requests(); n > 2 {
+			if n := s.APIRequests(); n > 2 {
 				t.Errorf("replay of 1000 calls: %d requests, want at most 2", n)
 			}
 		})
@@ -947,7 +947,7 @@ func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
 	if r := res["+358401000004"]; len(r) != 0 {
 		t.Errorf("Accounts has no visible phone field but matched: %+v", r)
 	}
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if strings.Contains(r.Query, "from Accounts") {
 			t.Errorf("Accounts searched without a visible phone field: %s", r.Query)
 		}
@@ -1104,7 +1104,7 @@ func TestWithoutSettingsScope(t *testing.T) {
 		t.Errorf("%d token grants, want 1 (a scope mismatch renews nothing)", n)
 	}
 	meta := 0
-	for _, r := range s.RequestLog() {
+	for _, r := range s.Log() {
 		if strings.HasPrefix(r.Path, "/crm/v8/settings/") {
 			meta++
 		}

@@ -440,16 +440,24 @@ func str(v any) string {
 	return s
 }
 
-// Requests returns the API request log (token requests excluded).
-func (s *Server) Requests() []Request {
+// Log returns the API request log (token requests excluded).
+func (s *Server) Log() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
 }
 
-// RequestCount is the number of HTTP requests to the Web API, rejected
+// Requests is the number of HTTP requests served: Web API and token
+// endpoint, rejected ones (401, 429) included.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log) + s.tokenCount
+}
+
+// APIRequests is the number of HTTP requests to the Web API, rejected
 // ones (401, 429) included.
-func (s *Server) RequestCount() int {
+func (s *Server) APIRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.log)

@@ -599,8 +599,8 @@ func TestFaultsAndLog(t *testing.T) {
 	if r := c.do(http.MethodGet, c.api("WhoAmI"), "", nil); r.status != 200 {
 		t.Errorf("after faults: %d", r.status)
 	}
-	log := c.srv.Requests()
-	if len(log) != 3 || log[0].Status != 429 || log[1].Status != 503 || log[2].Status != 200 || c.srv.RequestCount() != 3 || c.srv.TokenRequests() != 1 {
+	log := c.srv.Log()
+	if len(log) != 3 || log[0].Status != 429 || log[1].Status != 503 || log[2].Status != 200 || c.srv.APIRequests() != 3 || c.srv.TokenRequests() != 1 {
 		t.Errorf("log %+v, tokens %d", log, c.srv.TokenRequests())
 	}
 }

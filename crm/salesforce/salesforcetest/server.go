@@ -222,6 +222,14 @@ func (s *Server) Requests() int {
 	return len(s.log)
 }
 
+// APIRequests returns the number of API requests (token requests
+// excluded).
+func (s *Server) APIRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log) - s.tokenReqs
+}
+
 // TokenRequests returns the number of token endpoint requests.
 func (s *Server) TokenRequests() int {
 	s.mu.Lock()

@@ -185,8 +185,16 @@ func (s *Server) SetTimeZone(loc *time.Location) {
 // owner of records written without Owner.
 func (s *Server) AdminUserID() string { return s.adminID }
 
-// Requests returns the number of API requests (token grants excluded).
+// Requests returns the number of HTTP requests served: API and token
+// endpoint.
 func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests + s.tokenReq
+}
+
+// APIRequests returns the number of API requests (token requests excluded).
+func (s *Server) APIRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
@@ -206,15 +214,15 @@ func (s *Server) Grants() int {
 	return s.granted
 }
 
-// RequestLog returns a copy of the API request log.
-func (s *Server) RequestLog() []Request {
+// Log returns a copy of the API request log.
+func (s *Server) Log() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
 }
 
-// ResetCounts zeroes the request counters and the log (data stays).
-func (s *Server) ResetCounts() {
+// ResetLog zeroes the request counters and the log (data stays).
+func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests, s.tokenReq, s.log = 0, 0, nil

@@ -317,7 +317,7 @@ func TestUsersAndFaults(t *testing.T) {
 	if code, _ := call(t, s, tok, http.MethodGet, "/crm/v8/users", nil); code != 200 {
 		t.Errorf("after faults: %d", code)
 	}
-	if n := s.Requests(); n != 6 {
+	if n := s.APIRequests(); n != 6 {
 		t.Errorf("%d requests counted, want 6", n)
 	}
 }
