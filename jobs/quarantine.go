@@ -138,11 +138,11 @@ func (s *Syncer) RedriveQuarantined(ctx context.Context, t *Tenant, qs Quarantin
 		}
 		// Ledger answers without payloads; the states that keep one are
 		// read with theirs.
-		states := map[string]bool{}
+		states := map[store.LedgerState]bool{}
 		for _, e := range prev {
 			states[e.State] = true
 		}
-		for _, st := range []string{store.Pending, store.Failed, store.Unresolved} {
+		for _, st := range []store.LedgerState{store.Pending, store.Failed, store.Unresolved} {
 			if !states[st] {
 				continue
 			}

@@ -134,7 +134,7 @@ func printRedrive(w io.Writer, r jobs.Redrive, dry bool) {
 }
 
 // ledgerOnly are the --reason words that select ledger items only.
-var ledgerOnly = []string{store.Failed, store.Pending, store.Unresolved}
+var ledgerOnly = []store.LedgerState{store.Failed, store.Pending, store.Unresolved}
 
 // quarantinedWord is the --reason word that selects quarantined records only.
 const quarantinedWord = "quarantined"
@@ -172,7 +172,7 @@ func retryCalls(ctx context.Context, st *store.Store, tenant, reason string, sin
 // first: with a reason, those whose reason contains it (case-insensitive);
 // none for a ledger state word, all for "quarantined".
 func retryQuarantined(ctx context.Context, st *store.Store, tenant, reason string, since time.Time) ([]store.QuarantineRecord, error) {
-	if slices.ContainsFunc(ledgerOnly, func(s string) bool { return strings.EqualFold(s, reason) }) {
+	if slices.ContainsFunc(ledgerOnly, func(s store.LedgerState) bool { return strings.EqualFold(string(s), reason) }) {
 		return nil, nil
 	}
 	recs, err := st.QuarantinedRecords(ctx, tenant, since)
