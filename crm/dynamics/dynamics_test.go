@@ -807,8 +807,8 @@ func TestSecretsNotLogged(t *testing.T) {
 	if !slices.Equal(ops, want) || tokens.Load() != 2 {
 		t.Errorf("request hook saw %v, want %v; tokens %d", ops, want, tokens.Load())
 	}
-	if last.Remaining != int64(dynamicstest.BurstLimit-e.srv.RequestCount()) {
-		t.Errorf("last remaining %d, want %d", last.Remaining, dynamicstest.BurstLimit-e.srv.RequestCount())
+	if last.Remaining != int64(dynamicstest.BurstLimit-e.srv.APIRequests()) {
+		t.Errorf("last remaining %d, want %d", last.Remaining, dynamicstest.BurstLimit-e.srv.APIRequests())
 	}
 }
 
