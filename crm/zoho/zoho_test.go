@@ -802,7 +802,7 @@ func TestRequestHookSeesRequestsAndCredits(t *testing.T) {
 			last = r.Quota
 		}
 	}
-	if want := b.Server.Requests() + b.Server.TokenRequests(); len(seen) != want || throttled != 1 {
+	if want := b.Server.Requests(); len(seen) != want || throttled != 1 {
 		t.Errorf("hook saw %d requests (%d throttled), the server %d (1 throttled)", len(seen), throttled, want)
 	}
 	if !last.Known || last.Remaining != n {
