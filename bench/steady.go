@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,7 +58,10 @@ type SteadyResult struct {
 	CallsyncCPUShare     float64 `json:"callsync_cpu_share"`
 	CallsyncCPUPerCallMS float64 `json:"callsync_cpu_per_call_ms"`
 	CRMRequestsPerCall   float64 `json:"crm_requests_per_call"`
-	EnreachReqPerCycle   float64 `json:"enreach_requests_per_cycle"`
+	// CRMRequestsByPath: the measured cycles' CRM requests by method and
+	// path shape.
+	CRMRequestsByPath  map[string]int `json:"crm_requests_by_path"`
+	EnreachReqPerCycle float64        `json:"enreach_requests_per_cycle"`
 	// End-to-record: the CRM record's creation time minus the call's end
 	// (as Enreach reports it), with calls ending uniformly over the minute
 	// before the cycle starts. p99 of all measured calls.
@@ -98,6 +102,10 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	perTenant := o.CallsPerMinute * (o.Cycles + 1)
 	w := newCompany(o.Tenants * perTenant)
 	countries := phonedir.NewCountries()
+	// The cycles run back to back; the phone directory sees a minute pass
+	// between them (it syncs at most every 30 s), as in production.
+	var simulated atomic.Int64 // minutes
+	dirNow := func() time.Time { return time.Now().Add(time.Duration(simulated.Load()) * time.Minute) }
 
 	var (
 		tenants  []steadyTenant
@@ -181,7 +189,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		var dir *phonedir.Directory
 		if cfg.CRM.Directory == config.DirectoryMirror {
 			dir = phonedir.New(st, cc, phonedir.Options{Tenant: cfg.Name, Region: cfg.DefaultRegion,
-				FullResync: cfg.CRM.DirectoryFullResync.D(), Countries: countries})
+				FullResync: cfg.CRM.DirectoryFullResync.D(), Countries: countries, Now: dirNow})
 			mo.Directory = dir
 		}
 		tenants[i].t = jobs.NewTenant(cfg, ec, cc, match.New(cc, mo))
@@ -208,6 +216,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 			}
 		}
 		minute++
+		simulated.Add(1)
 		return expected
 	}
 	cycle := func() (time.Time, map[string]time.Time, jobs.Summary, error) {
@@ -270,6 +279,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 			profiling = false
 		}
 	}
+	byPath0 := crmProxy.ByPath()
 	for c := 0; c < o.Cycles; c++ {
 		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(benchPart, partBench)))
 		expected := addMinute()
@@ -314,6 +324,12 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		} else if all > 0 {
 			r.CallsyncCPUShare = round2(float64(own) / float64(all))
 			r.CallsyncCPUPerCallMS = round2(float64(cpu) * r.CallsyncCPUShare / float64(time.Millisecond) / float64(calls))
+		}
+	}
+	r.CRMRequestsByPath = map[string]int{}
+	for k, v := range crmProxy.ByPath() {
+		if n := v - byPath0[k]; n > 0 {
+			r.CRMRequestsByPath[k] = n
 		}
 	}
 	if len(lat) != r.Expected {

@@ -464,3 +464,25 @@ func TestNotRecordedIsDecidedBeforeLookups(t *testing.T) {
 		t.Fatalf("ledger %+v, want skipped/not_recorded", e)
 	}
 }
+
+// The CRM users of every Enreach user are looked up together, once: an
+// agent first heard of in a later cycle costs no CRM request (batch-first).
+func TestUsersMappedTogether(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, w.now.Add(-30*time.Minute), 5*time.Second, time.Minute))
+	if sum := w.runCalls(ctx); sum.Written != 1 {
+		t.Fatalf("first cycle: %+v", sum)
+	}
+	if n := w.crm.Calls(crmtest.MethodUsers); n != 1 {
+		t.Fatalf("first cycle: %d user lookups, want 1", n)
+	}
+	w.now = w.now.Add(time.Minute)
+	w.en.AddCalls(enreachtest.DirectCall(w.bob, "+358403333333", false, w.now.Add(-2*time.Minute), 5*time.Second, time.Minute))
+	if sum := w.runCalls(ctx); sum.Written != 1 {
+		t.Fatalf("second cycle: %+v", sum)
+	}
+	if n := w.crm.Calls(crmtest.MethodUsers); n != 1 {
+		t.Errorf("bob's first call looked users up again: %d lookups, want 1", n)
+	}
+}

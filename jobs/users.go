@@ -16,7 +16,8 @@ const userMapTTL = time.Hour
 
 // resolveUsers maps Enreach user ids to CRM user ids ("" = none): configured
 // overrides first, then the stored map while fresh, then one batched CRM
-// query for the rest, whose answers (negative ones too) are stored.
+// query for the rest and every other Enreach user the map lacks, whose
+// answers (negative ones too) are stored.
 func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids []string, now time.Time) (map[string]string, error) {
 	cfg := t.Config()
 	out := map[string]string{}
@@ -46,6 +47,22 @@ func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids
 	}
 	if len(need) == 0 {
 		return out, nil
+	}
+	// Batch-first: one query maps every Enreach user the map lacks or
+	// holds stale, so agents first heard of in later cycles cost nothing.
+	asked := map[string]bool{}
+	for _, k := range need {
+		asked[k] = true
+	}
+	for k := range dir.users {
+		if _, over := overrideFor(cfg.CRM.Users.Overrides, k); over || asked[k] {
+			continue
+		}
+		if m, ok := cached[k]; ok && now.Sub(m.FetchedAt) < userMapTTL {
+			continue
+		}
+		asked[k] = true
+		need = append(need, k)
 	}
 	qs := make([]crm.UserQuery, 0, len(need))
 	for _, k := range need {
