@@ -34,10 +34,8 @@ type app struct {
 	registry *jobs.Registry
 	http     httpclient.Options
 
-	// CRM clients that export their own metrics (Salesforce API usage),
-	// by tenant, so a client rebuilt on reload replaces its collector.
-	collectors map[string]prometheus.Collector
-	credits    *prometheus.GaugeVec
+	// credits is the CRM quota each answer reports (crm.RequestHook).
+	credits *prometheus.GaugeVec
 	// requests counts each tenant's CRM requests per hour (status page).
 	requests *statuspage.RequestCounter
 	// gateMetrics: each tenant's preflight (ready, checks by status).
@@ -85,7 +83,6 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	httpOpts.Logger = log
 	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts,
-		collectors: map[string]prometheus.Collector{},
 		credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "callsync_crm_quota_remaining", Help: "API quota left as the CRM's last answer said: Zoho credits today, Salesforce daily API requests, Dynamics requests in the service protection window.",
 		}, []string{"tenant", "crm"})}
@@ -137,16 +134,6 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	cc, err := newCRM(tc, log, crmHTTP, onRequest)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
-	}
-	if old, ok := a.collectors[tc.Name]; ok {
-		prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tc.Name}, a.reg).Unregister(old)
-		delete(a.collectors, tc.Name)
-	}
-	if col, ok := cc.(prometheus.Collector); ok {
-		if err := prometheus.WrapRegistererWith(prometheus.Labels{"tenant": tc.Name}, a.reg).Register(col); err != nil {
-			return nil, fmt.Errorf("tenant %s: metrics: %w", tc.Name, err)
-		}
-		a.collectors[tc.Name] = col
 	}
 	mo := match.Options{
 		Region:       tc.DefaultRegion,
