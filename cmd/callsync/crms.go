@@ -62,7 +62,6 @@ var crmTypes = map[string]crmType{
 		summary:  salesforceSummary,
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
 			return salesforce.New(salesforceConfig(tc.CRM.Salesforce), salesforce.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
-				NumberField: tc.CRM.Salesforce.NumberField, StartField: tc.CRM.Salesforce.StartField,
 				Doctor: salesforce.DoctorOptions{
 					Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
 					RoutingFields: routing.Fields(tc.Routing.Rules),

@@ -46,6 +46,32 @@ const (
 
 var columnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// withDefaults fills what a caller of New may leave empty: the authority,
+// batch size and concurrency, and the phone fields of an entity absent from
+// PhoneFields. Base URLs lose their trailing slash.
+func (c Config) withDefaults() Config {
+	c.URL = strings.TrimRight(c.URL, "/")
+	c.AuthorityURL = strings.TrimRight(c.AuthorityURL, "/")
+	if c.AuthorityURL == "" {
+		c.AuthorityURL = DefaultAuthorityURL
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = defaultBatchSize
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	fields := make(map[string][]string, len(defaultPhoneFields))
+	for e, fs := range defaultPhoneFields {
+		fields[string(e)] = fs
+	}
+	for e, fs := range c.PhoneFields {
+		fields[e] = fs
+	}
+	c.PhoneFields = fields
+	return c
+}
+
 // Validate checks c as the configuration file gives it (defaults applied).
 // Its errors are crm.OptionErrors named by the key below crm.dynamics.
 func (c Config) Validate() error {

@@ -130,44 +130,22 @@ var _ crm.Client = (*Client)(nil)
 
 // New returns a Client for cfg. It does not contact the org.
 func New(cfg Config, opts Options) (*Client, error) {
-	org := strings.TrimRight(cfg.URL, "/")
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("dynamics: config: %w", err)
+	}
+	org := cfg.URL
 	u, err := url.Parse(org)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("dynamics: url %q is not an absolute URL", cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: url: %w", err)
 	}
-	authority := strings.TrimRight(cfg.AuthorityURL, "/")
-	if authority == "" {
-		authority = DefaultAuthorityURL
-	}
-	if cfg.TenantID == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("dynamics: tenant_id, client_id and client_secret are required")
-	}
+	authority := cfg.AuthorityURL
 	phoneFields := make(map[crm.Entity][]string, len(crm.Entities))
 	for _, e := range crm.Entities {
-		fields, ok := cfg.PhoneFields[string(e)]
-		if !ok {
-			fields = defaultPhoneFields[e]
-		}
-		for _, f := range fields {
-			if !validColumn(f) {
-				return nil, fmt.Errorf("dynamics: phone_fields.%s: %q is not a column name", e, f)
-			}
-		}
-		phoneFields[e] = fields
-	}
-	for k := range cfg.PhoneFields {
-		if _, ok := entities[crm.Entity(k)]; !ok {
-			return nil, fmt.Errorf("dynamics: phone_fields: unknown entity %q (want contact, account, lead)", k)
-		}
+		phoneFields[e] = cfg.PhoneFields[string(e)]
 	}
 	batchSize := cfg.BatchSize
-	if batchSize <= 0 {
-		batchSize = defaultBatchSize
-	}
 	conc := cfg.Concurrency
-	if conc <= 0 {
-		conc = defaultConcurrency
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -205,9 +183,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = func() time.Time { return time.Now().UTC() }
-	}
-	if cfg.AuditField != "" && !validColumn(cfg.AuditField) {
-		return nil, fmt.Errorf("dynamics: audit_field: %q is not a column name", cfg.AuditField)
 	}
 	c.tokens = &httpclient.TokenCache{
 		// cc.TokenSource would wrap the grant in oauth2.ReuseTokenSource,

@@ -30,28 +30,15 @@ const (
 // carry no expiry (Salesforce sends no expires_in), so the TokenCache keeps a
 // session until the API refuses it with 401 INVALID_SESSION_ID [Auth].
 func tokenSource(cfg Config, opts Options, now func() time.Time, log *slog.Logger) (oauth2.TokenSource, error) {
-	login := strings.TrimRight(cfg.LoginURL, "/")
-	u, err := url.Parse(login)
-	if login == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("salesforce: login_url %q is not an https URL of the org's My Domain", cfg.LoginURL)
-	}
-	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("salesforce: client_id is required")
-	}
+	// New validated cfg: login_url, client_id, the grant and what it needs.
+	login := cfg.LoginURL
 	tokenURL := login + tokenPath
 	// Token requests get the team retry policy but no auth transport.
 	hc := httpclient.New(opts.HTTP).StandardClient()
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 
-	grant := cfg.Grant
-	if grant == "" {
-		grant = GrantClientCredentials
-	}
-	switch grant {
+	switch cfg.Grant {
 	case GrantClientCredentials:
-		if cfg.ClientSecret == "" {
-			return nil, fmt.Errorf("salesforce: grant client_credentials needs client_secret")
-		}
 		cc := &clientcredentials.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
@@ -63,9 +50,6 @@ func tokenSource(cfg Config, opts Options, now func() time.Time, log *slog.Logge
 		return tokenFunc(func() (*oauth2.Token, error) { return cc.Token(ctx) }), nil
 
 	case GrantJWT:
-		if cfg.Username == "" || cfg.PrivateKeyFile == "" {
-			return nil, fmt.Errorf("salesforce: grant jwt needs username and private_key_file")
-		}
 		pem, err := os.ReadFile(cfg.PrivateKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("salesforce: read private_key_file: %w", err)
@@ -85,9 +69,6 @@ func tokenSource(cfg Config, opts Options, now func() time.Time, log *slog.Logge
 		}, nil
 
 	case GrantPassword:
-		if cfg.Username == "" || cfg.Password == "" {
-			return nil, fmt.Errorf("salesforce: grant password needs username and password")
-		}
 		log.Warn("salesforce: the username-password OAuth flow is deprecated and being retired by Salesforce "+
 			"(blocked by default in orgs created Summer '23 or later, unsupported by External Client Apps); "+
 			"switch to grant client_credentials or jwt", "login_url", login, "username", cfg.Username)

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -26,7 +27,7 @@ type Config struct {
 	ExternalIDField string
 	// NumberField and StartField are the custom Activity fields holding the
 	// customer number and the call start (default DefaultNumberField,
-	// DefaultStartField); Options.NumberField and StartField win when set.
+	// DefaultStartField).
 	NumberField string
 	StartField  string
 	// AuditField is a Task text field receiving the full Enreach record;
@@ -38,6 +39,24 @@ var (
 	customField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)
 	apiVersion  = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
 )
+
+// withDefaults fills what a caller of New may leave empty: the grant, API
+// version and field names. The login URL loses its trailing slash.
+func (c Config) withDefaults() Config {
+	c.LoginURL = strings.TrimRight(c.LoginURL, "/")
+	for _, d := range []struct {
+		v   *string
+		def string
+	}{
+		{&c.Grant, GrantClientCredentials}, {&c.APIVersion, DefaultAPIVersion},
+		{&c.ExternalIDField, DefaultExternalIDField}, {&c.NumberField, DefaultNumberField}, {&c.StartField, DefaultStartField},
+	} {
+		if *d.v == "" {
+			*d.v = d.def
+		}
+	}
+	return c
+}
 
 // Validate checks c as the configuration file gives it (defaults applied).
 // Its errors are crm.OptionErrors named by the key below crm.salesforce.

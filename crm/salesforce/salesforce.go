@@ -39,11 +39,6 @@ type Options struct {
 	// sends (token requests included), with the org's daily API usage when
 	// the answer carries Sforce-Limit-Info (ReadLimitInfo).
 	OnRequest crm.RequestHook
-	// NumberField and StartField name the Task fields holding the customer
-	// number and the call start (default DefaultNumberField,
-	// DefaultStartField).
-	NumberField string
-	StartField  string
 	// PhoneFields overrides the phone fields read per entity (e.g. to add
 	// custom phone fields); entities absent keep DefaultPhoneFields.
 	PhoneFields map[crm.Entity][]string
@@ -108,14 +103,18 @@ var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 // New returns a client for the org in cfg. It validates the configuration and
 // reads the JWT private key, but does not authenticate until the first call.
 func New(cfg Config, opts Options) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("salesforce: config: %w", err)
+	}
 	c := &Client{
 		log:     opts.Logger,
 		now:     opts.Now,
-		version: strings.TrimPrefix(cfg.APIVersion, "v"),
+		version: cfg.APIVersion,
 		names: fieldNames{
 			external: cfg.ExternalIDField,
-			number:   opts.NumberField,
-			start:    opts.StartField,
+			number:   cfg.NumberField,
+			start:    cfg.StartField,
 			audit:    cfg.AuditField,
 		},
 		doctor:  opts.Doctor,
@@ -126,32 +125,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
-	}
-	if c.version == "" {
-		c.version = DefaultAPIVersion
-	}
-	if _, err := strconv.ParseFloat(c.version, 64); err != nil {
-		return nil, fmt.Errorf("salesforce: api_version %q is not a version like %q", cfg.APIVersion, DefaultAPIVersion)
-	}
-	if c.names.external == "" {
-		c.names.external = DefaultExternalIDField
-	}
-	if c.names.number == "" {
-		c.names.number = cfg.NumberField
-	}
-	if c.names.start == "" {
-		c.names.start = cfg.StartField
-	}
-	if c.names.number == "" {
-		c.names.number = DefaultNumberField
-	}
-	if c.names.start == "" {
-		c.names.start = DefaultStartField
-	}
-	for _, f := range []string{c.names.external, c.names.number, c.names.start, c.names.audit} {
-		if f != "" && !fieldName.MatchString(f) {
-			return nil, fmt.Errorf("salesforce: %q is not a field name", f)
-		}
 	}
 	if c.backoff <= 0 {
 		c.backoff = 15 * time.Minute

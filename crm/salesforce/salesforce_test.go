@@ -695,9 +695,9 @@ func TestWriteAdaptsToAMissingNumberField(t *testing.T) {
 	// refused as a whole with INVALID_FIELD, the client describes the Task
 	// and writes without the number and start fields.
 	srv := newOrg(t)
-	opts := testOptions()
-	opts.NumberField = "Missing_Number__c"
-	c := newClient(t, ccConfig(srv), opts)
+	cfg := ccConfig(srv)
+	cfg.NumberField = "Missing_Number__c"
+	c := newClient(t, cfg, testOptions())
 	res, err := c.WriteActivities(context.Background(), []crm.Activity{activity(1, nil)})
 	if err != nil || len(res) != 1 || res[0].Status != crm.Created {
 		t.Fatalf("write: %v %v", res, err)

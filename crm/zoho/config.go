@@ -3,6 +3,7 @@ package zoho
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/callsync/callsync/crm"
@@ -39,6 +40,17 @@ type Config struct {
 // configName matches the module and field API names the configuration
 // accepts (letters, digits and _, starting with a letter).
 var configName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// withDefaults fills what a caller of New may leave empty: the search
+// modules. Base URLs lose their trailing slash.
+func (c Config) withDefaults() Config {
+	c.AccountsURL = strings.TrimRight(c.AccountsURL, "/")
+	c.APIDomain = strings.TrimRight(c.APIDomain, "/")
+	if len(c.SearchModules) == 0 {
+		c.SearchModules = defaultSearchModules()
+	}
+	return c
+}
 
 // Validate checks c as the configuration file gives it (defaults applied).
 // Its errors are crm.OptionErrors named by the key below crm.zoho.
@@ -81,8 +93,8 @@ func (c Config) Validate() error {
 		es.Add("search_modules", "at least one module is required")
 	}
 	for i, m := range c.SearchModules {
-		if !configName.MatchString(m) {
-			es.Add(fmt.Sprintf("search_modules[%d]", i), "invalid module API name %q", m)
+		if _, ok := standardSearchModule(m); !ok {
+			es.Add(fmt.Sprintf("search_modules[%d]", i), "unsupported module %q (want Contacts, Accounts or Leads)", m)
 		}
 	}
 	return es.Err()

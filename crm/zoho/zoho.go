@@ -83,29 +83,16 @@ type Client struct {
 
 var _ crm.Client = (*Client)(nil)
 
-// apiName matches module and field API names (letters, digits, _, $, .).
+// apiName matches the field API names callers pass at run time (the users
+// match field, routing fields): letters, digits, _, $ and ".". The zoho
+// block's own names are checked by Config.Validate.
 var apiName = regexp.MustCompile(`^[A-Za-z$][A-Za-z0-9_$.]*$`)
 
 // New returns a client for the org cfg describes.
 func New(cfg Config, opts Options) (*Client, error) {
-	if cfg.AccountsURL == "" {
-		return nil, errors.New("zoho: accounts_url is required (e.g. https://accounts.zoho.eu)")
-	}
-	if _, err := url.ParseRequestURI(cfg.AccountsURL); err != nil {
-		return nil, fmt.Errorf("zoho: accounts_url: %w", err)
-	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.RefreshToken == "" {
-		return nil, errors.New("zoho: client_id, client_secret and refresh_token are required")
-	}
-	if cfg.APIDomain != "" {
-		if _, err := url.ParseRequestURI(cfg.APIDomain); err != nil {
-			return nil, fmt.Errorf("zoho: api_domain: %w", err)
-		}
-	}
-	for _, f := range []struct{ key, v string }{{"module", cfg.Module}, {"user_id_field", cfg.UserIDField}, {"call_id_field", cfg.CallIDField}, {"audit_field", cfg.AuditField}} {
-		if f.v != "" && !apiName.MatchString(f.v) {
-			return nil, fmt.Errorf("zoho: %s %q is not an API name", f.key, f.v)
-		}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("zoho: config: %w", err)
 	}
 	c := &Client{cfg: cfg, module: cfg.Module, now: opts.Now, log: opts.Logger, doctor: opts.Doctor}
 	if c.now == nil {
@@ -122,15 +109,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	mods := cfg.SearchModules
-	if len(mods) == 0 {
-		mods = defaultSearchModules()
-	}
-	for _, m := range mods {
-		sm, ok := standardSearchModule(m)
-		if !ok {
-			return nil, fmt.Errorf("zoho: search_modules: %q is not supported (Contacts, Accounts, Leads)", m)
-		}
+	for _, m := range cfg.SearchModules {
+		sm, _ := standardSearchModule(m) // Validate accepts only these
 		c.search = append(c.search, sm)
 	}
 	if cfg.NumberCleanupRegexp != "" {
