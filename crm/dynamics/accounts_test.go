@@ -102,7 +102,7 @@ func TestAccountsEdges(t *testing.T) {
 
 	// Throttled once: retried after Retry-After, then answered.
 	b.srv.ResetLog()
-	b.srv.Throttle(1, time.Second)
+	b.srv.Fail(dynamicstest.Fault{Status: 429, RetryAfter: time.Second})
 	got, err = b.client.Accounts(ctx, []string{acc}, nil)
 	if err != nil || got[acc].Name != "Big Co" || got[acc].Fields != nil {
 		t.Fatalf("after a 429: %+v, %v", got, err)
@@ -111,7 +111,7 @@ func TestAccountsEdges(t *testing.T) {
 		t.Errorf("%d requests, want 2", n)
 	}
 	// A failing org: the error says so.
-	b.srv.Inject(10, dynamicstest.Fault{Status: 500, Code: "0x80040216", Message: "An unexpected error occurred."})
+	b.srv.Fail(dynamicstest.Fault{Status: 500, Times: 10})
 	if _, err := b.client.Accounts(ctx, []string{acc}, nil); err == nil || !strings.Contains(err.Error(), "dynamics: accounts") {
 		t.Fatalf("5xx: %v", err)
 	}

@@ -52,7 +52,7 @@ func TestThrottleBacksOffEveryRequest(t *testing.T) {
 		acts[i] = w.call(i)
 	}
 	const wait = time.Second
-	e.srv.Throttle(1, wait)
+	e.srv.Fail(dynamicstest.Fault{Status: http.StatusTooManyRequests, RetryAfter: wait})
 	res, err := e.c.WriteActivities(context.Background(), acts)
 	if err != nil {
 		t.Fatal(err)

@@ -133,13 +133,13 @@ type faultyClient struct {
 
 func (f faultyClient) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
 	f.srv.ExpireTokens()
-	f.srv.Throttle(1, 0)
+	f.srv.Fail(dynamicstest.Fault{Status: 429})
 	return f.Client.Lookup(ctx, req)
 }
 
 func (f faultyClient) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
 	f.srv.ExpireTokens()
-	f.srv.Throttle(1, 0)
+	f.srv.Fail(dynamicstest.Fault{Status: 429})
 	return f.Client.WriteActivities(ctx, acts)
 }
 

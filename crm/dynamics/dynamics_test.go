@@ -648,7 +648,7 @@ func TestThrottled(t *testing.T) {
 	e := newEnv(t, dynamicstest.Options{}, nil, dynamics.Options{})
 	w := newWorld(e)
 	acts := []crm.Activity{w.call(0), w.call(1)}
-	e.srv.Throttle(1, time.Second)
+	e.srv.Fail(dynamicstest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	start := time.Now()
 	res, err := e.c.WriteActivities(context.Background(), acts)
 	if err != nil {
@@ -670,13 +670,13 @@ func TestThrottled(t *testing.T) {
 		t.Errorf("statuses %v, want [429 200]", statuses)
 	}
 	// A 5xx is retried too.
-	e.srv.Inject(1, dynamicstest.Fault{Status: http.StatusServiceUnavailable, Code: "0x80040216", Message: "unavailable"})
+	e.srv.Fail(dynamicstest.Fault{Status: http.StatusServiceUnavailable})
 	if _, err := e.c.Lookup(context.Background(), crm.LookupRequest{Numbers: []crm.NumberQuery{{Number: "+358401234567"}}}); err != nil {
 		t.Errorf("lookup after a 503: %v", err)
 	}
 	// A Retry-After beyond the cap gives up cleanly: the whole batch fails
 	// with the reason, nothing is written, the next run retries.
-	e.srv.Throttle(1, time.Minute)
+	e.srv.Fail(dynamicstest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Minute})
 	res, err = e.c.WriteActivities(context.Background(), []crm.Activity{w.call(5)})
 	var rae *httpclient.RetryAfterError
 	if err == nil || !errors.As(err, &rae) || res != nil {
@@ -788,7 +788,7 @@ func TestSecretsNotLogged(t *testing.T) {
 		Metrics: dynamics.Metrics{OnToken: func(err error) { tokens.Add(1) }},
 	})
 	w := newWorld(e)
-	e.srv.Throttle(1, 0)
+	e.srv.Fail(dynamicstest.Fault{Status: http.StatusTooManyRequests})
 	if _, err := e.c.WriteActivities(context.Background(), []crm.Activity{w.call(0)}); err != nil {
 		t.Fatal(err)
 	}

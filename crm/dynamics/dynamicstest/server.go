@@ -38,6 +38,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/internal/double"
 )
 
 // APIPath is the Web API root.
@@ -68,24 +69,6 @@ type Options struct {
 	NoChangeTracking bool
 }
 
-// Fault is an injected failure answered instead of the next API requests.
-type Fault struct {
-	Status     int
-	RetryAfter time.Duration // sent as whole seconds when > 0 or Status is 429
-	Code       string
-	Message    string
-}
-
-// Request is one logged HTTP request.
-type Request struct {
-	Method string
-	Path   string
-	Query  string
-	Status int
-	// Ops is the number of requests a $batch carried (1 otherwise).
-	Ops int
-}
-
 // Server is the double. All methods are safe for concurrent use.
 type Server struct {
 	// URL is the org URL (http://127.0.0.1:port); the Web API is at URL +
@@ -101,9 +84,8 @@ type Server struct {
 	statusCodes map[int][]int      // statecode -> valid statuscodes
 	tokens      map[string]time.Time
 	appUserID   string
-	faults      []Fault
-	log         []Request
-	tokenCount  int
+	faults      double.Faults
+	rec         double.Recorder[Request]
 	now         func() time.Time
 	// rejectQueueParties makes a queue as a phone call party fail.
 	rejectQueueParties bool
@@ -440,43 +422,6 @@ func str(v any) string {
 	return s
 }
 
-// Log returns the API request log (token requests excluded).
-func (s *Server) Log() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
-
-// Requests is the number of HTTP requests served: Web API and token
-// endpoint, rejected ones (401, 429) included.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log) + s.tokenCount
-}
-
-// APIRequests is the number of HTTP requests to the Web API, rejected
-// ones (401, 429) included.
-func (s *Server) APIRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log)
-}
-
-// TokenRequests is the number of requests to the token endpoint.
-func (s *Server) TokenRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokenCount
-}
-
-// ResetLog clears the request log and counters.
-func (s *Server) ResetLog() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.log, s.tokenCount = nil, 0
-}
-
 // --- fault injection ---
 
 // RejectQueueParties makes the org refuse a queue as a phone call party
@@ -496,27 +441,6 @@ func (s *Server) ExpireTokens() {
 	for tok := range s.tokens {
 		s.tokens[tok] = time.Time{}
 	}
-}
-
-// Inject queues a fault answered instead of each of the next n API
-// requests.
-func (s *Server) Inject(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
-
-// BurstLimit is the requests a user may send per five-minute service
-// protection window (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits).
-const BurstLimit = 6000
-
-// Throttle answers the next n API requests with 429 and Retry-After, as
-// the service protection limits do [Limits and throttling].
-func (s *Server) Throttle(n int, retryAfter time.Duration) {
-	s.Inject(n, Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter, Code: "0x80072322",
-		Message: "Number of requests exceeded the limit of 6000 over time window of 300 seconds."})
 }
 
 // --- HTTP ---
@@ -549,10 +473,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	ops := 1
 	defer func() {
-		s.mu.Lock()
-		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status, Ops: ops})
-		s.mu.Unlock()
+		s.rec.Record(Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status}, Ops: ops})
 	}()
+	// Every answer says how many requests are left in the service
+	// protection window (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#http-response-headers);
+	// the double counts every Web API request it served against one window
+	// of BurstLimit requests.
+	remaining := func() {
+		rec.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(max(0, BurstLimit-s.rec.APIRequests()-1)))
+	}
+	if f, ok := s.faults.Take(r.Method, r.URL.Path); ok {
+		remaining()
+		s.writeFault(rec, f)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, APIPath+"/") {
 		writeJSON(rec, http.StatusNotFound, errBody("0x80060888", "Resource not found for the segment '"+strings.TrimPrefix(r.URL.Path, "/")+"'."))
 		return
@@ -560,26 +494,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(rec, r) {
 		return
 	}
-	s.mu.Lock()
-	// Every answer says how many requests are left in the service
-	// protection window (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#http-response-headers);
-	// the double counts every request it logged against one window of
-	// BurstLimit requests.
-	rec.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(max(0, BurstLimit-len(s.log)-1)))
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
-		s.mu.Unlock()
-		if f.RetryAfter > 0 || f.Status == http.StatusTooManyRequests {
-			rec.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
-		}
-		if f.Status == http.StatusTooManyRequests {
-			rec.Header().Set("x-ms-ratelimit-burst-remaining-xrm-requests", "0")
-		}
-		writeJSON(rec, f.Status, errBody(f.Code, f.Message))
-		return
-	}
-	s.mu.Unlock()
+	remaining()
 	if full := len(s.URL) + len(r.URL.RequestURI()); full > s.opts.MaxURL {
 		// [Finding a caller by phone: URL limit 32,768]; status [assumed].
 		writeJSON(rec, http.StatusRequestURITooLong, errBody("0x80060888", fmt.Sprintf("The request URL is %d characters long; the limit is %d.", full, s.opts.MaxURL)))
@@ -641,9 +556,11 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 // serveToken is Entra ID's v2.0 token endpoint for the client credentials
 // grant [Auth: Token endpoint, Grant].
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.tokenCount++
-	s.mu.Unlock()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	defer func() {
+		s.rec.Record(Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, Token: true}, Ops: 1})
+	}()
 	aad := func(status int, errCode, desc string) {
 		b, _ := json.Marshal(map[string]any{"error": errCode, "error_description": desc,
 			"timestamp": s.now().Format("2006-01-02 15:04:05Z"), "trace_id": uuid.NewString(), "correlation_id": uuid.NewString()})

@@ -587,12 +587,12 @@ func TestAddToQueueErrors(t *testing.T) {
 
 func TestFaultsAndLog(t *testing.T) {
 	c := newClient(t, dynamicstest.Options{})
-	c.srv.Throttle(1, 2*time.Second)
+	c.srv.Fail(dynamicstest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
 	r := c.do(http.MethodGet, c.api("WhoAmI"), "", nil)
 	if code, _ := r.errCode(t); r.status != 429 || r.header.Get("Retry-After") != "2" || code != "0x80072322" {
 		t.Errorf("throttle: %d %v %s", r.status, r.header, r.body)
 	}
-	c.srv.Inject(1, dynamicstest.Fault{Status: 503, Code: "0x80040216", Message: "unavailable"})
+	c.srv.Fail(dynamicstest.Fault{Status: 503})
 	if r := c.do(http.MethodGet, c.api("WhoAmI"), "", nil); r.status != 503 {
 		t.Errorf("503 fault: %d", r.status)
 	}
