@@ -104,10 +104,10 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		{Name: "new-caller", When: config.RoutingWhen{Matched: &no, BNum: routingQueue}, Target: routing.TargetDisconnect},
 	}
 	dc := dyn.Config()
-	d := cfg.CRM.Dynamics
+	d := dynamics.DefaultConfig()
 	dc.URL, dc.AuthorityURL = proxy.URL(dc.URL), proxy.URL(dc.AuthorityURL)
-	d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, config.Secret(dc.ClientSecret)
-	cfg.CRM.Type, cfg.CRM.Dynamics = "dynamics", d
+	d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, dc.ClientSecret
+	cfg.CRM.Type, cfg.CRM.Options = "dynamics", config.NewCRMOptions(&d)
 	cc, err := dynamics.New(dc, dynamics.Options{Logger: log, HTTP: httpclient.Options{Logger: log}})
 	if err != nil {
 		return r, err

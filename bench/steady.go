@@ -169,9 +169,9 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		cfg.Enreach = config.Enreach{APIURL: enProxy.URL(en.URL), User: en.User, SecretKey: config.Secret(en.Secret)}
 		cfg.CRM.Type = "dynamics"
 		cfg.CRM.Directory = o.SteadyDirectory
-		d := cfg.CRM.Dynamics
-		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, config.Secret(dc.ClientSecret)
-		cfg.CRM.Dynamics = d
+		d := dynamics.DefaultConfig()
+		d.URL, d.AuthorityURL, d.TenantID, d.ClientID, d.ClientSecret = dc.URL, dc.AuthorityURL, dc.TenantID, dc.ClientID, dc.ClientSecret
+		cfg.CRM.Options = config.NewCRMOptions(&d)
 		cfg.PhoneCalls.DefaultCRMAssignee = w.agents[0].ID
 		cfg.PhoneCalls.ProcessServiceCalls = true
 		cfg.Retroactive.Enabled = false

@@ -18,8 +18,9 @@ type Config struct {
 	// notes are remarks of the parser that are not errors (a bare number
 	// read as minutes); see Notes.
 	notes []string
-	// crmTypes are the CRM types the config was checked with (Validate);
-	// Summary lists each tenant's crm.<type> block through them.
+	// crmTypes are the CRM types the config was read and checked with
+	// (Parse, Validate); Summary lists each tenant's crm.<type> block
+	// through them.
 	crmTypes CRMTypes
 }
 
@@ -131,11 +132,12 @@ type CRM struct {
 	Directory string `yaml:"directory"`
 	// DirectoryFullResync is how often the directory is loaded in full
 	// again, healing whatever an incremental sync missed (0: never).
-	DirectoryFullResync Duration   `yaml:"directory_full_resync"`
-	Users               Users      `yaml:"users"`
-	Dynamics            Dynamics   `yaml:"dynamics"`
-	Salesforce          Salesforce `yaml:"salesforce"`
-	Zoho                Zoho       `yaml:"zoho"`
+	DirectoryFullResync Duration `yaml:"directory_full_resync"`
+	Users               Users    `yaml:"users"`
+	// Options is the crm.<type> block of Type (crm.dynamics, crm.zoho,
+	// ...), decoded by the CRM registry into the client package's own
+	// configuration type (see CRMType).
+	Options CRMOptions `yaml:"-"`
 }
 
 // Users says how Enreach users map to CRM users.
@@ -144,73 +146,6 @@ type Users struct {
 	Field string `yaml:"field"`
 	// Overrides maps an Enreach user id to a CRM user id.
 	Overrides map[string]string `yaml:"overrides"`
-}
-
-// Dynamics configures the Dataverse Web API client.
-type Dynamics struct {
-	URL          string `yaml:"url"`
-	AuthorityURL string `yaml:"authority_url"`
-	TenantID     string `yaml:"tenant_id"`
-	ClientID     string `yaml:"client_id"`
-	ClientSecret Secret `yaml:"client_secret"`
-	// PhoneFields per entity: contact, account, lead.
-	PhoneFields map[string][]string `yaml:"phone_fields"`
-	// BatchSize is the number of calls per $batch request (at most 1000 operations).
-	BatchSize int `yaml:"batch_size"`
-	// Concurrency is the most requests in flight to the org (default and
-	// maximum 52, Dataverse's limit per user). The client starts at 4 and
-	// adapts: one more per round of answers, half on a 429.
-	Concurrency int `yaml:"concurrency"`
-	// AuditField is the phonecall text column that receives the full
-	// Enreach record as JSON (the original's EnableAudit / "Enreach Api
-	// Audit" field); empty writes none.
-	AuditField string `yaml:"audit_field"`
-}
-
-// Salesforce configures the Salesforce REST client.
-type Salesforce struct {
-	LoginURL        string `yaml:"login_url"`
-	Grant           string `yaml:"grant"` // client_credentials | jwt | password
-	ClientID        string `yaml:"client_id"`
-	ClientSecret    Secret `yaml:"client_secret"`
-	Username        string `yaml:"username"`
-	Password        Secret `yaml:"password"`
-	SecurityToken   Secret `yaml:"security_token"`
-	PrivateKeyFile  string `yaml:"private_key_file"`
-	APIVersion      string `yaml:"api_version"`
-	ExternalIDField string `yaml:"external_id_field"`
-	// NumberField and StartField are the custom Activity fields holding the
-	// customer number and the call start, used to find existing calls
-	// (call_start_margin). Empty: Enreach_Number__c, Enreach_Call_Start__c.
-	NumberField string `yaml:"number_field"`
-	StartField  string `yaml:"start_field"`
-	// AuditField is a Task text field receiving the full Enreach record
-	// (the original EnableAudit's "Enreach Api Audit" field), cut at the
-	// field's length from describe. Empty: none.
-	AuditField string `yaml:"audit_field"`
-}
-
-// Zoho configures the Zoho CRM client.
-type Zoho struct {
-	AccountsURL         string   `yaml:"accounts_url"`
-	APIDomain           string   `yaml:"api_domain"`
-	ClientID            string   `yaml:"client_id"`
-	ClientSecret        Secret   `yaml:"client_secret"`
-	RefreshToken        Secret   `yaml:"refresh_token"`
-	Module              string   `yaml:"module"`
-	RecordIncoming      bool     `yaml:"record_incoming"`
-	RecordOutgoing      bool     `yaml:"record_outgoing"`
-	UserIDField         string   `yaml:"user_id_field"`
-	NumberCleanupRegexp string   `yaml:"number_cleanup_regexp"`
-	SearchModules       []string `yaml:"search_modules"`
-	CallIDField         string   `yaml:"call_id_field"`
-	// AuditField is a text field of the module calls are written to that
-	// receives the full Enreach record (the original EnableAudit's audit
-	// field), cut at the field's length from settings/fields. Empty: none.
-	AuditField string `yaml:"audit_field"`
-	// SubjectTimeZone is the IANA time zone of the default subject's
-	// timestamp ("[Incoming] VOIP Call dd/MM/yyyy, HH:mm:ss"). Empty: UTC.
-	SubjectTimeZone string `yaml:"subject_time_zone"`
 }
 
 // PhoneCalls holds every Voice for D365 "Phone call sync setting", snake_case.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/zoho"
 )
 
 // env returns a lookup function over a fixed map.
@@ -577,7 +579,7 @@ func TestEnvExpansion(t *testing.T) {
 	checks := []struct{ name, got, want string }{
 		{"secret", tn.Enreach.SecretKey.Value(), "p@$$w0rd}"}, // values are not re-expanded
 		{"region", tn.DefaultRegion, "SE"},
-		{"url", tn.CRM.Dynamics.URL, "https://contoso.crm4.dynamics.com"},
+		{"url", dyn(tn).URL, "https://contoso.crm4.dynamics.com"},
 		{"margin", tn.PhoneCalls.CallStartMargin.String(), "30s"},
 		{"audit", fmt.Sprint(tn.PhoneCalls.EnableAudit), "false"},
 		{"empty", tn.PhoneCalls.DefaultCRMAssignee, ""},
@@ -640,7 +642,7 @@ func TestDefaults(t *testing.T) {
 	if tn.Retroactive != wantRetro {
 		t.Errorf("retroactive = %+v, want %+v", tn.Retroactive, wantRetro)
 	}
-	d := tn.CRM.Dynamics
+	d := dyn(tn)
 	if d.AuthorityURL != "https://login.microsoftonline.com" || d.BatchSize != 100 || d.Concurrency != 52 {
 		t.Errorf("dynamics defaults = %+v", d)
 	}
@@ -661,18 +663,18 @@ func TestDefaults(t *testing.T) {
 	if r := tn.Routing; r.Budget.D() != 1500*time.Millisecond || r.CacheTTL.D() != 10*time.Minute {
 		t.Errorf("routing = %+v", r)
 	}
-	sf := c.Tenants[1].CRM.Salesforce
+	sf := sf(c.Tenants[1])
 	if sf.Grant != "client_credentials" || sf.APIVersion != "62.0" || sf.ExternalIDField != "Enreach_Call_Id__c" {
 		t.Errorf("salesforce defaults = %+v", sf)
 	}
-	z := config.DefaultTenant().CRM.Zoho
+	z := zoho.DefaultConfig()
 	if z.Module != "Calls" || !z.RecordIncoming || !z.RecordOutgoing || !reflect.DeepEqual(z.SearchModules, []string{"Contacts", "Accounts", "Leads"}) {
 		t.Errorf("zoho defaults = %+v", z)
 	}
 
 	// Each tenant owns its default map: changing one leaves the other alone.
-	c.Tenants[0].CRM.Dynamics.PhoneFields["contact"] = nil
-	if c.Tenants[1].CRM.Dynamics.PhoneFields["contact"] == nil || config.DefaultTenant().CRM.Dynamics.PhoneFields["contact"] == nil {
+	dyn(c.Tenants[0]).PhoneFields["contact"] = nil
+	if dynamics.DefaultConfig().PhoneFields["contact"] == nil {
 		t.Error("tenants share the default phone_fields map")
 	}
 }
@@ -718,7 +720,7 @@ func TestDefaultsExplicitFalse(t *testing.T) {
 			t.Errorf("profile %s defaults = %+v", p.Name, p)
 		}
 	}
-	z := c.Tenants[1].CRM.Zoho
+	z := zo(c.Tenants[1])
 	if z.RecordIncoming || !z.RecordOutgoing || z.Module != "" {
 		t.Errorf("zoho = %+v", z)
 	}
@@ -726,7 +728,7 @@ func TestDefaultsExplicitFalse(t *testing.T) {
 
 func TestPhoneFieldsMergeWithDefaults(t *testing.T) {
 	c := mustParse(t, "tenants:"+validTenant+"        phone_fields: {contact: [mobilephone], lead: []}\n")
-	got := c.Tenants[0].CRM.Dynamics.PhoneFields
+	got := dyn(c.Tenants[0]).PhoneFields
 	want := map[string][]string{
 		"contact": {"mobilephone"},
 		"account": {"telephone1", "telephone2"},
@@ -882,7 +884,7 @@ func TestTenantLookup(t *testing.T) {
 
 func TestURLsLoseTrailingSlash(t *testing.T) {
 	c := mustParse(t, "tenants:"+strings.Replace(validTenant, "dynamics.com", "dynamics.com/", 1))
-	if got := c.Tenants[0].CRM.Dynamics.URL; got != "https://contoso.crm4.dynamics.com" {
+	if got := dyn(c.Tenants[0]).URL; got != "https://contoso.crm4.dynamics.com" {
 		t.Errorf("url = %q", got)
 	}
 }
@@ -892,8 +894,8 @@ func TestLoopbackHTTPAllowed(t *testing.T) {
 		"url: https://contoso.crm4.dynamics.com", "url: http://127.0.0.1:4567\n        authority_url: http://localhost:4568",
 		"user: api.user", "api_url: http://[::1]:9999\n      user: api.user",
 	).Replace(validTenant))
-	if c.Tenants[0].CRM.Dynamics.URL != "http://127.0.0.1:4567" {
-		t.Errorf("url = %q", c.Tenants[0].CRM.Dynamics.URL)
+	if dyn(c.Tenants[0]).URL != "http://127.0.0.1:4567" {
+		t.Errorf("url = %q", dyn(c.Tenants[0]).URL)
 	}
 }
 
@@ -1065,10 +1067,9 @@ func TestValidateProgrammatic(t *testing.T) {
 	tn.DefaultRegion = "FI"
 	tn.Enreach = config.Enreach{APIURL: "http://127.0.0.1:1234", User: "api@sandbox.example", SecretKey: "k"}
 	tn.CRM.Type = config.CRMDynamics
-	tn.CRM.Dynamics.URL = "http://127.0.0.1:5678"
-	tn.CRM.Dynamics.TenantID = "t"
-	tn.CRM.Dynamics.ClientID = "c"
-	tn.CRM.Dynamics.ClientSecret = "s"
+	d := dynamics.DefaultConfig()
+	d.URL, d.TenantID, d.ClientID, d.ClientSecret = "http://127.0.0.1:5678", "t", "c", "s"
+	tn.CRM.Options = config.NewCRMOptions(&d)
 	p := config.DefaultProfile()
 	p.Name, p.CallbackListID, p.Queue = "sales", "l", "q"
 	tn.Callbacks.Profiles = []config.Profile{p}

@@ -2,29 +2,78 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 )
 
-// CRMType is what the configuration needs of one crm.type beyond decoding
-// its block: the client's own checks of that block and its lines in the
-// summary. cmd/callsync's CRM registry supplies one per type; the config
-// package knows no client.
+// CRMType is what the configuration needs of one crm.type: how to decode
+// its crm.<type> block into the client's own configuration type, the
+// client's checks of that block and its lines in the summary.
+// cmd/callsync's CRM registry supplies one per type; the config package
+// knows no client.
 type CRMType struct {
-	// Validate checks the tenant's crm.<type> block. Errors naming a key
+	// Decode returns the type's options (a pointer to the client's
+	// configuration, holding the client's defaults) after calling decode
+	// with that pointer once. decode fills it from the tenant's
+	// crm.<type> block as the rest of the file is read: yaml keys from the
+	// struct tags, ${VAR} expanded, unknown keys reported at their path; a
+	// string field tagged `config:"secret"` is a secret (LoadLocal lets its
+	// ${VAR} be unset), one tagged `config:"url"` a base URL that loses its
+	// trailing slash. A block that is absent leaves the defaults.
+	Decode func(decode func(into any)) any
+	// Validate checks the options Decode returned. Errors naming a key
 	// below the block (KeyMsg, as crm.OptionError does) are reported at the
 	// full path, e.g. tenants[0].crm.zoho.module; other errors at the block.
-	Validate func(c *CRM) error
-	// Summary lists the block's settings as key and value, secrets
-	// redacted (Secret.String), for `callsync config check`.
-	Summary func(c *CRM) [][2]string
+	Validate func(opts any) error
+	// Summary lists the options' settings as key and value, secrets
+	// redacted, for `callsync config check`.
+	Summary func(opts any) [][2]string
 }
 
 // CRMTypes are the CRM types by crm.type.
 type CRMTypes map[string]CRMType
 
-// CRMNames lists the values crm.type accepts (each has a block in CRM),
-// sorted.
-func CRMNames() []string { return []string{CRMDynamics, CRMSalesforce, CRMZoho} }
+// names lists the types, sorted.
+func (ts CRMTypes) names() []string {
+	out := make([]string, 0, len(ts))
+	for n := range ts {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CRMOptions holds a tenant's crm.<type> block as the client's own
+// configuration type decoded it (CRMType.Decode). It may hold secrets, so
+// it never prints: fmt, slog and JSON show a marker; `config check` lists
+// its settings through CRMType.Summary.
+type CRMOptions struct{ v any }
+
+// NewCRMOptions wraps a client configuration (a pointer, as Decode returns
+// it), e.g. for a tenant built in code.
+func NewCRMOptions(v any) CRMOptions { return CRMOptions{v: v} }
+
+// Value is the client configuration, nil when the tenant has none.
+func (o CRMOptions) Value() any { return o.v }
+
+const optionsMarker = "[crm options]"
+
+// String implements fmt.Stringer with a marker.
+func (o CRMOptions) String() string { return optionsMarker }
+
+// GoString keeps %#v free of secrets too.
+func (o CRMOptions) GoString() string { return optionsMarker }
+
+// Format shows the marker for every fmt verb.
+func (o CRMOptions) Format(f fmt.State, _ rune) { fmt.Fprint(f, optionsMarker) }
+
+// LogValue implements slog.LogValuer.
+func (o CRMOptions) LogValue() slog.Value { return slog.StringValue(optionsMarker) }
+
+// MarshalText shows the marker in JSON and YAML output.
+func (o CRMOptions) MarshalText() ([]byte, error) { return []byte(optionsMarker), nil }
 
 // keyedError is an error that names its key below a crm.<type> block.
 type keyedError interface {
@@ -40,7 +89,11 @@ func (v *validator) crmBlock(p string, c *CRM, types CRMTypes) {
 		v.add(p+".type", "no CRM client is registered for %q", c.Type)
 		return
 	}
-	err := t.Validate(c)
+	opts := c.Options.Value()
+	if opts == nil && t.Decode != nil {
+		opts = t.Decode(func(any) {}) // built in code without options: the defaults
+	}
+	err := t.Validate(opts)
 	if err == nil {
 		return
 	}

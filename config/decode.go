@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -26,6 +27,8 @@ type decoder struct {
 	notes []string
 	// secretsOptional lets a Secret's ${VAR} be unset (LoadLocal).
 	secretsOptional bool
+	// types decode each tenant's crm.<type> block (decodeCRM).
+	types CRMTypes
 }
 
 // bareMinutes reads a bare whole number at a key that takes minutes in the
@@ -47,6 +50,7 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 	secretType   = reflect.TypeFor[Secret]()
 	clockType    = reflect.TypeFor[Clock]()
+	crmType      = reflect.TypeFor[CRM]()
 )
 
 // maxDepth bounds recursion through aliases.
@@ -136,22 +140,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			v.Set(reflect.ValueOf(c))
 		}
 	case t == secretType && d.secretsOptional:
-		// Unset variables become a marker: validation sees a value, and
-		// nothing local sends it anywhere.
-		if n.Kind == yaml.ScalarNode {
-			if s, err := expand(n.Value, func(k string) (string, bool) {
-				if v, ok := d.env(k); ok {
-					return v, true
-				}
-				return UnsetSecret, true
-			}); err == nil {
-				v.SetString(s)
-				return
-			}
-		}
-		if s, ok := d.scalar(n, path, "a string"); ok {
-			v.SetString(s)
-		}
+		d.optionalSecret(n, v, path)
 	case t.Kind() == reflect.String: // string and Secret
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)
@@ -185,8 +174,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		}
 		d.decode(n, p.Elem(), path, depth+1)
 		v.Set(p)
+	case t == crmType:
+		d.decodeCRM(n, v.Addr().Interface().(*CRM), path, depth)
 	case t.Kind() == reflect.Struct:
-		d.decodeStruct(n, v, path, depth)
+		d.decodeStruct(n, v, path, depth, nil)
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
 		d.decodeMap(n, v, path, depth)
 	case t.Kind() == reflect.Slice:
@@ -194,6 +185,25 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	default:
 		// A programming error: a field type the decoder does not know.
 		d.errorf(n, path, "unsupported field type %s", t)
+	}
+}
+
+// optionalSecret stores a secret of LoadLocal: unset variables become a
+// marker, so validation sees a value, and nothing local sends it anywhere.
+func (d *decoder) optionalSecret(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.ScalarNode {
+		if s, err := expand(n.Value, func(k string) (string, bool) {
+			if v, ok := d.env(k); ok {
+				return v, true
+			}
+			return UnsetSecret, true
+		}); err == nil {
+			v.SetString(s)
+			return
+		}
+	}
+	if s, ok := d.scalar(n, path, "a string"); ok {
+		v.SetString(s)
 	}
 }
 
@@ -287,24 +297,78 @@ func (d *decoder) mergePairs(vn *yaml.Node, path string, depth int) []pair {
 	return nil
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int) {
+// decodeStruct decodes a mapping into a struct by its yaml tags. A key the
+// struct lacks goes to extra when extra takes it, else it is an error.
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int, extra func(p pair) bool) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "expected a mapping, got %s", kindName(n))
 		return
 	}
-	fields := yamlFields(v.Type())
+	t := v.Type()
+	fields := yamlFields(t)
 	for _, p := range d.pairs(n, path, depth) {
 		child := join(path, p.key)
 		i, ok := fields[p.key]
 		if !ok && strings.HasPrefix(p.key, "x-") {
 			continue // extension keys hold YAML anchors, as in Compose files
 		}
+		if !ok && extra != nil && extra(p) {
+			d.mark(child, p.kn)
+			continue
+		}
 		if !ok {
-			d.errorf(p.kn, child, "unknown key%s", suggest(p.key, fields))
+			known := fields
+			if t == crmType {
+				known = maps.Clone(fields)
+				for name := range d.types {
+					known[name] = -1
+				}
+			}
+			d.errorf(p.kn, child, "unknown key%s", suggest(p.key, known))
 			continue
 		}
 		d.mark(child, p.kn)
+		if f := t.Field(i); d.secretsOptional && f.Tag.Get("config") == "secret" && f.Type.Kind() == reflect.String {
+			if r := resolve(p.value); r != nil && !isNull(r) {
+				d.optionalSecret(r, v.Field(i), child)
+				continue
+			}
+		}
 		d.decode(p.value, v.Field(i), child, depth+1)
+		if f := t.Field(i); f.Tag.Get("config") == "url" && f.Type.Kind() == reflect.String {
+			// A base URL clients concatenate paths to.
+			v.Field(i).SetString(strings.TrimRight(strings.TrimSpace(v.Field(i).String()), "/"))
+		}
+	}
+}
+
+// decodeCRM decodes a tenant's crm mapping: its own keys, and a block per
+// registered CRM type, decoded by that type into the client's own
+// configuration (CRMType.Decode). Every block present is read, so a typo
+// in another type's block is an error too; Options holds crm.type's.
+func (d *decoder) decodeCRM(n *yaml.Node, c *CRM, path string, depth int) {
+	blocks := map[string]*yaml.Node{}
+	d.decodeStruct(n, reflect.ValueOf(c).Elem(), path, depth, func(p pair) bool {
+		if _, ok := d.types[p.key]; !ok {
+			return false
+		}
+		blocks[p.key] = p.value
+		return true
+	})
+	for _, name := range d.types.names() {
+		t := d.types[name]
+		node, ok := blocks[name]
+		if t.Decode == nil || (!ok && name != c.Type) {
+			continue
+		}
+		opts := t.Decode(func(into any) {
+			if ok {
+				d.decode(node, reflect.ValueOf(into).Elem(), join(path, name), depth+1)
+			}
+		})
+		if name == c.Type {
+			c.Options = NewCRMOptions(opts)
+		}
 	}
 }
 

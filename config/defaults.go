@@ -44,27 +44,6 @@ func DefaultTenant() Tenant {
 			Directory:           DirectoryMirror,
 			DirectoryFullResync: Duration(7 * 24 * time.Hour),
 			Users:               Users{Match: "email"},
-			Dynamics: Dynamics{
-				AuthorityURL: "https://login.microsoftonline.com",
-				PhoneFields: map[string][]string{
-					"contact": {"telephone1", "telephone2", "mobilephone"},
-					"account": {"telephone1", "telephone2"},
-					"lead":    {"telephone1", "telephone2", "mobilephone"},
-				},
-				BatchSize:   100,
-				Concurrency: MaxDynamicsConcurrency,
-			},
-			Salesforce: Salesforce{
-				Grant:           "client_credentials",
-				APIVersion:      "62.0",
-				ExternalIDField: "Enreach_Call_Id__c",
-			},
-			Zoho: Zoho{
-				Module:         "Calls",
-				RecordIncoming: true,
-				RecordOutgoing: true,
-				SearchModules:  []string{"Contacts", "Accounts", "Leads"},
-			},
 		},
 		PhoneCalls: PhoneCalls{
 			CallDurationLimit:            0,

@@ -69,7 +69,7 @@ func parse(data []byte, env func(string) (string, bool), secretsOptional bool, t
 	}
 
 	c := Defaults()
-	d := &decoder{env: env, pos: map[string]position{}, secretsOptional: secretsOptional}
+	d := &decoder{env: env, pos: map[string]position{}, secretsOptional: secretsOptional, types: types}
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
 		d.decode(root, reflect.ValueOf(&c).Elem(), "", 0)
@@ -123,16 +123,11 @@ func (d *decoder) locate(path string) (int, int) {
 }
 
 // normalize tidies values that clients concatenate: base URLs lose their
-// trailing slash.
+// trailing slash (the CRM registry's Decode does so for crm.<type> blocks).
 func (c *Config) normalize() {
 	for i := range c.Tenants {
 		t := &c.Tenants[i]
-		for _, u := range []*string{
-			&t.Enreach.APIURL, &t.Enreach.DiscoveryURL,
-			&t.CRM.Dynamics.URL, &t.CRM.Dynamics.AuthorityURL,
-			&t.CRM.Salesforce.LoginURL,
-			&t.CRM.Zoho.AccountsURL, &t.CRM.Zoho.APIDomain,
-		} {
+		for _, u := range []*string{&t.Enreach.APIURL, &t.Enreach.DiscoveryURL} {
 			*u = strings.TrimRight(strings.TrimSpace(*u), "/")
 		}
 	}

@@ -171,8 +171,8 @@ func (s *summary) crm(c *CRM) {
 		users += fmt.Sprintf(", overrides: %d", n)
 	}
 	s.line(2, "users", users)
-	if t, ok := s.types[c.Type]; ok && t.Summary != nil {
-		for _, kv := range t.Summary(c) {
+	if t, ok := s.types[c.Type]; ok && t.Summary != nil && c.Options.Value() != nil {
+		for _, kv := range t.Summary(c.Options.Value()) {
 			s.line(2, kv[0], kv[1])
 		}
 	}

@@ -25,10 +25,6 @@ const (
 	DirectoryMirror = "mirror"
 	DirectoryLive   = "live"
 
-	GrantClientCredentials = "client_credentials"
-	GrantJWT               = "jwt"
-	GrantPassword          = "password"
-
 	RecipientQueue      = "queue"
 	RecipientQueueOwner = "queue_owner"
 
@@ -51,10 +47,6 @@ const (
 	// MaxRoutingBudget leaves Enreach's 5 s Smart Routing timeout room for
 	// the network.
 	MaxRoutingBudget = 4500 * time.Millisecond
-	// MaxDynamicsBatch is the $batch operation limit.
-	MaxDynamicsBatch = 1000
-	// MaxDynamicsConcurrency is Dataverse's concurrent-request limit per user.
-	MaxDynamicsConcurrency = 52
 )
 
 var (
@@ -228,8 +220,8 @@ func (v *validator) enreach(p string, e *Enreach) {
 func (v *validator) crm(p string, c *CRM, types CRMTypes) {
 	typeOK := false
 	if v.required(p+".type", c.Type) {
-		typeOK = slices.Contains(CRMNames(), c.Type)
-		v.oneOf(p+".type", c.Type, CRMNames()...)
+		typeOK = slices.Contains(types.names(), c.Type)
+		v.oneOf(p+".type", c.Type, types.names()...)
 	}
 	v.oneOf(p+".directory", c.Directory, DirectoryMirror, DirectoryLive)
 	v.nonNegative(p+".directory_full_resync", c.DirectoryFullResync)

@@ -54,21 +54,18 @@ func Filter(c Call, s config.PhoneCalls) string {
 	return ""
 }
 
+// callRecording is the tenant's CRM configuration when it can switch the
+// writing of calls off (zoho.Config: record_incoming, record_outgoing, an
+// empty module).
+type callRecording interface {
+	RecordsCall(outbound bool) bool
+}
+
 // NotRecorded applies the CRM's recording switches, which need no CRM data
-// either: Zoho's record_incoming and record_outgoing, and a Zoho module
-// left empty, which switches recording off. It returns ReasonNotRecorded when
-// the call is not to be written, else "". Callback requests are always
-// written, so only calls pass here.
+// either. It returns ReasonNotRecorded when the call is not to be written,
+// else "". Callback requests are always written, so only calls pass here.
 func NotRecorded(c Call, z config.CRM) string {
-	if z.Type != config.CRMZoho {
-		return ""
-	}
-	switch {
-	case z.Zoho.Module == "":
-		return ReasonNotRecorded
-	case c.Outbound && !z.Zoho.RecordOutgoing:
-		return ReasonNotRecorded
-	case !c.Outbound && !z.Zoho.RecordIncoming:
+	if r, ok := z.Options.Value().(callRecording); ok && !r.RecordsCall(c.Outbound) {
 		return ReasonNotRecorded
 	}
 	return ""

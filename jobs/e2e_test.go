@@ -14,6 +14,7 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
+	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/httpclient"
@@ -446,8 +447,10 @@ func TestNotRecordedIsDecidedBeforeLookups(t *testing.T) {
 	w := newWorld(t)
 	cfg := w.tenant.Config()
 	cfg.CRM.Type = config.CRMZoho
-	cfg.CRM.Zoho.Module = "Calls"
-	cfg.CRM.Zoho.RecordIncoming, cfg.CRM.Zoho.RecordOutgoing = false, true
+	z := zoho.DefaultConfig()
+	z.Module = "Calls"
+	z.RecordIncoming, z.RecordOutgoing = false, true
+	cfg.CRM.Options = config.NewCRMOptions(&z)
 	w.tenant.SetConfig(cfg)
 	in := enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Hour), time.Second, time.Minute)
 	w.en.AddCalls(in)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -16,22 +17,27 @@ import (
 )
 
 // crmType is what the commands need of one crm.type. Each client package
-// owns its configuration type, its validation and its constructor; an entry
-// maps the tenant's YAML block (config.CRM) to them. Adding a CRM is its
-// client package plus one entry in crmTypes.
+// owns its configuration type (with yaml tags), its validation and its
+// constructor; an entry connects them to the tenant's crm.<type> block.
+// Adding a CRM is its client package plus one entry in crmTypes.
 type crmType struct {
-	// validate checks the tenant's crm.<type> block with the client's own
-	// Validate; its errors name keys below the block (crm.OptionErrors).
-	validate func(c *config.CRM) error
-	// summary lists the block's settings for `callsync config check`,
-	// secrets redacted.
-	summary func(c *config.CRM) [][2]string
+	// options returns the client's configuration holding its defaults, as
+	// a pointer the config decoder fills from the tenant's crm.<type>
+	// block (e.g. *dynamics.Config); the config keeps it in
+	// config.CRM.Options.
+	options func() any
+	// validate checks the options with the client's own Validate; its
+	// errors name keys below the block (crm.OptionErrors).
+	validate func(opts any) error
+	// summary lists the options for `callsync config check`, secrets
+	// redacted.
+	summary func(opts any) [][2]string
 	// new builds the tenant's client. It does not contact the CRM.
 	new func(tc config.Tenant, env crmEnv) (crm.Client, error)
 	// sandbox starts the double `callsync sandbox --crm <type>` runs against.
 	sandbox func() sandboxCRM
 	// link is where a person opens a written activity in the CRM's UI.
-	link func(c *config.CRM, id string) string
+	link func(opts any, id string) string
 }
 
 // crmEnv is what a client gets from the process beyond its configuration.
@@ -46,22 +52,30 @@ type crmEnv struct {
 // crmTypes is the registry of CRM types, by crm.type.
 var crmTypes = map[string]crmType{
 	config.CRMDynamics: {
-		validate: func(c *config.CRM) error { return dynamicsConfig(c.Dynamics).Validate() },
-		summary:  dynamicsSummary,
+		options: func() any {
+			c := dynamics.DefaultConfig()
+			return &c
+		},
+		validate: validateAs[dynamics.Config],
+		summary:  func(o any) [][2]string { return dynamicsSummary(optionsAs[dynamics.Config](o)) },
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return dynamics.New(dynamicsConfig(tc.CRM.Dynamics), dynamics.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest, Org: dynamicsNeeds(tc)})
+			return dynamics.New(optionsOf[dynamics.Config](tc.CRM), dynamics.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest, Org: dynamicsNeeds(tc)})
 		},
 		sandbox: newDynamicsSandbox,
 		// https://learn.microsoft.com/en-us/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
-		link: func(c *config.CRM, id string) string {
-			return c.Dynamics.URL + "/main.aspx?pagetype=entityrecord&etn=phonecall&id=" + id
+		link: func(o any, id string) string {
+			return trimURL(optionsAs[dynamics.Config](o).URL) + "/main.aspx?pagetype=entityrecord&etn=phonecall&id=" + id
 		},
 	},
 	config.CRMSalesforce: {
-		validate: func(c *config.CRM) error { return salesforceConfig(c.Salesforce).Validate() },
-		summary:  salesforceSummary,
+		options: func() any {
+			c := salesforce.DefaultConfig()
+			return &c
+		},
+		validate: validateAs[salesforce.Config],
+		summary:  func(o any) [][2]string { return salesforceSummary(optionsAs[salesforce.Config](o)) },
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return salesforce.New(salesforceConfig(tc.CRM.Salesforce), salesforce.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
+			return salesforce.New(optionsOf[salesforce.Config](tc.CRM), salesforce.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
 				Doctor: salesforce.DoctorOptions{
 					Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
 					RoutingFields: routing.Fields(tc.Routing.Rules),
@@ -70,15 +84,19 @@ var crmTypes = map[string]crmType{
 		},
 		sandbox: newSalesforceSandbox,
 		// https://developer.salesforce.com/docs/platform/lwc/guide/reference-page-reference-type.html (standard__recordPage: /lightning/r/{object}/{id}/view)
-		link: func(c *config.CRM, id string) string {
-			return c.Salesforce.LoginURL + "/lightning/r/Task/" + id + "/view"
+		link: func(o any, id string) string {
+			return trimURL(optionsAs[salesforce.Config](o).LoginURL) + "/lightning/r/Task/" + id + "/view"
 		},
 	},
 	config.CRMZoho: {
-		validate: func(c *config.CRM) error { return zohoConfig(c.Zoho).Validate() },
-		summary:  zohoSummary,
+		options: func() any {
+			c := zoho.DefaultConfig()
+			return &c
+		},
+		validate: validateAs[zoho.Config],
+		summary:  func(o any) [][2]string { return zohoSummary(optionsAs[zoho.Config](o)) },
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
-			return zoho.New(zohoConfig(tc.CRM.Zoho), zoho.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
+			return zoho.New(optionsOf[zoho.Config](tc.CRM), zoho.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest,
 				Doctor: zoho.DoctorOptions{
 					Users:         crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
 					RoutingFields: routing.Fields(tc.Routing.Rules),
@@ -87,21 +105,56 @@ var crmTypes = map[string]crmType{
 		sandbox: newZohoSandbox,
 		// The CRM web UI lives at crm.<data centre domain>, e.g. crm.zoho.eu
 		// for accounts.zoho.eu.
-		link: func(c *config.CRM, id string) string {
-			return strings.Replace(c.Zoho.AccountsURL, "://accounts.", "://crm.", 1) + "/crm/tab/Calls/" + id
+		link: func(o any, id string) string {
+			return strings.Replace(trimURL(optionsAs[zoho.Config](o).AccountsURL), "://accounts.", "://crm.", 1) + "/crm/tab/Calls/" + id
 		},
 	},
 }
 
 // configTypes is the registry as the config package needs it: each type's
-// validation and summary.
-func configTypes() config.CRMTypes {
-	out := make(config.CRMTypes, len(crmTypes))
-	for name, t := range crmTypes {
-		out[name] = config.CRMType{Validate: t.validate, Summary: t.summary}
+// decoding, validation and summary.
+func configTypes() config.CRMTypes { return configTypesOf(crmTypes) }
+
+func configTypesOf(types map[string]crmType) config.CRMTypes {
+	out := make(config.CRMTypes, len(types))
+	for name, t := range types {
+		out[name] = config.CRMType{
+			Decode: func(decode func(any)) any {
+				o := t.options()
+				decode(o)
+				return o
+			},
+			Validate: t.validate,
+			Summary:  t.summary,
+		}
 	}
 	return out
 }
+
+// optionsAs returns the client configuration the options point to (the
+// zero value if they hold another type, which New and Validate refuse).
+func optionsAs[C any](o any) C {
+	if p, ok := o.(*C); ok && p != nil {
+		return *p
+	}
+	var zero C
+	return zero
+}
+
+// optionsOf returns the tenant's client configuration of type C.
+func optionsOf[C any](c config.CRM) C { return optionsAs[C](c.Options.Value()) }
+
+// validateAs checks options of the client configuration type C.
+func validateAs[C interface{ Validate() error }](o any) error {
+	p, ok := o.(*C)
+	if !ok || p == nil {
+		return fmt.Errorf("options are %T, want %T", o, p)
+	}
+	return (*p).Validate()
+}
+
+// trimURL drops a base URL's trailing slash, as the clients do.
+func trimURL(u string) string { return strings.TrimRight(strings.TrimSpace(u), "/") }
 
 // crmTypeNames lists the registered types, sorted.
 func crmTypeNames() []string {
@@ -113,38 +166,10 @@ func crmTypeNames() []string {
 	return names
 }
 
-func dynamicsConfig(d config.Dynamics) dynamics.Config {
-	return dynamics.Config{
-		URL: d.URL, AuthorityURL: d.AuthorityURL, TenantID: d.TenantID, ClientID: d.ClientID,
-		ClientSecret: d.ClientSecret.Value(), PhoneFields: d.PhoneFields,
-		BatchSize: d.BatchSize, Concurrency: d.Concurrency, AuditField: d.AuditField,
-	}
-}
-
-func salesforceConfig(s config.Salesforce) salesforce.Config {
-	return salesforce.Config{
-		LoginURL: s.LoginURL, Grant: s.Grant, ClientID: s.ClientID, ClientSecret: s.ClientSecret.Value(),
-		Username: s.Username, Password: s.Password.Value(), SecurityToken: s.SecurityToken.Value(),
-		PrivateKeyFile: s.PrivateKeyFile, APIVersion: s.APIVersion, ExternalIDField: s.ExternalIDField,
-		NumberField: s.NumberField, StartField: s.StartField, AuditField: s.AuditField,
-	}
-}
-
-func zohoConfig(z config.Zoho) zoho.Config {
-	return zoho.Config{
-		AccountsURL: z.AccountsURL, APIDomain: z.APIDomain, ClientID: z.ClientID,
-		ClientSecret: z.ClientSecret.Value(), RefreshToken: z.RefreshToken.Value(),
-		Module: z.Module, RecordIncoming: z.RecordIncoming, RecordOutgoing: z.RecordOutgoing,
-		UserIDField: z.UserIDField, NumberCleanupRegexp: z.NumberCleanupRegexp,
-		SearchModules: z.SearchModules, CallIDField: z.CallIDField,
-		AuditField: z.AuditField, SubjectTimeZone: z.SubjectTimeZone,
-	}
-}
-
 // secretText shows whether a secret is set, never its value.
-func secretText(v config.Secret) string {
-	if v.IsSet() {
-		return v.String()
+func secretText(v string) string {
+	if v != "" {
+		return config.Secret(v).String()
 	}
 	return "(not set)"
 }
@@ -156,8 +181,7 @@ func orText(v, empty string) string {
 	return v
 }
 
-func dynamicsSummary(c *config.CRM) [][2]string {
-	d := c.Dynamics
+func dynamicsSummary(d dynamics.Config) [][2]string {
 	out := [][2]string{
 		{"url", d.URL},
 		{"authority_url", d.AuthorityURL},
@@ -180,8 +204,7 @@ func dynamicsSummary(c *config.CRM) [][2]string {
 	)
 }
 
-func salesforceSummary(c *config.CRM) [][2]string {
-	sf := c.Salesforce
+func salesforceSummary(sf salesforce.Config) [][2]string {
 	out := [][2]string{
 		{"login_url", sf.LoginURL},
 		{"grant", sf.Grant},
@@ -198,8 +221,7 @@ func salesforceSummary(c *config.CRM) [][2]string {
 	return append(out, [2]string{"api_version", sf.APIVersion}, [2]string{"external_id_field", sf.ExternalIDField})
 }
 
-func zohoSummary(c *config.CRM) [][2]string {
-	z := c.Zoho
+func zohoSummary(z zoho.Config) [][2]string {
 	return [][2]string{
 		{"accounts_url", z.AccountsURL},
 		{"api_domain", orText(z.APIDomain, "(from token response)")},

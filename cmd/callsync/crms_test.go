@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,45 +21,69 @@ func TestCRMPackagesDoNotImportConfig(t *testing.T) {
 	}
 }
 
-// Every crm.type the config accepts has a registry entry with a
-// validation, a summary, a constructor, a sandbox double and a record link, and the registry has no
-// type the config would refuse.
-func TestRegistryCoversEveryCRMType(t *testing.T) {
-	accepted := config.CRMNames()
-	for _, name := range accepted {
-		ct, ok := crmTypes[name]
-		if !ok {
-			t.Errorf("crm.type %q is accepted by config but has no entry in crmTypes", name)
+// Every registry entry has each function, and every field of its client
+// configuration has a yaml key, so each setting can be written in the
+// crm.<type> block.
+func TestRegistryEntriesComplete(t *testing.T) {
+	for name, ct := range crmTypes {
+		if ct.options == nil || ct.validate == nil || ct.summary == nil || ct.new == nil || ct.sandbox == nil || ct.link == nil {
+			t.Errorf("crmTypes[%q] lacks a function: %+v", name, ct)
 			continue
 		}
-		if ct.validate == nil || ct.summary == nil || ct.new == nil || ct.sandbox == nil || ct.link == nil {
-			t.Errorf("crmTypes[%q] lacks a function: %+v", name, ct)
+		v := reflect.ValueOf(ct.options())
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			t.Errorf("crmTypes[%q].options() is %s, want a pointer to the client's Config", name, v.Type())
+			continue
 		}
-	}
-	if got, want := strings.Join(crmTypeNames(), ","), strings.Join(accepted, ","); got != want {
-		t.Errorf("crmTypes = %s, config accepts %s", got, want)
+		st := v.Elem().Type()
+		for i := range st.NumField() {
+			if key, _, _ := strings.Cut(st.Field(i).Tag.Get("yaml"), ","); key == "" || key == "-" {
+				t.Errorf("%s: %s.%s has no yaml key", name, st, st.Field(i).Name)
+			}
+		}
 	}
 }
 
 // Each YAML key of a crm.<type> block reaches the client's Config: with
-// every key of the block set, no field of the mapped Config is left zero.
-func TestRegistryMapsEveryKey(t *testing.T) {
-	for name, mapped := range map[string]func(c config.CRM) any{
-		config.CRMDynamics:   func(c config.CRM) any { return dynamicsConfig(c.Dynamics) },
-		config.CRMSalesforce: func(c config.CRM) any { return salesforceConfig(c.Salesforce) },
-		config.CRMZoho:       func(c config.CRM) any { return zohoConfig(c.Zoho) },
-	} {
-		var c config.CRM
-		block := reflect.ValueOf(&c).Elem().FieldByNameFunc(func(f string) bool { return strings.EqualFold(f, name) })
-		fillNonZero(t, block)
-		out := reflect.ValueOf(mapped(c))
+// every key of the block written, no field of the decoded Config is left
+// zero.
+func TestRegistryDecodesEveryKey(t *testing.T) {
+	for name, ct := range crmTypes {
+		st := reflect.ValueOf(ct.options()).Elem().Type()
+		var block strings.Builder
+		for i := range st.NumField() {
+			key, _, _ := strings.Cut(st.Field(i).Tag.Get("yaml"), ",")
+			var val string
+			switch st.Field(i).Type.Kind() {
+			case reflect.String:
+				val = "x"
+			case reflect.Bool:
+				val = "true"
+			case reflect.Int:
+				val = "7"
+			case reflect.Slice:
+				val = "[x]"
+			case reflect.Map:
+				val = "{x: [y]}"
+			default:
+				t.Fatalf("%s: field %s of kind %s", name, st.Field(i).Name, st.Field(i).Type.Kind())
+			}
+			fmt.Fprintf(&block, "        %s: %s\n", key, val)
+		}
+		yaml := "tenants:\n  - name: t\n    default_region: FI\n    enreach: {user: a@b.example, secret_key: k}\n    crm:\n      type: " + name + "\n      " + name + ":\n" + block.String()
+		var opts any
+		types := configTypes()
+		check := types[name]
+		check.Validate = func(o any) error { opts = o; return nil }
+		types[name] = check
+		if _, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false }, types); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, yaml)
+		}
+		out := reflect.ValueOf(opts).Elem()
 		for i := range out.NumField() {
 			if out.Field(i).IsZero() {
 				t.Errorf("%s: %s.%s is not set from crm.%s", name, out.Type(), out.Type().Field(i).Name, name)
 			}
-		}
-		if out.NumField() != block.NumField() {
-			t.Errorf("%s: config block has %d keys, %s has %d fields", name, block.NumField(), out.Type(), out.NumField())
 		}
 	}
 }

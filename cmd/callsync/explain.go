@@ -210,7 +210,7 @@ func explain(ctx context.Context, st *store.Store, t *config.Tenant, id string) 
 func crmLink(t *config.Tenant, id string) string {
 	id = url.PathEscape(id)
 	if ct, ok := crmTypes[t.CRM.Type]; ok {
-		return ct.link(&t.CRM, id)
+		return ct.link(t.CRM.Options.Value(), id)
 	}
 	return ""
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
+	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/crm/zoho/zohotest"
 )
 
@@ -16,13 +19,11 @@ func newDynamicsSandbox() sandboxCRM {
 
 func (d *dynamicsSandbox) configure(t *config.Tenant) {
 	c := d.s.Config()
+	o := dynamics.DefaultConfig()
+	o.URL, o.AuthorityURL, o.TenantID, o.ClientID, o.ClientSecret = c.URL, c.AuthorityURL, c.TenantID, c.ClientID, c.ClientSecret
 	t.CRM.Type = config.CRMDynamics
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
-	t.CRM.Dynamics.URL = c.URL
-	t.CRM.Dynamics.AuthorityURL = c.AuthorityURL
-	t.CRM.Dynamics.TenantID = c.TenantID
-	t.CRM.Dynamics.ClientID = c.ClientID
-	t.CRM.Dynamics.ClientSecret = config.Secret(c.ClientSecret)
+	t.CRM.Options = config.NewCRMOptions(&o)
 }
 
 func (d *dynamicsSandbox) addUser(email, name, _ string) string {
@@ -60,12 +61,11 @@ func newSalesforceSandbox() sandboxCRM {
 }
 
 func (d *salesforceSandbox) configure(t *config.Tenant) {
+	o := salesforce.DefaultConfig()
+	o.LoginURL, o.Grant, o.ClientID, o.ClientSecret = d.s.URL, salesforce.GrantClientCredentials, sandboxSFClient, sandboxSFSecret
 	t.CRM.Type = config.CRMSalesforce
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
-	t.CRM.Salesforce.LoginURL = d.s.URL
-	t.CRM.Salesforce.Grant = config.GrantClientCredentials
-	t.CRM.Salesforce.ClientID = sandboxSFClient
-	t.CRM.Salesforce.ClientSecret = config.Secret(sandboxSFSecret)
+	t.CRM.Options = config.NewCRMOptions(&o)
 }
 
 func (d *salesforceSandbox) addUser(email, name, _ string) string {
@@ -96,12 +96,11 @@ func newZohoSandbox() sandboxCRM { return &zohoSandbox{s: zohotest.NewServer()} 
 
 func (d *zohoSandbox) configure(t *config.Tenant) {
 	c := d.s.Config()
+	o := zoho.DefaultConfig()
+	o.AccountsURL, o.ClientID, o.ClientSecret, o.RefreshToken = c.AccountsURL, c.ClientID, c.ClientSecret, c.RefreshToken
 	t.CRM.Type = config.CRMZoho
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
-	t.CRM.Zoho.AccountsURL = c.AccountsURL
-	t.CRM.Zoho.ClientID = c.ClientID
-	t.CRM.Zoho.ClientSecret = config.Secret(c.ClientSecret)
-	t.CRM.Zoho.RefreshToken = config.Secret(c.RefreshToken)
+	t.CRM.Options = config.NewCRMOptions(&o)
 }
 
 func (d *zohoSandbox) addUser(email, name, _ string) string {

@@ -11,27 +11,28 @@ import (
 )
 
 // Config is a tenant's Dataverse connection and write settings: the
-// crm.dynamics block of the configuration file, with the secret as text.
+// crm.dynamics block of the configuration file (yaml keys in the tags), with
+// the secret as text.
 type Config struct {
 	// URL is the organisation root, https://<org>.crm<N>.dynamics.com.
-	URL string
+	URL string `yaml:"url" config:"url"`
 	// AuthorityURL is the Entra ID host (default DefaultAuthorityURL).
-	AuthorityURL string
-	TenantID     string
-	ClientID     string
-	ClientSecret string
+	AuthorityURL string `yaml:"authority_url" config:"url"`
+	TenantID     string `yaml:"tenant_id"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret" config:"secret"`
 	// PhoneFields per entity (contact, account, lead); an entity absent
 	// keeps its default columns.
-	PhoneFields map[string][]string
+	PhoneFields map[string][]string `yaml:"phone_fields"`
 	// BatchSize is the number of calls per $batch request (at most
 	// MaxBatchSize operations).
-	BatchSize int
+	BatchSize int `yaml:"batch_size"`
 	// Concurrency is the most requests in flight to the org (at most
 	// MaxConcurrency).
-	Concurrency int
+	Concurrency int `yaml:"concurrency"`
 	// AuditField is the phonecall text column receiving the full Enreach
 	// record as JSON; empty writes none.
-	AuditField string
+	AuditField string `yaml:"audit_field"`
 }
 
 // Limits checked by Validate.
@@ -45,6 +46,17 @@ const (
 )
 
 var columnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// DefaultConfig is the crm.dynamics block's defaults: the authority, the
+// phone columns of contact, account and lead, 100 calls per $batch and
+// MaxConcurrency requests in flight.
+func DefaultConfig() Config {
+	fields := make(map[string][]string, len(defaultPhoneFields))
+	for e, fs := range defaultPhoneFields {
+		fields[string(e)] = slices.Clone(fs)
+	}
+	return Config{AuthorityURL: DefaultAuthorityURL, PhoneFields: fields, BatchSize: defaultBatchSize, Concurrency: defaultConcurrency}
+}
 
 // withDefaults fills what a caller of New may leave empty: the authority,
 // batch size and concurrency, and the phone fields of an entity absent from

@@ -8,37 +8,44 @@ import (
 )
 
 // Config is a tenant's Salesforce connection and field settings: the
-// crm.salesforce block of the configuration file, with secrets as text.
+// crm.salesforce block of the configuration file (yaml keys in the tags),
+// with secrets as text.
 type Config struct {
 	// LoginURL is the org's My Domain, https://<domain>.my.salesforce.com.
-	LoginURL string
+	LoginURL string `yaml:"login_url" config:"url"`
 	// Grant is GrantClientCredentials (default), GrantJWT or GrantPassword.
-	Grant          string
-	ClientID       string
-	ClientSecret   string
-	Username       string
-	Password       string
-	SecurityToken  string
-	PrivateKeyFile string
+	Grant          string `yaml:"grant"`
+	ClientID       string `yaml:"client_id"`
+	ClientSecret   string `yaml:"client_secret" config:"secret"`
+	Username       string `yaml:"username"`
+	Password       string `yaml:"password" config:"secret"`
+	SecurityToken  string `yaml:"security_token" config:"secret"`
+	PrivateKeyFile string `yaml:"private_key_file"`
 	// APIVersion is the REST API version, e.g. "62.0" (default
 	// DefaultAPIVersion).
-	APIVersion string
+	APIVersion string `yaml:"api_version"`
 	// ExternalIDField is the Task upsert key (default DefaultExternalIDField).
-	ExternalIDField string
+	ExternalIDField string `yaml:"external_id_field"`
 	// NumberField and StartField are the custom Activity fields holding the
 	// customer number and the call start (default DefaultNumberField,
 	// DefaultStartField).
-	NumberField string
-	StartField  string
+	NumberField string `yaml:"number_field"`
+	StartField  string `yaml:"start_field"`
 	// AuditField is a Task text field receiving the full Enreach record;
 	// empty writes none.
-	AuditField string
+	AuditField string `yaml:"audit_field"`
 }
 
 var (
 	customField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)
 	apiVersion  = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
 )
+
+// DefaultConfig is the crm.salesforce block's defaults: the client
+// credentials grant, DefaultAPIVersion and DefaultExternalIDField.
+func DefaultConfig() Config {
+	return Config{Grant: GrantClientCredentials, APIVersion: DefaultAPIVersion, ExternalIDField: DefaultExternalIDField}
+}
 
 // withDefaults fills what a caller of New may leave empty: the grant, API
 // version and field names. The login URL loses its trailing slash.

@@ -26,7 +26,7 @@ import (
 	"github.com/callsync/callsync/crm"
 )
 
-// Defaults for config.Salesforce keys left empty.
+// Defaults for crm.salesforce keys left empty (DefaultConfig, New).
 const (
 	DefaultAPIVersion      = "62.0"
 	DefaultExternalIDField = "Enreach_Call_Id__c"

@@ -10,36 +10,57 @@ import (
 )
 
 // Config is a tenant's Zoho CRM connection and module settings: the
-// crm.zoho block of the configuration file, with secrets as text.
+// crm.zoho block of the configuration file (yaml keys in the tags), with
+// secrets as text.
 type Config struct {
 	// AccountsURL is the data centre's accounts server, e.g.
 	// https://accounts.zoho.eu.
-	AccountsURL string
+	AccountsURL string `yaml:"accounts_url" config:"url"`
 	// APIDomain empty: the api_domain of the token response.
-	APIDomain    string
-	ClientID     string
-	ClientSecret string
-	RefreshToken string
+	APIDomain    string `yaml:"api_domain" config:"url"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret" config:"secret"`
+	RefreshToken string `yaml:"refresh_token" config:"secret"`
 	// Module receives calls: "Calls", a custom module's API name, or empty
 	// (recording off).
-	Module              string
-	RecordIncoming      bool
-	RecordOutgoing      bool
-	UserIDField         string
-	NumberCleanupRegexp string
-	SearchModules       []string
-	CallIDField         string
+	Module              string   `yaml:"module"`
+	RecordIncoming      bool     `yaml:"record_incoming"`
+	RecordOutgoing      bool     `yaml:"record_outgoing"`
+	UserIDField         string   `yaml:"user_id_field"`
+	NumberCleanupRegexp string   `yaml:"number_cleanup_regexp"`
+	SearchModules       []string `yaml:"search_modules"`
+	CallIDField         string   `yaml:"call_id_field"`
 	// AuditField is a text field of Module receiving the full Enreach
 	// record; empty writes none.
-	AuditField string
+	AuditField string `yaml:"audit_field"`
 	// SubjectTimeZone is the IANA zone of the default subject's timestamp;
 	// empty: UTC.
-	SubjectTimeZone string
+	SubjectTimeZone string `yaml:"subject_time_zone"`
 }
 
 // configName matches the module and field API names the configuration
 // accepts (letters, digits and _, starting with a letter).
 var configName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// DefaultConfig is the crm.zoho block's defaults: calls written to the
+// Calls module in both directions, callers searched in Contacts, Accounts
+// and Leads.
+func DefaultConfig() Config {
+	return Config{Module: "Calls", RecordIncoming: true, RecordOutgoing: true, SearchModules: defaultSearchModules()}
+}
+
+// RecordsCall reports whether a call in this direction is written: Module
+// is set and record_incoming (record_outgoing) is on. The engine decides
+// this before any lookup.
+func (c Config) RecordsCall(outbound bool) bool {
+	if c.Module == "" {
+		return false
+	}
+	if outbound {
+		return c.RecordOutgoing
+	}
+	return c.RecordIncoming
+}
 
 // withDefaults fills what a caller of New may leave empty: the search
 // modules. Base URLs lose their trailing slash.
