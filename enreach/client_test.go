@@ -65,7 +65,7 @@ func TestDiscoveryOnceAndCached(t *testing.T) {
 			t.Fatalf("users = %+v", us)
 		}
 	}
-	if n := srv.Requests("/api/user"); n != 1 {
+	if n := srv.RequestsTo("", "/api/user"); n != 1 {
 		t.Fatalf("discovery requests = %d, want 1 (cached)", n)
 	}
 	got, err := c.APIURL(ctx)
@@ -73,8 +73,8 @@ func TestDiscoveryOnceAndCached(t *testing.T) {
 		t.Fatalf("APIURL = %q, %v; want %q (trailing slash stripped)", got, err, srv.URL)
 	}
 	for _, r := range srv.Log() {
-		if r.Path == "/api/user" && r.Query.Get("user") != srv.User {
-			t.Fatalf("discovery asked for user %q", r.Query.Get("user"))
+		if r.Path == "/api/user" && r.Values().Get("user") != srv.User {
+			t.Fatalf("discovery asked for user %q", r.Values().Get("user"))
 		}
 	}
 }
@@ -92,10 +92,10 @@ func TestDiscoveryUnknownUserIsNotCached(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	}
-	if n := srv.Requests("/api/user"); n != 2 {
+	if n := srv.RequestsTo("", "/api/user"); n != 2 {
 		t.Fatalf("discovery requests = %d, want 2 (failures are not cached)", n)
 	}
-	if n := srv.Requests("/users"); n != 0 {
+	if n := srv.RequestsTo("", "/users"); n != 0 {
 		t.Fatalf("/users requested %d times without an API URL", n)
 	}
 }
@@ -104,7 +104,7 @@ func TestDiscoveryRecoversAfterServerErrors(t *testing.T) {
 	srv := newServer(t)
 	c := newClient(t, srv, func(c *enreach.Config) { c.APIURL = ""; c.DiscoveryURL = srv.DiscoveryURL })
 	for range 4 { // RetryMax 3: four attempts, all fail
-		srv.FailNext("/api/user", http.StatusInternalServerError, 0)
+		srv.Fail(enreachtest.Fault{Path: "/api/user", Status: http.StatusInternalServerError})
 	}
 	_, err := c.Me(context.Background())
 	var se *enreach.StatusError
@@ -114,7 +114,7 @@ func TestDiscoveryRecoversAfterServerErrors(t *testing.T) {
 	if _, err := c.Me(context.Background()); err != nil {
 		t.Fatalf("second try: %v", err)
 	}
-	if n := srv.Requests("/api/user"); n != 5 {
+	if n := srv.RequestsTo("", "/api/user"); n != 5 {
 		t.Fatalf("discovery requests = %d, want 5", n)
 	}
 }
@@ -125,7 +125,7 @@ func TestAPIURLOverridesDiscovery(t *testing.T) {
 	if _, err := c.Me(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.Requests("/api/user"); n != 0 {
+	if n := srv.RequestsTo("", "/api/user"); n != 0 {
 		t.Fatalf("discovery requests = %d", n)
 	}
 }
@@ -185,7 +185,7 @@ func TestUnauthorizedIsClearAndNotRetried(t *testing.T) {
 	if strings.Contains(msg, "wrong-secret-123") {
 		t.Fatalf("error leaks the secret: %s", msg)
 	}
-	if n := srv.Requests("/calls"); n != 1 {
+	if n := srv.RequestsTo("", "/calls"); n != 1 {
 		t.Fatalf("requests = %d, want 1 (a 401 is not retried)", n)
 	}
 	if _, err := c.Me(context.Background()); err == nil {
@@ -197,7 +197,7 @@ func TestRateLimitRetryAfterHonoured(t *testing.T) {
 	srv := newServer(t)
 	call := enreachtest.DirectCall(alice, "+358501234567", false, day.Add(9*time.Hour), 5*time.Second, time.Minute)
 	srv.AddCalls(call)
-	srv.FailNext("/calls", http.StatusTooManyRequests, time.Second)
+	srv.Fail(enreachtest.Fault{Path: "/calls", Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	calls, bad, err := newClient(t, srv).Calls(context.Background(), dayWindow())
 	if err != nil || len(bad) != 0 {
 		t.Fatalf("err = %v, malformed %v", err, bad)
@@ -217,7 +217,7 @@ func TestRateLimitRetryAfterHonoured(t *testing.T) {
 
 func TestRateLimitRetryAfterOverCapGivesUp(t *testing.T) {
 	srv := newServer(t)
-	srv.FailNext("/calls", http.StatusTooManyRequests, 2*time.Minute)
+	srv.Fail(enreachtest.Fault{Path: "/calls", Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Minute})
 	_, _, err := newClient(t, srv).Calls(context.Background(), dayWindow())
 	var rae *httpclient.RetryAfterError
 	if !errors.As(err, &rae) || rae.Wait != 2*time.Minute {
@@ -227,7 +227,7 @@ func TestRateLimitRetryAfterOverCapGivesUp(t *testing.T) {
 		!strings.Contains(err.Error(), "giving up") {
 		t.Fatalf("unclear error: %v", err)
 	}
-	if n := srv.Requests("/calls"); n != 1 {
+	if n := srv.RequestsTo("", "/calls"); n != 1 {
 		t.Fatalf("requests = %d, want 1", n)
 	}
 }
@@ -235,14 +235,14 @@ func TestRateLimitRetryAfterOverCapGivesUp(t *testing.T) {
 func TestRateLimitPersistentGivesUp(t *testing.T) {
 	srv := newServer(t)
 	for range 4 {
-		srv.FailNext("/calls", http.StatusTooManyRequests, 0)
+		srv.Fail(enreachtest.Fault{Path: "/calls", Status: http.StatusTooManyRequests})
 	}
 	_, _, err := newClient(t, srv).Calls(context.Background(), dayWindow())
 	var se *enreach.StatusError
 	if !errors.As(err, &se) || se.Status != 429 || !strings.Contains(err.Error(), "rate limited") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := srv.Requests("/calls"); n != 4 {
+	if n := srv.RequestsTo("", "/calls"); n != 4 {
 		t.Fatalf("requests = %d, want 4 (1 + RetryMax 3)", n)
 	}
 }
@@ -252,8 +252,8 @@ func TestServerErrorsRetried(t *testing.T) {
 	sc, leg := enreachtest.QueueCall(sales, &bob, "+358501234567", day.Add(10*time.Hour), 20*time.Second, 2*time.Minute)
 	srv.AddServiceCalls(sc)
 	srv.AddCalls(*leg)
-	srv.FailNext("/servicecall", http.StatusServiceUnavailable, 0)
-	srv.FailNext("/servicecall", http.StatusInternalServerError, 0)
+	srv.Fail(enreachtest.Fault{Path: "/servicecall", Status: http.StatusServiceUnavailable})
+	srv.Fail(enreachtest.Fault{Path: "/servicecall", Status: http.StatusInternalServerError})
 	scs, _, err := newClient(t, srv).ServiceCalls(context.Background(), dayWindow())
 	if err != nil {
 		t.Fatal(err)
@@ -261,12 +261,12 @@ func TestServerErrorsRetried(t *testing.T) {
 	if len(scs) != 1 || scs[0].CallID != sc.CallID {
 		t.Fatalf("service calls = %+v", scs)
 	}
-	if n := srv.Requests("/servicecall"); n != 3 {
+	if n := srv.RequestsTo("", "/servicecall"); n != 3 {
 		t.Fatalf("requests = %d, want 3", n)
 	}
 
 	for range 4 {
-		srv.FailNext("/servicecall", http.StatusBadGateway, 0)
+		srv.Fail(enreachtest.Fault{Path: "/servicecall", Status: http.StatusBadGateway})
 	}
 	_, _, err = newClient(t, srv).ServiceCalls(context.Background(), dayWindow())
 	var se *enreach.StatusError
@@ -309,7 +309,7 @@ func TestLongWindowIsSplit(t *testing.T) {
 		{mid.Format("2006-01-02 15:04:05"), "2026-02-19 00:00:00"},
 	}
 	for i, r := range log {
-		if r.Query.Get("StartTime") != wantQ[i][0] || r.Query.Get("EndTime") != wantQ[i][1] || r.Status != 200 {
+		if r.Values().Get("StartTime") != wantQ[i][0] || r.Values().Get("EndTime") != wantQ[i][1] || r.Status != 200 {
 			t.Errorf("request %d = %v (%d), want %v", i, r.Query, r.Status, wantQ[i])
 		}
 	}
@@ -321,7 +321,7 @@ func TestWindowOfExactly31DaysIsOneRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.Requests("/calls"); n != 1 {
+	if n := srv.RequestsTo("", "/calls"); n != 1 {
 		t.Fatalf("requests = %d, want 1", n)
 	}
 }
@@ -335,7 +335,7 @@ func TestWindowEdges(t *testing.T) {
 	if _, _, err := c.Calls(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	q := srv.Log()[0].Query
+	q := srv.Log()[0].Values()
 	if q.Get("StartTime") != "2026-01-10 10:00:00" || q.Get("EndTime") != "2026-01-10 10:00:11" {
 		t.Fatalf("query = %v", q)
 	}
@@ -343,7 +343,7 @@ func TestWindowEdges(t *testing.T) {
 	if calls, _, err := c.Calls(ctx, enreach.Window{From: day, To: day}); err != nil || calls != nil {
 		t.Fatalf("empty window: %v, %v", calls, err)
 	}
-	if n := srv.Requests("/calls"); n != 1 {
+	if n := srv.RequestsTo("", "/calls"); n != 1 {
 		t.Fatalf("requests = %d", n)
 	}
 	if _, _, err := c.Calls(ctx, enreach.Window{From: day, To: day.Add(-time.Hour)}); err == nil || !strings.Contains(err.Error(), "before its start") {
@@ -368,7 +368,7 @@ func TestByModifiedWindow(t *testing.T) {
 	if len(calls) != 1 || calls[0].CallID != early.CallID {
 		t.Fatalf("calls = %+v", calls)
 	}
-	q := srv.Log()[0].Query
+	q := srv.Log()[0].Values()
 	if q.Get("ModifiedAfter") != "2026-01-10 00:00:00" || q.Get("ModifiedBefore") != "2026-01-11 00:00:00" || q.Has("StartTime") {
 		t.Fatalf("query = %v", q)
 	}
@@ -548,7 +548,7 @@ func TestCallbacks(t *testing.T) {
 	if !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("callback:\n got %+v\nwant %+v", got[0], want)
 	}
-	q := srv.Log()[0].Query
+	q := srv.Log()[0].Values()
 	if q.Get("CallbackListId") != "l1" || q.Get("ModifiedAfter") != "2026-01-10 00:00:00" || q.Get("ModifiedBefore") != "2026-01-11 00:00:00" {
 		t.Fatalf("query = %v", q)
 	}
@@ -565,12 +565,12 @@ func TestCallbacks(t *testing.T) {
 	}
 
 	// 45 days back: split into two requests, finds the old one too.
-	before := srv.Requests("/callbacks")
+	before := srv.RequestsTo("", "/callbacks")
 	got, _, err = c.Callbacks(ctx, "l1", enreach.Window{From: day.Add(-45 * 24 * time.Hour), To: day.Add(-time.Hour)})
 	if err != nil || len(got) != 1 || got[0].ID != "cb2" {
 		t.Fatalf("long window: %+v, %v", got, err)
 	}
-	if n := srv.Requests("/callbacks") - before; n != 2 {
+	if n := srv.RequestsTo("", "/callbacks") - before; n != 2 {
 		t.Fatalf("requests = %d, want 2", n)
 	}
 

@@ -100,7 +100,7 @@ func TestCallbackWebhookProfilesAreNotPolled(t *testing.T) {
 		t.Fatal("webhook_and_polling request was not polled")
 	}
 	for _, r := range w.en.Log() {
-		if r.Path == "/callbacks" && strings.EqualFold(r.Query.Get("CallbackListId"), w.webList) {
+		if r.Path == "/callbacks" && strings.EqualFold(r.Values().Get("CallbackListId"), w.webList) {
 			t.Fatal("a webhook-only profile was polled")
 		}
 	}
@@ -127,7 +127,7 @@ func TestCallbackProfileChangeTakesEffectNextCycle(t *testing.T) {
 	w := newCBWorld(t)
 	w.setProfile("sales", func(p *config.Profile) { p.Active = false })
 	cb := w.request(w.salesList, numContact, 5)
-	before := w.en.Requests("/callbacks")
+	before := w.en.RequestsTo("", "/callbacks")
 	w.run()
 	if len(w.activities()) != 0 {
 		t.Fatal("an inactive profile was processed")
@@ -135,12 +135,12 @@ func TestCallbackProfileChangeTakesEffectNextCycle(t *testing.T) {
 	// support (active, empty list) is still polled; sales is not.
 	polled := 0
 	for _, r := range w.en.Log() {
-		if r.Path == "/callbacks" && strings.EqualFold(r.Query.Get("CallbackListId"), w.salesList) {
+		if r.Path == "/callbacks" && strings.EqualFold(r.Values().Get("CallbackListId"), w.salesList) {
 			polled++
 		}
 	}
-	if polled != 0 || w.en.Requests("/callbacks") == before {
-		t.Fatalf("sales polled %d times; /callbacks requests %d -> %d", polled, before, w.en.Requests("/callbacks"))
+	if polled != 0 || w.en.RequestsTo("", "/callbacks") == before {
+		t.Fatalf("sales polled %d times; /callbacks requests %d -> %d", polled, before, w.en.RequestsTo("", "/callbacks"))
 	}
 	w.setProfile("sales", func(p *config.Profile) { p.Active = true; p.Subject = "Reactivated" })
 	w.now = w.now.Add(time.Minute)

@@ -359,7 +359,7 @@ func TestEnreachErrors(t *testing.T) {
 	t.Run("401 is a clear error and moves nothing", func(t *testing.T) {
 		w := newWorld(t)
 		w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Hour), time.Second, time.Minute))
-		w.en.FailNext("/calls", http.StatusUnauthorized, 0)
+		w.en.Fail(enreachtest.Fault{Path: "/calls", Status: http.StatusUnauthorized})
 		_, err := w.syncer.RunCalls(ctx, w.tenant, jobs.SyncOptions{})
 		var se *enreach.StatusError
 		if err == nil || !errors.As(err, &se) || se.Status != 401 {
@@ -385,13 +385,13 @@ func TestEnreachErrors(t *testing.T) {
 		t.Run(http.StatusText(status)+" is retried", func(t *testing.T) {
 			w := newWorld(t)
 			w.en.AddCalls(enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Hour), time.Second, time.Minute))
-			w.en.FailNext("/calls", status, time.Millisecond)
-			w.en.FailNext("/servicecall", status, 0)
+			w.en.Fail(enreachtest.Fault{Path: "/calls", Status: status, RetryAfter: time.Millisecond})
+			w.en.Fail(enreachtest.Fault{Path: "/servicecall", Status: status})
 			w.runCalls(ctx)
 			if len(w.ours()) != 1 {
 				t.Fatal("call lost")
 			}
-			if n := w.en.Requests("/calls"); n < 2 {
+			if n := w.en.RequestsTo("", "/calls"); n < 2 {
 				t.Fatalf("/calls requested %d times, want a retry", n)
 			}
 		})
@@ -435,7 +435,7 @@ func TestCatchUpAfterOutageFromWatermark(t *testing.T) {
 	if !wm.Equal(w.now.Truncate(time.Second)) {
 		t.Fatalf("watermark %v, want %v", wm, w.now)
 	}
-	if got := w.en.Requests("/calls"); got < 9 {
+	if got := w.en.RequestsTo("", "/calls"); got < 9 {
 		t.Fatalf("/calls requested %d times: the outage was not read in chunks", got)
 	}
 }

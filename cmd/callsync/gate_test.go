@@ -129,7 +129,7 @@ func TestRunStartsOnlyTenantsWhosePreflightPasses(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, "tenant not started") || !strings.Contains(l, "tenant=fabrikam") {
 		t.Fatalf("the log does not say fabrikam is not started:\n%s", l)
 	}
-	if n := enB.Requests("/calls"); n != 0 {
+	if n := enB.RequestsTo("", "/calls"); n != 0 {
 		t.Fatalf("fabrikam's calls job ran %d times while not started", n)
 	}
 	if len(d.dyn.PhoneCalls()) != 1 {

@@ -17,25 +17,12 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/internal/double"
 	"github.com/google/uuid"
 )
 
 // MaxWindow is the longest filter window the double accepts (31 days).
 const MaxWindow = 31 * 24 * time.Hour
-
-// Request is one request the double received.
-type Request struct {
-	Method string
-	Path   string // normalised: no trailing slash
-	Query  url.Values
-	Status int
-	At     time.Time
-}
-
-type fault struct {
-	status     int
-	retryAfter time.Duration
-}
 
 // Server is a running double. Its exported fields are set by NewServer and
 // must not be changed afterwards.
@@ -64,8 +51,8 @@ type Server struct {
 	lists        []enreach.CallbackList
 	callbacks    []enreach.Callback
 	raw          map[string][]json.RawMessage
-	faults       map[string][]fault
-	log          []Request
+	faults       double.Faults
+	rec          double.Recorder[Request]
 	// secret is the accepted secret key (Secret, or SetSecret's).
 	secret string
 	// denied paths and callback lists answer 403 (an API user without the
@@ -83,7 +70,6 @@ func NewServer() *Server {
 		UserID:         uuid.NewString(),
 		OrganizationID: uuid.NewString(),
 		raw:            map[string][]json.RawMessage{},
-		faults:         map[string][]fault{},
 		denied:         map[string]bool{},
 		deniedLists:    map[string]bool{},
 	}
@@ -261,43 +247,6 @@ func (s *Server) Allow() {
 	s.deniedLists = map[string]bool{}
 }
 
-// FailNext makes the next request to path (or to any path with "*") answer
-// status, with a Retry-After header in whole seconds when retryAfter > 0.
-// Calls queue up: FailNext twice fails the next two requests.
-func (s *Server) FailNext(path string, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := path
-	if p != "*" {
-		p = normPath(path)
-	}
-	s.faults[p] = append(s.faults[p], fault{status: status, retryAfter: retryAfter})
-}
-
-// Requests counts the requests received for path (faults and refusals
-// included).
-func (s *Server) Requests(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := normPath(path)
-	n := 0
-	for _, r := range s.log {
-		if r.Path == p {
-			n++
-		}
-	}
-	return n
-}
-
-// Log returns every request received so far, in arrival order.
-func (s *Server) Log() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.log))
-	copy(out, s.log)
-	return out
-}
-
 func firstSet(ts ...time.Time) time.Time {
 	for _, t := range ts {
 		if !t.IsZero() {
@@ -330,14 +279,12 @@ func (w *statusRecorder) WriteHeader(code int) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	entry := Request{Method: r.Method, Path: normPath(r.URL.Path), Query: r.URL.Query(), At: time.Now()}
+	entry := Request{Request: double.Request{Method: r.Method, Path: normPath(r.URL.Path), Query: r.URL.RawQuery}, At: time.Now()}
 	defer func() {
 		entry.Status = rec.status
-		s.mu.Lock()
-		s.log = append(s.log, entry)
-		s.mu.Unlock()
+		s.rec.Record(entry)
 	}()
-	if f, ok := s.popFault(entry.Path); ok {
+	if f, ok := s.faults.Take(entry.Method, entry.Path); ok {
 		writeFault(rec, f)
 		return
 	}
@@ -384,36 +331,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(rec, http.StatusNotFound, fmt.Sprintf("No HTTP resource was found that matches the request URI '%s'.", r.URL.Path))
 	}
-}
-
-func (s *Server) popFault(path string) (fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range []string{path, "*"} {
-		if fs := s.faults[p]; len(fs) > 0 {
-			s.faults[p] = fs[1:]
-			return fs[0], true
-		}
-	}
-	return fault{}, false
-}
-
-func writeFault(w http.ResponseWriter, f fault) {
-	if f.retryAfter > 0 {
-		secs := int((f.retryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
-	}
-	msg := http.StatusText(f.status)
-	switch {
-	case f.status == http.StatusTooManyRequests:
-		msg = "Rate limit exceeded, retry later"
-	case f.status == http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", `Basic realm="BeneAPI"`)
-		msg = "Authorization has been denied for this request."
-	case f.status >= 500:
-		msg = "An error has occurred."
-	}
-	writeError(w, f.status, msg)
 }
 
 func (s *Server) authorized(r *http.Request) bool {

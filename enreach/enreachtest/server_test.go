@@ -210,8 +210,8 @@ func TestDiscoveryAndMisc(t *testing.T) {
 func TestFaultsAndCounters(t *testing.T) {
 	s := NewServer()
 	defer s.Close()
-	s.FailNext("/users", 429, 1500*time.Millisecond)
-	s.FailNext("*", 503, 0)
+	s.Fail(Fault{Path: "/users", Status: 429, RetryAfter: 1500 * time.Millisecond})
+	s.Fail(Fault{Status: 503})
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/users", nil) // no auth: faults come first
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -227,7 +227,7 @@ func TestFaultsAndCounters(t *testing.T) {
 	if st, _ := get(t, s, "/users/", nil); st != 200 {
 		t.Fatalf("after faults: %d", st)
 	}
-	if n := s.Requests("/users"); n != 2 {
+	if n := s.RequestsTo("", "/users"); n != 2 {
 		t.Fatalf("Requests(/users) = %d", n)
 	}
 	log := s.Log()
@@ -267,8 +267,8 @@ func TestConcurrentUse(t *testing.T) {
 	_, body := get(t, s, "/calls", startWindow(day, day.Add(time.Hour)))
 	var got []json.RawMessage
 	json.Unmarshal([]byte(body), &got)
-	if len(got) != 8 || s.Requests("/calls") != 9 {
-		t.Fatalf("calls %d, requests %d", len(got), s.Requests("/calls"))
+	if len(got) != 8 || s.RequestsTo("", "/calls") != 9 {
+		t.Fatalf("calls %d, requests %d", len(got), s.RequestsTo("", "/calls"))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/internal/double"
 )
 
@@ -122,9 +123,35 @@ func dynamics(t *testing.T) harness {
 	}
 }
 
+func enreach(t *testing.T) harness {
+	srv := enreachtest.NewServer()
+	t.Cleanup(srv.Close)
+	return harness{
+		srv:   srv,
+		token: func(*testing.T) string { return "" }, // Basic auth on every request
+		get: func(t *testing.T, _, path string) (int, http.Header, []byte) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.SetBasicAuth(srv.User, srv.Secret)
+			req.Header.Set("Accept", "application/json")
+			return send(t, req)
+		},
+		a: "/users", b: "/queues",
+		logged: logOf(srv.Log),
+		errorShape: func(t *testing.T, status int, body []byte) {
+			var e struct{ Message string }
+			decode(t, body, &e)
+			if e.Message == "" {
+				t.Errorf("%d body %s, want {\"Message\": ...}", status, body)
+			}
+		},
+	}
+}
+
 func TestCommonAPI(t *testing.T) {
 	for name, mk := range map[string]func(*testing.T) harness{
 		"dynamics": dynamics,
+		"enreach":  enreach,
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := mk(t)
