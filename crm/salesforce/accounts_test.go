@@ -102,11 +102,11 @@ func TestAccountsEdges(t *testing.T) {
 		t.Fatalf("one id: %+v, %v", got, err)
 	}
 	// A 503 is retried; then it answers.
-	srv.FailNext(1, 503, 0)
+	srv.Fail(salesforcetest.Fault{Status: 503})
 	if got, err := c.Accounts(ctx, []string{acc}, nil); err != nil || got[acc].ID != acc {
 		t.Fatalf("after a 503: %+v, %v", got, err)
 	}
-	srv.FailNext(20, 500, 0)
+	srv.Fail(salesforcetest.Fault{Status: 500, Times: 20})
 	if _, err := c.Accounts(ctx, []string{acc}, nil); err == nil || !strings.Contains(err.Error(), "salesforce: accounts") {
 		t.Fatalf("a failing org: %v", err)
 	}

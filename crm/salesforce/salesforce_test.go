@@ -268,7 +268,7 @@ func TestSessionExpiresMidRun(t *testing.T) {
 		t.Errorf("%d token requests, want 3", n)
 	}
 	// A session refused right after renewal is a hard failure, not a loop.
-	srv.FailNext(2, 401, 0)
+	srv.Fail(salesforcetest.Fault{Status: 401, Times: 2})
 	_, err = c.Users(ctx, crm.UserMatch{}, []crm.UserQuery{{EnreachUserID: "x", Email: "x@contoso.example"}})
 	if err == nil || !strings.Contains(err.Error(), "INVALID_SESSION_ID") || !strings.Contains(err.Error(), "session refused") {
 		t.Fatalf("second 401: %v", err)
@@ -721,7 +721,7 @@ func TestWriteRetries5xx(t *testing.T) {
 	if _, err := c.Users(context.Background(), crm.UserMatch{}, []crm.UserQuery{{EnreachUserID: "x", Email: "x@y"}}); err != nil {
 		t.Fatal(err)
 	}
-	srv.FailNext(2, 503, 0)
+	srv.Fail(salesforcetest.Fault{Status: 503, Times: 2})
 	res, err := c.WriteActivities(context.Background(), []crm.Activity{activity(1, nil), activity(2, nil)})
 	if err != nil || res[0].Status != crm.Created || res[1].Status != crm.Created {
 		t.Fatalf("%v %v", res, err)

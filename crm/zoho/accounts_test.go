@@ -2,11 +2,14 @@ package zoho_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/zoho"
+	"github.com/callsync/callsync/crm/zoho/zohotest"
 )
 
 // Smart Routing fetches a contact's parent account through this interface.
@@ -49,9 +52,9 @@ func TestAccountsByID(t *testing.T) {
 		t.Fatalf("%d requests for 2602 ids, want 2", len(log))
 	}
 	for _, r := range log {
-		if r.Path != "/crm/v8/coql" || !strings.HasPrefix(r.Query, "select id, Account_Name, Owner, "+extraField+" from Accounts where ") ||
-			!strings.Contains(r.Query, "(id in ('") || strings.Count(r.Query, " in (") > 20 {
-			t.Errorf("request %s %s", r.Path, r.Query[:min(len(r.Query), 120)])
+		if r.Path != "/crm/v8/coql" || !strings.HasPrefix(r.COQL, "select id, Account_Name, Owner, "+extraField+" from Accounts where ") ||
+			!strings.Contains(r.COQL, "(id in ('") || strings.Count(r.COQL, " in (") > 20 {
+			t.Errorf("request %s %s", r.Path, r.COQL[:min(len(r.COQL), 120)])
 		}
 	}
 }
@@ -78,11 +81,11 @@ func TestAccountsEdges(t *testing.T) {
 		t.Fatalf("unknown id: %+v, %v", got, err)
 	}
 	// Throttled once, then answered; a failing org is an error.
-	s.Throttle(1, "1")
+	s.Fail(zohotest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	if got, err := c.Accounts(ctx, []string{acc}, nil); err != nil || got[acc].ID != acc {
 		t.Fatalf("after a 429: %+v, %v", got, err)
 	}
-	s.FailNext(20, 500)
+	s.Fail(zohotest.Fault{Status: 500, Times: 20})
 	if _, err := c.Accounts(ctx, []string{acc}, nil); err == nil || !strings.Contains(err.Error(), "zoho: accounts") {
 		t.Fatalf("a failing org: %v", err)
 	}

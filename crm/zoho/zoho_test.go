@@ -313,7 +313,7 @@ func TestLookupThousandNumbersFewRequests(t *testing.T) {
 	}
 	for _, r := range s.Log() {
 		if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
-			t.Errorf("request answered %d: %s", r.Status, r.Query[:80])
+			t.Errorf("request answered %d: %s", r.Status, r.COQL[:80])
 		}
 	}
 }
@@ -707,8 +707,8 @@ func TestFindActivitiesInOrgTimeZone(t *testing.T) {
 
 func TestThrottlingBacksOff(t *testing.T) {
 	_, c, s := newClient(t, withCallID)
-	s.Throttle(2, "")
-	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusTooManyRequests, "0")
+	s.Fail(zohotest.Fault{Status: http.StatusTooManyRequests, Times: 2})
+	s.Fail(zohotest.Fault{Method: http.MethodPost, Path: "/crm/v8/Calls", Status: http.StatusTooManyRequests})
 	wantStatus(t, write(t, c, calls(0, 3)), crm.Created)
 	var throttled int
 	for _, r := range s.Log() {
@@ -723,7 +723,7 @@ func TestThrottlingBacksOff(t *testing.T) {
 
 func TestInsertServerErrorIsNotRetried(t *testing.T) {
 	_, c, s := newClient(t, withCallID)
-	s.Fault(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/crm/v8/Calls" }, 1, http.StatusInternalServerError, "")
+	s.Fail(zohotest.Fault{Method: http.MethodPost, Path: "/crm/v8/Calls", Status: http.StatusInternalServerError})
 	res, err := c.WriteActivities(ctx, calls(0, 3))
 	if err == nil {
 		for _, r := range res {
@@ -782,7 +782,7 @@ func TestRequestHookSeesRequestsAndCredits(t *testing.T) {
 		t.Fatal("credits known before any request")
 	}
 	b.Server.SetCredits(1000, 400)
-	b.Server.Throttle(1, "")
+	b.Server.Fail(zohotest.Fault{Status: http.StatusTooManyRequests})
 	wantStatus(t, write(t, c, calls(0, 2)), crm.Created)
 	n, ok := c.CreditsRemaining()
 	if !ok || n != b.Server.Credits() || n >= 400 {
@@ -948,8 +948,8 @@ func TestLookupAdaptsToHiddenAndDeletedPhoneFields(t *testing.T) {
 		t.Errorf("Accounts has no visible phone field but matched: %+v", r)
 	}
 	for _, r := range s.Log() {
-		if strings.Contains(r.Query, "from Accounts") {
-			t.Errorf("Accounts searched without a visible phone field: %s", r.Query)
+		if strings.Contains(r.COQL, "from Accounts") {
+			t.Errorf("Accounts searched without a visible phone field: %s", r.COQL)
 		}
 	}
 	if !strings.Contains(logs.String(), "Mobile") || !strings.Contains(logs.String(), "Accounts") {

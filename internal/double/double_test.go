@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm/dynamics/dynamicstest"
+	"github.com/callsync/callsync/crm/salesforce/salesforcetest"
+	"github.com/callsync/callsync/crm/zoho/zohotest"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/internal/double"
 )
@@ -148,10 +150,72 @@ func enreach(t *testing.T) harness {
 	}
 }
 
+func salesforce(t *testing.T) harness {
+	srv := salesforcetest.NewServer(salesforcetest.Config{ClientID: "3MVG9.key", ClientSecret: "s3cret"})
+	t.Cleanup(srv.Close)
+	const v = "/services/data/v62.0"
+	return harness{
+		srv: srv,
+		token: func(t *testing.T) string {
+			return postForm(t, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"client_credentials"},
+				"client_id": {"3MVG9.key"}, "client_secret": {"s3cret"}})
+		},
+		get: bearerGet(srv.URL),
+		a:   v + "/limits", b: v + "/sobjects/Task/describe",
+		logged: logOf(srv.Log),
+		// Salesforce's error array
+		// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+		errorShape: func(t *testing.T, status int, body []byte) {
+			var e []struct{ Message, ErrorCode string }
+			decode(t, body, &e)
+			if len(e) != 1 || e[0].Message == "" || e[0].ErrorCode == "" {
+				t.Errorf("%d body %s, want [{\"message\",\"errorCode\"}]", status, body)
+			}
+		},
+	}
+}
+
+func zoho(t *testing.T) harness {
+	srv := zohotest.NewServer()
+	t.Cleanup(srv.Close)
+	return harness{
+		srv: srv,
+		token: func(t *testing.T) string {
+			return postForm(t, srv.AccountsURL+"/oauth/v2/token", url.Values{"grant_type": {"refresh_token"},
+				"client_id": {srv.ClientID}, "client_secret": {srv.ClientSecret}, "refresh_token": {srv.RefreshToken}})
+		},
+		get: func(t *testing.T, tok, path string) (int, http.Header, []byte) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.Header.Set("Authorization", "Zoho-oauthtoken "+tok)
+			return send(t, req)
+		},
+		a: "/crm/v8/users", b: "/crm/v8/settings/modules",
+		logged: logOf(srv.Log),
+		// Zoho's error object (the error examples of the v8 API in zoho/crm-oas).
+		errorShape: func(t *testing.T, status int, body []byte) {
+			var e struct {
+				Code, Message, Status string
+				Details               map[string]any
+			}
+			decode(t, body, &e)
+			want := "INTERNAL_ERROR"
+			if status == http.StatusTooManyRequests {
+				want = "TOO_MANY_REQUESTS"
+			}
+			if e.Code != want || e.Message == "" || e.Status != "error" || e.Details == nil {
+				t.Errorf("%d body %s, want {\"code\":%q,\"details\",\"message\",\"status\":\"error\"}", status, body, want)
+			}
+		},
+	}
+}
+
 func TestCommonAPI(t *testing.T) {
 	for name, mk := range map[string]func(*testing.T) harness{
-		"dynamics": dynamics,
-		"enreach":  enreach,
+		"dynamics":   dynamics,
+		"enreach":    enreach,
+		"salesforce": salesforce,
+		"zoho":       zoho,
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := mk(t)

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/callsync/callsync/internal/double"
 )
 
 // Config sets up the org.
@@ -72,19 +74,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Request is one logged HTTP request.
-type Request struct {
-	Method string
-	Path   string
-	Query  string
-	Status int
-	// Subrequests is the number of /composite/batch subrequests, or the
-	// number of records of a collection request.
-	Subrequests int
-	// Batch holds the "METHOD url" of each /composite/batch subrequest.
-	Batch []string
-}
-
 // Server is the double. URL is the org's My Domain and instance URL.
 type Server struct {
 	URL string
@@ -101,19 +90,13 @@ type Server struct {
 	tokens      map[string]bool
 	cursors     map[string]*cursorState
 	nextCursor  int
-	log         []Request
-	tokenReqs   int
+	rec         double.Recorder[Request]
 	used        int
 	limit       int
 	expireAfter int
 	exceedNext  int
-	failNext    []fault
+	faults      double.Faults
 	deleted     map[string][]deletion // object name -> delete log
-}
-
-type fault struct {
-	status     int
-	retryAfter time.Duration
 }
 
 // NewServer starts a double; Close it when done.
@@ -204,56 +187,23 @@ func (s *Server) APIUsage() (used, limit int) {
 	return s.used, s.limit
 }
 
-// FailNext answers the next n API requests with status and a Salesforce
-// error body (401 INVALID_SESSION_ID, 503 SERVER_UNAVAILABLE, else
-// UNKNOWN_EXCEPTION), with Retry-After when retryAfter > 0.
-func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, fault{status: status, retryAfter: retryAfter})
-	}
-}
-
-// Requests returns the number of HTTP requests served (token and API).
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log)
-}
-
-// APIRequests returns the number of API requests (token requests
-// excluded).
-func (s *Server) APIRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log) - s.tokenReqs
-}
-
-// TokenRequests returns the number of token endpoint requests.
-func (s *Server) TokenRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokenReqs
-}
-
-// Log returns the served requests in order.
-func (s *Server) Log() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	entry := Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}}
 	rec := &recorder{ResponseWriter: w}
+	if r.URL.Path == "/services/oauth2/token" {
+		entry.Token = true
+	} else if f, ok := s.faults.Take(r.Method, r.URL.Path); ok {
+		writeFault(rec, f)
+		entry.Status = rec.status
+		s.rec.Record(entry)
+		return
+	}
 	switch {
-	case r.URL.Path == "/services/oauth2/token":
-		s.tokenReqs++
+	case entry.Token:
 		s.token(rec, r, body)
 	case strings.HasPrefix(r.URL.Path, "/id/"):
 		s.identity(rec, r)
@@ -266,7 +216,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist"))
 	}
 	entry.Status = rec.status
-	s.log = append(s.log, entry)
+	s.rec.Record(entry)
 }
 
 type recorder struct {
@@ -296,22 +246,6 @@ var versionPath = regexp.MustCompile(`^/services/data/v(\d+\.\d)(/.*)?$`)
 
 // api serves one REST request and returns its subrequest count.
 func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) int {
-	if len(s.failNext) > 0 {
-		f := s.failNext[0]
-		s.failNext = s.failNext[1:]
-		if f.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
-		}
-		code, msg := "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 0000000000-00000 (injected)"
-		switch f.status {
-		case http.StatusUnauthorized:
-			code, msg = "INVALID_SESSION_ID", "Session expired or invalid"
-		case http.StatusServiceUnavailable:
-			code, msg = "SERVER_UNAVAILABLE", "Server temporarily unavailable (injected)"
-		}
-		writeJSON(w, f.status, errArray(code, msg))
-		return 0
-	}
 	auth := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if s.expireAfter == 0 {

@@ -208,7 +208,7 @@ func TestSessionsAndLimits(t *testing.T) {
 	if status, h, _ = call(t, srv, tok, "GET", v+"/limits", nil); status != 200 || h.Get("Sforce-Limit-Info") != "api-usage=11/20" {
 		t.Fatalf("below the limit: %d %q", status, h.Get("Sforce-Limit-Info"))
 	}
-	srv.FailNext(1, 503, time.Second)
+	srv.Fail(salesforcetest.Fault{Status: 503, RetryAfter: time.Second})
 	status, h, _ = call(t, srv, tok, "GET", v+"/limits", nil)
 	if status != 503 || h.Get("Retry-After") != "1" {
 		t.Fatalf("injected 503: %d %q", status, h.Get("Retry-After"))

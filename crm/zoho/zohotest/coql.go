@@ -361,7 +361,7 @@ func (s *Server) handleCOQL(body []byte, entry *Request) (int, any, int64, *apiE
 		return 0, nil, 1, &apiError{status: http.StatusBadRequest, code: "MANDATORY_NOT_FOUND", message: "required field not found",
 			details: map[string]any{"api_name": "select_query"}}
 	}
-	entry.Query = req.SelectQuery
+	entry.COQL = req.SelectQuery
 	q, e := parseQuery(req.SelectQuery)
 	if e != nil {
 		return 0, nil, 1, e

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm/zoho"
+	"github.com/callsync/callsync/internal/double"
 )
 
 // Limits of the real service the double enforces
@@ -37,17 +38,6 @@ const (
 	UsersPerPage    = 200
 	apiPrefix       = "/crm/v8"
 )
-
-// Request is one logged API request.
-type Request struct {
-	Method string
-	Path   string
-	// Query is the COQL select_query of a /coql request.
-	Query string
-	// Records is the number of records sent in a data[] body.
-	Records int
-	Status  int
-}
 
 // Server is the fake Zoho CRM. Exported fields are the credentials it
 // accepts; change them before the first request only.
@@ -76,12 +66,10 @@ type Server struct {
 	adminID    string
 	tokens     map[string]*accessToken
 	grants     []time.Time
-	requests   int
-	tokenReq   int
 	granted    int
-	log        []Request
+	rec        double.Recorder[Request]
 
-	faults       []*fault
+	faults       double.Faults
 	recordFaults []*recordFault
 
 	creditsTotal     int64
@@ -105,13 +93,6 @@ type accessToken struct {
 	issued  time.Time
 	expires time.Time
 	revoked bool
-}
-
-type fault struct {
-	match      func(r *http.Request) bool
-	n          int
-	status     int
-	retryAfter string
 }
 
 type recordFault struct {
@@ -185,47 +166,11 @@ func (s *Server) SetTimeZone(loc *time.Location) {
 // owner of records written without Owner.
 func (s *Server) AdminUserID() string { return s.adminID }
 
-// Requests returns the number of HTTP requests served: API and token
-// endpoint.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests + s.tokenReq
-}
-
-// APIRequests returns the number of API requests (token requests excluded).
-func (s *Server) APIRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// TokenRequests returns the number of requests to the token endpoint.
-func (s *Server) TokenRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokenReq
-}
-
 // Grants returns the number of access tokens issued.
 func (s *Server) Grants() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.granted
-}
-
-// Log returns a copy of the API request log.
-func (s *Server) Log() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
-
-// ResetLog zeroes the request counters and the log (data stays).
-func (s *Server) ResetLog() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests, s.tokenReq, s.log = 0, 0, nil
 }
 
 // ExpireTokens makes every issued access token invalid: the next API request
@@ -236,27 +181,6 @@ func (s *Server) ExpireTokens() {
 	for _, t := range s.tokens {
 		t.revoked = true
 	}
-}
-
-// Throttle answers the next n API requests with 429 TOO_MANY_REQUESTS, with
-// a Retry-After header when retryAfter is not empty (Zoho documents none).
-func (s *Server) Throttle(n int, retryAfter string) {
-	s.Fault(nil, n, http.StatusTooManyRequests, retryAfter)
-}
-
-// FailNext answers the next n API requests with status (5xx) INTERNAL_ERROR.
-func (s *Server) FailNext(n, status int) { s.Fault(nil, n, status, "") }
-
-// Fault answers the next n API requests for which match returns true (nil:
-// all) with status: 429 TOO_MANY_REQUESTS (with Retry-After when given) or
-// INTERNAL_ERROR. Nothing of a faulted request is processed.
-func (s *Server) Fault(match func(r *http.Request) bool, n, status int, retryAfter string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if match == nil {
-		match = func(*http.Request) bool { return true }
-	}
-	s.faults = append(s.faults, &fault{match: match, n: n, status: status, retryAfter: retryAfter})
 }
 
 // FailRecords makes the next times records (insert, update or upsert) for
@@ -297,7 +221,11 @@ func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokenReq++
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	defer func() {
+		s.rec.Record(Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, Token: true}})
+	}()
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "invalid_request"})
 		return
@@ -379,31 +307,30 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
-	entry := Request{Method: r.Method, Path: r.URL.Path}
-	status := s.route(w, r, body, &entry)
-	entry.Status = status
-	s.log = append(s.log, entry)
+	entry := Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}}
+	if f, ok := s.faults.Take(r.Method, r.URL.Path); ok {
+		entry.Status = s.writeFault(w, f)
+	} else {
+		entry.Status = s.route(w, r, body, &entry)
+	}
+	s.rec.Record(entry)
+}
+
+// statusRecorder remembers the status for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // route answers one API request and returns the status written.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entry *Request) int {
 	if e := s.authenticate(r); e != nil {
 		return s.fail(w, e)
-	}
-	for _, f := range s.faults {
-		if f.n <= 0 || !f.match(r) {
-			continue
-		}
-		f.n--
-		if f.status == http.StatusTooManyRequests {
-			if f.retryAfter != "" {
-				w.Header().Set("Retry-After", f.retryAfter)
-			}
-			return s.fail(w, &apiError{status: http.StatusTooManyRequests, code: "TOO_MANY_REQUESTS",
-				message: "There are too many requests. Please try again after some time."})
-		}
-		return s.fail(w, &apiError{status: f.status, code: "INTERNAL_ERROR", message: "Internal Server Error"})
 	}
 	if s.noSettingsScope && strings.HasPrefix(r.URL.Path, apiPrefix+"/settings/") {
 		return s.fail(w, &apiError{status: http.StatusUnauthorized, code: "OAUTH_SCOPE_MISMATCH", message: "Unauthorized"})

@@ -306,11 +306,11 @@ func TestUsersAndFaults(t *testing.T) {
 	if code, _ := call(t, s, tok, http.MethodGet, "/crm/v8/users?per_page=201", nil); code != 400 {
 		t.Errorf("per_page 201: %d", code)
 	}
-	s.Throttle(1, "2")
+	s.Fail(Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
 	if code, body := call(t, s, tok, http.MethodGet, "/crm/v8/users", nil); code != 429 || body["code"] != "TOO_MANY_REQUESTS" {
 		t.Errorf("throttled: %d %v", code, body)
 	}
-	s.FailNext(1, 503)
+	s.Fail(Fault{Status: 503})
 	if code, _ := call(t, s, tok, http.MethodGet, "/crm/v8/users", nil); code != 503 {
 		t.Errorf("5xx: %d", code)
 	}

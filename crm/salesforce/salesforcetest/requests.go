@@ -1,0 +1,35 @@
+package salesforcetest
+
+import "github.com/callsync/callsync/internal/double"
+
+// Request is one request the double served.
+type Request struct {
+	double.Request
+	// Subrequests is the number of /composite/batch subrequests, or the
+	// number of records of a collection request.
+	Subrequests int
+	// Batch holds the "METHOD url" of each /composite/batch subrequest.
+	Batch []string
+}
+
+// Requests is the number of HTTP requests served: REST API, identity URL
+// and token endpoint, refused and faulted ones included.
+func (s *Server) Requests() int { return s.rec.Requests() }
+
+// APIRequests is the number of requests served other than token requests
+// (refused and faulted ones included).
+func (s *Server) APIRequests() int { return s.rec.APIRequests() }
+
+// TokenRequests is the number of requests to the token endpoint.
+func (s *Server) TokenRequests() int { return s.rec.TokenRequests() }
+
+// RequestsTo is the number of API requests with method ("" any) to path
+// (exact, or a prefix when it ends in "*"; "" any).
+func (s *Server) RequestsTo(method, path string) int { return s.rec.RequestsTo(method, path) }
+
+// Log returns the API requests served, in order (token requests are
+// counted, not logged).
+func (s *Server) Log() []Request { return s.rec.Log() }
+
+// ResetLog clears the log and every request counter (data stays).
+func (s *Server) ResetLog() { s.rec.ResetLog() }
