@@ -3,6 +3,8 @@ package crm
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // Request is one HTTP request a CRM client sent (each attempt: retries and
@@ -43,6 +45,29 @@ type operationKey struct{}
 // RequestHook.
 func WithOperation(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// WithPathOperation names a request for the RequestHook when its ctx names none
+// (WithOperation): the HTTP method and the resource path without ids or
+// query, e.g. "GET query", "POST composite/sobjects", "PUT Calls",
+// "GET Contacts/search". A path segment with a digit is taken for an id
+// (Salesforce and Zoho record ids are digits, or letters and digits).
+func WithPathOperation(ctx context.Context, method, path string) context.Context {
+	if op, _ := ctx.Value(operationKey{}).(string); op != "" {
+		return ctx
+	}
+	path, _, _ = strings.Cut(path, "?")
+	var names []string
+	for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
+		if seg == "" || strings.ContainsAny(seg, "0123456789") {
+			continue
+		}
+		if u, err := url.PathUnescape(seg); err == nil {
+			seg = u
+		}
+		names = append(names, seg)
+	}
+	return WithOperation(ctx, strings.TrimSpace(method+" "+strings.Join(names, "/")))
 }
 
 // RequestTransport returns base wrapped so that hook (when not nil) is told

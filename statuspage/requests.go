@@ -14,13 +14,11 @@ type RequestStore interface {
 
 // RequestCounter counts every HTTP attempt each tenant's CRM client makes
 // (retries included) and how many were answered 429, per UTC hour, and
-// adds them to the store on Flush.
+// adds them to the store on Flush. The CRM clients' request hook
+// (crm.RequestHook) tells it each attempt (Add).
 type RequestCounter struct {
 	store RequestStore
 	now   func() time.Time
-	// OnRequest, when set, is told each attempt's tenant and status code
-	// (0 when no answer came), for metrics.
-	OnRequest func(tenant string, status int)
 
 	mu     sync.Mutex
 	counts map[requestKey]*requestCount
@@ -41,34 +39,13 @@ func NewRequestCounter(st RequestStore, now func() time.Time) *RequestCounter {
 	return &RequestCounter{store: st, now: now, counts: map[requestKey]*requestCount{}}
 }
 
-// Transport wraps base (nil: a clone of http.DefaultTransport) so that the
-// tenant's requests are counted.
-func (c *RequestCounter) Transport(tenant string, base http.RoundTripper) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	return &countingTransport{c: c, tenant: tenant, base: base}
-}
-
-type countingTransport struct {
-	c      *RequestCounter
-	tenant string
-	base   http.RoundTripper
-}
-
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
-	}
-	t.c.add(t.tenant, status)
-	return resp, err
-}
-
-func (c *RequestCounter) add(tenant string, status int) {
+// Add counts one request of the tenant's CRM client answered with status
+// (0 when no answer came); a 429 counts as throttled too. It is safe for
+// concurrent use.
+func (c *RequestCounter) Add(tenant string, status int) {
 	k := requestKey{tenant, c.now().UTC().Truncate(time.Hour)}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := c.counts[k]
 	if n == nil {
 		n = &requestCount{}
@@ -77,10 +54,6 @@ func (c *RequestCounter) add(tenant string, status int) {
 	n.requests++
 	if status == http.StatusTooManyRequests {
 		n.throttled++
-	}
-	c.mu.Unlock()
-	if c.OnRequest != nil {
-		c.OnRequest(tenant, status)
 	}
 }
 

@@ -38,6 +38,8 @@ type app struct {
 	credits *prometheus.GaugeVec
 	// requests counts each tenant's CRM requests per hour (status page).
 	requests *statuspage.RequestCounter
+	// crmRequests is callsync_crm_requests_total.
+	crmRequests *prometheus.CounterVec
 	// gateMetrics: each tenant's preflight (ready, checks by status).
 	gateMetrics *gateMetrics
 	// countries reads address countries for every tenant's phone directory.
@@ -87,14 +89,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 			Name: "callsync_crm_quota_remaining", Help: "API quota left as the CRM's last answer said: Zoho credits today, Salesforce daily API requests, Dynamics requests in the service protection window.",
 		}, []string{"tenant", "crm"})}
 	reg.MustRegister(a.credits)
-	crmRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "callsync_crm_requests_total", Help: "HTTP requests to the CRM (every attempt, retries included) by status class; code 429 is counted on its own.",
-	}, []string{"tenant", "code"})
-	reg.MustRegister(crmRequests)
+	a.crmRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "callsync_crm_requests_total", Help: "HTTP requests to the CRM (every attempt, retries and token requests included) by CRM type and status class; code 429 is counted on its own.",
+	}, []string{"tenant", "crm", "code"})
+	reg.MustRegister(a.crmRequests)
 	a.requests = statuspage.NewRequestCounter(st, nil)
-	a.requests.OnRequest = func(tenant string, status int) {
-		crmRequests.WithLabelValues(tenant, statusClass(status)).Inc()
-	}
 	a.gateMetrics = newGateMetrics(reg)
 	a.countries = phonedir.NewCountries()
 	a.syncer = &jobs.Syncer{Store: st, Log: log, Metrics: a.metrics, Decisions: st}
@@ -124,14 +123,7 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
-	onRequest := func(r crm.Request) {
-		if r.Quota.Known {
-			a.credits.WithLabelValues(tc.Name, r.CRM).Set(float64(r.Quota.Remaining))
-		}
-	}
-	crmHTTP := a.http
-	crmHTTP.Transport = a.requests.Transport(tc.Name, a.http.Transport)
-	cc, err := newCRM(tc, log, crmHTTP, onRequest)
+	cc, err := newCRM(tc, log, a.http, a.requestHook(tc.Name))
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
@@ -152,6 +144,21 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 		t.Phones = dir
 	}
 	return t, nil
+}
+
+// requestHook is the one path of the tenant's CRM requests into the
+// metrics and the status page: each request the client sends (every
+// attempt, token requests included) counts in callsync_crm_requests_total
+// and the status page's hourly counts, and sets
+// callsync_crm_quota_remaining when the answer reports a quota.
+func (a *app) requestHook(tenant string) crm.RequestHook {
+	return func(r crm.Request) {
+		a.requests.Add(tenant, r.Status)
+		a.crmRequests.WithLabelValues(tenant, r.CRM, statusClass(r.Status)).Inc()
+		if r.Quota.Known {
+			a.credits.WithLabelValues(tenant, r.CRM).Set(float64(r.Quota.Remaining))
+		}
+	}
 }
 
 // newCRM builds the tenant's CRM client through the registry (crmTypes).

@@ -61,7 +61,7 @@ func TestStatusPageIsOffByDefault(t *testing.T) {
 }
 
 // With a token the page is on, refuses a request without it, and charts the
-// CRM requests the worker made (counted by the CRM client's transport).
+// CRM requests the worker made (told by the CRM client's request hook).
 func TestStatusPageWithTokenShowsCRMRequests(t *testing.T) {
 	d := newDoubles(t)
 	cfg, err := (&Main{Getenv: func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }}).loadConfig(d.config)
@@ -94,7 +94,7 @@ func TestStatusPageWithTokenShowsCRMRequests(t *testing.T) {
 	if !bar.MatchString(body) || !strings.Contains(body, `id="tenant-contoso"`) {
 		t.Fatalf("the page charts no CRM request for contoso:\n%s", body)
 	}
-	if _, m := fetch(t, base+"/metrics"); !strings.Contains(m, `callsync_crm_requests_total{code="2xx",tenant="contoso"}`) {
+	if _, m := fetch(t, base+"/metrics"); !strings.Contains(m, `callsync_crm_requests_total{code="2xx",crm="dynamics",tenant="contoso"}`) {
 		t.Errorf("/metrics lacks callsync_crm_requests_total")
 	}
 }

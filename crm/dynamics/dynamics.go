@@ -168,7 +168,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		Scopes:       []string{org + "/.default"},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	tctx := context.WithValue(context.Background(), oauth2.HTTPClient, httpclient.New(tokenHTTP).StandardClient())
+	tctx := context.WithValue(crm.WithOperation(context.Background(), "token"), oauth2.HTTPClient, httpclient.New(tokenHTTP).StandardClient())
 	c := &Client{
 		org:         org,
 		api:         org + APIPath,

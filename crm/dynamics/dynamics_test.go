@@ -801,9 +801,9 @@ func TestSecretsNotLogged(t *testing.T) {
 	if s := buf.String(); strings.Contains(s, e.srv.Config().ClientSecret) || strings.Contains(s, "eyJ0eXAi") {
 		t.Errorf("log leaks a secret or token:\n%s", s)
 	}
-	// Each attempt, token requests (no operation) included, with the
-	// requests left in the window when the answer says.
-	want := []string{":200:false", "write:429:true", "write:200:true", "definitions:401:false", ":200:false", "definitions:200:true", "lookup:200:true"}
+	// Each attempt, token requests (operation "token") included, with
+	// the requests left in the window when the answer says.
+	want := []string{"token:200:false", "write:429:true", "write:200:true", "definitions:401:false", "token:200:false", "definitions:200:true", "lookup:200:true"}
 	if !slices.Equal(ops, want) || tokens.Load() != 2 {
 		t.Errorf("request hook saw %v, want %v; tokens %d", ops, want, tokens.Load())
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/httpclient"
 )
 
@@ -35,7 +36,7 @@ func tokenSource(cfg Config, opts Options, now func() time.Time, log *slog.Logge
 	tokenURL := login + tokenPath
 	// Token requests get the team retry policy but no auth transport.
 	hc := httpclient.New(opts.HTTP).StandardClient()
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+	ctx := context.WithValue(crm.WithOperation(context.Background(), "token"), oauth2.HTTPClient, hc)
 
 	switch cfg.Grant {
 	case GrantClientCredentials:
@@ -113,7 +114,12 @@ func (s *jwtSource) Token() (*oauth2.Token, error) {
 		return nil, fmt.Errorf("sign JWT assertion: %w", err)
 	}
 	form := url.Values{"grant_type": {grantJWTBearer}, "assertion": {assertion}}
-	resp, err := s.hc.PostForm(s.tokenURL, form)
+	req, err := http.NewRequestWithContext(crm.WithOperation(context.Background(), "token"), http.MethodPost, s.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: cannot fetch token: %w", err)
 	}

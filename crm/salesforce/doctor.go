@@ -263,7 +263,7 @@ func authFix(msg string) string {
 // getAbsolute GETs an absolute URL of the org (the identity URL) with the
 // session and decodes the JSON answer.
 func (c *Client) getAbsolute(ctx context.Context, u string, out any) error {
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := retryablehttp.NewRequestWithContext(crm.WithOperation(ctx, "GET identity"), http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}

@@ -347,7 +347,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if raw != nil {
 		rb = raw
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rb)
+	req, err := retryablehttp.NewRequestWithContext(crm.WithPathOperation(ctx, method, path), method, u, rb)
 	if err != nil {
 		return err
 	}

@@ -152,7 +152,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 			},
 		},
 		refresh:  cfg.RefreshToken,
-		ctx:      context.WithValue(context.Background(), oauth2.HTTPClient, httpclient.New(grantHTTP).StandardClient()),
+		ctx:      context.WithValue(crm.WithOperation(context.Background(), "token"), oauth2.HTTPClient, httpclient.New(grantHTTP).StandardClient()),
 		now:      c.now,
 		cooldown: cooldown,
 	}
@@ -397,7 +397,7 @@ func (c *Client) sendHeader(ctx context.Context, hc *retryablehttp.Client, metho
 		}
 		rdr = bytes.NewReader(b)
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rdr)
+	req, err := retryablehttp.NewRequestWithContext(crm.WithPathOperation(ctx, method, path), method, u, rdr)
 	if err != nil {
 		return nil, err
 	}
