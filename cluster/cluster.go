@@ -16,6 +16,15 @@
 //     expired in the store (AcquireLease's condition), so two replicas never
 //     run a tenant's job at the same time while clocks agree within the
 //     margin.
+//   - A replica that cannot run a tenant now (its preflight failed there:
+//     the CRM unreachable from it, a token fetch failing) says so in its
+//     heartbeat row (Exclude); the tenant's preferred replica is then
+//     chosen among the live replicas that do not exclude it, so it moves
+//     through the usual release and acquire. When every live replica
+//     excludes it, it stays where hashing over all of them puts it: a
+//     failure that is the tenant's own (CRM permissions, configuration)
+//     does not make it move. An exclusion changes only with a preflight
+//     result, so a tenant moves at most once per re-check.
 //   - A replica that stops heartbeating (killed, cut off) drops out of the
 //     live set after TTL; its leases expire after TTL; the others take them
 //     at their next round: within TTL + Every.
@@ -27,6 +36,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,12 +82,14 @@ type Coordinator struct {
 	st Store
 	o  Options
 
-	mu      sync.Mutex
-	names   []string
-	held    map[string]time.Time // lease name -> local expiry
-	running map[string]int       // lease name -> jobs running here
-	live    []string
-	started time.Time
+	mu    sync.Mutex
+	names []string
+	// excluded are the tenants this replica cannot run now (Exclude).
+	excluded map[string]bool
+	held     map[string]time.Time // lease name -> local expiry
+	running  map[string]int       // lease name -> jobs running here
+	live     []string
+	started  time.Time
 
 	leaseDesc, liveDesc *prometheus.Desc
 }
@@ -96,7 +108,7 @@ func New(st Store, o Options) *Coordinator {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Coordinator{st: st, o: o, held: map[string]time.Time{}, running: map[string]int{}, started: o.Now().UTC(),
+	return &Coordinator{st: st, o: o, held: map[string]time.Time{}, excluded: map[string]bool{}, running: map[string]int{}, started: o.Now().UTC(),
 		leaseDesc: prometheus.NewDesc("callsync_lease_held", "1 when this replica holds the lease of the tenant (or ~purge), 0 otherwise.", []string{"lease"}, nil),
 		liveDesc:  prometheus.NewDesc("callsync_replicas_live", "Replicas with a heartbeat within the lease TTL, as this replica last saw.", nil, nil),
 	}
@@ -105,12 +117,48 @@ func New(st Store, o Options) *Coordinator {
 // ID is this replica's id.
 func (c *Coordinator) ID() string { return c.o.ID }
 
+// Exclude records whether this replica cannot run the tenant now (its
+// preflight failed here). The next heartbeat publishes it; from then no
+// replica prefers this one for the tenant, so it moves to the replica that
+// hashes next. It lasts until Exclude(name, false): the caller decides the
+// cool-down (callsync run re-checks a failing tenant every RecheckEvery).
+func (c *Coordinator) Exclude(name string, excluded bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if excluded {
+		c.excluded[name] = true
+	} else {
+		delete(c.excluded, name)
+	}
+}
+
+// Excluded returns the tenants this replica excludes itself from, sorted.
+func (c *Coordinator) Excluded() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.excludedLocked()
+}
+
+func (c *Coordinator) excludedLocked() []string {
+	out := make([]string, 0, len(c.excluded))
+	for n := range c.excluded {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SetTenants sets the tenants to share (after a config reload too).
 func (c *Coordinator) SetTenants(tenants []string) {
 	names := append([]string{PurgeLease}, tenants...)
 	sort.Strings(names)
 	c.mu.Lock()
 	c.names = names
+	for n := range c.excluded {
+		if !slices.Contains(names, n) {
+			delete(c.excluded, n)
+		}
+	}
 	c.mu.Unlock()
 }
 
@@ -135,7 +183,10 @@ func (c *Coordinator) Run(ctx context.Context) {
 // renewed or released.
 func (c *Coordinator) Tick(ctx context.Context) error {
 	start := c.o.Now().UTC()
-	if err := c.st.Heartbeat(ctx, store.Replica{ID: c.o.ID, Host: c.o.Host, StartedAt: c.started, HeartbeatAt: start}); err != nil {
+	c.mu.Lock()
+	mineExcluded := c.excludedLocked()
+	c.mu.Unlock()
+	if err := c.st.Heartbeat(ctx, store.Replica{ID: c.o.ID, Host: c.o.Host, StartedAt: c.started, HeartbeatAt: start, Excluded: mineExcluded}); err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
 	reps, err := c.st.Replicas(ctx)
@@ -143,9 +194,17 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 		return fmt.Errorf("cluster: replicas: %w", err)
 	}
 	live := []string{c.o.ID}
+	// excludedBy maps a tenant to the live replicas that cannot run it.
+	excludedBy := map[string][]string{}
+	for _, n := range mineExcluded {
+		excludedBy[n] = append(excludedBy[n], c.o.ID)
+	}
 	for _, r := range reps {
 		if r.ID != c.o.ID && r.HeartbeatAt.After(start.Add(-c.o.TTL)) {
 			live = append(live, r.ID)
+			for _, n := range r.Excluded {
+				excludedBy[n] = append(excludedBy[n], r.ID)
+			}
 		}
 	}
 	sort.Strings(live)
@@ -160,7 +219,7 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 		_, mine := c.held[name]
 		busy := c.running[name] > 0
 		c.mu.Unlock()
-		if Preferred(name, live) == c.o.ID || busy {
+		if Preferred(name, eligible(live, excludedBy[name])) == c.o.ID || busy {
 			ok, err := c.st.AcquireLease(ctx, name, c.o.ID, start, c.o.TTL)
 			if err != nil {
 				errs = append(errs, err)
@@ -203,6 +262,25 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 		return fmt.Errorf("cluster: leases: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// eligible is live without the excluded replicas, or all of live when
+// every one is excluded: a tenant no replica can run stays on its usual
+// replica (held and reported there) instead of moving round after round.
+func eligible(live, excluded []string) []string {
+	if len(excluded) == 0 {
+		return live
+	}
+	out := make([]string, 0, len(live))
+	for _, id := range live {
+		if !slices.Contains(excluded, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return live
+	}
+	return out
 }
 
 // Preferred is the replica that should hold a lease: the highest

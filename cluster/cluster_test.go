@@ -231,3 +231,85 @@ func TestStopHandsOver(t *testing.T) {
 		}
 	})
 }
+
+// A tenant whose preflight fails on the replica holding it (that replica
+// excludes itself) moves to the replica hashing next, never runnable on two
+// at once; when every replica excludes it, it stays on its usual replica
+// and does not move round after round; once the exclusion ends there, it
+// returns.
+func TestExcludedTenantHandedOver(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		names := tenants(6)
+		ids := []string{"a", "b", "c"}
+		cs := map[string]*cluster.Coordinator{}
+		for _, id := range ids {
+			cs[id] = cluster.New(st, cluster.Options{ID: id, Now: clk.Now})
+			cs[id].SetTenants(names)
+		}
+		rounds := func(n int) map[string]string {
+			var h map[string]string
+			for i := 0; i < n; i++ {
+				for _, id := range ids {
+					if err := cs[id].Tick(ctx); err != nil {
+						t.Fatal(err)
+					}
+					holders(t, names, cs)
+				}
+				h = holders(t, names, cs)
+				clk.Add(10 * time.Second)
+			}
+			return h
+		}
+		before := rounds(4)
+		tenant := names[0]
+		home := cluster.Preferred(tenant, ids)
+		if before[tenant] != home {
+			t.Fatalf("%s on %q, want its preferred replica %s", tenant, before[tenant], home)
+		}
+		var others []string
+		for _, id := range ids {
+			if id != home {
+				others = append(others, id)
+			}
+		}
+		next := cluster.Preferred(tenant, others)
+
+		cs[home].Exclude(tenant, true)
+		h := rounds(3)
+		if h[tenant] != next {
+			t.Fatalf("after %s excluded itself, %s is on %q, want %s", home, tenant, h[tenant], next)
+		}
+		for _, n := range names[1:] {
+			if h[n] != before[n] {
+				t.Errorf("%s moved from %s to %s though only %s was excluded", n, before[n], h[n], tenant)
+			}
+		}
+
+		// Every replica fails it: it goes back to its usual replica once the
+		// exclusions are known and stays there, round after round.
+		for _, id := range others {
+			cs[id].Exclude(tenant, true)
+		}
+		rounds(2)
+		for i := 0; i < 6; i++ {
+			if h = rounds(1); h[tenant] != home {
+				t.Fatalf("round %d with every replica excluded: %s on %q, want it to stay on %s", i, tenant, h[tenant], home)
+			}
+		}
+
+		// Passes on the others again: it goes to the next one, then home
+		// when the exclusion ends there.
+		for _, id := range others {
+			cs[id].Exclude(tenant, false)
+		}
+		if h = rounds(3); h[tenant] != next {
+			t.Fatalf("%s on %q, want %s", tenant, h[tenant], next)
+		}
+		cs[home].Exclude(tenant, false)
+		if h = rounds(3); h[tenant] != home {
+			t.Fatalf("after the exclusion ended, %s on %q, want %s", tenant, h[tenant], home)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/callsync/callsync/store/dbsqlc"
@@ -14,6 +15,9 @@ type Replica struct {
 	Host        string
 	StartedAt   time.Time
 	HeartbeatAt time.Time
+	// Excluded are the tenants the replica cannot run now (their
+	// preflight failed there), sorted.
+	Excluded []string
 }
 
 // Lease is a tenant (or the purge) held by one replica until ExpiresAt.
@@ -26,7 +30,7 @@ type Lease struct {
 
 // Heartbeat records that a replica is alive.
 func (s *Store) Heartbeat(ctx context.Context, r Replica) error {
-	if err := s.q.Heartbeat(ctx, dbsqlc.HeartbeatParams{ID: r.ID, Host: r.Host, StartedAt: ms(r.StartedAt), HeartbeatAt: ms(r.HeartbeatAt)}); err != nil {
+	if err := s.q.Heartbeat(ctx, dbsqlc.HeartbeatParams{ID: r.ID, Host: r.Host, StartedAt: ms(r.StartedAt), HeartbeatAt: ms(r.HeartbeatAt), ExcludedTenants: strings.Join(r.Excluded, "\n")}); err != nil {
 		return fmt.Errorf("store: heartbeat %s: %w", r.ID, err)
 	}
 	return nil
@@ -41,6 +45,9 @@ func (s *Store) Replicas(ctx context.Context) ([]Replica, error) {
 	out := make([]Replica, len(rows))
 	for i, r := range rows {
 		out[i] = Replica{ID: r.ID, Host: r.Host, StartedAt: fromMS(r.StartedAt), HeartbeatAt: fromMS(r.HeartbeatAt)}
+		if r.ExcludedTenants != "" {
+			out[i].Excluded = strings.Split(r.ExcludedTenants, "\n")
+		}
 	}
 	return out, nil
 }

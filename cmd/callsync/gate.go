@@ -25,13 +25,18 @@ const gateParallel = 4
 // with no failing check: a failing tenant is held in the registry (no jobs,
 // webhook deliveries wait), its result stored for callsync status, exported
 // on /metrics and logged, and checked again every RecheckEvery until it
-// passes.
+// passes. Among replicas, each checks every tenant, and one failing here is
+// left to a replica where it passes (cluster.Coordinator.Exclude).
 type gate struct {
 	app       *app
 	sched     *jobs.Scheduler
 	log       *slog.Logger
 	every     time.Duration
 	storePath string // store changes need a restart
+	// exclude, when set (replicas on PostgreSQL), is told after each
+	// preflight whether this replica can run the tenant, so a tenant
+	// failing here moves to a replica where it passes.
+	exclude func(name string, excluded bool)
 
 	mu      sync.Mutex
 	pending map[string]bool
@@ -170,6 +175,9 @@ func (g *gate) apply(ctx context.Context, t *jobs.Tenant, checks []crm.Check) {
 		case crm.CheckWarn:
 			log.Warn("preflight warning", "check", c.Area+" "+c.Name, "detail", c.Detail, "fix", c.Fix)
 		}
+	}
+	if g.exclude != nil {
+		g.exclude(t.Name, worst == crm.CheckFail)
 	}
 	if worst == crm.CheckFail {
 		g.app.registry.Hold(t.Name, holdReason(checks))

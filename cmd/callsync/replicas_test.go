@@ -35,9 +35,19 @@ func pidOf(id string) int {
 
 func startReplica(t *testing.T, d *doubles) *replica {
 	t.Helper()
+	return startReplicaEnv(t, d, nil)
+}
+
+// startReplicaEnv starts a replica whose environment differs from the
+// others' by env.
+func startReplicaEnv(t *testing.T, d *doubles, env map[string]string) *replica {
+	t.Helper()
 	r := &replica{cmd: exec.Command(os.Args[0])}
 	r.cmd.Env = append(os.Environ(), "CALLSYNC_TEST_RUN_MAIN="+strings.Join([]string{"run", "--config", d.config}, "\x1f"))
 	for k, v := range d.env {
+		r.cmd.Env = append(r.cmd.Env, k+"="+v)
+	}
+	for k, v := range env {
 		r.cmd.Env = append(r.cmd.Env, k+"="+v)
 	}
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out

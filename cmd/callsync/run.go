@@ -87,6 +87,9 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	// Every tenant starts held: its jobs are scheduled once its preflight
 	// (callsync doctor's checks) has no failing check.
 	w.gate = newGate(a, sched, w.log, w.recheck)
+	if coord != nil {
+		w.gate.exclude = coord.Exclude
+	}
 	w.gate.holdNew(nil)
 	if err := sched.SetPurge(cfg.Purge); err != nil {
 		return err

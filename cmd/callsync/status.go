@@ -204,7 +204,8 @@ func writePreflight(ctx context.Context, w io.Writer, st *store.Store, tenant st
 }
 
 // writeReplicas lists the replicas sharing the store (PostgreSQL): id,
-// host, last heartbeat and the leases (tenants, ~purge) each holds now.
+// host, last heartbeat, the leases (tenants, ~purge) each holds now and the
+// tenants each cannot run (preflight failed there).
 // Nothing when no replica ever heartbeated (SQLite, one process).
 func writeReplicas(ctx context.Context, w io.Writer, st *store.Store, now time.Time) error {
 	reps, err := st.Replicas(ctx)
@@ -229,8 +230,13 @@ func writeReplicas(ctx context.Context, w io.Writer, st *store.Store, now time.T
 	fmt.Fprintf(w, "replicas: %d\n", len(reps))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, r := range reps {
-		fmt.Fprintf(tw, "  %s\thost %s\theartbeat %s (%s ago)\tholds %d: %s\n", r.ID, r.Host, r.HeartbeatAt.Format(time.RFC3339),
+		fmt.Fprintf(tw, "  %s\thost %s\theartbeat %s (%s ago)\tholds %d: %s", r.ID, r.Host, r.HeartbeatAt.Format(time.RFC3339),
 			now.Sub(r.HeartbeatAt).Round(time.Second), len(held[r.ID]), strings.Join(held[r.ID], ", "))
+		if len(r.Excluded) > 0 {
+			// Their preflight failed there; another replica runs them.
+			fmt.Fprintf(tw, "; cannot run %d: %s", len(r.Excluded), strings.Join(r.Excluded, ", "))
+		}
+		fmt.Fprintln(tw)
 	}
 	if len(held[""]) > 0 {
 		fmt.Fprintf(tw, "  (expired, taken at the next round)\t\t\t%s\n", strings.Join(held[""], ", "))

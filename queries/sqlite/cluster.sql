@@ -1,9 +1,9 @@
 -- name: Heartbeat :exec
-INSERT INTO replicas (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at;
+INSERT INTO replicas (id, host, started_at, heartbeat_at, excluded_tenants) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, excluded_tenants = excluded.excluded_tenants;
 
 -- name: ListReplicas :many
-SELECT id, host, started_at, heartbeat_at FROM replicas ORDER BY id;
+SELECT id, host, started_at, heartbeat_at, excluded_tenants FROM replicas ORDER BY id;
 
 -- name: DeleteReplica :exec
 DELETE FROM replicas WHERE id = ?;

@@ -51,15 +51,16 @@ func (q *Queries) DeleteReplica(ctx context.Context, id string) error {
 }
 
 const heartbeat = `-- name: Heartbeat :exec
-INSERT INTO replicas (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at
+INSERT INTO replicas (id, host, started_at, heartbeat_at, excluded_tenants) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, excluded_tenants = excluded.excluded_tenants
 `
 
 type HeartbeatParams struct {
-	ID          string
-	Host        string
-	StartedAt   int64
-	HeartbeatAt int64
+	ID              string
+	Host            string
+	StartedAt       int64
+	HeartbeatAt     int64
+	ExcludedTenants string
 }
 
 func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) error {
@@ -68,6 +69,7 @@ func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) error {
 		arg.Host,
 		arg.StartedAt,
 		arg.HeartbeatAt,
+		arg.ExcludedTenants,
 	)
 	return err
 }
@@ -158,7 +160,7 @@ func (q *Queries) ListLeases(ctx context.Context) ([]Lease, error) {
 }
 
 const listReplicas = `-- name: ListReplicas :many
-SELECT id, host, started_at, heartbeat_at FROM replicas ORDER BY id
+SELECT id, host, started_at, heartbeat_at, excluded_tenants FROM replicas ORDER BY id
 `
 
 func (q *Queries) ListReplicas(ctx context.Context) ([]Replica, error) {
@@ -175,6 +177,7 @@ func (q *Queries) ListReplicas(ctx context.Context) ([]Replica, error) {
 			&i.Host,
 			&i.StartedAt,
 			&i.HeartbeatAt,
+			&i.ExcludedTenants,
 		); err != nil {
 			return nil, err
 		}

@@ -135,10 +135,11 @@ type Quarantine struct {
 }
 
 type Replica struct {
-	ID          string
-	Host        string
-	StartedAt   int64
-	HeartbeatAt int64
+	ID              string
+	Host            string
+	StartedAt       int64
+	HeartbeatAt     int64
+	ExcludedTenants string
 }
 
 type Schedule struct {
