@@ -1066,7 +1066,7 @@ func TestValidateProgrammatic(t *testing.T) {
 	tn.Name = "sandbox"
 	tn.DefaultRegion = "FI"
 	tn.Enreach = config.Enreach{APIURL: "http://127.0.0.1:1234", User: "api@sandbox.example", SecretKey: "k"}
-	tn.CRM.Type = config.CRMDynamics
+	tn.CRM.Type = "dynamics"
 	d := dynamics.DefaultConfig()
 	d.URL, d.TenantID, d.ClientID, d.ClientSecret = "http://127.0.0.1:5678", "t", "c", "s"
 	tn.CRM.Options = config.NewCRMOptions(&d)

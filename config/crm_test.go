@@ -15,23 +15,26 @@ import (
 // Config decoded from its block, its own Validate, and a summary with the
 // keys these tests read.
 var crmTypes = config.CRMTypes{
-	config.CRMDynamics: crmType(dynamics.DefaultConfig, func(d *dynamics.Config) [][2]string {
+	"dynamics": crmType("Dynamics", dynamics.DefaultConfig, func(d *dynamics.Config) [][2]string {
 		return [][2]string{{"url", d.URL}, {"client_secret", config.Secret(d.ClientSecret).String()},
 			{"batch_size", strconv.Itoa(d.BatchSize)}}
 	}),
-	config.CRMSalesforce: crmType(salesforce.DefaultConfig, func(s *salesforce.Config) [][2]string {
+	"salesforce": crmType("Salesforce", salesforce.DefaultConfig, func(s *salesforce.Config) [][2]string {
 		return [][2]string{{"login_url", s.LoginURL}, {"client_secret", config.Secret(s.ClientSecret).String()},
 			{"password", config.Secret(s.Password).String()}}
 	}),
-	config.CRMZoho: crmType(zoho.DefaultConfig, func(z *zoho.Config) [][2]string {
+	"zoho": crmType("Zoho", zoho.DefaultConfig, func(z *zoho.Config) [][2]string {
 		return [][2]string{{"accounts_url", z.AccountsURL}, {"refresh_token", config.Secret(z.RefreshToken).String()},
 			{"search_modules", strings.Join(z.SearchModules, ", ")}}
 	}),
 }
 
 // crmType registers the client configuration type C.
-func crmType[C interface{ Validate() error }](defaults func() C, summary func(*C) [][2]string) config.CRMType {
+func crmType[C interface{ Validate() error }](title string, defaults func() C, summary func(*C) [][2]string) config.CRMType {
 	return config.CRMType{
+		Title:           title,
+		QueuedCallbacks: title == "Dynamics",
+		Cases:           title == "Salesforce",
 		Decode: func(decode func(any)) any {
 			c := defaults()
 			decode(&c)

@@ -30,10 +30,29 @@ type CRMType struct {
 	// Summary lists the options' settings as key and value, secrets
 	// redacted, for `callsync config check`.
 	Summary func(opts any) [][2]string
+	// Title is the CRM's name in messages, e.g. "Dynamics".
+	Title string
+	// QueuedCallbacks: the CRM adds each callback request to its profile's
+	// queue, so an active profile with recipient_rule: queue needs one.
+	QueuedCallbacks bool
+	// Cases: Smart Routing rules may test the caller's open Cases.
+	Cases bool
 }
 
 // CRMTypes are the CRM types by crm.type.
 type CRMTypes map[string]CRMType
+
+// titlesWith lists the titles of the types for which has is true, in
+// crm.type order, joined by " and ".
+func (ts CRMTypes) titlesWith(has func(CRMType) bool) string {
+	var out []string
+	for _, n := range ts.names() {
+		if has(ts[n]) {
+			out = append(out, ts[n].Title)
+		}
+	}
+	return strings.Join(out, " and ")
+}
 
 // names lists the types, sorted.
 func (ts CRMTypes) names() []string {

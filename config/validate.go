@@ -15,10 +15,6 @@ import (
 
 // Enumerated values.
 const (
-	CRMDynamics   = "dynamics"
-	CRMSalesforce = "salesforce"
-	CRMZoho       = "zoho"
-
 	MatchEmail = "email"
 	MatchField = "field"
 
@@ -188,8 +184,8 @@ func (v *validator) tenant(p string, t *Tenant, types CRMTypes) {
 	v.crm(p+".crm", &t.CRM, types)
 	v.phoneCalls(p+".phone_calls", &t.PhoneCalls)
 	v.retroactive(p+".retroactive", &t.Retroactive)
-	v.callbacks(p+".callbacks", t)
-	v.routing(p+".routing", t, regionOK)
+	v.callbacks(p+".callbacks", t, types)
+	v.routing(p+".routing", t, regionOK, types)
 	for i, n := range t.InternalNumbers {
 		np := fmt.Sprintf("%s.internal_numbers[%d]", p, i)
 		if v.required(np, n) && regionOK {
@@ -271,7 +267,7 @@ func (v *validator) retroactive(p string, r *Retroactive) {
 	v.positive(p+".lookback", r.Lookback)
 }
 
-func (v *validator) callbacks(p string, t *Tenant) {
+func (v *validator) callbacks(p string, t *Tenant, types CRMTypes) {
 	cb := &t.Callbacks
 	v.oneOf(p+".recipient_rule", cb.RecipientRule, RecipientQueue, RecipientQueueOwner)
 	first := map[string]int{}
@@ -295,9 +291,9 @@ func (v *validator) callbacks(p string, t *Tenant) {
 		v.oneOf(pp+".duplicate_handling", pr.DuplicateHandling, DuplicatesBundle, DuplicatesIgnore)
 		v.oneOf(pp+".sync_method", pr.SyncMethod, SyncPolling, SyncWebhook, SyncWebhookAndPolling)
 		needQueue := pr.OwnershipRule == OwnerQueueOwner || cb.RecipientRule == RecipientQueueOwner ||
-			(t.CRM.Type == CRMDynamics && cb.RecipientRule == RecipientQueue)
+			(types[t.CRM.Type].QueuedCallbacks && cb.RecipientRule == RecipientQueue)
 		if pr.Active && needQueue && pr.Queue == "" {
-			v.add(pp+".queue", "required by %s", queueReason(t, pr))
+			v.add(pp+".queue", "required by %s", queueReason(t, pr, types))
 		}
 		if pr.Polls() {
 			v.positive(pp+".age", pr.Age)
@@ -310,17 +306,17 @@ func (v *validator) callbacks(p string, t *Tenant) {
 	}
 }
 
-func queueReason(t *Tenant, pr *Profile) string {
+func queueReason(t *Tenant, pr *Profile, types CRMTypes) string {
 	switch {
 	case pr.OwnershipRule == OwnerQueueOwner:
 		return "ownership_rule: queue_owner"
 	case t.Callbacks.RecipientRule == RecipientQueueOwner:
 		return "recipient_rule: queue_owner"
 	}
-	return "recipient_rule: queue (Dynamics adds the request to this queue)"
+	return "recipient_rule: queue (" + types[t.CRM.Type].Title + " adds the request to this queue)"
 }
 
-func (v *validator) routing(p string, t *Tenant, regionOK bool) {
+func (v *validator) routing(p string, t *Tenant, regionOK bool, types CRMTypes) {
 	r := &t.Routing
 	if len(r.Rules) > 0 && !r.APIKey.IsSet() {
 		v.add(p+".api_key", "required when routing rules are set")
@@ -356,8 +352,8 @@ func (v *validator) routing(p string, t *Tenant, regionOK bool) {
 		}
 		unmatched := w.Matched != nil && !*w.Matched
 		if w.Cases != nil {
-			if t.CRM.Type != CRMSalesforce {
-				v.add(wp+".cases", "open Cases are read from Salesforce only (crm.type is %q)", t.CRM.Type)
+			if !types[t.CRM.Type].Cases {
+				v.add(wp+".cases", "open Cases are read from %s only (crm.type is %q)", types.titlesWith(func(c CRMType) bool { return c.Cases }), t.CRM.Type)
 			}
 			if w.Cases.Min < 0 {
 				v.add(wp+".cases.min", "must be 0 or more")

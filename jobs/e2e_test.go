@@ -446,7 +446,7 @@ func TestNotRecordedIsDecidedBeforeLookups(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	cfg := w.tenant.Config()
-	cfg.CRM.Type = config.CRMZoho
+	cfg.CRM.Type = "zoho"
 	z := zoho.DefaultConfig()
 	z.Module = "Calls"
 	z.RecordIncoming, z.RecordOutgoing = false, true

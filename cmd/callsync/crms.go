@@ -38,6 +38,14 @@ type crmType struct {
 	sandbox func() sandboxCRM
 	// link is where a person opens a written activity in the CRM's UI.
 	link func(opts any, id string) string
+	// title is the CRM's name in messages, e.g. "Dynamics".
+	title string
+	// queuedCallbacks: the client adds each callback request to its
+	// profile's queue, so config check requires the queue.
+	queuedCallbacks bool
+	// cases: the client reads open Cases (crm.CaseFetcher), so Smart
+	// Routing rules may test them.
+	cases bool
 }
 
 // crmEnv is what a client gets from the process beyond its configuration.
@@ -49,9 +57,17 @@ type crmEnv struct {
 	onRequest crm.RequestHook
 }
 
+// The crm.type values of the clients in crmTypes.
+const (
+	crmDynamics   = "dynamics"
+	crmSalesforce = "salesforce"
+	crmZoho       = "zoho"
+)
+
 // crmTypes is the registry of CRM types, by crm.type.
 var crmTypes = map[string]crmType{
-	config.CRMDynamics: {
+	crmDynamics: {
+		title: "Dynamics", queuedCallbacks: true,
 		options: func() any {
 			c := dynamics.DefaultConfig()
 			return &c
@@ -67,7 +83,8 @@ var crmTypes = map[string]crmType{
 			return trimURL(optionsAs[dynamics.Config](o).URL) + "/main.aspx?pagetype=entityrecord&etn=phonecall&id=" + id
 		},
 	},
-	config.CRMSalesforce: {
+	crmSalesforce: {
+		title: "Salesforce", cases: true,
 		options: func() any {
 			c := salesforce.DefaultConfig()
 			return &c
@@ -88,7 +105,8 @@ var crmTypes = map[string]crmType{
 			return trimURL(optionsAs[salesforce.Config](o).LoginURL) + "/lightning/r/Task/" + id + "/view"
 		},
 	},
-	config.CRMZoho: {
+	crmZoho: {
+		title: "Zoho",
 		options: func() any {
 			c := zoho.DefaultConfig()
 			return &c
@@ -124,8 +142,11 @@ func configTypesOf(types map[string]crmType) config.CRMTypes {
 				decode(o)
 				return o
 			},
-			Validate: t.validate,
-			Summary:  t.summary,
+			Validate:        t.validate,
+			Summary:         t.summary,
+			Title:           t.title,
+			QueuedCallbacks: t.queuedCallbacks,
+			Cases:           t.cases,
 		}
 	}
 	return out

@@ -37,6 +37,8 @@ func (c pipedriveConfig) Validate() error {
 func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
 	types := maps.Clone(crmTypes)
 	types["pipedrive"] = crmType{
+		title:    "Pipedrive",
+		cases:    true, // its client would implement crm.CaseFetcher
 		options:  func() any { return &pipedriveConfig{Pipeline: "Calls"} },
 		validate: validateAs[pipedriveConfig],
 		summary: func(o any) [][2]string {
@@ -81,6 +83,19 @@ func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
 		!strings.Contains(err.Error(), `tenants[0].crm.pipedrive.api_tokn: unknown key (did you mean "api_token"?)`) ||
 		!strings.Contains(err.Error(), "tenants[0].crm.pipedrive.api_token: required") {
 		t.Errorf("typo: %v", err)
+	}
+	// The entry's capabilities drive the checks that depend on the CRM:
+	// Smart Routing rules may test open Cases.
+	cases := tenant("        domain: https://acme.pipedrive.com\n        api_token: t\n") +
+		"    routing:\n      api_key: k\n      rules:\n        - {target: \"1000\", when: {cases: {min: 1}}}\n"
+	if _, err := config.Parse([]byte(cases), env, configTypesOf(types)); err != nil {
+		t.Errorf("cases rule on a type with cases: %v", err)
+	}
+	noCases := types["pipedrive"]
+	noCases.cases = false
+	types["pipedrive"] = noCases
+	if _, err := config.Parse([]byte(cases), env, configTypesOf(types)); err == nil || !strings.Contains(err.Error(), "open Cases are read from Salesforce only") {
+		t.Errorf("cases rule on a type without cases: %v", err)
 	}
 	// The registry without the entry does not know the type.
 	if _, err := config.Parse([]byte(tenant("        domain: https://acme.pipedrive.com\n")), env, configTypes()); err == nil || !strings.Contains(err.Error(), `tenants[0].crm.type: invalid value "pipedrive"`) {

@@ -21,7 +21,7 @@ func (d *dynamicsSandbox) configure(t *config.Tenant) {
 	c := d.s.Config()
 	o := dynamics.DefaultConfig()
 	o.URL, o.AuthorityURL, o.TenantID, o.ClientID, o.ClientSecret = c.URL, c.AuthorityURL, c.TenantID, c.ClientID, c.ClientSecret
-	t.CRM.Type = config.CRMDynamics
+	t.CRM.Type = crmDynamics
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
 	t.CRM.Options = config.NewCRMOptions(&o)
 }
@@ -63,7 +63,7 @@ func newSalesforceSandbox() sandboxCRM {
 func (d *salesforceSandbox) configure(t *config.Tenant) {
 	o := salesforce.DefaultConfig()
 	o.LoginURL, o.Grant, o.ClientID, o.ClientSecret = d.s.URL, salesforce.GrantClientCredentials, sandboxSFClient, sandboxSFSecret
-	t.CRM.Type = config.CRMSalesforce
+	t.CRM.Type = crmSalesforce
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
 	t.CRM.Options = config.NewCRMOptions(&o)
 }
@@ -98,7 +98,7 @@ func (d *zohoSandbox) configure(t *config.Tenant) {
 	c := d.s.Config()
 	o := zoho.DefaultConfig()
 	o.AccountsURL, o.ClientID, o.ClientSecret, o.RefreshToken = c.AccountsURL, c.ClientID, c.ClientSecret, c.RefreshToken
-	t.CRM.Type = config.CRMZoho
+	t.CRM.Type = crmZoho
 	t.CRM.Users = config.Users{Match: config.MatchEmail}
 	t.CRM.Options = config.NewCRMOptions(&o)
 }
