@@ -33,7 +33,8 @@ func TestSuiteTiny(t *testing.T) {
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "results.json")
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
+	// The PostgreSQL phases have their own test (TestPostgresPhasesTiny).
+	err := run(ctx, []string{"-only", "backfill,throughput,directory,steady,webhooks,routing", "-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
 		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
 		"-webhooks", "200", "-webhook-senders", "4",
 		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
@@ -94,7 +95,7 @@ func TestSuiteTiny(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-only", "nope"}, {"-crm", "sugar"}, {"-calls", "0"}, {"-latency", "-1ms"}, {"extra"}, {"-throughput-latencies", "fast"}, {"-scale-calls", "0"}} {
+	for _, args := range [][]string{{"-only", "nope"}, {"-crm", "sugar"}, {"-calls", "0"}, {"-latency", "-1ms"}, {"extra"}, {"-throughput-latencies", "fast"}, {"-scale-calls", "0"}, {"-lease-ttl", "1s"}, {"-failover-replicas", "1"}, {"-pg-max-conns", "0"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

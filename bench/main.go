@@ -11,6 +11,13 @@
 //   - steady: many tenants in-process, one jobs.Syncer, one scheduler cycle
 //     (RunCalls for every tenant); CPU per cycle, requests per call, p99 time
 //     from a call's end to its CRM record.
+//   - steady-pg, steady-pg3: the steady phase on PostgreSQL (a throwaway
+//     server started by the bench, store/pglocal) with one and with three
+//     replicas sharing the tenants through leases; the PostgreSQL server's
+//     CPU is reported beside the process's.
+//   - failover: three `callsync run` processes on PostgreSQL; the one
+//     holding the most tenants killed with SIGKILL; kill to another
+//     replica's first calls cycle of each of its tenants (job runs).
 //   - webhooks: the server/ receiver storing deliveries in a SQLite store;
 //     deliveries/s and p99 ack latency with concurrent senders on loopback.
 //   - routing: routing.Handler over HTTP with the Dynamics client; p50/p99
@@ -46,6 +53,12 @@ type options struct {
 	SteadyConcurrency int
 	// SteadyDirectory is the steady tenants' crm.directory.
 	SteadyDirectory string
+	// PGMaxConns is each PostgreSQL replica's pool size (steady-pg*).
+	PGMaxConns int
+	// LeaseTTL, FailoverReplicas, FailoverTenants: the failover phase.
+	LeaseTTL         time.Duration
+	FailoverReplicas int
+	FailoverTenants  int
 
 	Webhooks       int
 	WebhookSenders int
@@ -87,8 +100,11 @@ type Results struct {
 	Command   string           `json:"command"`
 	Backfill  []BackfillResult `json:"backfill,omitempty"`
 	Steady    *SteadyResult    `json:"steady,omitempty"`
-	Webhooks  *WebhookResult   `json:"webhooks,omitempty"`
-	Routing   *RoutingResult   `json:"routing,omitempty"`
+	// SteadyPG is the steady phase on PostgreSQL, one and three replicas.
+	SteadyPG []SteadyResult  `json:"steady_postgres,omitempty"`
+	Failover *FailoverResult `json:"failover,omitempty"`
+	Webhooks *WebhookResult  `json:"webhooks,omitempty"`
+	Routing  *RoutingResult  `json:"routing,omitempty"`
 	// Throughput is a Dynamics backfill per simulated latency.
 	Throughput []ThroughputResult `json:"throughput,omitempty"`
 	// Scale compares a large backfill's peak RSS with the -calls one.
@@ -108,7 +124,7 @@ type Machine struct {
 	Hostname     string `json:"hostname,omitempty"`
 }
 
-var phases = []string{"backfill", "throughput", "directory", "steady", "webhooks", "routing"}
+var phases = []string{"backfill", "throughput", "directory", "steady", "steady-pg", "steady-pg3", "failover", "webhooks", "routing"}
 
 // ThroughputResult is one latency of the throughput phase.
 type ThroughputResult struct {
@@ -153,6 +169,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Cycles, "cycles", 3, "steady: measured scheduler cycles (after one warm-up cycle)")
 	fs.StringVar(&o.SteadyDirectory, "steady-directory", "mirror", "steady: the tenants' crm.directory (mirror: numbers answered from the phone directory; live: searched in the CRM)")
 	fs.IntVar(&o.SteadyConcurrency, "steady-concurrency", 0, "steady: tenants run at once (0: all, as gocron starts every tenant's job at the minute)")
+	fs.IntVar(&o.PGMaxConns, "pg-max-conns", 10, "steady-pg, steady-pg3: each replica's PostgreSQL pool size (store.max_conns)")
+	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "failover: the replicas' store.lease_ttl")
+	fs.IntVar(&o.FailoverReplicas, "failover-replicas", 3, "failover: callsync run processes")
+	fs.IntVar(&o.FailoverTenants, "failover-tenants", 6, "failover: tenants they share")
 	fs.IntVar(&o.Webhooks, "webhooks", 20_000, "webhooks: deliveries per pass (back to back, then paced)")
 	fs.IntVar(&o.WebhookSenders, "webhook-senders", 32, "webhooks: concurrent senders of the back-to-back pass")
 	fs.Float64Var(&o.WebhookRate, "webhook-rate", 2000, "webhooks: deliveries per second offered in the paced pass")
@@ -212,6 +232,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-routing-cached, -routing-uncached and -routing-workers must be positive")
 	case o.SteadyDirectory != "mirror" && o.SteadyDirectory != "live":
 		return o, fmt.Errorf("-steady-directory: want mirror or live, not %q", o.SteadyDirectory)
+	case o.PGMaxConns <= 0 || o.FailoverReplicas < 2 || o.FailoverTenants <= 0:
+		return o, fmt.Errorf("-pg-max-conns and -failover-tenants must be positive, -failover-replicas at least 2")
+	case o.LeaseTTL < 3*time.Second || o.LeaseTTL > 45*time.Second:
+		return o, fmt.Errorf("-lease-ttl: want 3s..45s (store.lease_ttl), not %s", o.LeaseTTL)
 	case o.Latency < 0:
 		return o, fmt.Errorf("-latency must not be negative")
 	}
@@ -269,8 +293,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logf("%s failed: %v", phase, err)
 	}
 
+	// The PostgreSQL phases share one throwaway server.
+	pg := &pgDatabases{}
+	defer pg.stop()
 	var bin string
-	if (o.Only["backfill"] && len(o.CRMs) > 0) || o.Only["throughput"] || o.Only["directory"] || o.Scale {
+	if (o.Only["backfill"] && len(o.CRMs) > 0) || o.Only["throughput"] || o.Only["directory"] || o.Only["failover"] || o.Scale {
 		tmp, err := os.MkdirTemp("", "callsync-bench-bin-")
 		if err != nil {
 			return err
@@ -363,7 +390,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.Only["steady"] {
 		logf("steady: %d tenants, %d calls/min each, %d cycles", o.Tenants, o.CallsPerMinute, o.Cycles)
-		r, err := runSteady(ctx, o)
+		r, err := runSteady(ctx, o, steadyEngine{})
 		if err != nil {
 			fail("steady", err)
 		} else {
@@ -371,6 +398,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fail("steady", fmt.Errorf("%s", p))
 			}
 			res.Steady = &r
+		}
+	}
+	for _, ph := range []struct {
+		name     string
+		replicas int
+	}{{"steady-pg", 1}, {"steady-pg3", 3}} {
+		if !o.Only[ph.name] {
+			continue
+		}
+		logf("%s: %d tenants, %d calls/min each, %d cycles, PostgreSQL, %d replica(s)", ph.name, o.Tenants, o.CallsPerMinute, o.Cycles, ph.replicas)
+		r, err := runSteady(ctx, o, steadyEngine{postgres: true, replicas: ph.replicas, pg: pg})
+		if err != nil {
+			fail(ph.name, err)
+			continue
+		}
+		for _, p := range r.Problems {
+			fail(ph.name, fmt.Errorf("%s", p))
+		}
+		res.SteadyPG = append(res.SteadyPG, r)
+	}
+	if o.Only["failover"] {
+		logf("failover: %d replicas, %d tenants, lease_ttl %s, SIGKILL of the busiest", o.FailoverReplicas, o.FailoverTenants, o.LeaseTTL)
+		r, err := runFailover(ctx, o, bin, pg)
+		if err != nil {
+			fail("failover", err)
+		} else {
+			for _, p := range r.Problems {
+				fail("failover", fmt.Errorf("%s", p))
+			}
+			res.Failover = &r
 		}
 	}
 	if o.Only["webhooks"] {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callsync/callsync/cluster"
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/dynamics"
@@ -33,9 +34,17 @@ import (
 )
 
 // SteadyResult is the steady-state phase: many tenants, one scheduler cycle
-// at a time, in-process (one jobs.Syncer, one SQLite store, a Dynamics
-// double shared by every tenant, one Enreach double per tenant).
+// at a time, in-process (one jobs.Syncer per replica, a Dynamics double and
+// an Enreach double per tenant). The store is SQLite (one replica), or
+// PostgreSQL with one or more replicas sharing the tenants through leases
+// (each replica its own pool, syncer and cluster.Coordinator, in this one
+// process).
 type SteadyResult struct {
+	// Store is sqlite or postgres; Replicas share the tenants.
+	Store    string `json:"store"`
+	Replicas int    `json:"replicas"`
+	// MaxConns is each replica's PostgreSQL pool size.
+	MaxConns       int `json:"max_conns,omitempty"`
 	Tenants        int `json:"tenants"`
 	CallsPerMinute int `json:"calls_per_tenant_per_minute"`
 	Cycles         int `json:"measured_cycles"`
@@ -46,11 +55,17 @@ type SteadyResult struct {
 	// Per measured cycle, averaged.
 	CallsPerCycle float64 `json:"calls_per_cycle"`
 	CycleWallMS   float64 `json:"cycle_wall_ms"`
+	// CallsPerSecond is the calls of a cycle over its wall time.
+	CallsPerSecond float64 `json:"calls_per_second"`
 	// CPUPerCycleMS is getrusage(RUSAGE_SELF) user+system over a cycle: the
 	// syncer, the SQLite store, and the in-process doubles and latency
 	// proxies serving its requests (an upper bound for callsync alone).
 	CPUPerCycleMS float64 `json:"cpu_per_cycle_ms"`
 	CPUPerCallMS  float64 `json:"cpu_per_call_ms"`
+	// DBCPUPerCallMS is the PostgreSQL server's CPU (its processes, not
+	// this one) per call over the measured cycles; zero on SQLite, whose
+	// CPU is in the process.
+	DBCPUPerCallMS float64 `json:"db_cpu_per_call_ms,omitempty"`
 	// CallsyncCPUShare is the share of the process's CPU samples in the
 	// measured cycles that were not the doubles' or the bench's own (a
 	// CPU profile with goroutine labels); CallsyncCPUPerCallMS is
@@ -76,24 +91,108 @@ type SteadyResult struct {
 }
 
 type steadyTenant struct {
-	t  *jobs.Tenant
-	en *enreachtest.Server
+	t   *jobs.Tenant
+	en  *enreachtest.Server
+	rep int // index of the replica holding it
 }
 
-func runSteady(ctx context.Context, o options) (SteadyResult, error) {
-	r := SteadyResult{Tenants: o.Tenants, CallsPerMinute: o.CallsPerMinute, Cycles: o.Cycles, Concurrency: o.SteadyConcurrency, Directory: o.SteadyDirectory}
-	dir, err := os.MkdirTemp("", "callsync-bench-steady-")
-	if err != nil {
-		return r, err
-	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
-	if err != nil {
-		return r, err
-	}
-	defer st.Close()
+// steadyReplica is one callsync replica of the steady phase.
+type steadyReplica struct {
+	st     *store.Store
+	syncer *jobs.Syncer
+	coord  *cluster.Coordinator // nil on SQLite
+}
+
+// steadyEngine is the steady phase's store: SQLite, or replicas on a new
+// PostgreSQL database of pg.
+type steadyEngine struct {
+	postgres bool
+	replicas int
+	pg       *pgDatabases
+}
+
+func runSteady(ctx context.Context, o options, eng steadyEngine) (SteadyResult, error) {
+	r := SteadyResult{Store: "sqlite", Replicas: 1, Tenants: o.Tenants, CallsPerMinute: o.CallsPerMinute, Cycles: o.Cycles, Concurrency: o.SteadyConcurrency, Directory: o.SteadyDirectory}
 	log := slog.New(slog.DiscardHandler)
-	syncer := &jobs.Syncer{Store: st, Log: log, Metrics: jobs.NewMetrics(prometheus.NewRegistry())}
+	var reps []*steadyReplica
+	defer func() {
+		for _, rp := range reps {
+			rp.st.Close()
+		}
+	}()
+	names := make([]string, o.Tenants)
+	for i := range names {
+		names[i] = fmt.Sprintf("tenant%03d", i)
+	}
+	owner := map[string]int{}
+	if eng.postgres {
+		r.Store, r.Replicas, r.MaxConns = "postgres", eng.replicas, o.PGMaxConns
+		url, drop, err := eng.pg.create(ctx, fmt.Sprintf("bench_steady_%d", eng.replicas))
+		if err != nil {
+			return r, err
+		}
+		defer drop()
+		for i := range eng.replicas {
+			st, err := store.OpenPostgres(ctx, url, store.PoolOptions{MaxConns: int32(o.PGMaxConns)})
+			if err != nil {
+				return r, err
+			}
+			c := cluster.New(st, cluster.Options{ID: fmt.Sprintf("replica%d", i), Host: "bench", Log: log})
+			c.SetTenants(names)
+			reps = append(reps, &steadyReplica{st: st, coord: c})
+		}
+		// Rounds until every tenant has one holder, as `callsync run`
+		// replicas settle after starting together.
+		for round := 0; ; round++ {
+			for _, rp := range reps {
+				if err := rp.coord.Tick(ctx); err != nil {
+					return r, err
+				}
+			}
+			owner = map[string]int{}
+			for i, rp := range reps {
+				for _, n := range rp.coord.Held() {
+					owner[n] = i
+				}
+			}
+			if len(owner) == len(names)+1 {
+				break
+			}
+			if round == 5 {
+				return r, fmt.Errorf("leases: %d of %d tenants held after %d rounds", len(owner)-1, len(names), round+1)
+			}
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "callsync-bench-steady-")
+		if err != nil {
+			return r, err
+		}
+		defer os.RemoveAll(dir)
+		st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
+		if err != nil {
+			return r, err
+		}
+		reps = append(reps, &steadyReplica{st: st})
+	}
+	for _, rp := range reps {
+		rp.syncer = &jobs.Syncer{Store: rp.st, Log: log, Metrics: jobs.NewMetrics(prometheus.NewRegistry())}
+	}
+	// renew is what the replicas do for their leases in a minute: a round
+	// every cluster.DefaultEvery (heartbeat, live replicas, each held lease
+	// renewed), as `callsync run` does with the default lease_ttl.
+	renew := func() error {
+		for _, rp := range reps {
+			if rp.coord == nil {
+				continue
+			}
+			for range int(time.Minute / cluster.DefaultEvery) {
+				if err := rp.coord.Tick(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 
 	// Every tenant has its own CRM org (a Dynamics double) with its own
 	// customers, as in production, and each call of a measured cycle comes
@@ -129,7 +228,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	for i := range o.Tenants {
 		en := enreachtest.NewServer()
 		w.seedEnreach(en)
-		tenants = append(tenants, steadyTenant{en: en})
+		tenants = append(tenants, steadyTenant{en: en, rep: owner[names[i]]})
 		backends = append(backends, en.URL)
 		dyn := dynamicstest.NewServer(dynamicstest.Options{})
 		org := &dynamicsOrg{srv: dyn}
@@ -164,7 +263,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		dc := dyns[i].Config()
 		dc.URL, dc.AuthorityURL = crmProxy.URL(dc.URL), crmProxy.URL(dc.AuthorityURL)
 		cfg := config.DefaultTenant()
-		cfg.Name = fmt.Sprintf("tenant%03d", i)
+		cfg.Name = names[i]
 		cfg.DefaultRegion = "FI"
 		cfg.Enreach = config.Enreach{APIURL: enProxy.URL(en.URL), User: en.User, SecretKey: config.Secret(en.Secret)}
 		cfg.CRM.Type = "dynamics"
@@ -188,7 +287,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		mo := match.Options{Region: cfg.DefaultRegion, NumbersToCut: cfg.PhoneCalls.NumbersToCut, TTL: cfg.Routing.CacheTTL.D()}
 		var dir *phonedir.Directory
 		if cfg.CRM.Directory == config.DirectoryMirror {
-			dir = phonedir.New(st, cc, phonedir.Options{Tenant: cfg.Name, Region: cfg.DefaultRegion,
+			dir = phonedir.New(reps[tenants[i].rep].st, cc, phonedir.Options{Tenant: cfg.Name, Region: cfg.DefaultRegion,
 				FullResync: cfg.CRM.DirectoryFullResync.D(), Countries: countries, Now: dirNow})
 			mo.Directory = dir
 		}
@@ -232,14 +331,19 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		if conc <= 0 {
 			conc = len(tenants)
 		}
-		sem := make(chan struct{}, conc)
+		// Each replica runs up to conc of its tenants at once.
+		sems := make([]chan struct{}, len(reps))
+		for i := range sems {
+			sems[i] = make(chan struct{}, conc)
+		}
 		for _, t := range tenants {
 			wg.Add(1)
+			sem := sems[t.rep]
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				s, err := syncer.RunCalls(ctx, t.t, jobs.SyncOptions{})
+				s, err := reps[t.rep].syncer.RunCalls(ctx, t.t, jobs.SyncOptions{})
 				mu.Lock()
 				defer mu.Unlock()
 				done[t.t.Name] = time.Now()
@@ -271,6 +375,7 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		lat, cycleLat          []time.Duration
 		cpu, wall              time.Duration
 		crmReqs, enReqs, calls int
+		dbCPU                  time.Duration
 	)
 	var prof bytes.Buffer
 	profiling := o.CPUProfile == "" // one CPU profile at a time
@@ -287,9 +392,13 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 		calls += o.Tenants * o.CallsPerMinute
 		r.Expected += expected
 		crm0, en0 := crmRequests(), enProxy.Requests()
-		cpu0 := rusageSelf()
+		cpu0, db0 := rusageSelf(), eng.pgCPU()
+		if err := renew(); err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d: leases: %v", c+1, err))
+		}
 		start, done, sum, err := cycle()
 		cpu += rusageSelf() - cpu0
+		dbCPU += eng.pgCPU() - db0
 		wall += time.Since(start)
 		if err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d: %v", c+1, err))
@@ -340,6 +449,10 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	r.CycleWallMS = ms(wall / time.Duration(o.Cycles))
 	r.CPUPerCycleMS = ms(cpu / time.Duration(o.Cycles))
 	r.CPUPerCallMS = round2(float64(cpu) / float64(time.Millisecond) / float64(calls))
+	r.DBCPUPerCallMS = round2(float64(dbCPU) / float64(time.Millisecond) / float64(calls))
+	if wall > 0 {
+		r.CallsPerSecond = round2(float64(calls) / wall.Seconds())
+	}
 	if r.Written > 0 {
 		r.CRMRequestsPerCall = round2(float64(crmReqs) / float64(r.Written))
 	}
@@ -348,6 +461,14 @@ func runSteady(ctx context.Context, o options) (SteadyResult, error) {
 	r.EndToRecordP99MS = ms(quantile(lat, 0.99))
 	r.CycleToRecordP99MS = ms(quantile(cycleLat, 0.99))
 	return r, nil
+}
+
+// pgCPU is the PostgreSQL server's CPU so far (zero on SQLite).
+func (e steadyEngine) pgCPU() time.Duration {
+	if !e.postgres {
+		return 0
+	}
+	return e.pg.cpu()
 }
 
 // Profiler labels of the steady phase's goroutines that are not callsync.

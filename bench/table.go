@@ -98,11 +98,13 @@ func printTable(w io.Writer, o options, r Results) {
 		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s", d.ChildCPUSec), "", "")
 		add(name, "store bytes per million numbers", fmt.Sprintf("%.0f MiB", d.BytesPerMillion/(1<<20)), "", "")
 	}
-	if s := r.Steady; s != nil {
-		name := fmt.Sprintf("steady %d tenants", s.Tenants)
+	steady := func(name string, s SteadyResult) {
 		add(name, "calls per cycle", fmt.Sprintf("%.0f", s.CallsPerCycle), "", "")
-		add(name, "cycle wall time", fmt.Sprintf("%.0f ms", s.CycleWallMS), "", "")
+		add(name, "cycle wall time (calls per second)", fmt.Sprintf("%.0f ms (%.0f/s)", s.CycleWallMS, s.CallsPerSecond), "", "")
 		add(name, "CPU per cycle (whole process, with the doubles)", fmt.Sprintf("%.0f ms (%.2f ms/call)", s.CPUPerCycleMS, s.CPUPerCallMS), "", "")
+		if s.Store == "postgres" {
+			add(name, "PostgreSQL server CPU per call", fmt.Sprintf("%.2f ms", s.DBCPUPerCallMS), "", "")
+		}
 		if s.CallsyncCPUShare > 0 {
 			add(name, "callsync CPU per call (profile: not the doubles)", fmt.Sprintf("%.2f ms (%.0f%% of the process)", s.CallsyncCPUPerCallMS, 100*s.CallsyncCPUShare),
 				fmt.Sprintf("<= %.0f ms/call", targetSteadyCPUMS), verdict(s.CallsyncCPUPerCallMS <= targetSteadyCPUMS))
@@ -114,6 +116,17 @@ func printTable(w io.Writer, o options, r Results) {
 			fmt.Sprintf("p99 <= %.0f s", targetSteadyP99Sec), verdict(s.EndToRecordP99MS/1000 <= targetSteadyP99Sec))
 		add(name, "cycle start -> tenant done p99", fmt.Sprintf("%.0f ms", s.CycleToRecordP99MS), "", "")
 		add(name, "written / expected", fmt.Sprintf("%d / %d", s.Written, s.Expected), "equal", verdict(len(s.Problems) == 0))
+	}
+	if s := r.Steady; s != nil {
+		steady(fmt.Sprintf("steady %d tenants", s.Tenants), *s)
+	}
+	for _, s := range r.SteadyPG {
+		steady(fmt.Sprintf("steady %d tenants, PostgreSQL, %d replica(s)", s.Tenants, s.Replicas), s)
+	}
+	if f := r.Failover; f != nil {
+		name := fmt.Sprintf("failover %d replicas, %d tenants", f.Replicas, f.Tenants)
+		add(name, fmt.Sprintf("kill -9 of the busiest (%d tenants) -> another's first cycle, first / last (lease_ttl %.0f s)", f.Moved, f.LeaseTTLSec),
+			fmt.Sprintf("%.1f / %.1f s", f.FirstSec, f.WorstSec), fmt.Sprintf("< %.0f s", targetFailoverSec), verdict(len(f.Problems) == 0 && f.WorstSec > 0 && f.WorstSec < targetFailoverSec))
 	}
 	for _, tp := range r.Throughput {
 		name := fmt.Sprintf("throughput %s %s", tp.CRM, tp.Latency)

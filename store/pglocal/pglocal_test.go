@@ -1,7 +1,8 @@
-package pgtest
+package pglocal
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,31 +12,30 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary act as a test process that starts a
-// cluster and then hangs until it is killed (PGTEST_CHILD=1).
+// TestMain lets the test binary act as a process that starts a server and
+// then hangs until it is killed (PGLOCAL_CHILD=1).
 func TestMain(m *testing.M) {
-	if os.Getenv("PGTEST_CHILD") == "1" {
-		c := New()
-		c.ensure()
-		if c.err != nil {
-			os.Stdout.WriteString("error " + c.err.Error() + "\n")
+	if os.Getenv("PGLOCAL_CHILD") == "1" {
+		s, err := Start(context.Background())
+		if err != nil {
+			os.Stdout.WriteString("error " + err.Error() + "\n")
 			os.Exit(1)
 		}
 		// The first line of postmaster.pid is the server's pid.
-		b, err := os.ReadFile(filepath.Join(c.dir, "data", "postmaster.pid"))
+		b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
 		if err != nil {
 			os.Stdout.WriteString("error " + err.Error() + "\n")
 			os.Exit(1)
 		}
 		pid, _, _ := strings.Cut(string(b), "\n")
-		os.Stdout.WriteString("postmaster " + pid + " " + c.dir + "\n")
+		os.Stdout.WriteString("postmaster " + pid + " " + s.dir + "\n")
 		select {}
 	}
 	os.Exit(m.Run())
 }
 
-// A test process killed with SIGKILL (no Stop, no cleanup) does not leave
-// its PostgreSQL server running; the next run removes its directory.
+// A process killed with SIGKILL (no Stop, no cleanup) does not leave its
+// PostgreSQL server running; the next Start removes its directory.
 func TestServerDiesWithKilledTestProcess(t *testing.T) {
 	if binDir() == "" {
 		if os.Getenv("CI") == "true" {
@@ -44,7 +44,7 @@ func TestServerDiesWithKilledTestProcess(t *testing.T) {
 		t.Skip("PostgreSQL tests skipped: no PostgreSQL binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql/*/bin")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PGTEST_CHILD=1")
+	cmd.Env = append(os.Environ(), "PGLOCAL_CHILD=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
