@@ -65,6 +65,10 @@ type Syncer struct {
 	// flight at once (default DefaultWriteConcurrency); the CRM client's
 	// adaptive limiter bounds the requests they make.
 	WriteConcurrency int
+	// LedgerFlushRows is how many answered writes are recorded in the ledger
+	// together, across batches (default DefaultLedgerFlushRows); the rest
+	// are recorded when the pass ends.
+	LedgerFlushRows int
 	// OnCall, when set, is told the outcome of every call processed (the
 	// sandbox prints one line per call).
 	OnCall func(tenant string, o Outcome)
@@ -552,10 +556,39 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 	}
 	var (
 		wg       sync.WaitGroup
-		mu       sync.Mutex // sum, outcomes, firstErr
+		mu       sync.Mutex // sum, outcomes, firstErr, results
 		saveMu   sync.Mutex // one ledger transaction at a time
 		firstErr error
+		results  []store.LedgerEntry // answered, not yet in the ledger
 	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	// save records answered writes. Rows are grouped across batches: one
+	// transaction per LedgerFlushRows rows, not per batch, because SQLite's
+	// cost is per commit and per page a commit touches. Grouping is safe: a
+	// row not yet recorded is still pending with its payload in the ledger
+	// (saved before the CRM was asked), so a crash replays it with the same
+	// idempotency key and the CRM answers that it exists.
+	save := func(rows []store.LedgerEntry) {
+		if len(rows) == 0 {
+			return
+		}
+		saveMu.Lock()
+		defer saveMu.Unlock()
+		// Record results even when the context ended: the writes happened.
+		if err := s.Store.SaveLedger(context.WithoutCancel(ctx), rows); err != nil {
+			fail(err)
+		}
+	}
+	flushAt := s.LedgerFlushRows
+	if flushAt <= 0 {
+		flushAt = DefaultLedgerFlushRows
+	}
 	slots := make(chan struct{}, conc)
 	failed := func() bool {
 		mu.Lock()
@@ -579,17 +612,22 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			err := s.writeBatch(ctx, t, batch, sum, &mu, &saveMu)
+			rows, err := s.writeBatch(ctx, t, batch, sum, &mu)
+			mu.Lock()
+			results = append(results, rows...)
+			var full []store.LedgerEntry
+			if len(results) >= flushAt {
+				full, results = results, nil
+			}
+			mu.Unlock()
+			save(full)
 			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+				fail(err)
 			}
 		}()
 	}
 	wg.Wait()
+	save(results)
 	if firstErr != nil {
 		return firstErr
 	}
@@ -599,9 +637,12 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 // DefaultWriteConcurrency is the default Syncer.WriteConcurrency.
 const DefaultWriteConcurrency = 8
 
-// writeBatch writes one batch and records its results; mu guards sum and
-// the outcomes, saveMu the ledger transaction.
-func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu, saveMu *sync.Mutex) error {
+// DefaultLedgerFlushRows is the default Syncer.LedgerFlushRows.
+const DefaultLedgerFlushRows = 2000
+
+// writeBatch writes one batch and returns its ledger rows with the results;
+// mu guards sum and the outcomes.
+func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu *sync.Mutex) ([]store.LedgerEntry, error) {
 	acts := make([]crm.Activity, len(batch))
 	for j, p := range batch {
 		acts[j] = p.dec.Activity
@@ -633,17 +674,10 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 		ledger[j] = e
 	}
 	mu.Unlock()
-	// Record results even when the context ended: the writes happened.
-	saveMu.Lock()
-	serr := s.Store.SaveLedger(context.WithoutCancel(ctx), ledger)
-	saveMu.Unlock()
-	if serr != nil {
-		return serr
-	}
 	if err != nil {
-		return fmt.Errorf("write %d activities: %w", len(batch), err)
+		return ledger, fmt.Errorf("write %d activities: %w", len(batch), err)
 	}
-	return nil
+	return ledger, nil
 }
 
 func errText(err error) string {
