@@ -58,12 +58,22 @@ func Forms(n Number) []string {
 	}
 	seen := make(map[string]bool, len(candidates))
 	out := make([]string, 0, len(candidates))
+	// The candidates differ from one another mostly in separators, which
+	// libphonenumber drops before parsing: one Match per distinct digit
+	// string (with its leading '+') decides for all forms that share it.
+	matched := map[string]bool{plain(n.e164): true}
 	for _, c := range candidates {
 		if c.s == "" || seen[c.s] || (c.national && !home) {
 			continue
 		}
 		seen[c.s] = true
-		if c.s != n.e164 && !Match(n, c.s, n.home) {
+		key := plain(c.s)
+		ok, known := matched[key]
+		if !known {
+			ok = Match(n, c.s, n.home)
+			matched[key] = ok
+		}
+		if !ok {
 			continue
 		}
 		out = append(out, c.s)
@@ -72,6 +82,18 @@ func Forms(n Number) []string {
 		}
 	}
 	return out
+}
+
+// plain is a generated form reduced to what parsing reads of it: its
+// digits, after a leading '+'. Forms only differ from it in the spaces and
+// dashes regroup and splitLast insert and the punctuation of
+// libphonenumber's own formats.
+func plain(form string) string {
+	d := phonenumbers.NormalizeDigitsOnly(form)
+	if strings.HasPrefix(form, "+") {
+		return "+" + d
+	}
+	return d
 }
 
 // regroup rewrites a formatted number with sep between its digit groups,
