@@ -9,7 +9,6 @@ import (
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
-	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
@@ -33,6 +32,9 @@ type app struct {
 	syncer   *jobs.Syncer
 	registry *jobs.Registry
 	http     httpclient.Options
+	// crms is the registry of CRM types the tenants' clients come from
+	// (crmTypes).
+	crms map[string]crmType
 
 	// credits is the CRM quota each answer reports (crm.RequestHook).
 	credits *prometheus.GaugeVec
@@ -84,7 +86,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, httpOpts
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	httpOpts.Logger = log
-	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts,
+	a := &app{cfg: cfg, store: st, log: log, reg: reg, metrics: jobs.NewMetrics(reg), http: httpOpts, crms: crmTypes,
 		credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "callsync_crm_quota_remaining", Help: "API quota left as the CRM's last answer said: Zoho credits today, Salesforce daily API requests, Dynamics requests in the service protection window.",
 		}, []string{"tenant", "crm"})}
@@ -123,7 +125,7 @@ func (a *app) buildTenant(tc config.Tenant) (*jobs.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
-	cc, err := newCRM(tc, log, a.http, a.requestHook(tc.Name))
+	cc, err := newCRM(a.crms, tc, log, a.http, a.requestHook(tc.Name))
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
@@ -161,40 +163,21 @@ func (a *app) requestHook(tenant string) crm.RequestHook {
 	}
 }
 
-// newCRM builds the tenant's CRM client through the registry (crmTypes).
-// onRequest is told about each request of the client.
-func newCRM(tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onRequest crm.RequestHook) (crm.Client, error) {
-	t, ok := crmTypes[tc.CRM.Type]
+// newCRM builds the tenant's CRM client through the registry of CRM types
+// (crmTypes). onRequest is told about each request of the client.
+func newCRM(types map[string]crmType, tc config.Tenant, log *slog.Logger, httpOpts httpclient.Options, onRequest crm.RequestHook) (crm.Client, error) {
+	t, ok := types[tc.CRM.Type]
 	if !ok {
 		return nil, fmt.Errorf("crm.type %q is not supported", tc.CRM.Type)
 	}
 	return t.new(tc, crmEnv{log: log, http: httpOpts, onRequest: onRequest})
 }
 
-// dynamicsNeeds is what a tenant asks of its Dynamics org beyond the
-// dynamics section, for the client's Doctor.
-func dynamicsNeeds(tc config.Tenant) dynamics.OrgNeeds {
-	n := dynamics.OrgNeeds{
-		UserMatch:     crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
-		UserOverrides: tc.CRM.Users.Overrides,
-		RoutingFields: routing.Fields(tc.Routing.Rules),
-	}
-	for _, p := range tc.Callbacks.Profiles {
-		if p.Active {
-			if n.CallbackQueues == nil {
-				n.CallbackQueues = map[string]string{}
-			}
-			n.CallbackQueues[p.Name] = p.Queue
-		}
-	}
-	n.DefaultAssignee = tc.PhoneCalls.DefaultCRMAssignee
-	return n
-}
-
 // apply makes a new, valid config take effect: tenants whose Enreach or CRM
 // connection settings (or what the matcher fetches) changed get new clients,
 // the others keep theirs (with their token caches and lookup cache) and just
-// see the new settings at their next cycle.
+// see the new settings at their next cycle; a kept client whose CRM type has
+// an update hook gets the new settings through it.
 // Tenants added or removed are added or removed.
 func (a *app) apply(cfg *config.Config) error {
 	var ts []*jobs.Tenant
@@ -207,8 +190,8 @@ func (a *app) apply(cfg *config.Config) error {
 				oc.Routing.CacheTTL == tc.Routing.CacheTTL &&
 				reflect.DeepEqual(routing.Fields(oc.Routing.Rules), routing.Fields(tc.Routing.Rules)) {
 				old.SetConfig(tc)
-				if d, ok := old.CRM.(*dynamics.Client); ok {
-					d.SetOrgNeeds(dynamicsNeeds(tc))
+				if update := a.crms[tc.CRM.Type].update; update != nil {
+					update(old.CRM, tc)
 				}
 				ts = append(ts, old)
 				continue

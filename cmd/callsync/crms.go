@@ -34,6 +34,10 @@ type crmType struct {
 	summary func(opts any) [][2]string
 	// new builds the tenant's client. It does not contact the CRM.
 	new func(tc config.Tenant, env crmEnv) (crm.Client, error)
+	// update, optional, is called when a config reload keeps the tenant's
+	// client (its connection settings are unchanged), with the reloaded
+	// tenant, so the client also sees the settings new gave it.
+	update func(c crm.Client, tc config.Tenant)
 	// sandbox starts the double `callsync sandbox --crm <type>` runs against.
 	sandbox func() sandboxCRM
 	// link is where a person opens a written activity in the CRM's UI.
@@ -76,6 +80,13 @@ var crmTypes = map[string]crmType{
 		summary:  func(o any) [][2]string { return dynamicsSummary(optionsAs[dynamics.Config](o)) },
 		new: func(tc config.Tenant, env crmEnv) (crm.Client, error) {
 			return dynamics.New(optionsOf[dynamics.Config](tc.CRM), dynamics.Options{HTTP: env.http, Logger: env.log, OnRequest: env.onRequest, Org: dynamicsNeeds(tc)})
+		},
+		// Doctor checks what the tenant asks of the org (callback queues,
+		// default assignee, ...), which a reload may change.
+		update: func(c crm.Client, tc config.Tenant) {
+			if d, ok := c.(*dynamics.Client); ok {
+				d.SetOrgNeeds(dynamicsNeeds(tc))
+			}
 		},
 		sandbox: newDynamicsSandbox,
 		// https://learn.microsoft.com/en-us/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
@@ -127,6 +138,26 @@ var crmTypes = map[string]crmType{
 			return strings.Replace(trimURL(optionsAs[zoho.Config](o).AccountsURL), "://accounts.", "://crm.", 1) + "/crm/tab/Calls/" + id
 		},
 	},
+}
+
+// dynamicsNeeds is what a tenant asks of its Dynamics org beyond the
+// dynamics section, for the client's Doctor.
+func dynamicsNeeds(tc config.Tenant) dynamics.OrgNeeds {
+	n := dynamics.OrgNeeds{
+		UserMatch:     crm.UserMatch{By: tc.CRM.Users.Match, Field: tc.CRM.Users.Field},
+		UserOverrides: tc.CRM.Users.Overrides,
+		RoutingFields: routing.Fields(tc.Routing.Rules),
+	}
+	for _, p := range tc.Callbacks.Profiles {
+		if p.Active {
+			if n.CallbackQueues == nil {
+				n.CallbackQueues = map[string]string{}
+			}
+			n.CallbackQueues[p.Name] = p.Queue
+		}
+	}
+	n.DefaultAssignee = tc.PhoneCalls.DefaultCRMAssignee
+	return n
 }
 
 // configTypes is the registry as the config package needs it: each type's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
+	"github.com/callsync/callsync/jobs"
 )
 
 // pipedriveConfig stands for a fourth client package's Config: yaml keys in
@@ -30,13 +32,9 @@ func (c pipedriveConfig) Validate() error {
 	return es.Err()
 }
 
-// A fourth CRM is one entry in the registry: with nothing else changed, its
-// crm.<type> block is read (${VAR} expanded, unknown keys and its own rules
-// reported at their key path), summarised with the secret redacted, and
-// its client built.
-func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
-	types := maps.Clone(crmTypes)
-	types["pipedrive"] = crmType{
+// pipedriveType is the registry entry of the fourth CRM.
+func pipedriveType() crmType {
+	return crmType{
 		title:    "Pipedrive",
 		cases:    true, // its client would implement crm.CaseFetcher
 		options:  func() any { return &pipedriveConfig{Pipeline: "Calls"} },
@@ -54,6 +52,15 @@ func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
 		sandbox: newZohoSandbox,
 		link:    func(o any, id string) string { return optionsAs[pipedriveConfig](o).Domain + "/activity/" + id },
 	}
+}
+
+// A fourth CRM is one entry in the registry: with nothing else changed, its
+// crm.<type> block is read (${VAR} expanded, unknown keys and its own rules
+// reported at their key path), summarised with the secret redacted, and
+// its client built.
+func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
+	types := maps.Clone(crmTypes)
+	types["pipedrive"] = pipedriveType()
 	env := func(k string) (string, bool) { return map[string]string{"PD_TOKEN": "tok-123"}[k], k == "PD_TOKEN" }
 	tenant := func(block string) string {
 		return "tenants:\n  - name: acme\n    default_region: FI\n    enreach: {user: a@acme.example, secret_key: k}\n    crm:\n      type: pipedrive\n      pipedrive:\n" + block
@@ -100,5 +107,57 @@ func TestAFourthCRMIsOneRegistryEntry(t *testing.T) {
 	// The registry without the entry does not know the type.
 	if _, err := config.Parse([]byte(tenant("        domain: https://acme.pipedrive.com\n")), env, configTypes()); err == nil || !strings.Contains(err.Error(), `tenants[0].crm.type: invalid value "pipedrive"`) {
 		t.Errorf("without the entry: %v", err)
+	}
+}
+
+// A fourth CRM's reload hook is its entry's update: a reload that keeps the
+// tenant's client calls it with that client and the reloaded settings; a
+// reload that builds a new client does not (new had them).
+func TestAFourthCRMGetsReloadedSettingsThroughItsEntry(t *testing.T) {
+	type call struct {
+		c       crm.Client
+		subject string
+	}
+	var calls []call
+	pd := pipedriveType()
+	pd.update = func(c crm.Client, tc config.Tenant) {
+		calls = append(calls, call{c, tc.PhoneCalls.IncomingDirectCallSubject})
+	}
+	types := maps.Clone(crmTypes)
+	types["pipedrive"] = pd
+	parse := func(domain, subject string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse([]byte("tenants:\n  - name: acme\n    default_region: FI\n    enreach: {user: a@acme.example, secret_key: k}\n"+
+			"    crm:\n      type: pipedrive\n      pipedrive: {domain: "+domain+", api_token: t}\n"+
+			"    phone_calls: {incoming_direct_call_subject: "+subject+"}\n"), nil, configTypesOf(types))
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		return cfg
+	}
+	a := &app{log: slog.New(slog.DiscardHandler), registry: jobs.NewRegistry(), crms: types}
+	if err := a.apply(parse("https://acme.pipedrive.com", "Call")); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := a.registry.Get("acme")
+	if len(calls) != 0 {
+		t.Fatalf("update called for a new client: %+v", calls)
+	}
+
+	if err := a.apply(parse("https://acme.pipedrive.com", "Puhelu")); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := a.registry.Get("acme"); kept != first {
+		t.Fatal("a settings-only change rebuilt the tenant's clients")
+	}
+	if len(calls) != 1 || calls[0].c != first.CRM || calls[0].subject != "Puhelu" {
+		t.Fatalf("update calls = %+v, want one with the kept client and subject Puhelu", calls)
+	}
+
+	if err := a.apply(parse("https://acme2.pipedrive.com", "Soitto")); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt, _ := a.registry.Get("acme"); rebuilt == first || len(calls) != 1 {
+		t.Fatalf("a connection change: rebuilt %v, update calls %+v", rebuilt != first, calls)
 	}
 }

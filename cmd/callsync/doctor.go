@@ -106,7 +106,7 @@ func checkTenant(ctx context.Context, storePath string, tc config.Tenant, log *s
 	if err != nil {
 		return newReport(tc, []crm.Check{{Area: "enreach", Name: "client", Status: crm.CheckFail, Detail: err.Error(), Fix: "correct the tenant's enreach section"}})
 	}
-	cc, err := newCRM(tc, log, httpOpts, nil)
+	cc, err := newCRM(crmTypes, tc, log, httpOpts, nil)
 	if err != nil {
 		return newReport(tc, []crm.Check{{Area: "crm", Name: "client", Status: crm.CheckFail, Detail: err.Error(), Fix: "correct the tenant's crm section"}})
 	}

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/httpclient"
 )
 
@@ -132,5 +134,59 @@ func TestReloadChecksTheTenantAgain(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A reload that keeps a Dynamics tenant's client gives the client's doctor
+// what the new settings ask of the org: a callback profile added by the
+// reload has its queue checked.
+func TestReloadGivesDynamicsDoctorTheNewSettings(t *testing.T) {
+	d := newDoubles(t)
+	m := &Main{Getenv: func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }}
+	cfg, err := m.loadConfig(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), httpclient.Options{WaitMin: time.Millisecond, WaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	tenant, _ := a.registry.Get("contoso")
+	queueCheck := func() *crm.Check {
+		t.Helper()
+		checks, err := tenant.CRM.(crm.Doctor).Doctor(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range checks {
+			if c.Name == "queue of profile sales" {
+				return &c
+			}
+		}
+		return nil
+	}
+	if c := queueCheck(); c != nil {
+		t.Fatalf("before the reload: %+v", *c)
+	}
+
+	orig, _ := os.ReadFile(d.config)
+	replaceFile(t, d.config, bytes.Replace(orig, []byte("    retroactive:"), []byte(`    callbacks:
+      profiles:
+        - {name: sales, callback_list_id: 3f2a1b0c-1111-4222-8333-444455556666, queue: 9a8b7c6d-0000-4000-8000-0000000000cc, sync_method: polling, active: true}
+    retroactive:`), 1))
+	cfg, err = m.loadConfig(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := a.registry.Get("contoso"); kept != tenant {
+		t.Fatal("a settings-only change rebuilt the tenant's clients")
+	}
+	if c := queueCheck(); c == nil || c.Status != crm.CheckFail || !strings.Contains(c.Detail, "9a8b7c6d-0000-4000-8000-0000000000cc does not exist") {
+		t.Fatalf("after the reload, the queue check is %+v", c)
 	}
 }
