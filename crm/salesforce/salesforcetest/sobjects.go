@@ -95,16 +95,20 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 	if rerr != nil {
 		return rerr.status, errArray(rerr.code, rerr.msg)
 	}
-	byExt := map[string][]string{}
-	for _, rec := range s.records[o.name] {
-		if v, ok := rec[ef.name].(string); ok {
-			byExt[strings.ToLower(v)] = append(byExt[strings.ToLower(v)], rec["Id"].(string))
-		}
-	}
 	count := map[string]int{}
 	for _, pw := range recs {
 		if v, ok := pw.vals[ef.name].(string); ok {
 			count[strings.ToLower(v)]++
+		}
+	}
+	// The existing records with this request's external ids (one pass; an
+	// index of every record would cost the whole org on each request).
+	byExt := map[string][]string{}
+	for _, rec := range s.records[o.name] {
+		if v, ok := rec[ef.name].(string); ok {
+			if k := strings.ToLower(v); count[k] > 0 {
+				byExt[k] = append(byExt[k], rec["Id"].(string))
+			}
 		}
 	}
 	for _, pw := range recs {
