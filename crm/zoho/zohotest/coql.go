@@ -397,7 +397,11 @@ func (s *Server) handleCOQL(body []byte, entry *Request) (int, any, int64, *apiE
 		cost = 2
 	}
 	var matched []string
-	for _, id := range m.order {
+	scan, narrowed := m.candidates(q.where)
+	if !narrowed {
+		scan = m.order
+	}
+	for _, id := range scan {
 		if pred(id, m.records[id]) {
 			matched = append(matched, id)
 		}

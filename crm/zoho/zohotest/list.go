@@ -48,6 +48,7 @@ func (s *Server) DeleteRecord(moduleName, id string) {
 			break
 		}
 	}
+	m.changed()
 	if s.deleted == nil {
 		s.deleted = map[string][]deletedRecord{}
 	}
@@ -71,6 +72,7 @@ func (s *Server) UpdateRecord(moduleName, id string, fields map[string]string) {
 		}
 	}
 	m.records[id]["Modified_Time"] = s.now()
+	m.changed()
 }
 
 // handleList serves GET /{module}?fields=&per_page=&page=&page_token=&sort_by=&sort_order=.

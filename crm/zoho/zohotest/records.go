@@ -214,7 +214,7 @@ func (s *Server) writeOne(m *module, i int, raw map[string]json.RawMessage, mode
 	if existing == nil {
 		id = s.nextID()
 		rec["Created_Time"], rec["Created_By"] = now, admin
-		m.order = append(m.order, id)
+		m.appendRecord(id)
 	}
 	rec["Modified_Time"], rec["Modified_By"] = now, admin
 	if m.fields["Full_Name"] != nil {
@@ -229,6 +229,9 @@ func (s *Server) writeOne(m *module, i int, raw map[string]json.RawMessage, mode
 		}
 	}
 	m.records[id] = rec
+	if existing != nil {
+		m.changed()
+	}
 
 	msg := "record added"
 	if action == "update" {
@@ -298,7 +301,7 @@ func (s *Server) validateCall(i int, rec map[string]any, now time.Time) *recErr 
 // find returns the id of a record (other than except) whose field equals v,
 // ignoring case.
 func (m *module) find(field, v, except string) string {
-	for _, id := range m.order {
+	for _, id := range m.withValue(field, []string{v}) {
 		if id == except {
 			continue
 		}

@@ -99,6 +99,9 @@ type module struct {
 	fields     map[string]*Field
 	records    map[string]map[string]any
 	order      []string
+	pos        map[string]int         // id -> position in order
+	gen        int                    // bumped when a record changes or goes
+	index      map[string]*valueIndex // by field, built on first use
 	upsertable bool
 	calls      bool
 	nameField  string
