@@ -397,7 +397,7 @@ func (s *Server) handleCOQL(body []byte, entry *Request) (int, any, int64, *apiE
 		cost = 2
 	}
 	var matched []string
-	scan, narrowed := m.candidates(q.where)
+	scan, narrowed := m.candidates(q.where, s.parseTime)
 	if !narrowed {
 		scan = m.order
 	}

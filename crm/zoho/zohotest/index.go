@@ -2,7 +2,9 @@ package zohotest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // The double answers COQL queries and duplicate checks from a value index
@@ -19,16 +21,21 @@ type valueIndex struct {
 }
 
 // indexKey is how a stored value is compared by COQL =/in (the predicate
-// compiled in coql.go): text and a lookup's id, ignoring case.
+// compiled in coql.go): text and a lookup's id ignoring case, a datetime by
+// its second.
 func indexKey(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
 		return strings.ToLower(v), true
 	case ref:
 		return strings.ToLower(v.ID), true
+	case time.Time:
+		return timeKey(v), true
 	}
 	return "", false
 }
+
+func timeKey(t time.Time) string { return "\x00" + strconv.FormatInt(t.Unix(), 10) }
 
 // appendRecord adds a new record id at the end of the module's order.
 func (m *module) appendRecord(id string) {
@@ -53,7 +60,7 @@ func (m *module) changed() {
 }
 
 // withValue returns the ids of the records whose field holds one of values
-// (ignoring case), in the module's order.
+// (keys as indexKey makes them), in the module's order.
 func (m *module) withValue(field string, values []string) []string {
 	ix := m.index[field]
 	if ix == nil || ix.gen != m.gen {
@@ -71,7 +78,7 @@ func (m *module) withValue(field string, values []string) []string {
 	}
 	var out []string
 	for _, v := range values {
-		out = append(out, ix.ids[strings.ToLower(v)]...)
+		out = append(out, ix.ids[v]...)
 	}
 	return m.inOrder(out)
 }
@@ -84,9 +91,10 @@ func (m *module) inOrder(ids []string) []string {
 
 // candidates narrows a COQL condition to the records that can match it:
 // ok is false when the condition cannot be narrowed (every record is a
-// candidate). Text-like = and in (not negated) use the value index; and
+// candidate). = and in (not negated) on text-like and datetime fields use
+// the value index; and
 // takes the narrower side, or the union of both sides.
-func (m *module) candidates(e expr) (ids []string, ok bool) {
+func (m *module) candidates(e expr, parseTime func(string) (time.Time, bool)) (ids []string, ok bool) {
 	switch e := e.(type) {
 	case *cond:
 		if e.not || (e.op != "=" && e.op != "in") || e.field == "id" {
@@ -96,19 +104,25 @@ func (m *module) candidates(e expr) (ids []string, ok bool) {
 		if f == nil {
 			return nil, false
 		}
-		switch f.Type {
-		case Text, Phone, Email, Website, Picklist:
-		default:
-			return nil, false
-		}
 		values := make([]string, len(e.values))
 		for i, v := range e.values {
-			values[i] = v.text
+			switch f.Type {
+			case Text, Phone, Email, Website, Picklist:
+				values[i] = strings.ToLower(v.text)
+			case DateTime:
+				t, ok := parseTime(v.text)
+				if !ok {
+					return nil, false
+				}
+				values[i] = timeKey(t)
+			default:
+				return nil, false
+			}
 		}
 		return m.withValue(e.field, values), true
 	case *binary:
-		l, lok := m.candidates(e.l)
-		r, rok := m.candidates(e.r)
+		l, lok := m.candidates(e.l, parseTime)
+		r, rok := m.candidates(e.r, parseTime)
 		switch {
 		case e.op == "and" && lok && (!rok || len(l) <= len(r)):
 			return l, true

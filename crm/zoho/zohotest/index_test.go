@@ -3,6 +3,7 @@ package zohotest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -51,11 +52,18 @@ func TestCOQLIndexAnswersAsAScan(t *testing.T) {
 		"select Phone from Contacts where (Phone = '040 000 0001' or Phone like '%0002')",
 		"select Phone from Contacts where (Phone not in ('040 000 0001') and Mobile = '050 2')",
 		"select Phone from Contacts where Email in ('P2@EXAMPLE.COM')",
+		"select Phone from Contacts where Created_Time in ('2025-01-01T10:00:00+00:00')",
+		"select Subject from Calls where Call_Start_Time in ('2025-01-01T12:00:00+02:00','2025-01-01T10:01:00+00:00')",
+		"select Subject from Calls where (Call_Start_Time = '2025-01-01T10:02:00+00:00' or Caller_ID = '+3584011')",
 	}
 	check := func(step string) {
 		t.Helper()
 		for _, q := range queries {
-			want := scanIDs(t, s, "Contacts", q)
+			module := "Contacts"
+			if strings.Contains(q, "Calls") {
+				module = "Calls"
+			}
+			want := scanIDs(t, s, module, q)
 			code, body := coql(t, s, tok, q+" limit 2000")
 			var got []string
 			if code == 200 {
@@ -67,6 +75,10 @@ func TestCOQLIndexAnswersAsAScan(t *testing.T) {
 				t.Errorf("%s: %s\n got %v\nwant %v", step, q, got, want)
 			}
 		}
+	}
+	for i := range 4 {
+		s.AddRecord("Calls", map[string]any{"Subject": "s", "Call_Type": "Inbound", "Call_Duration": "01:00",
+			"Call_Start_Time": fmt.Sprintf("2025-01-01T10:0%d:00+00:00", i%3), "Caller_ID": fmt.Sprintf("+358401%d", i)})
 	}
 	check("seeded")
 	s.UpdateRecord("Contacts", ids[1], map[string]string{"Phone": "040 000 0002"})

@@ -301,7 +301,7 @@ func (s *Server) validateCall(i int, rec map[string]any, now time.Time) *recErr 
 // find returns the id of a record (other than except) whose field equals v,
 // ignoring case.
 func (m *module) find(field, v, except string) string {
-	for _, id := range m.withValue(field, []string{v}) {
+	for _, id := range m.withValue(field, []string{strings.ToLower(v)}) {
 		if id == except {
 			continue
 		}
