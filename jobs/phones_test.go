@@ -108,3 +108,47 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 		t.Fatalf("the live hit did not enter the directory: %v %v", recs, err)
 	}
 }
+
+// A cycle matches right after its directory sync: a caller the directory
+// does not hold then has no CRM record, so no live lookup is made for it
+// (in this cycle, nor when the overlap reads its call again next cycle);
+// the call stays unresolved and is matched again after the next sync. With
+// NumbersToCut (a suffix search the directory cannot answer) a miss still
+// goes live.
+func TestPhoneDirectoryCurrentMissNoLiveLookup(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cut     int
+		lookups bool
+	}{{"exact", 0, false}, {"numbers to cut", 7, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			clock := func() time.Time { return w.now }
+			dir := phonedir.New(w.store, crmtest.NewLister(w.crm, 2, clock), phonedir.Options{Tenant: "contoso", Region: "FI", Now: clock})
+			m := match.New(w.crm, match.Options{Region: "FI", Directory: dir, NumbersToCut: tc.cut})
+			w.tenant = jobs.NewTenant(w.tenant.Config(), w.tenant.Enreach, w.crm, m)
+			w.tenant.Phones = dir
+
+			known := enreachtest.DirectCall(w.alice, "+358401111111", false, w.now.Add(-2*time.Minute), 5*time.Second, time.Minute)
+			unknown := enreachtest.DirectCall(w.alice, "+358409876543", false, w.now.Add(-90*time.Second), 5*time.Second, time.Minute)
+			w.en.AddCalls(known, unknown)
+			w.runCalls(ctx)
+			w.now = w.now.Add(time.Minute)
+			w.runCalls(ctx) // the overlap reads the unknown caller's call again
+			if got := w.crm.Calls(crmtest.MethodLookup) > 0; got != tc.lookups {
+				t.Fatalf("live lookups made: %v (%d), want %v", got, w.crm.Calls(crmtest.MethodLookup), tc.lookups)
+			}
+			rows, err := w.store.Ledger(ctx, "contoso", jobs.KindCall, []string{known.CallID, unknown.CallID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := rows[known.CallID].State; st != store.Written {
+				t.Fatalf("known caller's call: %s, want written", st)
+			}
+			if st := rows[unknown.CallID]; st.State != store.Unresolved || st.Reason != jobs.ReasonNoMatch {
+				t.Fatalf("unknown caller's call: %s/%s, want unresolved/%s", st.State, st.Reason, jobs.ReasonNoMatch)
+			}
+		})
+	}
+}

@@ -28,14 +28,23 @@ type Directory interface {
 	Learn(ctx context.Context, found map[string][]crm.Record) error
 }
 
+// CurrentDirectory is a Directory that can tell it was synced moments ago
+// (phonedir.Directory.Current): a number it does not hold then has no CRM
+// record, and the live lookup would only repeat the sync's answer.
+type CurrentDirectory interface {
+	Current() bool
+}
+
 // Options configure a Matcher.
 type Options struct {
 	// Directory, when set (crm.directory: mirror), answers numbers first:
 	// a number it holds is matched by E.164 equality with no CRM request
 	// and no cache; a miss goes to the live lookup (the cache, then the
-	// CRM), whose verified records enter the directory. A number whose hits
-	// include an entity with Fields requested goes live (the directory
-	// holds no field values).
+	// CRM), whose verified records enter the directory, unless the
+	// directory is current (CurrentDirectory: synced moments ago) and
+	// NumbersToCut is 0: a miss is then final, no record holds the number.
+	// A number whose hits include an entity with Fields requested goes
+	// live (the directory holds no field values).
 	Directory Directory
 	// Region is the tenant's default region for numbers without a country code.
 	Region string
@@ -133,7 +142,7 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 	var todo []phone.Number
 	queued := map[string]bool{}
 	now := m.opts.Now()
-	dir, err := m.fromDirectory(ctx, raws)
+	dir, misses, err := m.fromDirectory(ctx, raws)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +157,10 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		}
 		if recs, ok := dir[n.E164()]; ok {
 			out[raw] = Result{Number: n, Records: recs, Directory: true}
+			continue
+		}
+		if misses[n.E164()] {
+			out[raw] = Result{Number: n, Directory: true}
 			continue
 		}
 		if useCache {
@@ -290,10 +303,12 @@ func (m *Matcher) formsOf(n phone.Number) []string {
 }
 
 // fromDirectory answers the matchable numbers of raws that the directory
-// holds, keyed by E.164.
-func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (map[string][]crm.Record, error) {
+// holds, keyed by E.164, and, when the directory is current and no suffix
+// search applies (NumbersToCut), the numbers it holds none of (final
+// misses: no live lookup).
+func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (held map[string][]crm.Record, misses map[string]bool, err error) {
 	if m.opts.Directory == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var numbers []string
 	seen := map[string]bool{}
@@ -304,11 +319,19 @@ func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (map[string]
 		}
 	}
 	if len(numbers) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	res, err := m.opts.Directory.Lookup(ctx, numbers)
 	if err != nil {
-		return nil, fmt.Errorf("match: phone directory: %w", err)
+		return nil, nil, fmt.Errorf("match: phone directory: %w", err)
+	}
+	if c, ok := m.opts.Directory.(CurrentDirectory); ok && m.opts.NumbersToCut == 0 && c.Current() {
+		misses = map[string]bool{}
+		for _, e164 := range numbers {
+			if _, ok := res[e164]; !ok {
+				misses[e164] = true
+			}
+		}
 	}
 	for e164, recs := range res {
 		for _, r := range recs {
@@ -318,5 +341,5 @@ func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (map[string]
 			}
 		}
 	}
-	return res, nil
+	return res, misses, nil
 }

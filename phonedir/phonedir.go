@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callsync/callsync/crm"
@@ -48,6 +49,11 @@ type Options struct {
 	// FullResync: an entity whose last full load is older is loaded in
 	// full again by the next sync (0: never).
 	FullResync time.Duration
+	// CurrentFor is how long after the end of a successful sync the
+	// directory counts as current (Current): a number it does not hold is
+	// then one no record held when the CRM answered the sync (default 5 s;
+	// a cycle matches right after its sync).
+	CurrentFor time.Duration
 	Countries  *Countries
 	Now        func() time.Time
 }
@@ -60,6 +66,9 @@ type Directory struct {
 
 	mu       sync.Mutex // serialises syncs (one per tenant at a time)
 	lastSync time.Time
+	// synced is when the last successful sync ended (UnixNano; 0: none
+	// yet), read by Current without waiting for a sync in progress.
+	synced atomic.Int64
 }
 
 // New returns a tenant's directory over its CRM's lister (nil: lookups and
@@ -74,6 +83,9 @@ func New(s Store, l crm.PhoneLister, o Options) *Directory {
 	if o.Overlap == 0 {
 		o.Overlap = 2 * time.Minute
 	}
+	if o.CurrentFor == 0 {
+		o.CurrentFor = 5 * time.Second
+	}
 	if o.Countries == nil {
 		o.Countries = NewCountries()
 	}
@@ -81,6 +93,15 @@ func New(s Store, l crm.PhoneLister, o Options) *Directory {
 		o.Now = time.Now
 	}
 	return &Directory{store: s, lister: l, o: o}
+}
+
+// Current reports whether the last successful sync (every entity read,
+// incrementally or in full) ended less than CurrentFor ago: a number the
+// directory does not hold had no record when the CRM answered it. Records
+// created since then are read by the next sync.
+func (d *Directory) Current() bool {
+	at := d.synced.Load()
+	return at != 0 && d.o.Now().Sub(time.Unix(0, at)) < d.o.CurrentFor
 }
 
 // Lookup returns the records holding each E.164 number, keyed by number

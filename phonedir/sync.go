@@ -98,6 +98,7 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Sum
 		}
 	}
 	d.lastSync = d.o.Now()
+	d.synced.Store(d.lastSync.UnixNano())
 	return sum, nil
 }
 
