@@ -45,7 +45,7 @@ func TestSuiteTiny(t *testing.T) {
 	}
 	table := stdout.String()
 	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
-		"steady 4 tenants", "webhooks", "routing 2 callers", "CRM requests per written call",
+		"steady 4 tenants", "(floor ", "webhooks", "routing 2 callers", "CRM requests per written call",
 		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)",
 		"directory load 300 records", "store bytes per million numbers", "from the phone directory"} {
 		if !strings.Contains(table, want) {
@@ -79,7 +79,8 @@ func TestSuiteTiny(t *testing.T) {
 			t.Errorf("throughput %s: missing measurements: %+v", r.Latency, r)
 		}
 	}
-	if s := res.Steady; s == nil || s.Written == 0 || s.Written != s.Expected || s.CPUPerCycleMS <= 0 || s.EndToRecordP99MS <= 0 {
+	if s := res.Steady; s == nil || s.Written == 0 || s.Written != s.Expected || s.CPUPerCycleMS <= 0 || s.EndToRecordP99MS <= 0 ||
+		s.CRMRequestsFloor <= 0 || s.CRMRequestsFloor > s.CRMRequestsPerCall {
 		t.Errorf("steady: %+v", s)
 	}
 	if h := res.Webhooks; h == nil || h.Stored != 400 || h.Max.Accepted != 200 || h.Paced.Accepted != 200 || h.Max.PerSecond <= 0 || h.Paced.AckP99MS <= 0 {
