@@ -61,7 +61,7 @@ func TestExplainWrittenUnresolvedAndFilteredCalls(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
-	if !e.Found || e.State != "unresolved" || e.Reason != "no_match" || len(e.Steps) != 1 || e.Steps[0].Detail.Why != "no record has this number" || e.Steps[0].Detail.MatchedBy != "crm" || e.CRMLink != "" {
+	if !e.Found || e.State != "unresolved" || e.Reason != "no_match" || len(e.Steps) != 1 || e.Steps[0].Detail.Why != "no record has this number" || e.Steps[0].Detail.MatchedBy != "directory" || e.CRMLink != "" {
 		t.Errorf("explain --json (unresolved) = %+v", e)
 	}
 	if e.Call == nil || e.Call.UserID != d.agent.ID {
