@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callsync/callsync/match/matchcorpus"
 )
 
 // The test binary doubles as the RSS launcher (see rusage.go).
@@ -34,7 +36,7 @@ func TestSuiteTiny(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results.json")
 	var stdout, stderr bytes.Buffer
 	// The PostgreSQL phases have their own test (TestPostgresPhasesTiny).
-	err := run(ctx, []string{"-only", "backfill,throughput,directory,steady,webhooks,routing", "-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
+	err := run(ctx, []string{"-only", "backfill,throughput,directory,steady,webhooks,routing,fidelity", "-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
 		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
 		"-webhooks", "200", "-webhook-senders", "4",
 		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
@@ -47,7 +49,8 @@ func TestSuiteTiny(t *testing.T) {
 	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
 		"steady 4 tenants", "(floor ", "webhooks", "routing 2 callers", "CRM requests per written call",
 		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)",
-		"directory load 300 records", "store bytes per million numbers", "from the phone directory"} {
+		"directory load 300 records", "store bytes per million numbers", "from the phone directory",
+		"fidelity 425 callers, 17 formats", "national slash", "recall over the eligible (crm.directory: mirror)", "crm.directory: live: precision / recall"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -92,6 +95,32 @@ func TestSuiteTiny(t *testing.T) {
 	}
 	if len(res.Directory) != 1 || !res.Directory[0].OK || res.Directory[0].Numbers != 300 || res.Directory[0].StoreBytes == 0 || res.Directory[0].PeakRSSMiB <= 0 {
 		t.Errorf("directory: %+v", res.Directory)
+	}
+	if f := res.Fidelity; f == nil || f.Customers != 422 || f.Formats != 17 || len(f.Mirror.ByFormat) != 19 || f.Mirror.Total.Wrong != 0 ||
+		f.Mirror.Recall < targetFidelityRecall || f.Mirror.LoadRequests == 0 || f.Live.Directory != "live" || f.Live.LookupRequests == 0 {
+		t.Errorf("fidelity: %+v", f)
+	}
+}
+
+// TestFidelityRowsMiss checks that the fidelity rows mark a wrong record
+// and a low recall MISS.
+func TestFidelityRowsMiss(t *testing.T) {
+	bad := matchcorpus.Tally{Format: "national", Callers: 10, Eligible: 10, Right: 9, EligibleRight: 9, Wrong: 1}
+	run := FidelityRun{Directory: "mirror", ByFormat: []matchcorpus.Tally{bad}, Total: bad, Precision: bad.Precision(), Recall: bad.Recall()}
+	var rows []row
+	fidelityRows(FidelityResult{Callers: 10, Formats: 1, Mirror: run, Live: run}, func(bench, metric, value, target, v string) {
+		rows = append(rows, row{bench, metric, value, target, v})
+	})
+	misses := map[string]bool{}
+	for _, r := range rows {
+		if r.verdict == "MISS" {
+			misses[strings.TrimSpace(r.metric)] = true
+		}
+	}
+	for _, m := range []string{"national", "precision (crm.directory: mirror)", "recall over the eligible (crm.directory: mirror)"} {
+		if !misses[m] {
+			t.Errorf("row %q not marked MISS: %+v", m, rows)
+		}
 	}
 }
 

@@ -22,6 +22,9 @@
 //     deliveries/s and p99 ack latency with concurrent senders on loopback.
 //   - routing: routing.Handler over HTTP with the Dynamics client; p50/p99
 //     of cached and uncached lookups.
+//   - fidelity: the phone directory's fidelity corpus (match/matchcorpus)
+//     matched in-process against the in-memory CRM; precision and recall
+//     per storage format, from the directory and by live lookups.
 package main
 
 import (
@@ -112,7 +115,10 @@ type Results struct {
 	// Directory is the phone directory's full load at -directory-records
 	// (and, with -scale, at -scale-directory-records).
 	Directory []DirectoryResult `json:"directory,omitempty"`
-	Failures  []string          `json:"failures,omitempty"`
+	// Fidelity is the phone directory's precision and recall per storage
+	// format.
+	Fidelity *FidelityResult `json:"fidelity,omitempty"`
+	Failures []string        `json:"failures,omitempty"`
 }
 
 // Machine names where the numbers came from.
@@ -124,7 +130,7 @@ type Machine struct {
 	Hostname     string `json:"hostname,omitempty"`
 }
 
-var phases = []string{"backfill", "throughput", "directory", "steady", "steady-pg", "steady-pg3", "failover", "webhooks", "routing"}
+var phases = []string{"backfill", "throughput", "directory", "steady", "steady-pg", "steady-pg3", "failover", "webhooks", "routing", "fidelity"}
 
 // ThroughputResult is one latency of the throughput phase.
 type ThroughputResult struct {
@@ -452,6 +458,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fail("routing", fmt.Errorf("%s", p))
 			}
 			res.Routing = &r
+		}
+	}
+	if o.Only["fidelity"] {
+		logf("fidelity: the directory corpus, mirror and live")
+		r, err := runFidelity(ctx)
+		if err != nil {
+			fail("fidelity", err)
+		} else {
+			for _, p := range r.Problems {
+				fail("fidelity", fmt.Errorf("%s", p))
+			}
+			res.Fidelity = &r
 		}
 	}
 

@@ -163,6 +163,9 @@ func printTable(w io.Writer, o options, r Results) {
 			fmt.Sprintf("p99 < %.0f ms", targetRoutingDirP99MS), verdict(rt.Directory.P99MS < targetRoutingDirP99MS))
 		add(name, "  CRM requests", fmt.Sprintf("%d", rt.CRMRequestsDirectory), "0", verdict(rt.CRMRequestsDirectory == 0))
 	}
+	if f := r.Fidelity; f != nil {
+		fidelityRows(*f, add)
+	}
 
 	fmt.Fprintf(w, "callsync benchmarks: %s, %d CPUs, %s/%s, %s; simulated latency %s per request\n",
 		r.Machine.CPUModel, r.Machine.CPUs, r.Machine.GOOS, r.Machine.GOARCH, r.Machine.GoVersion, o.Latency)
