@@ -44,6 +44,8 @@ type Server struct {
 	// closes when it ended, stopped releases its starter thread.
 	postmaster      *os.Process
 	exited, stopped chan struct{}
+	// pickPort chooses the port to listen on (nil: a free one).
+	pickPort func() (int, error)
 }
 
 // Start initialises and starts a server and waits until it accepts
@@ -53,7 +55,10 @@ func Start(ctx context.Context) (*Server, error) {
 	if bin == "" {
 		return nil, ErrNoBinaries
 	}
-	s := &Server{bin: bin}
+	return start(ctx, &Server{bin: bin})
+}
+
+func start(ctx context.Context, s *Server) (*Server, error) {
 	if err := s.start(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -106,15 +111,40 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	port, err := freePort()
-	if err != nil {
-		return fmt.Errorf("pglocal: free port: %w", err)
-	}
-	s.port = port
 	data := filepath.Join(dir, "data")
 	if out, err := s.run(ctx, "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"); err != nil {
 		return fmt.Errorf("pglocal: initdb: %w: %s", err, out)
 	}
+	// The port is free when chosen, but another process may bind it before
+	// the postmaster does (initdb takes seconds on a loaded machine): the
+	// postmaster then exits at once, and another port is tried.
+	pick := s.pickPort
+	if pick == nil {
+		pick = freePort
+	}
+	for attempt := 1; ; attempt++ {
+		port, err := pick()
+		if err != nil {
+			return fmt.Errorf("pglocal: free port: %w", err)
+		}
+		err = s.listen(ctx, data, port, cred)
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return err
+		}
+	}
+}
+
+// portAttempts is how many ports start tries before it gives up.
+const portAttempts = 5
+
+// errPortTaken is the postmaster exiting because its port is in use.
+var errPortTaken = errors.New("port in use")
+
+// listen starts the postmaster on port and waits until it accepts
+// connections.
+func (s *Server) listen(ctx context.Context, data string, port int, cred *syscall.Credential) error {
+	s.port = port
+	dir := s.dir
 	// The postmaster is a child of this process (not daemonized by pg_ctl)
 	// and gets SIGQUIT, PostgreSQL's immediate shutdown, when this process
 	// dies, even by SIGKILL (PR_SET_PDEATHSIG, man 2 prctl). The signal is
@@ -125,8 +155,10 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("pglocal: %w", err)
 	}
 	started := make(chan error, 1)
-	s.stopped = make(chan struct{})
-	s.exited = make(chan struct{})
+	stopped, exited := make(chan struct{}), make(chan struct{})
+	s.mu.Lock()
+	s.stopped, s.exited, s.postmaster = stopped, exited, nil
+	s.mu.Unlock()
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
 		cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
@@ -137,17 +169,17 @@ func (s *Server) start(ctx context.Context) error {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGQUIT, Credential: cred}
 		if err := cmd.Start(); err != nil {
 			started <- err
-			close(s.exited)
+			close(exited)
 			return
 		}
 		s.mu.Lock()
 		s.postmaster = cmd.Process
 		s.mu.Unlock()
 		started <- nil
-		go func() { cmd.Wait(); logf.Close(); close(s.exited) }()
+		go func() { cmd.Wait(); logf.Close(); close(exited) }()
 		select {
-		case <-s.stopped:
-		case <-s.exited:
+		case <-stopped:
+		case <-exited:
 		}
 	}()
 	if err := <-started; err != nil {
@@ -164,8 +196,11 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		cancel()
 		select {
-		case <-s.exited:
+		case <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			if strings.Contains(string(log), "could not create any TCP/IP sockets") {
+				return fmt.Errorf("pglocal: postgres on port %d: %w: %s", port, errPortTaken, log)
+			}
 			return fmt.Errorf("pglocal: postgres exited at start: %s", log)
 		case <-ctx.Done():
 			return fmt.Errorf("pglocal: waiting for postgres: %w", ctx.Err())

@@ -3,6 +3,7 @@ package pglocal
 import (
 	"bufio"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,4 +96,34 @@ func zombieOrGone(pid int) bool {
 	s := string(b)
 	i := strings.LastIndex(s, ")")
 	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// A port taken by another process between choosing it and the postmaster
+// binding it (initdb runs in between) makes Start try another port rather
+// than fail.
+func TestStartRetriesATakenPort(t *testing.T) {
+	if binDir() == "" {
+		t.Skip("no PostgreSQL binaries: apt-get install -y postgresql")
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).Port
+	picks := 0
+	s, err := start(context.Background(), &Server{bin: binDir(), pickPort: func() (int, error) {
+		picks++
+		if picks == 1 {
+			return taken, nil
+		}
+		return freePort()
+	}})
+	if err != nil {
+		t.Fatalf("start with the first port taken: %v", err)
+	}
+	defer s.Stop()
+	if s.port == taken || picks != 2 {
+		t.Fatalf("listening on %d after %d picks, want another port than the taken %d on the second pick", s.port, picks, taken)
+	}
 }
