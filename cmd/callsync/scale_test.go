@@ -39,7 +39,7 @@ func newTenantsDoubles(t *testing.T, n int) (*doubles, []*tenantDoubles) {
 	d := &doubles{env: map[string]string{"WEBHOOK_TOKEN": webhookToken}, config: filepath.Join(dir, "callsync.yaml")}
 	d.env["DATABASE_URL"] = pg.NewDatabase(t)
 	var b strings.Builder
-	b.WriteString("store:\n  driver: postgres\n  url: ${DATABASE_URL}\n  max_conns: 4\n  lease_ttl: 3s\n")
+	b.WriteString("store:\n  driver: postgres\n  url: ${DATABASE_URL}\n  max_conns: 4\n  lease_ttl: 3s\n  connect_timeout: 2s\n")
 	b.WriteString("http: {listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}\ntenants:\n")
 	var ts []*tenantDoubles
 	for i := 0; i < n; i++ {
@@ -89,10 +89,16 @@ func newTenantsDoubles(t *testing.T, n int) (*doubles, []*tenantDoubles) {
 // webhookToken is every tenant's X-Benemen-Token.
 const webhookToken = "scale-webhook-token"
 
-// callOf is a direct call of the tenant's agent that ended ago.
+// callOf is a direct call of the tenant's agent that ended about ago, as
+// Enreach lists a call it has just published: modified a few seconds ago.
+// (Modified stamped at the call's end would make the later calls of a big
+// batch, ended minutes ago, reach the API older than the calls cycle's
+// re-read below its cursor (jobs.Overlap) once a cycle has run: calls
+// published minutes late, which the minute cycle leaves to the nightly
+// re-sync by design.)
 func (td *tenantDoubles) callOf(ago time.Duration) enreach.Call {
 	c := enreachtest.DirectCall(td.agent, "+358401234567", false, time.Now().Add(-ago-time.Minute), time.Second, time.Minute)
-	c.Modified = time.Now().UTC().Add(-ago)
+	c.Modified = time.Now().UTC().Add(-5 * time.Second)
 	return c
 }
 
@@ -131,6 +137,42 @@ func TestReplicasAtScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four callsync processes")
 	}
+	replicasAtScale(t, disruptKill)
+}
+
+// The same with the busiest replica's database connection cut instead
+// (cutDuration, 30 s at full size) and then restored: the others take its
+// tenants within 60 s, it runs none of them while cut off, and every call
+// and callback is written exactly once.
+func TestReplicasAtScaleCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three callsync processes")
+	}
+	replicasAtScale(t, disruptCut)
+}
+
+// disruption is what happens to the busiest replica mid-run.
+type disruption int
+
+const (
+	// disruptKill: SIGKILL, and a new replica starts.
+	disruptKill disruption = iota
+	// disruptCut: its database connection is cut for cutDuration, then
+	// restored (no webhooks reach it meanwhile: a load balancer checks
+	// /healthz).
+	disruptCut
+)
+
+// cutDuration is how long TestReplicasAtScaleCut keeps the connection cut:
+// 30 s at full size, 10 s by default (the takeover needs lease_ttl, 3 s).
+func cutDuration() time.Duration {
+	if os.Getenv("CALLSYNC_SCALE") == "full" {
+		return 30 * time.Second
+	}
+	return 10 * time.Second
+}
+
+func replicasAtScale(t *testing.T, how disruption) {
 	nt, nc, nw := scale()
 	d, ts := newTenantsDoubles(t, nt)
 	ctx := context.Background()
@@ -168,11 +210,36 @@ func TestReplicasAtScale(t *testing.T) {
 	}
 	reps := map[int]*replica{}
 	addrs := map[int]string{}
+	// With disruptCut each replica reaches the database through its own
+	// proxy, which the test cuts.
+	proxies := map[int]*cutProxy{}
+	dbAddr := ""
+	if how == disruptCut {
+		m := regexp.MustCompile(`@([0-9.]+:[0-9]+)/`).FindStringSubmatch(d.env["DATABASE_URL"])
+		if m == nil {
+			t.Fatalf("no host:port in %s", d.env["DATABASE_URL"])
+		}
+		dbAddr = m[1]
+	}
 	start := func() {
-		r := startReplica(t, d)
+		rd := d
+		var p *cutProxy
+		if dbAddr != "" {
+			p = newCutProxy(t, dbAddr)
+			env := map[string]string{}
+			for k, v := range d.env {
+				env[k] = v
+			}
+			env["DATABASE_URL"] = strings.Replace(d.env["DATABASE_URL"], dbAddr, p.addr, 1)
+			rd = &doubles{config: d.config, env: env}
+		}
+		r := startReplica(t, rd)
 		reps[r.cmd.Process.Pid] = r
+		proxies[r.cmd.Process.Pid] = p
 		addrs[r.cmd.Process.Pid] = publicAddr(t, r)
 	}
+	// cutOff is the replica whose connection is cut now (0: none).
+	cutOff := 0
 	for i := 0; i < 3; i++ {
 		start()
 	}
@@ -182,7 +249,7 @@ func TestReplicasAtScale(t *testing.T) {
 	post := func(half int) {
 		var live []string
 		for pid, a := range addrs {
-			if reps[pid].cmd.ProcessState == nil {
+			if reps[pid].cmd.ProcessState == nil && pid != cutOff {
 				live = append(live, a)
 			}
 		}
@@ -209,19 +276,24 @@ func TestReplicasAtScale(t *testing.T) {
 		}
 		return calls[i] + len(cbs[i])
 	}
-	waitAll := func(half int, timeout time.Duration) {
-		waitFor(t, timeout, fmt.Sprintf("every tenant's calls and callbacks written (part %d)", half+1), func() bool {
-			for i := range ts {
-				if written(i) < want(i, half) {
-					return false
+	waitAll := func(half int) {
+		waitProgress(t, fmt.Sprintf("every tenant's calls and callbacks written (part %d)", half+1), func() (int, int, string) {
+			done, all := 0, 0
+			var short []string
+			for i, td := range ts {
+				n, w := written(i), want(i, half)
+				done += min(n, w)
+				all += w
+				if n < w {
+					short = append(short, fmt.Sprintf("%s %d/%d", td.name, n, w))
 				}
 			}
-			return true
+			return done, all, fmt.Sprintf("short: %s; leases: %s", strings.Join(short, ", "), leaseSummary(t, st))
 		})
 	}
 	addCalls(0)
 	post(0)
-	waitAll(0, 3*time.Minute)
+	waitAll(0)
 
 	// The victim: the replica holding the most tenants now.
 	ls, err := st.Leases(ctx)
@@ -246,13 +318,23 @@ func TestReplicasAtScale(t *testing.T) {
 	}
 	addCalls(1)
 	killed := time.Now().UTC()
-	if err := r.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
+	switch how {
+	case disruptKill:
+		if err := r.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		r.cmd.Wait()
+		post(1)
+		start() // the replacement: it gets a share as the others hand tenants over
+	case disruptCut:
+		cutOff = r.cmd.Process.Pid
+		proxies[cutOff].Cut()
+		post(1)
+		time.Sleep(time.Until(killed.Add(cutDuration())))
+		proxies[cutOff].Restore()
+		cutOff = 0
 	}
-	r.cmd.Wait()
-	post(1)
-	start() // the replacement: it gets a share as the others hand tenants over
-	waitAll(1, 4*time.Minute)
+	waitAll(1)
 	time.Sleep(3 * time.Second) // anything written twice would show by now
 	for i, td := range ts {
 		if n := written(i); n != want(i, 1) {
@@ -283,7 +365,7 @@ func TestReplicasAtScale(t *testing.T) {
 			}
 		}
 		if takeover == 0 || takeover > 60*time.Second {
-			t.Errorf("%s: no other replica ran its calls within 60 s of the kill (took %s)", name, takeover)
+			t.Errorf("%s: no other replica ran its calls within 60 s of the %s (took %s)", name, how, takeover)
 		}
 		worst = max(worst, takeover)
 	}
@@ -304,6 +386,64 @@ func TestReplicasAtScale(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d tenants, %d calls, %d webhooks on 3 replicas; killed %s holding %d tenants; slowest takeover %s (lease_ttl 3s)",
-		nt, nc, nw, victim, len(held[victim]), worst.Round(time.Millisecond))
+	t.Logf("%d tenants, %d calls, %d webhooks on 3 replicas; %s of %s holding %d tenants; slowest takeover %s (lease_ttl 3s)",
+		nt, nc, nw, how, victim, len(held[victim]), worst.Round(time.Millisecond))
+}
+
+// stallAfter is how long waitProgress waits without any progress: a
+// replica's minute cycle (and a takeover after a kill) falls well within
+// it, however slow the machine; the whole wait grows with the work.
+const stallAfter = 3 * time.Minute
+
+// waitProgress polls progress every second until done reaches want. It
+// fails only when done has not grown for stallAfter (not after a fixed
+// time, which a loaded machine exceeds with more work), saying how far it
+// got and what detail (e.g. the tenants short) tells.
+func waitProgress(t *testing.T, what string, progress func() (done, want int, detail string)) {
+	t.Helper()
+	start := time.Now()
+	best, last := -1, time.Now()
+	logged := time.Now()
+	for {
+		done, want, detail := progress()
+		if done >= want {
+			t.Logf("%s: %d of %d after %s", what, done, want, time.Since(start).Round(time.Second))
+			return
+		}
+		if done > best {
+			best, last = done, time.Now()
+		}
+		if time.Since(logged) > 30*time.Second {
+			logged = time.Now()
+			t.Logf("%s: %d of %d after %s; %s", what, done, want, time.Since(start).Round(time.Second), detail)
+		}
+		if time.Since(last) > stallAfter {
+			t.Fatalf("waiting for %s: %d of %d, no progress for %s (%s in all); %s", what, done, want, stallAfter, time.Since(start).Round(time.Second), detail)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func (h disruption) String() string {
+	if h == disruptCut {
+		return fmt.Sprintf("database connection cut for %s", cutDuration())
+	}
+	return "SIGKILL"
+}
+
+// leaseSummary says which replica holds how many unexpired leases.
+func leaseSummary(t *testing.T, st *store.Store) string {
+	ls, err := st.Leases(context.Background())
+	if err != nil {
+		return err.Error()
+	}
+	held := map[string]int{}
+	for _, l := range ls {
+		if l.ExpiresAt.After(time.Now()) {
+			held[l.Holder]++
+		} else {
+			held["expired"]++
+		}
+	}
+	return fmt.Sprint(held)
 }
