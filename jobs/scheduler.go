@@ -163,6 +163,10 @@ type Scheduler struct {
 	jobs      map[string]gocron.Job // global jobs by name
 	// tenantJobs are the per-tenant jobs by "<job>/<tenant>".
 	tenantJobs map[string]gocron.Job
+	// started is set once Start returned: gocron hands a RunNow to its
+	// executor, which runs only from Start on, so a RunNow before it
+	// blocks gocron's scheduling loop and Start then never returns.
+	started bool
 }
 
 type tenantJob struct {
@@ -338,6 +342,9 @@ func (s *Scheduler) Start() error {
 		return err
 	}
 	s.sched.Start()
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
 	return nil
 }
 
@@ -349,9 +356,14 @@ func (s *Scheduler) Shutdown() error {
 }
 
 // WakeTenant runs a tenant's jobs now (a replica that just took the
-// tenant over runs its cycle at once, not at the next minute).
+// tenant over runs its cycle at once, not at the next minute). Before Start
+// it does nothing: Start runs every job at once anyway.
 func (s *Scheduler) WakeTenant(tenant string) {
 	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return
+	}
 	var js []gocron.Job
 	for name, j := range s.tenantJobs {
 		if strings.HasSuffix(name, "/"+tenant) {
@@ -365,10 +377,13 @@ func (s *Scheduler) WakeTenant(tenant string) {
 }
 
 // Wake runs a global job now (e.g. the inbox after a webhook arrived); a
-// run already under way is not doubled (singleton).
+// run already under way is not doubled (singleton). Before Start it does
+// nothing (a webhook stored while the replica starts): Start drains the
+// inbox at once.
 func (s *Scheduler) Wake(name string) {
 	s.mu.Lock()
 	j, ok := s.jobs[name]
+	ok = ok && s.started
 	s.mu.Unlock()
 	if ok {
 		j.RunNow()

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callsync/callsync/config"
 )
@@ -80,4 +81,34 @@ func TestSyncTenantsFollowsTheRegistry(t *testing.T) {
 	if held := reg.HeldNames(); len(held) != 0 {
 		t.Fatalf("holds of removed tenants stayed: %v", held)
 	}
+}
+
+// A webhook stored, or a lease taken, while callsync run starts wakes a
+// job before the scheduler runs: gocron then blocked its scheduling loop
+// on the executor that only Start starts, and Start never returned (the
+// replica took leases but ran no job). Waking before Start is a no-op;
+// Start runs the jobs at once anyway.
+func TestWakeBeforeStartDoesNotBlockStart(t *testing.T) {
+	c := config.DefaultTenant()
+	c.Name, c.DefaultRegion = "a", "FI"
+	s, err := NewScheduler(&Syncer{}, NewRegistry(NewTenant(c, nil, nil, nil)), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncTenants(); err != nil {
+		t.Fatal(err)
+	}
+	s.Wake("inbox")
+	s.WakeTenant("a")
+	done := make(chan error, 1)
+	go func() { done <- s.Start() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Start did not return after a Wake before it")
+	}
+	s.Shutdown()
 }
