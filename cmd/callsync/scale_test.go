@@ -181,7 +181,8 @@ func replicasAtScale(t *testing.T, how disruption) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// Calls and callbacks per tenant, each half before and half after the kill.
+	// Calls and callbacks per tenant, each half before and half after the
+	// disruption.
 	calls := make([]int, nt)
 	cbs := make([][]enreach.Callback, nt)
 	for i := 0; i < nc; i++ {
@@ -240,6 +241,10 @@ func replicasAtScale(t *testing.T, how disruption) {
 	}
 	// cutOff is the replica whose connection is cut now (0: none).
 	cutOff := 0
+	// The first half of the calls is there when the replicas start (their
+	// first cycles and the hand-over of tenants from the replica that
+	// started first run with work); the second half arrives mid-run.
+	addCalls(0)
 	for i := 0; i < 3; i++ {
 		start()
 	}
@@ -291,7 +296,6 @@ func replicasAtScale(t *testing.T, how disruption) {
 			return done, all, fmt.Sprintf("short: %s; leases: %s", strings.Join(short, ", "), leaseSummary(t, st))
 		})
 	}
-	addCalls(0)
 	post(0)
 	waitAll(0)
 
