@@ -220,14 +220,19 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 		busy := c.running[name] > 0
 		c.mu.Unlock()
 		if Preferred(name, eligible(live, excludedBy[name])) == c.o.ID || busy {
-			ok, err := c.st.AcquireLease(ctx, name, c.o.ID, start, c.o.TTL)
+			// The expiry counts from this request, not from the start of
+			// the round: a round slowed down (a busy machine, a busy
+			// database) must not write leases that run out early while
+			// a job of the tenant still runs here.
+			sent := c.o.Now().UTC()
+			ok, err := c.st.AcquireLease(ctx, name, c.o.ID, sent, c.o.TTL)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			c.mu.Lock()
 			if ok {
-				c.held[name] = start.Add(c.o.TTL)
+				c.held[name] = sent.Add(c.o.TTL)
 			} else {
 				delete(c.held, name)
 			}

@@ -313,3 +313,52 @@ func TestExcludedTenantHandedOver(t *testing.T) {
 		}
 	})
 }
+
+// slowStore answers AcquireLease late (each request waits 200 ms for a
+// connection, as in a pool busy with jobs) and records when each was sent
+// and the time it was asked to count from.
+type slowStore struct {
+	*store.Store
+	clk   *clock
+	mu    sync.Mutex
+	calls [][2]time.Time // sent, now argument
+}
+
+func (s *slowStore) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	s.mu.Lock()
+	s.calls = append(s.calls, [2]time.Time{s.clk.Now(), now})
+	s.mu.Unlock()
+	s.clk.Add(200 * time.Millisecond)
+	return s.Store.AcquireLease(ctx, name, holder, now, ttl)
+}
+
+// A slow round (21 leases at 200 ms each, longer than the TTL) renews each
+// lease for a TTL from its own request, not from the round's start: else
+// the later leases are written already (nearly) run out, another replica
+// takes them while a job of the tenant still runs here.
+func TestSlowRoundCountsEachLeaseFromItsRequest(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+	slow := &slowStore{Store: st, clk: clk}
+	c := cluster.New(slow, cluster.Options{ID: "a", TTL: 3 * time.Second, Now: clk.Now})
+	c.SetTenants(tenants(20))
+	if err := c.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(slow.calls) != 21 {
+		t.Fatalf("%d lease requests, want 21", len(slow.calls))
+	}
+	for i, call := range slow.calls {
+		if call[1].Before(call[0]) {
+			t.Fatalf("lease request %d sent at %s counts its TTL from %s", i, call[0].Format("15:04:05.000"), call[1].Format("15:04:05.000"))
+		}
+	}
+	// The last one taken is held here for its full TTL less the margin.
+	if !c.Holds("t19") {
+		t.Fatal("t19, taken last in a slow round, is not held here right after it")
+	}
+}
