@@ -19,6 +19,7 @@ import (
 	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/server"
+	"github.com/callsync/callsync/store"
 	"github.com/go-co-op/gocron/v2"
 )
 
@@ -76,7 +77,17 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	var coord *cluster.Coordinator
 	var schedOpts []gocron.SchedulerOption
 	if cfg.Store.Driver == config.DriverPostgres {
-		coord = w.newCoordinator(a, cfg)
+		// The leases go through connections of their own: renewals must
+		// not wait behind the jobs for one of the pool's (store.max_conns),
+		// or a lease runs out while its tenant's job still runs here.
+		ls, err := store.OpenPostgres(ctx, cfg.Store.URL.Value(), store.PoolOptions{
+			MaxConns: leaseConns, ConnectTimeout: time.Duration(cfg.Store.ConnectTimeout), StatementTimeout: statementTimeout(cfg.Store),
+		})
+		if err != nil {
+			return err
+		}
+		defer ls.Close()
+		coord = w.newCoordinator(a, cfg, ls)
 		schedOpts = append(schedOpts, gocron.WithDistributedLocker(coord))
 	}
 	sched, err := jobs.NewScheduler(a.syncer, a.registry, w.log, schedOpts...)
@@ -180,10 +191,15 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 	return shutdownErr
 }
 
-// newCoordinator makes this replica's lease coordinator: an id unique per
+// leaseConns is the size of the lease coordinator's own pool: one round
+// at a time, one spare for the release on stop.
+const leaseConns = 2
+
+// newCoordinator makes this replica's lease coordinator (on the store
+// leases): an id unique per
 // process (host, pid, random), the tenants of the config, the lease gauges
 // on /metrics, and the registry told which tenants run elsewhere.
-func (w *worker) newCoordinator(a *app, cfg *config.Config) *cluster.Coordinator {
+func (w *worker) newCoordinator(a *app, cfg *config.Config, leases cluster.Store) *cluster.Coordinator {
 	host, _ := os.Hostname()
 	var rnd [4]byte
 	rand.Read(rnd[:])
@@ -193,7 +209,7 @@ func (w *worker) newCoordinator(a *app, cfg *config.Config) *cluster.Coordinator
 	if ttl <= 0 {
 		ttl = cluster.DefaultTTL
 	}
-	coord := cluster.New(a.store, cluster.Options{ID: id, Host: host, TTL: ttl, Every: ttl / 3, Log: w.log,
+	coord := cluster.New(leases, cluster.Options{ID: id, Host: host, TTL: ttl, Every: ttl / 3, Log: w.log,
 		OnAcquire: func(name string) {
 			if w.sched != nil {
 				w.sched.WakeTenant(name)
