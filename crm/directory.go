@@ -27,6 +27,15 @@ type PhoneBatchLister interface {
 	ListPhonesBatch(ctx context.Context, reqs []PhoneListRequest) ([]PhonePageResult, error)
 }
 
+// PhoneActivityBatchLister is an optional capability of a PhoneLister: the
+// first pages of incremental listings (as PhoneBatchLister) and the existing
+// activities of qs (as Client.FindActivities) in one request, so a cycle's
+// directory sync and its call_start_margin check cost one request. found is
+// complete only when ok; otherwise the caller asks FindActivities.
+type PhoneActivityBatchLister interface {
+	ListPhonesBatchWithActivities(ctx context.Context, reqs []PhoneListRequest, qs []ActivityQuery) (pages []PhonePageResult, found []ExistingActivity, ok bool, err error)
+}
+
 // PhonePageResult is one listing's page, or why it failed, in a batch.
 type PhonePageResult struct {
 	Page PhonePage

@@ -75,7 +75,7 @@ func (s *Syncer) decideCallbacks(ctx context.Context, t *Tenant, cfg config.Tena
 			numbers = append(numbers, it.number)
 		}
 	}
-	s.refreshPhones(ctx, t)
+	s.refreshPhones(ctx, t, nil)
 	matches, err := t.Matcher.Match(ctx, raws, false)
 	if err != nil {
 		return nil, err

@@ -311,6 +311,8 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	var todo []*pending
 	var numbers []string
+	// pre: the existing activities found along with the directory sync.
+	var pre *[]crm.ExistingActivity
 	for _, c := range calls {
 		p := prev[strings.ToLower(c.ID)]
 		if p.State == store.Written && p.Reason == ReasonUnlinked && !o.DryRun {
@@ -337,8 +339,12 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	if len(todo) > 0 {
 		// One pass normalises every number (unmatchable and internal ones
-		// never reach the CRM) and looks the rest up in batches.
-		s.refreshPhones(ctx, t)
+		// never reach the CRM) and looks the rest up in batches. The
+		// directory sync before it can find the existing activities of the
+		// calls (call_start_margin) in its own request.
+		if found, ok := s.refreshPhones(ctx, t, s.marginQueries(t, todo, pc.CallStartMargin.D())); ok {
+			pre = &found
+		}
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
 			return sum, fmt.Errorf("match callers: %w", err)
@@ -384,7 +390,7 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		}
 	}
 	todo = kept
-	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D()); err != nil {
+	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D(), pre); err != nil {
 		return sum, err
 	}
 
@@ -446,13 +452,34 @@ func callRow(tenant string, c Call, number string, attempts int) store.LedgerEnt
 		ItemTime: c.Start, Number: number, Attempts: attempts}
 }
 
+// marginQueries are the existing-activity queries of checkExisting for every
+// call of todo that may be written (a superset of those it asks about:
+// decisions come after matching); none without a margin.
+func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration) []crm.ActivityQuery {
+	if margin <= 0 {
+		return nil
+	}
+	var qs []crm.ActivityQuery
+	for _, p := range todo {
+		if p.link {
+			continue
+		}
+		if n, reason := t.Matcher.Normalize(p.call.CustomerNumber()); reason == "" {
+			qs = append(qs, crm.ActivityQuery{Number: n.E164(), From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)})
+		}
+	}
+	return qs
+}
+
 // checkExisting applies call_start_margin. A CRM phone-call activity with the
 // same number starting within the margin is this call when it carries this
 // call's key (an earlier run wrote it and stopped before recording that). An
 // activity without a callsync key (logged by a person or a softphone) stands
 // for one call: the nearest one not yet written, unless a ledger row already
 // points at it. An activity carrying another item's key is never this call.
-func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration) error {
+// pre, when set, holds the activities already found for a superset of the
+// queries (marginQueries), so no request is made.
+func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration, pre *[]crm.ExistingActivity) error {
 	if margin <= 0 {
 		return nil
 	}
@@ -468,9 +495,14 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 	if len(qs) == 0 {
 		return nil
 	}
-	found, err := t.CRM.FindActivities(ctx, qs)
-	if err != nil {
-		return fmt.Errorf("existing activities: %w", err)
+	var found []crm.ExistingActivity
+	if pre != nil {
+		found = *pre
+	} else {
+		var err error
+		if found, err = t.CRM.FindActivities(ctx, qs); err != nil {
+			return fmt.Errorf("existing activities: %w", err)
+		}
 	}
 	byNumber := map[string][]crm.ExistingActivity{}
 	var ids []string

@@ -26,6 +26,11 @@ type Summary struct {
 	Skipped     int
 	Requests    int
 	Took        time.Duration
+	// Activities are the existing activities of the queries given to
+	// RefreshWith, found in the sync's own request when ActivitiesFound
+	// (crm.PhoneActivityBatchLister); otherwise ask the CRM.
+	Activities      []crm.ExistingActivity
+	ActivitiesFound bool
 }
 
 // Progress is told, after each page, the entity and how many of its
@@ -42,21 +47,28 @@ type Progress func(e crm.Entity, records int)
 func (d *Directory) Sync(ctx context.Context, full bool, progress Progress) (Summary, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.sync(ctx, full, progress)
+	return d.sync(ctx, full, progress, nil)
 }
 
 // Refresh syncs incrementally unless a sync finished less than MinInterval
 // ago: calls, callbacks and Smart Routing of one cycle share one sync.
 func (d *Directory) Refresh(ctx context.Context) (Summary, error) {
+	return d.RefreshWith(ctx, nil)
+}
+
+// RefreshWith is Refresh that, when the CRM client can
+// (crm.PhoneActivityBatchLister), also finds the existing activities of qs
+// in the sync's first request (Summary.Activities).
+func (d *Directory) RefreshWith(ctx context.Context, qs []crm.ActivityQuery) (Summary, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.lastSync.IsZero() && d.o.Now().Sub(d.lastSync) < d.o.MinInterval {
 		return Summary{}, nil
 	}
-	return d.sync(ctx, false, nil)
+	return d.sync(ctx, false, nil, qs)
 }
 
-func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Summary, error) {
+func (d *Directory) sync(ctx context.Context, full bool, progress Progress, qs []crm.ActivityQuery) (Summary, error) {
 	var sum Summary
 	if d.lister == nil {
 		return sum, d.errNoLister()
@@ -81,7 +93,7 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress) (Sum
 		}
 		plans[i] = p
 	}
-	first, err := d.prefetch(ctx, incremental, &sum)
+	first, err := d.prefetch(ctx, incremental, qs, &sum)
 	if err != nil {
 		return sum, fmt.Errorf("phone directory %s: %w", d.o.Tenant, err)
 	}
@@ -113,13 +125,19 @@ func (d *Directory) firstRequest(e crm.Entity, st store.DirectorySync) crm.Phone
 }
 
 // prefetch asks a CRM that can (crm.PhoneBatchLister) for the first pages
-// of several incremental listings in one request; nil otherwise.
-func (d *Directory) prefetch(ctx context.Context, reqs []crm.PhoneListRequest, sum *Summary) (map[crm.Entity]*crm.PhonePageResult, error) {
-	bl, ok := d.lister.(crm.PhoneBatchLister)
-	if !ok || len(reqs) < 2 {
+// of several incremental listings in one request, and with qs one that can
+// (crm.PhoneActivityBatchLister) for those of one or more along with the
+// existing activities of qs; nil otherwise.
+func (d *Directory) prefetch(ctx context.Context, reqs []crm.PhoneListRequest, qs []crm.ActivityQuery, sum *Summary) (map[crm.Entity]*crm.PhonePageResult, error) {
+	var res []crm.PhonePageResult
+	var err error
+	if al, ok := d.lister.(crm.PhoneActivityBatchLister); ok && len(qs) > 0 && len(reqs) > 0 {
+		res, sum.Activities, sum.ActivitiesFound, err = al.ListPhonesBatchWithActivities(ctx, reqs, qs)
+	} else if bl, ok := d.lister.(crm.PhoneBatchLister); ok && len(reqs) >= 2 {
+		res, err = bl.ListPhonesBatch(ctx, reqs)
+	} else {
 		return nil, nil
 	}
-	res, err := bl.ListPhonesBatch(ctx, reqs)
 	if err != nil {
 		return nil, fmt.Errorf("changes of %d entities: %w", len(reqs), err)
 	}

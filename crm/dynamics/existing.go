@@ -27,6 +27,27 @@ func keyOf(id string, qs []crm.ActivityQuery) string {
 // phonecalls of other callsync items are not told apart here (the engine's
 // ledger knows their ids).
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	s := c.activitySearch(qs)
+	if len(s.queries) == 0 {
+		return nil, nil
+	}
+	rows, err := c.getAll(ctx, "find", s.queries)
+	if err != nil {
+		return nil, fmt.Errorf("dynamics: find activities for %d numbers: %w", len(s.queries), err)
+	}
+	return s.found(rows), nil
+}
+
+// activitySearch is FindActivities' GETs of phonecalls and how to read
+// their rows.
+type activitySearch struct {
+	byNumber map[string][]crm.ActivityQuery
+	queries  []query
+}
+
+// activitySearch builds the GETs of FindActivities for qs (none when no
+// query has a number and a range).
+func (c *Client) activitySearch(qs []crm.ActivityQuery) activitySearch {
 	byNumber := map[string][]crm.ActivityQuery{}
 	var numbers []string
 	for _, q := range qs {
@@ -40,7 +61,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 		byNumber[k] = append(byNumber[k], q)
 	}
 	if len(numbers) == 0 {
-		return nil, nil
+		return activitySearch{}
 	}
 	sel := []string{"activityid", "phonenumber", "actualstart"}
 	prefixLen := len(queryURL(c.api, phoneCallSet, sel, ""))
@@ -68,10 +89,13 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			" and actualstart le " + dateLiteral(to.Truncate(time.Second).Add(time.Second))
 		queries = append(queries, query{url: queryURL(c.api, phoneCallSet, sel, filter)})
 	}
-	rows, err := c.getAll(ctx, "find", queries)
-	if err != nil {
-		return nil, fmt.Errorf("dynamics: find activities for %d numbers: %w", len(numbers), err)
-	}
+	return activitySearch{byNumber: byNumber, queries: queries}
+}
+
+// found reads the rows of the search's queries: each phonecall once, kept
+// when its actualstart lies in the range of a query of its number.
+func (s activitySearch) found(rows [][]row) []crm.ExistingActivity {
+	byNumber := s.byNumber
 	var out []crm.ExistingActivity
 	seen := map[string]bool{}
 	for _, rs := range rows {
@@ -91,5 +115,5 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			}
 		}
 	}
-	return out, nil
+	return out
 }

@@ -24,8 +24,9 @@ const countryColumn = "address1_country"
 const modifiedColumn = "modifiedon"
 
 var (
-	_ crm.PhoneLister      = (*Client)(nil)
-	_ crm.PhoneBatchLister = (*Client)(nil)
+	_ crm.PhoneLister              = (*Client)(nil)
+	_ crm.PhoneBatchLister         = (*Client)(nil)
+	_ crm.PhoneActivityBatchLister = (*Client)(nil)
 )
 
 // trackChanges is the preference that asks Dataverse to track an
@@ -76,6 +77,22 @@ func (c *Client) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.
 // (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
 // The request is counted on the first page.
 func (c *Client) ListPhonesBatch(ctx context.Context, reqs []crm.PhoneListRequest) ([]crm.PhonePageResult, error) {
+	out, _, _, err := c.listPhonesBatch(ctx, reqs, nil)
+	return out, err
+}
+
+// ListPhonesBatchWithActivities implements crm.PhoneActivityBatchLister:
+// FindActivities' GETs of phonecalls go after the listings' GETs in the
+// same $batch (a $batch may hold GET requests outside change sets, executed
+// in order, each answered in its own part,
+// https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
+// ok is false, and the caller asks FindActivities, when they would not fit
+// in the $batch or did not all answer 200 on a single page.
+func (c *Client) ListPhonesBatchWithActivities(ctx context.Context, reqs []crm.PhoneListRequest, qs []crm.ActivityQuery) ([]crm.PhonePageResult, []crm.ExistingActivity, bool, error) {
+	return c.listPhonesBatch(ctx, reqs, qs)
+}
+
+func (c *Client) listPhonesBatch(ctx context.Context, reqs []crm.PhoneListRequest, qs []crm.ActivityQuery) ([]crm.PhonePageResult, []crm.ExistingActivity, bool, error) {
 	out := make([]crm.PhonePageResult, len(reqs))
 	var (
 		parts []part
@@ -84,7 +101,7 @@ func (c *Client) ListPhonesBatch(ctx context.Context, reqs []crm.PhoneListReques
 	)
 	for i, req := range reqs {
 		if req.Page != "" || (req.Delta == "" && req.Since.IsZero()) {
-			return nil, fmt.Errorf("dynamics: list phones: a batch lists first pages of incremental listings only")
+			return nil, nil, false, fmt.Errorf("dynamics: list phones: a batch lists first pages of incremental listings only")
 		}
 		l, err := c.phoneListing(ctx, req)
 		if err != nil || l.skip {
@@ -96,21 +113,43 @@ func (c *Client) ListPhonesBatch(ctx context.Context, reqs []crm.PhoneListReques
 		idx, ls = append(idx, i), append(ls, l)
 	}
 	if len(parts) == 0 {
-		return out, nil
+		return out, nil, false, nil
+	}
+	s := c.activitySearch(qs)
+	acts := len(s.queries) > 0 && len(parts)+len(s.queries) <= maxBatchOps
+	if acts {
+		for _, q := range s.queries {
+			parts = append(parts, part{single: &op{method: http.MethodGet, url: q.url, header: [][2]string{{"Accept", "application/json"}, {"Prefer", preferAnnotations}}}})
+		}
 	}
 	res, err := c.batch(ctx, "list_phones", parts)
 	if err != nil {
-		return nil, fmt.Errorf("dynamics: list phones: %w", err)
+		return nil, nil, false, fmt.Errorf("dynamics: list phones: %w", err)
 	}
 	if len(res) != len(parts) {
-		return nil, fmt.Errorf("dynamics: list phones: $batch answered %d of %d requests", len(res), len(parts))
+		return nil, nil, false, fmt.Errorf("dynamics: list phones: $batch answered %d of %d requests", len(res), len(parts))
 	}
 	for k, i := range idx {
 		a := res[k][len(res[k])-1]
 		out[i].Page, out[i].Err = ls[k].page(a.status, a.body)
 	}
 	out[idx[0]].Page.Requests = 1
-	return out, nil
+	if !acts {
+		return out, nil, false, nil
+	}
+	rows := make([][]row, len(s.queries))
+	for j := range s.queries {
+		a := res[len(idx)+j][len(res[len(idx)+j])-1]
+		if a.status != http.StatusOK {
+			return out, nil, false, nil
+		}
+		p, err := decodePage(a.body)
+		if err != nil || p.NextLink != "" {
+			return out, nil, false, nil
+		}
+		rows[j] = p.Value
+	}
+	return out, s.found(rows), true, nil
 }
 
 // phoneListing is one page request of ListPhones, ready to send.
