@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/callsync/callsync/match/matchcorpus"
-	"github.com/callsync/callsync/store"
 )
 
 // Targets of the fidelity phase: never a wrong record; recall over the
@@ -63,15 +60,11 @@ func runFidelity(ctx context.Context) (FidelityResult, error) {
 		return r, err
 	}
 	r.Customers, r.Callers, r.Formats = len(c.Customers), len(c.Callers), len(matchcorpus.Formats())
-	dir, err := os.MkdirTemp("", "callsync-bench-fidelity-")
+	st, remove, err := tempStore(ctx, "fidelity")
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
-	if err != nil {
-		return r, err
-	}
+	defer remove()
 	defer st.Close()
 	mirror, err := c.Mirror(ctx, st)
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,15 +62,11 @@ const (
 
 func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	r := RoutingResult{Workers: o.RoutingWorkers}
-	dir, err := os.MkdirTemp("", "callsync-bench-routing-")
+	st, remove, err := tempStore(ctx, "routing")
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
-	if err != nil {
-		return r, err
-	}
+	defer remove()
 	defer st.Close()
 	log := slog.New(slog.DiscardHandler)
 

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -167,15 +165,11 @@ func runSteady(ctx context.Context, o options, eng steadyEngine) (SteadyResult, 
 			}
 		}
 	} else {
-		dir, err := os.MkdirTemp("", "callsync-bench-steady-")
+		st, remove, err := tempStore(ctx, "steady")
 		if err != nil {
 			return r, err
 		}
-		defer os.RemoveAll(dir)
-		st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
-		if err != nil {
-			return r, err
-		}
+		defer remove()
 		reps = append(reps, &steadyReplica{st: st})
 	}
 	for _, rp := range reps {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/server"
-	"github.com/callsync/callsync/store"
 )
 
 // WebhookResult is the webhook phase: the server/ receiver committing every
@@ -55,15 +52,11 @@ const webhookToken = "bench-webhook-token"
 
 func runWebhooks(ctx context.Context, o options) (WebhookResult, error) {
 	var r WebhookResult
-	dir, err := os.MkdirTemp("", "callsync-bench-webhooks-")
+	st, remove, err := tempStore(ctx, "webhooks")
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, filepath.Join(dir, "callsync.db"))
-	if err != nil {
-		return r, err
-	}
+	defer remove()
 	defer st.Close()
 
 	list := enreachtest.NewID()
