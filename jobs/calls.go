@@ -465,10 +465,16 @@ func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration)
 			continue
 		}
 		if n, reason := t.Matcher.Normalize(p.call.CustomerNumber()); reason == "" {
-			qs = append(qs, crm.ActivityQuery{Number: n.E164(), From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)})
+			qs = append(qs, marginQuery(t, p, n.E164(), margin))
 		}
 	}
 	return qs
+}
+
+// marginQuery asks for the CRM phone-call activities of number starting
+// within margin of p's call.
+func marginQuery(t *Tenant, p *pending, number string, margin time.Duration) crm.ActivityQuery {
+	return crm.ActivityQuery{Number: number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)}
 }
 
 // checkExisting applies call_start_margin. A CRM phone-call activity with the
@@ -489,7 +495,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 		if p.dec.State != store.Pending {
 			continue
 		}
-		qs = append(qs, crm.ActivityQuery{Number: p.number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)})
+		qs = append(qs, marginQuery(t, p, p.number, margin))
 		cands = append(cands, p)
 	}
 	if len(qs) == 0 {
