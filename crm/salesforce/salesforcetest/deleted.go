@@ -26,6 +26,7 @@ func (s *Server) Delete(id string) {
 		panic("salesforcetest: no record " + id)
 	}
 	obj := s.objectOf(rec)
+	s.unindexed(obj, rec, true)
 	delete(s.byID, id)
 	recs := s.records[obj]
 	for i, r := range recs {

@@ -93,6 +93,7 @@ func (s *Server) Add(objectName string, fields map[string]any) string {
 	s.derive(o, rec)
 	s.records[o.name] = append(s.records[o.name], rec)
 	s.byID[rec["Id"].(string)] = rec
+	s.indexed(o.name, rec)
 	return rec["Id"].(string)
 }
 
@@ -117,6 +118,8 @@ func (s *Server) Update(id string, fields map[string]any) {
 		panic("salesforcetest: no record " + id)
 	}
 	o := s.mustObject(s.objectOf(rec))
+	s.unindexed(o.name, rec, false)
+	defer s.indexed(o.name, rec)
 	for k, v := range fields {
 		f := o.anyField(k)
 		if f == nil {

@@ -96,7 +96,10 @@ type Server struct {
 	expireAfter int
 	exceedNext  int
 	faults      double.Faults
-	deleted     map[string][]deletion // object name -> delete log
+	deleted     map[string][]deletion   // object name -> delete log
+	index       map[string]*recordIndex // object name -> value indexes (index.go)
+	seq         map[string]int          // record id -> creation sequence
+	nextSeq     int
 }
 
 // NewServer starts a double; Close it when done.
@@ -126,6 +129,8 @@ func NewServer(cfg Config) *Server {
 		byID:        map[string]map[string]any{},
 		tokens:      map[string]bool{},
 		cursors:     map[string]*cursorState{},
+		index:       map[string]*recordIndex{},
+		seq:         map[string]int{},
 		limit:       cfg.DailyLimit,
 		expireAfter: -1,
 	}

@@ -101,12 +101,12 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 			count[strings.ToLower(v)]++
 		}
 	}
-	// The existing records with this request's external ids (one pass; an
-	// index of every record would cost the whole org on each request).
+	// The existing records with this request's external ids, from the
+	// index (in creation order, as a scan would find them).
 	byExt := map[string][]string{}
-	for _, rec := range s.records[o.name] {
-		if v, ok := rec[ef.name].(string); ok {
-			if k := strings.ToLower(v); count[k] > 0 {
+	for k := range count {
+		for _, rec := range s.withText(o.name, ef.name, []string{k}) {
+			if v, ok := rec[ef.name].(string); ok && strings.ToLower(v) == k {
 				byExt[k] = append(byExt[k], rec["Id"].(string))
 			}
 		}
@@ -316,7 +316,9 @@ func (s *Server) apply(pw *pendingWrite) string {
 		s.byID[rec["Id"].(string)] = rec
 	} else {
 		rec = s.byID[pw.id]
+		s.unindexed(pw.obj.name, rec, false)
 	}
+	defer s.indexed(pw.obj.name, rec)
 	for k, v := range pw.vals {
 		if k == "Id" {
 			continue

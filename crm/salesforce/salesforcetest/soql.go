@@ -512,8 +512,14 @@ func (s *Server) query(version, q string) (int, any) {
 	if err != nil {
 		return err.status, errArray(err.code, err.msg)
 	}
+	// The narrowest indexed condition gives the candidates (index.go);
+	// every condition is still tested on each of them.
+	scan := s.records[sq.obj.name]
+	if recs, ok := s.narrowest(sq.obj.name, sq.conds); ok {
+		scan = recs
+	}
 	var rows []map[string]any
-	for _, rec := range s.records[sq.obj.name] {
+	for _, rec := range scan {
 		ok := true
 		for _, c := range sq.conds {
 			if !c.eval(rec) {

@@ -1,0 +1,218 @@
+package salesforcetest
+
+import (
+	"slices"
+	"strings"
+)
+
+// The double answers SOQL "=" / "IN" on text-like fields and the upsert's
+// external id lookup from a value index per field, so its cost per request
+// does not grow with the org (a scan of every Task per request made a
+// 100,000-call backfill quadratic in the double, which the benchmark then
+// counted against callsync). The index only narrows: every candidate is
+// still tested with the query's own conditions, and answers keep the order
+// of a scan (creation order).
+
+// fieldIndex maps a field's text values, lower case, to the records holding
+// them. other holds the records whose value is not text (a seed may store
+// any Go value): they are candidates for every lookup.
+type fieldIndex struct {
+	ids   map[string]map[string]struct{}
+	other map[string]struct{}
+}
+
+// recordIndex is the value indexes of one object, built on first use and
+// kept up to date by every write after that.
+type recordIndex struct {
+	fields map[string]*fieldIndex // canonical field name -> index
+}
+
+func (fi *fieldIndex) add(id string, v any) {
+	switch v := v.(type) {
+	case nil:
+	case string:
+		k := strings.ToLower(v)
+		set := fi.ids[k]
+		if set == nil {
+			set = map[string]struct{}{}
+			fi.ids[k] = set
+		}
+		set[id] = struct{}{}
+	default:
+		fi.other[id] = struct{}{}
+	}
+}
+
+func (fi *fieldIndex) remove(id string, v any) {
+	switch v := v.(type) {
+	case nil:
+	case string:
+		k := strings.ToLower(v)
+		if set := fi.ids[k]; set != nil {
+			delete(set, id)
+			if len(set) == 0 {
+				delete(fi.ids, k)
+			}
+		}
+	default:
+		delete(fi.other, id)
+	}
+}
+
+// indexed registers a record just stored (new or rewritten) in the
+// indexes of its object; a new record gets the next creation sequence.
+func (s *Server) indexed(obj string, rec map[string]any) {
+	id := rec["Id"].(string)
+	if _, ok := s.seq[id]; !ok {
+		s.nextSeq++
+		s.seq[id] = s.nextSeq
+	}
+	if ix := s.index[obj]; ix != nil {
+		for name, fi := range ix.fields {
+			fi.add(id, rec[name])
+		}
+	}
+}
+
+// unindexed removes a record from the indexes of its object before it is
+// rewritten or deleted (deleted: its sequence goes too).
+func (s *Server) unindexed(obj string, rec map[string]any, deleted bool) {
+	id := rec["Id"].(string)
+	if ix := s.index[obj]; ix != nil {
+		for name, fi := range ix.fields {
+			fi.remove(id, rec[name])
+		}
+	}
+	if deleted {
+		delete(s.seq, id)
+	}
+}
+
+// fieldIndex returns the index of obj's field, building it from the
+// object's records on first use.
+func (s *Server) fieldIndex(obj, field string) *fieldIndex {
+	ix := s.index[obj]
+	if ix == nil {
+		ix = &recordIndex{fields: map[string]*fieldIndex{}}
+		s.index[obj] = ix
+	}
+	fi := ix.fields[field]
+	if fi == nil {
+		fi = &fieldIndex{ids: map[string]map[string]struct{}{}, other: map[string]struct{}{}}
+		for _, rec := range s.records[obj] {
+			fi.add(rec["Id"].(string), rec[field])
+		}
+		ix.fields[field] = fi
+	}
+	return fi
+}
+
+// withText returns the records of obj whose field may equal one of keys
+// (lower case) as compare does, in creation order without repeats: those
+// holding one of them, and those holding a value that is not text.
+func (s *Server) withText(obj, field string, keys []string) []map[string]any {
+	fi := s.fieldIndex(obj, field)
+	var ids []string
+	for _, k := range keys {
+		for id := range fi.ids[k] {
+			ids = append(ids, id)
+		}
+	}
+	for id := range fi.other {
+		ids = append(ids, id)
+	}
+	return s.inOrder(ids)
+}
+
+// inOrder maps ids to their records in creation order, dropping repeats.
+func (s *Server) inOrder(ids []string) []map[string]any {
+	type entry struct {
+		seq int
+		id  string
+	}
+	es := make([]entry, len(ids))
+	for i, id := range ids {
+		es[i] = entry{s.seq[id], id}
+	}
+	slices.SortFunc(es, func(a, b entry) int { return a.seq - b.seq })
+	es = slices.CompactFunc(es, func(a, b entry) bool { return a.seq == b.seq })
+	out := make([]map[string]any, len(es))
+	for i, e := range es {
+		out[i] = s.byID[e.id]
+	}
+	return out
+}
+
+// textKeys returns the lower-case values of an "=" or IN condition on text
+// values; ok is false for any other condition.
+func textKeys(c cond) (keys []string, ok bool) {
+	if c.or != nil || (c.op != "=" && c.op != "IN") {
+		return nil, false
+	}
+	keys = make([]string, len(c.values))
+	for i, v := range c.values {
+		t, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		keys[i] = strings.ToLower(t)
+	}
+	return keys, true
+}
+
+// estimate counts (an upper bound) the candidates of a condition without
+// gathering them; ok is false when it cannot be narrowed.
+func (s *Server) estimate(obj string, c cond) (n int, ok bool) {
+	if c.or != nil {
+		for _, alt := range c.or {
+			m, ok := s.estimate(obj, alt)
+			if !ok {
+				return 0, false
+			}
+			n += m
+		}
+		return n, true
+	}
+	keys, ok := textKeys(c)
+	if !ok {
+		return 0, false
+	}
+	fi := s.fieldIndex(obj, c.f.name)
+	n = len(fi.other)
+	for _, k := range keys {
+		n += len(fi.ids[k])
+	}
+	return n, true
+}
+
+// narrowest returns the candidates of the condition with the fewest of
+// them; ok is false when no condition can be narrowed.
+func (s *Server) narrowest(obj string, conds []cond) (recs []map[string]any, ok bool) {
+	best, bestN := -1, 0
+	for i, c := range conds {
+		if n, ok := s.estimate(obj, c); ok && (best < 0 || n < bestN) {
+			best, bestN = i, n
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	return s.candidates(obj, conds[best]), true
+}
+
+// candidates gathers the records that can satisfy a condition estimate
+// accepted: "=" and IN with text values from the index, an OR group the
+// union of its alternatives.
+func (s *Server) candidates(obj string, c cond) []map[string]any {
+	if c.or != nil {
+		var ids []string
+		for _, alt := range c.or {
+			for _, rec := range s.candidates(obj, alt) {
+				ids = append(ids, rec["Id"].(string))
+			}
+		}
+		return s.inOrder(ids)
+	}
+	keys, _ := textKeys(c)
+	return s.withText(obj, c.f.name, keys)
+}
