@@ -828,7 +828,7 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 		return errResponse(http.StatusBadRequest, "0x80060888", "The query string is malformed: "+err.Error())
 	}
 	_, track := preferences(r.header)[trackChangesPref]
-	if _, _, ok := parseTrackingCookie(q.Get("$skiptoken")); ok {
+	if c, ok := parseCookie(q.Get("$skiptoken")); ok && c.tracking {
 		track = true // the next page of a tracked listing
 	}
 	if (track || q.Has("$deltatoken")) && t.tracked {
@@ -880,43 +880,50 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 			top = n
 		}
 	}
-	offset := 0
+	cur := pageCookie{page: 1}
 	if v := q.Get("$skiptoken"); v != "" {
-		n, ok := parseSkipToken(v)
-		if !ok {
+		c, ok := parseCookie(v)
+		if !ok || c.tracking {
 			return errResponse(http.StatusBadRequest, "0x80060888", "The $skiptoken is not valid.")
 		}
-		offset = n
+		cur = c
 	}
-	var match []row
-	for _, id := range t.order {
-		rw := t.rows[id]
-		if filter == nil || filter.eval(t.visible(rw)) {
-			match = append(match, rw)
+	limit := pageSize
+	if top >= 0 {
+		if top <= 5000 {
+			limit = top // $top up to 5000 is one page
+		} else {
+			limit = min(pageSize, top-cur.count)
 		}
 	}
-	if top >= 0 && len(match) > top {
-		match = match[:top]
-	}
-	if offset > len(match) {
-		offset = len(match)
-	}
-	end := min(offset+pageSize, len(match))
-	if top >= 0 && top <= 5000 {
-		end = len(match) // $top up to 5000 is one page
-	}
 	ann := wantsLookupNames(prefs)
-	value := make([]map[string]any, 0, end-offset)
-	for _, rw := range match[offset:end] {
+	value := make([]map[string]any, 0, min(limit, 64))
+	more := false
+	for i := t.after(cur.pos); i < len(t.order); i++ {
+		id := t.order[i]
+		rw := t.rows[id]
+		if filter != nil && !filter.eval(t.visible(rw)) {
+			continue
+		}
+		if len(value) >= limit {
+			more = true
+			break
+		}
 		value = append(value, s.render(t, rw, sel, ann))
+		cur.last, cur.pos = id, t.pos[id]
+	}
+	cur.count += len(value)
+	if top >= 0 && (top <= 5000 || cur.count >= top) {
+		more = false
 	}
 	ctx := s.URL + APIPath + "/$metadata#" + t.set
 	if len(sel) > 0 {
 		ctx += "(" + strings.Join(sel, ",") + ")"
 	}
 	out := map[string]any{"@odata.context": ctx, "value": value}
-	if end < len(match) {
-		q.Set("$skiptoken", skipToken(end))
+	if more {
+		cur.page++
+		q.Set("$skiptoken", cur.String())
 		out["@odata.nextLink"] = s.URL + APIPath + "/" + t.set + "?" + encodeQuery(q)
 	}
 	b, _ := json.Marshal(out)
@@ -949,19 +956,6 @@ func encodeQuery(q url.Values) string {
 		}
 	}
 	return strings.Join(parts, "&")
-}
-
-// skipToken mimics Dataverse's paging cookie.
-func skipToken(offset int) string {
-	return fmt.Sprintf(`<cookie pagenumber="%d" offset="%d" istracking="False" />`, offset, offset)
-}
-
-func parseSkipToken(v string) (int, bool) {
-	var page, off int
-	if _, err := fmt.Sscanf(v, `<cookie pagenumber="%d" offset="%d" istracking="False" />`, &page, &off); err != nil || off < 0 {
-		return 0, false
-	}
-	return off, true
 }
 
 func (s *Server) getOne(t *table, key string, r apiRequest) apiResponse {

@@ -726,3 +726,55 @@ func TestMinimalOrg(t *testing.T) {
 		t.Errorf("lead definition: %d", r.status)
 	}
 }
+
+// A page starts after the last row of the page before, as Dataverse's
+// paging cookie does ("Dataverse can start with the next record after the
+// last one on the preceding page",
+// https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results):
+// rows deleted or created between pages neither shift nor repeat the rows
+// of the next pages, with or without a filter, with or without tracking.
+func TestPagingAcrossChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name, query string
+		header      map[string]string
+	}{
+		{"filtered", "leads?$select=fullname&$filter=mobilephone%20ne%20'skip'", map[string]string{"Prefer": "odata.maxpagesize=2"}},
+		{"tracked", "leads?$select=fullname", map[string]string{"Prefer": "odata.maxpagesize=2,odata.track-changes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, dynamicstest.Options{})
+			var leads []string
+			for i := range 7 {
+				phone := "050 1"
+				if i == 3 {
+					phone = "skip" // filtered out, not on the tracked listing's pages
+				}
+				leads = append(leads, c.srv.AddLead(dynamicstest.Record{Name: fmt.Sprintf("Lead %d", i), Phones: map[string]string{"mobilephone": phone}}))
+			}
+			page := func(u string) ([]string, string) {
+				t.Helper()
+				r := c.do(http.MethodGet, u, "", tc.header)
+				next, _ := r.json(t)["@odata.nextLink"].(string)
+				return ids(t, r, "leadid"), next
+			}
+			got, next := page(c.api(tc.query))
+			// Between pages: a row of the first page and one of the
+			// third are deleted, one row is created.
+			c.srv.DeleteRecord("leads", leads[0])
+			c.srv.DeleteRecord("leads", leads[5])
+			added := c.srv.AddLead(dynamicstest.Record{Name: "Added", Phones: map[string]string{"mobilephone": "050 2"}})
+			for next != "" {
+				var p []string
+				p, next = page(next)
+				got = append(got, p...)
+			}
+			want := []string{leads[0], leads[1], leads[2], leads[3], leads[4], leads[6], added}
+			if tc.name == "filtered" {
+				want = []string{leads[0], leads[1], leads[2], leads[4], leads[6], added}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("rows over the pages\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package dynamicstest
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 )
 
@@ -53,8 +55,13 @@ type table struct {
 	cols    map[string]colType
 	// maxLen bounds string columns [Writing: max lengths].
 	maxLen  map[string]int
-	rows    map[string]row
-	order   []string // ids in insertion order (stable paging)
+	rows map[string]row
+	// order holds the ids in creation order, pos each row's creation
+	// number (ascending along order, never reused): a page resumes after
+	// the position of the last row it returned (paging.go).
+	order   []string
+	pos     map[string]int64
+	lastPos int64
 	version map[string]int
 	// attrType overrides the AttributeType of added columns (Memo).
 	attrType map[string]string
@@ -82,7 +89,7 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	cols["createdon"] = tDate
 	cols["modifiedon"] = tDate
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
-		rows: map[string]row{}, version: map[string]int{}, attrType: map[string]string{},
+		rows: map[string]row{}, pos: map[string]int64{}, version: map[string]int{}, attrType: map[string]string{},
 		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{},
 		changed: map[string]int64{}}
 }
@@ -142,18 +149,32 @@ func (t *table) insert(r row, now time.Time) func() {
 	id := r[t.key].(string)
 	r["createdon"], r["modifiedon"] = now, now
 	t.rows[id] = r
+	t.lastPos++
 	t.order = append(t.order, id)
+	t.pos[id] = t.lastPos
 	t.version[id]++
 	t.change(id)
 	return func() {
 		delete(t.rows, id)
-		for i := len(t.order) - 1; i >= 0; i-- {
-			if t.order[i] == id {
-				t.order = append(t.order[:i], t.order[i+1:]...)
-				break
-			}
-		}
+		t.unlist(id)
 	}
+}
+
+// unlist takes row id out of the creation order.
+func (t *table) unlist(id string) {
+	p, ok := t.pos[id]
+	if !ok {
+		return
+	}
+	if i := t.after(p - 1); i < len(t.order) && t.order[i] == id {
+		t.order = slices.Delete(t.order, i, i+1)
+	}
+	delete(t.pos, id)
+}
+
+// after is the index in order of the first row created after position p.
+func (t *table) after(p int64) int {
+	return sort.Search(len(t.order), func(i int) bool { return t.pos[t.order[i]] > p })
 }
 
 // update replaces row id with r and returns an undo function.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -46,12 +47,7 @@ func (s *Server) DeleteRecord(set, id string) {
 		panic(fmt.Sprintf("dynamicstest: DeleteRecord: no %s %s", set, id))
 	}
 	delete(t.rows, id)
-	for i, o := range t.order {
-		if o == id {
-			t.order = append(t.order[:i], t.order[i+1:]...)
-			break
-		}
-	}
+	t.unlist(id)
 	t.seq++
 	delete(t.changed, id)
 	t.deleted = append(t.deleted, deletion{id: id, seq: t.seq})
@@ -76,21 +72,6 @@ func (s *Server) deltaToken(seq int64) string {
 func parseDeltaToken(v string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.SplitN(v, "!", 2)[0], 10, 64)
 	return n, err == nil && n >= 0
-}
-
-// trackingCookie is the $skiptoken of a tracked listing's next page: the
-// offset and the version the listing started at.
-func trackingCookie(offset int, upto int64) string {
-	return fmt.Sprintf(`<cookie pagenumber="%d" offset="%d" istracking="True" version="%d" />`, offset, offset, upto)
-}
-
-func parseTrackingCookie(v string) (int, int64, bool) {
-	var page, off int
-	var upto int64
-	if _, err := fmt.Sscanf(v, `<cookie pagenumber="%d" offset="%d" istracking="True" version="%d" />`, &page, &off, &upto); err != nil || off < 0 {
-		return 0, 0, false
-	}
-	return off, upto, true
 }
 
 // trackedQuery serves a change-tracking listing (initial or delta) of a
@@ -130,31 +111,52 @@ func (s *Server) trackedQuery(t *table, r apiRequest, q url.Values) apiResponse 
 		}
 		since = n
 	}
-	offset, upto, first := 0, t.seq, !q.Has("$skiptoken")
+	cur, first := pageCookie{page: 1, tracking: true, version: t.seq}, !q.Has("$skiptoken")
 	if v := q.Get("$skiptoken"); v != "" {
-		var ok bool
-		if offset, upto, ok = parseTrackingCookie(v); !ok {
+		c, ok := parseCookie(v)
+		if !ok || !c.tracking {
 			return errResponse(http.StatusBadRequest, "0x80060888", "The $skiptoken is not valid.")
 		}
+		cur = c
 	}
+	// The rows created or changed (every row in the initial listing) in
+	// creation order from after the last one listed, then in a delta the
+	// deletions from after the last one listed.
 	ann := wantsLookupNames(prefs)
-	var items []map[string]any
-	for _, id := range t.order {
-		if since < 0 || t.changed[id] > since {
-			items = append(items, s.render(t, t.rows[id], sel, ann))
-		}
-	}
-	if since >= 0 {
-		for _, d := range t.deleted {
-			if _, back := t.rows[d.id]; d.seq > since && !back {
-				items = append(items, map[string]any{
-					"@odata.context": s.URL + APIPath + "/$metadata#" + t.set + "/$deletedEntity",
-					"id":             d.id, "reason": "deleted"})
+	items := make([]map[string]any, 0, min(pageSize, 64))
+	more := false
+	if cur.deleted == 0 {
+		for i := t.after(cur.pos); i < len(t.order); i++ {
+			id := t.order[i]
+			if since >= 0 && t.changed[id] <= since {
+				continue
 			}
+			if len(items) >= pageSize {
+				more = true
+				break
+			}
+			items = append(items, s.render(t, t.rows[id], sel, ann))
+			cur.last, cur.pos = id, t.pos[id]
 		}
 	}
-	offset = min(offset, len(items))
-	end := min(offset+pageSize, len(items))
+	if since >= 0 && !more {
+		from := max(since, cur.deleted)
+		for j := sort.Search(len(t.deleted), func(j int) bool { return t.deleted[j].seq > from }); j < len(t.deleted); j++ {
+			d := t.deleted[j]
+			if _, back := t.rows[d.id]; back {
+				continue
+			}
+			if len(items) >= pageSize {
+				more = true
+				break
+			}
+			items = append(items, map[string]any{
+				"@odata.context": s.URL + APIPath + "/$metadata#" + t.set + "/$deletedEntity",
+				"id":             d.id, "reason": "deleted"})
+			cur.deleted = d.seq
+		}
+	}
+	cur.count += len(items)
 	ctx := s.URL + APIPath + "/$metadata#" + t.set
 	if len(sel) > 0 {
 		ctx += "(" + strings.Join(sel, ",") + ")"
@@ -162,17 +164,14 @@ func (s *Server) trackedQuery(t *table, r apiRequest, q url.Values) apiResponse 
 	if since >= 0 {
 		ctx += "/$delta"
 	}
-	value := items[offset:end]
-	if value == nil {
-		value = []map[string]any{}
-	}
-	out := map[string]any{"@odata.context": ctx, "value": value}
-	if end < len(items) {
-		q.Set("$skiptoken", trackingCookie(end, upto))
+	out := map[string]any{"@odata.context": ctx, "value": items}
+	if more {
+		cur.page++
+		q.Set("$skiptoken", cur.String())
 		out["@odata.nextLink"] = s.URL + APIPath + "/" + t.set + "?" + encodeQuery(q)
 	} else {
 		q.Del("$skiptoken")
-		q.Set("$deltatoken", s.deltaToken(upto))
+		q.Set("$deltatoken", s.deltaToken(cur.version))
 		out["@odata.deltaLink"] = s.URL + APIPath + "/" + t.set + "?" + encodeQuery(q)
 	}
 	b, _ := json.Marshal(out)
