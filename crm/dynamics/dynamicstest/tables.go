@@ -54,8 +54,8 @@ type table struct {
 	key     string // primary key column
 	cols    map[string]colType
 	// maxLen bounds string columns [Writing: max lengths].
-	maxLen  map[string]int
-	rows map[string]row
+	maxLen map[string]int
+	rows   map[string]row
 	// order holds the ids in creation order, pos each row's creation
 	// number (ascending along order, never reused): a page resumes after
 	// the position of the last row it returned (paging.go).
