@@ -167,22 +167,26 @@ type decision struct {
 
 func (h *Handler) answer(w http.ResponseWriter, tenant string, req request, d decision, start time.Time, budget time.Duration) {
 	took := time.Since(start)
-	log := h.o.Log.With("tenant", tenant, "outcome", d.outcome, "took", took)
-	if d.rule != "" {
-		log = log.With("rule", d.rule)
-	}
-	if req.TargetID != "" {
-		log = log.With("targetid", req.TargetID)
-	}
+	level, msg, extra := slog.LevelDebug, "routing: answered", []any(nil)
 	switch d.outcome {
 	case OutcomeTimeout:
-		log.Warn("routing: CRM lookup did not finish within the budget; default routing", "budget", budget, "err", d.err)
+		level, msg, extra = slog.LevelWarn, "routing: CRM lookup did not finish within the budget; default routing", []any{"budget", budget, "err", d.err}
 	case OutcomeError:
-		log.Error("routing: CRM lookup failed; default routing", "err", d.err)
+		level, msg, extra = slog.LevelError, "routing: CRM lookup failed; default routing", []any{"err", d.err}
 	case OutcomeLoopGuard:
-		log.Warn("routing: rule target is the dialled number; default routing")
-	default:
-		log.Debug("routing: answered")
+		level, msg = slog.LevelWarn, "routing: rule target is the dialled number; default routing"
+	}
+	// The attributes are built only for a record that is written: most
+	// answers are Debug, off in production, and this runs per call.
+	if h.o.Log.Enabled(context.Background(), level) {
+		args := []any{"tenant", tenant, "outcome", d.outcome, "took", took}
+		if d.rule != "" {
+			args = append(args, "rule", d.rule)
+		}
+		if req.TargetID != "" {
+			args = append(args, "targetid", req.TargetID)
+		}
+		h.o.Log.Log(context.Background(), level, msg, append(args, extra...)...)
 	}
 	h.o.Metrics.lookup(tenant, d.outcome, took)
 	if d.outcome != OutcomeTarget {
