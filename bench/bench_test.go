@@ -39,7 +39,7 @@ func TestSuiteTiny(t *testing.T) {
 	err := run(ctx, []string{"-only", "backfill,throughput,directory,steady,webhooks,routing,fidelity", "-latency", "1ms", "-calls", "300", "-days", "2", "-customers", "40",
 		"-tenants", "4", "-calls-per-minute", "3", "-cycles", "2",
 		"-webhooks", "200", "-webhook-senders", "4",
-		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2",
+		"-routing-cached", "40", "-routing-uncached", "8", "-routing-workers", "2", "-routing-rate", "1000",
 		"-throughput-calls", "200", "-throughput-latencies", "1ms,2ms", "-directory-records", "300",
 		"-out", out}, &stdout, &stderr)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestSuiteTiny(t *testing.T) {
 	for _, want := range []string{"BENCHMARK", "backfill dynamics", "backfill salesforce", "backfill zoho",
 		"steady 4 tenants", "(floor ", "webhooks", "routing 2 callers", "CRM requests per written call",
 		"throughput dynamics 1ms", "throughput dynamics 2ms", "wall / request floor", "callsync CPU (user+sys)",
-		"directory load 300 records", "store bytes per million numbers", "from the phone directory",
+		"directory load 300 records", "store bytes per million numbers", "from the phone directory", "from the phone directory, offered 1000/s",
 		"fidelity 425 callers, 17 formats", "national slash", "recall over the eligible (crm.directory: mirror)", "crm.directory: live: precision / recall"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -90,7 +90,8 @@ func TestSuiteTiny(t *testing.T) {
 		t.Errorf("webhooks: %+v", h)
 	}
 	if r := res.Routing; r == nil || r.Cached.Targets != 40 || r.Uncached.Targets != 8 || r.CRMRequestsCached != 0 || r.CRMRequestsUncached == 0 ||
-		r.Directory.Targets != 48 || r.CRMRequestsDirectory != 0 {
+		r.Directory.Targets != 48 || r.CRMRequestsDirectory != 0 || r.DirectoryPaced.Targets != 48 || r.CRMRequestsPaced != 0 ||
+		r.DirectoryPaced.P99MS <= 0 || r.DirectoryOfferedPerS != 1000 {
 		t.Errorf("routing: %+v", r)
 	}
 	if len(res.Directory) != 1 || !res.Directory[0].OK || res.Directory[0].Numbers != 300 || res.Directory[0].StoreBytes == 0 || res.Directory[0].PeakRSSMiB <= 0 {

@@ -70,6 +70,7 @@ type options struct {
 	RoutingCached   int
 	RoutingUncached int
 	RoutingWorkers  int
+	RoutingRate     float64
 
 	// Throughput: a Dynamics backfill of ThroughputCalls at each latency.
 	ThroughputLatencies []time.Duration
@@ -185,6 +186,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RoutingCached, "routing-cached", 5_000, "routing: cached lookups")
 	fs.IntVar(&o.RoutingUncached, "routing-uncached", 500, "routing: uncached lookups")
 	fs.IntVar(&o.RoutingWorkers, "routing-workers", 8, "routing: concurrent callers")
+	fs.Float64Var(&o.RoutingRate, "routing-rate", 500, "routing: lookups offered per second in the paced pass from the phone directory")
 	lats := fs.String("throughput-latencies", "20ms,100ms", "throughput: simulated latencies of the Dynamics backfill")
 	fs.IntVar(&o.ThroughputCalls, "throughput-calls", 20_000, "throughput: calls in each backfill (over -days)")
 	fs.BoolVar(&o.Scale, "scale", false, "also run the Dynamics backfill of -scale-calls over -scale-days and compare its peak RSS with the -calls one (minutes)")
@@ -234,8 +236,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-tenants, -calls-per-minute and -cycles must be positive")
 	case o.Webhooks <= 0 || o.WebhookSenders <= 0 || o.WebhookRate <= 0:
 		return o, fmt.Errorf("-webhooks, -webhook-senders and -webhook-rate must be positive")
-	case o.RoutingCached <= 0 || o.RoutingUncached <= 0 || o.RoutingWorkers <= 0:
-		return o, fmt.Errorf("-routing-cached, -routing-uncached and -routing-workers must be positive")
+	case o.RoutingCached <= 0 || o.RoutingUncached <= 0 || o.RoutingWorkers <= 0 || o.RoutingRate <= 0:
+		return o, fmt.Errorf("-routing-cached, -routing-uncached, -routing-workers and -routing-rate must be positive")
 	case o.SteadyDirectory != "mirror" && o.SteadyDirectory != "live":
 		return o, fmt.Errorf("-steady-directory: want mirror or live, not %q", o.SteadyDirectory)
 	case o.PGMaxConns <= 0 || o.FailoverReplicas < 2 || o.FailoverTenants <= 0:

@@ -36,9 +36,17 @@ type RoutingResult struct {
 	CRMRequestsCached   int `json:"crm_requests_cached"`
 	CRMRequestsUncached int `json:"crm_requests_uncached"`
 	// Directory: every customer, once, from a tenant whose phone
-	// directory holds them (none cached).
+	// directory holds them (none cached), the callers back to back (the
+	// machine saturated: the latency is mostly queueing for its cores).
 	Directory            RoutingLatency `json:"directory"`
 	CRMRequestsDirectory int            `json:"crm_requests_directory"`
+	// DirectoryPaced: every customer, once, new to a third tenant's
+	// matcher over the same phone directory, lookup i due at start +
+	// i/DirectoryOfferedPerS (Enreach asks as calls arrive; the latency
+	// counts from the due time).
+	DirectoryPaced       RoutingLatency `json:"directory_paced"`
+	DirectoryOfferedPerS float64        `json:"directory_offered_per_second"`
+	CRMRequestsPaced     int            `json:"crm_requests_directory_paced"`
 	// DoubleMSPerUncached is the mean time the CRM double took to answer
 	// per uncached lookup (the simulated latency comes on top).
 	DoubleMSPerUncached float64  `json:"crm_double_ms_per_uncached_lookup"`
@@ -61,7 +69,7 @@ const (
 )
 
 func runRouting(ctx context.Context, o options) (RoutingResult, error) {
-	r := RoutingResult{Workers: o.RoutingWorkers}
+	r := RoutingResult{Workers: o.RoutingWorkers, DirectoryOfferedPerS: o.RoutingRate}
 	st, remove, err := tempStore(ctx, "routing")
 	if err != nil {
 		return r, err
@@ -130,12 +138,25 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	if err := directory.Refresh(ctx, dirCfg.Name); err != nil {
 		return r, err
 	}
+	// A third tenant over the same phone directory, its matcher new to
+	// every number, for the paced lookups.
+	pacedCfg := dirCfg
+	pacedCfg.Name = cfg.Name + "-directory-paced"
+	mPaced := match.New(cc, match.Options{Region: cfg.DefaultRegion, TTL: cfg.Routing.CacheTTL.D(), Fields: routing.Fields(cfg.Routing.Rules), Directory: phones})
+	if err := st.SaveUserMap(ctx, pacedCfg.Name, maps); err != nil {
+		return r, err
+	}
+	if err := directory.Refresh(ctx, pacedCfg.Name); err != nil {
+		return r, err
+	}
 	h := routing.NewHandler(routing.TenantsFunc(func(name string) (routing.Tenant, bool) {
 		switch name {
 		case cfg.Name:
 			return routing.Tenant{Name: cfg.Name, Config: cfg, Matcher: m, CRM: cc}, true
 		case dirCfg.Name:
 			return routing.Tenant{Name: dirCfg.Name, Config: dirCfg, Matcher: mDir, CRM: cc}, true
+		case pacedCfg.Name:
+			return routing.Tenant{Name: pacedCfg.Name, Config: pacedCfg, Matcher: mPaced, CRM: cc}, true
 		}
 		return routing.Tenant{}, false
 	}), routing.Options{Directory: directory, Log: log})
@@ -150,8 +171,11 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		return r, fmt.Errorf("warming the matcher: %w", err)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.RoutingWorkers}, Timeout: 10 * time.Second}
-	lookups := func(url string, numbers []string) (RoutingLatency, int, []string) {
+	// lookups sends one lookup per number from the workers; with rate > 0
+	// lookup i is due at start + i/rate and its latency counts from then.
+	lookups := func(url string, numbers []string, rate float64) (RoutingLatency, int, []string) {
 		before := dyn.Requests()
+		start := time.Now()
 		var (
 			next     atomic.Int64
 			targets  atomic.Int64
@@ -169,11 +193,15 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 					if i >= len(numbers) || ctx.Err() != nil {
 						return
 					}
+					due := time.Now()
+					if rate > 0 {
+						due = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+						time.Sleep(time.Until(due))
+					}
 					body := fmt.Sprintf(`{"anum":%q,"bnum":%q,"targetid":"SALES_QUEUE"}`, numbers[i], routingQueue)
 					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("X-Benemen-APIKey", routingKey)
-					start := time.Now()
 					resp, err := client.Do(req)
 					if err != nil {
 						mu.Lock()
@@ -183,7 +211,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 					}
 					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
-					took := time.Since(start)
+					took := time.Since(due)
 					mu.Lock()
 					lat = append(lat, took)
 					switch {
@@ -201,15 +229,23 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 		return rl, dyn.Requests() - before, problems
 	}
 	var problems []string
-	r.Cached, r.CRMRequestsCached, problems = lookups(url, w.customers[:o.RoutingCached])
+	r.Cached, r.CRMRequestsCached, problems = lookups(url, w.customers[:o.RoutingCached], 0)
 	r.Problems = append(r.Problems, problems...)
 	up0 := proxy.Upstream()
-	r.Uncached, r.CRMRequestsUncached, problems = lookups(url, w.customers[o.RoutingCached:])
+	r.Uncached, r.CRMRequestsUncached, problems = lookups(url, w.customers[o.RoutingCached:], 0)
 	r.DoubleMSPerUncached = ms((proxy.Upstream() - up0) / time.Duration(max(1, r.Uncached.N)))
 	r.Problems = append(r.Problems, problems...)
 	// Every caller is new to the directory tenant: none is cached.
-	r.Directory, r.CRMRequestsDirectory, problems = lookups(srv.URL+"/routing/"+dirCfg.Name, w.customers)
+	r.Directory, r.CRMRequestsDirectory, problems = lookups(srv.URL+"/routing/"+dirCfg.Name, w.customers, 0)
 	r.Problems = append(r.Problems, problems...)
+	r.DirectoryPaced, r.CRMRequestsPaced, problems = lookups(srv.URL+"/routing/"+pacedCfg.Name, w.customers, o.RoutingRate)
+	r.Problems = append(r.Problems, problems...)
+	if r.DirectoryPaced.Targets != len(w.customers) {
+		r.Problems = append(r.Problems, fmt.Sprintf("owner targets: %d of %d paced lookups from the directory", r.DirectoryPaced.Targets, len(w.customers)))
+	}
+	if r.CRMRequestsPaced != 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("paced lookups from the directory made %d CRM requests", r.CRMRequestsPaced))
+	}
 	if r.Directory.Targets != len(w.customers) {
 		r.Problems = append(r.Problems, fmt.Sprintf("owner targets: %d of %d lookups from the directory", r.Directory.Targets, len(w.customers)))
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/match"
+	"github.com/callsync/callsync/phonedir"
+	"github.com/callsync/callsync/store"
 )
 
 var benchCRMLatency = flag.Duration("routing.crm_latency", 20*time.Millisecond,
@@ -29,12 +32,15 @@ var benchCRMLatency = flag.Duration("routing.crm_latency", 20*time.Millisecond,
 //
 // cached: repeat callers whose numbers the jobs have already looked up.
 // uncached: a new caller every request (one CRM Lookup each).
+// directory: callers answered from the phone directory (crm.directory:
+// mirror) in a SQLite store, each number new to the matcher.
 func BenchmarkRouting(b *testing.B) {
 	const customers = 1000
 	for _, bc := range []struct {
-		name   string
-		cached bool
-	}{{"cached", true}, {"uncached", false}} {
+		name      string
+		cached    bool
+		directory bool
+	}{{"cached", true, false}, {"uncached", false, false}, {"directory", false, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := config.DefaultTenant()
 			cfg.Name, cfg.DefaultRegion = tenantID, "FI"
@@ -51,7 +57,11 @@ func BenchmarkRouting(b *testing.B) {
 					Phones:  map[string]string{"mobilephone": benchNumber(i), "telephone1": "+35891234567"},
 				})
 			}
-			m := match.New(fc, match.Options{Region: "FI", TTL: cfg.Routing.CacheTTL.D(), Fields: Fields(cfg.Routing.Rules)})
+			mo := match.Options{Region: "FI", TTL: cfg.Routing.CacheTTL.D(), Fields: Fields(cfg.Routing.Rules)}
+			if bc.directory {
+				mo.Directory = benchPhoneDirectory(b, b.N)
+			}
+			m := match.New(fc, mo)
 			if bc.cached { // the calls job has seen these callers
 				raws := make([]string, customers)
 				for i := range raws {
@@ -70,7 +80,7 @@ func BenchmarkRouting(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				anum := benchNumber(i % customers)
-				if !bc.cached {
+				if !bc.cached && !bc.directory || bc.directory && i >= customers {
 					anum = benchNumber(i) // never seen before
 				}
 				r := httptest.NewRequest(http.MethodPost, "/routing/"+tenantID,
@@ -81,7 +91,7 @@ func BenchmarkRouting(b *testing.B) {
 				start := time.Now()
 				h.ServeHTTP(w, r)
 				lat = append(lat, time.Since(start))
-				if w.Code != http.StatusOK && (bc.cached || i < customers) {
+				if w.Code != http.StatusOK && (bc.cached || bc.directory || i < customers) {
 					b.Fatalf("request %d: status %d", i, w.Code)
 				}
 			}
@@ -92,6 +102,32 @@ func BenchmarkRouting(b *testing.B) {
 			b.ReportMetric(float64(fc.lookups.Load()-before)/float64(b.N), "crm-req/op")
 		})
 	}
+}
+
+// benchPhoneDirectory is a phone directory in a temporary SQLite store
+// holding n contacts: contact i has benchNumber(i) on mobilephone, owned as
+// in BenchmarkRouting.
+func benchPhoneDirectory(b *testing.B, n int) *phonedir.Directory {
+	b.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "callsync.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Now().UTC()
+	recs := make([]store.DirectoryRecord, 0, n)
+	for i := range n {
+		id := fmt.Sprintf("c%d", i)
+		recs = append(recs, store.DirectoryRecord{ID: id, Numbers: []store.DirectoryNumber{{
+			Entity: string(crm.Contact), RecordID: id, Field: "mobilephone", E164: benchNumber(i), Raw: benchNumber(i),
+			Region: "FI", OwnerID: fmt.Sprintf("owner-%d", i%50), Modified: now,
+		}}})
+	}
+	if err := st.ReplaceDirectoryRecords(ctx, tenantID, string(crm.Contact), 1, recs, now); err != nil {
+		b.Fatal(err)
+	}
+	return phonedir.New(st, nil, phonedir.Options{Tenant: tenantID, Region: "FI"})
 }
 
 // benchNumber is the i-th customer's mobile number (+35850 + 7 digits).
