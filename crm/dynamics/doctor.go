@@ -32,6 +32,14 @@ func (c *Client) Doctor(ctx context.Context) ([]crm.Check, error) {
 	// Authentication: the client credentials grant
 	// (https://learn.microsoft.com/power-apps/developer/data-platform/authenticate-oauth).
 	if _, err := c.tokens.Token(); err != nil {
+		// An answer from the token endpoint (oauth2.RetrieveError) refused
+		// the grant; any other error means no answer came (DNS, connection,
+		// TLS, timeout), and the credentials were never judged.
+		if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) {
+			add(crm.CheckFail, "auth", "could not reach the Entra ID token endpoint: "+tokenReason(err),
+				"check authority_url (default https://login.microsoftonline.com) and tenant_id, and that this host reaches it (DNS, firewall, proxy)")
+			return out, nil
+		}
 		add(crm.CheckFail, "auth", "Entra ID refused the client credentials: "+tokenReason(err),
 			"check tenant_id, client_id and client_secret of the app registration (Entra ID > App registrations > Certificates & secrets: use the secret's Value, not its Secret ID, and check it has not expired)")
 		return out, nil

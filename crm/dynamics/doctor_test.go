@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +180,11 @@ func TestDoctorShapes(t *testing.T) {
 		{name: "bad secret", shape: func(_ *dynamicstest.Server, d *dynamics.Config, _ *dynamics.OrgNeeds) {
 			d.ClientSecret = "wrong-secret-value"
 		}, check: "auth", status: crm.CheckFail, detail: "invalid_client", worst: crm.CheckFail},
+		{name: "token endpoint unreachable", shape: func(_ *dynamicstest.Server, d *dynamics.Config, _ *dynamics.OrgNeeds) {
+			closed := httptest.NewServer(http.NotFoundHandler())
+			closed.Close()
+			d.AuthorityURL = closed.URL
+		}, check: "auth", status: crm.CheckFail, detail: "could not reach the Entra ID token endpoint", worst: crm.CheckFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := fullOrg(t, tc.shape, tc.o)
