@@ -76,6 +76,11 @@ type Syncer struct {
 	// the context ends (SIGTERM), so its outcome is known and recorded
 	// (default DefaultWriteGrace). No new batch starts once it ended.
 	WriteGrace time.Duration
+	// BackfillWindowCalls is the most calls one window of a manual
+	// backfill or the nightly re-sync processes (default
+	// DefaultBackfillWindowCalls): windows are sized by the calls they
+	// hold, so memory does not grow with the density of the range.
+	BackfillWindowCalls int
 	// Decisions, when set, stores each call's outcome and what led to it
 	// (callsync explain).
 	Decisions DecisionLog
@@ -209,20 +214,42 @@ func (s *Syncer) log() *slog.Logger {
 // Malformed records are quarantined and the rest go on. An error means the
 // window was not completely processed and must be read again.
 func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o SyncOptions) (Summary, error) {
-	var sum Summary
+	r, err := readWindow(ctx, t, w)
+	if err != nil {
+		return Summary{}, err
+	}
+	return s.processWindow(ctx, t, r, o)
+}
+
+// windowRead is one window as read from Enreach: its calls merged, and the
+// records that could not be read.
+type windowRead struct {
+	calls      []Call
+	bad1, bad2 []enreach.Malformed
+}
+
+// readWindow reads the user call events and service calls of w.
+func readWindow(ctx context.Context, t *Tenant, w enreach.Window) (windowRead, error) {
 	calls, bad1, err := t.Enreach.Calls(ctx, w)
 	if err != nil {
-		return sum, fmt.Errorf("enreach calls: %w", err)
+		return windowRead{}, fmt.Errorf("enreach calls: %w", err)
 	}
 	scs, bad2, err := t.Enreach.ServiceCalls(ctx, w)
 	if err != nil {
-		return sum, fmt.Errorf("enreach service calls: %w", err)
+		return windowRead{}, fmt.Errorf("enreach service calls: %w", err)
 	}
+	return windowRead{calls: Merge(calls, scs), bad1: bad1, bad2: bad2}, nil
+}
+
+// processWindow quarantines a window's malformed records and processes its
+// calls.
+func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions) (Summary, error) {
+	var sum Summary
 	if !o.DryRun {
 		for _, q := range []struct {
 			source string
 			bad    []enreach.Malformed
-		}{{SourceCalls, bad1}, {SourceServiceCalls, bad2}} {
+		}{{SourceCalls, r.bad1}, {SourceServiceCalls, r.bad2}} {
 			n, err := s.quarantine(ctx, t, q.source, q.bad)
 			if err != nil {
 				return sum, err
@@ -230,7 +257,7 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 			sum.Quarantined += n
 		}
 	}
-	got, err := s.ProcessCalls(ctx, t, Merge(calls, scs), o)
+	got, err := s.ProcessCalls(ctx, t, r.calls, o)
 	sum.Add(got)
 	return sum, err
 }

@@ -25,8 +25,14 @@ const (
 	CatchUpChunk = 6 * time.Hour
 	// DebugLookback is how far back the first run looks with run_in_debug_mode.
 	DebugLookback = 45 * 24 * time.Hour
-	// BackfillChunk is the window size of a manual backfill.
+	// BackfillChunk is the longest window of a manual backfill (and the
+	// nightly re-sync): a stretch without calls is read a day at a time.
 	BackfillChunk = 24 * time.Hour
+	// BackfillFirstWindow is the first window of a backfill; the next ones
+	// are sized from the calls a window held (backfillNext).
+	BackfillFirstWindow = time.Hour
+	// DefaultBackfillWindowCalls is the default Syncer.BackfillWindowCalls.
+	DefaultBackfillWindowCalls = 2000
 )
 
 // RunCalls is one run of the calls job for a tenant: from the watermark (less
@@ -87,31 +93,70 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	})
 }
 
+// backfill reads [from, to) by call start time in windows bounded by a
+// number of calls, not by a duration, so what one window holds in memory
+// (records, decisions, ledger rows, writes in flight) is the same for a
+// dense range as for a sparse one. Enreach cannot count the calls of a
+// window before sending them, so each window is sized from the density the
+// last one showed (backfillNext); a window that still holds more than the
+// cap is dropped unprocessed and read again shorter. Window edges are whole
+// seconds, the API's precision, and each window is [start, end) by call
+// start, so a call starting exactly on an edge is in the later window only.
+// A window of one second is processed whatever it holds.
 func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
-	{
-		var sum Summary
-		from, to := from.UTC(), to.UTC()
-		total := to.Sub(from)
-		for start := from; start.Before(to); {
-			if stopped(o.Stop) {
-				return sum, errors.New("stopped")
-			}
-			end := start.Add(BackfillChunk)
-			if end.After(to) {
-				end = to
-			}
-			got, err := s.SyncWindow(ctx, t, enreach.Window{From: start, To: end}, o)
-			sum.Add(got)
-			if err != nil {
-				return sum, err
-			}
-			start = end
-			if progress != nil {
-				progress(start.Sub(from), total, sum)
-			}
-		}
-		return sum, nil
+	var sum Summary
+	from, to = from.UTC(), to.UTC()
+	total := to.Sub(from)
+	limit := s.BackfillWindowCalls
+	if limit <= 0 {
+		limit = DefaultBackfillWindowCalls
 	}
+	size := BackfillFirstWindow
+	// Enreach filters by whole seconds: splitWindow widens a window to
+	// them, so edges between windows are kept on whole seconds.
+	for start := from.Truncate(time.Second); start.Before(to); {
+		if stopped(o.Stop) {
+			return sum, errors.New("stopped")
+		}
+		end := start.Add(size)
+		if end.After(to) {
+			end = to
+		}
+		r, err := readWindow(ctx, t, enreach.Window{From: start, To: end})
+		if err != nil {
+			return sum, err
+		}
+		d := end.Sub(start)
+		next := backfillNext(d, len(r.calls), limit)
+		if len(r.calls) > limit && d > time.Second {
+			size = next // read again, shorter; nothing of it was processed
+			continue
+		}
+		got, err := s.processWindow(ctx, t, r, o)
+		sum.Add(got)
+		if err != nil {
+			return sum, err
+		}
+		start, size = end, next
+		if progress != nil {
+			progress(end.Sub(from), total, sum)
+		}
+	}
+	return sum, nil
+}
+
+// backfillNext sizes the window after one of length d that held n calls:
+// at that density it would hold half of limit, so a window twice as dense
+// as the last still fits. It at most doubles (after a quiet stretch the
+// next may be busy), is whole seconds, at least one second and at most
+// BackfillChunk. For n > limit it is shorter than d (when d > 1 s).
+func backfillNext(d time.Duration, n, limit int) time.Duration {
+	next := 2 * d
+	if n > 0 {
+		next = min(next, time.Duration(float64(d)*float64(limit)/2/float64(n)))
+	}
+	next = min(next.Truncate(time.Second), BackfillChunk)
+	return max(next, time.Second)
 }
 
 // Retroactive is the nightly re-sync: once a night per tenant at a random

@@ -1,0 +1,89 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/jobs"
+)
+
+// A backfill reads its range in windows bounded by a number of calls: over
+// a range with quiet hours, a dense minute (one call every second, so window
+// edges fall exactly on call starts) and one second holding more calls than
+// the cap, every processed window holds at most the cap (one second, the
+// API's precision, excepted), the windows tile the range, and every call is
+// written once.
+func TestBackfillWindowsBoundedByCalls(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	const limit = 5
+	w.syncer.BackfillWindowCalls = limit
+	customer := "+358401111111"
+	want := 0
+	add := func(at time.Time) {
+		w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, at, 5*time.Second, time.Minute))
+		want++
+	}
+	for h := 0; h < 24; h += 3 { // quiet: one call every three hours
+		add(day.Add(time.Duration(h)*time.Hour + 17*time.Minute))
+	}
+	dense := day.Add(10 * time.Hour)
+	for i := 0; i < 60; i++ { // one call every second for a minute
+		add(dense.Add(time.Duration(i) * time.Second))
+	}
+	for i := 0; i < 3; i++ { // queue calls inside the dense minute (service call and agent leg)
+		sc, leg := enreachtest.QueueCall(w.sales, &w.bob, customer, dense.Add(time.Duration(7+20*i)*time.Second), 2*time.Second, time.Minute)
+		w.en.AddServiceCalls(sc)
+		w.en.AddCalls(*leg)
+		want++
+	}
+	crowd := day.Add(15 * time.Hour)
+	for i := 0; i < 2*limit+1; i++ { // more than the cap in one second
+		add(crowd)
+	}
+	add(crowd.Add(time.Second))
+	add(day.Add(24*time.Hour - time.Second)) // the last second of the range
+
+	type win struct {
+		from, to time.Duration
+		seen     int
+	}
+	var wins []win
+	var last jobs.Summary
+	var at time.Duration
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, func(done, total time.Duration, s jobs.Summary) {
+		wins = append(wins, win{at, done, s.Seen - last.Seen})
+		at, last = done, s
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wins) == 0 || at != 24*time.Hour {
+		t.Fatalf("progress ended at %v after %d windows, want the whole day", at, len(wins))
+	}
+	for _, x := range wins {
+		if x.to <= x.from {
+			t.Fatalf("window %v..%v is empty or goes back", x.from, x.to)
+		}
+		if x.seen > limit && x.to-x.from > time.Second {
+			t.Errorf("window %v..%v held %d calls, more than the cap %d", x.from, x.to, x.seen, limit)
+		}
+	}
+	if got := len(w.ours()); got != want { // ours fails on an activity written twice
+		t.Fatalf("%d activities written, want %d (windows: %v)", got, want, wins)
+	}
+	if sum.Written != want {
+		t.Fatalf("summary says %d written, want %d", sum.Written, want)
+	}
+	// Run again: every call is recognised from the ledger, none is written.
+	before := len(w.crm.Written())
+	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.crm.Written()); n != before || sum.Written != 0 {
+		t.Fatalf("the repeated backfill wrote %d (summary %d)", n-before, sum.Written)
+	}
+}
