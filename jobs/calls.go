@@ -230,6 +230,13 @@ type windowRead struct {
 
 // readWindow reads the user call events and service calls of w.
 func readWindow(ctx context.Context, t *Tenant, w enreach.Window) (windowRead, error) {
+	return readCalls(ctx, t, w, nil)
+}
+
+// readCalls reads the user call events and service calls of w and merges
+// them; with keep set, only the calls whose first record (the earliest
+// StartTime of the records sharing its CallId) keep accepts.
+func readCalls(ctx context.Context, t *Tenant, w enreach.Window, keep func(first time.Time) bool) (windowRead, error) {
 	calls, bad1, err := t.Enreach.Calls(ctx, w)
 	if err != nil {
 		return windowRead{}, fmt.Errorf("enreach calls: %w", err)
@@ -238,7 +245,31 @@ func readWindow(ctx context.Context, t *Tenant, w enreach.Window) (windowRead, e
 	if err != nil {
 		return windowRead{}, fmt.Errorf("enreach service calls: %w", err)
 	}
-	return windowRead{calls: Merge(calls, scs), bad1: bad1, bad2: bad2}, nil
+	merged := Merge(calls, scs)
+	if keep != nil {
+		first := make(map[string]time.Time, len(merged))
+		see := func(id string, at time.Time) {
+			k := strings.ToLower(id)
+			if f, ok := first[k]; !ok || at.Before(f) {
+				first[k] = at
+			}
+		}
+		for _, c := range calls {
+			see(c.CallID, c.StartTime)
+		}
+		for _, sc := range scs {
+			see(sc.CallID, sc.StartTime)
+		}
+		kept := merged[:0]
+		for _, c := range merged {
+			if keep(first[strings.ToLower(c.ID)]) {
+				kept = append(kept, c)
+			}
+		}
+		clear(merged[len(kept):])
+		merged = kept
+	}
+	return windowRead{calls: merged, bad1: bad1, bad2: bad2}, nil
 }
 
 // processWindow quarantines a window's malformed records and processes its

@@ -31,6 +31,12 @@ const (
 	// BackfillFirstWindow is the first window of a backfill; the next ones
 	// are sized from the calls a window held (backfillNext).
 	BackfillFirstWindow = time.Hour
+	// BackfillCallSpan is how far apart the records of one call may start
+	// and still be read together by a backfill window: a queue call's
+	// service call and its agent's leg, a transferred call's legs. A window
+	// reads records this far before and after itself and processes the
+	// calls whose first record starts inside it.
+	BackfillCallSpan = 15 * time.Minute
 	// DefaultBackfillWindowCalls is the default Syncer.BackfillWindowCalls.
 	DefaultBackfillWindowCalls = 2000
 )
@@ -100,9 +106,12 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 // window before sending them, so each window is sized from the density the
 // last one showed (backfillNext); a window that still holds more than the
 // cap is dropped unprocessed and read again shorter. Window edges are whole
-// seconds, the API's precision, and each window is [start, end) by call
-// start, so a call starting exactly on an edge is in the later window only.
-// A window of one second is processed whatever it holds.
+// seconds, the API's precision. A call belongs to the window its first
+// record starts in ([start, end): a call starting exactly on an edge is in
+// the later window only); records are read BackfillCallSpan beyond both
+// edges, so a queue call whose agent leg starts in the next window, or a
+// transferred call, is decided once with all its records. A window of one
+// second is processed whatever it holds.
 func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
 	var sum Summary
 	from, to = from.UTC(), to.UTC()
@@ -122,7 +131,8 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		if end.After(to) {
 			end = to
 		}
-		r, err := readWindow(ctx, t, enreach.Window{From: start, To: end})
+		r, err := readCalls(ctx, t, enreach.Window{From: start.Add(-BackfillCallSpan), To: end.Add(BackfillCallSpan)},
+			func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
 		if err != nil {
 			return sum, err
 		}
