@@ -137,7 +137,11 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			return sum, err
 		}
 		d := end.Sub(start)
-		next := backfillNext(d, len(r.calls), limit)
+		busy := d // from the window's first call to its end
+		if len(r.calls) > 0 {
+			busy = min(max(end.Sub(r.calls[0].Start), time.Second), d)
+		}
+		next := backfillNext(d, busy, len(r.calls), limit)
 		if len(r.calls) > limit && d > time.Second {
 			size = next // read again, shorter; nothing of it was processed
 			continue
@@ -155,15 +159,16 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	return sum, nil
 }
 
-// backfillNext sizes the window after one of length d that held n calls:
-// at that density it would hold half of limit, so a window twice as dense
-// as the last still fits. It at most doubles (after a quiet stretch the
-// next may be busy), is whole seconds, at least one second and at most
-// BackfillChunk. For n > limit it is shorter than d (when d > 1 s).
-func backfillNext(d time.Duration, n, limit int) time.Duration {
+// backfillNext sizes the window after one of length d that held n calls,
+// the first of them busy before its end: at that density (n over busy, so
+// a window that was quiet until a busy morning is not taken for a quiet
+// one) the next would hold half of limit, so a window twice as dense still
+// fits. It at most doubles, is whole seconds, at least one second and at
+// most BackfillChunk. For n > limit it is shorter than d (when d > 1 s).
+func backfillNext(d, busy time.Duration, n, limit int) time.Duration {
 	next := 2 * d
 	if n > 0 {
-		next = min(next, time.Duration(float64(d)*float64(limit)/2/float64(n)))
+		next = min(next, time.Duration(float64(busy)*float64(limit)/2/float64(n)))
 	}
 	next = min(next.Truncate(time.Second), BackfillChunk)
 	return max(next, time.Second)
