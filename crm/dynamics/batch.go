@@ -52,17 +52,25 @@ type opResponse struct {
 	cid    int
 }
 
+// The boundaries of a $batch request: a prefix and a UUID.
+const (
+	batchPrefix     = "batch_"
+	changesetPrefix = "changeset_"
+)
+
 // encodeBatch writes parts as a $batch body and returns its Content-Type.
 func encodeBatch(parts []part) (string, []byte) {
-	boundary := "batch_" + uuid.NewString()
+	boundary := batchPrefix + uuid.NewString()
 	var b bytes.Buffer
+	// Sized up front: growing by doubling copied the body several times.
+	b.Grow(batchSize(parts, len(boundary), len(changesetPrefix)+len(boundary)-len(batchPrefix)))
 	for _, p := range parts {
 		b.WriteString("--" + boundary + "\r\n")
 		if p.single != nil {
 			writeOp(&b, *p.single)
 			continue
 		}
-		cs := "changeset_" + uuid.NewString()
+		cs := changesetPrefix + uuid.NewString()
 		b.WriteString(`Content-Type: multipart/mixed; boundary="` + cs + "\"\r\n\r\n")
 		for _, o := range p.changeset {
 			b.WriteString("--" + cs + "\r\n")
@@ -72,6 +80,38 @@ func encodeBatch(parts []part) (string, []byte) {
 	}
 	b.WriteString("--" + boundary + "--\r\n")
 	return `multipart/mixed; boundary="` + boundary + `"`, b.Bytes()
+}
+
+// batchSize is the length of encodeBatch's body for a top-level boundary
+// of nb bytes and changeset boundaries of nc bytes.
+func batchSize(parts []part, nb, nc int) int {
+	size := nb + 6 // --b--CRLF
+	for _, p := range parts {
+		size += nb + 4 // --bCRLF
+		if p.single != nil {
+			size += opSize(*p.single)
+			continue
+		}
+		size += len(`Content-Type: multipart/mixed; boundary=""`) + nc + 4
+		for _, o := range p.changeset {
+			size += nc + 4 + opSize(o)
+		}
+		size += nc + 6
+	}
+	return size
+}
+
+// opSize is the length writeOp writes for o.
+func opSize(o op) int {
+	size := len("Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n") +
+		len(o.method) + 1 + len(o.url) + len(" HTTP/1.1\r\n") + 2 + len(o.body) + 2
+	if o.cid > 0 {
+		size += len("Content-ID: \r\n") + len(strconv.Itoa(o.cid))
+	}
+	for _, h := range o.header {
+		size += len(h[0]) + 2 + len(h[1]) + 2
+	}
+	return size
 }
 
 func writeOp(b *bytes.Buffer, o op) {
@@ -102,7 +142,7 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 	// One reader for every embedded response: each is read to its end
 	// before the next part starts.
-	br := bufio.NewReader(nil)
+	d := &batchDecoder{br: bufio.NewReader(nil)}
 	var out [][]opResponse
 	for {
 		p, err := mr.NextPart()
@@ -112,7 +152,7 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 		if err != nil {
 			return out, fmt.Errorf("batch response: %w", err)
 		}
-		rs, err := readPart(p, br)
+		rs, err := d.readPart(p)
 		if err != nil {
 			return out, err
 		}
@@ -120,38 +160,137 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 	}
 }
 
-func readPart(p *multipart.Part, br *bufio.Reader) ([]opResponse, error) {
+// batchDecoder holds what decodeBatch reuses from one part to the next.
+type batchDecoder struct {
+	br  *bufio.Reader
+	buf bytes.Buffer // a changeset's bytes
+	rd  bytes.Reader // one of its parts
+}
+
+func (d *batchDecoder) readPart(p *multipart.Part) ([]opResponse, error) {
 	mt, params, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, fmt.Errorf("batch response part: %w", err)
 	}
 	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(p, params["boundary"])
-		var out []opResponse
-		for {
-			q, err := mr.NextPart()
-			if err == io.EOF {
-				return out, nil
-			}
-			if err != nil {
-				return out, fmt.Errorf("changeset response: %w", err)
-			}
-			r, err := readHTTP(q, q.Header, br)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, r)
+		d.buf.Reset()
+		if _, err := d.buf.ReadFrom(p); err != nil {
+			return nil, fmt.Errorf("changeset response: %w", err)
 		}
+		if out, ok, err := d.changeset(d.buf.Bytes(), params["boundary"]); ok {
+			return out, err
+		}
+		return readChangeset(bytes.NewReader(d.buf.Bytes()), params["boundary"], d.br)
 	}
-	r, err := readHTTP(p, p.Header, br)
+	r, err := readHTTP(p, p.Header, d.br)
 	if err != nil {
 		return nil, err
 	}
 	return []opResponse{r}, nil
 }
 
+// readChangeset reads a changeset's parts with mime/multipart.
+func readChangeset(r io.Reader, boundary string, br *bufio.Reader) ([]opResponse, error) {
+	mr := multipart.NewReader(r, boundary)
+	var out []opResponse
+	for {
+		q, err := mr.NextPart()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("changeset response: %w", err)
+		}
+		r, err := readHTTP(q, q.Header, br)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+}
+
+// changeset reads a changeset's parts from its bytes without a
+// multipart.Reader (each holds a 4 KB buffer, one per written activity).
+// It takes the common shape only (RFC 2046 §5.1.1): the first delimiter line
+// at the start, CRLF line ends, parts without a Content-Transfer-Encoding
+// to decode; ok is false for anything else, which readChangeset reads.
+func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, ok bool, err error) {
+	if boundary == "" {
+		return nil, false, nil
+	}
+	dash := "--" + boundary
+	rest, ok := delimiterLine(b, dash)
+	if !ok || rest == nil {
+		return nil, false, nil
+	}
+	next := "\r\n" + dash
+	for {
+		// The part ends at the next CRLF--boundary followed by a space,
+		// tab, CR, LF or "--" (as mime/multipart reads it); that line must
+		// then be a delimiter line.
+		end := -1
+		var after []byte
+		for from := 0; end < 0; {
+			i := bytes.Index(rest[from:], []byte(next))
+			if i < 0 {
+				return nil, false, nil
+			}
+			i += from
+			tail := rest[i+len(next):]
+			if len(tail) > 0 && (bytes.IndexByte([]byte(" \t\r\n"), tail[0]) >= 0 || bytes.HasPrefix(tail, []byte("--"))) {
+				a, ok := delimiterLine(rest[i+2:], dash)
+				if !ok {
+					return nil, false, nil
+				}
+				end, after = i, a
+			}
+			from = i + 1
+		}
+		d.rd.Reset(rest[:end])
+		d.br.Reset(&d.rd)
+		h, herr := textproto.NewReader(d.br).ReadMIMEHeader()
+		if herr != nil || h.Get("Content-Transfer-Encoding") != "" && !strings.EqualFold(h.Get("Content-Transfer-Encoding"), "binary") {
+			return nil, false, nil
+		}
+		r, err := readResponse(d.br, h)
+		if err != nil {
+			return out, true, err
+		}
+		out = append(out, r)
+		if after == nil {
+			return out, true, nil
+		}
+		rest = after
+	}
+}
+
+// delimiterLine reports whether b starts with the delimiter dash and
+// returns what follows its line: nil after a close delimiter ("--"), the
+// next part after "dash[ \t]*\r\n". ok is false for anything else.
+func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(dash)) {
+		return nil, false
+	}
+	b = b[len(dash):]
+	if bytes.HasPrefix(b, []byte("--")) {
+		b = bytes.TrimLeft(b[2:], " \t")
+		return nil, len(b) == 0 || bytes.HasPrefix(b, []byte("\r\n"))
+	}
+	b = bytes.TrimLeft(b, " \t")
+	if !bytes.HasPrefix(b, []byte("\r\n")) {
+		return nil, false
+	}
+	return b[2:], true
+}
+
 func readHTTP(r io.Reader, h textproto.MIMEHeader, br *bufio.Reader) (opResponse, error) {
 	br.Reset(r)
+	return readResponse(br, h)
+}
+
+// readResponse reads the embedded HTTP response br holds; h is its part's
+// header.
+func readResponse(br *bufio.Reader, h textproto.MIMEHeader) (opResponse, error) {
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: %w", err)
