@@ -91,6 +91,13 @@ tenants:
 		return r, err
 	}
 	cmd.Env = append(cmd.Env, "EN_SECRET="+en.Secret)
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return r, err
+		}
+		base := filepath.Join(o.ProfileDir, fmt.Sprintf("directory-%d", records))
+		cmd.Env = append(cmd.Env, "CALLSYNC_CPUPROFILE="+base+".cpu.pprof", "CALLSYNC_MEMPROFILE="+base+".mem.pprof")
+	}
 	for k, v := range c.Env() {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
