@@ -314,3 +314,46 @@ func TestDeletedTooOldLoadsInFull(t *testing.T) {
 		t.Fatalf("deleted contact still listed: %+v", r)
 	}
 }
+
+// A full load asks for the next page before it has stored the one it
+// holds: the CRM's answer time overlaps the parsing and storing.
+func TestFullLoadReadsTheNextPageAhead(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	for i := range 4 {
+		m.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Phones: map[string]string{"telephone1": "040 123 450" + string(rune('0'+i))}})
+	}
+	asked := make(chan struct{})
+	l := &askedForPage{PhoneLister: crmtest.NewLister(m, 2, clk.Now), asked: asked}
+	d := phonedir.New(openStore(t), l, phonedir.Options{Tenant: "t1", Region: "FI", Entities: []crm.Entity{crm.Contact}, Now: clk.Now})
+	first := true
+	sum, err := d.Sync(ctx, false, func(e crm.Entity, n int) {
+		if !first {
+			return
+		}
+		first = false
+		select {
+		case <-asked: // the second page was asked for while the first was stored
+		case <-time.After(10 * time.Second):
+			t.Error("the second page was not asked for before the first was stored")
+		}
+	})
+	if err != nil || sum.Records != 4 || sum.Requests != 2 {
+		t.Fatalf("load: %+v, %v", sum, err)
+	}
+}
+
+// askedForPage closes asked when a page other than the first is asked for.
+type askedForPage struct {
+	crm.PhoneLister
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (a *askedForPage) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.PhonePage, error) {
+	if req.Page != "" {
+		a.once.Do(func() { close(a.asked) })
+	}
+	return a.PhoneLister.ListPhones(ctx, req)
+}

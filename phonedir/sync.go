@@ -178,18 +178,28 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 		}
 	}
 	sum.Full = append(sum.Full, e)
+	// The next page is read while this one is parsed and stored, so the
+	// CRM's answer time and ours overlap; the token saved is still that of
+	// the next page not yet stored.
+	ra := newReadAhead(ctx, d.lister, e)
+	defer ra.stop()
+	ra.fetch(page)
 	read := 0
 	for {
-		p, err := d.lister.ListPhones(ctx, crm.PhoneListRequest{Entity: e, Page: page})
+		p, err := ra.next()
 		sum.Requests += p.Requests
 		if errors.Is(err, crm.ErrPageExpired) && page != "" {
 			// The CRM forgot the token: read again from the first page,
 			// same generation (rows already read stay and are refreshed).
 			page = ""
+			ra.fetch(page)
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("full load: %w", err)
+		}
+		if p.Next != "" {
+			ra.fetch(p.Next)
 		}
 		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
 			return err
@@ -219,6 +229,53 @@ func (d *Directory) load(ctx context.Context, e crm.Entity, st store.DirectorySy
 	// incremental sync: its cursors start where the load started.
 	st.ModifiedCursor, st.DeletedCursor = st.FullStarted, st.FullStarted
 	return d.saveCounts(ctx, st)
+}
+
+// readAhead reads one page of a full load at a time in its own goroutine.
+type readAhead struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	lister crm.PhoneLister
+	entity crm.Entity
+	ch     chan pageRead // nil when no page is being read
+}
+
+type pageRead struct {
+	p   crm.PhonePage
+	err error
+}
+
+func newReadAhead(ctx context.Context, l crm.PhoneLister, e crm.Entity) *readAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	return &readAhead{ctx: ctx, cancel: cancel, lister: l, entity: e}
+}
+
+// fetch starts reading the page with token page; the one before must have
+// been taken with next.
+func (r *readAhead) fetch(page string) {
+	ch := make(chan pageRead, 1)
+	r.ch = ch
+	go func() {
+		p, err := r.lister.ListPhones(r.ctx, crm.PhoneListRequest{Entity: r.entity, Page: page})
+		ch <- pageRead{p, err}
+	}()
+}
+
+// next waits for the page fetch started.
+func (r *readAhead) next() (crm.PhonePage, error) {
+	res := <-r.ch
+	r.ch = nil
+	return res.p, res.err
+}
+
+// stop cancels a page still being read and waits for it, so the lister is
+// not in use once the load returns.
+func (r *readAhead) stop() {
+	r.cancel()
+	if r.ch != nil {
+		<-r.ch
+		r.ch = nil
+	}
 }
 
 // incremental reads the records modified since the cursor and removes the
