@@ -2,9 +2,11 @@ package zoho
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -159,8 +161,18 @@ func (c *Client) searchFields(ctx context.Context, m searchModule, extra []strin
 	return m, dedupe(fields), true, nil
 }
 
+// lookupConcurrency is how many of one module's lookup queries are in
+// flight at once: a batch of numbers takes several COQL queries (each holds
+// at most 25 criteria,
+// https://www.zoho.com/crm/developer/docs/api/v8/COQL-Overview.html), and
+// asking them one after the other made a backfill wait a round trip per
+// query. The client's adaptive limit still bounds the org's requests.
+const lookupConcurrency = 4
+
 // lookupModule searches one module for the exact forms (values) and the
-// suffix queries and adds the hits to res.
+// suffix queries and adds the hits to res. The queries run up to
+// lookupConcurrency at once; their rows are added in query order, so res
+// is the same as asking them one by one.
 func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra []string, values []string, byValue map[string][]string, suffixes []suffixQ, res crm.LookupResult) error {
 	add := func(number string, rec crm.Record) {
 		for _, r := range res[number] {
@@ -170,6 +182,12 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 		}
 		res[number] = append(res[number], rec)
 	}
+	type query struct {
+		where criterion
+		hint  int
+		row   func(coqlRow)
+	}
+	var qs []query
 
 	// Exact forms: each criterion is one `in` list on one phone field.
 	perQuery := max(1, coqlMaxCriteria/len(m.PhoneFields)) * coqlInValues
@@ -183,7 +201,7 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 		for _, f := range m.PhoneFields {
 			cs = append(cs, inCriteria(f, lits)...)
 		}
-		err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk), func(row coqlRow) {
+		qs = append(qs, query{group("or", cs), len(chunk), func(row coqlRow) {
 			rec := toRecord(m, row, extra)
 			for _, v := range rec.Phones {
 				for _, key := range []string{v, strings.TrimSpace(v)} {
@@ -192,10 +210,7 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 					}
 				}
 			}
-		})
-		if err != nil {
-			return err
-		}
+		}})
 	}
 
 	// Suffix queries: one `like` per phone field and number.
@@ -208,7 +223,7 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 				cs = append(cs, criterion(f+" like "+s.lit))
 			}
 		}
-		err := c.coql(ctx, fields, m.Name, group("or", cs), len(chunk)*10, func(row coqlRow) {
+		qs = append(qs, query{group("or", cs), len(chunk) * 10, func(row coqlRow) {
 			rec := toRecord(m, row, extra)
 			for _, v := range rec.Phones {
 				for _, s := range chunk {
@@ -217,9 +232,43 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 					}
 				}
 			}
-		})
-		if err != nil {
+		}})
+	}
+
+	rows := make([][]coqlRow, len(qs))
+	errs := make([]error, len(qs))
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, lookupConcurrency)
+	for i, q := range qs {
+		slots <- struct{}{}
+		if qctx.Err() != nil {
+			<-slots
+			errs[i] = qctx.Err()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			errs[i] = c.coql(qctx, fields, m.Name, q.where, q.hint, func(row coqlRow) { rows[i] = append(rows[i], row) })
+			if errs[i] != nil {
+				cancel() // the lookup fails: the queries after it are not needed
+			}
+		}()
+	}
+	wg.Wait()
+	// The first error in query order, passing over the queries this
+	// function cancelled after another one failed.
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
 			return err
+		}
+	}
+	for i, q := range qs {
+		for _, row := range rows[i] {
+			q.row(row)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1111,5 +1112,86 @@ func TestWithoutSettingsScope(t *testing.T) {
 	}
 	if meta != 4 { // once per module: Contacts, Accounts, Leads, Calls
 		t.Errorf("%d metadata requests, want 4 (remembered for an hour)", meta)
+	}
+}
+
+// gateTransport holds each COQL request until another one is in flight (or
+// until a wait that only a client asking one at a time runs into), and
+// records the most COQL requests it saw in flight at once.
+type gateTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	n    int
+	peak int
+	both chan struct{} // closed when two were in flight
+	once sync.Once
+}
+
+func (g *gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/coql") {
+		return g.base.RoundTrip(r)
+	}
+	g.mu.Lock()
+	g.n++
+	g.peak = max(g.peak, g.n)
+	if g.n >= 2 {
+		g.once.Do(func() { close(g.both) })
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.both:
+	case <-time.After(3 * time.Second):
+		g.once.Do(func() { close(g.both) }) // serial client: stop waiting
+	}
+	resp, err := g.base.RoundTrip(r)
+	g.mu.Lock()
+	g.n--
+	g.mu.Unlock()
+	return resp, err
+}
+
+// A lookup that takes several COQL queries asks them at once (the floor of
+// a backfill assumes requests in parallel), and answers as asking them one
+// by one does.
+func TestLookupQueriesRunConcurrently(t *testing.T) {
+	gate := &gateTransport{base: http.DefaultTransport.(*http.Transport).Clone(), both: make(chan struct{})}
+	b := newBackend(t, backendOptions{Client: zoho.Options{HTTP: httpclient.Options{Transport: gate}}})
+	c, s := b.Zoho(), b.Server
+	want := map[string][]string{}
+	var req crm.LookupRequest
+	for i := range 1500 {
+		n, ok := phone.Normalize(fmt.Sprintf("+3584013%05d", i), "FI")
+		if !ok {
+			t.Fatal("bad test number")
+		}
+		req.Numbers = append(req.Numbers, crm.NumberQuery{Number: n.E164(), Forms: phone.Forms(n)})
+		if i%150 == 0 {
+			forms := phone.Forms(n)
+			want[n.E164()] = []string{s.AddRecord("Contacts", map[string]any{"Last_Name": "A", "Phone": forms[0]}),
+				s.AddRecord("Contacts", map[string]any{"Last_Name": "B", "Mobile": forms[len(forms)-1]})}
+		}
+	}
+	res, err := c.Lookup(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for num, ids := range want {
+		var got []string
+		for _, r := range res[num] {
+			got = append(got, r.ID)
+		}
+		slices.Sort(got)
+		if fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Errorf("%s: %v, want records %v", num, got, ids)
+		}
+	}
+	if len(res) != len(want) {
+		t.Errorf("%d numbers with hits, want %d", len(res), len(want))
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	t.Logf("%d COQL requests, at most %d in flight", s.APIRequests(), gate.peak)
+	if gate.peak < 2 {
+		t.Errorf("at most %d COQL request in flight: the lookup's queries ran one by one", gate.peak)
 	}
 }
