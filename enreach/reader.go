@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // record is one JSON object read tolerantly: field names match
@@ -27,17 +28,25 @@ func newRecord(raw json.RawMessage) (*record, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, fmt.Errorf("not a JSON object: %s", snippet(b))
 	}
-	var m map[string]json.RawMessage
+	// Sized for its names: growing the map while decoding rehashed it
+	// several times.
+	m := make(map[string]json.RawMessage, min(bytes.Count(b, []byte(`":`)), 64))
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("invalid JSON object: %v", err)
 	}
-	r := &record{raw: raw, fields: make(map[string]json.RawMessage, len(m))}
+	// Names are lower-cased in place (one map per record, not two). A name
+	// given twice in different casings keeps the value that is not null.
+	r := &record{raw: raw, fields: m}
 	for k, v := range m {
 		lk := strings.ToLower(k)
-		old, dup := r.fields[lk]
+		if lk == k {
+			continue
+		}
+		delete(m, k)
+		old, dup := m[lk]
 		switch {
 		case !dup || isNull(old):
-			r.fields[lk] = v
+			m[lk] = v
 		case isNull(v) || bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(v)):
 		default:
 			r.fail(k, "given twice in different casing with different values")
@@ -60,12 +69,29 @@ func snippet(b []byte) string {
 
 // lookup returns the first of names present and not null.
 func (r *record) lookup(names ...string) (string, json.RawMessage, bool) {
+	var buf [64]byte
 	for _, n := range names {
-		if v, ok := r.fields[strings.ToLower(n)]; ok && !isNull(v) {
+		if v, ok := r.fields[string(lowerKey(buf[:0], n))]; ok && !isNull(v) {
 			return n, v, true
 		}
 	}
 	return names[0], nil, false
+}
+
+// lowerKey is n in lower case, written into buf: a map index of
+// string(bytes) does not allocate.
+func lowerKey(buf []byte, n string) []byte {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c >= 0x80 {
+			return []byte(strings.ToLower(n))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 func (r *record) fail(field, format string, args ...any) {
@@ -102,6 +128,14 @@ func (r *record) str(names ...string) string {
 func scalarText(v json.RawMessage) (string, error) {
 	switch v[0] {
 	case '"':
+		// v is a string of a valid JSON object: without escapes its bytes
+		// are the value, unless they are not UTF-8 (json.Unmarshal then
+		// replaces them with U+FFFD).
+		if len(v) >= 2 && v[len(v)-1] == '"' {
+			if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+				return string(in), nil
+			}
+		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			return "", err
