@@ -3,9 +3,11 @@ package zoho
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // COQL (https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html): POST /coql with
@@ -117,4 +119,55 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// coqlQuery is one query of coqlAll.
+type coqlQuery struct {
+	where criterion
+	hint  int // limitHint
+}
+
+// coqlConcurrency is how many queries of one coqlAll are in flight at once:
+// a lookup or an existing-activity check of many numbers takes several COQL
+// queries (each holds at most 25 criteria,
+// https://www.zoho.com/crm/developer/docs/api/v8/COQL-Overview.html), and
+// asking them one after the other made a backfill wait a round trip per
+// query. The client's adaptive limit still bounds the org's requests.
+const coqlConcurrency = 4
+
+// coqlAll runs the queries (each paged as coql does) up to coqlConcurrency
+// at once and returns each query's rows, in query order. The error is the
+// first in query order, passing over the queries it cancelled after one
+// failed.
+func (c *Client) coqlAll(ctx context.Context, fields []string, module string, qs []coqlQuery) ([][]coqlRow, error) {
+	rows := make([][]coqlRow, len(qs))
+	errs := make([]error, len(qs))
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, coqlConcurrency)
+	for i, q := range qs {
+		slots <- struct{}{}
+		if qctx.Err() != nil {
+			<-slots
+			errs[i] = qctx.Err()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			errs[i] = c.coql(qctx, fields, module, q.where, q.hint, func(row coqlRow) { rows[i] = append(rows[i], row) })
+			if errs[i] != nil {
+				cancel() // the caller fails: the queries after it are not needed
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return nil, err
+		}
+	}
+	return rows, nil
 }

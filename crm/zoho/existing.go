@@ -100,7 +100,10 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 			chunks = append(chunks, cur)
 		}
 	}
-	for _, chunk := range chunks {
+	fields := append([]string{"id", startField}, numFields...)
+	fields = append(fields, keyFields...)
+	qs2 := make([]coqlQuery, len(chunks))
+	for i, chunk := range chunks {
 		var lits []string
 		from, to := chunk[0].From, chunk[0].To
 		for _, q := range chunk {
@@ -120,16 +123,22 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 		}
 		fromLit, _ := literal(formatTime(from))
 		toLit, _ := literal(formatTime(to.Add(time.Second - 1)))
-		where := group("and", []criterion{
+		qs2[i] = coqlQuery{where: group("and", []criterion{
 			group("or", byNumber),
 			group("and", []criterion{criterion(startField + " >= " + fromLit), criterion(startField + " <= " + toLit)}),
-		})
-		fields := append([]string{"id", startField}, numFields...)
-		fields = append(fields, keyFields...)
-		err := c.coql(ctx, fields, module, where, len(lits)*5, func(row coqlRow) {
+		}), hint: len(lits) * 5}
+	}
+	// The chunks' queries run concurrently; rows are matched in chunk order,
+	// as asking them one by one would.
+	rows, err := c.coqlAll(ctx, fields, module, qs2)
+	if err != nil {
+		return nil, fmt.Errorf("zoho: find activities: %w", err)
+	}
+	for i, chunk := range chunks {
+		for _, row := range rows[i] {
 			st, err := time.Parse(time.RFC3339, rowString(row[startField]))
 			if err != nil {
-				return
+				continue
 			}
 			st = st.UTC()
 			id := rowString(row["id"])
@@ -144,9 +153,6 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 					}
 				}
 			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("zoho: find activities: %w", err)
 		}
 	}
 	return out, nil

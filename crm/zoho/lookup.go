@@ -2,11 +2,9 @@ package zoho
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -161,18 +159,10 @@ func (c *Client) searchFields(ctx context.Context, m searchModule, extra []strin
 	return m, dedupe(fields), true, nil
 }
 
-// lookupConcurrency is how many of one module's lookup queries are in
-// flight at once: a batch of numbers takes several COQL queries (each holds
-// at most 25 criteria,
-// https://www.zoho.com/crm/developer/docs/api/v8/COQL-Overview.html), and
-// asking them one after the other made a backfill wait a round trip per
-// query. The client's adaptive limit still bounds the org's requests.
-const lookupConcurrency = 4
-
 // lookupModule searches one module for the exact forms (values) and the
-// suffix queries and adds the hits to res. The queries run up to
-// lookupConcurrency at once; their rows are added in query order, so res
-// is the same as asking them one by one.
+// suffix queries and adds the hits to res. The queries run concurrently
+// (coqlAll); their rows are added in query order, so res is the same as
+// asking them one by one.
 func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra []string, values []string, byValue map[string][]string, suffixes []suffixQ, res crm.LookupResult) error {
 	add := func(number string, rec crm.Record) {
 		for _, r := range res[number] {
@@ -235,36 +225,13 @@ func (c *Client) lookupModule(ctx context.Context, m searchModule, fields, extra
 		}})
 	}
 
-	rows := make([][]coqlRow, len(qs))
-	errs := make([]error, len(qs))
-	qctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, lookupConcurrency)
+	qs2 := make([]coqlQuery, len(qs))
 	for i, q := range qs {
-		slots <- struct{}{}
-		if qctx.Err() != nil {
-			<-slots
-			errs[i] = qctx.Err()
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			errs[i] = c.coql(qctx, fields, m.Name, q.where, q.hint, func(row coqlRow) { rows[i] = append(rows[i], row) })
-			if errs[i] != nil {
-				cancel() // the lookup fails: the queries after it are not needed
-			}
-		}()
+		qs2[i] = coqlQuery{q.where, q.hint}
 	}
-	wg.Wait()
-	// The first error in query order, passing over the queries this
-	// function cancelled after another one failed.
-	for _, err := range errs {
-		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
-			return err
-		}
+	rows, err := c.coqlAll(ctx, fields, m.Name, qs2)
+	if err != nil {
+		return err
 	}
 	for i, q := range qs {
 		for _, row := range rows[i] {

@@ -1127,6 +1127,13 @@ type gateTransport struct {
 	once sync.Once
 }
 
+// reset starts counting (and holding) afresh.
+func (g *gateTransport) reset() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.peak, g.both, g.once = 0, make(chan struct{}), sync.Once{}
+}
+
 func (g *gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !strings.HasSuffix(r.URL.Path, "/coql") {
 		return g.base.RoundTrip(r)
@@ -1137,11 +1144,14 @@ func (g *gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if g.n >= 2 {
 		g.once.Do(func() { close(g.both) })
 	}
+	both := g.both
 	g.mu.Unlock()
 	select {
-	case <-g.both:
+	case <-both:
 	case <-time.After(3 * time.Second):
+		g.mu.Lock()
 		g.once.Do(func() { close(g.both) }) // serial client: stop waiting
+		g.mu.Unlock()
 	}
 	resp, err := g.base.RoundTrip(r)
 	g.mu.Lock()
@@ -1193,5 +1203,45 @@ func TestLookupQueriesRunConcurrently(t *testing.T) {
 	t.Logf("%d COQL requests, at most %d in flight", s.APIRequests(), gate.peak)
 	if gate.peak < 2 {
 		t.Errorf("at most %d COQL request in flight: the lookup's queries ran one by one", gate.peak)
+	}
+}
+
+// An existing-activity check of more numbers than one COQL query holds asks
+// its queries at once, and finds what asking them one by one does.
+func TestFindActivitiesQueriesRunConcurrently(t *testing.T) {
+	gate := &gateTransport{base: http.DefaultTransport.(*http.Transport).Clone(), both: make(chan struct{})}
+	b := newBackend(t, backendOptions{Client: zoho.Options{HTTP: httpclient.Options{Transport: gate}}})
+	c, s := b.Zoho(), b.Server
+	acts := calls(0, 3000)
+	var written []crm.Activity
+	for i := 0; i < len(acts); i += 600 {
+		written = append(written, acts[i])
+	}
+	wantStatus(t, write(t, c, written), crm.Created)
+	var qs []crm.ActivityQuery
+	for _, a := range acts {
+		qs = append(qs, crm.ActivityQuery{Number: a.Number, From: a.Start.Add(-time.Minute), To: a.Start.Add(time.Minute)})
+	}
+	before := s.APIRequests()
+	gate.reset()
+	got, err := c.FindActivities(ctx, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums, want []string
+	for _, g := range got {
+		nums = append(nums, g.Number)
+	}
+	for _, a := range written {
+		want = append(want, a.Number)
+	}
+	if fmt.Sprint(nums) != fmt.Sprint(want) {
+		t.Errorf("found %v, want %v", nums, want)
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	t.Logf("%d COQL requests, at most %d in flight", s.APIRequests()-before, gate.peak)
+	if gate.peak < 2 {
+		t.Errorf("at most %d COQL request in flight: the check's queries ran one by one", gate.peak)
 	}
 }
