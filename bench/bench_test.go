@@ -220,3 +220,18 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("pathShape %s", s)
 	}
 }
+
+// TestPaced checks where a paced event's latency counts from: its due time
+// when the sender is late for it, the sender's wake-up (at or after the due
+// time) when it waited.
+func TestPaced(t *testing.T) {
+	start := time.Now().Add(-time.Second)
+	if got, want := paced(start, 10, 100), start.Add(100*time.Millisecond); !got.Equal(want) {
+		t.Errorf("late sender: counts from %v, want the due time %v", got, want)
+	}
+	start = time.Now()
+	due := start.Add(20 * time.Millisecond)
+	if got := paced(start, 2, 100); got.Before(due) {
+		t.Errorf("waiting sender: counts from %v, before the due time %v", got, due)
+	}
+}

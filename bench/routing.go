@@ -43,7 +43,7 @@ type RoutingResult struct {
 	// DirectoryPaced: every customer, once, new to a third tenant's
 	// matcher over the same phone directory, lookup i due at start +
 	// i/DirectoryOfferedPerS (Enreach asks as calls arrive; the latency
-	// counts from the due time).
+	// counts as paced says).
 	DirectoryPaced       RoutingLatency `json:"directory_paced"`
 	DirectoryOfferedPerS float64        `json:"directory_offered_per_second"`
 	CRMRequestsPaced     int            `json:"crm_requests_directory_paced"`
@@ -172,7 +172,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.RoutingWorkers}, Timeout: 10 * time.Second}
 	// lookups sends one lookup per number from the workers; with rate > 0
-	// lookup i is due at start + i/rate and its latency counts from then.
+	// lookup i is due at start + i/rate (paced).
 	lookups := func(url string, numbers []string, rate float64) (RoutingLatency, int, []string) {
 		before := dyn.Requests()
 		start := time.Now()
@@ -195,8 +195,7 @@ func runRouting(ctx context.Context, o options) (RoutingResult, error) {
 					}
 					due := time.Now()
 					if rate > 0 {
-						due = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-						time.Sleep(time.Until(due))
+						due = paced(start, i, rate)
 					}
 					body := fmt.Sprintf(`{"anum":%q,"bnum":%q,"targetid":"SALES_QUEUE"}`, numbers[i], routingQueue)
 					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))

@@ -22,3 +22,19 @@ func ms(d time.Duration) float64 {
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// paced waits until event i of a series offered at rate per second from
+// start is due and returns the time its latency counts from: the due time
+// when the sender is late for it (busy with the one before: the wait
+// counts, as it would for a caller that does not wait for us), else the
+// time the sender woke. A sleeping sender wakes up to a millisecond late
+// (Go's timers on an idle machine); that slack is the bench's own and is
+// not counted.
+func paced(start time.Time, i int, rate float64) time.Time {
+	due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+		return time.Now()
+	}
+	return due
+}

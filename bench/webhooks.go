@@ -109,7 +109,7 @@ func runWebhooks(ctx context.Context, o options) (WebhookResult, error) {
 		return a.Status, nil
 	}
 	// pass sends bodies with n senders; with rate > 0 delivery i is due at
-	// start + i/rate and its latency counts from then.
+	// start + i/rate (paced).
 	pass := func(bodies [][]byte, n int, rate float64) WebhookPass {
 		p := WebhookPass{Deliveries: len(bodies), Senders: n, OfferedPerS: rate}
 		var (
@@ -134,8 +134,7 @@ func runWebhooks(ctx context.Context, o options) (WebhookResult, error) {
 					}
 					due := time.Now()
 					if rate > 0 {
-						due = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-						time.Sleep(time.Until(due))
+						due = paced(start, i, rate)
 					}
 					status, err := send(bodies[i])
 					took := time.Since(due)
