@@ -2,9 +2,12 @@ package jobs_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/jobs"
 )
@@ -94,5 +97,78 @@ func TestBackfillWindowsBoundedByCalls(t *testing.T) {
 	}
 	if n := len(w.crm.Written()); n != before || sum.Written != 0 {
 		t.Fatalf("the repeated backfill wrote %d (summary %d)", n-before, sum.Written)
+	}
+}
+
+// windowsRead records the windows of the Enreach calls listings asked.
+type windowsRead struct {
+	jobs.Enreach
+	mu   sync.Mutex
+	from []time.Time
+	seen chan struct{} // a listing was asked
+}
+
+func (r *windowsRead) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
+	r.mu.Lock()
+	r.from = append(r.from, w.From)
+	r.mu.Unlock()
+	select {
+	case r.seen <- struct{}{}:
+	default:
+	}
+	return r.Enreach.Calls(ctx, w)
+}
+
+// askedAfter reports whether a listing starting after t was asked.
+func (r *windowsRead) askedAfter(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.from {
+		if f.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// writesAfterRead holds each write until a listing of a later window than
+// the first was asked (or 10 s passed, and the write then fails the test).
+type writesAfterRead struct {
+	crm.Client
+	t    *testing.T
+	read *windowsRead
+	day  time.Time
+}
+
+func (g *writesAfterRead) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	deadline := time.After(10 * time.Second)
+	for !g.read.askedAfter(g.day) {
+		select {
+		case <-g.read.seen:
+		case <-deadline:
+			g.t.Errorf("writing the first window's calls: the next window's calls were not asked meanwhile")
+			return g.Client.WriteActivities(ctx, acts)
+		}
+	}
+	return g.Client.WriteActivities(ctx, acts)
+}
+
+// A backfill reads the next window while it writes the one it holds: the
+// write of the first window's call waits for the next window's listing.
+func TestBackfillReadsTheNextWindowWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	customer := "+358401111111"
+	w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute))
+	w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, day.Add(5*time.Hour), 5*time.Second, time.Minute))
+	read := &windowsRead{Enreach: w.tenant.Enreach, seen: make(chan struct{}, 1)}
+	w.tenant.Enreach = read
+	w.tenant.CRM = &writesAfterRead{Client: w.tenant.CRM, t: t, read: read, day: day}
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != 2 || len(w.ours()) != 2 {
+		t.Fatalf("written %d (in the CRM %d), want 2", sum.Written, len(w.ours()))
 	}
 }

@@ -237,13 +237,25 @@ func readWindow(ctx context.Context, t *Tenant, w enreach.Window) (windowRead, e
 // them; with keep set, only the calls whose first record (the earliest
 // StartTime of the records sharing its CallId) keep accepts.
 func readCalls(ctx context.Context, t *Tenant, w enreach.Window, keep func(first time.Time) bool) (windowRead, error) {
+	// The two listings are independent requests: asked at once, a window
+	// waits for the slower one, not for both in turn.
+	var (
+		scs   []enreach.ServiceCall
+		bad2  []enreach.Malformed
+		scErr error
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		scs, bad2, scErr = t.Enreach.ServiceCalls(ctx, w)
+	}()
 	calls, bad1, err := t.Enreach.Calls(ctx, w)
+	<-done
 	if err != nil {
 		return windowRead{}, fmt.Errorf("enreach calls: %w", err)
 	}
-	scs, bad2, err := t.Enreach.ServiceCalls(ctx, w)
-	if err != nil {
-		return windowRead{}, fmt.Errorf("enreach service calls: %w", err)
+	if scErr != nil {
+		return windowRead{}, fmt.Errorf("enreach service calls: %w", scErr)
 	}
 	merged := Merge(calls, scs)
 	if keep != nil {

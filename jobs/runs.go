@@ -121,6 +121,28 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		limit = DefaultBackfillWindowCalls
 	}
 	size := BackfillFirstWindow
+	// The next window is read while this one is processed (the read
+	// needs only this window's density), so a backfill waits for the
+	// CRM's writes, not for Enreach's listings in between. At most two
+	// windows are held.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type read struct {
+		start, end time.Time
+		r          windowRead
+		err        error
+		done       chan struct{}
+	}
+	readAt := func(start, end time.Time) *read {
+		rd := &read{start: start, end: end, done: make(chan struct{})}
+		go func() {
+			defer close(rd.done)
+			rd.r, rd.err = readCalls(rctx, t, enreach.Window{From: start.Add(-BackfillCallSpan), To: end.Add(BackfillCallSpan)},
+				func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
+		}()
+		return rd
+	}
+	var ahead *read
 	// Enreach filters by whole seconds: splitWindow widens a window to
 	// them, so edges between windows are kept on whole seconds.
 	for start := from.Truncate(time.Second); start.Before(to); {
@@ -131,11 +153,19 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		if end.After(to) {
 			end = to
 		}
-		r, err := readCalls(ctx, t, enreach.Window{From: start.Add(-BackfillCallSpan), To: end.Add(BackfillCallSpan)},
-			func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
-		if err != nil {
-			return sum, err
+		rd := ahead
+		ahead = nil
+		if rd == nil || !rd.start.Equal(start) || !rd.end.Equal(end) {
+			if rd != nil {
+				<-rd.done // read for another window: dropped
+			}
+			rd = readAt(start, end)
 		}
+		<-rd.done
+		if rd.err != nil {
+			return sum, rd.err
+		}
+		r := rd.r
 		d := end.Sub(start)
 		busy := d // from the window's first call to its end
 		if len(r.calls) > 0 {
@@ -145,6 +175,13 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		if len(r.calls) > limit && d > time.Second {
 			size = next // read again, shorter; nothing of it was processed
 			continue
+		}
+		if end.Before(to) {
+			nextEnd := end.Add(next)
+			if nextEnd.After(to) {
+				nextEnd = to
+			}
+			ahead = readAt(end, nextEnd)
 		}
 		got, err := s.processWindow(ctx, t, r, o)
 		sum.Add(got)
