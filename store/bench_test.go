@@ -11,19 +11,27 @@ import (
 	"github.com/callsync/callsync/store"
 )
 
+// ledgerBenchStore opens a store in a temporary folder for the ledger
+// benchmarks, closed when the benchmark ends, and returns it with a call's
+// ~1 KB payload and a call time.
+func ledgerBenchStore(b *testing.B) (*store.Store, []byte, time.Time) {
+	b.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	payload := []byte(`{"id":"x","anum":"+358401234567","bnum":"+358201234567","raw":[` + strings.Repeat(`{"k":"v"},`, 90) + `{}]}`)
+	return s, payload, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+}
+
 // BenchmarkSaveLedger is one write batch of the calls job recorded in the
 // ledger: 200 rows with their ~1 KB payloads, saved as pending before the
 // CRM write and again as written after it (`go test -bench SaveLedger ./store`).
 // Reported per row.
 func BenchmarkSaveLedger(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	payload := []byte(`{"id":"x","anum":"+358401234567","bnum":"+358201234567","raw":[` + strings.Repeat(`{"k":"v"},`, 90) + `{}]}`)
-	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s, payload, at := ledgerBenchStore(b)
 	const batch = 200
 	rows := make([]store.LedgerEntry, batch)
 	b.ReportAllocs()

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,14 +48,7 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
 WHERE ledger.state != 'written'`
 
 func benchShape(b *testing.B, save func(b *testing.B, s *store.Store, rows []store.LedgerEntry)) {
-	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	payload := []byte(`{"id":"x","anum":"+358401234567","bnum":"+358201234567","raw":[` + strings.Repeat(`{"k":"v"},`, 90) + `{}]}`)
-	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s, payload, at := ledgerBenchStore(b)
 	const batch = 200
 	rows := make([]store.LedgerEntry, batch)
 	n := 0
