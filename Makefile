@@ -30,7 +30,7 @@ vet:
 ## (https://go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./enreach:FuzzDecodeRecords ./enreach:FuzzParseDelivery ./enreach:FuzzParseTime \
-	./phone:FuzzNormalize ./config:FuzzParse ./crm/dynamics:FuzzDecodeBatch ./crm/dynamics:FuzzChangeset \
+	./phone:FuzzNormalize ./phone:FuzzParseInternational ./config:FuzzParse ./crm/dynamics:FuzzDecodeBatch ./crm/dynamics:FuzzChangeset \
 	./crm/dynamics:FuzzDecodePage ./crm/salesforce:FuzzDecodeAnswers ./crm/zoho:FuzzDecodeAnswers
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -36,3 +36,24 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+// An international value, as Enreach sends most callers and CRMs often store
+// numbers: read by parseInternational instead of phonenumbers.Parse.
+func BenchmarkNormalizeE164(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := NormalizeCaller("+358401234567", "FI"); !ok {
+			b.Fatal("unmatchable")
+		}
+	}
+}
+
+func BenchmarkMatchInternational(b *testing.B) {
+	n, _ := NormalizeCaller("+358401234567", "FI")
+	b.ReportAllocs()
+	for b.Loop() {
+		if !Match(n, "+358 40 123 4567", "FI") {
+			b.Fatal("no match")
+		}
+	}
+}

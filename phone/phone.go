@@ -138,7 +138,7 @@ func normalize(raw, defaultRegion string, intlFirst bool) (n Number, ok bool) {
 	if n.pn != nil && n.pn.GetExtension() != "" {
 		// The Number is its E.164, which has no extension. (A stored value
 		// keeps its extension in Match, where it makes the match fail.)
-		if p, err := phonenumbers.Parse(n.e164, ""); err == nil {
+		if p, err := parseNumber(n.e164, ""); err == nil {
 			n.pn = p
 		}
 	}
@@ -187,7 +187,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 	var best, possible *phonenumbers.PhoneNumber
 	parsedAny, minLen := false, -1
 	for _, r := range readings {
-		p, err := phonenumbers.Parse(r.text, r.region)
+		p, err := parseNumber(r.text, r.region)
 		if err != nil {
 			continue
 		}
@@ -222,7 +222,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		return n
 	}
 	e164 := phonenumbers.Format(best, phonenumbers.E164)
-	if again, err := phonenumbers.Parse(e164, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+	if again, err := parseNumber(e164, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
 		// Degenerate input (e.g. national digits that are all zeros) whose
 		// E.164 reads as another number: not a number anyone dials.
 		n.reason = Impossible
