@@ -452,7 +452,12 @@ type batchResult struct {
 }
 
 // getAll GETs every path and returns the answers in order: one path with a
-// plain request, several through /composite/batch, 25 per request.
+// plain request, several through /composite/batch, 25 per request. The
+// batches are independent requests [Batching], so they are sent at once, up
+// to the client's current concurrency (the adaptive limiter still bounds
+// what is in flight); each answer is placed at its own paths' positions.
+// The error is the first in path order, passing over the batches it
+// cancelled after one failed.
 func (c *Client) getAll(ctx context.Context, paths []string) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(paths))
 	if len(paths) == 1 {
@@ -463,31 +468,63 @@ func (c *Client) getAll(ctx context.Context, paths []string) ([]json.RawMessage,
 		out[0] = raw
 		return out, nil
 	}
-	for start := 0; start < len(paths); start += maxBatch {
-		end := min(start+maxBatch, len(paths))
-		reqs := make([]batchRequest, 0, end-start)
-		for _, p := range paths[start:end] {
-			reqs = append(reqs, batchRequest{Method: http.MethodGet, URL: c.relPath(p)})
+	n := (len(paths) + maxBatch - 1) / maxBatch
+	errs := make([]error, n)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(1, c.limit.Stats().Limit))
+	for b := range n {
+		slots <- struct{}{}
+		if bctx.Err() != nil {
+			<-slots
+			errs[b] = bctx.Err()
+			break
 		}
-		var ans struct {
-			HasErrors bool          `json:"hasErrors"`
-			Results   []batchResult `json:"results"`
-		}
-		body := map[string]any{"haltOnError": false, "batchRequests": reqs}
-		if err := c.do(ctx, http.MethodPost, "/composite/batch", body, &ans); err != nil {
-			return nil, fmt.Errorf("composite batch: %w", err)
-		}
-		if len(ans.Results) != len(reqs) {
-			return nil, fmt.Errorf("composite batch: %d results for %d subrequests", len(ans.Results), len(reqs))
-		}
-		for i, r := range ans.Results {
-			if r.StatusCode < 200 || r.StatusCode >= 300 {
-				return nil, fmt.Errorf("composite batch subrequest %d: %w", start+i, c.answerError(r.StatusCode, r.Result))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			start := b * maxBatch
+			if errs[b] = c.batchGet(bctx, paths[start:min(start+maxBatch, len(paths))], start, out); errs[b] != nil {
+				cancel() // the caller fails: the batches after it are not needed
 			}
-			out[start+i] = r.Result
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// batchGet sends paths (at most maxBatch) as one /composite/batch and puts
+// each subrequest's answer at out[start+i].
+func (c *Client) batchGet(ctx context.Context, paths []string, start int, out []json.RawMessage) error {
+	reqs := make([]batchRequest, 0, len(paths))
+	for _, p := range paths {
+		reqs = append(reqs, batchRequest{Method: http.MethodGet, URL: c.relPath(p)})
+	}
+	var ans struct {
+		HasErrors bool          `json:"hasErrors"`
+		Results   []batchResult `json:"results"`
+	}
+	body := map[string]any{"haltOnError": false, "batchRequests": reqs}
+	if err := c.do(ctx, http.MethodPost, "/composite/batch", body, &ans); err != nil {
+		return fmt.Errorf("composite batch: %w", err)
+	}
+	if len(ans.Results) != len(reqs) {
+		return fmt.Errorf("composite batch: %d results for %d subrequests", len(ans.Results), len(reqs))
+	}
+	for i, r := range ans.Results {
+		if r.StatusCode < 200 || r.StatusCode >= 300 {
+			return fmt.Errorf("composite batch subrequest %d: %w", start+i, c.answerError(r.StatusCode, r.Result))
+		}
+		out[start+i] = r.Result
+	}
+	return nil
 }
 
 // queryPage is one page of a SOQL answer.
