@@ -1,7 +1,10 @@
 package zohotest
 
 import (
+	"cmp"
+	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +81,116 @@ func (m *module) valueIndex(field string) *valueIndex {
 	return ix
 }
 
+// timeIndex holds the records of a datetime field sorted by its second (the
+// precision COQL compares at, see compareNum), so a range gathers only the
+// records inside it.
+type timeIndex struct {
+	gen     int // module.gen it was built at
+	n       int // records of module.order indexed so far
+	entries []timeEntry
+}
+
+type timeEntry struct {
+	sec int64
+	id  string
+}
+
+// timeIndex returns the field's time index, brought up to date: records
+// added since are sorted on their own and merged in.
+func (m *module) timeIndex(field string) *timeIndex {
+	ix := m.times[field]
+	if ix == nil || ix.gen != m.gen {
+		ix = &timeIndex{gen: m.gen}
+		if m.times == nil {
+			m.times = map[string]*timeIndex{}
+		}
+		m.times[field] = ix
+	}
+	if ix.n == len(m.order) {
+		return ix
+	}
+	var add []timeEntry
+	for ; ix.n < len(m.order); ix.n++ {
+		id := m.order[ix.n]
+		if t, ok := m.records[id][field].(time.Time); ok {
+			add = append(add, timeEntry{t.Unix(), id})
+		}
+	}
+	byTime := func(a, b timeEntry) int { return cmp.Compare(a.sec, b.sec) }
+	slices.SortStableFunc(add, byTime)
+	old := ix.entries
+	merged := make([]timeEntry, 0, len(old)+len(add))
+	for len(old) > 0 && len(add) > 0 {
+		if add[0].sec < old[0].sec {
+			merged, add = append(merged, add[0]), add[1:]
+		} else {
+			merged, old = append(merged, old[0]), old[1:]
+		}
+	}
+	ix.entries = append(append(merged, old...), add...)
+	return ix
+}
+
+// span returns the entries whose second lies in [lo, hi].
+func (ix *timeIndex) span(lo, hi int64) []timeEntry {
+	i := sort.Search(len(ix.entries), func(k int) bool { return ix.entries[k].sec >= lo })
+	j := sort.Search(len(ix.entries), func(k int) bool { return ix.entries[k].sec > hi })
+	if j < i {
+		return nil
+	}
+	return ix.entries[i:j]
+}
+
+// timeRange returns the datetime field and the closed range of seconds
+// [lo, hi] that a condition (>, >=, <, <=, between, not negated) or an and
+// of such conditions on one field bounds; ok is false for any other.
+func (m *module) timeRange(e expr, parseTime func(string) (time.Time, bool)) (field string, lo, hi int64, ok bool) {
+	switch e := e.(type) {
+	case *cond:
+		if e.not || e.field == "id" {
+			return "", 0, 0, false
+		}
+		if f := m.field(e.field); f == nil || f.Type != DateTime {
+			return "", 0, 0, false
+		}
+		secs := make([]int64, len(e.values))
+		for i, v := range e.values {
+			t, ok := parseTime(v.text)
+			if !ok {
+				return "", 0, 0, false
+			}
+			secs[i] = t.Unix()
+		}
+		lo, hi = math.MinInt64, math.MaxInt64
+		switch e.op {
+		case ">":
+			lo = secs[0] + 1
+		case ">=":
+			lo = secs[0]
+		case "<":
+			hi = secs[0] - 1
+		case "<=":
+			hi = secs[0]
+		case "between":
+			lo, hi = secs[0], secs[1]
+		default:
+			return "", 0, 0, false
+		}
+		return e.field, lo, hi, true
+	case *binary:
+		if e.op != "and" {
+			return "", 0, 0, false
+		}
+		lf, llo, lhi, lok := m.timeRange(e.l, parseTime)
+		rf, rlo, rhi, rok := m.timeRange(e.r, parseTime)
+		if !lok || !rok || lf != rf {
+			return "", 0, 0, false
+		}
+		return lf, max(llo, rlo), min(lhi, rhi), true
+	}
+	return "", 0, 0, false
+}
+
 // withValue returns the ids of the records whose field holds one of values
 // (keys as indexKey makes them), in the module's order.
 func (m *module) withValue(field string, values []string) []string {
@@ -140,6 +253,9 @@ func (m *module) indexValues(c *cond, parseTime func(string) (time.Time, bool)) 
 // estimate counts (an upper bound, repeats included) the candidates
 // candidates would gather for e, without gathering them; ok as candidates.
 func (m *module) estimate(e expr, parseTime func(string) (time.Time, bool)) (n int, ok bool) {
+	if field, lo, hi, ok := m.timeRange(e, parseTime); ok {
+		return len(m.timeIndex(field).span(lo, hi)), true
+	}
 	switch e := e.(type) {
 	case *cond:
 		field, values, ok := m.indexValues(e, parseTime)
@@ -169,9 +285,19 @@ func (m *module) estimate(e expr, parseTime func(string) (time.Time, bool)) (n i
 // candidates narrows a COQL condition to the records that can match it:
 // ok is false when the condition cannot be narrowed (every record is a
 // candidate). = and in (not negated) on text-like and datetime fields use
-// the value index; and takes the side estimate finds narrower (only that
-// side is gathered), or takes the union of both sides.
+// the value index; a range of a datetime field (>, >=, <, <=, between, or
+// an and of them on that field) the time index; and takes the side estimate
+// finds narrower (only that side is gathered), or takes the union of both
+// sides.
 func (m *module) candidates(e expr, parseTime func(string) (time.Time, bool)) (ids []string, ok bool) {
+	if field, lo, hi, ok := m.timeRange(e, parseTime); ok {
+		span := m.timeIndex(field).span(lo, hi)
+		ids = make([]string, len(span))
+		for i, te := range span {
+			ids[i] = te.id
+		}
+		return m.inOrder(ids), true
+	}
 	switch e := e.(type) {
 	case *cond:
 		field, values, ok := m.indexValues(e, parseTime)

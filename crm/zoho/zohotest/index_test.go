@@ -55,6 +55,18 @@ func TestCOQLIndexAnswersAsAScan(t *testing.T) {
 		"select Phone from Contacts where Created_Time in ('2025-01-01T10:00:00+00:00')",
 		"select Subject from Calls where Call_Start_Time in ('2025-01-01T12:00:00+02:00','2025-01-01T10:01:00+00:00')",
 		"select Subject from Calls where (Call_Start_Time = '2025-01-01T10:02:00+00:00' or Caller_ID = '+3584011')",
+		// Ranges (the time index).
+		"select Subject from Calls where (Call_Start_Time >= '2025-01-01T10:01:00+00:00' and Call_Start_Time <= '2025-01-01T10:03:25+00:00')",
+		"select Subject from Calls where Call_Start_Time > '2025-01-01T10:02:00+00:00'",
+		"select Subject from Calls where Call_Start_Time < '2025-01-01T12:02:00+02:00'",
+		"select Subject from Calls where Call_Start_Time <= '2025-01-01T10:00:00+00:00'",
+		"select Subject from Calls where Call_Start_Time between '2025-01-01T10:01:42+00:00' and '2025-01-01T10:05:00+00:00'",
+		"select Subject from Calls where Call_Start_Time not between '2025-01-01T10:01:42+00:00' and '2025-01-01T10:05:00+00:00'",
+		"select Subject from Calls where (Call_Start_Time >= '2025-01-01T10:05:00+00:00' and Call_Start_Time <= '2025-01-01T10:01:00+00:00')",
+		"select Subject from Calls where ((Caller_ID in ('+3584011','+35840112') or Dialled_Number = '+3584012') and (Call_Start_Time >= '2025-01-01T10:01:00+00:00' and Call_Start_Time <= '2025-01-01T10:06:00+00:00'))",
+		"select Subject from Calls where (Call_Start_Time > '2025-01-01T10:01:00+00:00' or Call_Start_Time < '2025-01-01T10:00:30+00:00')",
+		"select Subject from Calls where (Modified_Time >= '2000-01-01T00:00:00+00:00' and Call_Start_Time <= '2025-01-01T10:02:00+00:00')",
+		"select Phone from Contacts where Created_Time >= '2000-01-01T00:00:00+00:00'",
 	}
 	check := func(step string) {
 		t.Helper()
@@ -80,12 +92,28 @@ func TestCOQLIndexAnswersAsAScan(t *testing.T) {
 		s.AddRecord("Calls", map[string]any{"Subject": "s", "Call_Type": "Inbound", "Call_Duration": "01:00",
 			"Call_Start_Time": fmt.Sprintf("2025-01-01T10:0%d:00+00:00", i%3), "Caller_ID": fmt.Sprintf("+358401%d", i)})
 	}
+	// Calls out of time order, some in one second.
+	addCalls := func(n, step int) []string {
+		var ids []string
+		for i := range n {
+			sec := (i * step) % 400
+			ids = append(ids, s.AddRecord("Calls", map[string]any{"Subject": "s", "Call_Type": "Outbound", "Call_Duration": "00:30",
+				"Call_Start_Time": fmt.Sprintf("2025-01-01T10:%02d:%02d+00:00", sec/60, sec%60), "Dialled_Number": fmt.Sprintf("+358401%d", i%4)}))
+		}
+		return ids
+	}
+	calls := addCalls(30, 97)
 	check("seeded")
+	check("again") // the indexes as built by the first check
+	addCalls(20, 61)
+	check("calls added")
 	s.UpdateRecord("Contacts", ids[1], map[string]string{"Phone": "040 000 0002"})
 	s.UpdateRecord("Contacts", ids[9], map[string]string{"Mobile": ""})
+	s.UpdateRecord("Calls", calls[3], map[string]string{"Subject": "changed"})
 	check("updated")
 	s.DeleteRecord("Contacts", ids[2])
 	s.DeleteRecord("Contacts", ids[30])
+	s.DeleteRecord("Calls", calls[5])
 	check("deleted")
 	for i := range 5 {
 		s.AddRecord("Contacts", map[string]any{"Last_Name": fmt.Sprintf("M%d", i), "Phone": "040 000 0001", "Mobile": "050 1"})
@@ -94,6 +122,43 @@ func TestCOQLIndexAnswersAsAScan(t *testing.T) {
 	// An upsert's duplicate check finds a record whose value changed.
 	if got := s.find("Contacts", "Phone", "040 000 0002"); got == "" {
 		t.Error("duplicate check does not find the updated value")
+	}
+}
+
+// A range of a datetime field, alone or beside a wider condition, gathers
+// only the records inside it (an existing-call check names many numbers
+// over a short range: gathering every call of those numbers made the
+// double's cost grow with the calls already written).
+func TestCOQLTimeRangeIsNarrowed(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	var lits []string
+	for i := range 100 {
+		n := fmt.Sprintf("+35840100%03d", i)
+		lits = append(lits, "'"+n+"'")
+		s.AddRecord("Calls", map[string]any{"Subject": "s", "Call_Type": "Inbound", "Call_Duration": "01:00",
+			"Call_Start_Time": fmt.Sprintf("2025-01-01T%02d:%02d:00+00:00", 8+i/60, i%60), "Caller_ID": n})
+	}
+	for _, tc := range []struct {
+		where string
+		want  int
+	}{
+		{"(Call_Start_Time >= '2025-01-01T08:10:00+00:00' and Call_Start_Time <= '2025-01-01T08:19:00+00:00')", 10},
+		{"((Caller_ID in (" + strings.Join(lits, ",") + ")) and (Call_Start_Time >= '2025-01-01T08:10:00+00:00' and Call_Start_Time < '2025-01-01T08:20:00+00:00'))", 10},
+		{"Call_Start_Time between '2025-01-01T09:30:00+00:00' and '2025-01-01T12:00:00+00:00'", 10},
+		{"Call_Start_Time > '2025-01-01T09:34:00+00:00'", 5},
+	} {
+		s.mu.Lock()
+		q, e := parseQuery("select id from Calls where " + tc.where)
+		if e != nil {
+			s.mu.Unlock()
+			t.Fatalf("%s: %v", tc.where, e)
+		}
+		ids, ok := s.modules["Calls"].candidates(q.where, s.parseTime)
+		s.mu.Unlock()
+		if !ok || len(ids) != tc.want {
+			t.Errorf("%s: %d candidates (narrowed %v), want the %d in range", tc.where, len(ids), ok, tc.want)
+		}
 	}
 }
 

@@ -102,6 +102,7 @@ type module struct {
 	pos        map[string]int         // id -> position in order
 	gen        int                    // bumped when a record changes or goes
 	index      map[string]*valueIndex // by field, built on first use
+	times      map[string]*timeIndex  // datetime fields, built on first use
 	upsertable bool
 	calls      bool
 	nameField  string
