@@ -2,9 +2,12 @@ package zoho
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/callsync/callsync/crm"
 )
@@ -50,35 +53,69 @@ func (c *Client) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupR
 	}
 
 	for _, m0 := range c.search {
-		extra := req.Fields[m0.Entity]
-		for _, f := range extra {
+		for _, f := range req.Fields[m0.Entity] {
 			if !apiName.MatchString(f) {
 				return nil, fmt.Errorf("zoho: lookup: field %q is not an API name", f)
 			}
 		}
-		// A field Zoho names unknown (deleted or hidden since the metadata
-		// was read) makes the module's metadata be read again and the
-		// module searched once more without it.
-		for attempt := 0; ; attempt++ {
-			m, fields, ok, err := c.searchFields(ctx, m0, extra)
-			if err != nil {
-				return nil, fmt.Errorf("zoho: lookup: %w", err)
+	}
+	// The modules are searched at once (each module's queries through
+	// coqlAll) and their hits merged in module order, so res is the one
+	// searching them one by one gives; the error is the first in module
+	// order, passing over the searches it cancelled after one failed.
+	found := make([]crm.LookupResult, len(c.search))
+	errs := make([]error, len(c.search))
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, m0 := range c.search {
+		found[i] = crm.LookupResult{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = c.lookupSearchModule(mctx, m0, req.Fields[m0.Entity], values, byValue, suffixes, found[i]); errs[i] != nil {
+				cancel()
 			}
-			if !ok {
-				break
-			}
-			err = c.lookupModule(ctx, m, fields, extra, values, byValue, suffixes, res)
-			if err == nil {
-				break
-			}
-			if unknownField(err) != "" && attempt == 0 && ctx.Err() == nil {
-				c.forgetSchema(m.Name)
-				continue
-			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
 			return nil, fmt.Errorf("zoho: lookup: %w", err)
 		}
 	}
+	for _, part := range found {
+		for n, recs := range part {
+			for _, r := range recs {
+				if !slices.ContainsFunc(res[n], func(x crm.Record) bool { return x.Ref == r.Ref }) {
+					res[n] = append(res[n], r)
+				}
+			}
+		}
+	}
 	return res, nil
+}
+
+// lookupSearchModule searches one module (lookupModule) with the phone
+// fields the integration user can see. A field Zoho names unknown (deleted or
+// hidden since the metadata was read) makes the module's metadata be read
+// again and the module searched once more without it.
+func (c *Client) lookupSearchModule(ctx context.Context, m0 searchModule, extra, values []string, byValue map[string][]string, suffixes []suffixQ, res crm.LookupResult) error {
+	for attempt := 0; ; attempt++ {
+		m, fields, ok, err := c.searchFields(ctx, m0, extra)
+		if err != nil || !ok {
+			return err
+		}
+		err = c.lookupModule(ctx, m, fields, extra, values, byValue, suffixes, res)
+		if err == nil {
+			return nil
+		}
+		if unknownField(err) != "" && attempt == 0 && ctx.Err() == nil {
+			c.forgetSchema(m.Name)
+			continue
+		}
+		return err
+	}
 }
 
 // forms returns the strings searched for q: its number and forms, each also

@@ -1245,3 +1245,54 @@ func TestFindActivitiesQueriesRunConcurrently(t *testing.T) {
 		t.Errorf("at most %d COQL request in flight: the check's queries ran one by one", gate.peak)
 	}
 }
+
+// A lookup searches its modules (Contacts, Accounts, Leads) at once, and
+// answers as searching them one by one does: each number's records in
+// module order.
+func TestLookupModulesSearchedConcurrently(t *testing.T) {
+	gate := &gateTransport{base: http.DefaultTransport.(*http.Transport).Clone(), both: make(chan struct{})}
+	b := newBackend(t, backendOptions{Client: zoho.Options{HTTP: httpclient.Options{Transport: gate}}})
+	c, s := b.Zoho(), b.Server
+	var req crm.LookupRequest
+	want := map[string][]string{}
+	for i := range 6 {
+		n, ok := phone.Normalize(fmt.Sprintf("+3584015%05d", i), "FI")
+		if !ok {
+			t.Fatal("bad test number")
+		}
+		forms := phone.Forms(n)
+		req.Numbers = append(req.Numbers, crm.NumberQuery{Number: n.E164(), Forms: forms})
+		var ids []string
+		if i%2 == 0 {
+			ids = append(ids, s.AddRecord("Contacts", map[string]any{"Last_Name": fmt.Sprint("C", i), "Phone": forms[i%len(forms)]}))
+		}
+		if i%3 == 0 {
+			ids = append(ids, s.AddRecord("Accounts", map[string]any{"Account_Name": fmt.Sprint("A", i), "Phone": forms[0]}))
+		}
+		ids = append(ids, s.AddRecord("Leads", map[string]any{"Last_Name": fmt.Sprint("L", i), "Mobile": forms[len(forms)-1]}))
+		want[n.E164()] = ids
+	}
+	gate.reset()
+	res, err := c.Lookup(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for num, ids := range want {
+		var got []string
+		for _, r := range res[num] {
+			got = append(got, r.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Errorf("%s: %v, want records %v (Contacts, Accounts, Leads)", num, got, ids)
+		}
+	}
+	if len(res) != len(want) {
+		t.Errorf("%d numbers with hits, want %d", len(res), len(want))
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	t.Logf("at most %d COQL requests in flight", gate.peak)
+	if gate.peak < 2 {
+		t.Errorf("at most %d COQL request in flight: the modules were searched one by one", gate.peak)
+	}
+}
