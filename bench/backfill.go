@@ -40,7 +40,10 @@ type BackfillResult struct {
 	CRMReqPerWritten float64 `json:"crm_requests_per_written_call"`
 	// CRMRequestsByPath is every CRM request by method and path shape, as
 	// the proxy saw it (token requests included).
-	CRMRequestsByPath  map[string]int `json:"crm_requests_by_path"`
+	CRMRequestsByPath map[string]int `json:"crm_requests_by_path"`
+	// CRMBatchesByParts counts the multipart $batch requests among them by
+	// the kinds of request each carries (the proxy's ByBatch).
+	CRMBatchesByParts  map[string]int `json:"crm_batches_by_parts,omitempty"`
 	EnreachRequests    int            `json:"enreach_requests"`
 	PeakRSSMiB         float64        `json:"peak_rss_mib"`
 	ChildCPUSec        float64        `json:"child_cpu_seconds"`
@@ -179,6 +182,7 @@ tenants:
 	r.ChildCPUSec = u.UserSec + u.SysSec
 	r.CRMRequests = c.Requests() - crmBefore
 	r.CRMRequestsByPath = crmProxy.ByPath()
+	r.CRMBatchesByParts = crmProxy.ByBatch()
 	r.EnreachRequests = len(en.Log())
 	r.CRMDoubleSec = crmProxy.Upstream().Seconds()
 	r.EnreachDoubleSec = enProxy.Upstream().Seconds()

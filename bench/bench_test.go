@@ -235,3 +235,32 @@ func TestPaced(t *testing.T) {
 		t.Errorf("waiting sender: counts from %v, before the due time %v", got, due)
 	}
 }
+
+// TestProxyCountsBatchParts checks that a $batch is counted by the kinds of
+// request it carries and reaches the double with its body intact.
+func TestProxyCountsBatchParts(t *testing.T) {
+	var got []byte
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer backend.Close()
+	p := newDelayProxy(0, backend.URL)
+	defer p.Close()
+	body := "--b\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/contacts?$filter=x HTTP/1.1\r\n\r\n\r\n" +
+		"--b\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/leads?$deltatoken=7 HTTP/1.1\r\n\r\n\r\n" +
+		"--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\nPOST /api/data/v9.2/phonecalls HTTP/1.1\r\n\r\n{}\r\n" +
+		"--c\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\nPATCH $1 HTTP/1.1\r\n\r\n{}\r\n--c--\r\n" +
+		"--b\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/contacts?$filter=y HTTP/1.1\r\n\r\n\r\n--b--\r\n"
+	resp, err := http.Post(p.URL(backend.URL)+"/api/data/v9.2/$batch", `multipart/mixed; boundary="b"`, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if string(got) != body {
+		t.Errorf("the double got %q", got)
+	}
+	const want = "GET contacts+GET leads(delta)+PATCH $n+POST phonecalls"
+	if b := p.ByBatch(); len(b) != 1 || b[want] != 1 {
+		t.Errorf("by batch %v, want one %q", b, want)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,8 @@ type delayProxy struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	byPath   map[string]int
+	// byBatch counts multipart $batch requests by what they carry.
+	byBatch map[string]int
 	// upstream is the time the doubles spent answering (ns), so the report
 	// can tell double time from client time.
 	upstream atomic.Int64
@@ -39,7 +43,7 @@ type delayProxy struct {
 
 // newDelayProxy starts a proxy for each backend base URL ("http://127.0.0.1:port").
 func newDelayProxy(latency time.Duration, backends ...string) *delayProxy {
-	p := &delayProxy{latency: latency, urls: map[string]string{}, byPath: map[string]int{}}
+	p := &delayProxy{latency: latency, urls: map[string]string{}, byPath: map[string]int{}, byBatch: map[string]int{}}
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
 	var pairs, backPairs []string
 	for _, b := range backends {
@@ -60,8 +64,12 @@ func newDelayProxy(latency time.Duration, backends ...string) *delayProxy {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p.requests.Add(1)
 			k := r.Method + " " + pathShape(r.URL.Path)
+			parts := p.batchParts(r)
 			p.mu.Lock()
 			p.byPath[k]++
+			if parts != "" {
+				p.byBatch[parts]++
+			}
 			p.mu.Unlock()
 			if p.latency > 0 {
 				time.Sleep(p.latency)
@@ -96,6 +104,66 @@ func (p *delayProxy) ByPath() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// ByBatch counts the multipart $batch requests by the kinds of request
+// they carry ("GET contacts+POST phonecalls"): a request of each kind
+// counts once per $batch.
+func (p *delayProxy) ByBatch() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.byBatch))
+	for k, v := range p.byBatch {
+		out[k] = v
+	}
+	return out
+}
+
+// batchLine is a request line inside a multipart $batch body (OData 4.0
+// multipart batch format: each part an application/http request).
+var batchLine = regexp.MustCompile(`(?m)^(GET|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.1\r?$`)
+
+// batchParts reads the body of a multipart $batch request (and puts it
+// back) and names the kinds of request it carries: method and entity set,
+// "(delta)" for a change-tracking read. Empty for any other request.
+func (p *delayProxy) batchParts(r *http.Request) string {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "$batch") ||
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || r.Body == nil {
+		return ""
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return ""
+	}
+	kinds := map[string]bool{}
+	for _, m := range batchLine.FindAllSubmatch(b, -1) {
+		u := string(m[2])
+		set := u
+		if strings.HasPrefix(u, "$") {
+			set = "$n" // a reference to an earlier request of its changeset
+		}
+		if i := strings.Index(set, "/api/data/"); i >= 0 {
+			set = set[i+len("/api/data/"):]
+			if j := strings.IndexByte(set, '/'); j >= 0 {
+				set = set[j+1:] // past the version
+			}
+		}
+		if i := strings.IndexAny(set, "(?"); i >= 0 {
+			set = set[:i]
+		}
+		if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
+			set += "(delta)"
+		}
+		kinds[string(m[1])+" "+set] = true
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, "+")
 }
 
 // pathShape replaces id-like path segments and OData keys with {id}.
