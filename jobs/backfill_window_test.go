@@ -23,38 +23,7 @@ func TestBackfillWindowsBoundedByCalls(t *testing.T) {
 	w := newWorld(t)
 	const limit = 5
 	w.syncer.BackfillWindowCalls = limit
-	customer := "+358401111111"
-	want := 0
-	add := func(at time.Time) {
-		w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, at, 5*time.Second, time.Minute))
-		want++
-	}
-	for h := 0; h < 24; h += 3 { // quiet: one call every three hours
-		add(day.Add(time.Duration(h)*time.Hour + 17*time.Minute))
-	}
-	dense := day.Add(10 * time.Hour)
-	for i := 0; i < 60; i++ { // one call every second for a minute
-		add(dense.Add(time.Duration(i) * time.Second))
-	}
-	for i := 0; i < 3; i++ { // queue calls inside the dense minute (service call and agent leg)
-		sc, leg := enreachtest.QueueCall(w.sales, &w.bob, customer, dense.Add(time.Duration(7+20*i)*time.Second), 2*time.Second, time.Minute)
-		w.en.AddServiceCalls(sc)
-		w.en.AddCalls(*leg)
-		want++
-	}
-	unknown := 0
-	for i := 0; i < 4; i++ { // unknown callers in queue: unresolved, counted once each
-		sc, leg := enreachtest.QueueCall(w.sales, &w.bob, "+358409999999", dense.Add(time.Duration(3+13*i)*time.Second), 3*time.Second, time.Minute)
-		w.en.AddServiceCalls(sc)
-		w.en.AddCalls(*leg)
-		unknown++
-	}
-	crowd := day.Add(15 * time.Hour)
-	for i := 0; i < 2*limit+1; i++ { // more than the cap in one second
-		add(crowd)
-	}
-	add(crowd.Add(time.Second))
-	add(day.Add(24*time.Hour - time.Second)) // the last second of the range
+	want, unknown := seedWindows(w, limit)
 
 	type win struct {
 		from, to time.Duration
@@ -98,6 +67,45 @@ func TestBackfillWindowsBoundedByCalls(t *testing.T) {
 	if n := len(w.crm.Written()); n != before || sum.Written != 0 {
 		t.Fatalf("the repeated backfill wrote %d (summary %d)", n-before, sum.Written)
 	}
+}
+
+// seedWindows adds a day for windows of at most limit calls: quiet hours,
+// a dense minute (one call every second, so window edges fall exactly on
+// call starts) with queue calls whose agent leg starts after the service
+// call, and one second holding more calls than the cap. It returns the
+// calls to be written and the unknown callers' calls (unresolved).
+func seedWindows(w *world, limit int) (want, unknown int) {
+	customer := "+358401111111"
+	add := func(at time.Time) {
+		w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, at, 5*time.Second, time.Minute))
+		want++
+	}
+	for h := 0; h < 24; h += 3 { // quiet: one call every three hours
+		add(day.Add(time.Duration(h)*time.Hour + 17*time.Minute))
+	}
+	dense := day.Add(10 * time.Hour)
+	for i := 0; i < 60; i++ { // one call every second for a minute
+		add(dense.Add(time.Duration(i) * time.Second))
+	}
+	for i := 0; i < 3; i++ { // queue calls inside the dense minute (service call and agent leg)
+		sc, leg := enreachtest.QueueCall(w.sales, &w.bob, customer, dense.Add(time.Duration(7+20*i)*time.Second), 2*time.Second, time.Minute)
+		w.en.AddServiceCalls(sc)
+		w.en.AddCalls(*leg)
+		want++
+	}
+	for i := 0; i < 4; i++ { // unknown callers in queue: unresolved, counted once each
+		sc, leg := enreachtest.QueueCall(w.sales, &w.bob, "+358409999999", dense.Add(time.Duration(3+13*i)*time.Second), 3*time.Second, time.Minute)
+		w.en.AddServiceCalls(sc)
+		w.en.AddCalls(*leg)
+		unknown++
+	}
+	crowd := day.Add(15 * time.Hour)
+	for i := 0; i < 2*limit+1; i++ { // more than the cap in one second
+		add(crowd)
+	}
+	add(crowd.Add(time.Second))
+	add(day.Add(24*time.Hour - time.Second)) // the last second of the range
+	return want, unknown
 }
 
 // windowsRead records the windows of the Enreach calls listings asked.
@@ -170,5 +178,90 @@ func TestBackfillReadsTheNextWindowWhileWriting(t *testing.T) {
 	}
 	if sum.Written != 2 || len(w.ours()) != 2 {
 		t.Fatalf("written %d (in the CRM %d), want 2", sum.Written, len(w.ours()))
+	}
+}
+
+// recordsRead counts the records each Enreach listing returned, by record,
+// and the listing requests. The calls listing also returns a malformed
+// record starting at badAt.
+type recordsRead struct {
+	jobs.Enreach
+	badAt    time.Time
+	mu       sync.Mutex
+	times    map[string]int // "calls|id|start", "servicecall|id|start" or "malformed"
+	requests int
+}
+
+func (r *recordsRead) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
+	cs, bad, err := r.Enreach.Calls(ctx, w)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests++
+	for _, c := range cs {
+		r.times["calls|"+c.CallID+"|"+c.StartTime.String()]++
+	}
+	if !r.badAt.Before(w.From) && r.badAt.Before(w.To) {
+		r.times["malformed"]++
+		bad = append(bad, enreach.Malformed{ID: "bad-1", Reason: "Direction: missing",
+			Raw: []byte(`{"CallId":"bad-1","StartTime":"` + r.badAt.Format("2006-01-02 15:04:05") + `"}`)})
+	}
+	return cs, bad, err
+}
+
+func (r *recordsRead) ServiceCalls(ctx context.Context, w enreach.Window) ([]enreach.ServiceCall, []enreach.Malformed, error) {
+	scs, bad, err := r.Enreach.ServiceCalls(ctx, w)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests++
+	for _, c := range scs {
+		r.times["servicecall|"+c.CallID+"|"+c.StartTime.String()]++
+	}
+	return scs, bad, err
+}
+
+// A backfill reads every Enreach record once: a window's margins (records
+// starting BackfillCallSpan beyond its edges) and the records of a window
+// taken again shorter are carried to the window that needs them, not asked
+// again; every call is still decided once, with all its records, and a
+// malformed record in a margin is quarantined once.
+func TestBackfillReadsEveryRecordOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	const limit = 5
+	w.syncer.BackfillWindowCalls = limit
+	want, unknown := seedWindows(w, limit)
+	// A queue call whose agent leg starts 10 minutes after its service
+	// call, across the edge of the dense minute's windows.
+	customer := "+358401111111"
+	sc, leg := enreachtest.QueueCall(w.sales, &w.bob, customer, day.Add(10*time.Hour+50*time.Second), 10*time.Minute, time.Minute)
+	w.en.AddServiceCalls(sc)
+	w.en.AddCalls(*leg)
+	want++
+	// The malformed record starts just after the dense minute's windows.
+	read := &recordsRead{Enreach: w.tenant.Enreach, badAt: day.Add(10*time.Hour + 2*time.Minute), times: map[string]int{}}
+	w.tenant.Enreach = read
+	windows := 0
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, func(time.Duration, time.Duration, jobs.Summary) { windows++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range read.times {
+		if n != 1 {
+			t.Errorf("record %s read %d times", k, n)
+		}
+	}
+	if records := w.en.Records() + 1; len(read.times) != records {
+		t.Errorf("%d records read, Enreach holds %d", len(read.times), records)
+	}
+	// One request per listing per window processed: none for a window
+	// taken again shorter.
+	if read.requests > 2*windows {
+		t.Errorf("%d listing requests for %d windows", read.requests, windows)
+	}
+	if got := len(w.ours()); got != want || sum.Written != want || sum.Seen != want+unknown || sum.Unresolved != unknown {
+		t.Fatalf("in the CRM %d; summary: seen %d, written %d, unresolved %d; want %d, %d, %d", got, sum.Seen, sum.Written, sum.Unresolved, want+unknown, want, unknown)
+	}
+	if sum.Quarantined != 1 {
+		t.Fatalf("%d records quarantined, want the malformed one", sum.Quarantined)
 	}
 }

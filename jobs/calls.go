@@ -237,6 +237,25 @@ func readWindow(ctx context.Context, t *Tenant, w enreach.Window) (windowRead, e
 // them; with keep set, only the calls whose first record (the earliest
 // StartTime of the records sharing its CallId) keep accepts.
 func readCalls(ctx context.Context, t *Tenant, w enreach.Window, keep func(first time.Time) bool) (windowRead, error) {
+	l, err := readListings(ctx, t, w)
+	if err != nil {
+		return windowRead{}, err
+	}
+	r := mergeKept(l.calls, l.scs, keep)
+	r.bad1, r.bad2 = l.bad1, l.bad2
+	return r, nil
+}
+
+// listings are records of both Enreach listings as read, and the records
+// of those reads that could not be read.
+type listings struct {
+	calls      []enreach.Call
+	scs        []enreach.ServiceCall
+	bad1, bad2 []enreach.Malformed
+}
+
+// readListings asks the user call events and the service calls of w.
+func readListings(ctx context.Context, t *Tenant, w enreach.Window) (listings, error) {
 	// The two listings are independent requests: asked at once, a window
 	// waits for the slower one, not for both in turn.
 	var (
@@ -252,11 +271,18 @@ func readCalls(ctx context.Context, t *Tenant, w enreach.Window, keep func(first
 	calls, bad1, err := t.Enreach.Calls(ctx, w)
 	<-done
 	if err != nil {
-		return windowRead{}, fmt.Errorf("enreach calls: %w", err)
+		return listings{}, fmt.Errorf("enreach calls: %w", err)
 	}
 	if scErr != nil {
-		return windowRead{}, fmt.Errorf("enreach service calls: %w", scErr)
+		return listings{}, fmt.Errorf("enreach service calls: %w", scErr)
 	}
+	return listings{calls: calls, scs: scs, bad1: bad1, bad2: bad2}, nil
+}
+
+// mergeKept merges records into calls; with keep set, only the calls whose
+// first record (the earliest StartTime of the records sharing its CallId)
+// keep accepts.
+func mergeKept(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first time.Time) bool) windowRead {
 	merged := Merge(calls, scs)
 	if keep != nil {
 		first := make(map[string]time.Time, len(merged))
@@ -281,7 +307,7 @@ func readCalls(ctx context.Context, t *Tenant, w enreach.Window, keep func(first
 		clear(merged[len(kept):])
 		merged = kept
 	}
-	return windowRead{calls: merged, bad1: bad1, bad2: bad2}, nil
+	return windowRead{calls: merged}
 }
 
 // processWindow quarantines a window's malformed records and processes its

@@ -105,13 +105,18 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 // dense range as for a sparse one. Enreach cannot count the calls of a
 // window before sending them, so each window is sized from the density the
 // last one showed (backfillNext); a window that still holds more than the
-// cap is dropped unprocessed and read again shorter. Window edges are whole
-// seconds, the API's precision. A call belongs to the window its first
-// record starts in ([start, end): a call starting exactly on an edge is in
-// the later window only); records are read BackfillCallSpan beyond both
-// edges, so a queue call whose agent leg starts in the next window, or a
-// transferred call, is decided once with all its records. A window of one
-// second is processed whatever it holds.
+// cap is dropped unprocessed and taken again shorter. Window edges are
+// whole seconds, the API's precision. A call belongs to the window its
+// first record starts in ([start, end): a call starting exactly on an edge
+// is in the later window only); a window sees the records starting up to
+// BackfillCallSpan beyond both its edges, so a queue call whose agent leg
+// starts in the next window, or a transferred call, is decided once with
+// all its records. A window of one second is processed whatever it holds.
+//
+// Every record is read once: the listings are read in consecutive spans,
+// each from where the last one ended, and the records a later window still
+// needs (its lower margin, and the records of a window taken again
+// shorter) are carried over, not asked again (heldRecords).
 func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
 	var sum Summary
 	from, to = from.UTC(), to.UTC()
@@ -121,28 +126,31 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		limit = DefaultBackfillWindowCalls
 	}
 	size := BackfillFirstWindow
-	// The next window is read while this one is processed (the read
-	// needs only this window's density), so a backfill waits for the
+	// The next window's records are read while this one is processed (the
+	// read needs only this window's density), so a backfill waits for the
 	// CRM's writes, not for Enreach's listings in between. At most two
-	// windows are held.
+	// windows' records are held.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type read struct {
-		start, end time.Time
-		r          windowRead
-		err        error
-		done       chan struct{}
+		to   time.Time
+		l    listings
+		err  error
+		done chan struct{}
 	}
-	readAt := func(start, end time.Time) *read {
-		rd := &read{start: start, end: end, done: make(chan struct{})}
+	readAt := func(from, to time.Time) *read {
+		rd := &read{to: to, done: make(chan struct{})}
 		go func() {
 			defer close(rd.done)
-			rd.r, rd.err = readCalls(rctx, t, enreach.Window{From: start.Add(-BackfillCallSpan), To: end.Add(BackfillCallSpan)},
-				func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
+			rd.l, rd.err = readListings(rctx, t, enreach.Window{From: from, To: to})
+			rd.l.keepStarting(from, to)
 		}()
 		return rd
 	}
-	var ahead *read
+	var (
+		held  heldRecords
+		ahead *read
+	)
 	// Enreach filters by whole seconds: splitWindow widens a window to
 	// them, so edges between windows are kept on whole seconds.
 	for start := from.Truncate(time.Second); start.Before(to); {
@@ -153,19 +161,27 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		if end.After(to) {
 			end = to
 		}
-		rd := ahead
-		ahead = nil
-		if rd == nil || !rd.start.Equal(start) || !rd.end.Equal(end) {
-			if rd != nil {
-				<-rd.done // read for another window: dropped
+		if held.to.IsZero() {
+			held.from, held.to = start.Add(-BackfillCallSpan), start.Add(-BackfillCallSpan)
+		}
+		if ahead != nil {
+			<-ahead.done
+			if ahead.err != nil {
+				return sum, ahead.err
 			}
-			rd = readAt(start, end)
+			held.add(ahead.l, ahead.to)
+			ahead = nil
 		}
-		<-rd.done
-		if rd.err != nil {
-			return sum, rd.err
+		if need := end.Add(BackfillCallSpan); held.to.Before(need) {
+			rd := readAt(held.to, need)
+			<-rd.done
+			if rd.err != nil {
+				return sum, rd.err
+			}
+			held.add(rd.l, rd.to)
 		}
-		r := rd.r
+		held.drop(start.Add(-BackfillCallSpan))
+		r := held.window(start, end)
 		d := end.Sub(start)
 		busy := d // from the window's first call to its end
 		if len(r.calls) > 0 {
@@ -173,7 +189,7 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 		next := backfillNext(d, busy, len(r.calls), limit)
 		if len(r.calls) > limit && d > time.Second {
-			size = next // read again, shorter; nothing of it was processed
+			size = next // taken again, shorter; nothing of it was processed
 			continue
 		}
 		if end.Before(to) {
@@ -181,8 +197,12 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			if nextEnd.After(to) {
 				nextEnd = to
 			}
-			ahead = readAt(end, nextEnd)
+			if need := nextEnd.Add(BackfillCallSpan); held.to.Before(need) {
+				ahead = readAt(held.to, need)
+			}
 		}
+		r.bad1, r.bad2 = held.bad1, held.bad2
+		held.bad1, held.bad2 = nil, nil
 		got, err := s.processWindow(ctx, t, r, o)
 		sum.Add(got)
 		if err != nil {
@@ -194,6 +214,87 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 	}
 	return sum, nil
+}
+
+// heldRecords are the records a backfill has read and a window may still
+// need: of the listings read over [from, to), those starting at or after
+// from, and the malformed records of those reads not yet quarantined.
+type heldRecords struct {
+	from, to time.Time
+	listings
+}
+
+// add appends the records of the read of [h.to, to).
+func (h *heldRecords) add(l listings, to time.Time) {
+	h.calls = append(h.calls, l.calls...)
+	h.scs = append(h.scs, l.scs...)
+	h.bad1 = append(h.bad1, l.bad1...)
+	h.bad2 = append(h.bad2, l.bad2...)
+	h.to = to
+}
+
+// drop lets go of the records starting before at: no later window sees
+// them (windows only move forward).
+func (h *heldRecords) drop(at time.Time) {
+	if !at.After(h.from) {
+		return
+	}
+	h.from = at
+	h.calls = startingFrom(h.calls, at, func(c enreach.Call) time.Time { return c.StartTime })
+	h.scs = startingFrom(h.scs, at, func(c enreach.ServiceCall) time.Time { return c.StartTime })
+}
+
+// window is the window [start, end): the calls whose first record starts
+// in it, merged from the held records starting before end +
+// BackfillCallSpan (the held records start at or after start -
+// BackfillCallSpan). Its malformed records are left to the caller.
+func (h *heldRecords) window(start, end time.Time) windowRead {
+	upTo := end.Add(BackfillCallSpan)
+	calls := startingBefore(h.calls, upTo, func(c enreach.Call) time.Time { return c.StartTime })
+	scs := startingBefore(h.scs, upTo, func(c enreach.ServiceCall) time.Time { return c.StartTime })
+	return mergeKept(calls, scs, func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
+}
+
+// keepStarting keeps the records that start in [from, to): a read's records
+// are then apart from the next read's, whatever the API does at the edges.
+// Malformed records are kept (their start may be unknown).
+func (l *listings) keepStarting(from, to time.Time) {
+	l.calls = startingBefore(startingFrom(l.calls, from, func(c enreach.Call) time.Time { return c.StartTime }),
+		to, func(c enreach.Call) time.Time { return c.StartTime })
+	l.scs = startingBefore(startingFrom(l.scs, from, func(c enreach.ServiceCall) time.Time { return c.StartTime }),
+		to, func(c enreach.ServiceCall) time.Time { return c.StartTime })
+}
+
+// startingFrom returns the records of rs starting at or after at, in
+// order: rs itself when that is all of them, else a new slice (so the
+// records let go of are not kept alive by it).
+func startingFrom[T any](rs []T, at time.Time, startOf func(T) time.Time) []T {
+	return filterRecords(rs, func(r T) bool { return !startOf(r).Before(at) })
+}
+
+// startingBefore returns the records of rs starting before at, in order,
+// as startingFrom does.
+func startingBefore[T any](rs []T, at time.Time, startOf func(T) time.Time) []T {
+	return filterRecords(rs, func(r T) bool { return startOf(r).Before(at) })
+}
+
+func filterRecords[T any](rs []T, keep func(T) bool) []T {
+	n := 0
+	for _, r := range rs {
+		if keep(r) {
+			n++
+		}
+	}
+	if n == len(rs) {
+		return rs
+	}
+	out := make([]T, 0, n)
+	for _, r := range rs {
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // backfillNext sizes the window after one of length d that held n calls,

@@ -126,6 +126,13 @@ func (s *Server) AddServiceCalls(cs ...enreach.ServiceCall) {
 	}
 }
 
+// Records is the number of user call events and service calls held.
+func (s *Server) Records() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls) + len(s.serviceCalls)
+}
+
 // AddCallbackLists adds lists to GET /callbacklists.
 func (s *Server) AddCallbackLists(ls ...enreach.CallbackList) {
 	s.mu.Lock()
