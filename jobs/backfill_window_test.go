@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
+	"github.com/callsync/callsync/store"
 	"sync"
 	"testing"
 	"time"
@@ -263,5 +265,97 @@ func TestBackfillReadsEveryRecordOnce(t *testing.T) {
 	}
 	if sum.Quarantined != 1 {
 		t.Fatalf("%d records quarantined, want the malformed one", sum.Quarantined)
+	}
+}
+
+// writeSizes records the number of activities of each WriteActivities call.
+type writeSizes struct {
+	crm.Client
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (g *writeSizes) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	g.mu.Lock()
+	g.sizes = append(g.sizes, len(acts))
+	g.mu.Unlock()
+	return g.Client.WriteActivities(ctx, acts)
+}
+
+// A backfill's windows send full write batches: the writes that would fill
+// a last batch of a window only part-way are written with the next
+// window's, so only the backfill's last batch may be short. Every call is
+// still written once.
+func TestBackfillFillsWriteBatchesAcrossWindows(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	const limit = 5
+	w.syncer.BackfillWindowCalls = limit
+	w.syncer.WriteBatch = 4
+	want, unknown := seedWindows(w, limit)
+	sizes := &writeSizes{Client: w.tenant.CRM}
+	w.tenant.CRM = sizes
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.ours()); got != want || sum.Written != want || sum.Unresolved != unknown {
+		t.Fatalf("in the CRM %d, summary written %d, unresolved %d; want %d, %d", got, sum.Written, sum.Unresolved, want, unknown)
+	}
+	if n := len(sizes.sizes); n != (want+3)/4 {
+		t.Errorf("%d write batches %v for %d calls, want %d", n, sizes.sizes, want, (want+3)/4)
+	}
+	for i, n := range sizes.sizes[:len(sizes.sizes)-1] {
+		if n != 4 {
+			t.Fatalf("write batch %d of %d held %d activities, want 4 (%v)", i, len(sizes.sizes), n, sizes.sizes)
+		}
+	}
+}
+
+// failAfter fails the calls listing of every window after the first
+// failAfter ones.
+type failAfter struct {
+	jobs.Enreach
+	mu   sync.Mutex
+	left int
+}
+
+func (f *failAfter) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
+	f.mu.Lock()
+	f.left--
+	fail := f.left < 0
+	f.mu.Unlock()
+	if fail {
+		return nil, nil, errors.New("enreach is down")
+	}
+	return f.Enreach.Calls(ctx, w)
+}
+
+// When a backfill ends with an error (here Enreach failing), the writes it
+// held back to fill a batch are still written: every call of the windows
+// processed is in the CRM once, none is left pending.
+func TestBackfillWritesHeldWritesOnError(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.BackfillWindowCalls = 5
+	w.syncer.WriteBatch = 100
+	customer := "+358401111111"
+	for i := 0; i < 3; i++ { // the first window (an hour) holds three calls
+		w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, day.Add(time.Duration(10+i)*time.Minute), 5*time.Second, time.Minute))
+	}
+	w.tenant.Enreach = &failAfter{Enreach: w.tenant.Enreach, left: 1}
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err == nil {
+		t.Fatal("the backfill did not report Enreach's error")
+	}
+	if got := len(w.ours()); got != 3 || sum.Written != 3 {
+		t.Fatalf("in the CRM %d, summary written %d; want the first window's 3", got, sum.Written)
+	}
+	pending, err := w.store.LedgerByState(ctx, w.tenant.Name, jobs.KindCall, store.Pending, jobs.MaxAttempts, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 0 {
+		t.Fatalf("%d calls left pending", len(pending))
 	}
 }

@@ -218,7 +218,7 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.processWindow(ctx, t, r, o)
+	return s.processWindow(ctx, t, r, o, nil)
 }
 
 // windowRead is one window as read from Enreach: its calls merged, and the
@@ -311,8 +311,8 @@ func mergeKept(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first 
 }
 
 // processWindow quarantines a window's malformed records and processes its
-// calls.
-func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions) (Summary, error) {
+// calls; carry, when set, is as in processCalls.
+func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions, carry *[]*pending) (Summary, error) {
 	var sum Summary
 	if !o.DryRun {
 		for _, q := range []struct {
@@ -326,7 +326,7 @@ func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o S
 			sum.Quarantined += n
 		}
 	}
-	got, err := s.ProcessCalls(ctx, t, r.calls, o)
+	got, err := s.processCalls(ctx, t, r.calls, o, carry)
 	sum.Add(got)
 	return sum, err
 }
@@ -376,6 +376,18 @@ func (p *pending) key(tenant string) string {
 // already written are not touched; everything else is decided again with the
 // current settings, so a settings change applies on the next re-sync.
 func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions) (Summary, error) {
+	return s.processCalls(ctx, t, calls, o, nil)
+}
+
+// processCalls is ProcessCalls. With carry set (a backfill's windows), the
+// writes decided earlier and held in *carry are written first, with this
+// pass's, and what does not fill a last write batch (Syncer.WriteBatch) is
+// held in *carry again for the next pass instead of being sent as one
+// part-filled batch more; the backfill writes what is left at its end
+// (flushCarry). A held write's ledger row is pending with its payload
+// (saved when it was decided), so a crash before it is written replays it,
+// and the CRM answers a repeated write by its idempotency key.
+func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions, carry *[]*pending) (Summary, error) {
 	sum := Summary{Seen: len(calls), Skipped: map[string]int{}}
 	if len(calls) == 0 {
 		return sum, nil
@@ -533,6 +545,12 @@ func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	if err := s.Store.SaveLedger(ctx, ledger); err != nil {
 		return sum, err
 	}
+	if carry != nil {
+		all := make([]*pending, 0, len(*carry)+len(write))
+		all = append(append(all, *carry...), write...)
+		n := len(all) - len(all)%s.writeBatchSize()
+		write, *carry = all[:n], all[n:]
+	}
 	err = s.write(ctx, t, write, o, &sum)
 	if lerr := s.link(ctx, t, links, &sum); lerr != nil {
 		err = errors.Join(err, lerr)
@@ -680,10 +698,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 // the pass with the error, so the window is read again: no batch starts
 // after it, the ones in flight finish and are recorded.
 func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOptions, sum *Summary) error {
-	size := s.WriteBatch
-	if size <= 0 {
-		size = 200
-	}
+	size := s.writeBatchSize()
 	conc := s.WriteConcurrency
 	if conc <= 0 {
 		conc = DefaultWriteConcurrency
@@ -766,6 +781,32 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		return firstErr
 	}
 	return stopErr
+}
+
+// writeBatchSize is Syncer.WriteBatch or its default.
+func (s *Syncer) writeBatchSize() int {
+	if s.WriteBatch <= 0 {
+		return DefaultWriteBatch
+	}
+	return s.WriteBatch
+}
+
+// DefaultWriteBatch is the default Syncer.WriteBatch.
+const DefaultWriteBatch = 200
+
+// flushCarry writes the writes a backfill held back (processCalls' carry)
+// and records their outcomes. None are written once the pass was told to
+// stop or its context ended: their ledger rows stay pending with their
+// payload, for the next run.
+func (s *Syncer) flushCarry(ctx context.Context, t *Tenant, carry []*pending, o SyncOptions) (Summary, error) {
+	sum := Summary{Skipped: map[string]int{}}
+	if len(carry) == 0 || stopped(o.Stop) || ctx.Err() != nil {
+		return sum, nil
+	}
+	defer s.flushDecisions(ctx, t, true)
+	err := s.write(ctx, t, carry, o, &sum)
+	s.Metrics.observe(t.Name, sum)
+	return sum, err
 }
 
 // DefaultWriteConcurrency is the default Syncer.WriteConcurrency.

@@ -117,8 +117,7 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 // each from where the last one ended, and the records a later window still
 // needs (its lower margin, and the records of a window taken again
 // shorter) are carried over, not asked again (heldRecords).
-func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (Summary, error) {
-	var sum Summary
+func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o SyncOptions, progress func(done, total time.Duration, sum Summary)) (sum Summary, retErr error) {
 	from, to = from.UTC(), to.UTC()
 	total := to.Sub(from)
 	limit := s.BackfillWindowCalls
@@ -150,7 +149,21 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	var (
 		held  heldRecords
 		ahead *read
+		// carry: writes decided in a window and held back to fill the
+		// next one's write batches (processCalls); written at the end.
+		carry  []*pending
+		carryP *[]*pending
 	)
+	if !o.DryRun {
+		carryP = &carry
+	}
+	defer func() { // a window failed or the pass stopped
+		got, err := s.flushCarry(ctx, t, carry, o)
+		sum.Add(got)
+		if err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
 	// Enreach filters by whole seconds: splitWindow widens a window to
 	// them, so edges between windows are kept on whole seconds.
 	for start := from.Truncate(time.Second); start.Before(to); {
@@ -203,10 +216,18 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 		r.bad1, r.bad2 = held.bad1, held.bad2
 		held.bad1, held.bad2 = nil, nil
-		got, err := s.processWindow(ctx, t, r, o)
+		got, err := s.processWindow(ctx, t, r, o, carryP)
 		sum.Add(got)
 		if err != nil {
 			return sum, err
+		}
+		if !end.Before(to) { // the last window: its progress counts every write
+			got, err := s.flushCarry(ctx, t, carry, o)
+			carry = nil
+			sum.Add(got)
+			if err != nil {
+				return sum, err
+			}
 		}
 		start, size = end, next
 		if progress != nil {
