@@ -126,3 +126,23 @@ func metadataOf(region string) *phonenumbers.PhoneMetadata {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// regionAndValidity returns phonenumbers.GetRegionCodeForNumber(p) and
+// phonenumbers.IsValidNumber(p), which is IsValidNumberForRegion(p, region)
+// of that region, without checking the number's type against the region's
+// patterns twice: where a calling code is shared (+1 NANP, +358 FI and AX,
+// +44 GB and its crown dependencies ...), GetRegionCodeForNumber picks a
+// region without leading digits in its metadata only when the number has a
+// type there, that is when it is valid for it (nyaruka/phonenumbers v1.8.1,
+// getRegionCodeForNumberFromRegionList; libphonenumber's
+// PhoneNumberUtil.getRegionCodeForNumberFromRegionList).
+func regionAndValidity(p *phonenumbers.PhoneNumber) (string, bool) {
+	region := phonenumbers.GetRegionCodeForNumber(p)
+	cc := p.GetCountryCode()
+	if region != "" && region != "001" && len(phonenumbers.GetRegionCodesForCountryCode(int(cc))) > 1 {
+		if md := metadataOf(region); md != nil && md.GetLeadingDigits() == "" && md.GetCountryCode() == cc {
+			return region, true
+		}
+	}
+	return region, phonenumbers.IsValidNumberForRegion(p, region)
+}

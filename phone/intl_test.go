@@ -397,3 +397,25 @@ func FuzzParseInternational(f *testing.F) {
 		}
 	})
 }
+
+func TestRegionAndValidityIsLibrary(t *testing.T) {
+	shared := 0
+	for _, v := range append(corpusValues(t), exampleValues()...) {
+		for _, region := range []string{"FI", "US"} {
+			p, err := phonenumbers.Parse(v, region)
+			if err != nil {
+				continue
+			}
+			got, valid := regionAndValidity(p)
+			if want, wantValid := phonenumbers.GetRegionCodeForNumber(p), phonenumbers.IsValidNumber(p); got != want || valid != wantValid {
+				t.Fatalf("regionAndValidity(%q read in %s) = %q %v, library %q %v", v, region, got, valid, want, wantValid)
+			}
+			if len(phonenumbers.GetRegionCodesForCountryCode(int(p.GetCountryCode()))) > 1 {
+				shared++
+			}
+		}
+	}
+	if shared < 1000 {
+		t.Errorf("%d numbers of a shared calling code: want 1000 at least", shared)
+	}
+}

@@ -185,6 +185,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		}
 	}
 	var best, possible *phonenumbers.PhoneNumber
+	bestRegion := ""
 	parsedAny, minLen := false, -1
 	for _, r := range readings {
 		p, err := parseNumber(r.text, r.region)
@@ -199,16 +200,18 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		if l < MinNationalLength {
 			continue
 		}
-		if phonenumbers.IsValidNumber(p) {
-			best = p
+		// As phonenumbers.IsValidNumber(p); the region is kept for the
+		// Number instead of being looked up again.
+		if region, valid := regionAndValidity(p); valid {
+			best, bestRegion = p, region
 			break
 		}
 		if possible == nil && phonenumbers.IsPossibleNumber(p) {
 			possible = p
 		}
 	}
-	if best == nil {
-		best = possible
+	if best == nil && possible != nil {
+		best, bestRegion = possible, phonenumbers.GetRegionCodeForNumber(possible)
 	}
 	if best == nil {
 		switch {
@@ -230,7 +233,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 	}
 	n.pn = best
 	n.e164 = e164
-	n.region = phonenumbers.GetRegionCodeForNumber(best)
+	n.region = bestRegion
 	return n
 }
 
