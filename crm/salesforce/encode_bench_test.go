@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,6 +29,22 @@ func BenchmarkActivityEncode(b *testing.B) {
 	for b.Loop() {
 		if _, err := json.Marshal(taskFields(a, names, ad, true)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkINLists is the quoting of a window's numbers into SOQL IN lists
+// as findByCustom builds them (1,000 numbers; `go test -bench INLists
+// ./crm/salesforce`).
+func BenchmarkINLists(b *testing.B) {
+	numbers := make([]string, 1000)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("+35840%07d", i*7919)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, ch := range chunkIN(numbers, 200) {
+			_ = inList(ch)
 		}
 	}
 }

@@ -184,6 +184,39 @@ func TestSOQLString(t *testing.T) {
 	}
 }
 
+// TestSOQLStringAsReplacer compares soqlString, soqlLen and inList with the
+// strings.Replacer quoting they replace, on every special character alone,
+// in runs, at the edges, and inside multi-byte text.
+func TestSOQLStringAsReplacer(t *testing.T) {
+	ref := func(s string) string {
+		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\"", `\"`)
+		return "'" + r.Replace(s) + "'"
+	}
+	values := []string{"", "+358401234567", "0f6b2c1e-9f7a-4f6e-8d52-1b2a3c4d5e6f", "Äijälä Oy", "日本語"}
+	for _, c := range []string{`\`, `'`, "\n", "\r", "\t", `"`, "\x00", "%", "_", "\u2028"} {
+		values = append(values, c, c+c+c, "a"+c, c+"b", "Ä"+c+"ä", "x"+c+"y"+c+"z")
+	}
+	for _, v := range values {
+		want := ref(v)
+		if got := soqlString(v); got != want {
+			t.Errorf("soqlString(%q) = %q, want %q", v, got, want)
+		}
+		if got := soqlLen(v); got != len(want) {
+			t.Errorf("soqlLen(%q) = %d, want %d", v, got, len(want))
+		}
+	}
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = ref(v)
+	}
+	if got, want := inList(values), "("+strings.Join(q, ",")+")"; got != want {
+		t.Errorf("inList = %q, want %q", got, want)
+	}
+	if got := inList(values[1:2]); got != "('+358401234567')" {
+		t.Errorf("inList of one = %q", got)
+	}
+}
+
 func TestParseDateTime(t *testing.T) {
 	want := time.Date(2026, 1, 2, 10, 0, 0, 250e6, time.UTC)
 	for _, s := range []string{"2026-01-02T10:00:00.250+0000", "2026-01-02T12:00:00.250+0200", "2026-01-02T10:00:00.25Z"} {

@@ -571,8 +571,53 @@ func (c *Client) queryAll(ctx context.Context, soqls []string) ([][]json.RawMess
 // soqlString quotes a SOQL string literal [Finding a caller by phone: SOQL
 // alternative: escape ' and \].
 func soqlString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\"", `\"`)
-	return "'" + r.Replace(s) + "'"
+	return string(appendSOQLString(make([]byte, 0, soqlLen(s)), s))
+}
+
+// soqlEscape is the escape sequence of a byte that a SOQL string literal
+// escapes (\, ', newline, carriage return, tab, "), "" for any other byte.
+func soqlEscape(b byte) string {
+	switch b {
+	case '\\':
+		return `\\`
+	case '\'':
+		return `\'`
+	case '\n':
+		return `\n`
+	case '\r':
+		return `\r`
+	case '\t':
+		return `\t`
+	case '"':
+		return `\"`
+	}
+	return ""
+}
+
+// soqlLen is len(soqlString(s)) without building it.
+func soqlLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		if soqlEscape(s[i]) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// appendSOQLString appends s quoted as soqlString quotes it.
+func appendSOQLString(dst []byte, s string) []byte {
+	dst = append(dst, '\'')
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if e := soqlEscape(s[i]); e != "" {
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, e...)
+			last = i + 1
+		}
+	}
+	dst = append(dst, s[last:]...)
+	return append(dst, '\'')
 }
 
 // chunkIN splits values into IN lists that keep the query below the limits.
@@ -581,7 +626,7 @@ func chunkIN(values []string, fixed int) [][]string {
 	var cur []string
 	size := fixed
 	for _, v := range values {
-		l := len(soqlString(v)) + 1
+		l := soqlLen(v) + 1
 		if len(cur) > 0 && (len(cur) >= maxINValues || size+l > maxSOQLLength) {
 			out = append(out, cur)
 			cur, size = nil, fixed
@@ -596,11 +641,19 @@ func chunkIN(values []string, fixed int) [][]string {
 }
 
 func inList(values []string) string {
-	q := make([]string, len(values))
-	for i, v := range values {
-		q[i] = soqlString(v)
+	n := 2
+	for _, v := range values {
+		n += soqlLen(v) + 1
 	}
-	return "(" + strings.Join(q, ",") + ")"
+	b := make([]byte, 0, n)
+	b = append(b, '(')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSOQLString(b, v)
+	}
+	return string(append(b, ')'))
 }
 
 // str reads a field of a decoded record as text; field names match
