@@ -147,9 +147,7 @@ tenants:
 		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
 			return r, err
 		}
-		cmd.Env = append(cmd.Env,
-			"CALLSYNC_CPUPROFILE="+filepath.Join(o.ProfileDir, "backfill-"+crmName+".cpu.pprof"),
-			"CALLSYNC_MEMPROFILE="+filepath.Join(o.ProfileDir, "backfill-"+crmName+".mem.pprof"))
+		cmd.Env = append(cmd.Env, childProfileEnv(filepath.Join(o.ProfileDir, "backfill-"+crmName))...)
 	}
 	for k, v := range c.Env() {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -270,4 +268,15 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// childProfileEnv asks a callsync child for its profiles, named base plus
+// .cpu.pprof (CPU), .mem.pprof (heap at exit) and .peak.pprof (heap at the
+// peak RSS, what held the memory the bench reports).
+func childProfileEnv(base string) []string {
+	return []string{
+		"CALLSYNC_CPUPROFILE=" + base + ".cpu.pprof",
+		"CALLSYNC_MEMPROFILE=" + base + ".mem.pprof",
+		"CALLSYNC_PEAKHEAPPROFILE=" + base + ".peak.pprof",
+	}
 }

@@ -96,7 +96,7 @@ tenants:
 			return r, err
 		}
 		base := filepath.Join(o.ProfileDir, fmt.Sprintf("directory-%d", records))
-		cmd.Env = append(cmd.Env, "CALLSYNC_CPUPROFILE="+base+".cpu.pprof", "CALLSYNC_MEMPROFILE="+base+".mem.pprof")
+		cmd.Env = append(cmd.Env, childProfileEnv(base)...)
 	}
 	for k, v := range c.Env() {
 		cmd.Env = append(cmd.Env, k+"="+v)
