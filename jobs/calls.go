@@ -523,12 +523,12 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 			sum.Skipped[ReasonExistingActivity]++
 			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		case store.Unresolved:
-			entry.Payload = mustJSON(p.call)
+			entry.Payload = mustPayload(p.call)
 			ledger = append(ledger, entry)
 			sum.Unresolved++
 			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		default:
-			entry.Payload = mustJSON(p.call)
+			entry.Payload = mustPayload(p.call)
 			ledger = append(ledger, entry)
 			write = append(write, p)
 		}
@@ -872,6 +872,16 @@ func (s *Syncer) outcome(t *Tenant, o Outcome) {
 	if s.OnCall != nil {
 		s.OnCall(t.Name, o)
 	}
+}
+
+// mustPayload is callPayload(c); Call has only marshalable fields (its times
+// come from Enreach's, whose years are four digits).
+func mustPayload(c Call) []byte {
+	b, err := callPayload(c)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func mustJSON(v any) []byte {

@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 	"github.com/callsync/callsync/store"
 )
 
@@ -184,16 +183,26 @@ func Audit(c Call, enabled bool) string {
 		return "CallId is " + c.ID
 	}
 	if len(c.Raw) == 1 {
-		var b bytes.Buffer
-		if json.Compact(&b, c.Raw[0]) == nil {
-			return b.String()
+		if b, err := jsonw.AppendCompact(nil, c.Raw[0]); err == nil {
+			return string(b)
 		}
 	}
-	b, err := json.Marshal(c.Raw)
-	if err != nil {
-		return "CallId is " + c.ID
+	// json.Marshal(c.Raw), appended without reflection.
+	n := 2
+	for _, r := range c.Raw {
+		n += len(r) + 1
 	}
-	return string(b)
+	b := append(make([]byte, 0, n), '[')
+	for i, r := range c.Raw {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = jsonw.AppendRaw(b, r); err != nil {
+			return "CallId is " + c.ID
+		}
+	}
+	return string(append(b, ']'))
 }
 
 // RecordingLinks builds one address per recording id from the
