@@ -90,9 +90,10 @@ type options struct {
 	CPUProfile string
 	// ProfileDir, when set, receives each backfill child's CPU profile, heap
 	// profile at exit and heap profile at its peak RSS
-	// (backfill-<crm>.cpu.pprof, .mem.pprof, .peak.pprof) and each
-	// directory load's (directory-<records>.cpu.pprof, .mem.pprof,
-	// .peak.pprof).
+	// (backfill-<crm>.cpu.pprof, .mem.pprof, .peak.pprof), each directory
+	// load's (directory-<records>.cpu.pprof, .mem.pprof, .peak.pprof), and
+	// each steady phase's measured cycles (steady-<store>-<replicas>.cpu.pprof;
+	// .allocs.pprof, and .allocs0.pprof before the measured cycles).
 	ProfileDir string
 	// ChildLog, when set, receives the backfill child's stderr.
 	ChildLog string
@@ -199,7 +200,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ScaleDirectoryRecords, "scale-directory-records", 1_000_000, "scale: CRM records of the large phone directory load")
 	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
-	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's and directory load's CPU profile, heap profile at exit and heap profile at its peak RSS (backfill-<crm>.{cpu,mem,peak}.pprof, directory-<records>.{cpu,mem,peak}.pprof) to this folder; read them with go tool pprof")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's and directory load's CPU profile, heap profile at exit and heap profile at its peak RSS (backfill-<crm>.{cpu,mem,peak}.pprof, directory-<records>.{cpu,mem,peak}.pprof), and each steady phase's measured cycles' profiles (steady-<store>-<replicas>.{cpu,allocs,allocs0}.pprof) to this folder; read them with go tool pprof")
 	fs.StringVar(&o.ChildLog, "child-log", "", "append the backfill child's stderr (progress, warnings; GODEBUG output) to this file")
 	fs.StringVar(&o.Out, "out", "", "results JSON file (default bench/out/results.json in the module)")
 	if err := fs.Parse(args); err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -378,7 +380,12 @@ func runSteady(ctx context.Context, o options, eng steadyEngine) (SteadyResult, 
 		floorReqs              int
 		dbCPU                  time.Duration
 	)
-	var prof bytes.Buffer
+	var prof, allocs0 bytes.Buffer
+	if o.ProfileDir != "" {
+		if err := pprof.Lookup("allocs").WriteTo(&allocs0, 0); err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("allocation profile: %v", err))
+		}
+	}
 	profiling := o.CPUProfile == "" // one CPU profile at a time
 	if profiling {
 		if err := pprof.StartCPUProfile(&prof); err != nil {
@@ -402,6 +409,8 @@ func runSteady(ctx context.Context, o options, eng steadyEngine) (SteadyResult, 
 		cpu += rusageSelf() - cpu0
 		dbCPU += eng.pgCPU() - db0
 		wall += time.Since(start)
+		// Counting the cycle's requests and records is the bench's work.
+		pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(benchPart, partBench)))
 		if err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("cycle %d: %v", c+1, err))
 		}
@@ -428,8 +437,14 @@ func runSteady(ctx context.Context, o options, eng steadyEngine) (SteadyResult, 
 			lat = append(lat, pc.CreatedOn.Sub(end))
 		}
 	}
+	pprof.SetGoroutineLabels(ctx)
 	if profiling {
 		pprof.StopCPUProfile()
+		if o.ProfileDir != "" {
+			if err := writeSteadyProfiles(o.ProfileDir, r, prof.Bytes(), allocs0.Bytes()); err != nil {
+				r.Problems = append(r.Problems, fmt.Sprintf("CPU profile: %v", err))
+			}
+		}
 		if own, all, err := unlabelledCPU(&prof); err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("CPU profile: %v", err))
 		} else if all > 0 {
@@ -483,6 +498,31 @@ func unavoidableRequests(s jobs.Summary) int {
 	return n
 }
 
+// writeSteadyProfiles writes the measured cycles' CPU profile to dir as
+// steady-<store>-<replicas>.cpu.pprof, and the process's allocations as
+// .allocs.pprof, with those before the measured cycles (allocs0) as
+// .allocs0.pprof: go tool pprof -diff_base X.allocs0.pprof X.allocs.pprof
+// shows the measured cycles' own. The doubles' and the bench's own CPU
+// samples carry the benchPart label (go tool pprof -tagignore bench=.
+// leaves callsync's); allocation samples carry no labels (-focus
+// jobs.\(\*Syncer\).RunCalls keeps the cycles').
+func writeSteadyProfiles(dir string, r SteadyResult, cpu, allocs0 []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(dir, fmt.Sprintf("steady-%s-%d", r.Store, r.Replicas))
+	var allocs bytes.Buffer
+	if err := pprof.Lookup("allocs").WriteTo(&allocs, 0); err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{".cpu.pprof": cpu, ".allocs.pprof": allocs.Bytes(), ".allocs0.pprof": allocs0} {
+		if err := os.WriteFile(base+name, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // pgCPU is the PostgreSQL server's CPU so far (zero on SQLite).
 func (e steadyEngine) pgCPU() time.Duration {
 	if !e.postgres {
@@ -495,7 +535,7 @@ func (e steadyEngine) pgCPU() time.Duration {
 const (
 	benchPart  = "bench"
 	partDouble = "double" // the CRM and Enreach doubles and the latency proxies
-	partBench  = "bench"  // generating the next minute's calls
+	partBench  = "bench"  // generating the next minute's calls, counting a cycle's requests and records
 )
 
 // unlabelledCPU sums a CPU profile's samples: those without a benchPart
