@@ -26,7 +26,9 @@ type Store interface {
 	SweepDirectory(ctx context.Context, tenant, entity string, gen int64) (int64, error)
 	DirectoryLookup(ctx context.Context, tenant string, numbers []string) (map[string][]store.DirectoryNumber, error)
 	DirectorySyncState(ctx context.Context, tenant, entity string) (store.DirectorySync, bool, error)
+	DirectorySyncStates(ctx context.Context, tenant string) ([]store.DirectorySync, error)
 	SaveDirectorySync(ctx context.Context, tenant string, d store.DirectorySync) error
+	SaveDirectorySyncs(ctx context.Context, tenant string, ds []store.DirectorySync) error
 	DirectoryCounts(ctx context.Context, tenant string) ([]store.DirectoryCount, error)
 	AddDirectoryNumbers(ctx context.Context, tenant, entity string, gen int64, ns []store.DirectoryNumber, synced time.Time) error
 }

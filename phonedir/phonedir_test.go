@@ -73,7 +73,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "callsync.db"))
 	if err != nil {
@@ -356,4 +356,93 @@ func (a *askedForPage) ListPhones(ctx context.Context, req crm.PhoneListRequest)
 		a.once.Do(func() { close(a.asked) })
 	}
 	return a.PhoneLister.ListPhones(ctx, req)
+}
+
+// countingStore counts the sync-state writes of a directory.
+type countingStore struct {
+	*store.Store
+	single int                     // SaveDirectorySync calls
+	sets   [][]store.DirectorySync // SaveDirectorySyncs calls
+}
+
+func (c *countingStore) SaveDirectorySync(ctx context.Context, tenant string, d store.DirectorySync) error {
+	c.single++
+	return c.Store.SaveDirectorySync(ctx, tenant, d)
+}
+
+func (c *countingStore) SaveDirectorySyncs(ctx context.Context, tenant string, ds []store.DirectorySync) error {
+	c.sets = append(c.sets, ds)
+	return c.Store.SaveDirectorySyncs(ctx, tenant, ds)
+}
+
+// An incremental sync stores its entities' states in one write (one
+// transaction: on SQLite each commit is a synced WAL write), each with its
+// new cursors.
+func TestIncrementalSyncStoresStatesTogether(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	l := crmtest.NewLister(m, 10, clk.Now)
+	m.AddRecord(crm.Record{Ref: crm.Ref{Entity: crm.Contact}, Phones: map[string]string{"telephone1": "040 123 4567"}})
+	st := &countingStore{Store: openStore(t)}
+	d := phonedir.New(st, l, phonedir.Options{Tenant: "t1", Region: "FI", Now: clk.Now})
+	if _, err := d.Sync(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	st.single, st.sets = 0, nil
+	sum, err := d.Sync(ctx, false, nil)
+	if err != nil || len(sum.Full) != 0 {
+		t.Fatalf("incremental sync: %+v, %v", sum, err)
+	}
+	if st.single != 0 || len(st.sets) != 1 || len(st.sets[0]) != 3 {
+		t.Fatalf("state writes: %d single, %d sets (%v); want one set of 3", st.single, len(st.sets), st.sets)
+	}
+	for _, e := range crm.Entities {
+		s, ok, err := st.DirectorySyncState(ctx, "t1", string(e))
+		if err != nil || !ok || !s.LastSync.Equal(clk.Now()) {
+			t.Errorf("%s: state %+v (%v, %v), want last sync %s", e, s, ok, err, clk.Now())
+		}
+	}
+}
+
+// failEntity fails the listings of one entity.
+type failEntity struct {
+	crm.PhoneLister
+	e crm.Entity
+}
+
+func (f *failEntity) ListPhones(ctx context.Context, req crm.PhoneListRequest) (crm.PhonePage, error) {
+	if req.Entity == f.e {
+		return crm.PhonePage{Requests: 1}, errBoom
+	}
+	return f.PhoneLister.ListPhones(ctx, req)
+}
+
+// When an entity's incremental sync fails, the entities synced before it
+// keep what they read: their new states are stored, the failed one's not.
+func TestIncrementalSyncStoresEntitiesBeforeAFailure(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	m := crmtest.NewMemory()
+	l := crmtest.NewLister(m, 10, clk.Now)
+	st := openStore(t)
+	if _, err := phonedir.New(st, l, phonedir.Options{Tenant: "t1", Region: "FI", Now: clk.Now}).Sync(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	loaded := clk.Now()
+	clk.Add(time.Minute)
+	if crm.Entities[0] != crm.Contact || crm.Entities[1] != crm.Account {
+		t.Fatalf("entity order %v: the test fails the second one", crm.Entities)
+	}
+	d := phonedir.New(st, &failEntity{PhoneLister: l, e: crm.Account}, phonedir.Options{Tenant: "t1", Region: "FI", Now: clk.Now})
+	if _, err := d.Sync(ctx, false, nil); !errors.Is(err, errBoom) {
+		t.Fatalf("err = %v, want the CRM's", err)
+	}
+	for e, want := range map[crm.Entity]time.Time{crm.Contact: clk.Now(), crm.Account: loaded, crm.Lead: loaded} {
+		s, _, err := st.DirectorySyncState(ctx, "t1", string(e))
+		if err != nil || !s.LastSync.Equal(want) {
+			t.Errorf("%s: last sync %s (%v), want %s", e, s.LastSync, err, want)
+		}
+	}
 }

@@ -81,10 +81,17 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress, qs [
 	}
 	plans := make([]plan, len(d.o.Entities))
 	var incremental []crm.PhoneListRequest
+	// Every entity's state in one query.
+	states, err := d.store.DirectorySyncStates(ctx, d.o.Tenant)
+	if err != nil {
+		return sum, err
+	}
 	for i, e := range d.o.Entities {
-		st, ok, err := d.store.DirectorySyncState(ctx, d.o.Tenant, string(e))
-		if err != nil {
-			return sum, err
+		st, ok := store.DirectorySync{Entity: string(e)}, false
+		for _, x := range states {
+			if x.Entity == string(e) {
+				st, ok = x, true
+			}
 		}
 		stale := d.o.FullResync > 0 && !st.FullDone.IsZero() && d.o.Now().Sub(st.FullDone) >= d.o.FullResync
 		p := plan{st: st, load: full || stale || !ok || st.FullDone.IsZero() || st.Loading(), fresh: (full || stale) && !st.Loading()}
@@ -97,17 +104,34 @@ func (d *Directory) sync(ctx context.Context, full bool, progress Progress, qs [
 	if err != nil {
 		return sum, fmt.Errorf("phone directory %s: %w", d.o.Tenant, err)
 	}
+	// The states of the entities synced incrementally are stored together
+	// at the end (one transaction), also when a later entity failed: what
+	// they read is stored. A crash before that reads their changes again
+	// (records are replaced, deletions repeated).
+	var done []store.DirectorySync
+	saveDone := func() error { return d.store.SaveDirectorySyncs(ctx, d.o.Tenant, done) }
 	for i, e := range d.o.Entities {
 		p := plans[i]
 		var err error
 		if p.load {
 			err = d.load(ctx, e, p.st, p.fresh, &sum, progress)
 		} else {
-			err = d.incremental(ctx, e, p.st, first[e], &sum, progress)
+			var st store.DirectorySync
+			var save bool
+			st, save, err = d.incremental(ctx, e, p.st, first[e], &sum, progress)
+			if save {
+				done = append(done, st)
+			}
 		}
 		if err != nil {
+			if serr := saveDone(); serr != nil {
+				err = errors.Join(err, serr)
+			}
 			return sum, fmt.Errorf("phone directory %s: %s: %w", d.o.Tenant, e, err)
 		}
+	}
+	if err := saveDone(); err != nil {
+		return sum, fmt.Errorf("phone directory %s: %w", d.o.Tenant, err)
 	}
 	d.lastSync = d.o.Now()
 	d.synced.Store(d.lastSync.UnixNano())
@@ -281,8 +305,10 @@ func (r *readAhead) stop() {
 // incremental reads the records modified since the cursor and removes the
 // deleted ones: through the CRM's change tracking when the last listing
 // gave a delta, else by the modified-stamp cursor and the CRM's list of
-// deleted records.
-func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) error {
+// deleted records. It returns the entity's new state for the caller to
+// store when save (not when it fell back to a full load, which stores its
+// own).
+func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) (_ store.DirectorySync, save bool, _ error) {
 	if st.DeltaToken != "" {
 		return d.changes(ctx, e, st, first, sum, progress)
 	}
@@ -294,10 +320,10 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 		p, err := d.listPhones(ctx, crm.PhoneListRequest{Entity: e, Since: since, Page: page}, &first)
 		sum.Requests += p.Requests
 		if err != nil {
-			return fmt.Errorf("modified since %s: %w", since.Format(time.RFC3339), err)
+			return st, false, fmt.Errorf("modified since %s: %w", since.Format(time.RFC3339), err)
 		}
 		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
-			return err
+			return st, false, err
 		}
 		for _, r := range p.Records {
 			if r.Modified.After(cursor) {
@@ -325,13 +351,13 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 		if errors.Is(err, crm.ErrDeletedTooOld) {
 			// The CRM forgot deletions since the cursor: read everything
 			// again (records the load does not see are removed).
-			return d.load(ctx, e, st, true, sum, progress)
+			return st, false, d.load(ctx, e, st, true, sum, progress)
 		}
 		if err != nil {
-			return fmt.Errorf("deleted since %s: %w", delSince.Format(time.RFC3339), err)
+			return st, false, fmt.Errorf("deleted since %s: %w", delSince.Format(time.RFC3339), err)
 		}
 		if err := d.store.DeleteDirectoryRecords(ctx, d.o.Tenant, string(e), p.IDs); err != nil {
-			return err
+			return st, false, err
 		}
 		sum.Deleted += len(p.IDs)
 		if !p.Until.IsZero() {
@@ -343,32 +369,33 @@ func (d *Directory) incremental(ctx context.Context, e crm.Entity, st store.Dire
 		page = p.Next
 	}
 	st.ModifiedCursor, st.DeletedCursor, st.LastSync = cursor, delCursor, d.o.Now().UTC()
-	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
+	return st, true, nil
 }
 
 // changes follows the entity's change tracking from its stored delta: the
 // records created or modified since are stored, the deleted ones removed,
 // and the new delta kept for the next sync. A delta the CRM no longer
 // honours (Dataverse keeps changes for ExpireChangeTrackingInDays, 7 by
-// default) starts a full load, which starts tracking again.
-func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) error {
+// default) starts a full load, which starts tracking again. The new state
+// is returned as by incremental.
+func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.DirectorySync, first *crm.PhonePageResult, sum *Summary, progress Progress) (_ store.DirectorySync, save bool, _ error) {
 	req := crm.PhoneListRequest{Entity: e, Delta: st.DeltaToken}
 	cursor, read := st.ModifiedCursor, 0
 	for {
 		p, err := d.listPhones(ctx, req, &first)
 		sum.Requests += p.Requests
 		if errors.Is(err, crm.ErrPageExpired) {
-			return d.load(ctx, e, st, true, sum, progress)
+			return st, false, d.load(ctx, e, st, true, sum, progress)
 		}
 		if err != nil {
-			return fmt.Errorf("changes since the last delta: %w", err)
+			return st, false, fmt.Errorf("changes since the last delta: %w", err)
 		}
 		if err := d.save(ctx, e, st.Gen, p, sum); err != nil {
-			return err
+			return st, false, err
 		}
 		if len(p.Deleted) > 0 {
 			if err := d.store.DeleteDirectoryRecords(ctx, d.o.Tenant, string(e), p.Deleted); err != nil {
-				return err
+				return st, false, err
 			}
 			sum.Deleted += len(p.Deleted)
 		}
@@ -396,7 +423,7 @@ func (d *Directory) changes(ctx context.Context, e crm.Entity, st store.Director
 		st.DeletedCursor = now
 	}
 	st.ModifiedCursor, st.LastSync = cursor, now
-	return d.store.SaveDirectorySync(ctx, d.o.Tenant, st)
+	return st, true, nil
 }
 
 func (d *Directory) save(ctx context.Context, e crm.Entity, gen int64, p crm.PhonePage, sum *Summary) error {

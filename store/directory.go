@@ -245,7 +245,31 @@ func (s *Store) DirectorySyncStates(ctx context.Context, tenant string) ([]Direc
 
 // SaveDirectorySync stores a tenant's entity sync state.
 func (s *Store) SaveDirectorySync(ctx context.Context, tenant string, d DirectorySync) error {
-	err := s.q.SaveDirectorySync(ctx, dbsqlc.SaveDirectorySyncParams{Tenant: tenant, Entity: d.Entity,
+	return saveDirectorySync(ctx, s.q, tenant, d)
+}
+
+// SaveDirectorySyncs stores several entity sync states of a tenant in one
+// transaction: on SQLite a commit is a synced WAL write
+// (synchronous=FULL), so an incremental sync's entities share one.
+func (s *Store) SaveDirectorySyncs(ctx context.Context, tenant string, ds []DirectorySync) error {
+	switch len(ds) {
+	case 0:
+		return nil
+	case 1:
+		return s.SaveDirectorySync(ctx, tenant, ds[0])
+	}
+	return s.tx(ctx, func(q dbsqlc.Querier) error {
+		for _, d := range ds {
+			if err := saveDirectorySync(ctx, q, tenant, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func saveDirectorySync(ctx context.Context, q dbsqlc.Querier, tenant string, d DirectorySync) error {
+	err := q.SaveDirectorySync(ctx, dbsqlc.SaveDirectorySyncParams{Tenant: tenant, Entity: d.Entity,
 		ModifiedCursor: ms(d.ModifiedCursor), DeletedCursor: ms(d.DeletedCursor), DeltaToken: d.DeltaToken,
 		Gen: d.Gen, DoneGen: d.DoneGen, FullToken: d.FullToken, FullStartedAt: ms(d.FullStarted), FullDoneAt: ms(d.FullDone),
 		LastSyncAt: ms(d.LastSync), Records: d.Records, Numbers: d.Numbers, Unparseable: d.Unparseable})
