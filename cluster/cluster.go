@@ -53,6 +53,7 @@ type Store interface {
 	Heartbeat(ctx context.Context, r store.Replica) error
 	Replicas(ctx context.Context) ([]store.Replica, error)
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	RenewLeases(ctx context.Context, names []string, holder string, now time.Time, ttl time.Duration) ([]string, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 	RemoveReplica(ctx context.Context, id string) error
 }
@@ -214,12 +215,19 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 	c.mu.Unlock()
 	var acquired []string
 	var errs []error
+	renewed := c.renew(ctx, names, live, excludedBy)
 	for _, name := range names {
 		c.mu.Lock()
 		_, mine := c.held[name]
 		busy := c.running[name] > 0
 		c.mu.Unlock()
 		if Preferred(name, eligible(live, excludedBy[name])) == c.o.ID || busy {
+			if until, ok := renewed[name]; ok {
+				c.mu.Lock()
+				c.held[name] = until
+				c.mu.Unlock()
+				continue
+			}
 			// The expiry counts from this request, not from the start of
 			// the round: a round slowed down (a busy machine, a busy
 			// database) must not write leases that run out early while
@@ -267,6 +275,36 @@ func (c *Coordinator) Tick(ctx context.Context) error {
 		return fmt.Errorf("cluster: leases: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// renew renews together the leases held here that the round keeps (this
+// replica is preferred or a job of the tenant runs here) and returns their
+// new local expiries, counted from before the request was sent. With
+// hundreds of tenants a round was as many statements, one after the other;
+// it is now one. A lease it did not renew (gone, or taken after it expired,
+// or the request failed) is left to AcquireLease in the round, as before.
+func (c *Coordinator) renew(ctx context.Context, names, live []string, excludedBy map[string][]string) map[string]time.Time {
+	var keep []string
+	c.mu.Lock()
+	for _, name := range names {
+		if _, mine := c.held[name]; mine && (c.running[name] > 0 || Preferred(name, eligible(live, excludedBy[name])) == c.o.ID) {
+			keep = append(keep, name)
+		}
+	}
+	c.mu.Unlock()
+	if len(keep) == 0 {
+		return nil
+	}
+	sent := c.o.Now().UTC()
+	got, err := c.st.RenewLeases(ctx, keep, c.o.ID, sent, c.o.TTL)
+	if err != nil {
+		c.o.Log.Warn("renewing leases together failed; renewing one by one", "replica", c.o.ID, "leases", len(keep), "err", err)
+	}
+	out := make(map[string]time.Time, len(got))
+	for _, name := range got {
+		out[name] = sent.Add(c.o.TTL)
+	}
+	return out
 }
 
 // eligible is live without the excluded replicas, or all of live when

@@ -362,3 +362,105 @@ func TestSlowRoundCountsEachLeaseFromItsRequest(t *testing.T) {
 		t.Fatal("t19, taken last in a slow round, is not held here right after it")
 	}
 }
+
+// countingStore counts the coordinator's lease requests.
+type countingStore struct {
+	*store.Store
+	mu              sync.Mutex
+	acquire, renews int
+	renewed         int // names in RenewLeases requests
+}
+
+func (s *countingStore) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	s.mu.Lock()
+	s.acquire++
+	s.mu.Unlock()
+	return s.Store.AcquireLease(ctx, name, holder, now, ttl)
+}
+
+func (s *countingStore) RenewLeases(ctx context.Context, names []string, holder string, now time.Time, ttl time.Duration) ([]string, error) {
+	s.mu.Lock()
+	s.renews++
+	s.renewed += len(names)
+	s.mu.Unlock()
+	return s.Store.RenewLeases(ctx, names, holder, now, ttl)
+}
+
+// A round renews the leases held here in one request (a round of 500
+// tenants was 500 statements, one after the other), each until a TTL
+// from before that request.
+func TestRoundRenewsHeldLeasesInOneRequest(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		cs := &countingStore{Store: st}
+		c := cluster.New(cs, cluster.Options{ID: "a", TTL: 30 * time.Second, Now: clk.Now})
+		names := tenants(20)
+		c.SetTenants(names)
+		if err := c.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cs.acquire != 21 || cs.renews != 0 {
+			t.Fatalf("first round: %d acquire, %d renew requests; want 21 (20 tenants and the purge), 0", cs.acquire, cs.renews)
+		}
+		clk.Add(10 * time.Second)
+		cs.acquire, cs.renews, cs.renewed = 0, 0, 0
+		if err := c.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cs.acquire != 0 || cs.renews != 1 || cs.renewed != 21 {
+			t.Fatalf("second round: %d acquire, %d renew requests for %d leases; want 0, 1 for 21", cs.acquire, cs.renews, cs.renewed)
+		}
+		leases, err := st.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range leases {
+			if l.Holder != "a" || !l.ExpiresAt.Equal(clk.Now().Add(30*time.Second)) {
+				t.Errorf("lease %+v, want held by a until %s", l, clk.Now().Add(30*time.Second))
+			}
+		}
+		for _, n := range names {
+			if !c.Holds(n) {
+				t.Errorf("%s not held after its renewal", n)
+			}
+		}
+	})
+}
+
+// A lease held here that another replica took after it expired (this one
+// stalled past its TTL) is not renewed: the round asks for it as before
+// and no longer holds it.
+func TestRoundDoesNotRenewALeaseTakenMeanwhile(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		c := cluster.New(st, cluster.Options{ID: "a", TTL: 30 * time.Second, Now: clk.Now})
+		c.SetTenants(tenants(3))
+		if err := c.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(31 * time.Second)
+		if ok, err := st.AcquireLease(ctx, "t01", "b", clk.Now(), 30*time.Second); err != nil || !ok {
+			t.Fatalf("b taking the expired lease: %v, %v", ok, err)
+		}
+		if err := c.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c.Holds("t01") {
+			t.Error("t01 held here after b took it")
+		}
+		if !c.Holds("t00") || !c.Holds("t02") {
+			t.Error("t00 and t02 not held after the round")
+		}
+		leases, err := st.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range leases {
+			if want := map[bool]string{true: "b", false: "a"}[l.Name == "t01"]; l.Holder != want {
+				t.Errorf("lease %s held by %s, want %s", l.Name, l.Holder, want)
+			}
+		}
+	})
+}

@@ -74,6 +74,25 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 	return n > 0, nil
 }
 
+// RenewLeases renews those of the named leases holder holds until now+ttl
+// (AcquireLease's renewal of one: only the expiry changes), in one
+// statement per 500 names, and returns the names renewed. A name not
+// returned is not holder's (gone from the store, or taken by another
+// replica after it expired): AcquireLease it to learn which.
+func (s *Store) RenewLeases(ctx context.Context, names []string, holder string, now time.Time, ttl time.Duration) ([]string, error) {
+	var out []string
+	const chunk = 500
+	for i := 0; i < len(names); i += chunk {
+		part := names[i:min(i+chunk, len(names))]
+		got, err := s.q.RenewLeases(ctx, dbsqlc.RenewLeasesParams{ExpiresAt: ms(now.Add(ttl)), Holder: holder, Names: part})
+		if err != nil {
+			return out, fmt.Errorf("store: renew %d leases: %w", len(part), err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
 // ReleaseLease gives up holder's lease (nothing when another holds it).
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	if err := s.q.ReleaseLease(ctx, dbsqlc.ReleaseLeaseParams{Name: name, Holder: holder}); err != nil {

@@ -387,6 +387,10 @@ func (p pgQuerier) ReleaseLease(ctx context.Context, arg dbsqlc.ReleaseLeasePara
 	return p.q.ReleaseLease(ctx, dbpg.ReleaseLeaseParams(arg))
 }
 
+func (p pgQuerier) RenewLeases(ctx context.Context, arg dbsqlc.RenewLeasesParams) ([]string, error) {
+	return p.q.RenewLeases(ctx, dbpg.RenewLeasesParams(arg))
+}
+
 func (p pgQuerier) SaveDirectorySync(ctx context.Context, arg dbsqlc.SaveDirectorySyncParams) error {
 	return p.q.SaveDirectorySync(ctx, dbpg.SaveDirectorySyncParams(arg))
 }

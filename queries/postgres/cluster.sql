@@ -18,6 +18,14 @@ ON CONFLICT (name) DO UPDATE SET
     expires_at = excluded.expires_at
 WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.acquired_at;
 
+-- name: RenewLeases :many
+-- Renews those of the named leases the holder holds (AcquireLease's
+-- renewal: only the expiry changes) and returns their names; a lease not
+-- returned is not the holder's (gone, or taken after it expired).
+UPDATE leases SET expires_at = sqlc.arg(expires_at)
+WHERE holder = sqlc.arg(holder) AND name = ANY(sqlc.arg(names)::text[])
+RETURNING name;
+
 -- name: ReleaseLease :exec
 DELETE FROM leases WHERE name = $1 AND holder = $2;
 

@@ -196,3 +196,38 @@ func (q *Queries) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) erro
 	_, err := q.db.Exec(ctx, releaseLease, arg.Name, arg.Holder)
 	return err
 }
+
+const renewLeases = `-- name: RenewLeases :many
+UPDATE leases SET expires_at = $1
+WHERE holder = $2 AND name = ANY($3::text[])
+RETURNING name
+`
+
+type RenewLeasesParams struct {
+	ExpiresAt int64
+	Holder    string
+	Names     []string
+}
+
+// Renews those of the named leases the holder holds (AcquireLease's
+// renewal: only the expiry changes) and returns their names; a lease not
+// returned is not the holder's (gone, or taken after it expired).
+func (q *Queries) RenewLeases(ctx context.Context, arg RenewLeasesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, renewLeases, arg.ExpiresAt, arg.Holder, arg.Names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -8,6 +8,7 @@ package dbsqlc
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const acquireLease = `-- name: AcquireLease :execrows
@@ -204,4 +205,54 @@ type ReleaseLeaseParams struct {
 func (q *Queries) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error {
 	_, err := q.db.ExecContext(ctx, releaseLease, arg.Name, arg.Holder)
 	return err
+}
+
+const renewLeases = `-- name: RenewLeases :many
+UPDATE leases SET expires_at = ?1
+WHERE holder = ?2 AND name IN (/*SLICE:names*/?)
+RETURNING name
+`
+
+type RenewLeasesParams struct {
+	ExpiresAt int64
+	Holder    string
+	Names     []string
+}
+
+// Renews those of the named leases the holder holds (AcquireLease's
+// renewal: only the expiry changes) and returns their names; a lease not
+// returned is not the holder's (gone, or taken after it expired).
+func (q *Queries) RenewLeases(ctx context.Context, arg RenewLeasesParams) ([]string, error) {
+	query := renewLeases
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.ExpiresAt)
+	queryParams = append(queryParams, arg.Holder)
+	if len(arg.Names) > 0 {
+		for _, v := range arg.Names {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:names*/?", strings.Repeat(",?", len(arg.Names))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:names*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -81,6 +81,10 @@ type Querier interface {
 	PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error)
 	PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error)
 	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error
+	// Renews those of the named leases the holder holds (AcquireLease's
+	// renewal: only the expiry changes) and returns their names; a lease not
+	// returned is not the holder's (gone, or taken after it expired).
+	RenewLeases(ctx context.Context, arg RenewLeasesParams) ([]string, error)
 	SaveDirectorySync(ctx context.Context, arg SaveDirectorySyncParams) error
 	SetQuarantineReason(ctx context.Context, arg SetQuarantineReasonParams) (int64, error)
 	SetSchedule(ctx context.Context, arg SetScheduleParams) error
