@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // WriteActivities implements crm.Client. Each activity is one changeset of a
@@ -186,7 +187,9 @@ func activityOps(id string, a crm.Activity, w writeOpts) ([]op, error) {
 			body:   target, cid: len(ops) + 1,
 		})
 	}
-	var state map[string]int
+	// The state as json.Marshal writes map[string]int{"statecode": ...,
+	// "statuscode": ...}.
+	var state jsonw.Object
 	switch {
 	case !a.Open:
 		status := statusReceived
@@ -195,13 +198,14 @@ func activityOps(id string, a crm.Activity, w writeOpts) ([]op, error) {
 		} else if a.Direction != crm.Inbound {
 			status = statusMade
 		}
-		state = map[string]int{"statecode": stateCompleted, "statuscode": status}
+		state.Int("statecode", stateCompleted)
+		state.Int("statuscode", status)
 	case a.StatusReason != 0:
-		state = map[string]int{"statecode": stateOpen, "statuscode": a.StatusReason}
+		state.Int("statecode", stateOpen)
+		state.Int("statuscode", a.StatusReason)
 	}
-	if state != nil {
-		b, _ := json.Marshal(state)
-		ops = append(ops, op{method: http.MethodPatch, url: "$1", header: entry, body: b, cid: len(ops) + 1})
+	if state.Len() > 0 {
+		ops = append(ops, op{method: http.MethodPatch, url: "$1", header: entry, body: state.Append(nil), cid: len(ops) + 1})
 	}
 	return ops, nil
 }
@@ -240,39 +244,42 @@ func phoneCallBody(id string, a crm.Activity, w writeOpts) ([]byte, error) {
 		}
 		desc += fmt.Sprintf(queueDescriptionFmt, a.QueueName)
 	}
-	b := map[string]any{
-		"activityid":    id,
-		"subject":       truncate(a.Subject, maxSubjectLen),
-		"phonenumber":   truncate(a.Number, maxPhoneNumberLen),
-		"directioncode": directionOutbound,
-		"description":   truncate(desc, maxDescriptionLen),
-	}
+	// The entity as json.Marshal writes a map of these members (keys in
+	// sorted order), appended without reflection.
+	var b jsonw.Object
+	b.Grow(16, 512+len(a.Subject)+len(a.Number)+len(desc)+len(a.Audit))
+	b.String("activityid", id)
+	b.String("subject", truncate(a.Subject, maxSubjectLen))
+	b.String("phonenumber", truncate(a.Number, maxPhoneNumberLen))
+	dir := directionOutbound
 	if a.Direction == crm.Inbound {
-		b["directioncode"] = directionInbound
+		dir = directionInbound
 	}
+	b.Bool("directioncode", dir)
+	b.String("description", truncate(desc, maxDescriptionLen))
 	if w.auditColumn != "" && a.Audit != "" {
-		b[w.auditColumn] = truncateAudit(a.Audit, w.auditMax)
+		b.String(w.auditColumn, truncateAudit(a.Audit, w.auditMax))
 	}
 	if !a.Start.IsZero() {
-		b["actualstart"] = dateLiteral(a.Start)
+		b.String("actualstart", dateLiteral(a.Start))
 		end := a.End
 		if end.IsZero() || end.Before(a.Start) {
 			end = a.Start.Add(a.Duration)
 		}
-		b["actualend"] = dateLiteral(end)
-		b["actualdurationminutes"] = int(a.Duration / time.Minute)
+		b.String("actualend", dateLiteral(end))
+		b.Int("actualdurationminutes", int(a.Duration/time.Minute))
 	}
 	if a.Kind == crm.KindCallback && a.Due != nil {
-		b["scheduledend"] = dateLiteral(*a.Due)
+		b.String("scheduledend", dateLiteral(*a.Due))
 	}
 	if a.OwnerID != "" {
-		b[ownerBind] = userBindPrefix + a.OwnerID + ")"
+		b.String(ownerBind, userBindPrefix+a.OwnerID+")")
 	}
-	var customerParty map[string]any
+	var customerParty, userParty party
 	if customer != nil {
 		bind := "/" + meta.set + "(" + customer.ID + ")"
-		b[meta.regardingBind] = bind
-		customerParty = map[string]any{meta.partyBind: bind}
+		b.String(meta.regardingBind, bind)
+		customerParty = party{meta.partyBind, bind}
 	}
 	userID := a.UserID
 	if a.Kind == crm.KindCallback && a.RecipientID != "" && !a.RecipientIsQueue {
@@ -280,15 +287,14 @@ func phoneCallBody(id string, a crm.Activity, w writeOpts) ([]byte, error) {
 		// owner under recipient_rule: queue_owner).
 		userID = a.RecipientID
 	}
-	var userParty map[string]any
 	switch {
 	case queueTo:
 		// activityparty.partyid targets queue, so the queue itself is
 		// the "to" party, as the product callsync replaces writes it
 		// [Writing: Parties].
-		userParty = map[string]any{queuePartyBind: "/" + queueSet + "(" + queueRecipient(a) + ")"}
+		userParty = party{queuePartyBind, "/" + queueSet + "(" + queueRecipient(a) + ")"}
 	case userID != "":
-		userParty = map[string]any{userPartyBind: userBindPrefix + userID + ")"}
+		userParty = party{userPartyBind, userBindPrefix + userID + ")"}
 	}
 	// Inbound (and callback requests): customer from, user to; outbound:
 	// user from, customer to.
@@ -296,19 +302,38 @@ func phoneCallBody(id string, a crm.Activity, w writeOpts) ([]byte, error) {
 	if a.Kind != crm.KindCallback && a.Direction != crm.Inbound {
 		from, to = userParty, customerParty
 	}
-	var parties []map[string]any
-	if from != nil {
-		from["participationtypemask"] = partySender
-		parties = append(parties, from)
+	if from.bind != "" || to.bind != "" {
+		ps := make([]byte, 0, 256)
+		ps = append(ps, '[')
+		if from.bind != "" {
+			ps = from.append(ps, partySender)
+		}
+		if to.bind != "" {
+			if from.bind != "" {
+				ps = append(ps, ',')
+			}
+			ps = to.append(ps, partyToRecipient)
+		}
+		b.Value(partiesProperty, append(ps, ']'))
 	}
-	if to != nil {
-		to["participationtypemask"] = partyToRecipient
-		parties = append(parties, to)
-	}
-	if len(parties) > 0 {
-		b[partiesProperty] = parties
-	}
-	return json.Marshal(b)
+	return b.Append(nil), nil
+}
+
+// party is an activity party: its partyid binding (bind) to the record
+// (value).
+type party struct{ bind, value string }
+
+// append appends the party with its participation type, as json.Marshal
+// writes the map {bind: value, "participationtypemask": mask}: the mask
+// first, its key sorting before every partyid_<entity>@odata.bind.
+func (p party) append(dst []byte, mask int) []byte {
+	dst = append(dst, `{"participationtypemask":`...)
+	dst = jsonw.AppendInt(dst, mask)
+	dst = append(dst, ',')
+	dst = jsonw.AppendString(dst, p.bind)
+	dst = append(dst, ':')
+	dst = jsonw.AppendString(dst, p.value)
+	return append(dst, '}')
 }
 
 // truncate cuts s to at most n characters (runes), keeping valid UTF-8.

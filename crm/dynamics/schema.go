@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -446,7 +447,7 @@ const auditMarker = " …[truncated by callsync: %d of %d characters]"
 // truncateAudit cuts s to at most max characters, ending with a marker that
 // says so.
 func truncateAudit(s string, max int) string {
-	n := len([]rune(s))
+	n := utf8.RuneCountInString(s)
 	if n <= max {
 		return s
 	}

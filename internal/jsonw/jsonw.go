@@ -206,12 +206,24 @@ func (o *Object) Value(key string, v []byte) {
 	o.set(key, start)
 }
 
+// Grow makes room for members more members and bytes more bytes of
+// encoded values, so that setting them does not grow o's memory again.
+func (o *Object) Grow(members, bytes int) {
+	o.fields = slices.Grow(o.fields, members)
+	o.buf = slices.Grow(o.buf, bytes)
+}
+
 // Len is the number of members.
 func (o *Object) Len() int { return len(o.fields) }
 
 // Append appends the object, its members in key order.
 func (o *Object) Append(dst []byte) []byte {
 	slices.SortFunc(o.fields, func(a, b field) int { return strings.Compare(a.key, b.key) })
+	n := 2
+	for _, f := range o.fields {
+		n += len(f.key) + 4 + f.end - f.start
+	}
+	dst = slices.Grow(dst, n)
 	dst = append(dst, '{')
 	for i, f := range o.fields {
 		if i > 0 {
