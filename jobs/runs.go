@@ -45,8 +45,13 @@ const (
 // Overlap) to now in chunks of records modified in that time, advancing the
 // watermark after each chunk, then a retry of failed writes. The first run
 // looks back execution_interval (45 days with run_in_debug_mode).
+//
+// The last chunk's watermark is stored with the run's end (recordRunMark:
+// one transaction), after the retry; a run that stops before that reads
+// the chunk again next time, as a run that failed in it does (the ledger
+// makes the re-read free of duplicates).
 func (s *Syncer) RunCalls(ctx context.Context, t *Tenant, o SyncOptions) (Summary, error) {
-	return s.recordRun(ctx, t, "calls", func(ctx context.Context) (Summary, error) {
+	return s.recordRunMark(ctx, t, "calls", func(ctx context.Context, mark *runMark) (Summary, error) {
 		var sum Summary
 		now := s.now().Truncate(time.Second)
 		cfg := t.Config()
@@ -73,6 +78,10 @@ func (s *Syncer) RunCalls(ctx context.Context, t *Tenant, o SyncOptions) (Summar
 			sum.Add(got)
 			if err != nil {
 				return sum, err
+			}
+			if !end.Before(now) {
+				mark.stream, mark.pos = StreamCalls, end
+				break
 			}
 			if err := s.Store.SetWatermark(ctx, t.Name, StreamCalls, end); err != nil {
 				return sum, err
@@ -401,19 +410,37 @@ func (s *Syncer) Purge(ctx context.Context, tenants []string, p config.Purge) (s
 
 // recordRun keeps the run history of a job in the store.
 func (s *Syncer) recordRun(ctx context.Context, t *Tenant, job string, fn func(context.Context) (Summary, error)) (Summary, error) {
+	return s.recordRunMark(ctx, t, job, func(ctx context.Context, _ *runMark) (Summary, error) { return fn(ctx) })
+}
+
+// runMark is a watermark a run stores with its end.
+type runMark struct {
+	stream string // "": none
+	pos    time.Time
+}
+
+// recordRunMark is recordRun whose fn may set a watermark (mark) that is
+// stored with the run's end, in the same transaction (store.Run.Stream),
+// whether fn failed or not.
+func (s *Syncer) recordRunMark(ctx context.Context, t *Tenant, job string, fn func(context.Context, *runMark) (Summary, error)) (Summary, error) {
 	start := s.now()
 	id, err := s.Store.StartRun(ctx, t.Name, job, start)
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, runErr := fn(ctx)
-	r := store.Run{ID: id, FinishedAt: s.now(), Status: "ok", Seen: sum.Seen, Written: sum.Written,
-		Skipped: sum.SkippedTotal(), Unresolved: sum.Unresolved, Failed: sum.Failed}
+	var mark runMark
+	sum, runErr := fn(ctx, &mark)
+	r := store.Run{ID: id, Tenant: t.Name, Job: job, FinishedAt: s.now(), Status: "ok", Seen: sum.Seen, Written: sum.Written,
+		Skipped: sum.SkippedTotal(), Unresolved: sum.Unresolved, Failed: sum.Failed, Stream: mark.stream, Position: mark.pos}
 	if runErr != nil {
 		r.Status, r.Error = "error", runErr.Error()
 	}
-	if err := s.Store.FinishRun(context.WithoutCancel(ctx), r); err != nil && runErr == nil {
-		runErr = err
+	if err := s.Store.FinishRun(context.WithoutCancel(ctx), r); err != nil {
+		if runErr == nil {
+			runErr = err
+		}
+	} else if mark.stream != "" {
+		s.Metrics.watermark(t.Name, mark.stream, s.now().Sub(mark.pos))
 	}
 	s.Metrics.run(t.Name, job, r.Status, s.now().Sub(start))
 	if runErr != nil {

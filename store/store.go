@@ -507,6 +507,11 @@ type Run struct {
 	Unresolved int
 	Failed     int
 	Error      string
+	// Stream, when set, is a watermark FinishRun stores with the run's
+	// end, in the same transaction: Position is the stream's new position
+	// (SetWatermark).
+	Stream   string
+	Position time.Time
 }
 
 // StartRun records the start of a job run.
@@ -518,13 +523,28 @@ func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) 
 	return id, nil
 }
 
-// FinishRun records the end of a job run.
+// FinishRun records the end of a job run, and with r.Stream set the
+// stream's watermark in the same transaction (one commit: on SQLite each is
+// a synced WAL write).
 func (s *Store) FinishRun(ctx context.Context, r Run) error {
-	err := s.q.FinishJobRun(ctx, dbsqlc.FinishJobRunParams{
-		FinishedAt: sql.NullInt64{Int64: ms(r.FinishedAt), Valid: true}, Status: r.Status,
-		Seen: int64(r.Seen), Written: int64(r.Written), Skipped: int64(r.Skipped),
-		Unresolved: int64(r.Unresolved), Failed: int64(r.Failed), Error: r.Error, ID: r.ID,
-	})
+	finish := func(q dbsqlc.Querier) error {
+		return q.FinishJobRun(ctx, dbsqlc.FinishJobRunParams{
+			FinishedAt: sql.NullInt64{Int64: ms(r.FinishedAt), Valid: true}, Status: r.Status,
+			Seen: int64(r.Seen), Written: int64(r.Written), Skipped: int64(r.Skipped),
+			Unresolved: int64(r.Unresolved), Failed: int64(r.Failed), Error: r.Error, ID: r.ID,
+		})
+	}
+	var err error
+	if r.Stream == "" {
+		err = finish(s.q)
+	} else {
+		err = s.tx(ctx, func(q dbsqlc.Querier) error {
+			if err := q.SetWatermark(ctx, dbsqlc.SetWatermarkParams{Tenant: r.Tenant, Stream: r.Stream, Position: ms(r.Position), UpdatedAt: ms(time.Now())}); err != nil {
+				return err
+			}
+			return finish(q)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", r.ID, err)
 	}

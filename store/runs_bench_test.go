@@ -1,0 +1,51 @@
+//go:build unix
+
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/store"
+)
+
+// BenchmarkRunEnd is a steady calls run's records on SQLite: its start,
+// then its end with the stream's watermark moved, together (FinishRun with
+// Run.Stream: one transaction) and apart (SetWatermark, then FinishRun: two
+// commits, as before), as process CPU per run (cpu-us/op, the fsyncs'
+// system time included; `go test -bench RunEnd -benchtime 2000x ./store`).
+func BenchmarkRunEnd(b *testing.B) {
+	for _, together := range []bool{true, false} {
+		name := map[bool]string{true: "together", false: "apart"}[together]
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+			n, c0 := 0, cpuTime()
+			for b.Loop() {
+				pos := at.Add(time.Duration(n) * time.Minute)
+				id, err := s.StartRun(ctx, "bench", "calls", pos)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := store.Run{ID: id, Tenant: "bench", FinishedAt: pos, Status: "ok", Seen: 3, Written: 3}
+				if together {
+					r.Stream, r.Position = "calls", pos
+				} else if err := s.SetWatermark(ctx, "bench", "calls", pos); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.FinishRun(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+		})
+	}
+}
