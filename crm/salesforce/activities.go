@@ -69,7 +69,7 @@ func (c *Client) writeActivities(ctx context.Context, ad adaptation, acts []crm.
 	if c.omitSubtype.Load() {
 		plain = todo
 	} else if len(todo) > 0 {
-		recs := make([]map[string]any, len(todo))
+		recs := make([][]byte, len(todo))
 		for k, i := range todo {
 			recs[k] = taskFields(acts[i], c.names, ad, true)
 		}
@@ -135,7 +135,7 @@ func (c *Client) writePlain(ctx context.Context, ad adaptation, acts []crm.Activ
 	if len(missing) == 0 {
 		return nil
 	}
-	recs := make([]map[string]any, len(missing))
+	recs := make([][]byte, len(missing))
 	for k, i := range missing {
 		recs[k] = taskFields(acts[i], c.names, ad, false)
 	}
@@ -230,20 +230,20 @@ func (c *Client) tasksByExternalID(ctx context.Context, values []string, byField
 }
 
 // upsert sends records to the external-id upsert, 200 per request.
-func (c *Client) upsert(ctx context.Context, recs []map[string]any) ([]recordResult, error) {
+func (c *Client) upsert(ctx context.Context, recs [][]byte) ([]recordResult, error) {
 	return c.collection(ctx, http.MethodPatch, "/composite/sobjects/"+taskObject+"/"+c.names.external, recs)
 }
 
 // collection sends records to an sObject Collections resource in requests of
-// maxCollection and returns a result per record. A 300 answer (an external id
-// on several records) fails the records of that request instead of the batch.
-func (c *Client) collection(ctx context.Context, method, path string, recs []map[string]any) ([]recordResult, error) {
+// maxCollection and returns a result per record (each recs element one
+// record's JSON). A 300 answer (an external id on several records) fails the
+// records of that request instead of the batch.
+func (c *Client) collection(ctx context.Context, method, path string, recs [][]byte) ([]recordResult, error) {
 	out := make([]recordResult, 0, len(recs))
 	for start := 0; start < len(recs); start += maxCollection {
 		end := min(start+maxCollection, len(recs))
 		var ans []recordResult
-		body := map[string]any{"allOrNone": false, "records": recs[start:end]}
-		err := c.do(ctx, method, path, body, &ans)
+		err := c.do(ctx, method, path, collectionBody(recs[start:end]), &ans)
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusMultipleChoices:
@@ -263,6 +263,24 @@ func (c *Client) collection(ctx context.Context, method, path string, recs []map
 		out = append(out, ans...)
 	}
 	return out, nil
+}
+
+// collectionBody is an sObject Collections request of records, as
+// json.Marshal writes map[string]any{"allOrNone": false, "records": recs}.
+func collectionBody(recs [][]byte) rawBody {
+	n := len(`{"allOrNone":false,"records":[]}`)
+	for _, r := range recs {
+		n += len(r) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"allOrNone":false,"records":[`...)
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	return append(b, "]}"...)
 }
 
 // createOnlyRefused reports the error Salesforce gives an upsert that found
@@ -330,7 +348,7 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 			return nil, fmt.Errorf("salesforce: close: read Tasks: %w", err)
 		}
 	}
-	var recs []map[string]any
+	var recs [][]byte
 	var items []int
 	for i, r := range reqs {
 		if results[i].Status == crm.Failed {

@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // Defaults for crm.salesforce keys left empty (DefaultConfig, New).
@@ -228,70 +229,72 @@ func ExternalID(key string) string {
 //     them (describe), and the external id (ExternalID).
 //   - The audit field, when configured and writable, with Activity.Audit cut
 //     at the field's length from describe (marked by auditCut).
-func taskFields(a crm.Activity, names fieldNames, ad adaptation, withSubtype bool) map[string]any {
-	m := map[string]any{
-		"attributes":   map[string]string{"type": taskObject},
-		names.external: ExternalID(a.Key),
-	}
+func taskFields(a crm.Activity, names fieldNames, ad adaptation, withSubtype bool) []byte {
+	// The record as json.Marshal writes a map of these fields (keys in
+	// sorted order), appended without reflection.
+	var m jsonw.Object
+	m.Grow(18, 256+len(a.Subject)+len(a.Description)+len(a.Audit))
+	m.ValueString("attributes", taskAttributes)
+	m.String(names.external, ExternalID(a.Key))
 	if a.Subject != "" {
-		m[fSubject] = truncate(a.Subject, maxSubject)
+		m.String(fSubject, truncate(a.Subject, maxSubject))
 	}
 	if a.Description != "" {
-		m[fDescription] = truncate(a.Description, maxDescription)
+		m.String(fDescription, truncate(a.Description, maxDescription))
 	}
 	if a.Open {
-		m[fStatus] = statusOpen
+		m.String(fStatus, statusOpen)
 	} else {
-		m[fStatus] = statusCompleted
+		m.String(fStatus, statusCompleted)
 	}
 	switch {
 	case a.Due != nil && !a.Due.IsZero():
-		m[fActivityDate] = a.Due.UTC().Format(time.DateOnly)
+		m.String(fActivityDate, a.Due.UTC().Format(time.DateOnly))
 	case !a.Start.IsZero():
-		m[fActivityDate] = a.Start.UTC().Format(time.DateOnly)
+		m.String(fActivityDate, a.Start.UTC().Format(time.DateOnly))
 	}
 	if withSubtype {
-		m[fTaskSubtype] = subtypeCall
+		m.String(fTaskSubtype, subtypeCall)
 	}
 	switch a.Direction {
 	case crm.Inbound:
-		m[fCallType] = callTypeInbound
+		m.String(fCallType, callTypeInbound)
 	case crm.Outbound:
-		m[fCallType] = callTypeOutbound
+		m.String(fCallType, callTypeOutbound)
 	}
-	m[fCallDuration] = int(math.Round(a.Duration.Seconds()))
+	m.Int(fCallDuration, int(math.Round(a.Duration.Seconds())))
 	if a.Kind != crm.KindCallback {
 		if a.Answered {
-			m[fCallDisposition] = dispositionAnswered
+			m.String(fCallDisposition, dispositionAnswered)
 		} else {
-			m[fCallDisposition] = dispositionMissed
+			m.String(fCallDisposition, dispositionMissed)
 		}
 	}
 	if a.EnreachID != "" {
-		m[fCallObject] = truncate(a.EnreachID, maxCallObject)
+		m.String(fCallObject, truncate(a.EnreachID, maxCallObject))
 	}
 	who, what := regarding(a)
 	if who != "" {
-		m[fWhoID] = who
+		m.String(fWhoID, who)
 	}
 	if what != "" {
-		m[fWhatID] = what
+		m.String(fWhatID, what)
 	}
 	if a.OwnerID != "" {
-		m[fOwnerID] = a.OwnerID
+		m.String(fOwnerID, a.OwnerID)
 	}
 	if ad.custom {
 		if a.Number != "" {
-			m[names.number] = truncate(a.Number, maxNumber)
+			m.String(names.number, truncate(a.Number, maxNumber))
 		}
 		if !a.Start.IsZero() {
-			m[names.start] = a.Start.UTC().Format(dateTimeLayout)
+			m.String(names.start, a.Start.UTC().Format(dateTimeLayout))
 		}
 	}
 	if ad.auditLen > 0 && a.Audit != "" {
-		m[names.audit] = truncateMarked(a.Audit, ad.auditLen)
+		m.String(names.audit, truncateMarked(a.Audit, ad.auditLen))
 	}
-	return m
+	return m.Append(nil)
 }
 
 // truncateMarked cuts s to at most n characters, ending a cut value with
@@ -342,13 +345,17 @@ func regarding(a crm.Activity) (who, what string) {
 
 // closeFields completes an open Task (a callback request closed in Enreach)
 // [Writing: Status].
-func closeFields(id string) map[string]any {
-	return map[string]any{
-		"attributes": map[string]string{"type": taskObject},
-		"id":         id,
-		fStatus:      statusCompleted,
-	}
+func closeFields(id string) []byte {
+	var m jsonw.Object
+	m.ValueString("attributes", taskAttributes)
+	m.String("id", id)
+	m.String(fStatus, statusCompleted)
+	return m.Append(nil)
 }
+
+// taskAttributes is a Task record's "attributes" member, as json.Marshal
+// writes map[string]string{"type": "Task"}.
+const taskAttributes = `{"type":"` + taskObject + `"}`
 
 // truncate cuts s to at most n characters without splitting a rune.
 func truncate(s string, n int) string {

@@ -1,6 +1,8 @@
 package salesforce
 
 import (
+	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -137,7 +139,7 @@ func TestTaskFields(t *testing.T) {
 			if tt.mod != nil {
 				tt.mod(&a)
 			}
-			m := taskFields(a, names, adaptation{custom: true}, tt.subtype)
+			m := decodeRecord(t, taskFields(a, names, adaptation{custom: true}, tt.subtype))
 			for k, v := range tt.want {
 				if m[k] != v {
 					t.Errorf("%s = %#v, want %#v", k, m[k], v)
@@ -148,11 +150,26 @@ func TestTaskFields(t *testing.T) {
 					t.Errorf("%s set to %v", k, m[k])
 				}
 			}
-			if m["attributes"].(map[string]string)["type"] != "Task" {
+			if attrs, _ := m["attributes"].(map[string]any); attrs["type"] != "Task" {
 				t.Errorf("attributes %v", m["attributes"])
 			}
 		})
 	}
+}
+
+// decodeRecord reads a record's JSON into a map, whole numbers as int.
+func decodeRecord(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("record %s: %v", b, err)
+	}
+	for k, v := range m {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) {
+			m[k] = int(f)
+		}
+	}
+	return m
 }
 
 func TestReadLimitInfo(t *testing.T) {

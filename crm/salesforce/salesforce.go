@@ -325,7 +325,11 @@ func (c *Client) relPath(path string) string {
 	return "v" + c.version + path
 }
 
-// do sends one API request and decodes a 2xx JSON answer into out.
+// rawBody is a request body already encoded as JSON: do sends it as it is.
+type rawBody []byte
+
+// do sends one API request and decodes a 2xx JSON answer into out (a body
+// other than a rawBody is encoded with json.Marshal).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -338,7 +342,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	var raw []byte
-	if body != nil {
+	switch b := body.(type) {
+	case nil:
+	case rawBody:
+		raw = b
+	default:
 		if raw, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}

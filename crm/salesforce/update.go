@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 var _ crm.Updater = (*Client)(nil)
@@ -50,7 +51,7 @@ func (c *Client) UpdateActivities(ctx context.Context, ups []crm.ActivityUpdate)
 			return nil, fmt.Errorf("salesforce: update: read Tasks: %w", err)
 		}
 	}
-	var recs []map[string]any
+	var recs [][]byte
 	var items []int
 	for i, u := range ups {
 		if results[i].Status == crm.Failed {
@@ -98,22 +99,21 @@ func (c *Client) UpdateActivities(ctx context.Context, ups []crm.ActivityUpdate)
 
 // updateFields is the Task record of one update: the link (WhoId/WhatId,
 // chosen as for a write) and the description, when set.
-func updateFields(id string, u crm.ActivityUpdate) map[string]any {
-	m := map[string]any{
-		"attributes": map[string]string{"type": taskObject},
-		"id":         id,
-	}
+func updateFields(id string, u crm.ActivityUpdate) []byte {
+	var m jsonw.Object
+	m.ValueString("attributes", taskAttributes)
+	m.String("id", id)
 	if u.Regarding != nil {
 		who, what := regarding(crm.Activity{Regarding: u.Regarding, Related: u.Related})
 		if who != "" {
-			m[fWhoID] = who
+			m.String(fWhoID, who)
 		}
 		if what != "" {
-			m[fWhatID] = what
+			m.String(fWhatID, what)
 		}
 	}
 	if u.Description != "" {
-		m[fDescription] = truncate(u.Description, maxDescription)
+		m.String(fDescription, truncate(u.Description, maxDescription))
 	}
-	return m
+	return m.Append(nil)
 }

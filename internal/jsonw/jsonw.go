@@ -213,6 +213,13 @@ func (o *Object) Grow(members, bytes int) {
 	o.buf = slices.Grow(o.buf, bytes)
 }
 
+// ValueString is Value for JSON held in a string (a constant).
+func (o *Object) ValueString(key, v string) {
+	start := len(o.buf)
+	o.buf = append(o.buf, v...)
+	o.set(key, start)
+}
+
 // Len is the number of members.
 func (o *Object) Len() int { return len(o.fields) }
 
