@@ -28,6 +28,7 @@ type Store interface {
 	ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error)
 	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
+	UserMapFor(ctx context.Context, tenant string, ids []string) (map[string]store.UserMapping, error)
 	SaveUserMap(ctx context.Context, tenant string, ms []store.UserMapping) error
 	StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error)
 	FinishRun(ctx context.Context, r store.Run) error

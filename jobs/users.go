@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/store"
 )
@@ -18,8 +19,15 @@ const userMapTTL = time.Hour
 // overrides first, then the stored map while fresh, then one batched CRM
 // query for the rest and every other Enreach user the map lacks, whose
 // answers (negative ones too) are stored.
+//
+// A cycle's agents are usually all mapped and fresh: then only their rows
+// are read (UserMapFor), not the tenant's whole map, which the batch-first
+// query below needs only when one of them is not.
 func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids []string, now time.Time) (map[string]string, error) {
 	cfg := t.Config()
+	if out, ok, err := s.freshUsers(ctx, t, cfg, ids, now); err != nil || ok {
+		return out, err
+	}
 	out := map[string]string{}
 	var need []string
 	cached, err := s.Store.UserMap(ctx, t.Name)
@@ -86,6 +94,44 @@ func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids
 		return nil, err
 	}
 	return out, nil
+}
+
+// freshUsers maps ids as resolveUsers does when every one of them is
+// overridden or has a fresh row in the user map (ok); it reads only their
+// rows.
+func (s *Syncer) freshUsers(ctx context.Context, t *Tenant, cfg config.Tenant, ids []string, now time.Time) (out map[string]string, ok bool, err error) {
+	out = map[string]string{}
+	var ask []string
+	for _, id := range ids {
+		k := strings.ToLower(id)
+		if k == "" {
+			continue
+		}
+		if _, done := out[k]; done {
+			continue
+		}
+		if v, over := overrideFor(cfg.CRM.Users.Overrides, k); over {
+			out[k] = v
+			continue
+		}
+		out[k] = ""
+		ask = append(ask, k)
+	}
+	if len(ask) == 0 {
+		return out, true, nil
+	}
+	rows, err := s.Store.UserMapFor(ctx, t.Name, ask)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, k := range ask {
+		m, found := rows[k]
+		if !found || now.Sub(m.FetchedAt) >= userMapTTL {
+			return nil, false, nil
+		}
+		out[k] = m.CRMUserID
+	}
+	return out, true, nil
 }
 
 func overrideFor(overrides map[string]string, id string) (string, bool) {

@@ -328,6 +328,15 @@ func (p pgQuerier) ListUserMap(ctx context.Context, tenant string) ([]dbsqlc.Lis
 	return out, err
 }
 
+func (p pgQuerier) ListUserMapFor(ctx context.Context, arg dbsqlc.ListUserMapForParams) ([]dbsqlc.ListUserMapForRow, error) {
+	rows, err := p.q.ListUserMapFor(ctx, dbpg.ListUserMapForParams(arg))
+	out := make([]dbsqlc.ListUserMapForRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.ListUserMapForRow(r)
+	}
+	return out, err
+}
+
 func (p pgQuerier) ListWatermarks(ctx context.Context, tenant string) ([]dbsqlc.Watermark, error) {
 	rows, err := p.q.ListWatermarks(ctx, tenant)
 	out := make([]dbsqlc.Watermark, len(rows))

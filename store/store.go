@@ -478,6 +478,24 @@ func (s *Store) UserMap(ctx context.Context, tenant string) (map[string]UserMapp
 	return out, nil
 }
 
+// UserMapFor returns the user map's rows of the given Enreach user ids (as
+// stored: lower case), keyed by Enreach user id; ids without a row are
+// absent.
+func (s *Store) UserMapFor(ctx context.Context, tenant string, ids []string) (map[string]UserMapping, error) {
+	out := make(map[string]UserMapping, len(ids))
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		rows, err := s.q.ListUserMapFor(ctx, dbsqlc.ListUserMapForParams{Tenant: tenant, Ids: ids[i:min(i+chunk, len(ids))]})
+		if err != nil {
+			return nil, fmt.Errorf("store: user map %s: %w", tenant, err)
+		}
+		for _, r := range rows {
+			out[r.EnreachUserID] = UserMapping{EnreachUserID: r.EnreachUserID, CRMUserID: r.CrmUserID, Email: r.Email, FetchedAt: fromMS(r.FetchedAt)}
+		}
+	}
+	return out, nil
+}
+
 // SaveUserMap stores user mappings.
 func (s *Store) SaveUserMap(ctx context.Context, tenant string, ms_ []UserMapping) error {
 	return s.tx(ctx, func(q dbsqlc.Querier) error {

@@ -15,6 +15,10 @@ ON CONFLICT (tenant, enreach_user_id) DO UPDATE SET crm_user_id = excluded.crm_u
 -- name: ListUserMap :many
 SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map WHERE tenant = ?;
 
+-- name: ListUserMapFor :many
+SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map
+WHERE tenant = sqlc.arg(tenant) AND enreach_user_id IN (sqlc.slice(ids));
+
 -- name: StartJobRun :one
 INSERT INTO job_runs (tenant, job, started_at, status, replica) VALUES (?, ?, ?, 'running', ?) RETURNING id;
 

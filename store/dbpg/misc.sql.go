@@ -311,6 +311,48 @@ func (q *Queries) ListUserMap(ctx context.Context, tenant string) ([]ListUserMap
 	return items, nil
 }
 
+const listUserMapFor = `-- name: ListUserMapFor :many
+SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map
+WHERE tenant = $1 AND enreach_user_id = ANY($2::text[])
+`
+
+type ListUserMapForParams struct {
+	Tenant string
+	Ids    []string
+}
+
+type ListUserMapForRow struct {
+	EnreachUserID string
+	CrmUserID     string
+	Email         string
+	FetchedAt     int64
+}
+
+func (q *Queries) ListUserMapFor(ctx context.Context, arg ListUserMapForParams) ([]ListUserMapForRow, error) {
+	rows, err := q.db.Query(ctx, listUserMapFor, arg.Tenant, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListUserMapForRow
+	for rows.Next() {
+		var i ListUserMapForRow
+		if err := rows.Scan(
+			&i.EnreachUserID,
+			&i.CrmUserID,
+			&i.Email,
+			&i.FetchedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeJobRuns = `-- name: PurgeJobRuns :execrows
 DELETE FROM job_runs WHERE started_at < $1
 `

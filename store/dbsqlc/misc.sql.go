@@ -8,6 +8,7 @@ package dbsqlc
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const countQuarantine = `-- name: CountQuarantine :one
@@ -301,6 +302,62 @@ func (q *Queries) ListUserMap(ctx context.Context, tenant string) ([]ListUserMap
 	var items []ListUserMapRow
 	for rows.Next() {
 		var i ListUserMapRow
+		if err := rows.Scan(
+			&i.EnreachUserID,
+			&i.CrmUserID,
+			&i.Email,
+			&i.FetchedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserMapFor = `-- name: ListUserMapFor :many
+SELECT enreach_user_id, crm_user_id, email, fetched_at FROM user_map
+WHERE tenant = ?1 AND enreach_user_id IN (/*SLICE:ids*/?)
+`
+
+type ListUserMapForParams struct {
+	Tenant string
+	Ids    []string
+}
+
+type ListUserMapForRow struct {
+	EnreachUserID string
+	CrmUserID     string
+	Email         string
+	FetchedAt     int64
+}
+
+func (q *Queries) ListUserMapFor(ctx context.Context, arg ListUserMapForParams) ([]ListUserMapForRow, error) {
+	query := listUserMapFor
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Tenant)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListUserMapForRow
+	for rows.Next() {
+		var i ListUserMapForRow
 		if err := rows.Scan(
 			&i.EnreachUserID,
 			&i.CrmUserID,

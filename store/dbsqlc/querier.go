@@ -65,6 +65,7 @@ type Querier interface {
 	ListQuarantineRaw(ctx context.Context, arg ListQuarantineRawParams) ([]ListQuarantineRawRow, error)
 	ListReplicas(ctx context.Context) ([]Replica, error)
 	ListUserMap(ctx context.Context, tenant string) ([]ListUserMapRow, error)
+	ListUserMapFor(ctx context.Context, arg ListUserMapForParams) ([]ListUserMapForRow, error)
 	ListWatermarks(ctx context.Context, tenant string) ([]Watermark, error)
 	ListWrittenByReason(ctx context.Context, arg ListWrittenByReasonParams) ([]ListWrittenByReasonRow, error)
 	// Written rows with a reason (e.g. calls written unlinked), payload included.
