@@ -42,3 +42,27 @@ func BenchmarkMatchCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatchLive is the calls job's matching of one cycle's calls with
+// crm.directory: live (`go test -bench MatchLive ./match`): 1,000 calls
+// from 200 callers seen in earlier cycles, every number asked of the CRM
+// (no results cache), so the cost is normalising, the search forms of each
+// number and verifying the hits.
+func BenchmarkMatchLive(b *testing.B) {
+	ctx := context.Background()
+	m := match.New(lookupAll{}, match.Options{Region: "FI"})
+	raws := make([]string, 1000)
+	for i := range raws {
+		raws[i] = fmt.Sprintf("+35840%07d", 1000000+i%200)
+	}
+	if _, err := m.Match(ctx, raws, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := m.Match(ctx, raws, false)
+		if err != nil || len(res) != 200 {
+			b.Fatal(err, len(res))
+		}
+	}
+}

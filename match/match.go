@@ -53,7 +53,9 @@ type Options struct {
 	NumbersToCut int
 	// TTL is how long a lookup result is reused (default 10 minutes).
 	TTL time.Duration
-	// MaxEntries bounds the cache (default 100,000 numbers).
+	// MaxEntries bounds the cache (default 100,000 numbers): it holds
+	// between MaxEntries/2 and MaxEntries, the most recently stored or
+	// read ones.
 	MaxEntries int
 	// BatchSize is the number of numbers per Lookup call (default 500; the
 	// clients split further at their CRM's limits).
@@ -83,13 +85,54 @@ type Matcher struct {
 	opts     Options
 	internal atomic.Pointer[phone.Internal]
 
-	mu    sync.Mutex
-	cache map[string]entry
-	forms map[string][]string
+	mu sync.Mutex
+	// cache holds lookup results by E.164 (MaxEntries in two generations).
+	cache generations[string, entry]
 	// numbers memoizes phone.NormalizeCaller per raw value: the same
 	// callers recur in every window, and a libphonenumber parse costs
 	// about as much as the rest of a call's processing.
-	numbers map[string]phone.Number
+	numbers generations[string, phone.Number]
+	forms   generations[string, []string]
+}
+
+// numberMemo is the size of a generation of the parsed-number and search
+// forms memos: the callers recurring across a backfill's windows fit,
+// one-off callers pass through them.
+const numberMemo = 8192
+
+// generations is a map bounded by two generations of at most half entries
+// each: an entry goes into the current one; when that is full it becomes
+// the previous one and the one before is dropped whole, so memory follows
+// what is in use (a cleared Go map keeps its buckets at their largest) and
+// an entry read since the last turn survives it (a hit in the previous
+// generation moves to the current one). Not safe for concurrent use.
+type generations[K comparable, V any] struct {
+	half      int
+	cur, prev map[K]V
+}
+
+func newGenerations[K comparable, V any](half int) generations[K, V] {
+	return generations[K, V]{half: max(half, 1), cur: map[K]V{}}
+}
+
+func (g *generations[K, V]) get(k K) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.prev[k]
+	if ok {
+		delete(g.prev, k)
+		g.put(k, v)
+	}
+	return v, ok
+}
+
+func (g *generations[K, V]) put(k K, v V) {
+	if _, ok := g.cur[k]; !ok && len(g.cur) >= g.half {
+		g.prev, g.cur = g.cur, make(map[K]V)
+	}
+	delete(g.prev, k)
+	g.cur[k] = v
 }
 
 type entry struct {
@@ -111,7 +154,11 @@ func New(c Lookuper, o Options) *Matcher {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Matcher{crm: c, opts: o, cache: map[string]entry{}, forms: map[string][]string{}, numbers: map[string]phone.Number{}}
+	m := &Matcher{crm: c, opts: o,
+		cache:   newGenerations[string, entry]((o.MaxEntries + 1) / 2),
+		numbers: newGenerations[string, phone.Number](min(numberMemo, (o.MaxEntries+1)/2)),
+		forms:   newGenerations[string, []string](min(numberMemo, (o.MaxEntries+1)/2)),
+	}
 	m.internal.Store(phone.NewInternal(o.Region))
 	return m
 }
@@ -233,7 +280,7 @@ func (m *Matcher) verify(n phone.Number, cands []crm.Record) []crm.Record {
 func (m *Matcher) cached(e164 string, now time.Time) ([]crm.Record, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.cache[e164]
+	e, ok := m.cache.get(e164)
 	if !ok || now.After(e.expires) {
 		return nil, false
 	}
@@ -246,22 +293,9 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.cache)+len(found) > m.opts.MaxEntries {
-		for k, e := range m.cache {
-			if now.After(e.expires) {
-				delete(m.cache, k)
-			}
-		}
-		for k := range m.cache { // still full: drop arbitrary entries
-			if len(m.cache)+len(found) <= m.opts.MaxEntries {
-				break
-			}
-			delete(m.cache, k)
-		}
-	}
 	exp := now.Add(m.opts.TTL)
 	for k, recs := range found {
-		m.cache[k] = entry{records: recs, expires: exp}
+		m.cache.put(k, entry{records: recs, expires: exp})
 	}
 }
 
@@ -269,35 +303,31 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 // A Number is an immutable value, so one is shared by every caller.
 func (m *Matcher) normalizeCaller(raw string) phone.Number {
 	m.mu.Lock()
-	n, ok := m.numbers[raw]
+	n, ok := m.numbers.get(raw)
 	m.mu.Unlock()
 	if ok {
 		return n
 	}
 	n, _ = phone.NormalizeCaller(raw, m.opts.Region)
 	m.mu.Lock()
-	if len(m.numbers) >= m.opts.MaxEntries {
-		clear(m.numbers)
-	}
-	m.numbers[raw] = n
+	m.numbers.put(raw, n)
 	m.mu.Unlock()
 	return n
 }
 
-// formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number.
+// formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number:
+// without it, a cycle of the calls job with crm.directory: live (no results
+// cache) computes every caller's forms again (BenchmarkMatchLive).
 func (m *Matcher) formsOf(n phone.Number) []string {
 	m.mu.Lock()
-	f, ok := m.forms[n.E164()]
+	f, ok := m.forms.get(n.E164())
 	m.mu.Unlock()
 	if ok {
 		return f
 	}
 	f = phone.Forms(n)
 	m.mu.Lock()
-	if len(m.forms) >= m.opts.MaxEntries {
-		clear(m.forms)
-	}
-	m.forms[n.E164()] = f
+	m.forms.put(n.E164(), f)
 	m.mu.Unlock()
 	return f
 }
