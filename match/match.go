@@ -227,7 +227,7 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 		part := todo[i:min(i+m.opts.BatchSize, len(todo))]
 		req := crm.LookupRequest{Fields: m.opts.Fields}
 		for _, n := range part {
-			q := crm.NumberQuery{Number: n.E164(), Forms: m.formsOf(n)}
+			q := crm.NumberQuery{Number: n.E164(), Forms: m.formsOf(n, !useCache)}
 			if m.opts.NumbersToCut > 0 {
 				q.Suffix = phone.Cut(n.E164(), m.opts.NumbersToCut)
 			}
@@ -315,10 +315,14 @@ func (m *Matcher) normalizeCaller(raw string) phone.Number {
 	return n
 }
 
-// formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number:
-// without it, a cycle of the calls job with crm.directory: live (no results
-// cache) computes every caller's forms again (BenchmarkMatchLive).
-func (m *Matcher) formsOf(n phone.Number) []string {
+// formsOf memoizes phone.Forms (a dozen libphonenumber parses) per number
+// for the lookups that bypass the results cache (keep): without it, a cycle
+// of the calls job with crm.directory: live computes every caller's forms
+// again (BenchmarkMatchLive). A lookup through the cache stores its answer
+// for the TTL, so the same number's forms are wanted again only once that
+// entry has expired or been dropped; a backfill's one-off callers would
+// fill the memo for nothing (TestCachedLookupsKeepNoForms).
+func (m *Matcher) formsOf(n phone.Number, keep bool) []string {
 	m.mu.Lock()
 	f, ok := m.forms.get(n.E164())
 	m.mu.Unlock()
@@ -326,9 +330,11 @@ func (m *Matcher) formsOf(n phone.Number) []string {
 		return f
 	}
 	f = phone.Forms(n)
-	m.mu.Lock()
-	m.forms.put(n.E164(), f)
-	m.mu.Unlock()
+	if keep {
+		m.mu.Lock()
+		m.forms.put(n.E164(), f)
+		m.mu.Unlock()
+	}
 	return f
 }
 
