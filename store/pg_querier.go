@@ -428,6 +428,10 @@ func (p pgQuerier) SweepDirectory(ctx context.Context, arg dbsqlc.SweepDirectory
 	return p.q.SweepDirectory(ctx, dbpg.SweepDirectoryParams(arg))
 }
 
+func (p pgQuerier) UpdateLedgerResult(ctx context.Context, arg dbsqlc.UpdateLedgerResultParams) (int64, error) {
+	return p.q.UpdateLedgerResult(ctx, dbpg.UpdateLedgerResultParams(arg))
+}
+
 func (p pgQuerier) UpsertCallbackRequest(ctx context.Context, arg dbsqlc.UpsertCallbackRequestParams) error {
 	return p.q.UpsertCallbackRequest(ctx, dbpg.UpsertCallbackRequestParams(arg))
 }

@@ -37,3 +37,33 @@ FROM directory_numbers WHERE tenant = ? AND e164 IN (?) ORDER BY e164, entity, r
 		t.Errorf("directory lookup plan: %s", p)
 	}
 }
+
+// callsync explain finds a number's calls by a range of call times through
+// ledger_by_number.
+func TestLedgerByNumberUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := s.eng.(sqliteEngine).db
+	rows, err := db.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT enreach_id FROM ledger
+WHERE tenant = ? AND kind = ? AND number = ? AND item_time >= ? AND item_time <= ? ORDER BY item_time`, "t", "call", "+358401234567", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING INDEX ledger_by_number (tenant=? AND kind=? AND number=? AND item_time>? AND item_time<?)") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("ledger by number plan: %s", p)
+	}
+}

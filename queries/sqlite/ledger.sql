@@ -64,3 +64,19 @@ LIMIT ?;
 SELECT kind, enreach_id, idem_key, crm_id
 FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_id IN (sqlc.slice(crm_ids));
+
+-- name: UpdateLedgerResult :execrows
+-- UpsertLedger's update of an existing row that is not written, for a row
+-- with the same number and item time and no new payload (a write's result):
+-- the same values, but number, item_time and payload are not set, so the
+-- indexes holding them are not rewritten. 0 rows: UpsertLedger decides.
+UPDATE ledger SET
+    state = sqlc.arg(state),
+    reason = sqlc.arg(reason),
+    crm_id = CASE WHEN CAST(sqlc.arg(crm_id) AS TEXT) != '' THEN CAST(sqlc.arg(crm_id) AS TEXT) ELSE crm_id END,
+    attempts = sqlc.arg(attempts),
+    last_error = sqlc.arg(last_error),
+    updated_at = sqlc.arg(updated_at),
+    unmapped_user = sqlc.arg(unmapped_user)
+WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = sqlc.arg(enreach_id)
+  AND number = sqlc.arg(number) AND item_time = sqlc.arg(item_time) AND state != 'written';

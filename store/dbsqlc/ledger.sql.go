@@ -431,6 +431,59 @@ func (q *Queries) PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloa
 	return result.RowsAffected()
 }
 
+const updateLedgerResult = `-- name: UpdateLedgerResult :execrows
+UPDATE ledger SET
+    state = ?1,
+    reason = ?2,
+    crm_id = CASE WHEN CAST(?3 AS TEXT) != '' THEN CAST(?3 AS TEXT) ELSE crm_id END,
+    attempts = ?4,
+    last_error = ?5,
+    updated_at = ?6,
+    unmapped_user = ?7
+WHERE tenant = ?8 AND kind = ?9 AND enreach_id = ?10
+  AND number = ?11 AND item_time = ?12 AND state != 'written'
+`
+
+type UpdateLedgerResultParams struct {
+	State        string
+	Reason       string
+	CrmID        string
+	Attempts     int64
+	LastError    string
+	UpdatedAt    int64
+	UnmappedUser string
+	Tenant       string
+	Kind         string
+	EnreachID    string
+	Number       string
+	ItemTime     int64
+}
+
+// UpsertLedger's update of an existing row that is not written, for a row
+// with the same number and item time and no new payload (a write's result):
+// the same values, but number, item_time and payload are not set, so the
+// indexes holding them are not rewritten. 0 rows: UpsertLedger decides.
+func (q *Queries) UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResultParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, updateLedgerResult,
+		arg.State,
+		arg.Reason,
+		arg.CrmID,
+		arg.Attempts,
+		arg.LastError,
+		arg.UpdatedAt,
+		arg.UnmappedUser,
+		arg.Tenant,
+		arg.Kind,
+		arg.EnreachID,
+		arg.Number,
+		arg.ItemTime,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const upsertLedger = `-- name: UpsertLedger :exec
 INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -95,6 +95,11 @@ type Querier interface {
 	SetWrittenReason(ctx context.Context, arg SetWrittenReasonParams) (int64, error)
 	StartJobRun(ctx context.Context, arg StartJobRunParams) (int64, error)
 	SweepDirectory(ctx context.Context, arg SweepDirectoryParams) (int64, error)
+	// UpsertLedger's update of an existing row that is not written, for a row
+	// with the same number and item time and no new payload (a write's result):
+	// the same values, but number, item_time and payload are not set, so the
+	// indexes holding them are not rewritten. 0 rows: UpsertLedger decides.
+	UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResultParams) (int64, error)
 	UpsertCallbackRequest(ctx context.Context, arg UpsertCallbackRequestParams) error
 	// A written row stays written: replays never downgrade it.
 	UpsertLedger(ctx context.Context, arg UpsertLedgerParams) error

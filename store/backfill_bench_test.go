@@ -1,0 +1,104 @@
+//go:build unix
+
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsync/callsync/store"
+)
+
+// benchUUID is a random id shaped like Enreach's call ids and Dataverse's
+// activity ids.
+func benchUUID(r *rand.Rand) string {
+	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xfff, r.Uint64()&0xffffffffffff)
+}
+
+// BenchmarkLedgerBackfill is what a backfill window of 1,000 calls asks of
+// the store, in the order the calls job asks it: the calls' ledger rows
+// read, their decisions saved (pending with the ~0.9 KB payload, one in ten
+// unresolved), the write results saved on the pending rows, and a decision
+// log entry per call; random ids as Enreach's, 7,000 customer numbers.
+// Each op is one window, so -benchtime 100x is a 100,000-call backfill
+// (`go test -run '^$' -bench LedgerBackfill -benchtime 50x ./store`).
+// Reported per call: process CPU, and the bytes and calls of read and
+// write system calls (/proc/self/io on Linux), which do not vary with the
+// machine's load: SQLite's cost is the pages it reads and writes.
+func BenchmarkLedgerBackfill(b *testing.B) {
+	ctx := context.Background()
+	s, _, at := ledgerBenchStore(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	const window = 1000
+	const tenant, kind = "bench", "call"
+	c0, io0 := cpuTime(), procIO()
+	n := 0
+	for b.Loop() {
+		ids := make([]string, window)
+		pend := make([]store.LedgerEntry, window)
+		var written []store.LedgerEntry
+		ds := make([]store.Decision, window)
+		for i := range ids {
+			id := benchUUID(r)
+			ids[i] = id
+			num := fmt.Sprintf("+3584010%05d", r.IntN(7000))
+			payload := []byte(`{"id":"` + id + `","queue":true,"answered":true,"anum":"` + num + `","bnum":"+358201230000","user_id":"dbc652eb-633b-4957-b2df-08589d03a83c","user_name":"agent22@bench.example","queue_id":"28a6d8cd-7a14-4ab0-bf07-36b7b374164e","queue_name":"Sales","queue_number":"+358201230000","start":"2026-11-06T08:00:32Z","end":"2026-11-06T08:06:43Z","duration":356,"raw":[{"CallId":"` + id + `","QueueId":"28a6d8cd-7a14-4ab0-bf07-36b7b374164e","QueueName":"Sales","QueueNumber":"+358201230000","ANum":"` + num + `","BNum":"+358201230000","StartTime":"2026-11-06 08:00:32","AnswerTime":"2026-11-06 08:00:47","EndTime":"2026-11-06 08:06:43","Duration":356,"AnsweredByUserId":"dbc652eb-633b-4957-b2df-08589d03a83c","EndResult":0,"RecordingIds":[],"Modified":"2026-11-06 08:06:43"},{"CallId":"` + id + `","UserId":"dbc652eb-633b-4957-b2df-08589d03a83c","UserName":"agent22@bench.example","Direction":0,"ANum":"` + num + `","BNum":"+358201230000","StartTime":"2026-11-06 08:00:47","AnswerTime":"2026-11-06 08:00:47","EndTime":"2026-11-06 08:06:43","Duration":356,"EndResult":0,"Privacy":"Work","RecordingIds":[],"Modified":"2026-11-06 08:06:43"}]}`)
+			t := at.Add(time.Duration(n*window+i) * 26 * time.Second)
+			e := store.LedgerEntry{Tenant: tenant, Kind: kind, EnreachID: id, Key: "callsync/v1/bench/call/" + id,
+				State: store.Pending, ItemTime: t, Number: num, Payload: payload}
+			d := store.Decision{Tenant: tenant, Kind: kind, EnreachID: id, At: time.Now(), State: store.Written, Reason: "created",
+				CRMID: benchUUID(r), Detail: []byte(`{"number":"` + num + `","matched":[{"Entity":"contact","ID":"baa6dde6-a1fc-484d-b3db-f22c8d7af972"}],"matched_by":"directory","chosen":{"Entity":"contact","ID":"baa6dde6-a1fc-484d-b3db-f22c8d7af972"},"why":"the only record with this number","owner":"ecf013c0-a864-40f3-a232-2580798e4e6f","user_party":"ecf013c0-a864-40f3-a232-2580798e4e6f","attempt":1,"crm_answer":"created"}`)}
+			if i%10 == 9 {
+				e.State, e.Reason = store.Unresolved, "no_match"
+				d.State, d.Reason, d.CRMID = store.Unresolved, "no_match", ""
+			} else {
+				w := e
+				w.State, w.CRMID, w.Attempts, w.Payload = store.Written, d.CRMID, 1, nil
+				written = append(written, w)
+			}
+			pend[i], ds[i] = e, d
+		}
+		if _, err := s.Ledger(ctx, tenant, kind, ids); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SaveLedger(ctx, pend); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SaveLedger(ctx, written); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.AddDecisions(ctx, ds); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*window), "cpu-ns/call")
+	io1 := procIO()
+	for _, k := range []string{"rchar", "wchar", "syscr", "syscw"} {
+		b.ReportMetric(float64(io1[k]-io0[k])/float64(b.N*window), k+"/call")
+	}
+}
+
+// procIO reads this process's I/O counters (empty where there are none).
+func procIO() map[string]int64 {
+	out := map[string]int64{}
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		var n int64
+		fmt.Sscan(v, &n)
+		out[k] = n
+	}
+	return out
+}
