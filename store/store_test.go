@@ -226,3 +226,20 @@ func TestSynchronousFull(t *testing.T) {
 		t.Errorf("PRAGMA synchronous = %d, want 2 (FULL)", mode)
 	}
 }
+
+// The WAL checkpoint interval is set on the store's connection
+// (store.Open's sqliteCheckpointPages).
+func TestSQLiteCheckpointInterval(t *testing.T) {
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ckpt int
+	if err := s.DB().QueryRow("PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if ckpt != 10000 {
+		t.Errorf("wal_autocheckpoint %d, want 10000 (pages)", ckpt)
+	}
+}
