@@ -25,6 +25,10 @@ type Decision struct {
 }
 
 // AddDecisions appends entries to the decision log in one transaction.
+// Entries are kept under the first-seen time of their item's ledger row
+// (decisions_by_item: new items' entries go to the end of the index, not
+// to random pages of it), so an entry added while its item had no ledger
+// row is not listed by Decisions.
 func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 	if len(ds) == 0 {
 		return nil

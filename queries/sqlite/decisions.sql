@@ -1,10 +1,17 @@
 -- name: InsertDecision :exec
-INSERT INTO decisions (tenant, kind, enreach_id, at, state, reason, crm_id, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- seen_at: the item's ledger row's first-seen time (decisions_by_item).
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+VALUES (sqlc.arg(tenant), sqlc.arg(kind), sqlc.arg(enreach_id),
+    COALESCE((SELECT l.created_at FROM ledger l
+        WHERE l.tenant = sqlc.arg(tenant) AND l.kind = sqlc.arg(kind) AND l.enreach_id = sqlc.arg(enreach_id)), 0),
+    sqlc.arg(at), sqlc.arg(state), sqlc.arg(reason), sqlc.arg(crm_id), sqlc.arg(error), sqlc.arg(detail));
 
 -- name: ListDecisions :many
-SELECT at, state, reason, crm_id, error, detail FROM decisions
-WHERE tenant = ? AND kind = ? AND enreach_id = ?
-ORDER BY id;
+SELECT d.at, d.state, d.reason, d.crm_id, d.error, d.detail FROM decisions d
+WHERE d.tenant = sqlc.arg(tenant) AND d.kind = sqlc.arg(kind) AND d.enreach_id = sqlc.arg(enreach_id)
+  AND d.seen_at = COALESCE((SELECT l.created_at FROM ledger l
+        WHERE l.tenant = sqlc.arg(tenant) AND l.kind = sqlc.arg(kind) AND l.enreach_id = sqlc.arg(enreach_id)), 0)
+ORDER BY d.id;
 
 -- name: PurgeDecisions :execrows
 DELETE FROM decisions WHERE at < ?;

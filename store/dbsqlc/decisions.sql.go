@@ -100,7 +100,11 @@ func (q *Queries) GetLedgerRow(ctx context.Context, arg GetLedgerRowParams) (Get
 }
 
 const insertDecision = `-- name: InsertDecision :exec
-INSERT INTO decisions (tenant, kind, enreach_id, at, state, reason, crm_id, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+VALUES (?1, ?2, ?3,
+    COALESCE((SELECT l.created_at FROM ledger l
+        WHERE l.tenant = ?1 AND l.kind = ?2 AND l.enreach_id = ?3), 0),
+    ?4, ?5, ?6, ?7, ?8, ?9)
 `
 
 type InsertDecisionParams struct {
@@ -115,6 +119,7 @@ type InsertDecisionParams struct {
 	Detail    []byte
 }
 
+// seen_at: the item's ledger row's first-seen time (decisions_by_item).
 func (q *Queries) InsertDecision(ctx context.Context, arg InsertDecisionParams) error {
 	_, err := q.db.ExecContext(ctx, insertDecision,
 		arg.Tenant,
@@ -131,9 +136,11 @@ func (q *Queries) InsertDecision(ctx context.Context, arg InsertDecisionParams) 
 }
 
 const listDecisions = `-- name: ListDecisions :many
-SELECT at, state, reason, crm_id, error, detail FROM decisions
-WHERE tenant = ? AND kind = ? AND enreach_id = ?
-ORDER BY id
+SELECT d.at, d.state, d.reason, d.crm_id, d.error, d.detail FROM decisions d
+WHERE d.tenant = ?1 AND d.kind = ?2 AND d.enreach_id = ?3
+  AND d.seen_at = COALESCE((SELECT l.created_at FROM ledger l
+        WHERE l.tenant = ?1 AND l.kind = ?2 AND l.enreach_id = ?3), 0)
+ORDER BY d.id
 `
 
 type ListDecisionsParams struct {

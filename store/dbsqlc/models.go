@@ -36,6 +36,7 @@ type Decision struct {
 	CrmID     string
 	Error     string
 	Detail    []byte
+	SeenAt    int64
 }
 
 type DirectoryNumber struct {

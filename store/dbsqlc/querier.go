@@ -42,6 +42,7 @@ type Querier interface {
 	GetTenantCheck(ctx context.Context, tenant string) (TenantCheck, error)
 	GetWatermark(ctx context.Context, arg GetWatermarkParams) (int64, error)
 	Heartbeat(ctx context.Context, arg HeartbeatParams) error
+	// seen_at: the item's ledger row's first-seen time (decisions_by_item).
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
 	InsertDirectoryNumber(ctx context.Context, arg InsertDirectoryNumberParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
