@@ -16,74 +16,83 @@ import (
 )
 
 // cutProxy forwards loopback TCP to a PostgreSQL server until Cut, which
-// closes every connection and refuses new ones until Restore: a replica's
+// closes every connection and each new one at once until Restore (the port
+// stays bound, so no other process takes it meanwhile): a replica's
 // network path to its database, cut.
 type cutProxy struct {
-	t      *testing.T
 	target string
 	addr   string
 	mu     sync.Mutex
-	ln     net.Listener
+	cut    bool
 	conns  []net.Conn
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
-	p := &cutProxy{t: t, target: target}
+	p := &cutProxy{target: target}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.Cut)
+	go p.serve(ln)
+	t.Cleanup(func() {
+		p.Cut()
+		ln.Close()
+	})
 	return p
 }
 
+// serve forwards each accepted connection to the target; while cut, it
+// closes each at once. The listener stays open while cut, so its port is
+// not given up and taken by another process before Restore.
 func (p *cutProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.cut { // cut while dialling
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
 }
 
-// Cut drops every connection and stops listening.
+// Cut drops every connection, and closes each new one until Restore.
 func (p *cutProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
+	p.cut = true
 	for _, c := range p.conns {
 		c.Close()
 	}
 	p.conns = nil
 }
 
-// Restore listens again on the same address.
+// Restore forwards new connections again.
 func (p *cutProxy) Restore() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
 }
 
 // A replica whose database connection is cut reports unhealthy, loses its
