@@ -71,7 +71,13 @@ func TestPostgresMigrationsWithoutStatementTimeout(t *testing.T) {
 	if _, err := tx.Exec(ctx, "LOCK TABLE goose_db_version IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
+	// A pgx connection is not safe for concurrent use: the deferred Close
+	// waits for the Rollback to have returned (its answer may still be
+	// read after the lock is gone and the open below has finished).
+	rolledBack := make(chan struct{})
+	defer func() { <-rolledBack }()
 	go func() {
+		defer close(rolledBack)
 		time.Sleep(1500 * time.Millisecond)
 		tx.Rollback(ctx)
 	}()
