@@ -28,29 +28,17 @@ func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids
 	if out, ok, err := s.freshUsers(ctx, t, cfg, ids, now); err != nil || ok {
 		return out, err
 	}
-	out := map[string]string{}
+	out, rest := overriddenUsers(cfg, ids)
 	var need []string
 	cached, err := s.Store.UserMap(ctx, t.Name)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		k := strings.ToLower(id)
-		if k == "" {
-			continue
-		}
-		if _, done := out[k]; done {
-			continue
-		}
-		if v, ok := overrideFor(cfg.CRM.Users.Overrides, k); ok {
-			out[k] = v
-			continue
-		}
+	for _, k := range rest {
 		if m, ok := cached[k]; ok && now.Sub(m.FetchedAt) < userMapTTL {
 			out[k] = m.CRMUserID
 			continue
 		}
-		out[k] = ""
 		need = append(need, k)
 	}
 	if len(need) == 0 {
@@ -100,23 +88,7 @@ func (s *Syncer) resolveUsers(ctx context.Context, t *Tenant, dir directory, ids
 // overridden or has a fresh row in the user map (ok); it reads only their
 // rows.
 func (s *Syncer) freshUsers(ctx context.Context, t *Tenant, cfg config.Tenant, ids []string, now time.Time) (out map[string]string, ok bool, err error) {
-	out = map[string]string{}
-	var ask []string
-	for _, id := range ids {
-		k := strings.ToLower(id)
-		if k == "" {
-			continue
-		}
-		if _, done := out[k]; done {
-			continue
-		}
-		if v, over := overrideFor(cfg.CRM.Users.Overrides, k); over {
-			out[k] = v
-			continue
-		}
-		out[k] = ""
-		ask = append(ask, k)
-	}
+	out, ask := overriddenUsers(cfg, ids)
 	if len(ask) == 0 {
 		return out, true, nil
 	}
@@ -132,6 +104,29 @@ func (s *Syncer) freshUsers(ctx context.Context, t *Tenant, cfg config.Tenant, i
 		out[k] = m.CRMUserID
 	}
 	return out, true, nil
+}
+
+// overriddenUsers maps each distinct id (lower-cased; empty ones left
+// out) that the tenant's user overrides name, and returns the others, each
+// mapped to "" until it is resolved.
+func overriddenUsers(cfg config.Tenant, ids []string) (out map[string]string, rest []string) {
+	out = map[string]string{}
+	for _, id := range ids {
+		k := strings.ToLower(id)
+		if k == "" {
+			continue
+		}
+		if _, done := out[k]; done {
+			continue
+		}
+		if v, over := overrideFor(cfg.CRM.Users.Overrides, k); over {
+			out[k] = v
+			continue
+		}
+		out[k] = ""
+		rest = append(rest, k)
+	}
+	return out, rest
 }
 
 func overrideFor(overrides map[string]string, id string) (string, bool) {
