@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -72,6 +73,25 @@ func payloadCalls() []Call {
 
 // TestCallPayloadIsMarshal: the ledger payload is json.Marshal's, byte for
 // byte, and reads back as the same call.
+// callPayload writes Call's fields one by one: a field added to Call must
+// be added there too. The comparison with Marshal sees a missing one only
+// in a call that sets it, so the call with every field set must set each
+// of them.
+func TestPayloadCallsSetEveryField(t *testing.T) {
+	var full Call
+	for _, c := range payloadCalls() {
+		if c.ID == "0f6b2c1e-9f7a-4f6e-8d52-1b2a3c4d5e6f" {
+			full = c
+		}
+	}
+	v := reflect.ValueOf(full)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("payloadCalls' full call leaves Call.%s unset: set it, and write it in callPayload", v.Type().Field(i).Name)
+		}
+	}
+}
+
 func TestCallPayloadIsMarshal(t *testing.T) {
 	for i, c := range payloadCalls() {
 		want, err := json.Marshal(c)
