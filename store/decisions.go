@@ -85,9 +85,15 @@ func (s *Store) LedgerItem(ctx context.Context, tenant, kind, id string) (Ledger
 }
 
 // LedgerIDsByNumber lists the ids of items with the (normalised) number
-// whose time is within [from, to], oldest first.
+// whose time is within [from, to], oldest first. It reads the tenant's rows
+// of that time range (no index holds the number: callsync explain asks it,
+// nothing on a call's path does).
 func (s *Store) LedgerIDsByNumber(ctx context.Context, tenant, kind, number string, from, to time.Time) ([]string, error) {
-	ids, err := s.q.FindLedgerByNumber(ctx, dbsqlc.FindLedgerByNumberParams{Tenant: tenant, Kind: kind, Number: number, FromTime: ms(from), ToTime: ms(to)})
+	states := make([]string, len(LedgerStates))
+	for i, st := range LedgerStates {
+		states[i] = string(st)
+	}
+	ids, err := s.q.FindLedgerByNumber(ctx, dbsqlc.FindLedgerByNumberParams{Tenant: tenant, Kind: kind, Number: number, FromTime: ms(from), ToTime: ms(to), States: states})
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger by number %s/%s: %w", tenant, kind, err)
 	}

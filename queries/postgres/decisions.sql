@@ -22,6 +22,11 @@ FROM ledger
 WHERE tenant = $1 AND kind = $2 AND enreach_id = $3;
 
 -- name: FindLedgerByNumber :many
+-- Through ledger_by_state, one range of item times per state (states: every
+-- ledger state), the number tested on the row: no index holds the number,
+-- which would be a page of it changed per call at a random place
+-- (migration 15). A lookup reads the tenant's calls of the time range.
 SELECT enreach_id FROM ledger
-WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND number = sqlc.arg(number) AND item_time >= sqlc.arg(from_time) AND item_time <= sqlc.arg(to_time)
+WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND number = sqlc.arg(number)
+  AND item_time >= sqlc.arg(from_time) AND item_time <= sqlc.arg(to_time) AND state = ANY(sqlc.arg(states)::text[])
 ORDER BY item_time;

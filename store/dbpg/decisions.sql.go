@@ -11,7 +11,8 @@ import (
 
 const findLedgerByNumber = `-- name: FindLedgerByNumber :many
 SELECT enreach_id FROM ledger
-WHERE tenant = $1 AND kind = $2 AND number = $3 AND item_time >= $4 AND item_time <= $5
+WHERE tenant = $1 AND kind = $2 AND number = $3
+  AND item_time >= $4 AND item_time <= $5 AND state = ANY($6::text[])
 ORDER BY item_time
 `
 
@@ -21,8 +22,13 @@ type FindLedgerByNumberParams struct {
 	Number   string
 	FromTime int64
 	ToTime   int64
+	States   []string
 }
 
+// Through ledger_by_state, one range of item times per state (states: every
+// ledger state), the number tested on the row: no index holds the number,
+// which would be a page of it changed per call at a random place
+// (migration 15). A lookup reads the tenant's calls of the time range.
 func (q *Queries) FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumberParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, findLedgerByNumber,
 		arg.Tenant,
@@ -30,6 +36,7 @@ func (q *Queries) FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumber
 		arg.Number,
 		arg.FromTime,
 		arg.ToTime,
+		arg.States,
 	)
 	if err != nil {
 		return nil, err

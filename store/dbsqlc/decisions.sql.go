@@ -7,11 +7,13 @@ package dbsqlc
 
 import (
 	"context"
+	"strings"
 )
 
 const findLedgerByNumber = `-- name: FindLedgerByNumber :many
 SELECT enreach_id FROM ledger
-WHERE tenant = ? AND kind = ? AND number = ? AND item_time >= ?4 AND item_time <= ?5
+WHERE tenant = ?1 AND kind = ?2 AND number = ?3
+  AND item_time >= ?4 AND item_time <= ?5 AND state IN (/*SLICE:states*/?)
 ORDER BY item_time
 `
 
@@ -21,16 +23,30 @@ type FindLedgerByNumberParams struct {
 	Number   string
 	FromTime int64
 	ToTime   int64
+	States   []string
 }
 
+// Through ledger_by_state, one range of item times per state (states: every
+// ledger state), the number tested on the row: no index holds the number,
+// which would be a page of it changed per call at a random place
+// (migration 15). A lookup reads the tenant's calls of the time range.
 func (q *Queries) FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumberParams) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, findLedgerByNumber,
-		arg.Tenant,
-		arg.Kind,
-		arg.Number,
-		arg.FromTime,
-		arg.ToTime,
-	)
+	query := findLedgerByNumber
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Tenant)
+	queryParams = append(queryParams, arg.Kind)
+	queryParams = append(queryParams, arg.Number)
+	queryParams = append(queryParams, arg.FromTime)
+	queryParams = append(queryParams, arg.ToTime)
+	if len(arg.States) > 0 {
+		for _, v := range arg.States {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:states*/?", strings.Repeat(",?", len(arg.States))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:states*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
 	if err != nil {
 		return nil, err
 	}

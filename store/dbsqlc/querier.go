@@ -32,6 +32,10 @@ type Querier interface {
 	// about 20 s at 1,000,000 numbers, against under 2 s now.
 	DirectoryCounts(ctx context.Context, tenant string) ([]DirectoryCountsRow, error)
 	DirectoryUnparseable(ctx context.Context, arg DirectoryUnparseableParams) ([]DirectoryUnparseableRow, error)
+	// Through ledger_by_state, one range of item times per state (states: every
+	// ledger state), the number tested on the row: no index holds the number,
+	// which would be a page of it changed per call at a random place
+	// (migration 15). A lookup reads the tenant's calls of the time range.
 	FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumberParams) ([]string, error)
 	FinishInbox(ctx context.Context, arg FinishInboxParams) error
 	FinishJobRun(ctx context.Context, arg FinishJobRunParams) error
