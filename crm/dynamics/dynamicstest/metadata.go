@@ -68,6 +68,7 @@ func (s *Server) AddColumn(set string, c Column) {
 	for _, rw := range t.rows {
 		delete(rw, c.Name)
 	}
+	t.dropIndex(c.Name)
 	if set == "phonecalls" {
 		t.custom[c.Name] = true
 	}
@@ -92,6 +93,7 @@ func (s *Server) DropColumn(set, name string) {
 	for _, rw := range t.rows {
 		delete(rw, name)
 	}
+	t.dropIndex(name)
 }
 
 // SecureColumn turns column-level security on for a column and gives the

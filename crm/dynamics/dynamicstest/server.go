@@ -899,8 +899,7 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 	ann := wantsLookupNames(prefs)
 	value := make([]map[string]any, 0, min(limit, 64))
 	more := false
-	for i := t.after(cur.pos); i < len(t.order); i++ {
-		id := t.order[i]
+	for _, id := range t.candidates(filter, cur.pos) {
 		rw := t.rows[id]
 		if filter != nil && !filter.eval(t.visible(rw)) {
 			continue

@@ -82,6 +82,10 @@ type table struct {
 	changed      map[string]int64
 	deleted      []deletion
 	expiredBelow int64
+	// index and dates hold the value indexes of the columns queried so
+	// far (index.go).
+	index map[string]colIndex
+	dates map[string]dateIndex
 }
 
 func newTable(set, logical, key string, cols map[string]colType) *table {
@@ -91,7 +95,7 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
 		rows: map[string]row{}, pos: map[string]int64{}, version: map[string]int{}, attrType: map[string]string{},
 		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{},
-		changed: map[string]int64{}}
+		changed: map[string]int64{}, index: map[string]colIndex{}, dates: map[string]dateIndex{}}
 }
 
 func phoneCols(extra map[string]colType, names ...string) map[string]colType {
@@ -154,10 +158,17 @@ func (t *table) insert(r row, now time.Time) func() {
 	t.pos[id] = t.lastPos
 	t.version[id]++
 	t.change(id)
-	return func() {
+	t.indexRow(id, r)
+	return func() { t.remove(id) }
+}
+
+// remove takes row id out of the table.
+func (t *table) remove(id string) {
+	if r, ok := t.rows[id]; ok {
+		t.unindexRow(id, r)
 		delete(t.rows, id)
-		t.unlist(id)
 	}
+	t.unlist(id)
 }
 
 // unlist takes row id out of the creation order.
@@ -181,10 +192,16 @@ func (t *table) after(p int64) int {
 func (t *table) update(id string, r row, now time.Time) func() {
 	old := t.rows[id]
 	r["modifiedon"] = now
+	t.unindexRow(id, old)
 	t.rows[id] = r
+	t.indexRow(id, r)
 	t.version[id]++
 	t.change(id)
-	return func() { t.rows[id] = old }
+	return func() {
+		t.unindexRow(id, t.rows[id])
+		t.rows[id] = old
+		t.indexRow(id, old)
+	}
 }
 
 // typeOf infers the column type of a seeded custom field.

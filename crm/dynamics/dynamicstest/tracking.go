@@ -46,8 +46,7 @@ func (s *Server) DeleteRecord(set, id string) {
 	if _, ok := t.rows[id]; !ok {
 		panic(fmt.Sprintf("dynamicstest: DeleteRecord: no %s %s", set, id))
 	}
-	delete(t.rows, id)
-	t.unlist(id)
+	t.remove(id)
 	t.seq++
 	delete(t.changed, id)
 	t.deleted = append(t.deleted, deletion{id: id, seq: t.seq})

@@ -433,7 +433,10 @@ func (s *Server) addToQueue(queueID string, r apiRequest, t *tx) apiResponse {
 	}
 	qi := s.tables["queueitems"]
 	item := ""
-	for _, qid := range qi.order {
+	// The queue items of the phone call, from the index (index.go); the
+	// last one created for this queue, as a scan of every item finds it.
+	for _, x := range qi.indexFor("_objectid_value")[sqlNorm(id)] {
+		qid := x.id
 		rw := qi.rows[qid]
 		if rw["_queueid_value"] == queueID && rw["_objectid_value"] == id {
 			item = qid
