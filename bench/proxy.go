@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,13 +135,9 @@ func (p *delayProxy) ByBatch() map[string]int {
 	return out
 }
 
-// batchLine is a request line inside a multipart $batch body (OData 4.0
-// multipart batch format: each part an application/http request).
-var batchLine = regexp.MustCompile(`(?m)^(GET|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.1\r?$`)
-
 // batchParts reads the body of a multipart $batch request (and puts it
-// back) and names the kinds of request it carries: method and entity set,
-// "(delta)" for a change-tracking read. Empty for any other request.
+// back) and names the kinds of request it carries (batchKinds). Empty for
+// any other request.
 func (p *delayProxy) batchParts(r *http.Request) string {
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "$batch") ||
 		!strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || r.Body == nil {
@@ -154,9 +149,25 @@ func (p *delayProxy) batchParts(r *http.Request) string {
 	if err != nil {
 		return ""
 	}
+	return batchKinds(b)
+}
+
+// batchKinds names the kinds of request a multipart $batch body carries:
+// method and entity set, "(delta)" for a change-tracking read, joined with
+// "+" in sorted order.
+func batchKinds(b []byte) string {
 	kinds := map[string]bool{}
-	for _, m := range batchLine.FindAllSubmatch(b, -1) {
-		u := string(m[2])
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		method, u, ok := requestLine(line)
+		if !ok {
+			continue
+		}
 		set := u
 		if strings.HasPrefix(u, "$") {
 			set = "$n" // a reference to an earlier request of its changeset
@@ -173,7 +184,7 @@ func (p *delayProxy) batchParts(r *http.Request) string {
 		if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
 			set += "(delta)"
 		}
-		kinds[string(m[1])+" "+set] = true
+		kinds[method+" "+set] = true
 	}
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {
@@ -181,6 +192,30 @@ func (p *delayProxy) batchParts(r *http.Request) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, "+")
+}
+
+// requestLine reads a line (without its LF) of a multipart $batch body as
+// the request line of a part (OData 4.0 multipart batch format: each part
+// an application/http request): "METHOD URL HTTP/1.1", optionally ended by
+// CR, the URL without white space.
+func requestLine(line []byte) (method, u string, ok bool) {
+	if len(line) < 8 || (line[0] != 'G' && line[0] != 'P' && line[0] != 'D') {
+		return "", "", false
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	rest, ok := bytes.CutSuffix(line, []byte(" HTTP/1.1"))
+	if !ok {
+		return "", "", false
+	}
+	m, target, ok := bytes.Cut(rest, []byte(" "))
+	if !ok || len(target) == 0 || bytes.ContainsAny(target, " \t\f\r\n") {
+		return "", "", false
+	}
+	switch string(m) {
+	case "GET", "POST", "PATCH", "PUT", "DELETE":
+		return string(m), string(target), true
+	}
+	return "", "", false
 }
 
 // pathShape replaces id-like path segments and OData keys with {id}.

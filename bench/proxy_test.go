@@ -1,0 +1,92 @@
+package main
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// regexpKinds is batchKinds as the proxy computed it with a regular
+// expression over the body, before batchKinds read it line by line.
+func regexpKinds(b []byte) string {
+	re := regexp.MustCompile(`(?m)^(GET|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.1\r?$`)
+	kinds := map[string]bool{}
+	for _, m := range re.FindAllSubmatch(b, -1) {
+		u := string(m[2])
+		set := u
+		if strings.HasPrefix(u, "$") {
+			set = "$n"
+		}
+		if i := strings.Index(set, "/api/data/"); i >= 0 {
+			set = set[i+len("/api/data/"):]
+			if j := strings.IndexByte(set, '/'); j >= 0 {
+				set = set[j+1:]
+			}
+		}
+		if i := strings.IndexAny(set, "(?"); i >= 0 {
+			set = set[:i]
+		}
+		if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
+			set += "(delta)"
+		}
+		kinds[string(m[1])+" "+set] = true
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, "+")
+}
+
+// TestBatchKindsAsTheRegexp: batchKinds names the same kinds as the
+// regular expression it replaced, for request lines of every method, LF
+// and CRLF line ends, a last line without one, and lines that only look
+// like request lines (white space in the URL, another protocol version, a
+// method it does not know, text before the method, a body line).
+func TestBatchKindsAsTheRegexp(t *testing.T) {
+	lines := []string{
+		"GET /api/data/v9.2/contacts?$filter=telephone1%20eq%20'1' HTTP/1.1",
+		"GET https://org.example/api/data/v9.2/leads?$deltatoken=7!x HTTP/1.1",
+		"GET /api/data/v9.2/accounts?$select=name HTTP/1.1",
+		"POST /api/data/v9.2/phonecalls HTTP/1.1",
+		"PATCH $1 HTTP/1.1",
+		"PATCH /api/data/v9.2/phonecalls(0000000a-0000-4000-8000-000000000001) HTTP/1.1",
+		"PUT /services/data/v62.0/sobjects/Task/x HTTP/1.1",
+		"DELETE /crm/v8/Calls/1 HTTP/1.1",
+		"GET /api/data/v9.2/contacts?odata.trackchanges HTTP/1.1",
+		"GET /api/data/v9.2/contacts HTTP/1.0",
+		"GET /api/data/v9.2/contacts HTTP/1.10",
+		"GET /api/data/v9.2/a b HTTP/1.1",
+		"GET  /api/data/v9.2/contacts HTTP/1.1",
+		"GET /api/data/v9.2/tab\there HTTP/1.1",
+		"GET /api/data/v9.2/vt\vhere HTTP/1.1",
+		"HEAD /api/data/v9.2/contacts HTTP/1.1",
+		"GETS /api/data/v9.2/contacts HTTP/1.1",
+		" GET /api/data/v9.2/systemusers HTTP/1.1",
+		"GET HTTP/1.1",
+		"GET /api/data/v9.2/queues HTTP/1.1\r",
+		"{\"subject\":\"GET /x HTTP/1.1\"}",
+		"POST /api/data/v9.2/\xff\xfe HTTP/1.1",
+		"",
+		"--batch_1",
+		"Content-Type: application/http",
+	}
+	for i := range lines {
+		for j := range lines {
+			for _, end := range []string{"\r\n", "\n", "\r\r\n"} {
+				for _, last := range []string{"", "\r\n"} {
+					body := []byte("--b" + end + lines[i] + end + lines[j] + last)
+					if got, want := batchKinds(body), regexpKinds(body); got != want {
+						t.Errorf("%q: got %q, want %q", body, got, want)
+					}
+				}
+			}
+		}
+	}
+	all := []byte(strings.Join(lines, "\r\n"))
+	if got, want := batchKinds(all), regexpKinds(all); got != want || strings.Count(got, "+") < 6 {
+		t.Errorf("all lines: got %q, want %q (at least 7 kinds)", got, want)
+	}
+}
