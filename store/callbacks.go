@@ -52,14 +52,8 @@ func (s *Store) SaveCallbacks(ctx context.Context, entries []LedgerEntry, infos 
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
 		for _, e := range entries {
-			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
-				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
-				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
-				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
-				UnmappedUser: e.UnmappedUser,
-			})
-			if err != nil {
-				return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
+			if err := upsertLedger(ctx, q, e, now); err != nil {
+				return err
 			}
 		}
 		for _, in := range infos {

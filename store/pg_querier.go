@@ -84,6 +84,10 @@ func (p pgQuerier) DeleteDirectoryRecords(ctx context.Context, arg dbsqlc.Delete
 	return p.q.DeleteDirectoryRecords(ctx, dbpg.DeleteDirectoryRecordsParams(arg))
 }
 
+func (p pgQuerier) DeleteLedgerPayload(ctx context.Context, id int64) error {
+	return p.q.DeleteLedgerPayload(ctx, id)
+}
+
 func (p pgQuerier) DeleteQuarantine(ctx context.Context, arg dbsqlc.DeleteQuarantineParams) (int64, error) {
 	return p.q.DeleteQuarantine(ctx, dbpg.DeleteQuarantineParams(arg))
 }
@@ -178,6 +182,10 @@ func (p pgQuerier) InsertDirectoryNumber(ctx context.Context, arg dbsqlc.InsertD
 
 func (p pgQuerier) InsertInbox(ctx context.Context, arg dbsqlc.InsertInboxParams) (int64, error) {
 	return p.q.InsertInbox(ctx, dbpg.InsertInboxParams(arg))
+}
+
+func (p pgQuerier) InsertLedgerPayload(ctx context.Context, payload []byte) (int64, error) {
+	return p.q.InsertLedgerPayload(ctx, payload)
 }
 
 func (p pgQuerier) InsertPurgeRun(ctx context.Context, arg dbsqlc.InsertPurgeRunParams) error {
@@ -436,7 +444,7 @@ func (p pgQuerier) UpsertCallbackRequest(ctx context.Context, arg dbsqlc.UpsertC
 	return p.q.UpsertCallbackRequest(ctx, dbpg.UpsertCallbackRequestParams(arg))
 }
 
-func (p pgQuerier) UpsertLedger(ctx context.Context, arg dbsqlc.UpsertLedgerParams) error {
+func (p pgQuerier) UpsertLedger(ctx context.Context, arg dbsqlc.UpsertLedgerParams) (int64, error) {
 	return p.q.UpsertLedger(ctx, dbpg.UpsertLedgerParams(arg))
 }
 

@@ -393,18 +393,40 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 					continue
 				}
 			}
-			err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
-				Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
-				Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
-				ItemTime: ms(e.ItemTime), Number: e.Number, Payload: e.Payload, CreatedAt: now, UpdatedAt: now,
-				UnmappedUser: e.UnmappedUser,
-			})
-			if err != nil {
-				return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
+			if err := upsertLedger(ctx, q, e, now); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// upsertLedger inserts or updates one ledger row (UpsertLedger: a written
+// row is left as it is). A payload is appended to ledger_payloads first and
+// the row takes its id (the trigger ledger_payload_replaced drops the one it
+// held); when the row was written already, the new payload is deleted again.
+func upsertLedger(ctx context.Context, q dbsqlc.Querier, e LedgerEntry, now int64) error {
+	var payload sql.NullInt64
+	if e.Payload != nil {
+		id, err := q.InsertLedgerPayload(ctx, e.Payload)
+		if err != nil {
+			return fmt.Errorf("store: save ledger payload %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
+		}
+		payload = sql.NullInt64{Int64: id, Valid: true}
+	}
+	n, err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
+		Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
+		Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
+		ItemTime: ms(e.ItemTime), Number: e.Number, PayloadID: payload, CreatedAt: now, UpdatedAt: now,
+		UnmappedUser: e.UnmappedUser,
+	})
+	if err == nil && n == 0 && payload.Valid {
+		err = q.DeleteLedgerPayload(ctx, payload.Int64)
+	}
+	if err != nil {
+		return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
+	}
+	return nil
 }
 
 // LedgerByState lists rows in a state with fewer than maxAttempts attempts,

@@ -3,9 +3,11 @@ SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_t
 FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = ANY(sqlc.arg(ids)::text[]);
 
--- name: UpsertLedger :exec
--- A written row stays written: replays never downgrade it.
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+-- name: UpsertLedger :execrows
+-- A written row stays written: replays never downgrade it (0 rows).
+-- payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
+-- NULL keeps the stored one.
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
@@ -15,16 +17,16 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     last_error = excluded.last_error,
     item_time = excluded.item_time,
     number = excluded.number,
-    payload = COALESCE(excluded.payload, ledger.payload),
+    payload_id = COALESCE(excluded.payload_id, ledger.payload_id),
     updated_at = excluded.updated_at,
     unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written';
 
 -- name: ListLedgerByState :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = $1 AND kind = $2 AND state = $3 AND attempts < $4
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = $1 AND l.kind = $2 AND l.state = $3 AND l.attempts < $4
+ORDER BY l.item_time
 LIMIT sqlc.arg('limit')::bigint;
 
 -- name: CountLedgerByState :many
@@ -35,15 +37,17 @@ SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = $1 AND kind = $2 
 
 -- name: PurgeLedger :execrows
 -- Finished rows only: open callback requests (open, close_pending) and calls
--- written unlinked (to link later) are open work and stay.
+-- written unlinked (to link later) are open work and stay. The trigger
+-- ledger_payload_deleted deletes their payloads.
 DELETE FROM ledger WHERE tenant = $1 AND updated_at < $2 AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked');
 
 -- name: PurgeLedgerPayloads :execrows
 -- The stored Enreach record (decision data) of finished rows; the row itself,
--- the duplicate guard, stays until PurgeLedger.
-UPDATE ledger SET payload = NULL
-WHERE tenant = $1 AND updated_at < $2 AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+-- the duplicate guard, stays until PurgeLedger. The trigger
+-- ledger_payload_replaced deletes the payloads.
+UPDATE ledger SET payload_id = NULL
+WHERE tenant = $1 AND updated_at < $2 AND payload_id IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked');
 
 -- name: CountUnmappedUsers :many
@@ -54,10 +58,10 @@ GROUP BY unmapped_user ORDER BY n DESC, unmapped_user;
 
 -- name: ListWrittenByReasonWithPayload :many
 -- Written rows with a reason (e.g. calls written unlinked), payload included.
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = $1 AND kind = $2 AND state = 'written' AND reason = $3 AND attempts < $4
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = $1 AND l.kind = $2 AND l.state = 'written' AND l.reason = $3 AND l.attempts < $4
+ORDER BY l.item_time
 LIMIT sqlc.arg('limit')::bigint;
 
 -- name: LedgerByCRMIDs :many
@@ -80,3 +84,12 @@ UPDATE ledger SET
     unmapped_user = sqlc.arg(unmapped_user)
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = sqlc.arg(enreach_id)
   AND number = sqlc.arg(number) AND item_time = sqlc.arg(item_time) AND state != 'written';
+
+-- name: InsertLedgerPayload :one
+-- A ledger row's payload, appended (ids in insertion order); the row points
+-- at it by payload_id (UpsertLedger).
+INSERT INTO ledger_payloads (payload) VALUES ($1) RETURNING id;
+
+-- name: DeleteLedgerPayload :exec
+-- A payload no row took (UpsertLedger left a written row unchanged).
+DELETE FROM ledger_payloads WHERE id = $1;

@@ -9,9 +9,10 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
 
 -- name: ListOpenCallbacks :many
 -- Written requests still open in the CRM, in one profile, from the given numbers.
-SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key, l.payload
+SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key, p.payload
 FROM ledger l
 JOIN callback_requests c ON c.tenant = l.tenant AND c.kind = l.kind AND c.enreach_id = l.enreach_id
+LEFT JOIN ledger_payloads p ON p.id = l.payload_id
 WHERE l.tenant = sqlc.arg(tenant) AND l.kind = sqlc.arg(kind) AND c.profile = sqlc.arg(profile)
   AND c.number IN (sqlc.slice(numbers)) AND l.state = 'written' AND l.reason = 'open'
 ORDER BY l.item_time, l.enreach_id;

@@ -3,9 +3,11 @@ SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_t
 FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id IN (sqlc.slice(ids));
 
--- name: UpsertLedger :exec
--- A written row stays written: replays never downgrade it.
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+-- name: UpsertLedger :execrows
+-- A written row stays written: replays never downgrade it (0 rows).
+-- payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
+-- NULL keeps the stored one.
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
@@ -15,16 +17,16 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     last_error = excluded.last_error,
     item_time = excluded.item_time,
     number = excluded.number,
-    payload = COALESCE(excluded.payload, ledger.payload),
+    payload_id = COALESCE(excluded.payload_id, ledger.payload_id),
     updated_at = excluded.updated_at,
     unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written';
 
 -- name: ListLedgerByState :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = ? AND kind = ? AND state = ? AND attempts < ?
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = ? AND l.kind = ? AND l.state = ? AND l.attempts < ?
+ORDER BY l.item_time
 LIMIT ?;
 
 -- name: CountLedgerByState :many
@@ -35,15 +37,17 @@ SELECT state, reason, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GR
 
 -- name: PurgeLedger :execrows
 -- Finished rows only: open callback requests (open, close_pending) and calls
--- written unlinked (to link later) are open work and stay.
+-- written unlinked (to link later) are open work and stay. The trigger
+-- ledger_payload_deleted deletes their payloads.
 DELETE FROM ledger WHERE tenant = ? AND updated_at < ? AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked');
 
 -- name: PurgeLedgerPayloads :execrows
 -- The stored Enreach record (decision data) of finished rows; the row itself,
--- the duplicate guard, stays until PurgeLedger.
-UPDATE ledger SET payload = NULL
-WHERE tenant = ? AND updated_at < ? AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+-- the duplicate guard, stays until PurgeLedger. The trigger
+-- ledger_payload_replaced deletes the payloads.
+UPDATE ledger SET payload_id = NULL
+WHERE tenant = ? AND updated_at < ? AND payload_id IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked');
 
 -- name: CountUnmappedUsers :many
@@ -54,10 +58,10 @@ GROUP BY unmapped_user ORDER BY n DESC, unmapped_user;
 
 -- name: ListWrittenByReasonWithPayload :many
 -- Written rows with a reason (e.g. calls written unlinked), payload included.
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = ? AND kind = ? AND state = 'written' AND reason = ? AND attempts < ?
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = ? AND l.kind = ? AND l.state = 'written' AND l.reason = ? AND l.attempts < ?
+ORDER BY l.item_time
 LIMIT ?;
 
 -- name: LedgerByCRMIDs :many
@@ -80,3 +84,14 @@ UPDATE ledger SET
     unmapped_user = sqlc.arg(unmapped_user)
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = sqlc.arg(enreach_id)
   AND number = sqlc.arg(number) AND item_time = sqlc.arg(item_time) AND state != 'written';
+
+-- name: InsertLedgerPayload :execlastid
+-- A ledger row's payload, appended (ids in insertion order); the row points
+-- at it by payload_id (UpsertLedger). The id is the statement's last insert
+-- rowid, not RETURNING: database/sql runs a query (not an exec) in a
+-- transaction with a goroutine watching its context.
+INSERT INTO ledger_payloads (payload) VALUES (?);
+
+-- name: DeleteLedgerPayload :exec
+-- A payload no row took (UpsertLedger left a written row unchanged).
+DELETE FROM ledger_payloads WHERE id = ?;

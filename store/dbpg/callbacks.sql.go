@@ -58,9 +58,10 @@ func (q *Queries) CountCallbacksByProfile(ctx context.Context, arg CountCallback
 }
 
 const listOpenCallbacks = `-- name: ListOpenCallbacks :many
-SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key, l.payload
+SELECT l.enreach_id, l.idem_key, l.crm_id, l.item_time, c.number, c.bundle_key, p.payload
 FROM ledger l
 JOIN callback_requests c ON c.tenant = l.tenant AND c.kind = l.kind AND c.enreach_id = l.enreach_id
+LEFT JOIN ledger_payloads p ON p.id = l.payload_id
 WHERE l.tenant = $1 AND l.kind = $2 AND c.profile = $3
   AND c.number = ANY($4::text[]) AND l.state = 'written' AND l.reason = 'open'
 ORDER BY l.item_time, l.enreach_id

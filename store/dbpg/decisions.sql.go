@@ -57,9 +57,9 @@ func (q *Queries) FindLedgerByNumber(ctx context.Context, arg FindLedgerByNumber
 }
 
 const getLedgerRow = `-- name: GetLedgerRow :one
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at
-FROM ledger
-WHERE tenant = $1 AND kind = $2 AND enreach_id = $3
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload, l.created_at, l.updated_at
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = $1 AND l.kind = $2 AND l.enreach_id = $3
 `
 
 type GetLedgerRowParams struct {

@@ -7,6 +7,7 @@ package dbpg
 
 import (
 	"context"
+	"database/sql"
 )
 
 const countLedgerByReason = `-- name: CountLedgerByReason :many
@@ -115,6 +116,16 @@ func (q *Queries) CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsers
 	return items, nil
 }
 
+const deleteLedgerPayload = `-- name: DeleteLedgerPayload :exec
+DELETE FROM ledger_payloads WHERE id = $1
+`
+
+// A payload no row took (UpsertLedger left a written row unchanged).
+func (q *Queries) DeleteLedgerPayload(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, deleteLedgerPayload, id)
+	return err
+}
+
 const getLedger = `-- name: GetLedger :many
 SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
 FROM ledger
@@ -169,6 +180,19 @@ func (q *Queries) GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedg
 	return items, nil
 }
 
+const insertLedgerPayload = `-- name: InsertLedgerPayload :one
+INSERT INTO ledger_payloads (payload) VALUES ($1) RETURNING id
+`
+
+// A ledger row's payload, appended (ids in insertion order); the row points
+// at it by payload_id (UpsertLedger).
+func (q *Queries) InsertLedgerPayload(ctx context.Context, payload []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, insertLedgerPayload, payload)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const ledgerByCRMIDs = `-- name: LedgerByCRMIDs :many
 SELECT kind, enreach_id, idem_key, crm_id
 FROM ledger
@@ -213,10 +237,10 @@ func (q *Queries) LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) 
 }
 
 const listLedgerByState = `-- name: ListLedgerByState :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = $1 AND kind = $2 AND state = $3 AND attempts < $4
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = $1 AND l.kind = $2 AND l.state = $3 AND l.attempts < $4
+ORDER BY l.item_time
 LIMIT $5::bigint
 `
 
@@ -279,10 +303,10 @@ func (q *Queries) ListLedgerByState(ctx context.Context, arg ListLedgerByStatePa
 }
 
 const listWrittenByReasonWithPayload = `-- name: ListWrittenByReasonWithPayload :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = $1 AND kind = $2 AND state = 'written' AND reason = $3 AND attempts < $4
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = $1 AND l.kind = $2 AND l.state = 'written' AND l.reason = $3 AND l.attempts < $4
+ORDER BY l.item_time
 LIMIT $5::bigint
 `
 
@@ -356,7 +380,8 @@ type PurgeLedgerParams struct {
 }
 
 // Finished rows only: open callback requests (open, close_pending) and calls
-// written unlinked (to link later) are open work and stay.
+// written unlinked (to link later) are open work and stay. The trigger
+// ledger_payload_deleted deletes their payloads.
 func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64, error) {
 	result, err := q.db.Exec(ctx, purgeLedger, arg.Tenant, arg.UpdatedAt)
 	if err != nil {
@@ -366,8 +391,8 @@ func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64
 }
 
 const purgeLedgerPayloads = `-- name: PurgeLedgerPayloads :execrows
-UPDATE ledger SET payload = NULL
-WHERE tenant = $1 AND updated_at < $2 AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+UPDATE ledger SET payload_id = NULL
+WHERE tenant = $1 AND updated_at < $2 AND payload_id IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked')
 `
 
@@ -377,7 +402,8 @@ type PurgeLedgerPayloadsParams struct {
 }
 
 // The stored Enreach record (decision data) of finished rows; the row itself,
-// the duplicate guard, stays until PurgeLedger.
+// the duplicate guard, stays until PurgeLedger. The trigger
+// ledger_payload_replaced deletes the payloads.
 func (q *Queries) PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, purgeLedgerPayloads, arg.Tenant, arg.UpdatedAt)
 	if err != nil {
@@ -439,8 +465,8 @@ func (q *Queries) UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResult
 	return result.RowsAffected(), nil
 }
 
-const upsertLedger = `-- name: UpsertLedger :exec
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+const upsertLedger = `-- name: UpsertLedger :execrows
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
@@ -450,7 +476,7 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     last_error = excluded.last_error,
     item_time = excluded.item_time,
     number = excluded.number,
-    payload = COALESCE(excluded.payload, ledger.payload),
+    payload_id = COALESCE(excluded.payload_id, ledger.payload_id),
     updated_at = excluded.updated_at,
     unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written'
@@ -468,15 +494,17 @@ type UpsertLedgerParams struct {
 	LastError    string
 	ItemTime     int64
 	Number       string
-	Payload      []byte
+	PayloadID    sql.NullInt64
 	CreatedAt    int64
 	UpdatedAt    int64
 	UnmappedUser string
 }
 
-// A written row stays written: replays never downgrade it.
-func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) error {
-	_, err := q.db.Exec(ctx, upsertLedger,
+// A written row stays written: replays never downgrade it (0 rows).
+// payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
+// NULL keeps the stored one.
+func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int64, error) {
+	result, err := q.db.Exec(ctx, upsertLedger,
 		arg.Tenant,
 		arg.Kind,
 		arg.EnreachID,
@@ -488,10 +516,13 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) erro
 		arg.LastError,
 		arg.ItemTime,
 		arg.Number,
-		arg.Payload,
+		arg.PayloadID,
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.UnmappedUser,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

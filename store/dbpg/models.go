@@ -108,10 +108,15 @@ type Ledger struct {
 	LastError    string
 	ItemTime     int64
 	Number       string
-	Payload      []byte
 	CreatedAt    int64
 	UpdatedAt    int64
 	UnmappedUser string
+	PayloadID    sql.NullInt64
+}
+
+type LedgerPayload struct {
+	ID      int64
+	Payload []byte
 }
 
 type PurgeRun struct {

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 )
 
@@ -125,6 +126,16 @@ func (q *Queries) CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsers
 	return items, nil
 }
 
+const deleteLedgerPayload = `-- name: DeleteLedgerPayload :exec
+DELETE FROM ledger_payloads WHERE id = ?
+`
+
+// A payload no row took (UpsertLedger left a written row unchanged).
+func (q *Queries) DeleteLedgerPayload(ctx context.Context, id int64) error {
+	_, err := q.db.ExecContext(ctx, deleteLedgerPayload, id)
+	return err
+}
+
 const getLedger = `-- name: GetLedger :many
 SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
 FROM ledger
@@ -194,6 +205,22 @@ func (q *Queries) GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedg
 	return items, nil
 }
 
+const insertLedgerPayload = `-- name: InsertLedgerPayload :execlastid
+INSERT INTO ledger_payloads (payload) VALUES (?)
+`
+
+// A ledger row's payload, appended (ids in insertion order); the row points
+// at it by payload_id (UpsertLedger). The id is the statement's last insert
+// rowid, not RETURNING: database/sql runs a query (not an exec) in a
+// transaction with a goroutine watching its context.
+func (q *Queries) InsertLedgerPayload(ctx context.Context, payload []byte) (int64, error) {
+	result, err := q.db.ExecContext(ctx, insertLedgerPayload, payload)
+	if err != nil {
+		return 0, err
+	}
+	return result.LastInsertId()
+}
+
 const ledgerByCRMIDs = `-- name: LedgerByCRMIDs :many
 SELECT kind, enreach_id, idem_key, crm_id
 FROM ledger
@@ -252,10 +279,10 @@ func (q *Queries) LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) 
 }
 
 const listLedgerByState = `-- name: ListLedgerByState :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = ? AND kind = ? AND state = ? AND attempts < ?
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = ? AND l.kind = ? AND l.state = ? AND l.attempts < ?
+ORDER BY l.item_time
 LIMIT ?
 `
 
@@ -321,10 +348,10 @@ func (q *Queries) ListLedgerByState(ctx context.Context, arg ListLedgerByStatePa
 }
 
 const listWrittenByReasonWithPayload = `-- name: ListWrittenByReasonWithPayload :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload
-FROM ledger
-WHERE tenant = ? AND kind = ? AND state = 'written' AND reason = ? AND attempts < ?
-ORDER BY item_time
+SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
+FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id
+WHERE l.tenant = ? AND l.kind = ? AND l.state = 'written' AND l.reason = ? AND l.attempts < ?
+ORDER BY l.item_time
 LIMIT ?
 `
 
@@ -401,7 +428,8 @@ type PurgeLedgerParams struct {
 }
 
 // Finished rows only: open callback requests (open, close_pending) and calls
-// written unlinked (to link later) are open work and stay.
+// written unlinked (to link later) are open work and stay. The trigger
+// ledger_payload_deleted deletes their payloads.
 func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeLedger, arg.Tenant, arg.UpdatedAt)
 	if err != nil {
@@ -411,8 +439,8 @@ func (q *Queries) PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64
 }
 
 const purgeLedgerPayloads = `-- name: PurgeLedgerPayloads :execrows
-UPDATE ledger SET payload = NULL
-WHERE tenant = ? AND updated_at < ? AND payload IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
+UPDATE ledger SET payload_id = NULL
+WHERE tenant = ? AND updated_at < ? AND payload_id IS NOT NULL AND state IN ('written', 'skipped', 'ignored')
   AND reason NOT IN ('open', 'close_pending', 'unlinked')
 `
 
@@ -422,7 +450,8 @@ type PurgeLedgerPayloadsParams struct {
 }
 
 // The stored Enreach record (decision data) of finished rows; the row itself,
-// the duplicate guard, stays until PurgeLedger.
+// the duplicate guard, stays until PurgeLedger. The trigger
+// ledger_payload_replaced deletes the payloads.
 func (q *Queries) PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeLedgerPayloads, arg.Tenant, arg.UpdatedAt)
 	if err != nil {
@@ -484,8 +513,8 @@ func (q *Queries) UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResult
 	return result.RowsAffected()
 }
 
-const upsertLedger = `-- name: UpsertLedger :exec
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload, created_at, updated_at, unmapped_user)
+const upsertLedger = `-- name: UpsertLedger :execrows
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
@@ -495,7 +524,7 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     last_error = excluded.last_error,
     item_time = excluded.item_time,
     number = excluded.number,
-    payload = COALESCE(excluded.payload, ledger.payload),
+    payload_id = COALESCE(excluded.payload_id, ledger.payload_id),
     updated_at = excluded.updated_at,
     unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written'
@@ -513,15 +542,17 @@ type UpsertLedgerParams struct {
 	LastError    string
 	ItemTime     int64
 	Number       string
-	Payload      []byte
+	PayloadID    sql.NullInt64
 	CreatedAt    int64
 	UpdatedAt    int64
 	UnmappedUser string
 }
 
-// A written row stays written: replays never downgrade it.
-func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) error {
-	_, err := q.db.ExecContext(ctx, upsertLedger,
+// A written row stays written: replays never downgrade it (0 rows).
+// payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
+// NULL keeps the stored one.
+func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, upsertLedger,
 		arg.Tenant,
 		arg.Kind,
 		arg.EnreachID,
@@ -533,10 +564,13 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) erro
 		arg.LastError,
 		arg.ItemTime,
 		arg.Number,
-		arg.Payload,
+		arg.PayloadID,
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.UnmappedUser,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

@@ -23,6 +23,8 @@ type Querier interface {
 	// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
 	CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error)
 	DeleteDirectoryRecords(ctx context.Context, arg DeleteDirectoryRecordsParams) error
+	// A payload no row took (UpsertLedger left a written row unchanged).
+	DeleteLedgerPayload(ctx context.Context, id int64) error
 	DeleteQuarantine(ctx context.Context, arg DeleteQuarantineParams) (int64, error)
 	DeleteReplica(ctx context.Context, id string) error
 	DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error)
@@ -50,6 +52,11 @@ type Querier interface {
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
 	InsertDirectoryNumber(ctx context.Context, arg InsertDirectoryNumberParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
+	// A ledger row's payload, appended (ids in insertion order); the row points
+	// at it by payload_id (UpsertLedger). The id is the statement's last insert
+	// rowid, not RETURNING: database/sql runs a query (not an exec) in a
+	// transaction with a goroutine watching its context.
+	InsertLedgerPayload(ctx context.Context, payload []byte) (int64, error)
 	InsertPurgeRun(ctx context.Context, arg InsertPurgeRunParams) error
 	InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error)
 	LastJobRuns(ctx context.Context, tenant string) ([]LastJobRunsRow, error)
@@ -80,10 +87,12 @@ type Querier interface {
 	PurgeInbox(ctx context.Context, receivedAt int64) (int64, error)
 	PurgeJobRuns(ctx context.Context, startedAt int64) (int64, error)
 	// Finished rows only: open callback requests (open, close_pending) and calls
-	// written unlinked (to link later) are open work and stay.
+	// written unlinked (to link later) are open work and stay. The trigger
+	// ledger_payload_deleted deletes their payloads.
 	PurgeLedger(ctx context.Context, arg PurgeLedgerParams) (int64, error)
 	// The stored Enreach record (decision data) of finished rows; the row itself,
-	// the duplicate guard, stays until PurgeLedger.
+	// the duplicate guard, stays until PurgeLedger. The trigger
+	// ledger_payload_replaced deletes the payloads.
 	PurgeLedgerPayloads(ctx context.Context, arg PurgeLedgerPayloadsParams) (int64, error)
 	PurgeQuarantine(ctx context.Context, createdAt int64) (int64, error)
 	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error
@@ -106,8 +115,10 @@ type Querier interface {
 	// indexes holding them are not rewritten. 0 rows: UpsertLedger decides.
 	UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResultParams) (int64, error)
 	UpsertCallbackRequest(ctx context.Context, arg UpsertCallbackRequestParams) error
-	// A written row stays written: replays never downgrade it.
-	UpsertLedger(ctx context.Context, arg UpsertLedgerParams) error
+	// A written row stays written: replays never downgrade it (0 rows).
+	// payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
+	// NULL keeps the stored one.
+	UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int64, error)
 	UpsertTenantCheck(ctx context.Context, arg UpsertTenantCheckParams) error
 	UpsertUserMap(ctx context.Context, arg UpsertUserMapParams) error
 }
