@@ -3,22 +3,55 @@ package salesforcetest
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // The double answers SOQL "=" / "IN" on text-like fields and the upsert's
 // external id lookup from a value index per field, so its cost per request
 // does not grow with the org (a scan of every Task per request made a
 // 100,000-call backfill quadratic in the double, which the benchmark then
-// counted against callsync). The index only narrows: every candidate is
-// still tested with the query's own conditions, and answers keep the order
-// of a scan (creation order).
+// counted against callsync). A range on a dateTime field (>= or > with <=
+// or <, or =) is answered from the same index's hours. The index only
+// narrows: every candidate is still tested with the query's own
+// conditions, and answers keep the order of a scan (creation order).
 
 // fieldIndex maps a field's text values, lower case, to the records holding
-// them. other holds the records whose value is not text (a seed may store
-// any Go value): they are candidates for every lookup.
+// them, and its time.Time values by their hour (Unix seconds / 3600, rounded
+// down) to the records holding them. other holds the records whose value is
+// neither (a seed may store any Go value): they are candidates for every
+// lookup. compare orders a time.Time against a text literal as against the
+// zero time, so a text lookup takes the zero time's hour too.
 type fieldIndex struct {
 	ids   map[string]map[string]struct{}
+	hours map[int64]map[string]struct{}
 	other map[string]struct{}
+}
+
+func hourOf(t time.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+func addTo[K comparable](m map[K]map[string]struct{}, k K, id string) {
+	set := m[k]
+	if set == nil {
+		set = map[string]struct{}{}
+		m[k] = set
+	}
+	set[id] = struct{}{}
+}
+
+func removeFrom[K comparable](m map[K]map[string]struct{}, k K, id string) {
+	if set := m[k]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
 }
 
 // recordIndex is the value indexes of one object, built on first use and
@@ -31,13 +64,9 @@ func (fi *fieldIndex) add(id string, v any) {
 	switch v := v.(type) {
 	case nil:
 	case string:
-		k := strings.ToLower(v)
-		set := fi.ids[k]
-		if set == nil {
-			set = map[string]struct{}{}
-			fi.ids[k] = set
-		}
-		set[id] = struct{}{}
+		addTo(fi.ids, strings.ToLower(v), id)
+	case time.Time:
+		addTo(fi.hours, hourOf(v), id)
 	default:
 		fi.other[id] = struct{}{}
 	}
@@ -47,13 +76,9 @@ func (fi *fieldIndex) remove(id string, v any) {
 	switch v := v.(type) {
 	case nil:
 	case string:
-		k := strings.ToLower(v)
-		if set := fi.ids[k]; set != nil {
-			delete(set, id)
-			if len(set) == 0 {
-				delete(fi.ids, k)
-			}
-		}
+		removeFrom(fi.ids, strings.ToLower(v), id)
+	case time.Time:
+		removeFrom(fi.hours, hourOf(v), id)
 	default:
 		delete(fi.other, id)
 	}
@@ -98,7 +123,7 @@ func (s *Server) fieldIndex(obj, field string) *fieldIndex {
 	}
 	fi := ix.fields[field]
 	if fi == nil {
-		fi = &fieldIndex{ids: map[string]map[string]struct{}{}, other: map[string]struct{}{}}
+		fi = &fieldIndex{ids: map[string]map[string]struct{}{}, hours: map[int64]map[string]struct{}{}, other: map[string]struct{}{}}
 		for _, rec := range s.records[obj] {
 			fi.add(rec["Id"].(string), rec[field])
 		}
@@ -109,7 +134,8 @@ func (s *Server) fieldIndex(obj, field string) *fieldIndex {
 
 // withText returns the records of obj whose field may equal one of keys
 // (lower case) as compare does, in creation order without repeats: those
-// holding one of them, and those holding a value that is not text.
+// holding one of them, and those holding a value that is not text (a time
+// only in the zero time's hour).
 func (s *Server) withText(obj, field string, keys []string) []map[string]any {
 	fi := s.fieldIndex(obj, field)
 	var ids []string
@@ -117,6 +143,9 @@ func (s *Server) withText(obj, field string, keys []string) []map[string]any {
 		for id := range fi.ids[k] {
 			ids = append(ids, id)
 		}
+	}
+	for id := range fi.hours[hourOf(time.Time{})] {
+		ids = append(ids, id)
 	}
 	for id := range fi.other {
 		ids = append(ids, id)
@@ -178,15 +207,15 @@ func (s *Server) estimate(obj string, c cond) (n int, ok bool) {
 		return 0, false
 	}
 	fi := s.fieldIndex(obj, c.f.name)
-	n = len(fi.other)
+	n = len(fi.other) + len(fi.hours[hourOf(time.Time{})])
 	for _, k := range keys {
 		n += len(fi.ids[k])
 	}
 	return n, true
 }
 
-// narrowest returns the candidates of the condition with the fewest of
-// them; ok is false when no condition can be narrowed.
+// narrowest returns the candidates of the condition, or dateTime range,
+// with the fewest of them; ok is false when none can be narrowed.
 func (s *Server) narrowest(obj string, conds []cond) (recs []map[string]any, ok bool) {
 	best, bestN := -1, 0
 	for i, c := range conds {
@@ -194,10 +223,106 @@ func (s *Server) narrowest(obj string, conds []cond) (recs []map[string]any, ok 
 			best, bestN = i, n
 		}
 	}
+	r, rok := s.timeRange(obj, conds)
+	if rok && (best < 0 || r.n < bestN) {
+		return s.inOrder(r.ids()), true
+	}
 	if best < 0 {
 		return nil, false
 	}
 	return s.candidates(obj, conds[best]), true
+}
+
+// rangePlan is the candidates of a dateTime range: how many (an upper
+// bound) and how to gather their ids.
+type rangePlan struct {
+	n   int
+	ids func() []string
+}
+
+// timeRange plans the narrowest range the conditions put on a dateTime
+// field (a lower bound from >=, > or =, an upper one from <=, < or =, both
+// needed): the records whose time lies in the hours between them, and
+// those holding a value neither text nor time, which compare orders
+// against any time literal. Text in a dateTime field (only a seed stores
+// it, and never "": seedValue stores it as null) is ordered after every
+// time literal, which compare reads as "", so it fails the upper bound.
+func (s *Server) timeRange(obj string, conds []cond) (rangePlan, bool) {
+	type bounds struct {
+		lo, hi       time.Time
+		hasLo, hasHi bool
+	}
+	var fields []string
+	by := map[string]*bounds{}
+	for _, c := range conds {
+		if c.or != nil || len(c.values) != 1 {
+			continue
+		}
+		d, ok := c.values[0].(time.Time)
+		if !ok {
+			continue
+		}
+		b := by[c.f.name]
+		if b == nil {
+			b = &bounds{}
+			by[c.f.name] = b
+			fields = append(fields, c.f.name)
+		}
+		if c.op == "=" || c.op == ">=" || c.op == ">" {
+			if !b.hasLo || d.After(b.lo) {
+				b.lo, b.hasLo = d, true
+			}
+		}
+		if c.op == "=" || c.op == "<=" || c.op == "<" {
+			if !b.hasHi || d.Before(b.hi) {
+				b.hi, b.hasHi = d, true
+			}
+		}
+	}
+	var best rangePlan
+	found := false
+	for _, name := range fields {
+		b := by[name]
+		if !b.hasLo || !b.hasHi {
+			continue
+		}
+		fi := s.fieldIndex(obj, name)
+		lo, hi := hourOf(b.lo), hourOf(b.hi)
+		var hours []int64
+		if hi-lo < int64(len(fi.hours)) {
+			for h := lo; h <= hi; h++ {
+				if _, ok := fi.hours[h]; ok {
+					hours = append(hours, h)
+				}
+			}
+		} else {
+			for h := range fi.hours {
+				if h >= lo && h <= hi {
+					hours = append(hours, h)
+				}
+			}
+		}
+		n := len(fi.other)
+		for _, h := range hours {
+			n += len(fi.hours[h])
+		}
+		if found && n >= best.n {
+			continue
+		}
+		best, found = rangePlan{n, func() []string {
+			ids := make([]string, 0, n)
+			for _, h := range hours {
+				for id := range fi.hours[h] {
+					ids = append(ids, id)
+				}
+			}
+			for id := range fi.other {
+				ids = append(ids, id)
+			}
+			return ids
+		}}, true
+	}
+	return best, found
 }
 
 // candidates gathers the records that can satisfy a condition estimate

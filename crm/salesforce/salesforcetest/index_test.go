@@ -118,6 +118,23 @@ func TestSOQLIndexAnswersAsAScan(t *testing.T) {
 	// compares it too (an int64 0 equals any text literal, compare's zero value).
 	s.Add("Task", map[string]any{"Subject": "odd", "Enreach_Number__c": 0, "Enreach_Call_Id__c": 7})
 	s.Add("Task", map[string]any{"Subject": "no number"})
+	// And in a dateTime field: text (after every time literal, which a scan
+	// compares as ""), an int64 0 (a scan compares a time literal with it as
+	// 0, so it lies in every range) and the zero time (equal to any text
+	// literal).
+	s.Add("Task", map[string]any{"Subject": "odd start", "Enreach_Call_Start__c": "x"})
+	s.Add("Task", map[string]any{"Subject": "odd start", "Enreach_Call_Start__c": int64(0)})
+	s.Add("Task", map[string]any{"Subject": "zero start", "Enreach_Call_Start__c": time.Time{}, "Enreach_Number__c": time.Time{}})
+	ranges := []string{
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c >= 2025-01-01T11:30:00Z AND Enreach_Call_Start__c <= 2025-01-01T13:00:00Z",
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c > 2025-01-01T11:00:00Z AND Enreach_Call_Start__c < 2025-01-01T13:00:00Z AND Subject != 'x'",
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c = 2025-01-01T12:00:00Z",
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c >= 2025-01-01T10:00:00Z AND Enreach_Call_Start__c <= 2025-01-01T12:00:00Z AND " +
+			"Enreach_Call_Start__c >= 2025-01-01T11:00:00Z AND Enreach_Call_Start__c != 2025-01-01T11:00:00Z",
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c >= 2025-01-01T14:00:00Z AND Enreach_Call_Start__c <= 2025-01-01T12:00:00Z",
+		"SELECT Id FROM Task WHERE TaskSubtype = 'Call' AND Enreach_Number__c IN ('+358401','+358402','+358403','+358404','+358405','+358406') AND " +
+			"Enreach_Call_Start__c >= 2025-01-01T11:00:00Z AND Enreach_Call_Start__c <= 2025-01-01T11:59:59Z",
+	}
 	queries := []string{
 		"SELECT Id FROM Task WHERE Enreach_Number__c = '+358401'",
 		"SELECT Id FROM Task WHERE Enreach_Number__c IN ('+358402','+358403','+358409')",
@@ -134,7 +151,22 @@ func TestSOQLIndexAnswersAsAScan(t *testing.T) {
 		"SELECT Id FROM Task WHERE (Enreach_Number__c = '+358406' OR Enreach_Call_Id__c = 'K3')",
 		"SELECT Id FROM Contact WHERE AccountId IN ('" + accounts[1] + "')",
 		"SELECT Id FROM Task WHERE AccountId = '" + accounts[2] + "'",
+		"SELECT Id FROM Task WHERE Enreach_Call_Start__c >= 2025-01-01T11:00:00Z",
+		"SELECT Id FROM Task WHERE Enreach_Number__c = '+358401' AND Enreach_Call_Start__c >= 2025-01-01T11:00:00Z",
 	}
+	queries = append(queries, ranges...)
+	// The ranges are answered from the hours of the index, not a scan.
+	s.mu.Lock()
+	for _, q := range ranges {
+		sq, err := s.parseSOQL(q)
+		if err != nil {
+			t.Fatalf("%s: %s", q, err.msg)
+		}
+		if _, ok := s.timeRange(sq.obj.name, sq.conds); !ok {
+			t.Errorf("%s: not answered from the index", q)
+		}
+	}
+	s.mu.Unlock()
 	check := func(step string) {
 		t.Helper()
 		for _, q := range queries {
@@ -147,6 +179,8 @@ func TestSOQLIndexAnswersAsAScan(t *testing.T) {
 	check("seeded")
 	s.Update(tasks[1], map[string]any{"Enreach_Number__c": "+358402", "WhoId": contacts[4]})
 	s.Update(tasks[2], map[string]any{"Enreach_Number__c": nil})
+	s.Update(tasks[6], map[string]any{"Enreach_Call_Start__c": start.Add(90 * time.Minute)})
+	s.Update(tasks[7], map[string]any{"Enreach_Call_Start__c": nil})
 	if got := upsertTasks(t, s, map[string]any{"Enreach_Call_Id__c": "k10", "Subject": "moved", "Enreach_Number__c": "+358409"},
 		map[string]any{"Enreach_Call_Id__c": "K100", "Enreach_Number__c": "+358401"}); !strings.HasPrefix(got[0], "updated "+tasks[10]) ||
 		!strings.HasPrefix(got[1], "created ") {
