@@ -75,11 +75,13 @@ type table struct {
 	custom map[string]bool
 	// Change tracking (tracking.go): tracked tables answer
 	// odata.track-changes; seq counts changes, changed holds each row's
-	// last change, deleted the deletions in order; a delta token below
-	// expiredBelow is refused.
+	// last change, changes (tracked tables) every change in order,
+	// deleted the deletions in order; a delta token below expiredBelow is
+	// refused. Whether a table is tracked is set before it has rows.
 	tracked      bool
 	seq          int64
 	changed      map[string]int64
+	changes      []changeAt
 	deleted      []deletion
 	expiredBelow int64
 	// index and dates hold the value indexes of the columns queried so

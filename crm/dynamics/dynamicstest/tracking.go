@@ -1,10 +1,12 @@
 package dynamicstest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,10 +33,46 @@ type deletion struct {
 	seq int64
 }
 
-// change records that row id changed (created or updated).
+// changeAt is one change of a tracked table's row: its id and the change
+// number.
+type changeAt struct {
+	id  string
+	seq int64
+}
+
+// change records that row id changed (created or updated); a tracked
+// table also logs it, so a delta reads the changes since its token rather
+// than every row.
 func (t *table) change(id string) {
 	t.seq++
 	t.changed[id] = t.seq
+	if t.tracked {
+		t.changes = append(t.changes, changeAt{id, t.seq})
+	}
+}
+
+// changedSince returns the ids of the rows created or changed after change
+// number since, in creation order from after position p.
+func (t *table) changedSince(since, p int64) []string {
+	j := sort.Search(len(t.changes), func(j int) bool { return t.changes[j].seq > since })
+	var refs []ref
+	for _, c := range t.changes[j:] {
+		if t.changed[c.id] != c.seq {
+			continue // changed again later, or deleted
+		}
+		if _, ok := t.rows[c.id]; !ok {
+			continue
+		}
+		if q := t.pos[c.id]; q > p {
+			refs = append(refs, ref{q, c.id})
+		}
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return cmp.Compare(a.pos, b.pos) })
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.id
+	}
+	return ids
 }
 
 // DeleteRecord deletes a contact, account or lead as a user would; change
@@ -125,11 +163,11 @@ func (s *Server) trackedQuery(t *table, r apiRequest, q url.Values) apiResponse 
 	items := make([]map[string]any, 0, min(pageSize, 64))
 	more := false
 	if cur.deleted == 0 {
-		for i := t.after(cur.pos); i < len(t.order); i++ {
-			id := t.order[i]
-			if since >= 0 && t.changed[id] <= since {
-				continue
-			}
+		rows := t.order[t.after(cur.pos):]
+		if since >= 0 {
+			rows = t.changedSince(since, cur.pos)
+		}
+		for _, id := range rows {
 			if len(items) >= pageSize {
 				more = true
 				break
