@@ -126,7 +126,7 @@ func fetchWindowed[T any](ctx context.Context, c *Client, op, path string, w Win
 		if err != nil {
 			return nil, nil, fmt.Errorf("enreach: %s %s: %w", op, windowString(ch), err)
 		}
-		items, m := decodeAll(raws, decode)
+		items, m := decodeRead(raws, decode)
 		out = append(out, items...)
 		bad = append(bad, m...)
 	}
@@ -139,7 +139,7 @@ func fetchList[T any](ctx context.Context, c *Client, op, path string, decode fu
 	if err != nil {
 		return nil, fmt.Errorf("enreach: %s: %w", op, err)
 	}
-	items, bad := decodeAll(raws, decode)
+	items, bad := decodeRead(raws, decode)
 	for _, m := range bad {
 		c.log.Warn("enreach: skipping unreadable record", "list", op, "id", m.ID, "reason", m.Reason)
 	}
@@ -148,10 +148,20 @@ func fetchList[T any](ctx context.Context, c *Client, op, path string, decode fu
 
 // decodeAll decodes each element; failures become Malformed.
 func decodeAll[T any](raws []json.RawMessage, decode func(*record) T) ([]T, []Malformed) {
+	return decodeEach(raws, decode, false)
+}
+
+// decodeRead is decodeAll for the elements decodeArray read, which are
+// valid JSON (json.Decoder checked them): they are not checked again.
+func decodeRead[T any](raws []json.RawMessage, decode func(*record) T) ([]T, []Malformed) {
+	return decodeEach(raws, decode, true)
+}
+
+func decodeEach[T any](raws []json.RawMessage, decode func(*record) T, valid bool) ([]T, []Malformed) {
 	out := make([]T, 0, len(raws))
 	var bad []Malformed
 	for i, raw := range raws {
-		rec, err := newRecord(raw)
+		rec, err := readRecord(raw, valid)
 		if err != nil {
 			bad = append(bad, Malformed{Reason: fmt.Sprintf("element %d: %v", i, err), Raw: raw})
 			continue

@@ -110,9 +110,10 @@ func queueNumbers(r *record) []string {
 	if json.Unmarshal(v, &objs) == nil {
 		var out []string
 		for _, o := range objs {
-			sub := &record{fields: map[string]json.RawMessage{}}
+			sub := &record{}
 			for k, x := range o {
-				sub.fields[strings.ToLower(k)] = x
+				lk := []byte(strings.ToLower(k))
+				sub.add(field{name: lk, lowered: true, v: x}, lk)
 			}
 			if n := sub.str("Number", "PhoneNumber"); n != "" && sub.err == nil {
 				out = append(out, n)

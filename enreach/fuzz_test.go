@@ -41,8 +41,14 @@ func FuzzDecodeRecords(f *testing.F) {
 				t.Fatalf("%s: %d decoded + %d malformed of %d elements", what, ok, bad, len(raws))
 			}
 		}
+		for _, raw := range raws {
+			checkRecordAsUnmarshal(t, raw)
+		}
 		calls, bad := decodeAll(raws, decodeCall)
 		check("calls", len(calls), len(bad))
+		if read, readBad := decodeRead(raws, decodeCall); len(read) != len(calls) || len(readBad) != len(bad) {
+			t.Fatalf("decodeRead: %d calls, %d malformed; decodeAll %d, %d", len(read), len(readBad), len(calls), len(bad))
+		}
 		for _, m := range bad {
 			if m.Reason == "" {
 				t.Fatalf("malformed record without a reason: %s", m.Raw)

@@ -18,41 +18,205 @@ import (
 // Malformed with that reason).
 type record struct {
 	raw    json.RawMessage
-	fields map[string]json.RawMessage // lower-cased names
-	id     string                     // best-effort id for Malformed
+	fields []field // each name once, in the order first given
+	id     string  // best-effort id for Malformed
 	err    error
 }
 
+// field is one member of a record: its value is a slice of the record's
+// raw text (not a copy).
+type field struct {
+	// name as given when it is ASCII without escapes (matched ignoring
+	// ASCII case), else lowered (strings.ToLower of its value).
+	name    []byte
+	lowered bool
+	v       json.RawMessage
+}
+
+// is reports whether f's name in lower case is lower.
+func (f *field) is(lower []byte) bool {
+	if f.lowered || len(f.name) != len(lower) {
+		return f.lowered && bytes.Equal(f.name, lower)
+	}
+	for i, c := range f.name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func newRecord(raw json.RawMessage) (*record, error) {
+	return readRecord(raw, false)
+}
+
+// readRecord reads raw as a record; valid says raw is known to be valid
+// JSON (an element decodeArray read: json.Decoder checked its syntax), so
+// it is not checked again.
+func readRecord(raw json.RawMessage, valid bool) (*record, error) {
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 || b[0] != '{' {
 		return nil, fmt.Errorf("not a JSON object: %s", snippet(b))
 	}
-	// Sized for its names: growing the map while decoding rehashed it
-	// several times.
-	m := make(map[string]json.RawMessage, min(bytes.Count(b, []byte(`":`)), 64))
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("invalid JSON object: %v", err)
+	if !valid && !json.Valid(b) {
+		return nil, invalidObject(b)
 	}
-	// Names are lower-cased in place (one map per record, not two). A name
-	// given twice in different casings keeps the value that is not null.
-	r := &record{raw: raw, fields: m}
-	for k, v := range m {
-		lk := strings.ToLower(k)
-		if lk == k {
-			continue
+	// Members are read from the text itself: names are matched ignoring
+	// case where they are looked up, values are slices of raw;
+	// json.Unmarshal into a map copied every value and allocated every
+	// name.
+	r := &record{raw: raw, fields: make([]field, 0, min(bytes.Count(b, []byte(`":`)), 64))}
+	var buf [64]byte
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] == '"' {
+		end := skipString(b, i)
+		f := field{name: b[i+1 : max(end-1, i+1)]}
+		if bytes.IndexByte(f.name, '\\') >= 0 || !isASCII(f.name) {
+			var s string
+			if json.Unmarshal(b[i:end], &s) != nil {
+				return nil, invalidObject(b)
+			}
+			f.name, f.lowered = []byte(strings.ToLower(s)), true
 		}
-		delete(m, k)
-		old, dup := m[lk]
-		switch {
-		case !dup || isNull(old):
-			m[lk] = v
-		case isNull(v) || bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(v)):
-		default:
-			r.fail(k, "given twice in different casing with different values")
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, invalidObject(b)
 		}
+		i = skipSpace(b, i+1)
+		end = skipValue(b, i)
+		if end <= i {
+			return nil, invalidObject(b)
+		}
+		f.v = b[i:end]
+		r.add(f, lowerBytes(buf[:0], f))
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	if i != len(b)-1 || b[i] != '}' {
+		return nil, invalidObject(b)
 	}
 	return r, nil
+}
+
+// invalidObject is the error for b, which is not a valid JSON object.
+func invalidObject(b []byte) error {
+	var m map[string]json.RawMessage
+	err := json.Unmarshal(b, &m) // its error says what is wrong
+	if err == nil {
+		err = errors.New("unexpected member syntax")
+	}
+	return fmt.Errorf("invalid JSON object: %v", err)
+}
+
+// add adds f, whose lowered name is lower. A name given again in the same
+// casing replaces the value (as json.Unmarshal does); in another casing,
+// the value that is not null is kept, and two different values fail the
+// record.
+func (r *record) add(f field, lower []byte) {
+	for j := range r.fields {
+		old := &r.fields[j]
+		if !old.is(lower) {
+			continue
+		}
+		switch {
+		case bytes.Equal(old.name, f.name) && old.lowered == f.lowered:
+			old.v = f.v
+		case isNull(old.v):
+			old.v = f.v
+		case isNull(f.v) || bytes.Equal(bytes.TrimSpace(old.v), bytes.TrimSpace(f.v)):
+		default:
+			r.fail(string(f.name), "given twice in different casing with different values")
+		}
+		return
+	}
+	r.fields = append(r.fields, f)
+}
+
+// lowerBytes is f's name in lower case, written into buf when it is ASCII.
+func lowerBytes(buf []byte, f field) []byte {
+	if f.lowered {
+		return f.name
+	}
+	for _, c := range f.name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the end of the JSON string starting at b[i] (valid
+// JSON): the index after its closing quote.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the end of the JSON value starting at b[i] (valid
+// JSON).
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return len(b)
 }
 
 func isNull(v json.RawMessage) bool {
@@ -71,8 +235,14 @@ func snippet(b []byte) string {
 func (r *record) lookup(names ...string) (string, json.RawMessage, bool) {
 	var buf [64]byte
 	for _, n := range names {
-		if v, ok := r.fields[string(lowerKey(buf[:0], n))]; ok && !isNull(v) {
-			return n, v, true
+		lower := lowerKey(buf[:0], n)
+		for j := range r.fields {
+			if f := &r.fields[j]; f.is(lower) {
+				if !isNull(f.v) {
+					return n, f.v, true
+				}
+				break
+			}
 		}
 	}
 	return names[0], nil, false
@@ -248,70 +418,114 @@ func (r *record) strs(names ...string) []string {
 		}
 		return out
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(v, &elems); err != nil {
-		r.fail(name, "%v", err)
-		return nil
-	}
-	out := make([]string, 0, len(elems))
-	for _, e := range elems {
-		if isNull(e) {
-			continue
-		}
-		s, err := scalarText(e)
-		if err != nil {
-			r.fail(name, "list element: %v", err)
+	var out []string
+	// v is a valid JSON array: its elements are read in place.
+	for i := skipSpace(v, 1); i < len(v) && v[i] != ']'; {
+		end := skipValue(v, i)
+		if end <= i {
+			r.fail(name, "unreadable list %s", snippet(v))
 			return nil
 		}
-		if s != "" {
-			out = append(out, s)
+		if e := v[i:end]; !isNull(e) {
+			s, err := scalarText(e)
+			if err != nil {
+				r.fail(name, "list element: %v", err)
+				return nil
+			}
+			if s != "" {
+				out = append(out, s)
+			}
 		}
-	}
-	if len(out) == 0 {
-		return nil
+		i = skipSpace(v, end)
+		if i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
 	}
 	return out
 }
 
 // time reads an optional time (zero when absent or empty).
 func (r *record) time(names ...string) time.Time {
-	t := r.optTime(names...)
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
+	t, _ := r.timeOf(names...)
+	return t
 }
 
 // requiredTime reads a time that must be present.
 func (r *record) requiredTime(names ...string) time.Time {
-	t := r.optTime(names...)
-	if t == nil {
+	t, ok := r.timeOf(names...)
+	if !ok {
 		r.fail(names[0], "missing")
-		return time.Time{}
 	}
-	return *t
+	return t
 }
 
 // optTime reads an optional time (nil when absent, null or empty).
 func (r *record) optTime(names ...string) *time.Time {
-	name, v, ok := r.lookup(names...)
+	t, ok := r.timeOf(names...)
 	if !ok {
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	return &t
+}
+
+// timeOf reads an optional time; ok is false when it is absent, null,
+// empty or cannot be read (then r fails).
+func (r *record) timeOf(names ...string) (t time.Time, ok bool) {
+	name, v, ok := r.lookup(names...)
+	if !ok {
+		return time.Time{}, false
+	}
+	if v[0] != '"' {
 		r.fail(name, "expected a time string, got %s", snippet(v))
-		return nil
+		return time.Time{}, false
+	}
+	if t, ok := parseSimpleTime(v[1 : len(v)-1]); ok {
+		return t, true
+	}
+	s, err := scalarText(v)
+	if err != nil {
+		r.fail(name, "expected a time string, got %s", snippet(v))
+		return time.Time{}, false
 	}
 	if strings.TrimSpace(s) == "" {
-		return nil
+		return time.Time{}, false
 	}
-	t, err := ParseTime(s)
+	t, err = ParseTime(s)
 	if err != nil {
 		r.fail(name, "%v", err)
-		return nil
+		return time.Time{}, false
 	}
-	return &t
+	return t, true
+}
+
+// parseSimpleTime reads "yyyy-MM-dd HH:mm:ss" or "yyyy-MM-ddTHH:mm:ss"
+// (Enreach's form, UTC) as ParseTime does, without allocating; ok is false
+// for any other text (ParseTime then reads it).
+func parseSimpleTime(b []byte) (time.Time, bool) {
+	if len(b) != len("2006-01-02 15:04:05") || b[4] != '-' || b[7] != '-' || (b[10] != ' ' && b[10] != 'T') ||
+		b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // past the month's last day: time.Parse refuses it
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 var timeLayouts = []string{
