@@ -219,7 +219,7 @@ func (s *Syncer) SyncWindow(ctx context.Context, t *Tenant, w enreach.Window, o 
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.processWindow(ctx, t, r, o, nil)
+	return s.processWindow(ctx, t, r, o)
 }
 
 // windowRead is one window as read from Enreach: its calls merged, and the
@@ -312,24 +312,34 @@ func mergeKept(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first 
 }
 
 // processWindow quarantines a window's malformed records and processes its
-// calls; carry, when set, is as in processCalls.
-func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions, carry *[]*pending) (Summary, error) {
-	var sum Summary
-	if !o.DryRun {
-		for _, q := range []struct {
-			source string
-			bad    []enreach.Malformed
-		}{{SourceCalls, r.bad1}, {SourceServiceCalls, r.bad2}} {
-			n, err := s.quarantine(ctx, t, q.source, q.bad)
-			if err != nil {
-				return sum, err
-			}
-			sum.Quarantined += n
-		}
+// calls.
+func (s *Syncer) processWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions) (Summary, error) {
+	sum, err := s.quarantineWindow(ctx, t, r, o)
+	if err != nil {
+		return sum, err
 	}
-	got, err := s.processCalls(ctx, t, r.calls, o, carry)
+	got, err := s.processCalls(ctx, t, r.calls, o)
 	sum.Add(got)
 	return sum, err
+}
+
+// quarantineWindow stores a window's malformed records (not in a dry run).
+func (s *Syncer) quarantineWindow(ctx context.Context, t *Tenant, r windowRead, o SyncOptions) (Summary, error) {
+	var sum Summary
+	if o.DryRun {
+		return sum, nil
+	}
+	for _, q := range []struct {
+		source string
+		bad    []enreach.Malformed
+	}{{SourceCalls, r.bad1}, {SourceServiceCalls, r.bad2}} {
+		n, err := s.quarantine(ctx, t, q.source, q.bad)
+		if err != nil {
+			return sum, err
+		}
+		sum.Quarantined += n
+	}
+	return sum, nil
 }
 
 // quarantine stores malformed records and returns how many were new.
@@ -377,23 +387,64 @@ func (p *pending) key(tenant string) string {
 // already written are not touched; everything else is decided again with the
 // current settings, so a settings change applies on the next re-sync.
 func (s *Syncer) ProcessCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions) (Summary, error) {
-	return s.processCalls(ctx, t, calls, o, nil)
+	return s.processCalls(ctx, t, calls, o)
 }
 
-// processCalls is ProcessCalls. With carry set (a backfill's windows), the
-// writes decided earlier and held in *carry are written first, with this
-// pass's, and what does not fill a last write batch (Syncer.WriteBatch) is
-// held in *carry again for the next pass instead of being sent as one
-// part-filled batch more; the backfill writes what is left at its end
-// (flushCarry). A held write's ledger row is pending with its payload
-// (saved when it was decided), so a crash before it is written replays it,
-// and the CRM answers a repeated write by its idempotency key.
-func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions, carry *[]*pending) (Summary, error) {
+// processCalls is ProcessCalls: the calls decided, their ledger rows saved,
+// then their writes sent.
+func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions) (Summary, error) {
+	defer s.flushDecisions(ctx, t, !o.DryRun)
+	sum, d, err := s.decideCalls(ctx, t, calls, o, nil)
+	if err != nil || o.DryRun || len(calls) == 0 {
+		return sum, err
+	}
+	err = s.sendCalls(ctx, t, d, o, &sum)
+	s.Metrics.observe(t.Name, sum)
+	return sum, err
+}
+
+// decided are the calls of a pass whose ledger rows are saved (pending with
+// their payloads) and whose CRM writes are still to be sent: the new
+// activities (write) and the activities written unlinked to be linked
+// (links).
+type decided struct {
+	write, links []*pending
+}
+
+// sendCalls sends a pass's writes and links (decideCalls) and records
+// their outcomes; sum gets the counts. The caller flushes the decision log.
+func (s *Syncer) sendCalls(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum *Summary) error {
+	err := s.write(ctx, t, d.write, o, sum)
+	if lerr := s.link(ctx, t, d.links, sum); lerr != nil {
+		err = errors.Join(err, lerr)
+	}
+	return err
+}
+
+// decideCalls decides the calls of a pass and saves their ledger rows (in
+// a dry run only decides): every outcome but the writes' and links' is
+// known when it returns; those are sendCalls'. Its outcomes are reported
+// (OnCall, the decision log's buffer, which the caller flushes) when it
+// returns, after the ledger rows were saved (or their save failed), so a
+// flush by the writes of an earlier pass, running meanwhile, never stores
+// an entry before the row it is kept under (decisions.seen_at).
+//
+// earlier, when set (a backfill's pipeline), are the writes of earlier
+// passes not yet recorded in the ledger (earlierWrites): a call among them
+// is not decided again (it counts as already written: its write is in
+// flight), and the existing-activity check tells their activities apart
+// from ones logged by a person.
+func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o SyncOptions, earlier *earlierWrites) (Summary, decided, error) {
 	sum := Summary{Seen: len(calls), Skipped: map[string]int{}}
 	if len(calls) == 0 {
-		return sum, nil
+		return sum, decided{}, nil
 	}
-	defer s.flushDecisions(ctx, t, !o.DryRun)
+	var outs []Outcome
+	defer func() {
+		for _, out := range outs {
+			s.callOutcome(t, out)
+		}
+	}()
 	cfg := t.Config()
 	pc := cfg.PhoneCalls
 	now := s.now()
@@ -403,11 +454,11 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	}
 	prev, err := s.Store.Ledger(ctx, t.Name, KindCall, ids)
 	if err != nil {
-		return sum, err
+		return sum, decided{}, err
 	}
 	dir, err := t.refreshDirectory(ctx, now)
 	if err != nil {
-		return sum, fmt.Errorf("enreach %w", err)
+		return sum, decided{}, fmt.Errorf("enreach %w", err)
 	}
 
 	var ledger []store.LedgerEntry
@@ -416,13 +467,17 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		e.State, e.Reason = store.Skipped, reason
 		ledger = append(ledger, e)
 		sum.Skipped[reason]++
-		s.callOutcome(t, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
+		outs = append(outs, Outcome{CallID: c.ID, State: store.Skipped, Reason: reason, Number: c.CustomerNumber()})
 	}
 	var todo []*pending
 	var numbers []string
 	// pre: the existing activities found along with the directory sync.
 	var pre *[]crm.ExistingActivity
 	for _, c := range calls {
+		if earlier.has(c.ID) {
+			sum.Already++
+			continue
+		}
 		p := prev[strings.ToLower(c.ID)]
 		if p.State == store.Written && p.Reason == ReasonUnlinked && !o.DryRun {
 			// Written unlinked (write_unmatched): match it again, to link
@@ -451,12 +506,12 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		// never reach the CRM) and looks the rest up in batches. The
 		// directory sync before it can find the existing activities of the
 		// calls (call_start_margin) in its own request.
-		if found, ok := s.refreshPhones(ctx, t, s.marginQueries(t, todo, pc.CallStartMargin.D())); ok {
+		if found, ok := s.refreshPhones(ctx, t, s.marginQueries(t, todo, pc.CallStartMargin.D(), earlier)); ok {
 			pre = &found
 		}
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
-			return sum, fmt.Errorf("match callers: %w", err)
+			return sum, decided{}, fmt.Errorf("match callers: %w", err)
 		}
 		userIDs := []string{pc.DefaultCRMAssignee}
 		kept := todo[:0]
@@ -478,7 +533,7 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		if len(todo) > 0 {
 			users, err := s.resolveUsers(ctx, t, dir, userIDs, now)
 			if err != nil {
-				return sum, fmt.Errorf("map users: %w", err)
+				return sum, decided{}, fmt.Errorf("map users: %w", err)
 			}
 			def := users[strings.ToLower(pc.DefaultCRMAssignee)]
 			for _, p := range todo {
@@ -499,8 +554,8 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 		}
 	}
 	todo = kept
-	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D(), pre); err != nil {
-		return sum, err
+	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D(), pre, earlier); err != nil {
+		return sum, decided{}, err
 	}
 
 	var write []*pending
@@ -517,47 +572,39 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 				}
 				ledger = append(ledger, entry)
 				sum.Written++
-				s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(crm.Existed), CRMID: entry.CRMID, Number: p.number})
+				outs = append(outs, Outcome{CallID: p.call.ID, State: store.Written, Reason: string(crm.Existed), CRMID: entry.CRMID, Number: p.number})
 				continue
 			}
 			ledger = append(ledger, entry)
 			sum.Skipped[ReasonExistingActivity]++
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
+			outs = append(outs, Outcome{CallID: p.call.ID, State: store.Written, Reason: ReasonExistingActivity, CRMID: entry.CRMID, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		case store.Unresolved:
 			entry.Payload = mustPayload(p.call)
 			ledger = append(ledger, entry)
 			sum.Unresolved++
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
+			outs = append(outs, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		default:
 			entry.Payload = mustPayload(p.call)
 			ledger = append(ledger, entry)
+			// The records were needed for the payload and the audit text
+			// (Decide) only: a write in flight or held does not keep them.
+			p.call.Raw = nil
 			write = append(write, p)
 		}
 	}
 	if o.DryRun {
 		sum.WouldWrite = len(write)
 		for _, p := range write {
-			s.callOutcome(t, Outcome{CallID: p.call.ID, State: OutcomeDryRun, Reason: p.dec.Reason, Number: p.number})
+			outs = append(outs, Outcome{CallID: p.call.ID, State: OutcomeDryRun, Reason: p.dec.Reason, Number: p.number})
 		}
-		return sum, nil
+		return sum, decided{}, nil
 	}
 	// The decision, and for writes the payload, is durable before the CRM
 	// is asked: a crash from here on is replayed from the ledger.
 	if err := s.Store.SaveLedger(ctx, ledger); err != nil {
-		return sum, err
+		return sum, decided{}, err
 	}
-	if carry != nil {
-		all := make([]*pending, 0, len(*carry)+len(write))
-		all = append(append(all, *carry...), write...)
-		n := len(all) - len(all)%s.writeBatchSize()
-		write, *carry = all[:n], all[n:]
-	}
-	err = s.write(ctx, t, write, o, &sum)
-	if lerr := s.link(ctx, t, links, &sum); lerr != nil {
-		err = errors.Join(err, lerr)
-	}
-	s.Metrics.observe(t.Name, sum)
-	return sum, err
+	return sum, decided{write: write, links: links}, nil
 }
 
 // callRow is the ledger row of a call, keyed like its CRM write.
@@ -570,7 +617,7 @@ func callRow(tenant string, c Call, number string, attempts int) store.LedgerEnt
 // marginQueries are the existing-activity queries of checkExisting for every
 // call of todo that may be written (a superset of those it asks about:
 // decisions come after matching); none without a margin.
-func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration) []crm.ActivityQuery {
+func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration, earlier *earlierWrites) []crm.ActivityQuery {
 	if margin <= 0 {
 		return nil
 	}
@@ -583,7 +630,7 @@ func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration)
 			qs = append(qs, marginQuery(t, p, n.E164(), margin))
 		}
 	}
-	return qs
+	return earlier.queries(t, qs, margin)
 }
 
 // marginQuery asks for the CRM phone-call activities of number starting
@@ -599,8 +646,9 @@ func marginQuery(t *Tenant, p *pending, number string, margin time.Duration) crm
 // for one call: the nearest one not yet written, unless a ledger row already
 // points at it. An activity carrying another item's key is never this call.
 // pre, when set, holds the activities already found for a superset of the
-// queries (marginQueries), so no request is made.
-func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration, pre *[]crm.ExistingActivity) error {
+// queries (marginQueries), so no request is made. earlier's queries are
+// asked too (earlierWrites.queries).
+func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, margin time.Duration, pre *[]crm.ExistingActivity, earlier *earlierWrites) error {
 	if margin <= 0 {
 		return nil
 	}
@@ -621,7 +669,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 		found = *pre
 	} else {
 		var err error
-		if found, err = t.CRM.FindActivities(ctx, qs); err != nil {
+		if found, err = t.CRM.FindActivities(ctx, earlier.queries(t, qs, margin)); err != nil {
 			return fmt.Errorf("existing activities: %w", err)
 		}
 	}
@@ -690,6 +738,58 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 		pr.p.existing = pr.a.ID
 	}
 	return nil
+}
+
+// earlierWrites are the writes of a backfill's earlier windows whose
+// results may not be recorded in the ledger yet: the window whose writes
+// are in flight while the next one is decided, and the writes held to fill
+// the next write batch (backfill). Their ledger rows are pending with their
+// payloads.
+type earlierWrites struct {
+	ids      map[string]bool       // lower-cased call ids
+	byNumber map[string][]*pending // by E.164 number
+}
+
+func newEarlierWrites(ps []*pending) *earlierWrites {
+	e := &earlierWrites{ids: make(map[string]bool, len(ps)), byNumber: map[string][]*pending{}}
+	for _, p := range ps {
+		e.ids[strings.ToLower(p.call.ID)] = true
+		e.byNumber[p.number] = append(e.byNumber[p.number], p)
+	}
+	return e
+}
+
+// has reports whether the call with this id is one of the earlier writes.
+func (e *earlierWrites) has(id string) bool {
+	return e != nil && e.ids[strings.ToLower(id)]
+}
+
+// queries returns qs, a pass's existing-activity queries, and the queries
+// of the earlier writes of the same number whose range meets one of qs,
+// each with its call's key. The activity written for one of those calls,
+// whose CRM id the ledger may not hold yet (ClaimedActivities does not
+// know it), is then reported with that call's key (crm.ActivityQuery.Key:
+// the activity written for a query's key is reported with it), so it is
+// never taken for one of this pass's calls as an activity logged by a
+// person. An activity of an earlier write can only be near a call of this
+// pass when their ranges meet: it starts at its call's start.
+func (e *earlierWrites) queries(t *Tenant, qs []crm.ActivityQuery, margin time.Duration) []crm.ActivityQuery {
+	if e == nil || len(e.byNumber) == 0 {
+		return qs
+	}
+	var more []crm.ActivityQuery
+	asked := map[string]bool{}
+	for _, q := range qs {
+		for _, p := range e.byNumber[q.Number] {
+			a := marginQuery(t, p, p.number, margin)
+			if a.To.Before(q.From) || a.From.After(q.To) || asked[a.Key] {
+				continue
+			}
+			asked[a.Key] = true
+			more = append(more, a)
+		}
+	}
+	return append(qs, more...)
 }
 
 // write sends the activities in batches, up to WriteConcurrency batches at

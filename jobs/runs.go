@@ -134,10 +134,9 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		limit = DefaultBackfillWindowCalls
 	}
 	size := BackfillFirstWindow
-	// The next window's records are read while this one is processed (the
+	// The next window's records are read while this one is written (the
 	// read needs only this window's density), so a backfill waits for the
-	// CRM's writes, not for Enreach's listings in between. At most two
-	// windows' records are held.
+	// CRM's writes, not for Enreach's listings in between.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type read struct {
@@ -159,19 +158,44 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		held  heldRecords
 		ahead *read
 		// carry: writes decided in a window and held back to fill the
-		// next one's write batches (processCalls); written at the end.
-		carry  []*pending
-		carryP *[]*pending
+		// next one's write batches; written with the next window's, or at
+		// the end.
+		carry []*pending
+		// writing: the last window's writes, in flight while the next
+		// window is read, decided and saved (its ledger rows pending with
+		// their payloads). At most one window's writes are in flight, and
+		// a window's writes start only after the last one's are recorded.
+		writing *windowWrites
+		// earlier: the writes whose results may not be recorded yet (those
+		// in flight and the carry), which the next window's decisions must
+		// know (decideCalls).
+		earlier *earlierWrites
 	)
-	if !o.DryRun {
-		carryP = &carry
+	// settle waits for the writes in flight and reports their window.
+	settle := func() error {
+		if writing == nil {
+			return nil
+		}
+		<-writing.done
+		w := writing
+		writing = nil
+		sum.Add(w.sum)
+		if w.err != nil {
+			return w.err
+		}
+		if progress != nil {
+			progress(w.end.Sub(from), total, sum)
+		}
+		return nil
 	}
 	defer func() { // a window failed or the pass stopped
+		retErr = errors.Join(retErr, settle())
 		got, err := s.flushCarry(ctx, t, carry, o)
 		sum.Add(got)
 		if err != nil {
 			retErr = errors.Join(retErr, err)
 		}
+		s.flushDecisions(ctx, t, !o.DryRun)
 	}()
 	// Enreach filters by whole seconds: splitWindow widens a window to
 	// them, so edges between windows are kept on whole seconds.
@@ -214,7 +238,53 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			size = next // taken again, shorter; nothing of it was processed
 			continue
 		}
-		if end.Before(to) {
+		last := !end.Before(to)
+		r.bad1, r.bad2 = held.bad1, held.bad2
+		held.bad1, held.bad2 = nil, nil
+		// Decided and saved while the last window's writes are in flight.
+		ws, err := s.quarantineWindow(ctx, t, r, o)
+		var dec decided
+		if err == nil {
+			var got Summary
+			got, dec, err = s.decideCalls(ctx, t, r.calls, o, earlier)
+			ws.Add(got)
+		}
+		r = windowRead{}
+		if o.DryRun {
+			s.flushDecisions(ctx, t, false)
+		}
+		if err != nil {
+			sum.Add(ws)
+			return sum, err
+		}
+		if err := settle(); err != nil {
+			sum.Add(ws)
+			return sum, err
+		}
+		all := make([]*pending, 0, len(carry)+len(dec.write))
+		all = append(append(all, carry...), dec.write...)
+		n := len(all)
+		if !last { // the last window writes all that is left
+			n -= n % s.writeBatchSize()
+		}
+		dec.write, carry = all[:n], all[n:]
+		if len(dec.write) > 0 || len(dec.links) > 0 {
+			earlier = newEarlierWrites(all)
+			writing = s.startWrites(ctx, t, dec, o, ws, end)
+		} else {
+			sum.Add(ws)
+			if progress != nil {
+				progress(end.Sub(from), total, sum)
+			}
+		}
+		if last {
+			if err := settle(); err != nil {
+				return sum, err
+			}
+		} else {
+			// The next window is read while this one's writes are in
+			// flight, and decided once it is read: at most two windows are
+			// held at once (one written, one read or decided).
 			nextEnd := end.Add(next)
 			if nextEnd.After(to) {
 				nextEnd = to
@@ -223,27 +293,30 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 				ahead = readAt(held.to, need)
 			}
 		}
-		r.bad1, r.bad2 = held.bad1, held.bad2
-		held.bad1, held.bad2 = nil, nil
-		got, err := s.processWindow(ctx, t, r, o, carryP)
-		sum.Add(got)
-		if err != nil {
-			return sum, err
-		}
-		if !end.Before(to) { // the last window: its progress counts every write
-			got, err := s.flushCarry(ctx, t, carry, o)
-			carry = nil
-			sum.Add(got)
-			if err != nil {
-				return sum, err
-			}
-		}
 		start, size = end, next
-		if progress != nil {
-			progress(end.Sub(from), total, sum)
-		}
 	}
 	return sum, nil
+}
+
+// windowWrites are a backfill window's writes in flight (startWrites).
+type windowWrites struct {
+	end  time.Time // the window's end
+	sum  Summary   // the window's, with its writes' once done
+	err  error
+	done chan struct{}
+}
+
+// startWrites sends a window's writes and links (sendCalls) and records
+// their outcomes, in the background; sum is the window's summary so far.
+func (s *Syncer) startWrites(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum Summary, end time.Time) *windowWrites {
+	w := &windowWrites{end: end, sum: sum, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = s.sendCalls(ctx, t, d, o, &w.sum)
+		s.Metrics.observe(t.Name, w.sum)
+		s.flushDecisions(ctx, t, true)
+	}()
+	return w
 }
 
 // heldRecords are the records a backfill has read and a window may still
