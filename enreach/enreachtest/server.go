@@ -48,11 +48,15 @@ type Server struct {
 	queues       []enreach.Queue
 	calls        []enreach.Call
 	serviceCalls []enreach.ServiceCall
-	lists        []enreach.CallbackList
-	callbacks    []enreach.Callback
-	raw          map[string][]json.RawMessage
-	faults       double.Faults
-	rec          double.Recorder[Request]
+	// The calls' and service calls' positions by StartTime and by
+	// Modified (timeindex.go).
+	callsByStart, callsByModified     timeIndex
+	serviceByStart, serviceByModified timeIndex
+	lists                             []enreach.CallbackList
+	callbacks                         []enreach.Callback
+	raw                               map[string][]json.RawMessage
+	faults                            double.Faults
+	rec                               double.Recorder[Request]
 	// secret is the accepted secret key (Secret, or SetSecret's).
 	secret string
 	// denied paths and callback lists answer 403 (an API user without the
@@ -508,6 +512,23 @@ func (f callFilters) match(callID, userID string, start, modified time.Time) boo
 		(f.userIDs == nil || f.userIDs[strings.ToLower(userID)])
 }
 
+// candidates returns, in list order, the positions of the n records the
+// filters test: those in the StartTime window, else in the Modified
+// window, from the time indexes; every position when neither is set.
+func (f callFilters) candidates(n int, byStart *timeIndex, start func(int) time.Time, byModified *timeIndex, modified func(int) time.Time) []int {
+	switch {
+	case f.start.set:
+		return byStart.within(n, start, f.start)
+	case f.modified.set:
+		return byModified.within(n, modified, f.modified)
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
 func (s *Server) handleCalls(w http.ResponseWriter, q url.Values) {
 	f, err := parseCallFilters(q)
 	if err != nil {
@@ -516,8 +537,9 @@ func (s *Server) handleCalls(w http.ResponseWriter, q url.Values) {
 	}
 	s.mu.Lock()
 	out := []any{}
-	for _, c := range s.calls {
-		if f.match(c.CallID, c.UserID, c.StartTime, c.Modified) {
+	for _, i := range f.candidates(len(s.calls), &s.callsByStart, func(i int) time.Time { return s.calls[i].StartTime },
+		&s.callsByModified, func(i int) time.Time { return s.calls[i].Modified }) {
+		if c := s.calls[i]; f.match(c.CallID, c.UserID, c.StartTime, c.Modified) {
 			out = append(out, toWireCall(c))
 		}
 	}
@@ -534,8 +556,9 @@ func (s *Server) handleServiceCalls(w http.ResponseWriter, q url.Values) {
 	}
 	s.mu.Lock()
 	out := []any{}
-	for _, c := range s.serviceCalls {
-		if f.match(c.CallID, c.AnsweredByUserID, c.StartTime, c.Modified) {
+	for _, i := range f.candidates(len(s.serviceCalls), &s.serviceByStart, func(i int) time.Time { return s.serviceCalls[i].StartTime },
+		&s.serviceByModified, func(i int) time.Time { return s.serviceCalls[i].Modified }) {
+		if c := s.serviceCalls[i]; f.match(c.CallID, c.AnsweredByUserID, c.StartTime, c.Modified) {
 			out = append(out, toWireServiceCall(c))
 		}
 	}
