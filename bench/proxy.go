@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/callsync/callsync/internal/double"
 )
 
 // delayProxy puts simulated network latency in front of in-process doubles:
@@ -143,7 +145,7 @@ func (p *delayProxy) batchParts(r *http.Request) string {
 		!strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || r.Body == nil {
 		return ""
 	}
-	b, err := io.ReadAll(r.Body)
+	b, err := double.ReadBody(r)
 	r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -500,7 +499,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusRequestURITooLong, errBody("0x80060888", fmt.Sprintf("The request URL is %d characters long; the limit is %d.", full, s.opts.MaxURL)))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := double.ReadBody(r)
 	if err != nil {
 		writeJSON(rec, http.StatusBadRequest, errBody("0x80060888", "Cannot read the request body."))
 		return
