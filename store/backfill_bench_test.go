@@ -25,13 +25,16 @@ func benchUUID(r *rand.Rand) string {
 // read, their decisions saved (pending with the ~0.9 KB payload, one in ten
 // unresolved), the write results saved on the pending rows, and a decision
 // log entry per call; random ids as Enreach's, 7,000 customer numbers.
-// Each op is one window, so -benchtime 100x is a 100,000-call backfill
+// The context can end, as the job's does. Each op is one window, so
+// -benchtime 100x is a 100,000-call backfill
 // (`go test -run '^$' -bench LedgerBackfill -benchtime 50x ./store`).
 // Reported per call: process CPU, and the bytes and calls of read and
 // write system calls (/proc/self/io on Linux), which do not vary with the
 // machine's load: SQLite's cost is the pages it reads and writes.
 func BenchmarkLedgerBackfill(b *testing.B) {
-	ctx := context.Background()
+	// A context that can end, as a backfill's is (a run stops on SIGINT).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	s, _, at := ledgerBenchStore(b)
 	r := rand.New(rand.NewPCG(1, 2))
 	const window = 1000

@@ -186,11 +186,51 @@ func (e sqliteEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error)
 	if err != nil {
 		return err
 	}
-	if err := fn(dbsqlc.New(tx)); err != nil {
+	if err := fn(dbsqlc.New(txStatements{tx})); err != nil {
 		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
+}
+
+// txStatements runs a SQLite transaction's statements with their context's
+// values but not its cancellation, once the context is checked: a context
+// that has ended fails the statement with its error, as before. go-sqlite3
+// runs a statement whose context can end on a goroutine of its own and
+// waits for its result on a channel (so that it can call sqlite3_interrupt
+// when the context ends), a goroutine start and a wakeup per statement; a
+// ledger row is two statements. What ends a transaction early is unchanged:
+// database/sql rolls it back when the context it began with ends (a
+// statement running then finishes first), and the transaction holds the
+// store's one connection, so its statements never wait for it.
+type txStatements struct{ tx *sql.Tx }
+
+func (t txStatements) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (t txStatements) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.tx.PrepareContext(context.WithoutCancel(ctx), query)
+}
+
+func (t txStatements) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (t txStatements) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if ctx.Err() != nil {
+		return t.tx.QueryRowContext(ctx, query, args...) // a row holding the context's error
+	}
+	return t.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
 }
 
 func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
