@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -29,56 +30,108 @@ type pendingWrite struct {
 // decodeCollection parses and checks a collection body as a whole: JSON,
 // record count, types and field names (any failure fails the request).
 func (s *Server) decodeCollection(body []byte, pathObj *object) (bool, []*pendingWrite, *requestError) {
-	var req collectionBody
-	if err := json.Unmarshal(body, &req); err != nil {
-		return false, nil, &requestError{status: http.StatusBadRequest, code: "JSON_PARSER_ERROR", msg: err.Error()}
-	}
-	if len(req.Records) == 0 {
-		return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD", msg: "records is required"}
-	}
-	if len(req.Records) > maxCollection {
-		return false, nil, &requestError{status: http.StatusBadRequest, code: "EXCEEDED_ID_LIMIT",
-			msg: fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", maxCollection)}
-	}
-	out := make([]*pendingWrite, len(req.Records))
-	for i, raw := range req.Records {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var rec map[string]any
-		if err := dec.Decode(&rec); err != nil {
+	allOrNone, recs, ok := decodeRecords(body)
+	if !ok {
+		// Not a collection of JSON objects: decode it record by record,
+		// which finds the error to answer.
+		var req collectionBody
+		if err := json.Unmarshal(body, &req); err != nil {
 			return false, nil, &requestError{status: http.StatusBadRequest, code: "JSON_PARSER_ERROR", msg: err.Error()}
 		}
-		attrs, _ := rec["attributes"].(map[string]any)
-		typ, _ := attrs["type"].(string)
-		o := s.schema[strings.ToLower(typ)]
-		if o == nil || (pathObj != nil && o != pathObj) {
-			return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_TYPE", msg: "Must send a concrete entity type."}
+		if err := checkCollectionSize(len(req.Records)); err != nil {
+			return false, nil, err
 		}
-		pw := &pendingWrite{obj: o, vals: map[string]any{}}
-		for k, v := range rec {
-			if k == "attributes" {
-				continue
+		out := make([]*pendingWrite, len(req.Records))
+		for i, raw := range req.Records {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			var rec map[string]any
+			if err := dec.Decode(&rec); err != nil {
+				return false, nil, &requestError{status: http.StatusBadRequest, code: "JSON_PARSER_ERROR", msg: err.Error()}
 			}
-			f := o.field(k)
-			if f == nil {
-				return false, nil, &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD",
-					msg: fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name)}
-			}
-			val, ferr, err := decodeValue(o, f, v)
+			pw, err := s.pendingWrite(rec, pathObj)
 			if err != nil {
-				return false, nil, err.(*requestError)
+				return false, nil, err
 			}
-			if ferr != nil {
-				pw.errs = append(pw.errs, ferr)
-			}
-			pw.vals[f.name] = val
-			if f.name == "Id" {
-				pw.id, _ = v.(string)
-			}
+			out[i] = pw
+		}
+		return req.AllOrNone, out, nil
+	}
+	if err := checkCollectionSize(len(recs)); err != nil {
+		return false, nil, err
+	}
+	out := make([]*pendingWrite, len(recs))
+	for i, rec := range recs {
+		pw, err := s.pendingWrite(rec, pathObj)
+		if err != nil {
+			return false, nil, err
 		}
 		out[i] = pw
 	}
-	return req.AllOrNone, out, nil
+	return allOrNone, out, nil
+}
+
+// decodeRecords decodes a collection request whose records are JSON
+// objects (or null) in one pass, numbers as json.Number; ok is false for
+// any other body.
+func decodeRecords(body []byte) (allOrNone bool, recs []map[string]any, ok bool) {
+	var req struct {
+		AllOrNone bool             `json:"allOrNone"`
+		Records   []map[string]any `json:"records"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return false, nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return false, nil, false // more after the object: json.Unmarshal refuses it
+	}
+	return req.AllOrNone, req.Records, true
+}
+
+func checkCollectionSize(n int) *requestError {
+	if n == 0 {
+		return &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD", msg: "records is required"}
+	}
+	if n > maxCollection {
+		return &requestError{status: http.StatusBadRequest, code: "EXCEEDED_ID_LIMIT",
+			msg: fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", maxCollection)}
+	}
+	return nil
+}
+
+// pendingWrite checks one decoded record of a collection request.
+func (s *Server) pendingWrite(rec map[string]any, pathObj *object) (*pendingWrite, *requestError) {
+	attrs, _ := rec["attributes"].(map[string]any)
+	typ, _ := attrs["type"].(string)
+	o := s.schema[strings.ToLower(typ)]
+	if o == nil || (pathObj != nil && o != pathObj) {
+		return nil, &requestError{status: http.StatusBadRequest, code: "INVALID_TYPE", msg: "Must send a concrete entity type."}
+	}
+	pw := &pendingWrite{obj: o, vals: map[string]any{}}
+	for k, v := range rec {
+		if k == "attributes" {
+			continue
+		}
+		f := o.field(k)
+		if f == nil {
+			return nil, &requestError{status: http.StatusBadRequest, code: "INVALID_FIELD",
+				msg: fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name)}
+		}
+		val, ferr, err := decodeValue(o, f, v)
+		if err != nil {
+			return nil, err.(*requestError)
+		}
+		if ferr != nil {
+			pw.errs = append(pw.errs, ferr)
+		}
+		pw.vals[f.name] = val
+		if f.name == "Id" {
+			pw.id, _ = v.(string)
+		}
+	}
+	return pw, nil
 }
 
 // upsertCollection serves PATCH /composite/sobjects/<Object>/<ExternalIdField>.
