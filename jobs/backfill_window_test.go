@@ -359,3 +359,58 @@ func TestBackfillWritesHeldWritesOnError(t *testing.T) {
 		t.Fatalf("%d calls left pending", len(pending))
 	}
 }
+
+// listingSizes records how many calls each Enreach calls listing returned.
+type listingSizes struct {
+	jobs.Enreach
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (r *listingSizes) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
+	cs, bad, err := r.Enreach.Calls(ctx, w)
+	r.mu.Lock()
+	r.sizes = append(r.sizes, len(cs))
+	r.mu.Unlock()
+	return cs, bad, err
+}
+
+// A backfill's reads stay near the window cap after quiet hours: over two
+// busy days with a silent night between, the windows grown over the night
+// are no longer than hold the cap at the first day's rate, and those over
+// the quiet hours before the first call no longer than 2 hours, so no
+// listing reads a large part of a busy day at once (before, the doubled
+// windows reached 8 hours into it). Every call is still written once.
+func TestBackfillReadsBoundedAfterQuietHours(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	const limit = 20
+	w.syncer.BackfillWindowCalls = limit
+	customer := "+358401111111"
+	want := 0
+	for _, d := range []time.Time{day, day.Add(24 * time.Hour)} {
+		// 08:00-18:00, a call every 10 minutes: 60 a day.
+		for at := d.Add(8 * time.Hour); at.Before(d.Add(18 * time.Hour)); at = at.Add(10 * time.Minute) {
+			w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, at, 5*time.Second, 30*time.Second))
+			want++
+		}
+	}
+	read := &listingSizes{Enreach: w.tenant.Enreach}
+	w.tenant.Enreach = read
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(48*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != want || len(w.ours()) != want {
+		t.Fatalf("written %d (in the CRM %d), want %d", sum.Written, len(w.ours()), want)
+	}
+	// A window at the cap and the calls of its read's margin
+	// (BackfillCallSpan beyond its end: 2 calls at this rate).
+	const most = limit + 2
+	for i, n := range read.sizes {
+		if n > most {
+			t.Errorf("listing %d of %d returned %d calls, more than %d (cap %d): %v", i+1, len(read.sizes), n, most, limit, read.sizes)
+			break
+		}
+	}
+}

@@ -113,8 +113,10 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 // (records, decisions, ledger rows, writes in flight) is the same for a
 // dense range as for a sparse one. Enreach cannot count the calls of a
 // window before sending them, so each window is sized from the density the
-// last one showed (backfillNext); a window that still holds more than the
-// cap is dropped unprocessed and taken again shorter. Window edges are
+// last one showed (backfillNext), and never longer than holds the cap at
+// the densest rate seen so far (backfillLongest), so a window grown over
+// quiet hours does not read the next busy ones whole; a window that still
+// holds more than the cap is dropped unprocessed and taken again shorter. Window edges are
 // whole seconds, the API's precision. A call belongs to the window its
 // first record starts in ([start, end): a call starting exactly on an edge
 // is in the later window only); a window sees the records starting up to
@@ -134,6 +136,9 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		limit = DefaultBackfillWindowCalls
 	}
 	size := BackfillFirstWindow
+	// densest: the highest rate of calls (per second of a window's busy
+	// part) seen so far in the range.
+	var densest float64
 	// The next window's records are read while this one is written (the
 	// read needs only this window's density), so a backfill waits for the
 	// CRM's writes, not for Enreach's listings in between.
@@ -233,7 +238,10 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		if len(r.calls) > 0 {
 			busy = min(max(end.Sub(r.calls[0].Start), time.Second), d)
 		}
-		next := backfillNext(d, busy, len(r.calls), limit)
+		if n := len(r.calls); n > 0 {
+			densest = max(densest, float64(n)/busy.Seconds())
+		}
+		next := min(backfillNext(d, busy, len(r.calls), limit), backfillLongest(densest, limit))
 		if len(r.calls) > limit && d > time.Second {
 			size = next // taken again, shorter; nothing of it was processed
 			continue
@@ -413,6 +421,20 @@ func backfillNext(d, busy time.Duration, n, limit int) time.Duration {
 	}
 	next = min(next.Truncate(time.Second), BackfillChunk)
 	return max(next, time.Second)
+}
+
+// backfillLongest is the longest window that holds at most limit calls at
+// the densest rate seen so far (calls per second), and twice the first
+// window while no call has been seen. After quiet hours backfillNext
+// doubles the window; without this bound a window grown over a night (or
+// over the quiet hours a range starts with) reached into the next busy
+// hours, and its read (a window's range is read at once) held many times
+// the cap before the window was taken again shorter.
+func backfillLongest(densest float64, limit int) time.Duration {
+	if densest <= 0 {
+		return 2 * BackfillFirstWindow
+	}
+	return max(time.Duration(float64(limit)/densest*float64(time.Second)).Truncate(time.Second), time.Second)
 }
 
 // Retroactive is the nightly re-sync: once a night per tenant at a random
