@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
 )
 
 // BenchmarkDecide is the per-call cost of deciding a matched call: the
@@ -25,6 +27,36 @@ func BenchmarkDecide(b *testing.B) {
 		d := Decide("bench", c, "+358401234567", recs, Owners{User: "crm-u1", Default: "crm-u0"}, s)
 		if d.Activity.Regarding == nil {
 			b.Fatal("not linked")
+		}
+	}
+}
+
+// BenchmarkWindowMerge is the cost of taking one backfill window's calls
+// from the records held: 1,000 direct calls and 300 queue calls (service
+// call and agent leg) over 10 minutes and the records of the 15-minute
+// margins on both sides, which are merged only to be left out
+// (`go test -bench WindowMerge ./jobs`).
+func BenchmarkWindowMerge(b *testing.B) {
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	var h heldRecords
+	id := 0
+	add := func(at time.Time) {
+		id++
+		cid := fmt.Sprintf("0F6B2C1E-9F7A-4F6E-8D52-%012d", id)
+		raw := json.RawMessage(fmt.Sprintf(`{"CallId":%q,"ANum":"+358401234567","BNum":"+358201234567","Duration":180}`, cid))
+		if id%4 == 0 {
+			h.scs = append(h.scs, enreach.ServiceCall{CallID: cid, QueueName: "Support", StartTime: at, Duration: 60, Raw: raw})
+			at = at.Add(20 * time.Second)
+		}
+		h.calls = append(h.calls, enreach.Call{CallID: cid, UserID: "u1", ANum: "+358401234567", BNum: "+358201234567", StartTime: at, Duration: 40, Raw: raw})
+	}
+	for at := t0.Add(-BackfillCallSpan); at.Before(t0.Add(10*time.Minute + BackfillCallSpan)); at = at.Add(600 * time.Millisecond) {
+		add(at)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := h.window(t0, t0.Add(10*time.Minute)); len(r.calls) != 1000 {
+			b.Fatal(len(r.calls))
 		}
 	}
 }

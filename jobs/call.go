@@ -2,7 +2,7 @@ package jobs
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,32 +53,60 @@ func (c Call) CustomerNumber() string {
 //   - otherwise a direct call; of several legs (transfers) the answered one
 //     is primary (the earliest if several), else the earliest leg.
 func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
-	legs := map[string][]enreach.Call{}
-	svc := map[string]enreach.ServiceCall{}
-	var order []string
-	seen := map[string]bool{}
-	add := func(id string) string {
-		k := strings.ToLower(id)
-		if !seen[k] {
-			seen[k] = true
+	return mergeKeep(calls, scs, nil)
+}
+
+// mergeKeep is Merge; with keep set, only the calls whose first record
+// (the earliest StartTime of the records sharing its CallId) keep accepts
+// are built.
+func mergeKeep(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first time.Time) bool) []Call {
+	legs := make(map[string][]enreach.Call, len(calls))
+	svc := make(map[string]enreach.ServiceCall, len(scs))
+	order := make([]string, 0, len(calls)+len(scs))
+	add := func(k string, seen bool) {
+		if !seen {
 			order = append(order, k)
 		}
-		return k
 	}
 	for _, c := range calls {
-		k := add(c.CallID)
-		legs[k] = append(legs[k], c)
+		k := strings.ToLower(c.CallID)
+		ls, seen := legs[k]
+		if !seen {
+			_, seen = svc[k]
+		}
+		add(k, seen)
+		legs[k] = append(ls, c)
 	}
 	for _, s := range scs {
-		k := add(s.CallID)
-		if prev, ok := svc[k]; !ok || s.StartTime.Before(prev.StartTime) {
+		k := strings.ToLower(s.CallID)
+		prev, ok := svc[k]
+		seen := ok
+		if !seen {
+			_, seen = legs[k]
+		}
+		add(k, seen)
+		if !ok || s.StartTime.Before(prev.StartTime) {
 			svc[k] = s
 		}
 	}
+	byStart := func(a, b enreach.Call) int { return a.StartTime.Compare(b.StartTime) }
 	out := make([]Call, 0, len(order))
 	for _, k := range order {
 		ls := legs[k]
-		sort.SliceStable(ls, func(i, j int) bool { return ls[i].StartTime.Before(ls[j].StartTime) })
+		slices.SortStableFunc(ls, byStart)
+		s, queue := svc[k]
+		if keep != nil {
+			var first time.Time
+			switch {
+			case queue && (len(ls) == 0 || s.StartTime.Before(ls[0].StartTime)):
+				first = s.StartTime
+			default:
+				first = ls[0].StartTime
+			}
+			if !keep(first) {
+				continue
+			}
+		}
 		var primary *enreach.Call
 		for i := range ls {
 			if ls[i].EndResult == 0 {
@@ -90,13 +118,14 @@ func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
 			primary = &ls[0]
 		}
 		var c Call
-		if s, ok := svc[k]; ok {
+		if queue {
 			c = Call{
 				ID: s.CallID, Queue: true, Answered: s.EndResult == 0, ANum: s.ANum, BNum: s.BNum,
 				UserID: s.AnsweredByUserID, QueueID: s.QueueID, QueueName: s.QueueName, QueueNumber: s.QueueNumber,
 				Start: s.StartTime, End: s.EndTime, Duration: s.Duration, Recordings: s.RecordingIDs,
-				Raw: []json.RawMessage{s.Raw},
+				Raw: make([]json.RawMessage, 1, 1+len(ls)),
 			}
+			c.Raw[0] = s.Raw
 			if primary != nil && primary.EndResult == 0 {
 				if c.UserID == "" {
 					c.UserID = primary.UserID
@@ -111,6 +140,7 @@ func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
 				ID: p.CallID, Outbound: p.Outbound, Answered: p.EndResult == 0, ANum: p.ANum, BNum: p.BNum,
 				UserID: p.UserID, UserName: p.UserName, QueueID: p.QueueID, QueueName: p.QueueName,
 				Start: p.StartTime, End: p.EndTime, Duration: p.Duration, Privacy: p.Privacy, Recordings: p.RecordingIDs,
+				Raw: make([]json.RawMessage, 0, len(ls)),
 			}
 		}
 		for _, l := range ls {
@@ -122,6 +152,6 @@ func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
 		}
 		out = append(out, c)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	slices.SortStableFunc(out, func(a, b Call) int { return a.Start.Compare(b.Start) })
 	return out
 }

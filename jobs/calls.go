@@ -284,31 +284,7 @@ func readListings(ctx context.Context, t *Tenant, w enreach.Window) (listings, e
 // first record (the earliest StartTime of the records sharing its CallId)
 // keep accepts.
 func mergeKept(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first time.Time) bool) windowRead {
-	merged := Merge(calls, scs)
-	if keep != nil {
-		first := make(map[string]time.Time, len(merged))
-		see := func(id string, at time.Time) {
-			k := strings.ToLower(id)
-			if f, ok := first[k]; !ok || at.Before(f) {
-				first[k] = at
-			}
-		}
-		for _, c := range calls {
-			see(c.CallID, c.StartTime)
-		}
-		for _, sc := range scs {
-			see(sc.CallID, sc.StartTime)
-		}
-		kept := merged[:0]
-		for _, c := range merged {
-			if keep(first[strings.ToLower(c.ID)]) {
-				kept = append(kept, c)
-			}
-		}
-		clear(merged[len(kept):])
-		merged = kept
-	}
-	return windowRead{calls: merged}
+	return windowRead{calls: mergeKeep(calls, scs, keep)}
 }
 
 // processWindow quarantines a window's malformed records and processes its
