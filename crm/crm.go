@@ -7,7 +7,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -249,7 +248,7 @@ const keyPrefix = "callsync/v1/"
 // Key returns the idempotency key of an Enreach item for a tenant. It is
 // stable across processes and versions: changing it would duplicate writes.
 func Key(tenant string, kind Kind, enreachID string) string {
-	return fmt.Sprintf("%s%s/%s/%s", keyPrefix, tenant, kind, enreachID)
+	return keyPrefix + tenant + "/" + string(kind) + "/" + enreachID
 }
 
 // ParseKey splits a key made by Key; ok is false for any other string (an

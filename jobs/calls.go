@@ -337,7 +337,10 @@ func (s *Syncer) quarantine(ctx context.Context, t *Tenant, source string, bad [
 
 // pending is one call on its way to the CRM.
 type pending struct {
-	call   Call
+	call Call
+	// id is the call's id in lower case, ckey its idempotency key.
+	id, ckey string
+
 	number string
 	prev   store.LedgerEntry
 	// records are the verified CRM matches of the customer number.
@@ -354,9 +357,10 @@ type pending struct {
 	own  bool
 }
 
-// key is the idempotency key of the call.
-func (p *pending) key(tenant string) string {
-	return crm.Key(tenant, crm.KindCall, strings.ToLower(p.call.ID))
+// newPending is call c (id: its id in lower case; prev: its ledger row) on
+// its way to the CRM.
+func newPending(tenant string, c Call, id string, prev store.LedgerEntry, link bool) *pending {
+	return &pending{call: c, id: id, ckey: crm.Key(tenant, crm.KindCall, id), prev: prev, link: link}
 }
 
 // ProcessCalls decides and writes a set of calls (already merged). Calls
@@ -438,8 +442,8 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	}
 
 	var ledger []store.LedgerEntry
-	skip := func(c Call, attempts int, reason string) {
-		e := callRow(t.Name, c, c.CustomerNumber(), attempts)
+	skip := func(c Call, id string, attempts int, reason string) {
+		e := callRow(t.Name, id, "", c, c.CustomerNumber(), attempts)
 		e.State, e.Reason = store.Skipped, reason
 		ledger = append(ledger, e)
 		sum.Skipped[reason]++
@@ -449,16 +453,17 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	var numbers []string
 	// pre: the existing activities found along with the directory sync.
 	var pre *[]crm.ExistingActivity
-	for _, c := range calls {
-		if earlier.has(c.ID) {
+	for i, c := range calls {
+		id := ids[i]
+		if earlier.has(id) {
 			sum.Already++
 			continue
 		}
-		p := prev[strings.ToLower(c.ID)]
+		p := prev[id]
 		if p.State == store.Written && p.Reason == ReasonUnlinked && !o.DryRun {
 			// Written unlinked (write_unmatched): match it again, to link
 			// the same activity once its caller is in the CRM.
-			todo = append(todo, &pending{call: c, prev: p, link: true})
+			todo = append(todo, newPending(t.Name, c, id, p, true))
 			numbers = append(numbers, c.CustomerNumber())
 			continue
 		}
@@ -467,14 +472,14 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 			continue
 		}
 		if reason := Filter(c, pc); reason != "" {
-			skip(c, p.Attempts, reason)
+			skip(c, id, p.Attempts, reason)
 			continue
 		}
 		if reason := NotRecorded(c, cfg.CRM); reason != "" {
-			skip(c, p.Attempts, reason)
+			skip(c, id, p.Attempts, reason)
 			continue
 		}
-		todo = append(todo, &pending{call: c, prev: p})
+		todo = append(todo, newPending(t.Name, c, id, p, false))
 		numbers = append(numbers, c.CustomerNumber())
 	}
 	if len(todo) > 0 {
@@ -498,7 +503,7 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 				continue
 			}
 			if m.Reason != "" {
-				skip(p.call, p.prev.Attempts, m.Reason)
+				skip(p.call, p.id, p.prev.Attempts, m.Reason)
 				continue
 			}
 			p.number, p.records, p.source = m.Number.E164(), m.Records, matchSource(m)
@@ -536,7 +541,7 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 
 	var write []*pending
 	for _, p := range todo {
-		entry := callRow(t.Name, p.call, p.number, p.prev.Attempts)
+		entry := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev.Attempts)
 		entry.State, entry.Reason, entry.UnmappedUser = p.dec.State, p.dec.Reason, p.dec.Unmapped
 		switch p.dec.State {
 		case store.Written: // found inside call_start_margin
@@ -583,10 +588,13 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	return sum, decided{write: write, links: links}, nil
 }
 
-// callRow is the ledger row of a call, keyed like its CRM write.
-func callRow(tenant string, c Call, number string, attempts int) store.LedgerEntry {
-	id := strings.ToLower(c.ID)
-	return store.LedgerEntry{Tenant: tenant, Kind: KindCall, EnreachID: id, Key: crm.Key(tenant, crm.KindCall, id),
+// callRow is the ledger row of a call, keyed like its CRM write: id is the
+// call's id in lower case, key its idempotency key (made when empty).
+func callRow(tenant, id, key string, c Call, number string, attempts int) store.LedgerEntry {
+	if key == "" {
+		key = crm.Key(tenant, crm.KindCall, id)
+	}
+	return store.LedgerEntry{Tenant: tenant, Kind: KindCall, EnreachID: id, Key: key,
 		ItemTime: c.Start, Number: number, Attempts: attempts}
 }
 
@@ -612,7 +620,7 @@ func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration,
 // marginQuery asks for the CRM phone-call activities of number starting
 // within margin of p's call.
 func marginQuery(t *Tenant, p *pending, number string, margin time.Duration) crm.ActivityQuery {
-	return crm.ActivityQuery{Number: number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.key(t.Name)}
+	return crm.ActivityQuery{Number: number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.ckey}
 }
 
 // checkExisting applies call_start_margin. A CRM phone-call activity with the
@@ -671,7 +679,7 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 	}
 	var pairs []pair
 	for _, p := range cands {
-		key := p.key(t.Name)
+		key := p.ckey
 		var near []pair
 		own := false
 		for _, a := range byNumber[p.number] {
@@ -729,15 +737,16 @@ type earlierWrites struct {
 func newEarlierWrites(ps []*pending) *earlierWrites {
 	e := &earlierWrites{ids: make(map[string]bool, len(ps)), byNumber: map[string][]*pending{}}
 	for _, p := range ps {
-		e.ids[strings.ToLower(p.call.ID)] = true
+		e.ids[p.id] = true
 		e.byNumber[p.number] = append(e.byNumber[p.number], p)
 	}
 	return e
 }
 
-// has reports whether the call with this id is one of the earlier writes.
+// has reports whether the call with this id (lower case) is one of the
+// earlier writes.
 func (e *earlierWrites) has(id string) bool {
-	return e != nil && e.ids[strings.ToLower(id)]
+	return e != nil && e.ids[id]
 }
 
 // queries returns qs, a pass's existing-activity queries, and the queries
@@ -907,7 +916,7 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
 	for j, p := range batch {
-		e := callRow(t.Name, p.call, p.number, p.prev.Attempts+1)
+		e := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev.Attempts+1)
 		det := p.detail(pickFirst)
 		det.Attempt = p.prev.Attempts + 1
 		e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -226,12 +225,18 @@ func RecordingLinks(template string, ids []string) []string {
 // their ids), and the Enreach call id.
 func Describe(c Call, number string, links []string) string {
 	var b strings.Builder
+	b.Grow(256)
 	line := func(label, v string) {
 		if strings.TrimSpace(v) != "" {
-			fmt.Fprintf(&b, "%s: %s\n", label, v)
+			b.WriteString(label)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteByte('\n')
 		}
 	}
-	fmt.Fprintf(&b, "CallId is %s\n", c.ID)
+	b.WriteString("CallId is ")
+	b.WriteString(c.ID)
+	b.WriteByte('\n')
 	switch {
 	case c.Outbound:
 		b.WriteString("Outgoing direct call\n")

@@ -311,3 +311,21 @@ func TestNextNightly(t *testing.T) {
 		}
 	}
 }
+
+// The description's text, line by line: a queue call with its queue
+// number, user, start, duration and recordings; a direct call without a
+// user leaves that line out.
+func TestDescribeText(t *testing.T) {
+	start := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	q := Call{ID: "CALL-1", Queue: true, Answered: true, QueueName: "Support", QueueNumber: "+358201234567",
+		UserName: "Aino Agent", Start: start, Duration: 95, Recordings: []string{"r1", "r2"}}
+	want := "CallId is CALL-1\nIncoming queue call, answered\nCustomer: +358401234567\nQueue: Support (+358201234567)\n" +
+		"User: Aino Agent\nStart: 2026-11-20 09:30:00 UTC\nDuration: 1m35s\nRecording: r1, r2"
+	if got := Describe(q, "+358401234567", nil); got != want {
+		t.Errorf("queue call:\n%s\nwant\n%s", got, want)
+	}
+	d := Call{ID: "CALL-2", Outbound: true, Start: start}
+	if got, want := Describe(d, "+358401234567", nil), "CallId is CALL-2\nOutgoing direct call\nCustomer: +358401234567\nStart: 2026-11-20 09:30:00 UTC"; got != want {
+		t.Errorf("direct call:\n%s\nwant\n%s", got, want)
+	}
+}
