@@ -160,9 +160,11 @@ func decodeRead[T any](raws []json.RawMessage, decode func(*record) T) ([]T, []M
 func decodeEach[T any](raws []json.RawMessage, decode func(*record) T, valid bool) ([]T, []Malformed) {
 	out := make([]T, 0, len(raws))
 	var bad []Malformed
+	// One record is read after the other into the same fields: a decoder
+	// keeps no part of its record but the raw text.
+	rec := &record{}
 	for i, raw := range raws {
-		rec, err := readRecord(raw, valid)
-		if err != nil {
+		if err := rec.read(raw, valid); err != nil {
 			bad = append(bad, Malformed{Reason: fmt.Sprintf("element %d: %v", i, err), Raw: raw})
 			continue
 		}

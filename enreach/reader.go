@@ -57,18 +57,30 @@ func newRecord(raw json.RawMessage) (*record, error) {
 // JSON (an element decodeArray read: json.Decoder checked its syntax), so
 // it is not checked again.
 func readRecord(raw json.RawMessage, valid bool) (*record, error) {
+	r := &record{}
+	if err := r.read(raw, valid); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// read makes r the record of raw (as readRecord), reusing r's fields.
+func (r *record) read(raw json.RawMessage, valid bool) error {
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 || b[0] != '{' {
-		return nil, fmt.Errorf("not a JSON object: %s", snippet(b))
+		return fmt.Errorf("not a JSON object: %s", snippet(b))
 	}
 	if !valid && !json.Valid(b) {
-		return nil, invalidObject(b)
+		return invalidObject(b)
 	}
 	// Members are read from the text itself: names are matched ignoring
 	// case where they are looked up, values are slices of raw;
 	// json.Unmarshal into a map copied every value and allocated every
 	// name.
-	r := &record{raw: raw, fields: make([]field, 0, min(bytes.Count(b, []byte(`":`)), 64))}
+	*r = record{raw: raw, fields: r.fields[:0]}
+	if r.fields == nil {
+		r.fields = make([]field, 0, min(bytes.Count(b, []byte(`":`)), 64))
+	}
 	var buf [64]byte
 	i := skipSpace(b, 1)
 	for i < len(b) && b[i] == '"' {
@@ -77,18 +89,18 @@ func readRecord(raw json.RawMessage, valid bool) (*record, error) {
 		if bytes.IndexByte(f.name, '\\') >= 0 || !isASCII(f.name) {
 			var s string
 			if json.Unmarshal(b[i:end], &s) != nil {
-				return nil, invalidObject(b)
+				return invalidObject(b)
 			}
 			f.name, f.lowered = []byte(strings.ToLower(s)), true
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, invalidObject(b)
+			return invalidObject(b)
 		}
 		i = skipSpace(b, i+1)
 		end = skipValue(b, i)
 		if end <= i {
-			return nil, invalidObject(b)
+			return invalidObject(b)
 		}
 		f.v = b[i:end]
 		r.add(f, lowerBytes(buf[:0], f))
@@ -98,9 +110,9 @@ func readRecord(raw json.RawMessage, valid bool) (*record, error) {
 		}
 	}
 	if i != len(b)-1 || b[i] != '}' {
-		return nil, invalidObject(b)
+		return invalidObject(b)
 	}
-	return r, nil
+	return nil
 }
 
 // invalidObject is the error for b, which is not a valid JSON object.
