@@ -183,15 +183,16 @@ func TestBackfillReadsTheNextWindowWhileWriting(t *testing.T) {
 	}
 }
 
-// recordsRead counts the records each Enreach listing returned, by record,
-// and the listing requests. The calls listing also returns a malformed
-// record starting at badAt.
+// recordsRead counts the records each Enreach listing returned (by record,
+// and per calls listing) and the listing requests. The calls listing also
+// returns a malformed record at badAt when its window holds it.
 type recordsRead struct {
 	jobs.Enreach
 	badAt    time.Time
 	mu       sync.Mutex
 	times    map[string]int // "calls|id|start", "servicecall|id|start" or "malformed"
 	requests int
+	sizes    []int // the calls each calls listing returned
 }
 
 func (r *recordsRead) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
@@ -199,6 +200,7 @@ func (r *recordsRead) Calls(ctx context.Context, w enreach.Window) ([]enreach.Ca
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
+	r.sizes = append(r.sizes, len(cs))
 	for _, c := range cs {
 		r.times["calls|"+c.CallID+"|"+c.StartTime.String()]++
 	}
@@ -360,21 +362,6 @@ func TestBackfillWritesHeldWritesOnError(t *testing.T) {
 	}
 }
 
-// listingSizes records how many calls each Enreach calls listing returned.
-type listingSizes struct {
-	jobs.Enreach
-	mu    sync.Mutex
-	sizes []int
-}
-
-func (r *listingSizes) Calls(ctx context.Context, w enreach.Window) ([]enreach.Call, []enreach.Malformed, error) {
-	cs, bad, err := r.Enreach.Calls(ctx, w)
-	r.mu.Lock()
-	r.sizes = append(r.sizes, len(cs))
-	r.mu.Unlock()
-	return cs, bad, err
-}
-
 // A backfill's reads stay near the window cap after quiet hours: over two
 // busy days with a silent night between, the windows grown over the night
 // are no longer than hold the cap at the first day's rate, and those over
@@ -395,7 +382,7 @@ func TestBackfillReadsBoundedAfterQuietHours(t *testing.T) {
 			want++
 		}
 	}
-	read := &listingSizes{Enreach: w.tenant.Enreach}
+	read := &recordsRead{Enreach: w.tenant.Enreach, times: map[string]int{}}
 	w.tenant.Enreach = read
 	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(48*time.Hour), jobs.SyncOptions{}, nil)
 	if err != nil {
