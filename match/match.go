@@ -53,9 +53,10 @@ type Options struct {
 	NumbersToCut int
 	// TTL is how long a lookup result is reused (default 10 minutes).
 	TTL time.Duration
-	// MaxEntries bounds the cache (default 100,000 numbers): it holds
+	// MaxEntries bounds the cache (default 20,000 numbers): it holds
 	// between MaxEntries/2 and MaxEntries, the most recently stored or
-	// read ones.
+	// read ones. A number read again moves to the newer half, so the
+	// callers who call again stay while one-off callers pass through.
 	MaxEntries int
 	// BatchSize is the number of numbers per Lookup call (default 500; the
 	// clients split further at their CRM's limits).
@@ -146,7 +147,7 @@ func New(c Lookuper, o Options) *Matcher {
 		o.TTL = 10 * time.Minute
 	}
 	if o.MaxEntries == 0 {
-		o.MaxEntries = 100_000
+		o.MaxEntries = 20_000
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 500
