@@ -49,8 +49,16 @@ func newClient(t *testing.T, configure func(*zoho.Config)) (*backend, *zoho.Clie
 func withCallID(c *zoho.Config) { c.CallIDField = "Enreach_Call_ID" }
 
 // call builds the i-th inbound answered call an hour ago.
+// callsStart is call(0)'s start: an hour before the test binary started,
+// the same for every call(i) of a run, so a call made again (a replay) is
+// the same call; from time.Now at each call(i), a replay that crossed a
+// second boundary (a loaded machine) had other start times, and the
+// description pre-check, which finds calls by start time, rightly took
+// them for new calls.
+var callsStart = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+
 func call(i int) crm.Activity {
-	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second).Add(time.Duration(i) * time.Second)
+	start := callsStart.Add(time.Duration(i) * time.Second)
 	id := fmt.Sprintf("6f1c2a3b-0000-4000-8000-%012d", i)
 	return crm.Activity{
 		Key:           crm.Key("t", crm.KindCall, id),
