@@ -6,12 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/crm/dynamics"
 	"github.com/callsync/callsync/enreach"
 )
 
 // BenchmarkDecide is the per-call cost of deciding a matched call: the
-// activity with subject, description and audit text
+// activity with subject, description and audit text, for a CRM with an
+// audit field and one without (AuditSettings)
 // (`go test -bench Decide ./jobs`).
 func BenchmarkDecide(b *testing.B) {
 	start := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
@@ -21,13 +24,23 @@ func BenchmarkDecide(b *testing.B) {
 		Start: start, End: start.Add(3 * time.Minute), Duration: 180, Privacy: "Work",
 		Raw: []json.RawMessage{json.RawMessage(`{"CallId": "0F6B2C1E-9F7A-4F6E-8D52-1B2A3C4D5E6F", "ANum": "+358401234567", "BNum": "+358201234567", "Duration": 180}`)}}
 	recs := []crm.Record{{Ref: crm.Ref{Entity: crm.Contact, ID: "c1"}, Phones: map[string]string{"telephone1": "+358401234567"}}}
-	s := settings()
-	b.ReportAllocs()
-	for b.Loop() {
-		d := Decide("bench", c, "+358401234567", recs, Owners{User: "crm-u1", Default: "crm-u0"}, s)
-		if d.Activity.Regarding == nil {
-			b.Fatal("not linked")
-		}
+	for _, bb := range []struct {
+		name string
+		crm  *dynamics.Config
+	}{
+		{"audit_field", &dynamics.Config{AuditField: "new_enreachapiaudit"}},
+		{"no_audit_field", &dynamics.Config{}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			s := AuditSettings(settings(), config.CRM{Type: "dynamics", Options: config.NewCRMOptions(bb.crm)})
+			b.ReportAllocs()
+			for b.Loop() {
+				d := Decide("bench", c, "+358401234567", recs, Owners{User: "crm-u1", Default: "crm-u0"}, s)
+				if d.Activity.Regarding == nil {
+					b.Fatal("not linked")
+				}
+			}
+		})
 	}
 }
 

@@ -517,8 +517,9 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 				return sum, decided{}, fmt.Errorf("map users: %w", err)
 			}
 			def := users[strings.ToLower(pc.DefaultCRMAssignee)]
+			dpc := AuditSettings(pc, cfg.CRM)
 			for _, p := range todo {
-				p.dec = Decide(t.Name, p.call, p.number, p.records, Owners{User: users[strings.ToLower(p.call.UserID)], Default: def}, pc)
+				p.dec = Decide(t.Name, p.call, p.number, p.records, Owners{User: users[strings.ToLower(p.call.UserID)], Default: def}, dpc)
 			}
 		}
 	}

@@ -69,6 +69,24 @@ func NotRecorded(c Call, z config.CRM) string {
 	return ""
 }
 
+// auditWriter is the tenant's CRM configuration when it can tell whether
+// Activity.Audit is written at all (dynamics, salesforce and zoho Config:
+// audit_field set).
+type auditWriter interface {
+	WritesAudit() bool
+}
+
+// AuditSettings returns s with enable_audit off when the tenant's CRM
+// writes no audit text (no audit_field): Decide then builds only the short
+// text, which no client writes either, instead of the record's JSON (about
+// 1 KB a call). Another CRM's configuration leaves s as it is.
+func AuditSettings(s config.PhoneCalls, z config.CRM) config.PhoneCalls {
+	if w, ok := z.Options.Value().(auditWriter); ok && !w.WritesAudit() {
+		s.EnableAudit = false
+	}
+	return s
+}
+
 // Decision is what to do with one processed call.
 type Decision struct {
 	// State is the ledger state: store.Pending (write Activity),

@@ -14,6 +14,8 @@ import (
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/crm/crmtest"
+	"github.com/callsync/callsync/crm/dynamics"
+	"github.com/callsync/callsync/crm/salesforce"
 	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
@@ -437,6 +439,51 @@ func TestCatchUpAfterOutageFromWatermark(t *testing.T) {
 	}
 	if got := w.en.RequestsTo("", "/calls"); got < 9 {
 		t.Fatalf("/calls requested %d times: the outage was not read in chunks", got)
+	}
+}
+
+// The audit text is the record's JSON only for a CRM that writes it (its
+// audit_field set); with none it is the short text, which no client writes
+// either, and a configuration that cannot tell keeps enable_audit's text.
+func TestAuditTextFollowsTheAuditField(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts any
+		json bool
+	}{
+		{"dynamics audit_field", &dynamics.Config{AuditField: "new_enreachapiaudit"}, true},
+		{"dynamics no audit_field", &dynamics.Config{}, false},
+		{"salesforce audit_field", &salesforce.Config{AuditField: "Audit__c"}, true},
+		{"salesforce no audit_field", &salesforce.Config{}, false},
+		{"zoho audit_field", func() *zoho.Config { z := zoho.DefaultConfig(); z.AuditField = "Audit"; return &z }(), true},
+		{"zoho no audit_field", func() *zoho.Config { z := zoho.DefaultConfig(); return &z }(), false},
+		{"no options", nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			cfg := w.tenant.Config()
+			if tt.opts != nil {
+				cfg.CRM.Options = config.NewCRMOptions(tt.opts)
+			}
+			w.tenant.SetConfig(cfg)
+			in := enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(time.Hour), time.Second, time.Minute)
+			w.en.AddCalls(in)
+			w.runCalls(ctx)
+			got := w.ours()
+			if len(got) != 1 {
+				t.Fatalf("%d activities written, want 1", len(got))
+			}
+			for _, a := range got {
+				short := "CallId is " + in.CallID
+				if tt.json && (a.Activity.Audit == short || !json.Valid([]byte(a.Activity.Audit))) {
+					t.Errorf("audit %q, want the record's JSON", a.Activity.Audit)
+				}
+				if !tt.json && a.Activity.Audit != short {
+					t.Errorf("audit %q, want %q", a.Activity.Audit, short)
+				}
+			}
+		})
 	}
 }
 

@@ -61,6 +61,10 @@ func DefaultConfig() Config {
 // withDefaults fills what a caller of New may leave empty: the authority,
 // batch size and concurrency, and the phone fields of an entity absent from
 // PhoneFields. Base URLs lose their trailing slash.
+// WritesAudit reports whether Activity.Audit is written anywhere:
+// audit_field is set. Without it the engine builds no audit text.
+func (c Config) WritesAudit() bool { return c.AuditField != "" }
+
 func (c Config) withDefaults() Config {
 	c.URL = strings.TrimRight(c.URL, "/")
 	c.AuthorityURL = strings.TrimRight(c.AuthorityURL, "/")

@@ -49,6 +49,10 @@ func DefaultConfig() Config {
 
 // withDefaults fills what a caller of New may leave empty: the grant, API
 // version and field names. The login URL loses its trailing slash.
+// WritesAudit reports whether Activity.Audit is written anywhere:
+// audit_field is set. Without it the engine builds no audit text.
+func (c Config) WritesAudit() bool { return c.AuditField != "" }
+
 func (c Config) withDefaults() Config {
 	c.LoginURL = strings.TrimRight(c.LoginURL, "/")
 	for _, d := range []struct {

@@ -64,6 +64,10 @@ func (c Config) RecordsCall(outbound bool) bool {
 
 // withDefaults fills what a caller of New may leave empty: the search
 // modules. Base URLs lose their trailing slash.
+// WritesAudit reports whether Activity.Audit is written anywhere:
+// audit_field is set. Without it the engine builds no audit text.
+func (c Config) WritesAudit() bool { return c.AuditField != "" }
+
 func (c Config) withDefaults() Config {
 	c.AccountsURL = strings.TrimRight(c.AccountsURL, "/")
 	c.APIDomain = strings.TrimRight(c.APIDomain, "/")
