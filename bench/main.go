@@ -88,6 +88,9 @@ type options struct {
 	Only       map[string]bool
 	Out        string
 	CPUProfile string
+	// MemProfile, when set, receives the bench process's allocation
+	// profile (every allocation since it started) when the phases end.
+	MemProfile string
 	// ProfileDir, when set, receives each backfill child's CPU profile, heap
 	// profile at exit and heap profile at its peak RSS
 	// (backfill-<crm>.cpu.pprof, .mem.pprof, .peak.pprof), each directory
@@ -200,6 +203,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ScaleDirectoryRecords, "scale-directory-records", 1_000_000, "scale: CRM records of the large phone directory load")
 	only := fs.String("only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process (the doubles, and the in-process phases) to this file")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile of the bench process (the doubles, and the in-process phases) to this file when the phases end")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write each backfill child's and directory load's CPU profile, heap profile at exit and heap profile at its peak RSS (backfill-<crm>.{cpu,mem,peak}.pprof, directory-<records>.{cpu,mem,peak}.pprof), and each steady phase's measured cycles' profiles (steady-<store>-<replicas>.{cpu,allocs,allocs0}.pprof) to this folder; read them with go tool pprof")
 	fs.StringVar(&o.ChildLog, "child-log", "", "append the backfill child's stderr (progress, warnings; GODEBUG output) to this file")
 	fs.StringVar(&o.Out, "out", "", "results JSON file (default bench/out/results.json in the module)")
@@ -297,6 +301,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.MemProfile != "" {
+		defer func() {
+			if err := writeAllocProfile(o.MemProfile); err != nil {
+				fmt.Fprintln(stderr, "bench: -memprofile:", err)
+			}
+		}()
 	}
 	res := Results{StartedAt: time.Now().UTC(), Machine: machine(), Command: strings.TrimSpace("go run ./bench " + strings.Join(args, " "))}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
@@ -506,4 +517,17 @@ func machine() Machine {
 		}
 	}
 	return m
+}
+
+// writeAllocProfile writes the process's allocation profile to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
