@@ -259,16 +259,16 @@ func (s *Store) SaveDirectorySync(ctx context.Context, tenant string, d Director
 }
 
 // SaveDirectorySyncs stores several entity sync states of a tenant in one
-// transaction: on SQLite a commit is a synced WAL write
-// (synchronous=FULL), so an incremental sync's entities share one.
+// transaction, an incremental sync's end. On SQLite its commit is not
+// synced on its own (unsyncedTx): an OS crash or power loss may lose the
+// last states saved, and the directory then reads those changes again
+// from the states before (records are replaced, deletions repeated), as
+// after a crash before the save.
 func (s *Store) SaveDirectorySyncs(ctx context.Context, tenant string, ds []DirectorySync) error {
-	switch len(ds) {
-	case 0:
+	if len(ds) == 0 {
 		return nil
-	case 1:
-		return s.SaveDirectorySync(ctx, tenant, ds[0])
 	}
-	return s.tx(ctx, func(q dbsqlc.Querier) error {
+	return s.eng.unsyncedTx(ctx, func(q dbsqlc.Querier) error {
 		for _, d := range ds {
 			if err := saveDirectorySync(ctx, q, tenant, d); err != nil {
 				return err

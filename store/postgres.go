@@ -117,6 +117,10 @@ func (e pgEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) err
 func (e pgEngine) onConn(_ context.Context, q dbsqlc.Querier, fn func(q dbsqlc.Querier) error) error {
 	return fn(q)
 }
+
+func (e pgEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
+	return e.inTx(ctx, fn)
+}
 func (e pgEngine) ping(ctx context.Context) error { return e.pool.Ping(ctx) }
 func (e pgEngine) close() error                   { e.pool.Close(); return nil }
 func (e pgEngine) name() string                   { return "postgres" }

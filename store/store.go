@@ -82,6 +82,10 @@ type engine interface {
 	// onConn runs fn's statements outside a transaction; q is the
 	// store's querier, which PostgreSQL uses as it is.
 	onConn(ctx context.Context, q dbsqlc.Querier, fn func(q dbsqlc.Querier) error) error
+	// unsyncedTx is inTx for state whose loss only repeats work (a job
+	// run's start, the phone directory's sync state): on SQLite its commit
+	// is not synced on its own, and is durable with the next one that is.
+	unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error
 	ping(ctx context.Context) error
 	close() error
 	name() string
@@ -97,7 +101,8 @@ type engine interface {
 // returns, so what was acknowledged (a webhook delivery answered 2xx, a
 // ledger row) survives an OS crash or power loss, not only a killed process
 // (NORMAL may roll back the last commits then),
-// https://www.sqlite.org/pragma.html#pragma_synchronous.
+// https://www.sqlite.org/pragma.html#pragma_synchronous. The exceptions
+// are the commits of unsyncedTx.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: empty path")
@@ -261,6 +266,43 @@ func (e sqliteEngine) onConn(ctx context.Context, _ dbsqlc.Querier, fn func(q db
 	}
 	defer c.Close()
 	return fn(dbsqlc.New(txStatements{c}))
+}
+
+// unsyncedTx runs fn in a transaction on the store's one connection whose
+// commit is made with synchronous=NORMAL: in WAL mode such a commit is not
+// synced (no fsync of the WAL), it may roll back after an OS crash or power
+// loss, and it is durable once a later commit is, whose sync covers the
+// WAL frames before its own (https://www.sqlite.org/pragma.html#pragma_synchronous,
+// https://www.sqlite.org/wal.html). What such a crash rolls back is the
+// last commits before it, never one followed by a commit that stays. The
+// connection is set back to synchronous=FULL before another caller gets it;
+// when that fails the connection is closed (driver.ErrBadConn), so no
+// later commit is made unsynced.
+func (e sqliteEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) error) (retErr error) {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	bg := context.WithoutCancel(ctx)
+	if _, err := c.ExecContext(bg, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := c.ExecContext(bg, "PRAGMA synchronous = FULL"); err != nil {
+			c.Raw(func(any) error { return driver.ErrBadConn })
+			retErr = errors.Join(retErr, fmt.Errorf("store: synchronous = FULL again: %w", err))
+		}
+	}()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(dbsqlc.New(txStatements{tx})); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
@@ -682,9 +724,18 @@ type Run struct {
 	Position time.Time
 }
 
-// StartRun records the start of a job run.
+// StartRun records the start of a job run. On SQLite its commit is not
+// synced on its own (unsyncedTx): an OS crash or power loss before the
+// run's next commit may lose the row of the run it interrupted (nothing
+// refers to a run's id but its end, FinishRun); the next synced commit
+// makes it durable.
 func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error) {
-	id, err := s.q.StartJobRun(ctx, dbsqlc.StartJobRunParams{Tenant: tenant, Job: job, StartedAt: ms(at), Replica: s.replica})
+	var id int64
+	err := s.eng.unsyncedTx(ctx, func(q dbsqlc.Querier) error {
+		var err error
+		id, err = q.StartJobRun(ctx, dbsqlc.StartJobRunParams{Tenant: tenant, Job: job, StartedAt: ms(at), Replica: s.replica})
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: start run %s/%s: %w", tenant, job, err)
 	}
