@@ -10,6 +10,7 @@
 package enreach
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/httpclient"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/hashicorp/go-retryablehttp"
 )
 
@@ -315,31 +317,40 @@ func newStatusError(resp *http.Response, path, user string) *StatusError {
 }
 
 // decodeArray reads a JSON array (null counts as empty) and returns its
-// elements undecoded, so one bad element cannot spoil the rest.
+// elements undecoded, so one bad element cannot spoil the rest. It reads as
+// encoding/json's Decoder did (Token, then Decode into a json.RawMessage per
+// element): each element is checked for syntax and copied as sent, names
+// given twice and invalid UTF-8 inside strings are kept, and nothing after
+// the closing bracket is read. jsontext (github.com/go-json-experiment/json,
+// the syntax layer of encoding/json/v2) reads an element in one pass; the
+// Decoder scanned it again to unmarshal it into its RawMessage.
 func decodeArray(r io.Reader) ([]json.RawMessage, error) {
-	dec := json.NewDecoder(r)
-	tok, err := dec.Token()
+	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	tok, err := dec.ReadToken()
 	if err == io.EOF {
 		return nil, errors.New("empty response body, expected a JSON array")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("response is not JSON: %w", err)
 	}
-	if tok == nil {
+	switch tok.Kind() {
+	case 'n':
 		return nil, nil
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, fmt.Errorf("response is not a JSON array (starts with %v)", tok)
+	case '[':
+	case '0':
+		return nil, fmt.Errorf("response is not a JSON array (starts with %v)", tok.Float())
+	default:
+		return nil, fmt.Errorf("response is not a JSON array (starts with %v)", tok.String())
 	}
 	var out []json.RawMessage
-	for dec.More() {
-		var m json.RawMessage
-		if err := dec.Decode(&m); err != nil {
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
 			return nil, fmt.Errorf("response array element %d: %w", len(out), err)
 		}
-		out = append(out, m)
+		out = append(out, bytes.Clone(v))
 	}
-	if _, err := dec.Token(); err != nil {
+	if _, err := dec.ReadToken(); err != nil {
 		return nil, fmt.Errorf("response array: %w", err)
 	}
 	return out, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"testing"
 	"time"
 )
@@ -119,6 +121,66 @@ func FuzzParseTime(f *testing.F) {
 		tm, err := ParseTime(s)
 		if err == nil && tm.Location() != time.UTC {
 			t.Fatalf("ParseTime(%q) = %v, not UTC", s, tm)
+		}
+	})
+}
+
+// decodeArrayDecoder is decodeArray as it read with encoding/json's
+// Decoder: the reference the jsontext reading is compared against.
+func decodeArrayDecoder(r io.Reader) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("not a JSON array (starts with %v)", tok)
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		var m json.RawMessage
+		if err := dec.Decode(&m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// arraySeeds are answers whose reading differs most between JSON readers:
+// names given twice, invalid UTF-8 and lone surrogates in strings, numbers
+// out of range, what follows the array, broken syntax.
+var arraySeeds = []string{
+	`[{"a":1,"a":2}]`, "[\"\xff\"]", `["\ud800"]`, `["\udc00\ud800"]`, `["\ud83d\ude00"]`, `[{"a":"\u0000<>&\u2028"}]`,
+	`[1e400,-0,0.5e-10]`, "[ {\"a\" : [ 1 , 2 ] } ,\n{ } ]", `[]  garbage`, `[1]]`, ` null `, `   `,
+	`[1 2]`, `[1,]`, `[01]`, `[nul]`, `[{"a":1}{"b":2}]`, "\xef\xbb\xbf[]", `[1.]`, `[-]`, `[{"a" 1}]`, `"str"`, `12`, `true`, `{}`,
+}
+
+// decodeArray accepts what encoding/json's Decoder accepted, element by
+// element byte for byte, and refuses what it refused.
+func FuzzDecodeArrayAsDecoder(f *testing.F) {
+	for _, s := range append(append([]string{}, recordSeeds...), arraySeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := decodeArray(bytes.NewReader(body))
+		want, werr := decodeArrayDecoder(bytes.NewReader(body))
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: error %v, the Decoder's %v", body, err, werr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d elements, the Decoder read %d", body, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%q: element %d is %q, the Decoder read %q", body, i, got[i], want[i])
+			}
 		}
 	})
 }
