@@ -32,7 +32,7 @@ FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./enreach:FuzzDecodeRecords ./enreach:FuzzParseDelivery ./enreach:FuzzParseTime \
 	./phone:FuzzNormalize ./phone:FuzzParseInternational ./config:FuzzParse ./crm/dynamics:FuzzDecodeBatch ./crm/dynamics:FuzzChangeset \
 	./crm/dynamics:FuzzDecodePage ./crm/dynamics/dynamicstest:FuzzBatchPartsAsMultipart ./crm/salesforce:FuzzDecodeAnswers ./crm/zoho:FuzzDecodeAnswers \
-	./internal/jsonw:FuzzAppendString ./internal/jsonw:FuzzAppendRaw
+	./internal/double:FuzzDecodeJSONAsDecoder ./internal/jsonw:FuzzAppendString ./internal/jsonw:FuzzAppendRaw
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

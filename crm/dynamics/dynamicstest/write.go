@@ -1,7 +1,6 @@
 package dynamicstest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/callsync/callsync/internal/double"
 )
 
 // Phone-call writes (https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/phonecall;
@@ -61,10 +62,10 @@ func decodeEntity(h http.Header, body []byte) (map[string]any, error) {
 	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return nil, &apiError{http.StatusUnsupportedMediaType, codeOData, fmt.Sprintf("The content type '%s' is not supported; use application/json.", ct)}
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil || m == nil {
+	// As a json.Decoder with UseNumber reads it (double.DecodeJSON).
+	v, err := double.DecodeJSON(body)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
 		return nil, badRequest(codeOData, "The request body is not a valid JSON object.")
 	}
 	return m, nil
