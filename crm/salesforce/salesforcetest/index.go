@@ -25,6 +25,36 @@ type fieldIndex struct {
 	ids   map[string]map[string]struct{}
 	hours map[int64]map[string]struct{}
 	other map[string]struct{}
+	// phones, once a SOSL search asked for it (withPhones), maps the
+	// phoneKey of each text value's digits to the records holding it.
+	phones map[string]map[string]struct{}
+}
+
+// withPhones builds fi's phone keys from the object's records on first use.
+func (fi *fieldIndex) withPhones(recs []map[string]any, field string) *fieldIndex {
+	if fi.phones == nil {
+		fi.phones = map[string]map[string]struct{}{}
+		for _, rec := range recs {
+			fi.addPhone(rec["Id"].(string), rec[field])
+		}
+	}
+	return fi
+}
+
+func (fi *fieldIndex) addPhone(id string, v any) {
+	if t, ok := v.(string); ok && fi.phones != nil {
+		if d := digits(t); d != "" {
+			addTo(fi.phones, phoneKey(d), id)
+		}
+	}
+}
+
+func (fi *fieldIndex) removePhone(id string, v any) {
+	if t, ok := v.(string); ok && fi.phones != nil {
+		if d := digits(t); d != "" {
+			removeFrom(fi.phones, phoneKey(d), id)
+		}
+	}
 }
 
 func hourOf(t time.Time) int64 {
@@ -61,6 +91,7 @@ type recordIndex struct {
 }
 
 func (fi *fieldIndex) add(id string, v any) {
+	fi.addPhone(id, v)
 	switch v := v.(type) {
 	case nil:
 	case string:
@@ -73,6 +104,7 @@ func (fi *fieldIndex) add(id string, v any) {
 }
 
 func (fi *fieldIndex) remove(id string, v any) {
+	fi.removePhone(id, v)
 	switch v := v.(type) {
 	case nil:
 	case string:
