@@ -90,3 +90,28 @@ func TestBatchKindsAsTheRegexp(t *testing.T) {
 		t.Errorf("all lines: got %q, want %q (at least 7 kinds)", got, want)
 	}
 }
+
+// replacePairs rewrites as strings.Replacer does, with one backend or
+// several, one a prefix of another among them.
+func TestReplacePairsAsReplacer(t *testing.T) {
+	pairSets := [][]string{
+		{"http://127.0.0.1:4000", "http://127.0.0.1:5000"},
+		{"http://127.0.0.1:4000", "http://127.0.0.1:51", "http://127.0.0.1:40001", "http://127.0.0.1:6"},
+		{"http://127.0.0.1:40001", "http://127.0.0.1:6", "http://127.0.0.1:4000", "http://127.0.0.1:51"},
+		{"ab", "x", "b", "yy", "abc", ""},
+	}
+	bodies := []string{"", "none here", "http://127.0.0.1:4000", "http://127.0.0.1:40001/api http://127.0.0.1:4000/x",
+		`{"url":"http://127.0.0.1:4000/api/data/v9.2/phonecalls(1)","next":"http://127.0.0.1:40001?$skiptoken=2"}`,
+		"http://127.0.0.1:400http://127.0.0.1:4000http://127.0.0.1:4000", "abcabab bb ab", "aabbcc", "abc"}
+	for _, pairs := range pairSets {
+		r := strings.NewReplacer(pairs...)
+		for _, b := range bodies {
+			for _, s := range []string{b, strings.Repeat(b+" ", 3)} {
+				got := replacePairs([]byte(s), pairs)
+				if want := r.Replace(s); string(got) != want || cap(got) != len(got) {
+					t.Errorf("pairs %q, %q: got %q (cap %d), want %q", pairs, s, got, cap(got), want)
+				}
+			}
+		}
+	}
+}
