@@ -83,8 +83,9 @@ type engine interface {
 	// store's querier, which PostgreSQL uses as it is.
 	onConn(ctx context.Context, q dbsqlc.Querier, fn func(q dbsqlc.Querier) error) error
 	// unsyncedTx is inTx for state whose loss only repeats work (a job
-	// run's start, the phone directory's sync state): on SQLite its commit
-	// is not synced on its own, and is durable with the next one that is.
+	// run's start, its end with a watermark, the phone directory's sync
+	// state): on SQLite its commit is not synced on its own, and is
+	// durable with the next one that is.
 	unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error
 	ping(ctx context.Context) error
 	close() error
@@ -743,8 +744,13 @@ func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) 
 }
 
 // FinishRun records the end of a job run, and with r.Stream set the
-// stream's watermark in the same transaction (one commit: on SQLite each is
-// a synced WAL write).
+// stream's watermark in the same transaction. On SQLite its commit is not
+// synced on its own (unsyncedTx): what an OS crash or power loss before the
+// next synced commit loses only repeats work. A stream read from the
+// watermark before is read again, which the ledger makes free of
+// duplicates (every calls run re-reads jobs.Overlap below its watermark
+// for that reason); a run whose end is lost stays "running", as a killed
+// run does.
 func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	finish := func(q dbsqlc.Querier) error {
 		return q.FinishJobRun(ctx, dbsqlc.FinishJobRunParams{
@@ -753,17 +759,14 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 			Unresolved: int64(r.Unresolved), Failed: int64(r.Failed), Error: r.Error, ID: r.ID,
 		})
 	}
-	var err error
-	if r.Stream == "" {
-		err = finish(s.q)
-	} else {
-		err = s.tx(ctx, func(q dbsqlc.Querier) error {
+	err := s.eng.unsyncedTx(ctx, func(q dbsqlc.Querier) error {
+		if r.Stream != "" {
 			if err := q.SetWatermark(ctx, dbsqlc.SetWatermarkParams{Tenant: r.Tenant, Stream: r.Stream, Position: ms(r.Position), UpdatedAt: ms(time.Now())}); err != nil {
 				return err
 			}
-			return finish(q)
-		})
-	}
+		}
+		return finish(q)
+	})
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", r.ID, err)
 	}

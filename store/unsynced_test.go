@@ -10,10 +10,11 @@ import (
 	"github.com/callsync/callsync/store/dbsqlc"
 )
 
-// A run's start and the directory's sync states are committed with
-// synchronous=NORMAL (sqliteEngine.unsyncedTx); every other commit on the
-// store's one connection stays synchronous=FULL, also after such a
-// transaction failed, and what it committed is stored.
+// A run's start and end (with its watermark) and the directory's sync
+// states are committed with synchronous=NORMAL (sqliteEngine.unsyncedTx);
+// every other commit on the store's one connection stays
+// synchronous=FULL, also after such a transaction failed, and what it
+// committed is stored.
 func TestSQLiteUnsyncedCommitsLeaveTheConnectionFull(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"))
@@ -61,8 +62,13 @@ func TestSQLiteUnsyncedCommitsLeaveTheConnectionFull(t *testing.T) {
 	}
 	synchronous("after an ended context")
 
-	if err := s.FinishRun(ctx, Run{ID: id, Tenant: "a", Job: "calls", FinishedAt: at.Add(time.Second), Status: "ok"}); err != nil {
+	if err := s.FinishRun(ctx, Run{ID: id, Tenant: "a", Job: "calls", FinishedAt: at.Add(time.Second), Status: "ok",
+		Stream: "calls", Position: at}); err != nil {
 		t.Fatal(err)
+	}
+	synchronous("after FinishRun")
+	if wm, ok, err := s.Watermark(ctx, "a", "calls"); err != nil || !ok || !wm.Equal(at) {
+		t.Errorf("watermark %s (%v, %v), want %s", wm, ok, err, at)
 	}
 	runs, err := s.LastRuns(ctx, "a")
 	if err != nil {
