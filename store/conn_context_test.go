@@ -56,4 +56,7 @@ func TestSQLiteReadWaitingForConnectionEndsWithContext(t *testing.T) {
 	if _, err := s.LedgerByState(ctx, "a", "call", Pending, 5, 100); !errors.Is(err, context.Canceled) {
 		t.Errorf("read after the context ended: %v, want context.Canceled", err)
 	}
+	if _, _, err := s.Watermark(ctx, "a", "calls"); !errors.Is(err, context.Canceled) {
+		t.Errorf("watermark read after the context ended: %v, want context.Canceled", err)
+	}
 }

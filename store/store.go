@@ -386,8 +386,15 @@ func fromMS(v int64) time.Time {
 }
 
 // Watermark returns the position of a stream, ok=false if it has none yet.
+// A run's first read: on SQLite it runs without its context's cancellation
+// once it has the connection (onConn).
 func (s *Store) Watermark(ctx context.Context, tenant, stream string) (time.Time, bool, error) {
-	v, err := s.q.GetWatermark(ctx, dbsqlc.GetWatermarkParams{Tenant: tenant, Stream: stream})
+	var v int64
+	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
+		var err error
+		v, err = q.GetWatermark(ctx, dbsqlc.GetWatermarkParams{Tenant: tenant, Stream: stream})
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
