@@ -25,6 +25,7 @@ type Store interface {
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
 	LedgerByState(ctx context.Context, tenant, kind string, state store.LedgerState, maxAttempts, limit int) ([]store.LedgerEntry, error)
+	HasLedgerInStates(ctx context.Context, tenant, kind string, states []store.LedgerState, maxAttempts int) (bool, error)
 	ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error)
 	Quarantine(ctx context.Context, items []store.Quarantined) (int, error)
 	UserMap(ctx context.Context, tenant string) (map[string]store.UserMapping, error)
@@ -987,11 +988,19 @@ func (s *Syncer) Retry(ctx context.Context, t *Tenant, unresolved bool, o SyncOp
 	if unresolved {
 		states = append(states, store.Unresolved)
 	}
+	// A pass usually has nothing to retry: one probe for all the states
+	// before a read of each.
+	some, err := s.Store.HasLedgerInStates(ctx, t.Name, KindCall, states, MaxAttempts)
+	if err != nil {
+		return Summary{}, err
+	}
 	var calls []Call
 	for _, st := range states {
-		rows, err := s.Store.LedgerByState(ctx, t.Name, KindCall, st, MaxAttempts, 5000)
-		if err != nil {
-			return Summary{}, err
+		var rows []store.LedgerEntry
+		if some {
+			if rows, err = s.Store.LedgerByState(ctx, t.Name, KindCall, st, MaxAttempts, 5000); err != nil {
+				return Summary{}, err
+			}
 		}
 		if st == store.Unresolved {
 			// Calls written unlinked (write_unmatched) are matched again

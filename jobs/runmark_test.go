@@ -30,6 +30,13 @@ func (m *markStore) FinishRun(ctx context.Context, r store.Run) error {
 	return m.Store.FinishRun(ctx, r)
 }
 
+func (m *markStore) HasLedgerInStates(ctx context.Context, tenant, kind string, states []store.LedgerState, maxAttempts int) (bool, error) {
+	if m.failRetry {
+		return false, errors.New("ledger unavailable")
+	}
+	return m.Store.HasLedgerInStates(ctx, tenant, kind, states, maxAttempts)
+}
+
 func (m *markStore) LedgerByState(ctx context.Context, tenant, kind string, state store.LedgerState, maxAttempts, limit int) ([]store.LedgerEntry, error) {
 	if m.failRetry {
 		return nil, errors.New("ledger unavailable")

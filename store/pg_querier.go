@@ -67,6 +67,10 @@ func (p pgQuerier) CountLedgerByState(ctx context.Context, arg dbsqlc.CountLedge
 	return out, err
 }
 
+func (p pgQuerier) CountLedgerInStates(ctx context.Context, arg dbsqlc.CountLedgerInStatesParams) (int64, error) {
+	return p.q.CountLedgerInStates(ctx, dbpg.CountLedgerInStatesParams(arg))
+}
+
 func (p pgQuerier) CountQuarantine(ctx context.Context, tenant string) (int64, error) {
 	return p.q.CountQuarantine(ctx, tenant)
 }

@@ -577,6 +577,27 @@ func (s *Store) LedgerByState(ctx context.Context, tenant, kind string, state Le
 	return out, nil
 }
 
+// HasLedgerInStates reports whether a tenant has a row of a kind in one of
+// states with fewer than maxAttempts attempts: one indexed probe, which a
+// retry pass asks before it reads the rows of each state (LedgerByState),
+// as a steady run's pass usually has none.
+func (s *Store) HasLedgerInStates(ctx context.Context, tenant, kind string, states []LedgerState, maxAttempts int) (bool, error) {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	var n int64
+	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
+		var err error
+		n, err = q.CountLedgerInStates(ctx, dbsqlc.CountLedgerInStatesParams{Tenant: tenant, Kind: kind, Attempts: int64(maxAttempts), States: names})
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: ledger %s/%s in states %v: %w", tenant, kind, names, err)
+	}
+	return n > 0, nil
+}
+
 // LedgerCounts counts a tenant's rows of a kind by state.
 func (s *Store) LedgerCounts(ctx context.Context, tenant, kind string) (map[LedgerState]int, error) {
 	rows, err := s.q.CountLedgerByState(ctx, dbsqlc.CountLedgerByStateParams{Tenant: tenant, Kind: kind})

@@ -118,6 +118,52 @@ func TestLedgerByStateKeepsPayload(t *testing.T) {
 	})
 }
 
+// HasLedgerInStates finds a row of the tenant and kind in one of the states
+// under maxAttempts, and nothing else: other states, rows tried too often,
+// other tenants and kinds.
+func TestHasLedgerInStates(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		retry := []store.LedgerState{store.Failed, store.Pending}
+		has := func(tenant, kind string, states []store.LedgerState) bool {
+			t.Helper()
+			ok, err := s.HasLedgerInStates(ctx, tenant, kind, states, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if has("a", "call", retry) {
+			t.Error("an empty ledger has rows to retry")
+		}
+		save := func(tenant, kind, id string, state store.LedgerState, attempts int) {
+			t.Helper()
+			e := store.LedgerEntry{Tenant: tenant, Kind: kind, EnreachID: id, Key: id, State: state, Attempts: attempts, ItemTime: time.Unix(100, 0), Payload: []byte("p")}
+			if state == store.Written {
+				e.CRMID = "crm-" + id
+			}
+			if err := s.SaveLedger(ctx, []store.LedgerEntry{e}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save("a", "call", "w", store.Written, 1)
+		save("a", "call", "u", store.Unresolved, 0)
+		save("a", "call", "f-tried", store.Failed, 5)
+		save("b", "call", "b-failed", store.Failed, 0)
+		save("a", "callback", "cb-pending", store.Pending, 0)
+		if has("a", "call", retry) {
+			t.Error("rows of other states, tenants and kinds, or tried too often, taken for rows to retry")
+		}
+		if !has("a", "call", []store.LedgerState{store.Failed, store.Pending, store.Unresolved}) {
+			t.Error("the unresolved row not found")
+		}
+		save("a", "call", "p", store.Pending, 4)
+		if !has("a", "call", retry) || !has("a", "call", []store.LedgerState{store.Pending}) || has("a", "call", []store.LedgerState{store.Failed}) {
+			t.Error("the pending row not found in its state alone")
+		}
+	})
+}
+
 func TestInboxDeduplicatesDeliveries(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()

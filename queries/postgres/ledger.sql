@@ -29,6 +29,16 @@ WHERE l.tenant = $1 AND l.kind = $2 AND l.state = $3 AND l.attempts < $4
 ORDER BY l.item_time
 LIMIT sqlc.arg('limit')::bigint;
 
+-- name: CountLedgerInStates :one
+-- 1 when a tenant has a row of a kind in one of the states with fewer
+-- than the attempts given, else 0: a retry pass asks this before it reads
+-- the rows of each state (ListLedgerByState), which it usually has none of.
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM ledger
+    WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND attempts < sqlc.arg(attempts) AND state = ANY(sqlc.arg(states)::text[])
+    LIMIT 1
+) AS found;
+
 -- name: CountLedgerByState :many
 SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = $1 AND kind = $2 GROUP BY state ORDER BY state;
 

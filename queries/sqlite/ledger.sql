@@ -29,6 +29,18 @@ WHERE l.tenant = ? AND l.kind = ? AND l.state = ? AND l.attempts < ?
 ORDER BY l.item_time
 LIMIT ?;
 
+-- name: CountLedgerInStates :one
+-- 1 when a tenant has a row of a kind in one of the states with fewer
+-- than the attempts given, else 0: a retry pass asks this before it reads
+-- the rows of each state (ListLedgerByState), which it usually has none of.
+-- The slice is the last parameter: sqlc numbers the named ones (?3),
+-- which its expansion into several ? would shift.
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM ledger
+    WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND attempts < sqlc.arg(attempts) AND state IN (sqlc.slice(states))
+    LIMIT 1
+) AS found;
+
 -- name: CountLedgerByState :many
 SELECT state, COUNT(*) AS n FROM ledger WHERE tenant = ? AND kind = ? GROUP BY state ORDER BY state;
 

@@ -79,6 +79,36 @@ func (q *Queries) CountLedgerByState(ctx context.Context, arg CountLedgerByState
 	return items, nil
 }
 
+const countLedgerInStates = `-- name: CountLedgerInStates :one
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM ledger
+    WHERE tenant = $1 AND kind = $2 AND attempts < $3 AND state = ANY($4::text[])
+    LIMIT 1
+) AS found
+`
+
+type CountLedgerInStatesParams struct {
+	Tenant   string
+	Kind     string
+	Attempts int64
+	States   []string
+}
+
+// 1 when a tenant has a row of a kind in one of the states with fewer
+// than the attempts given, else 0: a retry pass asks this before it reads
+// the rows of each state (ListLedgerByState), which it usually has none of.
+func (q *Queries) CountLedgerInStates(ctx context.Context, arg CountLedgerInStatesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countLedgerInStates,
+		arg.Tenant,
+		arg.Kind,
+		arg.Attempts,
+		arg.States,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countUnmappedUsers = `-- name: CountUnmappedUsers :many
 SELECT unmapped_user, COUNT(*) AS n FROM ledger
 WHERE tenant = $1 AND kind = $2 AND unmapped_user != ''

@@ -86,6 +86,46 @@ func (q *Queries) CountLedgerByState(ctx context.Context, arg CountLedgerByState
 	return items, nil
 }
 
+const countLedgerInStates = `-- name: CountLedgerInStates :one
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM ledger
+    WHERE tenant = ?1 AND kind = ?2 AND attempts < ?3 AND state IN (/*SLICE:states*/?)
+    LIMIT 1
+) AS found
+`
+
+type CountLedgerInStatesParams struct {
+	Tenant   string
+	Kind     string
+	Attempts int64
+	States   []string
+}
+
+// 1 when a tenant has a row of a kind in one of the states with fewer
+// than the attempts given, else 0: a retry pass asks this before it reads
+// the rows of each state (ListLedgerByState), which it usually has none of.
+// The slice is the last parameter: sqlc numbers the named ones (?3),
+// which its expansion into several ? would shift.
+func (q *Queries) CountLedgerInStates(ctx context.Context, arg CountLedgerInStatesParams) (int64, error) {
+	query := countLedgerInStates
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Tenant)
+	queryParams = append(queryParams, arg.Kind)
+	queryParams = append(queryParams, arg.Attempts)
+	if len(arg.States) > 0 {
+		for _, v := range arg.States {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:states*/?", strings.Repeat(",?", len(arg.States))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:states*/?", "NULL", 1)
+	}
+	row := q.db.QueryRowContext(ctx, query, queryParams...)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countUnmappedUsers = `-- name: CountUnmappedUsers :many
 SELECT unmapped_user, COUNT(*) AS n FROM ledger
 WHERE tenant = ? AND kind = ? AND unmapped_user != ''

@@ -19,6 +19,12 @@ type Querier interface {
 	CountInbox(ctx context.Context, tenant string) ([]CountInboxRow, error)
 	CountLedgerByReason(ctx context.Context, arg CountLedgerByReasonParams) ([]CountLedgerByReasonRow, error)
 	CountLedgerByState(ctx context.Context, arg CountLedgerByStateParams) ([]CountLedgerByStateRow, error)
+	// 1 when a tenant has a row of a kind in one of the states with fewer
+	// than the attempts given, else 0: a retry pass asks this before it reads
+	// the rows of each state (ListLedgerByState), which it usually has none of.
+	// The slice is the last parameter: sqlc numbers the named ones (?3),
+	// which its expansion into several ? would shift.
+	CountLedgerInStates(ctx context.Context, arg CountLedgerInStatesParams) (int64, error)
 	CountQuarantine(ctx context.Context, tenant string) (int64, error)
 	// Calls per Enreach user that had no CRM user (default_crm_assignee stood in).
 	CountUnmappedUsers(ctx context.Context, arg CountUnmappedUsersParams) ([]CountUnmappedUsersRow, error)
