@@ -1,9 +1,11 @@
 package httpclient
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 )
 
 // Response body limits, by kind of answer. A body past its limit is an
@@ -48,6 +50,27 @@ func ReadBody(r io.Reader, limit int64, what string) ([]byte, error) {
 		return nil, &BodyTooLargeError{What: what, Limit: limit}
 	}
 	return b, nil
+}
+
+// ReadResponse is ReadBody for an HTTP response's body. When the response
+// says its length (ContentLength, within limit) the body is read into one
+// buffer of that size instead of one grown while reading, which copied a
+// 50 KB $batch answer through buffers of about twice its size in all.
+func ReadResponse(resp *http.Response, limit int64, what string) ([]byte, error) {
+	size := resp.ContentLength
+	if size < 0 || size > limit {
+		return ReadBody(resp.Body, limit, what)
+	}
+	// ReadFrom wants bytes.MinRead bytes free before each read, the one
+	// that meets EOF included.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
+		return nil, fmt.Errorf("%s: reading response body: %w", what, err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, &BodyTooLargeError{What: what, Limit: limit}
+	}
+	return buf.Bytes(), nil
 }
 
 // LimitBody wraps r for a streaming decoder: reads past limit bytes fail

@@ -302,9 +302,13 @@ func readResponse(br *bufio.Reader, h textproto.MIMEHeader) (opResponse, error) 
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: invalid status %d", resp.StatusCode)
 	}
 	// Inside an answer already read within its limit; capped all the same.
-	b, err := httpclient.ReadBody(resp.Body, httpclient.LimitRecords, "dynamics: batch response: embedded body")
-	if err != nil {
-		return opResponse{}, err
+	// A response without a body (http.NoBody: a 204, Content-Length 0,
+	// the answer to a create) reads as empty without a buffer.
+	var b []byte
+	if resp.Body != http.NoBody {
+		if b, err = httpclient.ReadResponse(resp, httpclient.LimitRecords, "dynamics: batch response: embedded body"); err != nil {
+			return opResponse{}, err
+		}
 	}
 	cid, _ := strconv.Atoi(strings.TrimSpace(h.Get("Content-ID")))
 	if cid == 0 {

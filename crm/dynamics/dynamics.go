@@ -295,7 +295,7 @@ func (c *Client) send(ctx context.Context, operation, method, rawURL string, hea
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := httpclient.ReadBody(resp.Body, c.maxBody, "dynamics: "+operation+" answer")
+	b, err := httpclient.ReadResponse(resp, c.maxBody, "dynamics: "+operation+" answer")
 	// URLs carry phone numbers: log the shape of the request only.
 	c.log.Debug("dynamics: request", "operation", operation, "method", method, "status", resp.StatusCode, "ops", ops)
 	if err != nil {

@@ -368,7 +368,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := httpclient.ReadBody(resp.Body, c.maxBody, "salesforce: "+method+" answer")
+	data, err := httpclient.ReadResponse(resp, c.maxBody, "salesforce: "+method+" answer")
 	if err != nil {
 		return err
 	}

@@ -413,7 +413,7 @@ func (c *Client) sendHeader(ctx context.Context, hc *retryablehttp.Client, metho
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := httpclient.ReadBody(resp.Body, c.maxBody, "zoho: "+method+" answer")
+	b, err := httpclient.ReadResponse(resp, c.maxBody, "zoho: "+method+" answer")
 	if err != nil {
 		return nil, err
 	}
