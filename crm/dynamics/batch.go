@@ -182,7 +182,7 @@ func (d *batchDecoder) readPart(p *multipart.Part) ([]opResponse, error) {
 		}
 		return readChangeset(bytes.NewReader(d.buf.Bytes()), params["boundary"], d.br)
 	}
-	r, err := readHTTP(p, p.Header, d.br)
+	r, err := readHTTP(p, p.Header.Get("Content-ID"), d.br)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func readChangeset(r io.Reader, boundary string, br *bufio.Reader) ([]opResponse
 		if err != nil {
 			return out, fmt.Errorf("changeset response: %w", err)
 		}
-		r, err := readHTTP(q, q.Header, br)
+		r, err := readHTTP(q, q.Header.Get("Content-ID"), br)
 		if err != nil {
 			return out, err
 		}
@@ -246,13 +246,23 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 			}
 			from = i + 1
 		}
-		d.rd.Reset(rest[:end])
-		d.br.Reset(&d.rd)
-		h, herr := textproto.NewReader(d.br).ReadMIMEHeader()
-		if herr != nil || h.Get("Content-Transfer-Encoding") != "" && !strings.EqualFold(h.Get("Content-Transfer-Encoding"), "binary") {
+		cte, cid, n, plain := partHeader(rest[:end])
+		if !plain {
+			d.rd.Reset(rest[:end])
+			d.br.Reset(&d.rd)
+			h, herr := textproto.NewReader(d.br).ReadMIMEHeader()
+			if herr != nil {
+				return nil, false, nil
+			}
+			cte, cid = h.Get("Content-Transfer-Encoding"), h.Get("Content-ID")
+		} else {
+			d.rd.Reset(rest[n:end])
+			d.br.Reset(&d.rd)
+		}
+		if cte != "" && !strings.EqualFold(cte, "binary") {
 			return nil, false, nil
 		}
-		r, err := readResponse(d.br, h)
+		r, err := readResponse(d.br, cid)
 		if err != nil {
 			return out, true, err
 		}
@@ -283,14 +293,68 @@ func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
 	return b[2:], true
 }
 
-func readHTTP(r io.Reader, h textproto.MIMEHeader, br *bufio.Reader) (opResponse, error) {
-	br.Reset(r)
-	return readResponse(br, h)
+// partHeader reads the header of a part in its plainest shape: lines
+// "Name: value" ended by CRLF, names of token characters (RFC 9110 §5.6.2),
+// values of printable ASCII and tabs, no continuation lines, then an empty
+// line. It returns the first Content-Transfer-Encoding and Content-ID
+// values (trimmed of spaces and tabs, names compared ignoring case) and the
+// length of the header with its empty line: what net/textproto's
+// ReadMIMEHeader and Get give for such a header, without its map. plain is
+// false for any other shape, which ReadMIMEHeader reads.
+func partHeader(b []byte) (cte, cid string, n int, plain bool) {
+	var haveCTE, haveCID bool
+	for {
+		end := bytes.Index(b[n:], []byte("\r\n"))
+		if end < 0 {
+			return "", "", 0, false
+		}
+		line := b[n : n+end]
+		n += end + 2
+		if len(line) == 0 {
+			return cte, cid, n, true
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return "", "", 0, false
+		}
+		name, value := line[:colon], line[colon+1:]
+		for _, c := range name {
+			if !tokenChar(c) {
+				return "", "", 0, false
+			}
+		}
+		for _, c := range value {
+			if c != '\t' && (c < 0x20 || c > 0x7e) {
+				return "", "", 0, false
+			}
+		}
+		switch {
+		case !haveCTE && strings.EqualFold(string(name), "Content-Transfer-Encoding"):
+			cte, haveCTE = string(bytes.Trim(value, " \t")), true
+		case !haveCID && strings.EqualFold(string(name), "Content-ID"):
+			cid, haveCID = string(bytes.Trim(value, " \t")), true
+		}
+	}
 }
 
-// readResponse reads the embedded HTTP response br holds; h is its part's
-// header.
-func readResponse(br *bufio.Reader, h textproto.MIMEHeader) (opResponse, error) {
+// tokenChar reports whether c may appear in a header field name: a tchar of
+// RFC 9110 §5.6.2.
+func tokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func readHTTP(r io.Reader, cid string, br *bufio.Reader) (opResponse, error) {
+	br.Reset(r)
+	return readResponse(br, cid)
+}
+
+// readResponse reads the embedded HTTP response br holds; partCID is its
+// part's Content-ID header.
+func readResponse(br *bufio.Reader, partCID string) (opResponse, error) {
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return opResponse{}, fmt.Errorf("batch response: embedded HTTP response: %w", err)
@@ -310,7 +374,7 @@ func readResponse(br *bufio.Reader, h textproto.MIMEHeader) (opResponse, error) 
 			return opResponse{}, err
 		}
 	}
-	cid, _ := strconv.Atoi(strings.TrimSpace(h.Get("Content-ID")))
+	cid, _ := strconv.Atoi(strings.TrimSpace(partCID))
 	if cid == 0 {
 		cid, _ = strconv.Atoi(strings.TrimSpace(resp.Header.Get("Content-ID")))
 	}

@@ -30,6 +30,12 @@ func TestChangesetFastPathMatchesMultipart(t *testing.T) {
 		{"junk after a delimiter", strings.Replace(ok, "--"+cs+"\r\nContent-Type", "--"+cs+" junk\r\nContent-Type", 2), false},
 		{"junk after the close delimiter", strings.Replace(ok, cs+"--\r\n", cs+"--junk\r\n", 1), false},
 		{"only a close delimiter", "--" + cs + "--\r\n", false},
+		{"header names in other case, values padded", strings.ReplaceAll(strings.ReplaceAll(ok, "Content-ID: ", "content-id: \t "), "binary\r\n", "BINARY \r\n"), true},
+		{"Content-ID given twice", strings.ReplaceAll(ok, "Content-ID: ", "Content-ID: 9\r\nContent-ID: "), true},
+		{"continued header line", strings.ReplaceAll(ok, "Content-ID: ", "X-Note: a\r\n b\r\nContent-ID: "), true},
+		{"header value not ASCII", strings.ReplaceAll(ok, "Content-ID: ", "X-Note: \u00e4\r\nContent-ID: "), true},
+		{"header name not a token", strings.ReplaceAll(ok, "Content-ID: ", "X Note: a\r\nContent-ID: "), true},
+		{"header line without a colon", strings.ReplaceAll(ok, "Content-ID: ", "X-Note\r\nContent-ID: "), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := &batchDecoder{br: bufio.NewReader(nil)}
@@ -59,6 +65,7 @@ func FuzzChangeset(f *testing.F) {
 	f.Add([]byte(strings.ReplaceAll(changesetOf(cs, 2), "\r\n", "\n")))
 	f.Add([]byte(changesetOf(cs, 1) + "--" + cs + "--\r\n"))
 	f.Add([]byte(strings.Replace(changesetOf(cs, 2), "--\r\n", "-- \r\n", 1)))
+	f.Add([]byte(strings.ReplaceAll(changesetOf(cs, 2), "Content-ID: ", "content-id:\t\r\nContent-ID: 7 \r\nX-Note: a\r\n b\r\nContent-Id: ")))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d := &batchDecoder{br: bufio.NewReader(nil)}
 		got, fast, gerr := d.changeset(body, cs)
