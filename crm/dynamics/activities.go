@@ -27,7 +27,7 @@ func (c *Client) WriteActivities(ctx context.Context, acts []crm.Activity) ([]cr
 		sets    [][]op
 		setItem []int // changeset -> activity index
 	)
-	w := writeOpts{queueParty: !c.queuePartyOff.Load()}
+	w := writeOpts{queueParty: !c.queuePartyOff.Load(), body: new(jsonw.Object)}
 	w.auditColumn, w.auditMax = c.auditColumn(ctx, acts)
 	for i, a := range acts {
 		id := ActivityID(a.Key)
@@ -84,6 +84,10 @@ type writeOpts struct {
 	// auditColumn receives Activity.Audit, cut at auditMax characters.
 	auditColumn string
 	auditMax    int
+	// body, when set, is the object phoneCallBody builds each body in,
+	// its memory kept from one activity to the next (Append copies the
+	// body out): a write's bodies are built one after the other.
+	body *jsonw.Object
 }
 
 // queuePartyFallback handles an org that refuses a queue as the "to" party
@@ -246,7 +250,11 @@ func phoneCallBody(id string, a crm.Activity, w writeOpts) ([]byte, error) {
 	}
 	// The entity as json.Marshal writes a map of these members (keys in
 	// sorted order), appended without reflection.
-	var b jsonw.Object
+	b := w.body
+	if b == nil {
+		b = new(jsonw.Object)
+	}
+	b.Reset()
 	b.Grow(16, 512+len(a.Subject)+len(a.Number)+len(desc)+len(a.Audit))
 	b.String("activityid", id)
 	b.String("subject", truncate(a.Subject, maxSubjectLen))

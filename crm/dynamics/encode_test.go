@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // encodeActivities are activities covering phoneCallBody's branches:
@@ -95,12 +96,20 @@ func TestPhoneCallBodyAsMap(t *testing.T) {
 	}
 	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("t/call/1")).String()
 	n := 0
+	// One object for every body built with writeOpts.body, as a write
+	// builds its activities' bodies one after the other.
+	var shared jsonw.Object
 	for i, a := range encodeActivities() {
 		for j, w := range opts {
 			want, werr := refPhoneCallBody(id, a, w)
 			got, err := phoneCallBody(id, a, w)
 			if (err != nil) != (werr != nil) || !bytes.Equal(got, want) {
 				t.Errorf("activity %d, opts %d: got %s, %v\nwant %s, %v", i, j, got, err, want, werr)
+			}
+			w.body = &shared
+			got, err = phoneCallBody(id, a, w)
+			if (err != nil) != (werr != nil) || !bytes.Equal(got, want) {
+				t.Errorf("activity %d, opts %d, shared object: got %s, %v\nwant %s, %v", i, j, got, err, want, werr)
 			}
 			n++
 		}
