@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/enreach/enreachtest"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/store"
 )
 
 // rowsSaved closes saved once a ledger row of a call starting at or after
-// after has been saved (a later window decided).
+// after has been saved. A window's decisions other than its writes are
+// saved when it is decided (a write's row only with its result), so the
+// tests give the later window a call that is skipped: its row saved means
+// the window was decided.
 type rowsSaved struct {
 	jobs.Store
 	after time.Time
@@ -89,11 +93,19 @@ func (h *heldAnswers) WriteActivities(ctx context.Context, acts []crm.Activity) 
 	return res, err
 }
 
+// privateCall is a call of w's alice at at that the rules skip (not_work):
+// its ledger row is saved when its window is decided.
+func privateCall(w *world, at time.Time) enreach.Call {
+	c := enreachtest.DirectCall(w.alice, "+358402222222", false, at, 5*time.Second, time.Minute)
+	c.Privacy = enreach.PrivacyPrivate
+	return c
+}
+
 // A backfill decides the next window, and saves its ledger rows, while the
 // last window's writes are in flight: the answer to the first window's
-// write waits for the second window's ledger row. Every call is written
-// once, and a window's writes start only after the last window's results
-// are recorded.
+// write waits for the row of the second window's skipped call. Every call
+// is written once, and a window's writes start only after the last
+// window's results are recorded.
 func TestBackfillDecidesTheNextWindowWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
@@ -101,7 +113,7 @@ func TestBackfillDecidesTheNextWindowWhileWriting(t *testing.T) {
 	customer := "+358401111111"
 	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)
 	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(90*time.Minute), 5*time.Second, time.Minute)
-	w.en.AddCalls(a, b)
+	w.en.AddCalls(a, b, privateCall(w, day.Add(100*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour)) // the first window is an hour
 	w.syncer.Store = saved
 	held := &heldAnswers{Client: w.tenant.CRM, t: t, release: saved.saved}
@@ -160,6 +172,7 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 		w.en.AddCalls(c)
 		starts = append(starts, c.StartTime)
 	}
+	w.en.AddCalls(privateCall(w, day.Add(100*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour))
 	w.syncer.Store = saved
 	stop := make(chan struct{})
@@ -203,8 +216,8 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts[store.Written] != len(starts) || len(counts) != 1 {
-		t.Fatalf("ledger %v, want %d written", counts, len(starts))
+	if counts[store.Written] != len(starts) || counts[store.Skipped] != 1 || len(counts) != 2 {
+		t.Fatalf("ledger %v, want %d written and the private call skipped", counts, len(starts))
 	}
 }
 
@@ -253,7 +266,7 @@ func TestBackfillMarginKnowsWritesInFlight(t *testing.T) {
 	customer := "+358401111111"
 	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(time.Hour-5*time.Second), 5*time.Second, time.Minute)
 	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(time.Hour+5*time.Second), 5*time.Second, time.Minute)
-	w.en.AddCalls(a, b)
+	w.en.AddCalls(a, b, privateCall(w, day.Add(time.Hour+30*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour))
 	w.syncer.Store = saved
 	wrote := make(chan struct{})

@@ -356,6 +356,11 @@ type pending struct {
 	// updates that activity with the link.
 	link bool
 	own  bool
+	// payload is the call's ledger payload (callPayload) while its write
+	// is on its way: its row is saved with the result, and keeps the
+	// payload only when a later run needs it (failed, written unlinked,
+	// not sent).
+	payload []byte
 }
 
 // newPending is call c (id: its id in lower case; prev: its ledger row) on
@@ -384,10 +389,9 @@ func (s *Syncer) processCalls(ctx context.Context, t *Tenant, calls []Call, o Sy
 	return sum, err
 }
 
-// decided are the calls of a pass whose ledger rows are saved (pending with
-// their payloads) and whose CRM writes are still to be sent: the new
-// activities (write) and the activities written unlinked to be linked
-// (links).
+// decided are the calls of a pass whose CRM writes are still to be sent:
+// the new activities (write), whose ledger rows are saved with their
+// results, and the activities written unlinked to be linked (links).
 type decided struct {
 	write, links []*pending
 }
@@ -402,9 +406,10 @@ func (s *Syncer) sendCalls(ctx context.Context, t *Tenant, d decided, o SyncOpti
 	return err
 }
 
-// decideCalls decides the calls of a pass and saves their ledger rows (in
-// a dry run only decides): every outcome but the writes' and links' is
-// known when it returns; those are sendCalls'. Its outcomes are reported
+// decideCalls decides the calls of a pass and saves their ledger rows but
+// the writes' (in a dry run only decides): every outcome but the writes'
+// and links' is known when it returns; those are sendCalls', which saves
+// the writes' rows with their results. Its outcomes are reported
 // (OnCall, the decision log's buffer, which the caller flushes) when it
 // returns, after the ledger rows were saved (or their save failed), so a
 // flush by the writes of an earlier pass, running meanwhile, never stores
@@ -443,8 +448,8 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	}
 
 	var ledger []store.LedgerEntry
-	skip := func(c Call, id string, attempts int, reason string) {
-		e := callRow(t.Name, id, "", c, c.CustomerNumber(), attempts)
+	skip := func(c Call, id string, prev store.LedgerEntry, reason string) {
+		e := callRow(t.Name, id, "", c, c.CustomerNumber(), prev)
 		e.State, e.Reason = store.Skipped, reason
 		ledger = append(ledger, e)
 		sum.Skipped[reason]++
@@ -473,11 +478,11 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 			continue
 		}
 		if reason := Filter(c, pc); reason != "" {
-			skip(c, id, p.Attempts, reason)
+			skip(c, id, p, reason)
 			continue
 		}
 		if reason := NotRecorded(c, cfg.CRM); reason != "" {
-			skip(c, id, p.Attempts, reason)
+			skip(c, id, p, reason)
 			continue
 		}
 		todo = append(todo, newPending(t.Name, c, id, p, false))
@@ -504,7 +509,7 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 				continue
 			}
 			if m.Reason != "" {
-				skip(p.call, p.id, p.prev.Attempts, m.Reason)
+				skip(p.call, p.id, p.prev, m.Reason)
 				continue
 			}
 			p.number, p.records, p.source = m.Number.E164(), m.Records, matchSource(m)
@@ -543,7 +548,7 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 
 	var write []*pending
 	for _, p := range todo {
-		entry := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev.Attempts)
+		entry := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev)
 		entry.State, entry.Reason, entry.UnmappedUser = p.dec.State, p.dec.Reason, p.dec.Unmapped
 		switch p.dec.State {
 		case store.Written: // found inside call_start_margin
@@ -567,10 +572,14 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 			sum.Unresolved++
 			outs = append(outs, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		default:
-			entry.Payload = mustPayload(p.call)
-			ledger = append(ledger, entry)
-			// The records were needed for the payload and the audit text
-			// (Decide) only: a write in flight or held does not keep them.
+			// A write's row is saved once, with its result (writeBatch),
+			// or pending if it is not sent (holdWrites). The payload is
+			// kept for the rows that need it: the records were needed for
+			// it and the audit text (Decide) only, so a write in flight
+			// or held does not keep them.
+			if !o.DryRun {
+				p.payload = mustPayload(p.call)
+			}
 			p.call.Raw = nil
 			write = append(write, p)
 		}
@@ -582,8 +591,13 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 		}
 		return sum, decided{}, nil
 	}
-	// The decision, and for writes the payload, is durable before the CRM
-	// is asked: a crash from here on is replayed from the ledger.
+	// The other decisions are durable before the writes are sent. A write
+	// needs no row before the CRM is asked: it carries the call's
+	// idempotency key, and a crash before its result is recorded leaves
+	// the call to be read and decided again (the calls job's watermark
+	// moves only past a window whose writes are all recorded, a backfill
+	// keeps no cursor), so the write is asked again with the same key and
+	// the CRM answers that it exists (or call_start_margin finds it).
 	if err := s.Store.SaveLedger(ctx, ledger); err != nil {
 		return sum, decided{}, err
 	}
@@ -591,13 +605,39 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 }
 
 // callRow is the ledger row of a call, keyed like its CRM write: id is the
-// call's id in lower case, key its idempotency key (made when empty).
-func callRow(tenant, id, key string, c Call, number string, attempts int) store.LedgerEntry {
+// call's id in lower case, key its idempotency key (made when empty); prev
+// is its row as read (attempts and first-seen time).
+func callRow(tenant, id, key string, c Call, number string, prev store.LedgerEntry) store.LedgerEntry {
 	if key == "" {
 		key = crm.Key(tenant, crm.KindCall, id)
 	}
 	return store.LedgerEntry{Tenant: tenant, Kind: KindCall, EnreachID: id, Key: key,
-		ItemTime: c.Start, Number: number, Attempts: attempts}
+		ItemTime: c.Start, Number: number, Attempts: prev.Attempts, FirstSeen: prev.FirstSeen}
+}
+
+// pendingRow is the ledger row of a write not sent (the pass stopped or
+// failed first): pending, with its payload, for the next run (Retry).
+func pendingRow(tenant string, p *pending) store.LedgerEntry {
+	e := callRow(tenant, p.id, p.ckey, p.call, p.number, p.prev)
+	e.State, e.Reason, e.UnmappedUser, e.Payload = store.Pending, p.dec.Reason, p.dec.Unmapped, p.payload
+	return e
+}
+
+// holdWrites saves the ledger rows of writes decided and not sent, pending
+// with their payloads (pendingRow), even when the context ended: the next
+// run retries them from the ledger.
+func (s *Syncer) holdWrites(ctx context.Context, t *Tenant, ps []*pending) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	rows := make([]store.LedgerEntry, len(ps))
+	for i, p := range ps {
+		rows[i] = pendingRow(t.Name, p)
+	}
+	if err := s.Store.SaveLedger(context.WithoutCancel(ctx), rows); err != nil {
+		return fmt.Errorf("keep %d writes not sent pending: %w", len(ps), err)
+	}
+	return nil
 }
 
 // marginQueries are the existing-activity queries of checkExisting for every
@@ -729,8 +769,8 @@ func (s *Syncer) checkExisting(ctx context.Context, t *Tenant, todo []*pending, 
 // earlierWrites are the writes of a backfill's earlier windows whose
 // results may not be recorded in the ledger yet: the window whose writes
 // are in flight while the next one is decided, and the writes held to fill
-// the next write batch (backfill). Their ledger rows are pending with their
-// payloads.
+// the next write batch (backfill). Their ledger rows are saved with their
+// results (or pending, if they are not sent).
 type earlierWrites struct {
 	ids      map[string]bool       // lower-cased call ids
 	byNumber map[string][]*pending // by E.164 number
@@ -808,9 +848,12 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 	// save records answered writes. Rows are grouped across batches: one
 	// transaction per LedgerFlushRows rows, not per batch, because SQLite's
 	// cost is per commit and per page a commit touches. Grouping is safe: a
-	// row not yet recorded is still pending with its payload in the ledger
-	// (saved before the CRM was asked), so a crash replays it with the same
-	// idempotency key and the CRM answers that it exists.
+	// call whose result is not recorded yet has no row for it (or its row
+	// from an earlier run), and the pass is not complete until it is, so a
+	// crash leaves it to be read, decided and written again with the same
+	// idempotency key, and the CRM answers that it exists. The writes not
+	// sent (the pass stopped or a batch failed) are saved pending with
+	// their payloads (holdWrites).
 	save := func(rows []store.LedgerEntry) {
 		if len(rows) == 0 {
 			return
@@ -833,6 +876,8 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		return firstErr != nil
 	}
 	var stopErr error
+	// sent: the writes handed to a batch; the rest are kept pending.
+	sent := 0
 	for i := 0; i < len(ps); i += size {
 		slots <- struct{}{}
 		if failed() {
@@ -844,6 +889,7 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 			stopErr = errStopped
 			break
 		}
+		sent = min(i+size, len(ps))
 		batch := ps[i:min(i+size, len(ps))]
 		wg.Add(1)
 		go func() {
@@ -865,6 +911,9 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 	}
 	wg.Wait()
 	save(results)
+	if err := s.holdWrites(ctx, t, ps[sent:]); err != nil {
+		fail(err)
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -882,14 +931,17 @@ func (s *Syncer) writeBatchSize() int {
 // DefaultWriteBatch is the default Syncer.WriteBatch.
 const DefaultWriteBatch = 200
 
-// flushCarry writes the writes a backfill held back (processCalls' carry)
-// and records their outcomes. None are written once the pass was told to
-// stop or its context ended: their ledger rows stay pending with their
-// payload, for the next run.
+// flushCarry writes the writes a backfill held back (its carry) and
+// records their outcomes. None are written once the pass was told to stop
+// or its context ended: their ledger rows are saved pending with their
+// payloads (holdWrites), for the next run.
 func (s *Syncer) flushCarry(ctx context.Context, t *Tenant, carry []*pending, o SyncOptions) (Summary, error) {
 	sum := Summary{Skipped: map[string]int{}}
-	if len(carry) == 0 || stopped(o.Stop) || ctx.Err() != nil {
+	if len(carry) == 0 {
 		return sum, nil
+	}
+	if stopped(o.Stop) || ctx.Err() != nil {
+		return sum, s.holdWrites(ctx, t, carry)
 	}
 	defer s.flushDecisions(ctx, t, true)
 	err := s.write(ctx, t, carry, o, &sum)
@@ -918,20 +970,29 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
 	for j, p := range batch {
-		e := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev.Attempts+1)
+		e := callRow(t.Name, p.id, p.ckey, p.call, p.number, p.prev)
+		e.Attempts++
 		det := p.detail(pickFirst)
-		det.Attempt = p.prev.Attempts + 1
+		det.Attempt = e.Attempts
 		e.Reason, e.UnmappedUser = p.dec.Reason, p.dec.Unmapped
 		r := resultAt(results, err, j)
 		o := applyWrite(&e, r, sum)
-		if o.State == store.Written {
+		switch o.State {
+		case store.Written:
 			if p.dec.Reason == "" && p.dec.Activity.Open {
 				e.Reason = "open"
 			}
+			if e.Reason == ReasonUnlinked {
+				e.Payload = p.payload // matched again (Retry), to link it
+			}
 			det.Answer = string(r.Status)
-		} else {
+		case store.Failed:
+			e.Payload = p.payload // retried from it (Retry)
+			det.Answer = errText(r.Err)
+		default:
 			det.Answer = errText(r.Err)
 		}
+		p.payload = nil
 		o.CallID, o.Number, o.Detail = p.call.ID, p.number, det
 		s.callOutcome(t, o)
 		ledger[j] = e

@@ -167,9 +167,10 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		// the end.
 		carry []*pending
 		// writing: the last window's writes, in flight while the next
-		// window is read, decided and saved (its ledger rows pending with
-		// their payloads). At most one window's writes are in flight, and
-		// a window's writes start only after the last one's are recorded.
+		// window is read, decided and its other ledger rows saved (a
+		// write's row is saved with its result). At most one window's
+		// writes are in flight, and a window's writes start only after the
+		// last one's are recorded.
 		writing *windowWrites
 		// earlier: the writes whose results may not be recorded yet (those
 		// in flight and the carry), which the next window's decisions must
@@ -267,7 +268,7 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 		if err := settle(); err != nil {
 			sum.Add(ws)
-			return sum, err
+			return sum, errors.Join(err, s.holdWrites(ctx, t, dec.write))
 		}
 		all := make([]*pending, 0, len(carry)+len(dec.write))
 		all = append(append(all, carry...), dec.write...)

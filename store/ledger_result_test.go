@@ -12,7 +12,7 @@ import (
 )
 
 // A write's result saved on its pending row (no payload, same number and
-// time) leaves the row as the upsert does: payload, key and first-seen time
+// time, the row read first) leaves the row as the upsert does: payload, key and first-seen time
 // kept, an empty CRM id keeps the stored one; a row with another number, or
 // no row at all, is upserted.
 func TestSaveLedgerResultInPlace(t *testing.T) {
@@ -35,6 +35,14 @@ func TestSaveLedgerResultInPlace(t *testing.T) {
 		res := []store.LedgerEntry{row("c1", "+358401"), row("c2", "+358402"), row("c3", "+358409"), row("c4", "+358404")}
 		for i := range res {
 			res[i].Payload, res[i].Attempts, res[i].UnmappedUser = nil, 1, ""
+		}
+		// c1-c3 as Ledger read them (first seen), c4 not found.
+		read, err := s.Ledger(ctx, "a", "call", []string{"c1", "c2", "c3", "c4"})
+		if err != nil || len(read) != 3 || !read["c1"].FirstSeen.Equal(first.FirstSeen) {
+			t.Fatalf("ledger read %+v: %v, want c1-c3 with c1 first seen %v", read, err, first.FirstSeen)
+		}
+		for i := range res[:3] {
+			res[i].FirstSeen = read[res[i].EnreachID].FirstSeen
 		}
 		res[0].State, res[0].CRMID, res[0].Reason = store.Written, "crm-1", "open"
 		res[1].State, res[1].LastError = store.Failed, "boom"

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -18,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -445,6 +447,11 @@ type LedgerEntry struct {
 	// UnmappedUser is the Enreach user of a call that had no CRM user
 	// ("" when mapped); saved with every upsert of the row.
 	UnmappedUser string
+	// FirstSeen is when the row was first saved, as Ledger read it (its
+	// created_at, which no save changes); zero when the caller found no
+	// row, and SaveLedger then inserts it without first trying to update
+	// a stored row in place.
+	FirstSeen time.Time
 }
 
 // Ledger returns the rows for the given Enreach ids, keyed by id.
@@ -466,7 +473,7 @@ func (s *Store) Ledger(ctx context.Context, tenant, kind string, ids []string) (
 			out[r.EnreachID] = LedgerEntry{
 				Tenant: tenant, Kind: kind, EnreachID: r.EnreachID, Key: r.IdemKey, State: LedgerState(r.State),
 				Reason: r.Reason, CRMID: r.CrmID, Attempts: int(r.Attempts), LastError: r.LastError,
-				ItemTime: fromMS(r.ItemTime), Number: r.Number,
+				ItemTime: fromMS(r.ItemTime), Number: r.Number, FirstSeen: fromMS(r.CreatedAt),
 			}
 		}
 	}
@@ -494,18 +501,26 @@ func (s *Store) ClaimedActivities(ctx context.Context, tenant string, crmIDs []s
 // SaveLedger writes rows in one transaction. A row already written is never
 // changed (replays cannot downgrade it).
 //
-// A row without a payload whose stored row has the same number and item
-// time (a write's result recorded on its pending row) is updated in place
-// without setting those columns: the same row as the upsert leaves, but the
-// number index is not rewritten (one random index page per call less).
+// A row without a payload that the caller read (FirstSeen set) and whose
+// stored row has the same number and item time (a write's result recorded
+// on its pending row) is updated in place without setting those columns:
+// the same row as the upsert leaves. Any other row is upserted.
 func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	// In key order: the rows' keys are random (Enreach's call ids), and a
+	// transaction that changes more index pages than SQLite's page cache
+	// holds writes some out before it commits; in key order, a primary
+	// key page is done with once it is left.
+	entries = slices.Clone(entries)
+	slices.SortStableFunc(entries, func(a, b LedgerEntry) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Kind, b.Kind), strings.Compare(a.EnreachID, b.EnreachID))
+	})
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
 		for _, e := range entries {
-			if e.Payload == nil {
+			if e.Payload == nil && !e.FirstSeen.IsZero() {
 				n, err := q.UpdateLedgerResult(ctx, dbsqlc.UpdateLedgerResultParams{
 					State: string(e.State), Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts),
 					LastError: e.LastError, UpdatedAt: now, UnmappedUser: e.UnmappedUser,

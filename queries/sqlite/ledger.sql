@@ -1,5 +1,5 @@
 -- name: GetLedger :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at
 FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id IN (sqlc.slice(ids));
 

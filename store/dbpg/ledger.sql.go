@@ -157,7 +157,7 @@ func (q *Queries) DeleteLedgerPayload(ctx context.Context, id int64) error {
 }
 
 const getLedger = `-- name: GetLedger :many
-SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number
+SELECT enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at
 FROM ledger
 WHERE tenant = $1 AND kind = $2 AND enreach_id = ANY($3::text[])
 `
@@ -178,6 +178,7 @@ type GetLedgerRow struct {
 	LastError string
 	ItemTime  int64
 	Number    string
+	CreatedAt int64
 }
 
 func (q *Queries) GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedgerRow, error) {
@@ -199,6 +200,7 @@ func (q *Queries) GetLedger(ctx context.Context, arg GetLedgerParams) ([]GetLedg
 			&i.LastError,
 			&i.ItemTime,
 			&i.Number,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
