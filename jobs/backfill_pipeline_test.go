@@ -30,8 +30,8 @@ func newRowsSaved(st jobs.Store, after time.Time) *rowsSaved {
 	return &rowsSaved{Store: st, after: after, saved: make(chan struct{})}
 }
 
-func (r *rowsSaved) SaveLedger(ctx context.Context, entries []store.LedgerEntry) error {
-	err := r.Store.SaveLedger(ctx, entries)
+func (r *rowsSaved) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
+	err := r.Store.SaveLedger(ctx, entries, log...)
 	for _, e := range entries {
 		if err == nil && !e.ItemTime.Before(r.after) {
 			r.once.Do(func() { close(r.saved) })

@@ -23,7 +23,9 @@ type Store interface {
 	Watermark(ctx context.Context, tenant, stream string) (time.Time, bool, error)
 	SetWatermark(ctx context.Context, tenant, stream string, pos time.Time) error
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
-	SaveLedger(ctx context.Context, entries []store.LedgerEntry) error
+	// SaveLedger saves rows and the decision log entries of log in one
+	// transaction (store.Store.SaveLedger).
+	SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error
 	LedgerByState(ctx context.Context, tenant, kind string, state store.LedgerState, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	HasLedgerInStates(ctx context.Context, tenant, kind string, states []store.LedgerState, maxAttempts int) (bool, error)
 	ClaimedActivities(ctx context.Context, tenant string, crmIDs []string) (map[string]string, error)
@@ -409,11 +411,9 @@ func (s *Syncer) sendCalls(ctx context.Context, t *Tenant, d decided, o SyncOpti
 // decideCalls decides the calls of a pass and saves their ledger rows but
 // the writes' (in a dry run only decides): every outcome but the writes'
 // and links' is known when it returns; those are sendCalls', which saves
-// the writes' rows with their results. Its outcomes are reported
-// (OnCall, the decision log's buffer, which the caller flushes) when it
-// returns, after the ledger rows were saved (or their save failed), so a
-// flush by the writes of an earlier pass, running meanwhile, never stores
-// an entry before the row it is kept under (decisions.seen_at).
+// the writes' rows with their results. Its outcomes' decision log entries
+// are saved with their rows, and the outcomes reported (OnCall) when it
+// returns.
 //
 // earlier, when set (a backfill's pipeline), are the writes of earlier
 // passes not yet recorded in the ledger (earlierWrites): a call among them
@@ -428,7 +428,7 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	var outs []Outcome
 	defer func() {
 		for _, out := range outs {
-			s.callOutcome(t, out)
+			s.outcome(t, out)
 		}
 	}()
 	cfg := t.Config()
@@ -598,7 +598,13 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	// moves only past a window whose writes are all recorded, a backfill
 	// keeps no cursor), so the write is asked again with the same key and
 	// the CRM answers that it exists (or call_start_margin finds it).
-	if err := s.Store.SaveLedger(ctx, ledger); err != nil {
+	var log []store.Decision
+	for _, out := range outs {
+		if d, ok := s.decision(t, out); ok {
+			log = append(log, d)
+		}
+	}
+	if err := s.Store.SaveLedger(ctx, ledger, log...); err != nil {
 		return sum, decided{}, err
 	}
 	return sum, decided{write: write, links: links}, nil
@@ -837,6 +843,7 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		saveMu   sync.Mutex // one ledger transaction at a time
 		firstErr error
 		results  []store.LedgerEntry // answered, not yet in the ledger
+		log      []store.Decision    // their decision log entries
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -853,15 +860,16 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 	// crash leaves it to be read, decided and written again with the same
 	// idempotency key, and the CRM answers that it exists. The writes not
 	// sent (the pass stopped or a batch failed) are saved pending with
-	// their payloads (holdWrites).
-	save := func(rows []store.LedgerEntry) {
-		if len(rows) == 0 {
+	// their payloads (holdWrites). The rows' decision log entries are
+	// saved with them.
+	save := func(rows []store.LedgerEntry, log []store.Decision) {
+		if len(rows) == 0 && len(log) == 0 {
 			return
 		}
 		saveMu.Lock()
 		defer saveMu.Unlock()
 		// Record results even when the context ended: the writes happened.
-		if err := s.Store.SaveLedger(context.WithoutCancel(ctx), rows); err != nil {
+		if err := s.Store.SaveLedger(context.WithoutCancel(ctx), rows, log...); err != nil {
 			fail(err)
 		}
 	}
@@ -895,22 +903,23 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			rows, err := s.writeBatch(ctx, t, batch, sum, &mu)
+			rows, ds, err := s.writeBatch(ctx, t, batch, sum, &mu)
 			mu.Lock()
-			results = append(results, rows...)
+			results, log = append(results, rows...), append(log, ds...)
 			var full []store.LedgerEntry
+			var fullLog []store.Decision
 			if len(results) >= flushAt {
-				full, results = results, nil
+				full, fullLog, results, log = results, log, nil, nil
 			}
 			mu.Unlock()
-			save(full)
+			save(full, fullLog)
 			if err != nil {
 				fail(err)
 			}
 		}()
 	}
 	wg.Wait()
-	save(results)
+	save(results, log)
 	if err := s.holdWrites(ctx, t, ps[sent:]); err != nil {
 		fail(err)
 	}
@@ -955,9 +964,9 @@ const DefaultWriteConcurrency = 8
 // DefaultLedgerFlushRows is the default Syncer.LedgerFlushRows.
 const DefaultLedgerFlushRows = 2000
 
-// writeBatch writes one batch and returns its ledger rows with the results;
-// mu guards sum and the outcomes.
-func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu *sync.Mutex) ([]store.LedgerEntry, error) {
+// writeBatch writes one batch and returns its ledger rows with the results,
+// and their decision log entries; mu guards sum and the outcomes.
+func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu *sync.Mutex) ([]store.LedgerEntry, []store.Decision, error) {
 	acts := make([]crm.Activity, len(batch))
 	for j, p := range batch {
 		acts[j] = p.dec.Activity
@@ -967,6 +976,7 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	done()
 	err = batchResults(results, err, len(batch), "activities")
 	ledger := make([]store.LedgerEntry, len(batch))
+	var log []store.Decision
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
 	for j, p := range batch {
@@ -994,14 +1004,17 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 		}
 		p.payload = nil
 		o.CallID, o.Number, o.Detail = p.call.ID, p.number, det
-		s.callOutcome(t, o)
+		s.outcome(t, o)
+		if d, ok := s.decision(t, o); ok {
+			log = append(log, d)
+		}
 		ledger[j] = e
 	}
 	mu.Unlock()
 	if err != nil {
-		return ledger, fmt.Errorf("write %d activities: %w", len(batch), err)
+		return ledger, log, fmt.Errorf("write %d activities: %w", len(batch), err)
 	}
-	return ledger, nil
+	return ledger, log, nil
 }
 
 func errText(err error) string {

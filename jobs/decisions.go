@@ -11,7 +11,9 @@ import (
 )
 
 // DecisionLog keeps the run-time decision log that `callsync explain`
-// reads. *store.Store implements it.
+// reads. *store.Store implements it. With a decision log set, the entries
+// of outcomes recorded with a ledger row are saved with the row, in the
+// same transaction (Store.SaveLedger), the others (links) by AddDecisions.
 type DecisionLog interface {
 	AddDecisions(ctx context.Context, ds []store.Decision) error
 }
@@ -88,12 +90,28 @@ func whyChosen(n int, reason string, chosen *crm.Ref, pickFirst bool) string {
 }
 
 // decide records an outcome in the tenant's pending decision log entries;
-// flushDecisions stores them.
+// flushDecisions stores them. An outcome recorded with its ledger row is
+// saved with it instead (decision, Store.SaveLedger).
 func (s *Syncer) decide(t *Tenant, o Outcome) {
-	if s.Decisions == nil || o.State == OutcomeDryRun {
+	d, ok := s.decision(t, o)
+	if !ok {
 		return
 	}
-	d := store.Decision{Tenant: t.Name, Kind: KindCall, EnreachID: strings.ToLower(o.CallID), At: s.now(),
+	s.decMu.Lock()
+	if s.decBuf == nil {
+		s.decBuf = map[string][]store.Decision{}
+	}
+	s.decBuf[t.Name] = append(s.decBuf[t.Name], d)
+	s.decMu.Unlock()
+}
+
+// decision is the decision log entry of an outcome; ok is false when none
+// is kept (no decision log, a dry run).
+func (s *Syncer) decision(t *Tenant, o Outcome) (d store.Decision, ok bool) {
+	if s.Decisions == nil || o.State == OutcomeDryRun {
+		return d, false
+	}
+	d = store.Decision{Tenant: t.Name, Kind: KindCall, EnreachID: strings.ToLower(o.CallID), At: s.now(),
 		State: o.State, Reason: o.Reason, CRMID: o.CRMID}
 	if o.Err != nil {
 		d.Error = o.Err.Error()
@@ -106,12 +124,7 @@ func (s *Syncer) decide(t *Tenant, o Outcome) {
 		det.Number = o.Number
 	}
 	d.Detail = mustJSON(det)
-	s.decMu.Lock()
-	if s.decBuf == nil {
-		s.decBuf = map[string][]store.Decision{}
-	}
-	s.decBuf[t.Name] = append(s.decBuf[t.Name], d)
-	s.decMu.Unlock()
+	return d, true
 }
 
 // flushDecisions stores the tenant's pending entries (keep is false for a

@@ -18,11 +18,11 @@ type savesCounter struct {
 	saves []int // rows per SaveLedger
 }
 
-func (c *savesCounter) SaveLedger(ctx context.Context, entries []store.LedgerEntry) error {
+func (c *savesCounter) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
 	c.mu.Lock()
 	c.saves = append(c.saves, len(entries))
 	c.mu.Unlock()
-	return c.Store.SaveLedger(ctx, entries)
+	return c.Store.SaveLedger(ctx, entries, log...)
 }
 
 // Answered writes are recorded together across write batches: one ledger

@@ -17,13 +17,13 @@ type resultsLost struct {
 	jobs.Store
 }
 
-func (r resultsLost) SaveLedger(ctx context.Context, entries []store.LedgerEntry) error {
+func (r resultsLost) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
 	for _, e := range entries {
 		if e.State == store.Written {
 			return errors.New("killed before the result was recorded")
 		}
 	}
-	return r.Store.SaveLedger(ctx, entries)
+	return r.Store.SaveLedger(ctx, entries, log...)
 }
 
 // A write's row is saved only with its result. When the CRM wrote the

@@ -25,7 +25,8 @@ func benchUUID(r *rand.Rand) string {
 // read (none found: a new range), the decisions that write nothing saved
 // before the writes are sent (one call in ten unresolved, with its ~1.5 KB
 // payload), the nine writes' rows saved once with their results (written,
-// CRM id, no payload), and a decision log entry per call; random ids as
+// CRM id, no payload), each transaction with the decision log entries of
+// its rows (SaveLedger's log); random ids as
 // Enreach's, 7,000 customer numbers. The context can end, as the job's
 // does. Each op is one window, so -benchtime 100x is a 100,000-call
 // backfill (`go test -run '^$' -bench LedgerBackfill -benchtime 100x
@@ -37,7 +38,8 @@ func BenchmarkLedgerBackfill(b *testing.B) { benchLedgerBackfill(b, false) }
 // BenchmarkLedgerBackfillPendingFirst is BenchmarkLedgerBackfill as the
 // calls job asked it before a write's row was saved only with its result:
 // every write saved pending with its payload before the CRM is asked, then
-// its result saved on that row (UpdateLedgerResult).
+// its result saved on that row (UpdateLedgerResult), and the decision log
+// entries added in a transaction of their own (AddDecisions).
 func BenchmarkLedgerBackfillPendingFirst(b *testing.B) { benchLedgerBackfill(b, true) }
 
 func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
@@ -53,6 +55,7 @@ func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
 	for b.Loop() {
 		ids := make([]string, window)
 		var decided, written []store.LedgerEntry
+		var decidedLog, writtenLog []store.Decision
 		ds := make([]store.Decision, window)
 		for i := range ids {
 			id := benchUUID(r)
@@ -68,6 +71,7 @@ func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
 				e.State, e.Reason = store.Unresolved, "no_match"
 				d.State, d.Reason, d.CRMID = store.Unresolved, "no_match", ""
 				decided = append(decided, e)
+				decidedLog = append(decidedLog, d)
 			} else {
 				w := e
 				w.State, w.CRMID, w.Attempts, w.Payload = store.Written, d.CRMID, 1, nil
@@ -76,20 +80,26 @@ func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
 					w.FirstSeen = time.Now() // as the pending save left it
 				}
 				written = append(written, w)
+				writtenLog = append(writtenLog, d)
 			}
 			ds[i] = d
 		}
 		if _, err := s.Ledger(ctx, tenant, kind, ids); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.SaveLedger(ctx, decided); err != nil {
+		if pendingFirst {
+			decidedLog, writtenLog = nil, nil
+		}
+		if err := s.SaveLedger(ctx, decided, decidedLog...); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.SaveLedger(ctx, written); err != nil {
+		if err := s.SaveLedger(ctx, written, writtenLog...); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.AddDecisions(ctx, ds); err != nil {
-			b.Fatal(err)
+		if pendingFirst {
+			if err := s.AddDecisions(ctx, ds); err != nil {
+				b.Fatal(err)
+			}
 		}
 		n++
 	}

@@ -28,22 +28,38 @@ type Decision struct {
 // Entries are kept under the first-seen time of their item's ledger row
 // (decisions_by_item: new items' entries go to the end of the index, not
 // to random pages of it), so an entry added while its item had no ledger
-// row is not listed by Decisions.
+// row is not listed by Decisions. SaveLedger adds entries with the rows
+// they are kept under.
 func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
-		for _, d := range ds {
-			if err := q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
+		return addDecisions(ctx, q, ds, nil)
+	})
+}
+
+// addDecisions inserts entries: under the first-seen time seen gives for
+// their item, or else their item's ledger row's, looked up.
+func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map[itemKey]int64) error {
+	for _, d := range ds {
+		var err error
+		if at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]; ok {
+			err = q.InsertDecisionSeen(ctx, dbsqlc.InsertDecisionSeenParams{
+				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, SeenAt: at, At: ms(d.At), State: string(d.State),
+				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
+			})
+		} else {
+			err = q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
 				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
 				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
-			}); err != nil {
-				return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
-			}
+			})
 		}
-		return nil
-	})
+		if err != nil {
+			return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
+		}
+	}
+	return nil
 }
 
 // Decisions returns an item's decision log, oldest first.

@@ -54,6 +54,51 @@ func TestDecisionsListedByItem(t *testing.T) {
 	})
 }
 
+// Entries saved with their rows (SaveLedger's log) are listed with the
+// item's other entries: a new row's (kept under the transaction's time, the
+// row's first-seen time), a row read before (its FirstSeen), and an entry
+// whose row was saved earlier and is not among the rows (looked up). An
+// entry kept under another first-seen time than its row's is not listed,
+// so the test fails if the time given is not the row's.
+func TestDecisionsSavedWithTheirRows(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 6, 8, 0, 0, 0, time.UTC)
+		row := func(id string, st store.LedgerState) store.LedgerEntry {
+			return store.LedgerEntry{Tenant: "a", Kind: "call", EnreachID: id, Key: id, State: st, ItemTime: at, Number: "+358401"}
+		}
+		d := func(id, reason string) store.Decision {
+			return store.Decision{Tenant: "a", Kind: "call", EnreachID: id, At: at, State: store.Written, Reason: reason, Detail: []byte(`{}`)}
+		}
+		if err := s.SaveLedger(ctx, []store.LedgerEntry{row("old", store.Failed), row("other", store.Skipped)}, d("old", "1")); err != nil {
+			t.Fatal(err)
+		}
+		read, err := s.Ledger(ctx, "a", "call", []string{"old"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // a later transaction time than the rows'
+		again := row("old", store.Written)
+		again.CRMID, again.FirstSeen = "crm-1", read["old"].FirstSeen
+		if err := s.SaveLedger(ctx, []store.LedgerEntry{again, row("new", store.Written)}, d("new", "2"), d("old", "3"), d("other", "4")); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{"old": "1 3", "new": "2", "other": "4"} {
+			ds, err := s.Decisions(ctx, "a", "call", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, x := range ds {
+				got = append(got, x.Reason)
+			}
+			if strings.Join(got, " ") != want {
+				t.Errorf("%s: reasons %v, want %s", id, got, want)
+			}
+		}
+	})
+}
+
 // The decision log written before decisions were keyed by first-seen time
 // (migration 14) is still listed after it, on both engines.
 func TestDecisionsKeptByMigration(t *testing.T) {

@@ -498,15 +498,23 @@ func (s *Store) ClaimedActivities(ctx context.Context, tenant string, crmIDs []s
 	return out, nil
 }
 
-// SaveLedger writes rows in one transaction. A row already written is never
-// changed (replays cannot downgrade it).
+// SaveLedger writes rows, and the decision log entries of log, in one
+// transaction. A row already written is never changed (replays cannot
+// downgrade it).
 //
 // A row without a payload that the caller read (FirstSeen set) and whose
 // stored row has the same number and item time (a write's result recorded
 // on its pending row) is updated in place without setting those columns:
 // the same row as the upsert leaves. Any other row is upserted.
-func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
-	if len(entries) == 0 {
+//
+// An entry of log whose item is one of the rows is kept under that row's
+// first-seen time without looking the row up (decisions.seen_at): its
+// FirstSeen, or this transaction's time, which the row is created with
+// when the caller found none (a row another process created meanwhile
+// keeps its own time, and the entry is then not listed by Decisions). The
+// other entries are kept as AddDecisions keeps them.
+func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...Decision) error {
+	if len(entries) == 0 && len(log) == 0 {
 		return nil
 	}
 	// In key order: the rows' keys are random (Enreach's call ids), and a
@@ -537,9 +545,23 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry) error {
 				return err
 			}
 		}
-		return nil
+		if len(log) == 0 {
+			return nil
+		}
+		seen := make(map[itemKey]int64, len(entries))
+		for _, e := range entries {
+			at := now
+			if !e.FirstSeen.IsZero() {
+				at = ms(e.FirstSeen)
+			}
+			seen[itemKey{e.Tenant, e.Kind, e.EnreachID}] = at
+		}
+		return addDecisions(ctx, q, log, seen)
 	})
 }
+
+// itemKey names a ledger row.
+type itemKey struct{ tenant, kind, id string }
 
 // upsertLedger inserts or updates one ledger row (UpsertLedger: a written
 // row is left as it is). A payload is appended to ledger_payloads first and

@@ -6,6 +6,13 @@ VALUES (sqlc.arg(tenant), sqlc.arg(kind), sqlc.arg(enreach_id),
         WHERE l.tenant = sqlc.arg(tenant) AND l.kind = sqlc.arg(kind) AND l.enreach_id = sqlc.arg(enreach_id)), 0),
     sqlc.arg(at), sqlc.arg(state), sqlc.arg(reason), sqlc.arg(crm_id), sqlc.arg(error), sqlc.arg(detail));
 
+-- name: InsertDecisionSeen :exec
+-- InsertDecision with the item's first-seen time given (its ledger row saved
+-- in the same transaction): no lookup of the ledger row.
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+VALUES (sqlc.arg(tenant), sqlc.arg(kind), sqlc.arg(enreach_id), sqlc.arg(seen_at),
+    sqlc.arg(at), sqlc.arg(state), sqlc.arg(reason), sqlc.arg(crm_id), sqlc.arg(error), sqlc.arg(detail));
+
 -- name: ListDecisions :many
 SELECT d.at, d.state, d.reason, d.crm_id, d.error, d.detail FROM decisions d
 WHERE d.tenant = sqlc.arg(tenant) AND d.kind = sqlc.arg(kind) AND d.enreach_id = sqlc.arg(enreach_id)

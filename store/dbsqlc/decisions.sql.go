@@ -151,6 +151,43 @@ func (q *Queries) InsertDecision(ctx context.Context, arg InsertDecisionParams) 
 	return err
 }
 
+const insertDecisionSeen = `-- name: InsertDecisionSeen :exec
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+VALUES (?1, ?2, ?3, ?4,
+    ?5, ?6, ?7, ?8, ?9, ?10)
+`
+
+type InsertDecisionSeenParams struct {
+	Tenant    string
+	Kind      string
+	EnreachID string
+	SeenAt    int64
+	At        int64
+	State     string
+	Reason    string
+	CrmID     string
+	Error     string
+	Detail    []byte
+}
+
+// InsertDecision with the item's first-seen time given (its ledger row saved
+// in the same transaction): no lookup of the ledger row.
+func (q *Queries) InsertDecisionSeen(ctx context.Context, arg InsertDecisionSeenParams) error {
+	_, err := q.db.ExecContext(ctx, insertDecisionSeen,
+		arg.Tenant,
+		arg.Kind,
+		arg.EnreachID,
+		arg.SeenAt,
+		arg.At,
+		arg.State,
+		arg.Reason,
+		arg.CrmID,
+		arg.Error,
+		arg.Detail,
+	)
+	return err
+}
+
 const listDecisions = `-- name: ListDecisions :many
 SELECT d.at, d.state, d.reason, d.crm_id, d.error, d.detail FROM decisions d
 WHERE d.tenant = ?1 AND d.kind = ?2 AND d.enreach_id = ?3
