@@ -193,7 +193,15 @@ func subFS(dir string) (fs.FS, error) {
 type sqliteEngine struct{ db *sql.DB }
 
 func (e sqliteEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
-	tx, err := e.db.BeginTx(ctx, nil)
+	return sqliteTx(ctx, e.db, fn)
+}
+
+// sqliteTx runs fn's statements in a transaction begun on db (the pool,
+// or one connection of it) and commits it; an error from fn rolls it back.
+func sqliteTx(ctx context.Context, db interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(q dbsqlc.Querier) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -297,15 +305,7 @@ func (e sqliteEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) 
 			retErr = errors.Join(retErr, fmt.Errorf("store: synchronous = FULL again: %w", err))
 		}
 	}()
-	tx, err := c.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(dbsqlc.New(txStatements{tx})); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqliteTx(ctx, c, fn)
 }
 
 func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
