@@ -43,19 +43,14 @@ func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 // their item, or else their item's ledger row's, looked up.
 func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map[itemKey]int64) error {
 	for _, d := range ds {
-		var err error
-		if at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]; ok {
-			err = q.InsertDecisionSeen(ctx, dbsqlc.InsertDecisionSeenParams{
-				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, SeenAt: at, At: ms(d.At), State: string(d.State),
-				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
-			})
-		} else {
-			err = q.InsertDecision(ctx, dbsqlc.InsertDecisionParams{
-				Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
-				Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
-			})
+		p := dbsqlc.InsertDecisionParams{
+			Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
+			Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
 		}
-		if err != nil {
+		if at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]; ok {
+			p.SeenAt = sql.NullInt64{Int64: at, Valid: true}
+		}
+		if err := q.InsertDecision(ctx, p); err != nil {
 			return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
 		}
 	}

@@ -180,10 +180,6 @@ func (p pgQuerier) InsertDecision(ctx context.Context, arg dbsqlc.InsertDecision
 	return p.q.InsertDecision(ctx, dbpg.InsertDecisionParams(arg))
 }
 
-func (p pgQuerier) InsertDecisionSeen(ctx context.Context, arg dbsqlc.InsertDecisionSeenParams) error {
-	return p.q.InsertDecisionSeen(ctx, dbpg.InsertDecisionSeenParams(arg))
-}
-
 func (p pgQuerier) InsertDirectoryNumber(ctx context.Context, arg dbsqlc.InsertDirectoryNumberParams) error {
 	return p.q.InsertDirectoryNumber(ctx, dbpg.InsertDirectoryNumberParams(arg))
 }

@@ -1,16 +1,12 @@
 -- name: InsertDecision :exec
--- seen_at: the item's ledger row's first-seen time (decisions_by_item).
+-- seen_at: the item's ledger row's first-seen time (decisions_by_item),
+-- given when the caller knows it (the row saved in the same transaction),
+-- else looked up (COALESCE evaluates its arguments in order and stops at
+-- the first not null).
 INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
 VALUES (sqlc.arg(tenant), sqlc.arg(kind), sqlc.arg(enreach_id),
-    COALESCE((SELECT l.created_at FROM ledger l
+    COALESCE(sqlc.narg(seen_at)::bigint, (SELECT l.created_at FROM ledger l
         WHERE l.tenant = sqlc.arg(tenant) AND l.kind = sqlc.arg(kind) AND l.enreach_id = sqlc.arg(enreach_id)), 0),
-    sqlc.arg(at), sqlc.arg(state), sqlc.arg(reason), sqlc.arg(crm_id), sqlc.arg(error), sqlc.arg(detail));
-
--- name: InsertDecisionSeen :exec
--- InsertDecision with the item's first-seen time given (its ledger row saved
--- in the same transaction): no lookup of the ledger row.
-INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
-VALUES (sqlc.arg(tenant), sqlc.arg(kind), sqlc.arg(enreach_id), sqlc.arg(seen_at),
     sqlc.arg(at), sqlc.arg(state), sqlc.arg(reason), sqlc.arg(crm_id), sqlc.arg(error), sqlc.arg(detail));
 
 -- name: ListDecisions :many

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 )
 
@@ -118,15 +119,16 @@ func (q *Queries) GetLedgerRow(ctx context.Context, arg GetLedgerRowParams) (Get
 const insertDecision = `-- name: InsertDecision :exec
 INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
 VALUES (?1, ?2, ?3,
-    COALESCE((SELECT l.created_at FROM ledger l
+    COALESCE(CAST(?4 AS INTEGER), (SELECT l.created_at FROM ledger l
         WHERE l.tenant = ?1 AND l.kind = ?2 AND l.enreach_id = ?3), 0),
-    ?4, ?5, ?6, ?7, ?8, ?9)
+    ?5, ?6, ?7, ?8, ?9, ?10)
 `
 
 type InsertDecisionParams struct {
 	Tenant    string
 	Kind      string
 	EnreachID string
+	SeenAt    sql.NullInt64
 	At        int64
 	State     string
 	Reason    string
@@ -135,45 +137,12 @@ type InsertDecisionParams struct {
 	Detail    []byte
 }
 
-// seen_at: the item's ledger row's first-seen time (decisions_by_item).
+// seen_at: the item's ledger row's first-seen time (decisions_by_item),
+// given when the caller knows it (the row saved in the same transaction),
+// else looked up (COALESCE evaluates its arguments in order and stops at
+// the first not null).
 func (q *Queries) InsertDecision(ctx context.Context, arg InsertDecisionParams) error {
 	_, err := q.db.ExecContext(ctx, insertDecision,
-		arg.Tenant,
-		arg.Kind,
-		arg.EnreachID,
-		arg.At,
-		arg.State,
-		arg.Reason,
-		arg.CrmID,
-		arg.Error,
-		arg.Detail,
-	)
-	return err
-}
-
-const insertDecisionSeen = `-- name: InsertDecisionSeen :exec
-INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
-VALUES (?1, ?2, ?3, ?4,
-    ?5, ?6, ?7, ?8, ?9, ?10)
-`
-
-type InsertDecisionSeenParams struct {
-	Tenant    string
-	Kind      string
-	EnreachID string
-	SeenAt    int64
-	At        int64
-	State     string
-	Reason    string
-	CrmID     string
-	Error     string
-	Detail    []byte
-}
-
-// InsertDecision with the item's first-seen time given (its ledger row saved
-// in the same transaction): no lookup of the ledger row.
-func (q *Queries) InsertDecisionSeen(ctx context.Context, arg InsertDecisionSeenParams) error {
-	_, err := q.db.ExecContext(ctx, insertDecisionSeen,
 		arg.Tenant,
 		arg.Kind,
 		arg.EnreachID,

@@ -54,11 +54,11 @@ type Querier interface {
 	GetTenantCheck(ctx context.Context, tenant string) (TenantCheck, error)
 	GetWatermark(ctx context.Context, arg GetWatermarkParams) (int64, error)
 	Heartbeat(ctx context.Context, arg HeartbeatParams) error
-	// seen_at: the item's ledger row's first-seen time (decisions_by_item).
+	// seen_at: the item's ledger row's first-seen time (decisions_by_item),
+	// given when the caller knows it (the row saved in the same transaction),
+	// else looked up (COALESCE evaluates its arguments in order and stops at
+	// the first not null).
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
-	// InsertDecision with the item's first-seen time given (its ledger row saved
-	// in the same transaction): no lookup of the ledger row.
-	InsertDecisionSeen(ctx context.Context, arg InsertDecisionSeenParams) error
 	InsertDirectoryNumber(ctx context.Context, arg InsertDirectoryNumberParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
 	// A ledger row's payload, appended (ids in insertion order); the row points
