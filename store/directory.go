@@ -165,11 +165,8 @@ func (s *Store) DirectoryLookup(ctx context.Context, tenant string, numbers []st
 	const chunk = 500
 	for i := 0; i < len(numbers); i += chunk {
 		part := numbers[i:min(i+chunk, len(numbers))]
-		var rows []dbsqlc.DirectoryByNumbersRow
-		err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-			var err error
-			rows, err = q.DirectoryByNumbers(ctx, dbsqlc.DirectoryByNumbersParams{Tenant: tenant, Numbers: part})
-			return err
+		rows, err := onConnRead(ctx, s, func(q dbsqlc.Querier) ([]dbsqlc.DirectoryByNumbersRow, error) {
+			return q.DirectoryByNumbers(ctx, dbsqlc.DirectoryByNumbersParams{Tenant: tenant, Numbers: part})
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store: directory %s: lookup %d numbers: %w", tenant, len(part), err)
@@ -234,11 +231,8 @@ func (s *Store) DirectorySyncState(ctx context.Context, tenant, entity string) (
 
 // DirectorySyncStates returns every entity's sync state of a tenant.
 func (s *Store) DirectorySyncStates(ctx context.Context, tenant string) ([]DirectorySync, error) {
-	var rows []dbsqlc.ListDirectorySyncRow
-	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-		var err error
-		rows, err = q.ListDirectorySync(ctx, tenant)
-		return err
+	rows, err := onConnRead(ctx, s, func(q dbsqlc.Querier) ([]dbsqlc.ListDirectorySyncRow, error) {
+		return q.ListDirectorySync(ctx, tenant)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: directory %s: sync states: %w", tenant, err)

@@ -190,6 +190,19 @@ func subFS(dir string) (fs.FS, error) {
 	return sub, nil
 }
 
+// onConnRead runs one read of the store's querier through its engine's
+// onConn (on SQLite: without the context's cancellation once it has the
+// connection) and returns what the read returns.
+func onConnRead[T any](ctx context.Context, s *Store, read func(q dbsqlc.Querier) (T, error)) (T, error) {
+	var v T
+	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
+		var err error
+		v, err = read(q)
+		return err
+	})
+	return v, err
+}
+
 type sqliteEngine struct{ db *sql.DB }
 
 func (e sqliteEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
@@ -391,11 +404,8 @@ func fromMS(v int64) time.Time {
 // A run's first read: on SQLite it runs without its context's cancellation
 // once it has the connection (onConn).
 func (s *Store) Watermark(ctx context.Context, tenant, stream string) (time.Time, bool, error) {
-	var v int64
-	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-		var err error
-		v, err = q.GetWatermark(ctx, dbsqlc.GetWatermarkParams{Tenant: tenant, Stream: stream})
-		return err
+	v, err := onConnRead(ctx, s, func(q dbsqlc.Querier) (int64, error) {
+		return q.GetWatermark(ctx, dbsqlc.GetWatermarkParams{Tenant: tenant, Stream: stream})
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
@@ -460,11 +470,8 @@ func (s *Store) Ledger(ctx context.Context, tenant, kind string, ids []string) (
 	const chunk = 500
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
-		var rows []dbsqlc.GetLedgerRow
-		err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-			var err error
-			rows, err = q.GetLedger(ctx, dbsqlc.GetLedgerParams{Tenant: tenant, Kind: kind, Ids: part})
-			return err
+		rows, err := onConnRead(ctx, s, func(q dbsqlc.Querier) ([]dbsqlc.GetLedgerRow, error) {
+			return q.GetLedger(ctx, dbsqlc.GetLedgerParams{Tenant: tenant, Kind: kind, Ids: part})
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store: ledger %s/%s: %w", tenant, kind, err)
@@ -594,11 +601,8 @@ func upsertLedger(ctx context.Context, q dbsqlc.Querier, e LedgerEntry, now int6
 // LedgerByState lists rows in a state with fewer than maxAttempts attempts,
 // oldest first, payload included.
 func (s *Store) LedgerByState(ctx context.Context, tenant, kind string, state LedgerState, maxAttempts, limit int) ([]LedgerEntry, error) {
-	var rows []dbsqlc.ListLedgerByStateRow
-	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-		var err error
-		rows, err = q.ListLedgerByState(ctx, dbsqlc.ListLedgerByStateParams{Tenant: tenant, Kind: kind, State: string(state), Attempts: int64(maxAttempts), Limit: int64(limit)})
-		return err
+	rows, err := onConnRead(ctx, s, func(q dbsqlc.Querier) ([]dbsqlc.ListLedgerByStateRow, error) {
+		return q.ListLedgerByState(ctx, dbsqlc.ListLedgerByStateParams{Tenant: tenant, Kind: kind, State: string(state), Attempts: int64(maxAttempts), Limit: int64(limit)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger %s/%s state %s: %w", tenant, kind, state, err)
@@ -623,11 +627,8 @@ func (s *Store) HasLedgerInStates(ctx context.Context, tenant, kind string, stat
 	for i, st := range states {
 		names[i] = string(st)
 	}
-	var n int64
-	err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-		var err error
-		n, err = q.CountLedgerInStates(ctx, dbsqlc.CountLedgerInStatesParams{Tenant: tenant, Kind: kind, Attempts: int64(maxAttempts), States: names})
-		return err
+	n, err := onConnRead(ctx, s, func(q dbsqlc.Querier) (int64, error) {
+		return q.CountLedgerInStates(ctx, dbsqlc.CountLedgerInStatesParams{Tenant: tenant, Kind: kind, Attempts: int64(maxAttempts), States: names})
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: ledger %s/%s in states %v: %w", tenant, kind, names, err)
@@ -738,11 +739,8 @@ func (s *Store) UserMapFor(ctx context.Context, tenant string, ids []string) (ma
 	out := make(map[string]UserMapping, len(ids))
 	const chunk = 500
 	for i := 0; i < len(ids); i += chunk {
-		var rows []dbsqlc.ListUserMapForRow
-		err := s.eng.onConn(ctx, s.q, func(q dbsqlc.Querier) error {
-			var err error
-			rows, err = q.ListUserMapFor(ctx, dbsqlc.ListUserMapForParams{Tenant: tenant, Ids: ids[i:min(i+chunk, len(ids))]})
-			return err
+		rows, err := onConnRead(ctx, s, func(q dbsqlc.Querier) ([]dbsqlc.ListUserMapForRow, error) {
+			return q.ListUserMapFor(ctx, dbsqlc.ListUserMapForParams{Tenant: tenant, Ids: ids[i:min(i+chunk, len(ids))]})
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store: user map %s: %w", tenant, err)
@@ -817,20 +815,17 @@ func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) 
 // for that reason); a run whose end is lost stays "running", as a killed
 // run does.
 func (s *Store) FinishRun(ctx context.Context, r Run) error {
-	finish := func(q dbsqlc.Querier) error {
-		return q.FinishJobRun(ctx, dbsqlc.FinishJobRunParams{
-			FinishedAt: sql.NullInt64{Int64: ms(r.FinishedAt), Valid: true}, Status: r.Status,
-			Seen: int64(r.Seen), Written: int64(r.Written), Skipped: int64(r.Skipped),
-			Unresolved: int64(r.Unresolved), Failed: int64(r.Failed), Error: r.Error, ID: r.ID,
-		})
-	}
 	err := s.eng.unsyncedTx(ctx, func(q dbsqlc.Querier) error {
 		if r.Stream != "" {
 			if err := q.SetWatermark(ctx, dbsqlc.SetWatermarkParams{Tenant: r.Tenant, Stream: r.Stream, Position: ms(r.Position), UpdatedAt: ms(time.Now())}); err != nil {
 				return err
 			}
 		}
-		return finish(q)
+		return q.FinishJobRun(ctx, dbsqlc.FinishJobRunParams{
+			FinishedAt: sql.NullInt64{Int64: ms(r.FinishedAt), Valid: true}, Status: r.Status,
+			Seen: int64(r.Seen), Written: int64(r.Written), Skipped: int64(r.Skipped),
+			Unresolved: int64(r.Unresolved), Failed: int64(r.Failed), Error: r.Error, ID: r.ID,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", r.ID, err)
