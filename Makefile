@@ -16,12 +16,16 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DA
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/callsync ./cmd/callsync
 
-## test: vet and run every test (the README's test command)
+## test: vet and run every test (the README's test command): with the sandbox
+## tag, so the sandbox and its doubles are tested too, then the command
+## package as the production binary is built (without it).
 test: vet
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags sandbox ./...
+	$(GO) test -count=1 ./cmd/callsync
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags sandbox ./...
 
 ## fuzz: each fuzz target for FUZZTIME executions (default 20000x; CI: 50000x each). A crash is
 ## written to the package's testdata/fuzz/ and fails the run: commit it as a regression seed.
@@ -53,9 +57,12 @@ check-generated: generate
 	@git diff --exit-code -- store/dbsqlc store/dbpg store/pg_querier.go || { echo "store/dbsqlc, store/dbpg or store/pg_querier.go is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- store/dbsqlc store/dbpg)" || { echo "store/dbsqlc or store/dbpg has untracked generated files: run 'make generate' and commit"; git status --porcelain -- store/dbsqlc store/dbpg; exit 1; }
 
-## run: the sandbox — callsync against built-in Enreach and Dynamics doubles, no credentials
-run: build
-	./bin/callsync sandbox
+## run: the sandbox — callsync against built-in Enreach and Dynamics doubles, no credentials.
+## The doubles are test code: only a binary built with -tags sandbox has them (bin/callsync-sandbox);
+## `make build`'s bin/callsync, the production binary, does not.
+run:
+	$(GO) build -tags sandbox -ldflags "$(LDFLAGS)" -o bin/callsync-sandbox ./cmd/callsync
+	./bin/callsync-sandbox sandbox
 
 ## bench: the benchmark suite against the doubles (prints a table, writes bench/out/results.json and results.txt: commit them with the figures they back)
 bench:

@@ -38,8 +38,6 @@ type crmType struct {
 	// client (its connection settings are unchanged), with the reloaded
 	// tenant, so the client also sees the settings new gave it.
 	update func(c crm.Client, tc config.Tenant)
-	// sandbox starts the double `callsync sandbox --crm <type>` runs against.
-	sandbox func() sandboxCRM
 	// link is where a person opens a written activity in the CRM's UI.
 	link func(opts any, id string) string
 	// title is the CRM's name in messages, e.g. "Dynamics".
@@ -88,7 +86,6 @@ var crmTypes = map[string]crmType{
 				d.SetOrgNeeds(dynamicsNeeds(tc))
 			}
 		},
-		sandbox: newDynamicsSandbox,
 		// https://learn.microsoft.com/en-us/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url
 		link: func(o any, id string) string {
 			return trimURL(optionsAs[dynamics.Config](o).URL) + "/main.aspx?pagetype=entityrecord&etn=phonecall&id=" + id
@@ -110,7 +107,6 @@ var crmTypes = map[string]crmType{
 					Cases:         routing.UsesCases(tc.Routing.Rules),
 				}})
 		},
-		sandbox: newSalesforceSandbox,
 		// https://developer.salesforce.com/docs/platform/lwc/guide/reference-page-reference-type.html (standard__recordPage: /lightning/r/{object}/{id}/view)
 		link: func(o any, id string) string {
 			return trimURL(optionsAs[salesforce.Config](o).LoginURL) + "/lightning/r/Task/" + id + "/view"
@@ -131,7 +127,6 @@ var crmTypes = map[string]crmType{
 					RoutingFields: routing.Fields(tc.Routing.Rules),
 				}})
 		},
-		sandbox: newZohoSandbox,
 		// The CRM web UI lives at crm.<data centre domain>, e.g. crm.zoho.eu
 		// for accounts.zoho.eu.
 		link: func(o any, id string) string {

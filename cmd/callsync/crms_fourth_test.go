@@ -49,8 +49,7 @@ func pipedriveType() crmType {
 			}
 			return crmtest.NewMemory(), nil
 		},
-		sandbox: newZohoSandbox,
-		link:    func(o any, id string) string { return optionsAs[pipedriveConfig](o).Domain + "/activity/" + id },
+		link: func(o any, id string) string { return optionsAs[pipedriveConfig](o).Domain + "/activity/" + id },
 	}
 }
 

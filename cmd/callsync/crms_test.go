@@ -26,7 +26,7 @@ func TestCRMPackagesDoNotImportConfig(t *testing.T) {
 // crm.<type> block.
 func TestRegistryEntriesComplete(t *testing.T) {
 	for name, ct := range crmTypes {
-		if ct.title == "" || ct.options == nil || ct.validate == nil || ct.summary == nil || ct.new == nil || ct.sandbox == nil || ct.link == nil {
+		if ct.title == "" || ct.options == nil || ct.validate == nil || ct.summary == nil || ct.new == nil || ct.link == nil {
 			t.Errorf("crmTypes[%q] lacks a function: %+v", name, ct)
 			continue
 		}

@@ -113,3 +113,9 @@ func TestHelpAndUnknownCommand(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
+
+func callEndedAgo(d *doubles, ago time.Duration) enreach.Call {
+	c := enreachtest.DirectCall(d.agent, "+358401234567", false, time.Now().Add(-ago-time.Minute), time.Second, time.Minute)
+	c.Modified = time.Now().UTC().Add(-ago)
+	return c
+}

@@ -1,3 +1,5 @@
+//go:build sandbox
+
 package main
 
 import (
@@ -44,7 +46,7 @@ type sandboxCRM interface {
 func sandboxTypes() []string {
 	var out []string
 	for _, n := range crmTypeNames() {
-		if crmTypes[n].sandbox != nil {
+		if sandboxCRMs()[n] != nil {
 			out = append(out, n)
 		}
 	}
@@ -62,11 +64,10 @@ func (c *SandboxCommand) Run(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	ct, ok := crmTypes[*crmType]
-	if !ok || ct.sandbox == nil {
+	mk := sandboxCRMs()[*crmType]
+	if _, ok := crmTypes[*crmType]; !ok || mk == nil {
 		return fmt.Errorf("--crm %q: the sandbox has doubles for %s", *crmType, strings.Join(sandboxTypes(), ", "))
 	}
-	mk := ct.sandbox
 	storeDir := *dir
 	if storeDir == "" {
 		d, err := os.MkdirTemp("", "callsync-sandbox-")

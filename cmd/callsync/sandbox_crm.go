@@ -1,3 +1,5 @@
+//go:build sandbox
+
 package main
 
 import (
@@ -10,6 +12,16 @@ import (
 	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/crm/zoho/zohotest"
 )
+
+// sandboxCRMs returns, by crm.type, the function that starts the double
+// `callsync sandbox --crm <type>` runs against.
+func sandboxCRMs() map[string]func() sandboxCRM {
+	return map[string]func() sandboxCRM{
+		crmDynamics:   newDynamicsSandbox,
+		crmSalesforce: newSalesforceSandbox,
+		crmZoho:       newZohoSandbox,
+	}
+}
 
 type dynamicsSandbox struct{ s *dynamicstest.Server }
 

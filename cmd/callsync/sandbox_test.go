@@ -1,23 +1,23 @@
+//go:build sandbox
+
 package main
 
 import (
 	"context"
+	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/callsync/callsync/enreach"
+	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/crm"
 	"github.com/callsync/callsync/enreach/enreachtest"
+	"github.com/callsync/callsync/httpclient"
 	"github.com/callsync/callsync/jobs"
 	"github.com/callsync/callsync/store"
 )
-
-func callEndedAgo(d *doubles, ago time.Duration) enreach.Call {
-	c := enreachtest.DirectCall(d.agent, "+358401234567", false, time.Now().Add(-ago-time.Minute), time.Second, time.Minute)
-	c.Modified = time.Now().UTC().Add(-ago)
-	return c
-}
 
 func TestSandboxShowsCallsFlowing(t *testing.T) {
 	for _, crmType := range sandboxTypes() {
@@ -94,5 +94,47 @@ func TestSandboxPrintsAnOutcomeOnce(t *testing.T) {
 	p.print("t", jobs.Outcome{CallID: "c1", State: store.Written, CRMID: "x"})
 	if got := strings.Count(out.String(), "\n"); got != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", got, out.String())
+	}
+}
+
+// The sandbox's organisation is complete on every CRM double: every check
+// of doctor is ok.
+func TestDoctorOnEachSandboxCRMIsAllOK(t *testing.T) {
+	for _, crmType := range sandboxTypes() {
+		t.Run(crmType, func(t *testing.T) {
+			en := enreachtest.NewServer()
+			defer en.Close()
+			cd := sandboxCRMs()[crmType]()
+			defer cd.close()
+			org := newSandboxOrg(en, cd)
+			tc := config.DefaultTenant()
+			tc.Name, tc.DefaultRegion = "sandbox", "FI"
+			tc.Enreach.APIURL, tc.Enreach.User, tc.Enreach.SecretKey = en.URL, en.User, config.Secret(en.Secret)
+			tc.PhoneCalls.DefaultCRMAssignee = org.users[0].ID
+			cd.configure(&tc)
+			p := config.DefaultProfile()
+			p.Name, p.CallbackListID, p.Queue = "sales", org.list.ID, cd.addQueue("Sales callbacks")
+			tc.Callbacks.Profiles = []config.Profile{p}
+			r := checkTenant(context.Background(), filepath.Join(t.TempDir(), "callsync.db"), tc, newLogger(io.Discard, "text", "error"), httpclient.Options{})
+			var b strings.Builder
+			writeReport(&b, r)
+			if r.Status != crm.CheckOK {
+				t.Fatalf("the complete sandbox org is not all ok:\n%s", b.String())
+			}
+			for _, want := range []string{"enreach  callback_list sales", "config   default_crm_assignee"} {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("no %q line:\n%s", want, b.String())
+				}
+			}
+		})
+	}
+}
+
+// Every CRM type of the registry has a sandbox double.
+func TestEveryCRMTypeHasASandbox(t *testing.T) {
+	for _, name := range crmTypeNames() {
+		if sandboxCRMs()[name] == nil {
+			t.Errorf("crm.type %q has no sandbox double (sandboxCRMs)", name)
+		}
 	}
 }
