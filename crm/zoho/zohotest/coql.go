@@ -352,17 +352,34 @@ func (p *parser) parseTerm() (expr, *apiError) {
 	return c, nil
 }
 
-// handleCOQL serves POST /coql.
-func (s *Server) handleCOQL(body []byte, entry *Request) (int, any, int64, *apiError) {
+// coqlInput is a /coql request body, read and its query parsed
+// (readCOQL) before the handler runs.
+type coqlInput struct {
+	query string // select_query; "" when the body holds none
+	q     *query
+	err   *apiError // the query's syntax error
+}
+
+func readCOQL(body []byte) coqlInput {
 	var req struct {
 		SelectQuery string `json:"select_query"`
 	}
 	if json.Unmarshal(body, &req) != nil || strings.TrimSpace(req.SelectQuery) == "" {
+		return coqlInput{}
+	}
+	in := coqlInput{query: req.SelectQuery}
+	in.q, in.err = parseQuery(req.SelectQuery)
+	return in
+}
+
+// handleCOQL serves POST /coql.
+func (s *Server) handleCOQL(in coqlInput, entry *Request) (int, any, int64, *apiError) {
+	if in.query == "" {
 		return 0, nil, 1, &apiError{status: http.StatusBadRequest, code: "MANDATORY_NOT_FOUND", message: "required field not found",
 			details: map[string]any{"api_name": "select_query"}}
 	}
-	entry.COQL = req.SelectQuery
-	q, e := parseQuery(req.SelectQuery)
+	entry.COQL = in.query
+	q, e := in.q, in.err
 	if e != nil {
 		return 0, nil, 1, e
 	}

@@ -17,21 +17,33 @@ const (
 	writeUpsert
 )
 
+// writeInput is an insert, update or upsert request body, decoded
+// (readWrite) before the handler runs.
+type writeInput struct {
+	Data                 []map[string]json.RawMessage `json:"data"`
+	Trigger              []string                     `json:"trigger"`
+	DuplicateCheckFields []string                     `json:"duplicate_check_fields"`
+	err                  error
+}
+
+func readWrite(body []byte) writeInput {
+	var req writeInput
+	if err := json.Unmarshal(body, &req); err != nil {
+		return writeInput{err: err}
+	}
+	return req
+}
+
 // handleWrite serves POST /{module} (insert), PUT /{module} (update) and
 // POST /{module}/upsert: at most 100 records, per-record results in input
 // order; 201/200 when all succeed, 207 when some fail, 400 when all fail.
-func (s *Server) handleWrite(name string, body []byte, entry *Request, mode writeMode) (int, any, *apiError) {
+func (s *Server) handleWrite(name string, req writeInput, entry *Request, mode writeMode) (int, any, *apiError) {
 	m := s.modules[name]
 	if m == nil {
 		return 0, nil, &apiError{status: http.StatusBadRequest, code: "INVALID_MODULE",
 			message: "the module name given seems to be invalid", details: map[string]any{"resource_path_index": 0}}
 	}
-	var req struct {
-		Data                 []map[string]json.RawMessage `json:"data"`
-		Trigger              []string                     `json:"trigger"`
-		DuplicateCheckFields []string                     `json:"duplicate_check_fields"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := req.err; err != nil {
 		return 0, nil, &apiError{status: http.StatusBadRequest, code: "INVALID_DATA", message: "body",
 			details: map[string]any{"reason": err.Error()}}
 	}

@@ -305,15 +305,27 @@ func (e *apiError) body() map[string]any {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	// The body is decoded and the answer written outside the lock: only
+	// what reads or changes the org holds it, so requests in flight at once
+	// are not served one after the other, as they are not at Zoho.
+	in := readBody(r, body)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	entry := Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}}
 	if f, ok := s.faults.Take(r.Method, r.URL.Path); ok {
 		entry.Status = s.writeFault(w, f)
-	} else {
-		entry.Status = s.route(w, r, body, &entry)
+		s.rec.Record(entry)
+		s.mu.Unlock()
+		return
 	}
+	status, out := s.route(w, r, in, &entry)
+	entry.Status = status
 	s.rec.Record(entry)
+	s.mu.Unlock()
+	if out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, out)
 }
 
 // statusRecorder remembers the status for the request log.
@@ -327,17 +339,21 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// route answers one API request and returns the status written.
-func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entry *Request) int {
+// route answers one API request: it returns the status and the answer to
+// write (nil: no body), headers set. The answer holds no value the org
+// changes later, so it is written after the lock is let go.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, in input, entry *Request) (int, any) {
 	if e := s.authenticate(r); e != nil {
-		return s.fail(w, e)
+		return e.status, e.body()
 	}
 	if s.noSettingsScope && strings.HasPrefix(r.URL.Path, apiPrefix+"/settings/") {
-		return s.fail(w, &apiError{status: http.StatusUnauthorized, code: "OAUTH_SCOPE_MISMATCH", message: "Unauthorized"})
+		e := &apiError{status: http.StatusUnauthorized, code: "OAUTH_SCOPE_MISMATCH", message: "Unauthorized"}
+		return e.status, e.body()
 	}
 	path := strings.TrimPrefix(r.URL.Path, apiPrefix)
 	if path == r.URL.Path {
-		return s.fail(w, invalidURL())
+		e := invalidURL()
+		return e.status, e.body()
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	var (
@@ -348,7 +364,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entr
 	)
 	switch {
 	case len(parts) == 1 && parts[0] == "coql" && r.Method == http.MethodPost:
-		status, out, cost, e = s.handleCOQL(body, entry)
+		status, out, cost, e = s.handleCOQL(in.coql, entry)
 	case len(parts) == 2 && parts[0] == "settings" && parts[1] == "modules" && r.Method == http.MethodGet:
 		status, out, e = s.handleModules()
 	case len(parts) == 2 && parts[0] == "settings" && parts[1] == "fields" && r.Method == http.MethodGet:
@@ -360,24 +376,43 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, entr
 	case len(parts) == 2 && parts[1] == "deleted" && r.Method == http.MethodGet:
 		status, out, e = s.handleDeleted(parts[0], r.URL.Query(), r.Header.Get("If-Modified-Since"))
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		status, out, e = s.handleWrite(parts[0], body, entry, writeInsert)
+		status, out, e = s.handleWrite(parts[0], in.write, entry, writeInsert)
 	case len(parts) == 1 && r.Method == http.MethodPut:
-		status, out, e = s.handleWrite(parts[0], body, entry, writeUpdate)
+		status, out, e = s.handleWrite(parts[0], in.write, entry, writeUpdate)
 	case len(parts) == 2 && parts[1] == "upsert" && r.Method == http.MethodPost:
-		status, out, e = s.handleWrite(parts[0], body, entry, writeUpsert)
+		status, out, e = s.handleWrite(parts[0], in.write, entry, writeUpsert)
 	default:
 		e = invalidURL()
 	}
 	s.spend(w, cost)
 	if e != nil {
-		return s.fail(w, e)
+		return e.status, e.body()
 	}
 	if status == http.StatusNoContent {
-		w.WriteHeader(status)
-		return status
+		return status, nil
 	}
-	writeJSON(w, status, out)
-	return status
+	return status, out
+}
+
+// input is a request body as the handlers read it, decoded before the lock
+// is taken (readBody): a COQL query's or a write's, by method and path.
+type input struct {
+	coql  coqlInput
+	write writeInput
+}
+
+// readBody decodes body as the handler route picks for r reads it.
+func readBody(r *http.Request, body []byte) input {
+	var in input
+	path, api := strings.CutPrefix(r.URL.Path, apiPrefix)
+	switch {
+	case !api:
+	case r.Method == http.MethodPost && strings.Trim(path, "/") == "coql":
+		in.coql = readCOQL(body)
+	case r.Method == http.MethodPost || r.Method == http.MethodPut:
+		in.write = readWrite(body)
+	}
+	return in
 }
 
 func invalidURL() *apiError {
