@@ -118,17 +118,28 @@ func (m *module) timeIndex(field string) *timeIndex {
 	}
 	byTime := func(a, b timeEntry) int { return cmp.Compare(a.sec, b.sec) }
 	slices.SortStableFunc(add, byTime)
-	old := ix.entries
-	merged := make([]timeEntry, 0, len(old)+len(add))
-	for len(old) > 0 && len(add) > 0 {
-		if add[0].sec < old[0].sec {
-			merged, add = append(merged, add[0]), add[1:]
+	ix.entries = mergeTimes(ix.entries, add)
+	return ix
+}
+
+// mergeTimes merges add, sorted, into entries, sorted, in place: entries
+// grows by len(add) and only the entries after add's first second move,
+// from the back, so records added in time order cost no copy of the index.
+// An entry of add goes after the entries of its second already there.
+func mergeTimes(entries, add []timeEntry) []timeEntry {
+	i, j := len(entries)-1, len(add)-1
+	entries = append(entries, add...)
+	for k := len(entries) - 1; j >= 0 && i >= 0; k-- {
+		if entries[i].sec > add[j].sec {
+			entries[k] = entries[i]
+			i--
 		} else {
-			merged, old = append(merged, old[0]), old[1:]
+			entries[k] = add[j]
+			j--
 		}
 	}
-	ix.entries = append(append(merged, old...), add...)
-	return ix
+	copy(entries, add[:j+1]) // add's entries before every old one
+	return entries
 }
 
 // span returns the entries whose second lies in [lo, hi].

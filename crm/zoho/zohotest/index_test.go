@@ -167,3 +167,29 @@ func (s *Server) find(module, field, v string) string {
 	defer s.mu.Unlock()
 	return s.modules[module].find(field, v, "")
 }
+
+// mergeTimes merges as a stable sort of the old entries followed by the
+// added ones does.
+func TestMergeTimes(t *testing.T) {
+	secs := [][2][]int64{
+		{nil, nil}, {nil, {1, 2}}, {{1, 2}, nil}, {{1, 2}, {3, 4}}, {{3, 4}, {1, 2}},
+		{{1, 3, 5}, {2, 4, 6}}, {{1, 1, 2, 2}, {1, 2, 2, 3}}, {{5}, {1, 2, 3, 4, 5, 6}}, {{2, 4}, {1, 1, 5}},
+	}
+	for _, c := range secs {
+		var old, add []timeEntry
+		for i, s := range c[0] {
+			old = append(old, timeEntry{s, fmt.Sprint("old", i)})
+		}
+		for i, s := range c[1] {
+			add = append(add, timeEntry{s, fmt.Sprint("add", i)})
+		}
+		want := slices.Concat(old, add)
+		slices.SortStableFunc(want, func(a, b timeEntry) int { return int(a.sec - b.sec) })
+		for _, spare := range []int{0, len(add)} { // appended in place, or grown
+			got := mergeTimes(append(make([]timeEntry, 0, len(old)+spare), old...), add)
+			if !slices.Equal(got, want) {
+				t.Errorf("mergeTimes(%v, %v) = %v, want %v", old, add, got, want)
+			}
+		}
+	}
+}
