@@ -1,6 +1,7 @@
 package zohotest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FieldType is a Zoho field data type.
@@ -381,8 +383,8 @@ func (s *Server) coerce(i int, name string, f *Field, raw json.RawMessage) (any,
 		return nil, nil
 	}
 	str := func(max int) (string, *recErr) {
-		var v string
-		if json.Unmarshal(raw, &v) != nil {
+		v, ok := plainString(raw)
+		if !ok && json.Unmarshal(raw, &v) != nil {
 			return "", invalid(i, name, "invalid data", map[string]any{"expected_data_type": string(f.Type)})
 		}
 		if len([]rune(v)) > max {
@@ -452,8 +454,46 @@ func (s *Server) coerce(i int, name string, f *Field, raw json.RawMessage) (any,
 	return nil, invalid(i, name, "invalid data", nil)
 }
 
+// plainString returns the string a JSON string value without escapes
+// holds, as json.Unmarshal reads it: its bytes between the quotes, when
+// they are valid UTF-8 with no quote, backslash or control character
+// (RFC 8259 section 7). ok is false for any other value, which the caller
+// reads with json.Unmarshal.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
 // lookupID reads {"id": "..."} or a bare id string.
 func lookupID(raw json.RawMessage) string {
+	// The shape clients send, {"id":"<plain string>"}, read without the
+	// decoder.
+	if rest, ok := bytes.CutPrefix(raw, []byte(`{"id":`)); ok {
+		if v, ok := bytes.CutSuffix(rest, []byte("}")); ok {
+			if id, ok := plainString(v); ok {
+				return id
+			}
+		}
+	}
+	if id, ok := plainString(raw); ok {
+		return id
+	}
+	return decodeLookupID(raw)
+}
+
+// decodeLookupID is lookupID with the decoder for any shape.
+func decodeLookupID(raw json.RawMessage) string {
 	var obj struct {
 		ID json.RawMessage `json:"id"`
 	}
