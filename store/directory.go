@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/callsync/callsync/store/dbsqlc"
@@ -179,6 +182,14 @@ func (s *Store) DirectoryLookup(ctx context.Context, tenant string, numbers []st
 				Entity: r.Entity, RecordID: r.RecordID, Field: r.Field, E164: r.E164, Raw: r.Raw,
 				Country: r.Country, Region: r.Region, OwnerID: r.OwnerID, ParentID: r.ParentID,
 				Modified: fromMS(r.ModifiedAt), Synced: fromMS(r.SyncedAt),
+			})
+		}
+	}
+	// The statement does not order its rows (see DirectoryByNumbers).
+	for _, ns := range out {
+		if len(ns) > 1 {
+			slices.SortFunc(ns, func(a, b DirectoryNumber) int {
+				return cmp.Or(strings.Compare(a.Entity, b.Entity), strings.Compare(a.RecordID, b.RecordID), strings.Compare(a.Field, b.Field))
 			})
 		}
 	}

@@ -19,12 +19,17 @@ func TestDirectoryRowsAndSyncState(t *testing.T) {
 			}},
 			{ID: "c2", Numbers: []store.DirectoryNumber{{Field: "telephone1", E164: "+358401234567", Raw: "+358 40 123 4567", Country: "Suomi", Region: "FI", OwnerID: "u1", ParentID: "a1", Modified: at}}},
 		}
-		if err := s.ReplaceDirectoryRecords(ctx, "t", "contact", 1, recs, at); err != nil {
+		// Stored c2 first: a number's rows come back in record order
+		// whatever order the engine reads them in.
+		if err := s.ReplaceDirectoryRecords(ctx, "t", "contact", 1, []store.DirectoryRecord{recs[1], recs[0]}, at); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.DirectoryLookup(ctx, "t", []string{"+358401234567", "+358500000000"})
 		if err != nil || len(got["+358401234567"]) != 2 || len(got) != 1 {
 			t.Fatalf("lookup = %+v, %v", got, err)
+		}
+		if n := got["+358401234567"][0]; n.RecordID != "c1" || n.Field != "mobilephone" {
+			t.Fatalf("first row = %+v", n)
 		}
 		if n := got["+358401234567"][1]; n.RecordID != "c2" || n.Country != "Suomi" || n.OwnerID != "u1" || n.ParentID != "a1" || !n.Modified.Equal(at) {
 			t.Fatalf("row = %+v", n)

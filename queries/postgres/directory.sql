@@ -14,10 +14,10 @@ ON CONFLICT (tenant, entity, record_id, field) DO UPDATE SET
 DELETE FROM directory_numbers WHERE tenant = $1 AND entity = $2 AND gen <> $3;
 
 -- name: DirectoryByNumbers :many
+-- Unordered: Store.DirectoryLookup orders each number's rows (as on SQLite).
 SELECT entity, record_id, field, e164, raw, country, region, owner_id, parent_id, modified_at, synced_at
 FROM directory_numbers
-WHERE tenant = sqlc.arg(tenant) AND e164 = ANY(sqlc.arg(numbers)::text[])
-ORDER BY e164, entity, record_id, field;
+WHERE tenant = sqlc.arg(tenant) AND e164 = ANY(sqlc.arg(numbers)::text[]);
 
 -- name: DirectoryUnparseable :many
 SELECT entity, record_id, field, raw, country, region, reason, modified_at, synced_at

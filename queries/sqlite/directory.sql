@@ -14,10 +14,16 @@ ON CONFLICT (tenant, entity, record_id, field) DO UPDATE SET
 DELETE FROM directory_numbers WHERE tenant = ? AND entity = ? AND gen <> ?;
 
 -- name: DirectoryByNumbers :many
+-- Unordered: Store.DirectoryLookup orders each number's rows. With an
+-- ORDER BY, SQLite's planner read the bound tenant while it weighed the
+-- plans, and a statement whose plan may depend on a bound value is
+-- prepared again at its first step after its bindings change
+-- (https://www.sqlite.org/c3ref/prepare.html); go-sqlite3's statement
+-- cache clears a statement's bindings when it takes it back, so every
+-- lookup parsed and planned this statement again.
 SELECT entity, record_id, field, e164, raw, country, region, owner_id, parent_id, modified_at, synced_at
 FROM directory_numbers
-WHERE tenant = sqlc.arg(tenant) AND e164 IN (sqlc.slice(numbers))
-ORDER BY e164, entity, record_id, field;
+WHERE tenant = sqlc.arg(tenant) AND e164 IN (sqlc.slice(numbers));
 
 -- name: DirectoryUnparseable :many
 SELECT entity, record_id, field, raw, country, region, reason, modified_at, synced_at

@@ -29,7 +29,6 @@ const directoryByNumbers = `-- name: DirectoryByNumbers :many
 SELECT entity, record_id, field, e164, raw, country, region, owner_id, parent_id, modified_at, synced_at
 FROM directory_numbers
 WHERE tenant = $1 AND e164 = ANY($2::text[])
-ORDER BY e164, entity, record_id, field
 `
 
 type DirectoryByNumbersParams struct {
@@ -51,6 +50,7 @@ type DirectoryByNumbersRow struct {
 	SyncedAt   int64
 }
 
+// Unordered: Store.DirectoryLookup orders each number's rows (as on SQLite).
 func (q *Queries) DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error) {
 	rows, err := q.db.Query(ctx, directoryByNumbers, arg.Tenant, arg.Numbers)
 	if err != nil {

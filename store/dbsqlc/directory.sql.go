@@ -42,7 +42,6 @@ const directoryByNumbers = `-- name: DirectoryByNumbers :many
 SELECT entity, record_id, field, e164, raw, country, region, owner_id, parent_id, modified_at, synced_at
 FROM directory_numbers
 WHERE tenant = ?1 AND e164 IN (/*SLICE:numbers*/?)
-ORDER BY e164, entity, record_id, field
 `
 
 type DirectoryByNumbersParams struct {
@@ -64,6 +63,13 @@ type DirectoryByNumbersRow struct {
 	SyncedAt   int64
 }
 
+// Unordered: Store.DirectoryLookup orders each number's rows. With an
+// ORDER BY, SQLite's planner read the bound tenant while it weighed the
+// plans, and a statement whose plan may depend on a bound value is
+// prepared again at its first step after its bindings change
+// (https://www.sqlite.org/c3ref/prepare.html); go-sqlite3's statement
+// cache clears a statement's bindings when it takes it back, so every
+// lookup parsed and planned this statement again.
 func (q *Queries) DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error) {
 	query := directoryByNumbers
 	var queryParams []interface{}

@@ -33,6 +33,13 @@ type Querier interface {
 	DeleteLedgerPayload(ctx context.Context, id int64) error
 	DeleteQuarantine(ctx context.Context, arg DeleteQuarantineParams) (int64, error)
 	DeleteReplica(ctx context.Context, id string) error
+	// Unordered: Store.DirectoryLookup orders each number's rows. With an
+	// ORDER BY, SQLite's planner read the bound tenant while it weighed the
+	// plans, and a statement whose plan may depend on a bound value is
+	// prepared again at its first step after its bindings change
+	// (https://www.sqlite.org/c3ref/prepare.html); go-sqlite3's statement
+	// cache clears a statement's bindings when it takes it back, so every
+	// lookup parsed and planned this statement again.
 	DirectoryByNumbers(ctx context.Context, arg DirectoryByNumbersParams) ([]DirectoryByNumbersRow, error)
 	// Rows and records per entity from the primary key alone (a covering
 	// index: no table row is read), unparseable rows from the (tenant, e164)
