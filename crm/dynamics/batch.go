@@ -247,8 +247,10 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 			from = i + 1
 		}
 		cte, cid, n, plain := partHeader(rest[:end])
+		// Each embedded response is read with the CRLF before its part's
+		// delimiter (headerEnd).
 		if !plain {
-			d.rd.Reset(rest[:end])
+			d.rd.Reset(rest[:end+2])
 			d.br.Reset(&d.rd)
 			h, herr := textproto.NewReader(d.br).ReadMIMEHeader()
 			if herr != nil {
@@ -256,7 +258,7 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 			}
 			cte, cid = h.Get("Content-Transfer-Encoding"), h.Get("Content-ID")
 		} else {
-			d.rd.Reset(rest[n:end])
+			d.rd.Reset(rest[n : end+2])
 			d.br.Reset(&d.rd)
 		}
 		if cte != "" && !strings.EqualFold(cte, "binary") {
@@ -347,8 +349,19 @@ func tokenChar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
+// headerEnd is added after an embedded response: a response without a body
+// whose header is followed by one empty line instead of two before the next
+// delimiter (the CRLF before a delimiter belongs to it, RFC 2046 §5.1.1)
+// would otherwise end inside its header. Microsoft's $batch page shows that
+// shape in one of its example responses ("Reference URIs in request body",
+// https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api),
+// two empty lines in the others. After a complete header the CRLF is either
+// past the Content-Length, read by no one, or the end of a body read to its
+// end, whose trailing CRLFs are trimmed (readResponse).
+const headerEnd = "\r\n"
+
 func readHTTP(r io.Reader, cid string, br *bufio.Reader) (opResponse, error) {
-	br.Reset(r)
+	br.Reset(io.MultiReader(r, strings.NewReader(headerEnd)))
 	return readResponse(br, cid)
 }
 
