@@ -68,7 +68,7 @@ func BenchmarkWindowMerge(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := h.window(t0, t0.Add(10*time.Minute)); len(r.calls) != 1000 {
+		if r := h.window(t0, t0.Add(10*time.Minute), t0.Add(10*time.Minute+BackfillCallSpan)); len(r.calls) != 1000 {
 			b.Fatal(len(r.calls))
 		}
 	}

@@ -34,6 +34,9 @@ type Call struct {
 	Recordings  []string  `json:"recordings,omitempty"`
 	// Raw holds the Enreach records the call was merged from, for the audit text.
 	Raw []json.RawMessage `json:"raw,omitempty"`
+	// lastEnd is the latest end of the records the call was merged from
+	// (a transferred call's primary leg may end before its later legs).
+	lastEnd time.Time
 }
 
 // CustomerNumber is the other party: the caller of an inbound call, the
@@ -143,13 +146,23 @@ func mergeKeep(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first 
 				Raw: make([]json.RawMessage, 0, len(ls)),
 			}
 		}
+		if queue {
+			c.lastEnd = s.EndTime
+		}
 		for _, l := range ls {
 			c.Raw = append(c.Raw, l.Raw)
+			if l.EndTime.After(c.lastEnd) {
+				c.lastEnd = l.EndTime
+			}
 		}
 		c.Start, c.End = c.Start.UTC(), c.End.UTC()
 		if c.End.IsZero() && !c.Start.IsZero() {
 			c.End = c.Start.Add(time.Duration(c.Duration) * time.Second)
 		}
+		if c.End.After(c.lastEnd) {
+			c.lastEnd = c.End
+		}
+		c.lastEnd = c.lastEnd.UTC()
 		out = append(out, c)
 	}
 	slices.SortStableFunc(out, func(a, b Call) int { return a.Start.Compare(b.Start) })

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/callsync/callsync/config"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/enreach"
 	"github.com/callsync/callsync/store"
 )
@@ -31,12 +33,20 @@ const (
 	// BackfillFirstWindow is the first window of a backfill; the next ones
 	// are sized from the calls a window held (backfillNext).
 	BackfillFirstWindow = time.Hour
-	// BackfillCallSpan is how far apart the records of one call may start
-	// and still be read together by a backfill window: a queue call's
-	// service call and its agent's leg, a transferred call's legs. A window
-	// reads records this far before and after itself and processes the
-	// calls whose first record starts inside it.
+	// BackfillCallSpan is how far a backfill window reads records before
+	// and after itself (a queue call's service call and its agent's leg, a
+	// transferred call's legs); it processes the calls whose first record
+	// starts inside it. A call whose records go on further is read on (see
+	// BackfillLegGap).
 	BackfillCallSpan = 15 * time.Minute
+	// BackfillLegGap is how long after the latest end of a call's records
+	// its next record may start: a queue call's agent leg starts when the
+	// service call is answered, a transferred call's next leg when the one
+	// before it is handed over [assumed: the API documentation does not
+	// say; a minute covers the ringing of the next agent]. A backfill window
+	// reads on until it sees this far past the latest end of its calls'
+	// records.
+	BackfillLegGap = time.Minute
 	// DefaultBackfillWindowCalls is the default Syncer.BackfillWindowCalls.
 	DefaultBackfillWindowCalls = 2000
 )
@@ -122,7 +132,10 @@ func (s *Syncer) Backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 // is in the later window only); a window sees the records starting up to
 // BackfillCallSpan beyond both its edges, so a queue call whose agent leg
 // starts in the next window, or a transferred call, is decided once with
-// all its records. A window of one second is processed whatever it holds.
+// all its records; a call whose records start further on (a long queue
+// wait, a long call transferred) is read on to its end, and a later window
+// that sees only its later records does not decide them again
+// (spilledCalls). A window of one second is processed whatever it holds.
 //
 // Every record is read once: the listings are read in consecutive spans,
 // each from where the last one ended, and the records a later window still
@@ -160,8 +173,9 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		return rd
 	}
 	var (
-		held  heldRecords
-		ahead *read
+		held    heldRecords
+		spilled spilledCalls
+		ahead   *read
 		// carry: writes decided in a window and held back to fill the
 		// next one's write batches; written with the next window's, or at
 		// the end.
@@ -233,7 +247,8 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			held.add(rd.l, rd.to)
 		}
 		held.drop(start.Add(-BackfillCallSpan))
-		r := held.window(start, end)
+		reach := end.Add(BackfillCallSpan)
+		r := held.window(start, end, reach)
 		d := end.Sub(start)
 		busy := d // from the window's first call to its end
 		if len(r.calls) > 0 {
@@ -247,6 +262,35 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			size = next // taken again, shorter; nothing of it was processed
 			continue
 		}
+		// A call whose records go on past what the window sees (a long
+		// queue wait, a transferred call's later legs) is read on to its
+		// end: the window reads on until it sees BackfillLegGap past the
+		// latest end of its calls' records (at most BackfillChunk past the
+		// window, whatever a record's end says).
+		for {
+			need := lastEnd(r.calls).Add(BackfillLegGap)
+			if cap := end.Add(BackfillChunk); need.After(cap) {
+				need = cap
+			}
+			if !need.After(reach) {
+				break
+			}
+			if held.to.Before(need) {
+				rd := readAt(held.to, need)
+				<-rd.done
+				if rd.err != nil {
+					return sum, rd.err
+				}
+				held.add(rd.l, rd.to)
+			}
+			reach = need
+			r = held.window(start, end, reach)
+		}
+		// A call an earlier window decided, one of whose later records
+		// starts in this window after its first one was let go, is not
+		// this window's.
+		r.calls = spilled.without(r.calls, start)
+		spilled.add(r.calls, end)
 		last := !end.Before(to)
 		r.bad1, r.bad2 = held.bad1, held.bad2
 		held.bad1, held.bad2 = nil, nil
@@ -357,14 +401,61 @@ func (h *heldRecords) drop(at time.Time) {
 }
 
 // window is the window [start, end): the calls whose first record starts
-// in it, merged from the held records starting before end +
-// BackfillCallSpan (the held records start at or after start -
+// in it, merged from the held records starting before upTo (at least end +
+// BackfillCallSpan; the held records start at or after start -
 // BackfillCallSpan). Its malformed records are left to the caller.
-func (h *heldRecords) window(start, end time.Time) windowRead {
-	upTo := end.Add(BackfillCallSpan)
+func (h *heldRecords) window(start, end, upTo time.Time) windowRead {
 	calls := startingBefore(h.calls, upTo, func(c enreach.Call) time.Time { return c.StartTime })
 	scs := startingBefore(h.scs, upTo, func(c enreach.ServiceCall) time.Time { return c.StartTime })
 	return mergeKept(calls, scs, func(first time.Time) bool { return !first.Before(start) && first.Before(end) })
+}
+
+// lastEnd is the latest end of the records of calls (zero for none).
+func lastEnd(calls []Call) time.Time {
+	var t time.Time
+	for _, c := range calls {
+		if c.lastEnd.After(t) {
+			t = c.lastEnd
+		}
+	}
+	return t
+}
+
+// spilledCalls are the calls decided by a backfill window whose records
+// may start in a later window, by lower-cased id, with the latest end of
+// their records. Once a window has let go of such a call's first record,
+// its later records would read as a call of their own starting there.
+type spilledCalls map[string]time.Time
+
+// add remembers the calls of the window ending at end whose records end
+// at or after it.
+func (s *spilledCalls) add(calls []Call, end time.Time) {
+	for _, c := range calls {
+		if !c.lastEnd.Before(end) {
+			if *s == nil {
+				*s = spilledCalls{}
+			}
+			(*s)[strings.ToLower(c.ID)] = c.lastEnd
+		}
+	}
+}
+
+// without returns calls less those an earlier window decided, for the
+// window starting at start, and forgets the calls none of whose records
+// can start in it or later (BackfillLegGap).
+func (s spilledCalls) without(calls []Call, start time.Time) []Call {
+	if len(s) == 0 {
+		return calls
+	}
+	for id, last := range s {
+		if last.Add(BackfillLegGap).Before(start) {
+			delete(s, id)
+		}
+	}
+	return slices.DeleteFunc(calls, func(c Call) bool {
+		_, ok := s[strings.ToLower(c.ID)]
+		return ok
+	})
 }
 
 // keepStarting keeps the records that start in [from, to): a read's records
