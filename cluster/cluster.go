@@ -10,7 +10,12 @@
 //   - A job of a tenant runs only while this replica holds the tenant's
 //     lease with at least a sixth of the TTL left by its own clock (Lock refuses
 //     otherwise; gocron then skips the run). The local expiry counts from
-//     before the renewal was sent, so it ends before the row's.
+//     before the renewal was sent, so it ends before the row's. A job
+//     already running is stopped (its context ends, JobContext) as soon as
+//     that no longer holds: the lease found taken at a round, or renewals
+//     failing or late until less than a sixth of the TTL is left, which a
+//     timer notices without waiting for a round; so it has stopped before
+//     the lease expires in the store and another replica can take it.
 //   - A lease is renewed while a job of its tenant runs here, and released
 //     only when none runs; it is taken by another replica only once it has
 //     expired in the store (AcquireLease's condition), so two replicas never
@@ -89,8 +94,11 @@ type Coordinator struct {
 	excluded map[string]bool
 	held     map[string]time.Time // lease name -> local expiry
 	running  map[string]int       // lease name -> jobs running here
-	live     []string
-	started  time.Time
+	// runs end the jobs running here under a lease (JobContext) once it
+	// is no longer surely held.
+	runs    map[string]*leaseRun
+	live    []string
+	started time.Time
 
 	leaseDesc, liveDesc *prometheus.Desc
 }
@@ -109,7 +117,7 @@ func New(st Store, o Options) *Coordinator {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Coordinator{st: st, o: o, held: map[string]time.Time{}, excluded: map[string]bool{}, running: map[string]int{}, started: o.Now().UTC(),
+	return &Coordinator{st: st, o: o, held: map[string]time.Time{}, excluded: map[string]bool{}, running: map[string]int{}, runs: map[string]*leaseRun{}, started: o.Now().UTC(),
 		leaseDesc: prometheus.NewDesc("callsync_lease_held", "1 when this replica holds the lease of the tenant (or ~purge), 0 otherwise.", []string{"lease"}, nil),
 		liveDesc:  prometheus.NewDesc("callsync_replicas_live", "Replicas with a heartbeat within the lease TTL, as this replica last saw.", nil, nil),
 	}
@@ -183,6 +191,9 @@ func (c *Coordinator) Run(ctx context.Context) {
 // Tick is one round: heartbeat, the live replicas, then each lease taken,
 // renewed or released.
 func (c *Coordinator) Tick(ctx context.Context) error {
+	// Whatever the round's outcome, the jobs of the leases it did not keep
+	// (found taken, handed over, or not renewed in time) end now.
+	defer c.endRuns()
 	start := c.o.Now().UTC()
 	c.mu.Lock()
 	mineExcluded := c.excludedLocked()
@@ -408,6 +419,101 @@ func (c *Coordinator) Lock(_ context.Context, key string) (gocron.Lock, error) {
 	}), nil
 }
 
+// JobContext returns the context of a run of the gocron job key (named as
+// for Lock): ctx, also ended as soon as this replica can no longer be sure
+// it holds the job's lease, that is when a round finds it taken or hands
+// it over, or when less than a sixth of the TTL is left by its local
+// expiry (renewals failing or late: the database unreachable, a round
+// hanging). A timer ends it then even when no round runs, so the job is
+// stopped before the lease expires in the store and another replica can
+// take it. A job without a lease gets ctx alone. Call the returned
+// CancelFunc when the run is over.
+func (c *Coordinator) JobContext(ctx context.Context, key string) (context.Context, context.CancelFunc) {
+	jctx, cancel := context.WithCancelCause(ctx)
+	name := leaseOf(key)
+	if name == "" {
+		return jctx, func() { cancel(nil) }
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.holds(name) {
+		cancel(fmt.Errorf("cluster: %s: lease %s not held by %s", key, name, c.o.ID))
+		return jctx, func() {}
+	}
+	r, ok := c.runs[name]
+	if !ok {
+		r = &leaseRun{jobs: map[int]context.CancelCauseFunc{}}
+		// The timer's func takes c.mu, held here until r.timer is set.
+		r.timer = time.AfterFunc(c.sureForLocked(name), func() { c.watch(name, r) })
+		c.runs[name] = r
+	}
+	id := r.next
+	r.next++
+	r.jobs[id] = cancel
+	return jctx, func() {
+		c.mu.Lock()
+		delete(r.jobs, id)
+		if len(r.jobs) == 0 && c.runs[name] == r {
+			r.timer.Stop()
+			delete(c.runs, name)
+		}
+		c.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// leaseRun is the jobs running here under one lease (JobContext) and the
+// timer that ends them when the lease's local expiry comes within a sixth
+// of the TTL.
+type leaseRun struct {
+	jobs  map[int]context.CancelCauseFunc
+	next  int
+	timer *time.Timer
+}
+
+// sureForLocked is how long the lease is still surely held (holds) by its
+// local expiry as it is now.
+func (c *Coordinator) sureForLocked(name string) time.Duration {
+	return c.held[name].Add(-c.o.TTL / 6).Sub(c.o.Now())
+}
+
+// watch ends the jobs of a lease at its cut-off, unless the lease was
+// renewed meanwhile: then it waits for the new one.
+func (c *Coordinator) watch(name string, r *leaseRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs[name] != r {
+		return
+	}
+	if c.holds(name) {
+		r.timer.Reset(c.sureForLocked(name))
+		return
+	}
+	c.endRunLocked(name)
+}
+
+// endRuns ends the jobs of the leases no longer surely held.
+func (c *Coordinator) endRuns() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.runs {
+		if !c.holds(name) {
+			c.endRunLocked(name)
+		}
+	}
+}
+
+func (c *Coordinator) endRunLocked(name string) {
+	r := c.runs[name]
+	r.timer.Stop()
+	err := fmt.Errorf("cluster: lease %s no longer surely held by %s: its jobs stop here", name, c.o.ID)
+	for _, cancel := range r.jobs {
+		cancel(err)
+	}
+	delete(c.runs, name)
+	c.o.Log.Warn("lease lost while its jobs ran; they are stopped", "replica", c.o.ID, "lease", name, "jobs", len(r.jobs))
+}
+
 type unlock func()
 
 func (u unlock) Unlock(context.Context) error { u(); return nil }
@@ -422,6 +528,7 @@ func (c *Coordinator) Stop(ctx context.Context) {
 	}
 	c.held = map[string]time.Time{}
 	c.mu.Unlock()
+	c.endRuns()
 	for _, n := range names {
 		if err := c.st.ReleaseLease(ctx, n, c.o.ID); err != nil {
 			c.o.Log.Warn("releasing lease", "lease", n, "err", err)

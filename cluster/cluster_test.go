@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -461,6 +462,153 @@ func TestRoundDoesNotRenewALeaseTakenMeanwhile(t *testing.T) {
 			if want := map[bool]string{true: "b", false: "a"}[l.Name == "t01"]; l.Holder != want {
 				t.Errorf("lease %s held by %s, want %s", l.Name, l.Holder, want)
 			}
+		}
+	})
+}
+
+// failingStore fails every request once its flag is set, as a database
+// that became unreachable (or a round that hangs).
+type failingStore struct {
+	*store.Store
+	mu   sync.Mutex
+	down bool
+}
+
+func (s *failingStore) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
+
+func (s *failingStore) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errors.New("dial tcp: connection refused")
+	}
+	return nil
+}
+
+func (s *failingStore) Heartbeat(ctx context.Context, r store.Replica) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.Heartbeat(ctx, r)
+}
+
+func (s *failingStore) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	if err := s.err(); err != nil {
+		return false, err
+	}
+	return s.Store.AcquireLease(ctx, name, holder, now, ttl)
+}
+
+func (s *failingStore) RenewLeases(ctx context.Context, names []string, holder string, now time.Time, ttl time.Duration) ([]string, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.RenewLeases(ctx, names, holder, now, ttl)
+}
+
+// A job running on a replica that can no longer renew its tenant's lease
+// (the database unreachable; no round gets through, or none runs at all)
+// has its context ended once less than a sixth of the TTL is left by the
+// replica's clock, before the lease expires in the store, so it has stopped
+// before another replica can take the tenant. Real clock: the cut-off must
+// come from the coordinator itself, not from a round.
+func TestJobStopsBeforeItsLeaseCanBeTaken(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	fs := &failingStore{Store: st}
+	const ttl = 3 * time.Second
+	a := cluster.New(fs, cluster.Options{ID: "a", TTL: ttl})
+	a.SetTenants([]string{"t00"})
+	if err := a.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := a.Lock(ctx, "calls/t00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock(ctx)
+	jctx, done := a.JobContext(ctx, "calls/t00")
+	defer done()
+	leases, err := st.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expires time.Time
+	for _, l := range leases {
+		if l.Name == "t00" && l.Holder == "a" {
+			expires = l.ExpiresAt
+		}
+	}
+	if expires.IsZero() {
+		t.Fatalf("leases %+v: t00 not held by a", leases)
+	}
+	fs.setDown(true)
+	// A round that fails changes nothing by itself; the job goes on while
+	// the lease is surely held.
+	if err := a.Tick(ctx); err == nil {
+		t.Fatal("a round with the database down did not fail")
+	}
+	if err := jctx.Err(); err != nil {
+		t.Fatalf("job ended %s before its lease's expiry (%s) with the lease still held: %v", time.Until(expires), expires.Format("15:04:05.000"), err)
+	}
+	select {
+	case <-jctx.Done():
+	case <-time.After(2 * ttl):
+		t.Fatalf("job still running %s after its lease expired in the store", time.Since(expires))
+	}
+	stoppedAt := time.Now()
+	if !stoppedAt.Before(expires) {
+		t.Fatalf("job stopped at %s, after its lease expired in the store at %s", stoppedAt.Format("15:04:05.000"), expires.Format("15:04:05.000"))
+	}
+	// Another replica cannot take the lease yet: the job stopped first.
+	if ok, err := st.AcquireLease(ctx, "t00", "b", time.Now(), ttl); err != nil || ok {
+		t.Fatalf("b took t00 right after a's job stopped (%v, %v): it had not expired yet", ok, err)
+	}
+	if a.Holds("t00") {
+		t.Error("a still holds t00 after its job was stopped for it")
+	}
+	t.Logf("job stopped %s before the lease's expiry (TTL %s): %v", expires.Sub(stoppedAt).Round(time.Millisecond), ttl, context.Cause(jctx))
+}
+
+// A lease found taken by another replica at a round (this one stalled past
+// its TTL) ends the jobs of that tenant still running here; the others'
+// go on.
+func TestJobStopsWhenItsLeaseIsFoundTaken(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+		a := cluster.New(st, cluster.Options{ID: "a", TTL: 30 * time.Second, Now: clk.Now})
+		a.SetTenants(tenants(2))
+		if err := a.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		run := func(key string) context.Context {
+			lock, err := a.Lock(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { lock.Unlock(ctx) })
+			jctx, done := a.JobContext(ctx, key)
+			t.Cleanup(done)
+			return jctx
+		}
+		lost, kept := run("calls/t00"), run("calls/t01")
+		clk.Add(31 * time.Second)
+		if ok, err := st.AcquireLease(ctx, "t00", "b", clk.Now(), 30*time.Second); err != nil || !ok {
+			t.Fatalf("b taking the expired lease: %v, %v", ok, err)
+		}
+		if err := a.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if lost.Err() == nil {
+			t.Fatal("the job of t00 still runs on a after b took its lease")
+		}
+		if err := kept.Err(); err != nil {
+			t.Fatalf("the job of t01, whose lease a renewed, ended: %v", context.Cause(kept))
 		}
 	})
 }

@@ -167,6 +167,38 @@ type Scheduler struct {
 	// executor, which runs only from Start on, so a RunNow before it
 	// blocks gocron's scheduling loop and Start then never returns.
 	started bool
+	// leases, when set (UseLeases), ends a job's run when this replica
+	// stops holding the job's lease.
+	leases Leases
+}
+
+// Leases gives a run of a job its context: one that ends as soon as this
+// replica can no longer be sure it holds the job's lease
+// (cluster.Coordinator, also the scheduler's gocron locker).
+type Leases interface {
+	JobContext(ctx context.Context, job string) (context.Context, context.CancelFunc)
+}
+
+// UseLeases makes each run of a job end when this replica stops holding
+// its lease (replicas sharing the tenants). Call it before Start.
+func (s *Scheduler) UseLeases(l Leases) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leases = l
+}
+
+// runContext is the context of one run of the job name: shutdown does not
+// end it (I/O is not cut: the batch being written finishes, and Stop ends
+// the run between batches), losing the job's lease does.
+func (s *Scheduler) runContext(ctx context.Context, name string) (context.Context, context.CancelFunc) {
+	ctx = context.WithoutCancel(ctx)
+	s.mu.Lock()
+	l := s.leases
+	s.mu.Unlock()
+	if l == nil {
+		return ctx, func() {}
+	}
+	return l.JobContext(ctx, name)
 }
 
 type tenantJob struct {
@@ -257,7 +289,9 @@ const InboxEvery = 5 * time.Second
 // AddJob adds a global singleton job.
 func (s *Scheduler) AddJob(name string, def gocron.JobDefinition, fn func(ctx context.Context) error, opts ...gocron.JobOption) error {
 	j, err := s.sched.NewJob(def, gocron.NewTask(func(ctx context.Context) {
-		if err := fn(context.WithoutCancel(ctx)); err != nil {
+		ctx, done := s.runContext(ctx, name)
+		defer done()
+		if err := fn(ctx); err != nil {
 			s.log.Error("job failed", "job", name, "err", err)
 		}
 	}), append(s.options(name), opts...)...)
@@ -300,9 +334,9 @@ func (s *Scheduler) SyncTenants() error {
 				if !ok {
 					return
 				}
-				// I/O is not cut by shutdown: the batch being written
-				// finishes; Stop ends the run between batches.
-				if err := fn(context.WithoutCancel(ctx), t, SyncOptions{Stop: s.stop}); err != nil {
+				ctx, done := s.runContext(ctx, name)
+				defer done()
+				if err := fn(ctx, t, SyncOptions{Stop: s.stop}); err != nil {
 					s.log.Error("job failed", "job", name, "tenant", tenant, "err", err)
 				}
 			}), append(s.options(name), gocron.WithStartAt(gocron.WithStartImmediately()))...)

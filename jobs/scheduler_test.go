@@ -1,13 +1,17 @@
 package jobs
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/config"
+	"github.com/go-co-op/gocron/v2"
 )
 
 func TestSyncTenantsFollowsTheRegistry(t *testing.T) {
@@ -111,4 +115,68 @@ func TestWakeBeforeStartDoesNotBlockStart(t *testing.T) {
 		t.Fatal("Start did not return after a Wake before it")
 	}
 	s.Shutdown()
+}
+
+// fakeLeases ends the runs of a lease when told it is lost.
+type fakeLeases struct {
+	mu      sync.Mutex
+	cancels map[string][]context.CancelCauseFunc
+}
+
+func (l *fakeLeases) JobContext(ctx context.Context, job string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	l.mu.Lock()
+	l.cancels[job] = append(l.cancels[job], cancel)
+	l.mu.Unlock()
+	return ctx, func() { cancel(nil) }
+}
+
+func (l *fakeLeases) lose(job string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.cancels[job] {
+		c(errors.New("lease lost"))
+	}
+	return len(l.cancels[job])
+}
+
+// A tenant's job runs in the context its lease gives it: when the replica
+// loses the lease, the running job's context ends (it stops writing),
+// though shutdown alone does not end it.
+func TestTenantJobEndsWithItsLease(t *testing.T) {
+	c := config.DefaultTenant()
+	c.Name, c.DefaultRegion = "a", "FI"
+	s, err := NewScheduler(&Syncer{}, NewRegistry(NewTenant(c, nil, nil, nil)), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := &fakeLeases{cancels: map[string][]context.CancelCauseFunc{}}
+	s.UseLeases(leases)
+	started, ended := make(chan struct{}), make(chan error, 1)
+	s.perTenant = []tenantJob{{name: "calls", def: func() gocron.JobDefinition { return gocron.CronJob("* * * * *", false) },
+		fn: func(ctx context.Context, _ *Tenant, _ SyncOptions) error {
+			close(started)
+			select {
+			case <-ctx.Done():
+				ended <- context.Cause(ctx)
+			case <-time.After(time.Minute):
+				ended <- nil
+			}
+			return nil
+		}}}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("calls/a did not start")
+	}
+	if n := leases.lose("calls/a"); n != 1 {
+		t.Fatalf("%d runs of calls/a asked for their lease's context, want 1", n)
+	}
+	if err := <-ended; err == nil {
+		t.Fatal("calls/a ran on for a minute after its lease was lost")
+	}
 }

@@ -95,6 +95,10 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		return err
 	}
 	w.sched = sched
+	if coord != nil {
+		// A job stops when this replica stops holding its lease.
+		sched.UseLeases(coord)
+	}
 	// Every tenant starts held: its jobs are scheduled once its preflight
 	// (callsync doctor's checks) has no failing check.
 	w.gate = newGate(a, sched, w.log, w.recheck)
