@@ -160,6 +160,11 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		w.ready(ln.Addr().String())
 	}
 	if coord != nil {
+		// The first preflight of every tenant comes before the first round:
+		// the first heartbeat already names the tenants this replica cannot
+		// run, so it takes none of their leases and a replica running one
+		// does not hand it over.
+		w.gate.checkAll(ctx, tenantNames(cfg))
 		// Take this replica's share before the first (immediate) runs.
 		if err := coord.Tick(ctx); err != nil {
 			w.log.Warn("replica heartbeat failed", "err", err)
@@ -172,7 +177,9 @@ func (w *worker) run(ctx context.Context, cfg *config.Config, httpOpts httpclien
 		return err
 	}
 	go w.gate.loop(ctx)
-	w.gate.request()
+	if coord == nil {
+		w.gate.request()
+	}
 	if w.configPath != "" {
 		go w.watchConfig(ctx, loaded)
 	}
