@@ -1,3 +1,5 @@
+//go:build unix
+
 package routing
 
 import (
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +29,8 @@ var benchCRMLatency = flag.Duration("routing.crm_latency", 20*time.Millisecond,
 // BenchmarkRouting measures the whole handler (auth, JSON, rules, matcher,
 // directory, answer) per request against the CRM double with simulated
 // latency (-routing.crm_latency, default 20ms), and reports p50/p99 per
-// request latency in microseconds:
+// request latency in microseconds, and the process CPU per request
+// (cpu-us/op: comparable on a loaded machine, where the latencies are not):
 //
 //	go test -bench . -run '^$' ./routing/ [-args -routing.crm_latency=50ms]
 //
@@ -78,6 +82,7 @@ func BenchmarkRouting(b *testing.B) {
 			lat := make([]time.Duration, 0, 1024)
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				anum := benchNumber(i % customers)
 				if !bc.cached && !bc.directory || bc.directory && i >= customers {
@@ -96,6 +101,7 @@ func BenchmarkRouting(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-us/op")
 			slices.Sort(lat)
 			b.ReportMetric(percentile(lat, 0.50), "p50-us")
 			b.ReportMetric(percentile(lat, 0.99), "p99-us")
@@ -128,6 +134,15 @@ func benchPhoneDirectory(b *testing.B, n int) *phonedir.Directory {
 		b.Fatal(err)
 	}
 	return phonedir.New(st, nil, phonedir.Options{Tenant: tenantID, Region: "FI"})
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchNumber is the i-th customer's mobile number (+35850 + 7 digits).
