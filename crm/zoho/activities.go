@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callsync/callsync/crm"
@@ -161,33 +162,32 @@ func (c *Client) writeCalls(ctx context.Context, w *writeRun, acts []crm.Activit
 	}
 	failed := map[int]string{}
 	defer c.recheckFields(ctx, w, callsModule, failed)
-	for start := 0; start < len(todo); start += recordsPerInsert {
-		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
+	body := func(_ int, chunk []int) any {
 		recs := make([]map[string]any, len(chunk))
 		for k, i := range chunk {
 			recs[k] = callRecord(acts[i], c.cfg.CallIDField, now, c.loc)
 			c.shapeCalls(recs[k], acts[i], schema, known)
 		}
-		body := map[string]any{"data": recs, "trigger": []string{}}
-		c.sendRecords(ctx, w, http.MethodPost, "/"+callsModule, body, chunk, func(i int, r recordResult) {
-			if r.Status == "success" {
-				w.done(i, crm.Created, r.id())
+		return map[string]any{"data": recs, "trigger": []string{}}
+	}
+	c.sendChunks(ctx, w, http.MethodPost, "/"+callsModule, todo, body, func(i int, r recordResult) {
+		if r.Status == "success" {
+			w.done(i, crm.Created, r.id())
+			return
+		}
+		// A unique call_id_field reports the record a concurrent writer made.
+		if r.Code == "DUPLICATE_DATA" && c.cfg.CallIDField != "" && r.apiName() == c.cfg.CallIDField {
+			if id := r.duplicateID(); id != "" {
+				w.done(i, crm.Existed, id)
 				return
 			}
-			// A unique call_id_field reports the record a concurrent writer made.
-			if r.Code == "DUPLICATE_DATA" && c.cfg.CallIDField != "" && r.apiName() == c.cfg.CallIDField {
-				if id := r.duplicateID(); id != "" {
-					w.done(i, crm.Existed, id)
-					return
-				}
-			}
-			w.recordErrs++
-			w.fail(i, fmt.Errorf("zoho: insert call: %w", r.err()))
-			if r.Code == "INVALID_DATA" && r.apiName() != "" {
-				failed[i] = r.apiName()
-			}
-		})
-	}
+		}
+		w.recordErrs++
+		w.fail(i, fmt.Errorf("zoho: insert call: %w", r.err()))
+		if r.Code == "INVALID_DATA" && r.apiName() != "" {
+			failed[i] = r.apiName()
+		}
+	})
 }
 
 // existingCalls returns, for the items of idx already in the Calls module,
@@ -284,29 +284,28 @@ func (c *Client) writeCustom(ctx context.Context, w *writeRun, acts []crm.Activi
 	}
 	failed := map[int]string{}
 	defer c.recheckFields(ctx, w, c.module, failed)
-	for start := 0; start < len(firsts); start += recordsPerInsert {
-		chunk := firsts[start:min(len(firsts), start+recordsPerInsert)]
+	body := func(_ int, chunk []int) any {
 		recs := make([]map[string]any, len(chunk))
 		for k, i := range chunk {
 			recs[k] = customRecord(acts[i], c.loc)
 			c.shapeCustom(recs[k], acts[i], schema, known)
 		}
-		body := map[string]any{"data": recs, "duplicate_check_fields": []string{cfCallID}, "trigger": []string{}}
-		c.sendRecords(ctx, w, http.MethodPost, "/"+c.module+"/upsert", body, chunk, func(i int, r recordResult) {
-			switch {
-			case r.Status == "success" && r.Action == "update":
-				w.done(i, crm.Existed, r.id())
-			case r.Status == "success":
-				w.done(i, crm.Created, r.id())
-			default:
-				w.recordErrs++
-				w.fail(i, fmt.Errorf("zoho: upsert %s: %w", c.module, r.err()))
-				if r.Code == "INVALID_DATA" && r.apiName() != "" {
-					failed[i] = r.apiName()
-				}
-			}
-		})
+		return map[string]any{"data": recs, "duplicate_check_fields": []string{cfCallID}, "trigger": []string{}}
 	}
+	c.sendChunks(ctx, w, http.MethodPost, "/"+c.module+"/upsert", firsts, body, func(i int, r recordResult) {
+		switch {
+		case r.Status == "success" && r.Action == "update":
+			w.done(i, crm.Existed, r.id())
+		case r.Status == "success":
+			w.done(i, crm.Created, r.id())
+		default:
+			w.recordErrs++
+			w.fail(i, fmt.Errorf("zoho: upsert %s: %w", c.module, r.err()))
+			if r.Code == "INVALID_DATA" && r.apiName() != "" {
+				failed[i] = r.apiName()
+			}
+		}
+	})
 }
 
 // CloseActivities completes open call records: a scheduled call (callback
@@ -380,25 +379,24 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 		}
 		todo = append(todo, idx[0])
 	}
-	for start := 0; start < len(todo); start += recordsPerInsert {
-		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
-		body := map[string]any{"data": recs[start : start+len(chunk)], "trigger": []string{}}
-		c.sendRecords(ctx, w, http.MethodPut, "/"+callsModule, body, chunk, func(i int, r recordResult) {
-			id := reqs[i].ID
-			for _, j := range byID[id] {
-				if r.Status == "success" {
-					status := crm.Created
-					if j != i {
-						status = crm.Existed
-					}
-					w.done(j, status, id)
-					continue
-				}
-				w.recordErrs++
-				w.fail(j, fmt.Errorf("zoho: close call %s: %w", id, r.err()))
-			}
-		})
+	body := func(start int, chunk []int) any {
+		return map[string]any{"data": recs[start : start+len(chunk)], "trigger": []string{}}
 	}
+	c.sendChunks(ctx, w, http.MethodPut, "/"+callsModule, todo, body, func(i int, r recordResult) {
+		id := reqs[i].ID
+		for _, j := range byID[id] {
+			if r.Status == "success" {
+				status := crm.Created
+				if j != i {
+					status = crm.Existed
+				}
+				w.done(j, status, id)
+				continue
+			}
+			w.recordErrs++
+			w.fail(j, fmt.Errorf("zoho: close call %s: %w", id, r.err()))
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("zoho: close activities: %w", err)
 	}
@@ -443,32 +441,86 @@ func (r recordResult) err() error {
 	return &RecordError{Code: r.Code, Message: r.Message, Details: r.Details}
 }
 
-// sendRecords sends one insert/upsert/update request for the items chunk and
-// hands each per-record result, matched by index, to each. 201, 202 and 207
-// carry data[]; so does a 400 in which every record failed. Any other failure
-// fails the whole chunk.
-func (c *Client) sendRecords(ctx context.Context, w *writeRun, method, path string, body any, chunk []int, each func(i int, r recordResult)) {
+// writeConcurrency is how many requests of one sendChunks are in flight at
+// once: a write batch of more than 100 items takes a request per 100
+// (insert-records), and sending them one after the other made a backfill
+// wait a round trip per 100 calls. The client's adaptive limit still bounds
+// the org's requests (heavy calls, such as inserts of more than ten records,
+// have a sub-concurrency limit of 10:
+// https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html).
+const writeConcurrency = 4
+
+// sendChunks sends one insert/upsert/update request per 100 items of idx
+// (body builds a chunk's body from its items, idx[start:start+len(chunk)]),
+// up to writeConcurrency at once, and then hands each item its per-record
+// result, matched by index, in chunk order: the results are the ones
+// sending the chunks one by one gives. 201, 202 and 207 carry data[]; so
+// does a 400 in which every record failed. Any other failure fails the
+// whole chunk.
+func (c *Client) sendChunks(ctx context.Context, w *writeRun, method, path string, idx []int, body func(start int, chunk []int) any, each func(i int, r recordResult)) {
+	var chunks [][]int
+	for start := 0; start < len(idx); start += recordsPerInsert {
+		chunks = append(chunks, idx[start:min(len(idx), start+recordsPerInsert)])
+	}
+	answers := make([]recordsAnswer, len(chunks))
+	if len(chunks) == 1 {
+		answers[0] = c.postRecords(ctx, method, path, body(0, chunks[0]), len(chunks[0]))
+	} else {
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, writeConcurrency)
+		for k, chunk := range chunks {
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				answers[k] = c.postRecords(ctx, method, path, body(k*recordsPerInsert, chunk), len(chunk))
+			}()
+		}
+		wg.Wait()
+	}
+	for k, chunk := range chunks {
+		answers[k].hand(w, chunk, each)
+	}
+}
+
+// recordsAnswer is the answer to one insert/upsert/update request: its
+// per-record results, or the error that fails the whole chunk.
+type recordsAnswer struct {
+	data []recordResult
+	err  error
+}
+
+// postRecords sends one insert/upsert/update request of n records.
+func (c *Client) postRecords(ctx context.Context, method, path string, body any, n int) recordsAnswer {
 	hc := c.http
 	if method == http.MethodPost && !strings.HasSuffix(path, "/upsert") {
 		hc = c.insert
 	}
 	resp, err := c.send(ctx, hc, method, path, nil, body, http.StatusBadRequest)
 	if err != nil {
-		w.failRequest(chunk, fmt.Errorf("zoho: %s %s: %w", method, path, err))
-		return
+		return recordsAnswer{err: fmt.Errorf("zoho: %s %s: %w", method, path, err)}
 	}
 	var out struct {
 		Data []recordResult `json:"data"`
 	}
-	if json.Unmarshal(resp.body, &out) != nil || len(out.Data) != len(chunk) {
+	if json.Unmarshal(resp.body, &out) != nil || len(out.Data) != n {
 		if resp.status == http.StatusBadRequest {
-			w.failRequest(chunk, fmt.Errorf("zoho: %s %s: %w", method, path, apiError(resp.status, resp.body)))
-			return
+			return recordsAnswer{err: fmt.Errorf("zoho: %s %s: %w", method, path, apiError(resp.status, resp.body))}
 		}
-		w.failRequest(chunk, fmt.Errorf("zoho: %s %s: answer has %d results for %d records", method, path, len(out.Data), len(chunk)))
+		return recordsAnswer{err: fmt.Errorf("zoho: %s %s: answer has %d results for %d records", method, path, len(out.Data), n)}
+	}
+	return recordsAnswer{data: out.Data}
+}
+
+// hand gives each item of chunk its result, or fails them all with the
+// request's error.
+func (a recordsAnswer) hand(w *writeRun, chunk []int, each func(i int, r recordResult)) {
+	if a.err != nil {
+		w.failRequest(chunk, a.err)
 		return
 	}
 	for k, i := range chunk {
-		each(i, out.Data[k])
+		each(i, a.data[k])
 	}
 }

@@ -125,22 +125,21 @@ func (c *Client) UpdateActivities(ctx context.Context, ups []crm.ActivityUpdate)
 
 // sendUpdates PUTs recs (one per item of todo) to module, 100 per request.
 func (c *Client) sendUpdates(ctx context.Context, w *writeRun, ups []crm.ActivityUpdate, module string, todo []int, recs []map[string]any) {
-	for start := 0; start < len(todo); start += recordsPerInsert {
-		chunk := todo[start:min(len(todo), start+recordsPerInsert)]
-		body := map[string]any{"data": recs[start : start+len(chunk)], "trigger": []string{}}
-		c.sendRecords(ctx, w, http.MethodPut, "/"+module, body, chunk, func(i int, r recordResult) {
-			if r.Status == "success" {
-				w.done(i, crm.Updated, ups[i].ID)
-				return
-			}
-			w.recordErrs++
-			err := r.err()
-			if r.Code == "INVALID_DATA" && r.apiName() == "id" {
-				err = fmt.Errorf("%w: %w: %w", crm.ErrNotFound, crm.ErrPermanent, err)
-			}
-			w.fail(i, fmt.Errorf("zoho: update %s %s: %w", module, ups[i].ID, err))
-		})
+	body := func(start int, chunk []int) any {
+		return map[string]any{"data": recs[start : start+len(chunk)], "trigger": []string{}}
 	}
+	c.sendChunks(ctx, w, http.MethodPut, "/"+module, todo, body, func(i int, r recordResult) {
+		if r.Status == "success" {
+			w.done(i, crm.Updated, ups[i].ID)
+			return
+		}
+		w.recordErrs++
+		err := r.err()
+		if r.Code == "INVALID_DATA" && r.apiName() == "id" {
+			err = fmt.Errorf("%w: %w: %w", crm.ErrNotFound, crm.ErrPermanent, err)
+		}
+		w.fail(i, fmt.Errorf("zoho: update %s %s: %w", module, ups[i].ID, err))
+	})
 }
 
 // replaceHead puts head in front of the callsync lines of a stored

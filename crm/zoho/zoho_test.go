@@ -1123,16 +1123,18 @@ func TestWithoutSettingsScope(t *testing.T) {
 	}
 }
 
-// gateTransport holds each COQL request until another one is in flight (or
-// until a wait that only a client asking one at a time runs into), and
-// records the most COQL requests it saw in flight at once.
+// gateTransport holds each COQL request (or each request to a path ending
+// in suffix, when set) until another one is in flight (or until a wait that
+// only a client asking one at a time runs into), and records the most of
+// them it saw in flight at once.
 type gateTransport struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	n    int
-	peak int
-	both chan struct{} // closed when two were in flight
-	once sync.Once
+	base   http.RoundTripper
+	suffix string
+	mu     sync.Mutex
+	n      int
+	peak   int
+	both   chan struct{} // closed when two were in flight
+	once   sync.Once
 }
 
 // reset starts counting (and holding) afresh.
@@ -1143,7 +1145,11 @@ func (g *gateTransport) reset() {
 }
 
 func (g *gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !strings.HasSuffix(r.URL.Path, "/coql") {
+	suffix := g.suffix
+	if suffix == "" {
+		suffix = "/coql"
+	}
+	if !strings.HasSuffix(r.URL.Path, suffix) {
 		return g.base.RoundTrip(r)
 	}
 	g.mu.Lock()
@@ -1302,5 +1308,34 @@ func TestLookupModulesSearchedConcurrently(t *testing.T) {
 	t.Logf("at most %d COQL requests in flight", gate.peak)
 	if gate.peak < 2 {
 		t.Errorf("at most %d COQL request in flight: the modules were searched one by one", gate.peak)
+	}
+}
+
+// A write of more calls than one insert holds sends its inserts at once
+// (a backfill's write batch is 200 calls), and answers as sending them one
+// by one does: every call created, each with its own record.
+func TestInsertsRunConcurrently(t *testing.T) {
+	gate := &gateTransport{base: http.DefaultTransport.(*http.Transport).Clone(), suffix: "/Calls", both: make(chan struct{})}
+	b := newBackend(t, backendOptions{Client: zoho.Options{HTTP: httpclient.Options{Transport: gate}}})
+	c, s := b.Zoho(), b.Server
+	acts := calls(0, 250)
+	res := write(t, c, acts)
+	wantStatus(t, res, crm.Created)
+	byID := map[string]map[string]any{}
+	for _, r := range s.Records("Calls") {
+		byID[r["id"].(string)] = r
+	}
+	for i, r := range res {
+		if rec := byID[r.ID]; rec == nil || rec["Subject"] != acts[i].Subject {
+			t.Errorf("item %d: record %s is %v, want the one of %q", i, r.ID, rec, acts[i].Subject)
+		}
+	}
+	if len(byID) != len(acts) {
+		t.Errorf("%d Calls records, want %d", len(byID), len(acts))
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	if gate.peak < 2 {
+		t.Errorf("at most %d insert in flight: the inserts ran one by one", gate.peak)
 	}
 }
