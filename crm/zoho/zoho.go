@@ -391,7 +391,7 @@ func (c *Client) sendHeader(ctx context.Context, hc *retryablehttp.Client, metho
 	}
 	var rdr io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
+		b, err := marshalBody(body)
 		if err != nil {
 			return nil, err
 		}
