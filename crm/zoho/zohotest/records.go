@@ -133,7 +133,7 @@ func (s *Server) writeOne(m *module, i int, raw map[string]json.RawMessage, mode
 			}
 		}
 	}
-	rec := map[string]any{}
+	rec := make(map[string]any, len(existing)+len(raw)+6) // and the computed fields
 	for k, v := range existing {
 		rec[k] = v
 	}

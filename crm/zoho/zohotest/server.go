@@ -21,6 +21,7 @@ import (
 
 	"github.com/callsync/callsync/crm/zoho"
 	"github.com/callsync/callsync/internal/double"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // Limits of the real service the double enforces
@@ -447,9 +448,15 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	return nil
 }
 
+// writeJSON writes v as json.Encoder writes it (Marshal's bytes and a
+// newline), appended without reflection when jsonw.AppendValue takes it.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
+	if b, ok := jsonw.AppendValue(nil, v); ok {
+		_, _ = w.Write(append(b, '\n'))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
 
