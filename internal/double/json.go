@@ -24,6 +24,24 @@ func DecodeJSON(b []byte) (any, error) {
 	return d.value(0)
 }
 
+// DecodeJSONBody is DecodeJSON for a whole body, as json.Unmarshal reads
+// one: the value may be followed by white space only.
+func DecodeJSONBody(b []byte) (any, error) {
+	d := jsonDecoder{b: b}
+	d.space()
+	if d.i == len(d.b) {
+		return nil, errJSON
+	}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	if d.space(); d.i != len(d.b) {
+		return nil, errJSON
+	}
+	return v, nil
+}
+
 var errJSON = errors.New("invalid JSON")
 
 // maxJSONDepth is encoding/json's nesting limit.

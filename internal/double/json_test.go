@@ -3,6 +3,8 @@ package double
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,6 +60,44 @@ func FuzzDecodeJSONAsDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := DecodeJSON(b)
 		want, werr := decodeStd(b)
+		if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %#v, %v; want %#v, %v", b, got, err, want, werr)
+		}
+	})
+}
+
+// decodeStdBody is what DecodeJSONBody reads as: a json.Decoder with
+// UseNumber, and nothing but white space after the value.
+func decodeStdBody(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("more after the value")
+	}
+	return v, nil
+}
+
+func TestDecodeJSONBodyAsDecoder(t *testing.T) {
+	for _, s := range append(jsonSeeds, deepJSON...) {
+		got, err := DecodeJSONBody([]byte(s))
+		want, werr := decodeStdBody([]byte(s))
+		if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%.80q: got %#v, %v; want %#v, %v", s, got, err, want, werr)
+		}
+	}
+}
+
+func FuzzDecodeJSONBodyAsDecoder(f *testing.F) {
+	for _, s := range jsonSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := DecodeJSONBody(b)
+		want, werr := decodeStdBody(b)
 		if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: got %#v, %v; want %#v, %v", b, got, err, want, werr)
 		}

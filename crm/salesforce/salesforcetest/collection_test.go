@@ -68,6 +68,11 @@ func TestCollectionDecodedInOnePass(t *testing.T) {
 		{`{"records":[` + task, false},
 		{``, false},
 		{`[]`, false},
+		{`{"AllOrNone":true,"records":[` + task + `]}`, true},
+		{`{"records":[` + task + `],"Records":null}`, true},
+		{`{"records":[{"attributes":{"type":"Nope"}}],"allOrNone":true,"records":[` + task + `],"allOrNone":false}`, true},
+		{`{"records":null}`, true},
+		{`{"allOrNone":null,"records":[` + task + `]}`, true},
 	}
 	task0 := s.schema["task"]
 	for _, b := range bodies {
@@ -81,6 +86,9 @@ func TestCollectionDecodedInOnePass(t *testing.T) {
 		if _, _, ok := decodeRecords([]byte(b.body)); ok != b.onePass {
 			t.Errorf("%.80s: one pass %v, want %v", b.body, ok, b.onePass)
 		}
+	}
+	if _, _, ok, sure := decodeRecordsFast([]byte(bodies[0].body)); !ok || !sure {
+		t.Errorf("a client's collection is not read by DecodeJSONBody (ok %v, sure %v)", ok, sure)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/callsync/callsync/internal/double"
 )
 
 // maxCollection is the sObject Collections record limit.
@@ -73,8 +75,15 @@ func (s *Server) decodeCollection(body []byte, pathObj *object) (bool, []*pendin
 
 // decodeRecords decodes a collection request whose records are JSON
 // objects (or null) in one pass, numbers as json.Number; ok is false for
-// any other body.
+// any other body. A body whose members are named exactly allOrNone and
+// records (a repeated one keeps its last value, as with encoding/json) is
+// read by double.DecodeJSONBody; any other (a name in other case, which
+// encoding/json also takes) goes through json.Decoder into the request's
+// struct.
 func decodeRecords(body []byte) (allOrNone bool, recs []map[string]any, ok bool) {
+	if allOrNone, recs, ok, sure := decodeRecordsFast(body); sure {
+		return allOrNone, recs, ok
+	}
 	var req struct {
 		AllOrNone bool             `json:"allOrNone"`
 		Records   []map[string]any `json:"records"`
@@ -88,6 +97,48 @@ func decodeRecords(body []byte) (allOrNone bool, recs []map[string]any, ok bool)
 		return false, nil, false // more after the object: json.Unmarshal refuses it
 	}
 	return req.AllOrNone, req.Records, true
+}
+
+// decodeRecordsFast is decodeRecords for the bodies clients send; sure is
+// false when the body needs json.Decoder's reading (see decodeRecords).
+func decodeRecordsFast(body []byte) (allOrNone bool, recs []map[string]any, ok, sure bool) {
+	v, err := double.DecodeJSONBody(body)
+	if err != nil {
+		return false, nil, false, true // json.Decoder fails, or finds more after the value
+	}
+	obj, isObj := v.(map[string]any)
+	if !isObj {
+		return false, nil, false, false
+	}
+	for k := range obj {
+		if k != "allOrNone" && k != "records" && (strings.EqualFold(k, "allOrNone") || strings.EqualFold(k, "records")) {
+			return false, nil, false, false
+		}
+	}
+	switch a := obj["allOrNone"].(type) {
+	case nil:
+	case bool:
+		allOrNone = a
+	default:
+		return false, nil, false, false
+	}
+	switch rs := obj["records"].(type) {
+	case nil:
+	case []any:
+		recs = make([]map[string]any, len(rs))
+		for i, r := range rs {
+			switch r := r.(type) {
+			case nil:
+			case map[string]any:
+				recs[i] = r
+			default:
+				return false, nil, false, false
+			}
+		}
+	default:
+		return false, nil, false, false
+	}
+	return allOrNone, recs, true, true
 }
 
 func checkCollectionSize(n int) *requestError {
