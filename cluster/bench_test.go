@@ -5,11 +5,10 @@ package cluster_test
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/callsync/callsync/cluster"
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -38,23 +37,14 @@ func BenchmarkRound(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			n, c0 := 0, cpuTime()
+			n, c0 := 0, cputime.Self()
 			for b.Loop() {
 				if err := c.Tick(ctx); err != nil {
 					b.Fatal(err)
 				}
 				n++
 			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 		})
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/config"
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -40,7 +40,7 @@ func BenchmarkResolveUsers(b *testing.B) {
 	s := &Syncer{Store: st}
 	ids := []string{ms[0].EnreachUserID, ms[7].EnreachUserID, ms[23].EnreachUserID, ms[41].EnreachUserID}
 	b.ReportAllocs()
-	n, c0 := 0, cpuNow()
+	n, c0 := 0, cputime.Self()
 	for b.Loop() {
 		got, err := s.resolveUsers(ctx, t, directory{}, ids, now.Add(time.Minute))
 		if err != nil || got[ids[2]] != "crm-23" {
@@ -48,14 +48,5 @@ func BenchmarkResolveUsers(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(cpuNow()-c0)/float64(n)/1e3, "cpu-us/op")
-}
-
-// cpuNow is the process's user and system CPU time so far.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 }

@@ -4,11 +4,11 @@ package phonedir_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/phonedir"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkIncrementalSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	n, c0 := 0, cpuTime()
+	n, c0 := 0, cputime.Self()
 	for b.Loop() {
 		clk.Add(time.Minute)
 		if _, err := d.Sync(ctx, false, nil); err != nil {
@@ -33,7 +33,7 @@ func BenchmarkIncrementalSync(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+	b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 }
 
 // unchanged is a CRM with no records that tracks changes: every listing
@@ -46,13 +46,4 @@ func (unchanged) ListPhones(context.Context, crm.PhoneListRequest) (crm.PhonePag
 
 func (unchanged) DeletedRecords(context.Context, crm.DeletedRequest) (crm.DeletedPage, error) {
 	return crm.DeletedPage{}, crm.ErrNoDeleted
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/config"
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/match"
 	"github.com/callsync/callsync/phonedir"
 	"github.com/callsync/callsync/store"
@@ -82,7 +82,7 @@ func BenchmarkRouting(b *testing.B) {
 			lat := make([]time.Duration, 0, 1024)
 			b.ReportAllocs()
 			b.ResetTimer()
-			c0 := cpuTime()
+			c0 := cputime.Self()
 			for i := 0; i < b.N; i++ {
 				anum := benchNumber(i % customers)
 				if !bc.cached && !bc.directory || bc.directory && i >= customers {
@@ -101,7 +101,7 @@ func BenchmarkRouting(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(cputime.Self()-c0)/float64(b.N)/1e3, "cpu-us/op")
 			slices.Sort(lat)
 			b.ReportMetric(percentile(lat, 0.50), "p50-us")
 			b.ReportMetric(percentile(lat, 0.99), "p99-us")
@@ -134,15 +134,6 @@ func benchPhoneDirectory(b *testing.B, n int) *phonedir.Directory {
 		b.Fatal(err)
 	}
 	return phonedir.New(st, nil, phonedir.Options{Tenant: tenantID, Region: "FI"})
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchNumber is the i-th customer's mobile number (+35850 + 7 digits).

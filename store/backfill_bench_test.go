@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -50,7 +51,7 @@ func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const window = 1000
 	const tenant, kind = "bench", "call"
-	c0, io0 := cpuTime(), procIO()
+	c0, io0 := cputime.Self(), procIO()
 	n := 0
 	for b.Loop() {
 		ids := make([]string, window)
@@ -103,7 +104,7 @@ func benchLedgerBackfill(b *testing.B, pendingFirst bool) {
 		}
 		n++
 	}
-	b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*window), "cpu-ns/call")
+	b.ReportMetric(float64((cputime.Self()-c0).Nanoseconds())/float64(b.N*window), "cpu-ns/call")
 	io1 := procIO()
 	for _, k := range []string{"rchar", "wchar", "syscr", "syscw"} {
 		b.ReportMetric(float64(io1[k]-io0[k])/float64(b.N*window), k+"/call")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkDirectoryLookup(b *testing.B) {
 		numbers[i] = []string{benchE164(i)}
 	}
 	b.ReportAllocs()
-	n, c0 := 0, cpuTime()
+	n, c0 := 0, cputime.Self()
 	for b.Loop() {
 		got, err := s.DirectoryLookup(ctx, "bench", numbers[n%records])
 		if err != nil || len(got) != 1 {
@@ -50,7 +51,7 @@ func BenchmarkDirectoryLookup(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+	b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 }
 
 func benchE164(i int) string { return fmt.Sprintf("+35850%07d", i) }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkRetryReadEmpty(b *testing.B) {
 			}
 			defer s.Close()
 			b.ReportAllocs()
-			n, c0 := 0, cpuTime()
+			n, c0 := 0, cputime.Self()
 			for b.Loop() {
 				if name == "probe" {
 					if some, err := s.HasLedgerInStates(ctx, "t", "call", states, 10); err != nil || some {
@@ -43,7 +44,7 @@ func BenchmarkRetryReadEmpty(b *testing.B) {
 				}
 				n++
 			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkRunEnd(b *testing.B) {
 			}
 			defer s.Close()
 			at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
-			n, c0 := 0, cpuTime()
+			n, c0 := 0, cputime.Self()
 			for b.Loop() {
 				pos := at.Add(time.Duration(n) * time.Minute)
 				id, err := s.StartRun(ctx, "bench", "calls", pos)
@@ -45,7 +46,7 @@ func BenchmarkRunEnd(b *testing.B) {
 				}
 				n++
 			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 		})
 	}
 }
@@ -67,12 +68,12 @@ func BenchmarkWatermarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	n, c0 := 0, cpuTime()
+	n, c0 := 0, cputime.Self()
 	for b.Loop() {
 		if wm, ok, err := s.Watermark(ctx, "bench", "calls"); err != nil || !ok || !wm.Equal(at) {
 			b.Fatalf("watermark %s %v %v", wm, ok, err)
 		}
 		n++
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/op")
+	b.ReportMetric(float64(cputime.Self()-c0)/float64(n)/1e3, "cpu-us/op")
 }

@@ -5,10 +5,9 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/callsync/callsync/internal/cputime"
 	"github.com/callsync/callsync/store"
 )
 
@@ -22,20 +21,12 @@ import (
 // pages each row touches (B-tree inserts into the indexes at random keys,
 // WAL frames, checkpoints), not the statement.
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func benchShape(b *testing.B, save func(b *testing.B, s *store.Store, rows []store.LedgerEntry)) {
 	s, payload, at := ledgerBenchStore(b)
 	const batch = 200
 	rows := make([]store.LedgerEntry, batch)
 	n := 0
-	c0 := cpuTime()
+	c0 := cputime.Self()
 	for b.Loop() {
 		for i := range rows {
 			id := fmt.Sprintf("%08x-9f7a-4f6e-8d52-1b2a3c4d5e6f", uint32((n*batch+i)*2654435761))
@@ -49,7 +40,7 @@ func benchShape(b *testing.B, save func(b *testing.B, s *store.Store, rows []sto
 		save(b, s, rows)
 		n++
 	}
-	b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*batch), "cpu-ns/call")
+	b.ReportMetric(float64((cputime.Self()-c0).Nanoseconds())/float64(b.N*batch), "cpu-ns/call")
 	var written int
 	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM ledger l JOIN ledger_payloads p ON p.id = l.payload_id
 WHERE l.state = 'written' AND l.crm_id LIKE 'crm-%' AND length(p.payload) > 900`).Scan(&written); err != nil || written != b.N*batch {
