@@ -126,19 +126,12 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errJSON
+		done, err := d.next('}')
+		if err != nil {
+			return nil, err
 		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.space()
-		case '}':
-			d.i++
+		if done {
 			return m, nil
-		default:
-			return nil, errJSON
 		}
 	}
 }
@@ -160,21 +153,33 @@ func (d *jsonDecoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errJSON
+		done, err := d.next(']')
+		if err != nil {
+			return nil, err
 		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.space()
-		case ']':
-			d.i++
+		if done {
 			return a, nil
-		default:
-			return nil, errJSON
 		}
 	}
+}
+
+// next reads what follows an element of an object or array: a comma and
+// the space after it (done false), or the closing byte end (done true).
+func (d *jsonDecoder) next(end byte) (done bool, err error) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, errJSON
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		d.space()
+		return false, nil
+	case end:
+		d.i++
+		return true, nil
+	}
+	return false, errJSON
 }
 
 // number reads a number as the JSON grammar has it (RFC 8259 §6).
