@@ -11,16 +11,24 @@ import (
 	"github.com/callsync/callsync/store"
 )
 
+// benchStore opens a SQLite store in a temporary folder for a benchmark,
+// closed when the benchmark ends.
+func benchStore(ctx context.Context, b *testing.B) *store.Store {
+	b.Helper()
+	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
 // ledgerBenchStore opens a store in a temporary folder for the ledger
 // benchmarks, closed when the benchmark ends, and returns it with a call's
 // ~1 KB payload and a call time.
 func ledgerBenchStore(b *testing.B) (*store.Store, []byte, time.Time) {
 	b.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
+	s := benchStore(context.Background(), b)
 	payload := []byte(`{"id":"x","anum":"+358401234567","bnum":"+358201234567","raw":[` + strings.Repeat(`{"k":"v"},`, 90) + `{}]}`)
 	return s, payload, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 }

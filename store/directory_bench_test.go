@@ -5,7 +5,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,11 +22,7 @@ func BenchmarkDirectoryLookup(b *testing.B) {
 	const records = 5500
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(ctx, b)
 	now := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
 	recs := make([]store.DirectoryRecord, records)
 	for i := range recs {

@@ -4,7 +4,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/callsync/callsync/internal/cputime"
@@ -23,11 +22,7 @@ func BenchmarkRetryReadEmpty(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := benchStore(ctx, b)
 			b.ReportAllocs()
 			n, c0 := 0, cputime.Self()
 			for b.Loop() {

@@ -4,7 +4,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,11 +21,7 @@ func BenchmarkRunEnd(b *testing.B) {
 		name := map[bool]string{true: "together", false: "apart"}[together]
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := benchStore(ctx, b)
 			at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
 			n, c0 := 0, cputime.Self()
 			for b.Loop() {
@@ -58,11 +53,7 @@ func BenchmarkRunEnd(b *testing.B) {
 func BenchmarkWatermarkRead(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(ctx, b)
 	at := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
 	if err := s.SetWatermark(ctx, "bench", "calls", at); err != nil {
 		b.Fatal(err)
