@@ -174,7 +174,7 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	}
 	var (
 		held    heldRecords
-		spilled spilledCalls
+		spilled = spilledCalls{}
 		ahead   *read
 		// carry: writes decided in a window and held back to fill the
 		// next one's write batches; written with the next window's, or at
@@ -429,13 +429,10 @@ type spilledCalls map[string]time.Time
 
 // add remembers the calls of the window ending at end whose records end
 // at or after it.
-func (s *spilledCalls) add(calls []Call, end time.Time) {
+func (s spilledCalls) add(calls []Call, end time.Time) {
 	for _, c := range calls {
 		if !c.lastEnd.Before(end) {
-			if *s == nil {
-				*s = spilledCalls{}
-			}
-			(*s)[strings.ToLower(c.ID)] = c.lastEnd
+			s[strings.ToLower(c.ID)] = c.lastEnd
 		}
 	}
 }
