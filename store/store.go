@@ -71,6 +71,8 @@ type Store struct {
 	// replica names this process in job_runs when replicas share the
 	// store (SetReplica); "" alone.
 	replica string
+	// inbox joins concurrent AddInbox calls into one commit.
+	inbox inboxBatcher
 }
 
 // SetReplica names the replica whose job runs this store records. Call it
@@ -869,33 +871,6 @@ func (s *Store) SetSchedule(ctx context.Context, tenant, job string, next, last 
 		return fmt.Errorf("store: set schedule %s/%s: %w", tenant, job, err)
 	}
 	return nil
-}
-
-// InboxItem is one webhook delivery.
-type InboxItem struct {
-	Tenant     string
-	DeliveryID string
-	EventType  string
-	ReceivedAt time.Time
-	Payload    []byte
-	State      InboxState
-	Reason     string
-}
-
-// AddInbox commits a delivery; inserted is false when its id was already received.
-func (s *Store) AddInbox(ctx context.Context, it InboxItem) (inserted bool, err error) {
-	state := it.State
-	if state == "" {
-		state = InboxPending
-	}
-	n, err := s.q.InsertInbox(ctx, dbsqlc.InsertInboxParams{
-		Tenant: it.Tenant, DeliveryID: it.DeliveryID, EventType: it.EventType, ReceivedAt: ms(it.ReceivedAt),
-		Payload: it.Payload, State: string(state), Reason: it.Reason,
-	})
-	if err != nil {
-		return false, fmt.Errorf("store: inbox %s/%s: %w", it.Tenant, it.DeliveryID, err)
-	}
-	return n > 0, nil
 }
 
 // PendingInbox returns up to limit pending deliveries, oldest first,
