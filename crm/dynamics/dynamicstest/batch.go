@@ -27,6 +27,8 @@ type batchReq struct {
 	header http.Header
 	body   []byte
 	cid    string
+	// entity is the body read as an entity (decode), nil before.
+	entity *entityBody
 }
 
 type batchItem struct {
@@ -76,6 +78,17 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte)
 		cont = true
 	}
 
+	// The bodies are read before the lock is taken (decoded), so the
+	// lock is held only while the requests run.
+	for _, it := range items {
+		if it.single != nil {
+			it.single.decode()
+		}
+		for i := range it.changeset {
+			it.changeset[i].decode()
+		}
+	}
+
 	boundary := "batchresponse_" + uuid.NewString()
 	out, status := s.runBatch(items, boundary, cont)
 	w.Header().Set("Content-Type", "multipart/mixed; boundary="+boundary)
@@ -88,8 +101,24 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte)
 	return ops
 }
 
-// runBatch executes the items in order under s.mu and writes the response
-// parts.
+// decode reads q's body as an entity (decodeEntity) when q is a POST or a
+// PATCH, the requests that read one, and keeps the result for the run.
+func (q *batchReq) decode() {
+	if q.method != http.MethodPost && q.method != http.MethodPatch {
+		return
+	}
+	m, err := decodeEntity(q.header, q.body)
+	q.entity = &entityBody{m, err}
+}
+
+// runBatch executes the items in order and writes the response parts.
+// Each item, a lone request or a whole changeset, runs under s.mu, and the
+// lock is let go between items: a changeset is one transaction
+// (all-or-nothing, no other request sees a part of it), while the requests
+// of other batches may run between two items, as on Dataverse, where the
+// requests of a batch are run one after another but the batch is not one
+// transaction (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api#change-sets).
+// The parts are written outside the lock.
 func (s *Server) runBatch(items []batchItem, boundary string, cont bool) (out *bytes.Buffer, status int) {
 	// About 450 bytes answer a write without a body (a changeset's POST
 	// or PATCH): sized for them, a backfill's answer is written without
@@ -99,61 +128,70 @@ func (s *Server) runBatch(items []batchItem, boundary string, cont bool) (out *b
 		ops += max(1, len(it.changeset))
 	}
 	out, status = bytes.NewBuffer(make([]byte, 0, 512*ops)), http.StatusOK
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer func() {
-		if p := recover(); p != nil {
-			out.Reset()
-			out.WriteString(string(errBody("0x80040216", fmt.Sprintf("dynamicstest bug: %v", p))))
-			status = http.StatusInternalServerError
-		}
-	}()
-	defer func() { out.WriteString("--" + boundary + "--\r\n") }()
 	for _, it := range items {
-		if it.single != nil {
-			resp := s.execBatchReq(*it.single, nil)
-			out.WriteString("--" + boundary + "\r\n")
-			writeHTTPPart(out, "", resp)
-			if resp.status >= 400 && !cont {
-				status = resp.status
-				break
-			}
-			continue
-		}
-		t := &tx{refs: map[string]string{}}
-		var resps []apiResponse
-		var failed *apiResponse
-		failedCID := ""
-		for _, q := range it.changeset {
-			resp := s.execBatchReq(q, t)
-			if resp.status >= 400 {
-				failed, failedCID = &resp, q.cid
-				break
-			}
-			if loc := resp.header.Get("Odata-Entityid"); loc != "" && q.cid != "" {
-				t.refs[q.cid] = strings.TrimPrefix(loc, s.URL+APIPath+"/")
-			}
-			resps = append(resps, resp)
+		resps, failed, bug := s.runItem(it)
+		if bug != nil {
+			out.Reset()
+			out.WriteString(string(errBody("0x80040216", fmt.Sprintf("dynamicstest bug: %v", bug))))
+			return out, http.StatusInternalServerError
 		}
 		out.WriteString("--" + boundary + "\r\n")
-		if failed != nil {
-			t.rollback()
-			writeHTTPPart(out, failedCID, *failed)
-			if !cont {
-				status = failed.status
-				break
+		if it.single != nil {
+			writeHTTPPart(out, "", resps[0])
+		} else if failed {
+			writeHTTPPart(out, it.changeset[len(resps)-1].cid, resps[len(resps)-1])
+		} else {
+			cs := "changesetresponse_" + uuid.NewString()
+			out.WriteString("Content-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n")
+			for i, resp := range resps {
+				out.WriteString("--" + cs + "\r\n")
+				writeHTTPPart(out, it.changeset[i].cid, resp)
 			}
-			continue
+			out.WriteString("--" + cs + "--\r\n")
 		}
-		cs := "changesetresponse_" + uuid.NewString()
-		out.WriteString("Content-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n")
-		for i, resp := range resps {
-			out.WriteString("--" + cs + "\r\n")
-			writeHTTPPart(out, it.changeset[i].cid, resp)
+		if failed && !cont {
+			status = resps[len(resps)-1].status
+			break
 		}
-		out.WriteString("--" + cs + "--\r\n")
 	}
+	out.WriteString("--" + boundary + "--\r\n")
 	return out, status
+}
+
+// runItem runs a lone request or a changeset under s.mu. It returns the
+// answers in order; failed says the last one failed (a changeset stops
+// there and is rolled back). A bug in the double (a panic) rolls the
+// changeset back too and is returned as bug.
+func (s *Server) runItem(it batchItem) (resps []apiResponse, failed bool, bug any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t *tx
+	defer func() {
+		if p := recover(); p != nil {
+			resps, failed, bug = nil, true, p
+			if t != nil {
+				t.rollbackAfterBug()
+			}
+		}
+	}()
+	if it.single != nil {
+		resp := s.execBatchReq(*it.single, nil)
+		return []apiResponse{resp}, resp.status >= 400, nil
+	}
+	t = &tx{refs: map[string]string{}}
+	resps = make([]apiResponse, 0, len(it.changeset))
+	for _, q := range it.changeset {
+		resp := s.execBatchReq(q, t)
+		resps = append(resps, resp)
+		if resp.status >= 400 {
+			t.rollback()
+			return resps, true, nil
+		}
+		if loc := resp.header.Get("Odata-Entityid"); loc != "" && q.cid != "" {
+			t.refs[q.cid] = strings.TrimPrefix(loc, s.URL+APIPath+"/")
+		}
+	}
+	return resps, false, nil
 }
 
 // checkCRLF rejects a batch whose boundary lines are not CRLF-delimited
@@ -499,7 +537,7 @@ func (s *Server) execBatchReq(q batchReq, t *tx) apiResponse {
 		}
 	}
 	path, query, _ := strings.Cut(target, "?")
-	return s.exec(apiRequest{method: q.method, path: path, query: query, header: q.header, body: q.body}, t)
+	return s.exec(apiRequest{method: q.method, path: path, query: query, header: q.header, body: q.body, entity: q.entity}, t)
 }
 
 func writeHTTPPart(b *bytes.Buffer, cid string, r apiResponse) {

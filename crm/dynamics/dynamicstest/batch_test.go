@@ -3,9 +3,13 @@ package dynamicstest
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // batchBodies are $batch bodies with boundary "b": the shape clients send
@@ -136,4 +140,105 @@ func FuzzBatchPartsAsMultipart(f *testing.F) {
 			t.Fatalf("from bytes %+v\nmultipart %+v", got, want)
 		}
 	})
+}
+
+// serveTestBatch serves a $batch body with boundary "batch_1" as s's
+// handler does after the token check.
+func serveTestBatch(s *Server, body []byte, continueOnError bool) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, APIPath+"/$batch", nil)
+	r.Header.Set("Content-Type", `multipart/mixed; boundary="batch_1"`)
+	if continueOnError {
+		r.Header.Set("Prefer", "odata.continue-on-error")
+	}
+	w := httptest.NewRecorder()
+	s.serveBatch(w, r, body)
+	return w
+}
+
+// A bug in the double (a panic) in the middle of a changeset answers 500
+// and leaves nothing of the changeset stored, as a failed request does: a
+// changeset is all-or-nothing.
+func TestBatchBugRollsTheChangesetBack(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	contact := s.AddContact(Record{Name: "Customer", Phones: map[string]string{"telephone1": "+358401002543"}})
+	user := s.AddUser(User{Name: "Agent", Email: "agent38@bench.example"})
+	_, body := writesBatch(0, 1, contact, user)
+	// The clock is read once per write: the create passes, the close
+	// (PATCH $1) panics.
+	calls := 0
+	s.SetClock(func() time.Time {
+		calls++
+		if calls == 2 {
+			panic("clock broke")
+		}
+		return time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	})
+	w := serveTestBatch(s, body, false)
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "dynamicstest bug: clock broke") {
+		t.Fatalf("answer %d %s, want 500 naming the bug", w.Code, w.Body)
+	}
+	if pcs := s.PhoneCalls(); len(pcs) != 0 {
+		t.Errorf("stored after the changeset failed: %+v", pcs)
+	}
+	// The lock was let go and the double goes on.
+	s.SetClock(func() time.Time { return time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC) })
+	if w := serveTestBatch(s, body, false); w.Code != http.StatusOK || len(s.PhoneCalls()) != 1 {
+		t.Errorf("after the bug: %d %.300s, %d calls", w.Code, w.Body, len(s.PhoneCalls()))
+	}
+}
+
+// Batches served at the same time never show a reader part of a
+// changeset: every stored call was created and closed by one changeset,
+// and a changeset whose close fails leaves nothing. Run with -race.
+func TestConcurrentBatchesKeepChangesetsWhole(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	contact := s.AddContact(Record{Name: "Customer", Phones: map[string]string{"telephone1": "+358401002543"}})
+	user := s.AddUser(User{Name: "Agent", Email: "agent38@bench.example"})
+	const batches, calls = 8, 20
+	done := make(chan struct{})
+	var bad []string
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			for _, pc := range s.PhoneCalls() {
+				if pc.StateCode != 1 || pc.StatusCode != 4 || pc.To() == nil {
+					bad = append(bad, fmt.Sprintf("%s state %d/%d", pc.ID, pc.StateCode, pc.StatusCode))
+				}
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for b := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, body := writesBatch(b*calls, calls, contact, user)
+			if b%2 == 1 {
+				// Odd batches close with a status that is not valid for
+				// state 1: every changeset of theirs fails at its close.
+				body = bytes.ReplaceAll(body, []byte(`{"statecode":1,"statuscode":4}`), []byte(`{"statecode":1,"statuscode":1}`))
+			}
+			if w := serveTestBatch(s, body, true); w.Code != http.StatusOK {
+				t.Errorf("batch %d: %d %.300s", b, w.Code, w.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	if len(bad) > 0 {
+		t.Errorf("a reader saw %d calls of changesets not yet whole, e.g. %s", len(bad), bad[0])
+	}
+	if n := len(s.PhoneCalls()); n != batches/2*calls {
+		t.Errorf("%d calls stored, want %d (the even batches')", n, batches/2*calls)
+	}
 }

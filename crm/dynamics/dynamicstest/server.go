@@ -619,6 +619,22 @@ type apiRequest struct {
 	query  string // raw query
 	header http.Header
 	body   []byte
+	// entity is body already read as an entity, or nil: read it then.
+	entity *entityBody
+}
+
+// entityBody is what decodeEntity made of a request's header and body.
+type entityBody struct {
+	m   map[string]any
+	err error
+}
+
+// decodedEntity is decodeEntity(r.header, r.body), read before if it was.
+func (r apiRequest) decodedEntity() (map[string]any, error) {
+	if r.entity != nil {
+		return r.entity.m, r.entity.err
+	}
+	return decodeEntity(r.header, r.body)
 }
 
 type apiResponse struct {
@@ -651,6 +667,19 @@ type tx struct {
 func (t *tx) rollback() {
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		t.undo[i]()
+	}
+	t.undo = nil
+}
+
+// rollbackAfterBug is rollback after a panic in the double: the steps
+// recorded are undone; a step that panics in turn is skipped, as the
+// answer is a 500 for a bug already.
+func (t *tx) rollbackAfterBug() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		func() {
+			defer func() { recover() }()
+			t.undo[i]()
+		}()
 	}
 	t.undo = nil
 }

@@ -297,7 +297,7 @@ func (s *Server) createPhoneCall(r apiRequest, t *tx) apiResponse {
 	if resp, denied := s.privilegeDenied("prvCreateActivity", "phonecall"); denied {
 		return resp
 	}
-	body, err := decodeEntity(r.header, r.body)
+	body, err := r.decodedEntity()
 	if err != nil {
 		return fromErr(err)
 	}
@@ -351,7 +351,7 @@ func (s *Server) insertPhoneCall(key string, body map[string]any, h http.Header,
 // when the record does not exist and no If-Match: * is sent
 // [Idempotency: PATCH + If-None-Match].
 func (s *Server) patchPhoneCall(key string, r apiRequest, t *tx) apiResponse {
-	body, err := decodeEntity(r.header, r.body)
+	body, err := r.decodedEntity()
 	if err != nil {
 		return fromErr(err)
 	}
@@ -408,7 +408,7 @@ func (s *Server) patchPhoneCall(key string, r apiRequest, t *tx) apiResponse {
 // with {"Target": {"@odata.type": "Microsoft.Dynamics.CRM.phonecall",
 // "activityid": "<id>"}} and answers {"QueueItemId": "<id>"}.
 func (s *Server) addToQueue(queueID string, r apiRequest, t *tx) apiResponse {
-	body, err := decodeEntity(r.header, r.body)
+	body, err := r.decodedEntity()
 	if err != nil {
 		return fromErr(err)
 	}
