@@ -98,6 +98,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	w.WriteHeader(status)
 	w.Write(out.Bytes())
+	s.answers.Put(out)
 	return ops
 }
 
@@ -122,12 +123,15 @@ func (q *batchReq) decode() {
 func (s *Server) runBatch(items []batchItem, boundary string, cont bool) (out *bytes.Buffer, status int) {
 	// About 450 bytes answer a write without a body (a changeset's POST
 	// or PATCH): sized for them, a backfill's answer is written without
-	// growing its buffer; one with bodies (GETs) grows from there.
+	// growing its buffer; one with bodies (GETs) grows from there. The
+	// buffers are reused (s.answers).
 	ops := 0
 	for _, it := range items {
 		ops += max(1, len(it.changeset))
 	}
-	out, status = bytes.NewBuffer(make([]byte, 0, 512*ops)), http.StatusOK
+	out, status = s.answers.Get().(*bytes.Buffer), http.StatusOK
+	out.Reset()
+	out.Grow(512 * ops)
 	for _, it := range items {
 		resps, failed, bug := s.runItem(it)
 		if bug != nil {
@@ -231,7 +235,7 @@ func batchFromBytes(body []byte, boundary string) (items []batchItem, ok bool) {
 	}
 	items = make([]batchItem, 0, len(parts))
 	for _, p := range parts {
-		mt, params, err := mime.ParseMediaType(p.header.Get("Content-Type"))
+		mt, params, err := parseMediaType(p.header.contentType)
 		if err != nil {
 			return nil, false
 		}
@@ -247,7 +251,7 @@ func batchFromBytes(body []byte, boundary string) (items []batchItem, ok bool) {
 			}
 			cs := make([]batchReq, 0, len(inner))
 			for _, q := range inner {
-				req, err := readBatchReq(q.header, q.body)
+				req, err := readBatchReq(q.header.contentType, q.header.encoding, q.header.contentID, q.body)
 				if err != nil {
 					return nil, false
 				}
@@ -255,7 +259,7 @@ func batchFromBytes(body []byte, boundary string) (items []batchItem, ok bool) {
 			}
 			items = append(items, batchItem{changeset: cs})
 		case "application/http":
-			req, err := readBatchReq(p.header, p.body)
+			req, err := readBatchReq(p.header.contentType, p.header.encoding, p.header.contentID, p.body)
 			if err != nil {
 				return nil, false
 			}
@@ -269,8 +273,24 @@ func batchFromBytes(body []byte, boundary string) (items []batchItem, ok bool) {
 
 // rawPart is one part of a multipart body: its header and its bytes.
 type rawPart struct {
-	header textproto.MIMEHeader
+	header partHead
 	body   []byte
+}
+
+// partHead is what a $batch reader reads of a part's header: the first
+// Content-Type, Content-Transfer-Encoding and Content-ID values, as
+// textproto.MIMEHeader's Get returns them ("" when absent).
+type partHead struct {
+	contentType, encoding, contentID string
+}
+
+// parseMediaType is mime.ParseMediaType, without its work for
+// "application/http", the type of every request part.
+func parseMediaType(v string) (mediatype string, params map[string]string, err error) {
+	if v == "application/http" {
+		return v, nil, nil
+	}
+	return mime.ParseMediaType(v)
 }
 
 // batchParts splits a multipart body (RFC 2046 §5.1.1) into its parts as
@@ -351,15 +371,18 @@ func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
 // partHeader reads a part's header lines up to the blank line as
 // textproto.Reader.ReadMIMEHeader does, for lines that end with CRLF, are
 // not continued, and hold a token, a colon and a value of visible
-// characters, spaces and tabs; it returns the header and what follows the
-// blank line. ok is false for anything else, and for a Content-Transfer-
-// Encoding other than binary (mime/multipart decodes quoted-printable).
-func partHeader(b []byte) (h textproto.MIMEHeader, rest []byte, ok bool) {
-	h = textproto.MIMEHeader{}
+// characters, spaces and tabs; it returns what partHead keeps of the header
+// and what follows the blank line. ok is false for anything else, and for a
+// Content-Transfer-Encoding other than one "binary" (mime/multipart decodes
+// quoted-printable). A field name is matched as its canonical form
+// (textproto.CanonicalMIMEHeaderKey) is: a token's canonical forms are
+// equal exactly when the names are equal ignoring ASCII case.
+func partHeader(b []byte) (h partHead, rest []byte, ok bool) {
+	encodings, seenType, seenID := 0, false, false
 	for n := 0; ; n++ {
 		i := bytes.Index(b, []byte("\r\n"))
 		if i < 0 || n > 100 {
-			return nil, nil, false
+			return partHead{}, nil, false
 		}
 		line := b[:i]
 		b = b[i+2:]
@@ -367,29 +390,75 @@ func partHeader(b []byte) (h textproto.MIMEHeader, rest []byte, ok bool) {
 			break
 		}
 		if len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-			return nil, nil, false // a continued line
+			return partHead{}, nil, false // a continued line
 		}
 		k, v, found := bytes.Cut(line, []byte(":"))
 		if !found || len(k) == 0 {
-			return nil, nil, false
+			return partHead{}, nil, false
 		}
 		for _, c := range k {
 			if !tokenByte(c) {
-				return nil, nil, false
+				return partHead{}, nil, false
 			}
 		}
 		for _, c := range v {
 			if c != '\t' && (c < 0x20 || c == 0x7f) {
-				return nil, nil, false
+				return partHead{}, nil, false
 			}
 		}
-		key := textproto.CanonicalMIMEHeaderKey(string(k))
-		h[key] = append(h[key], string(bytes.Trim(v, " \t")))
+		v = bytes.Trim(v, " \t")
+		switch {
+		case asciiEqualFold(k, "Content-Type"):
+			if !seenType {
+				h.contentType, seenType = headerValue(v), true
+			}
+		case asciiEqualFold(k, "Content-Transfer-Encoding"):
+			if encodings == 0 {
+				h.encoding = headerValue(v)
+			}
+			encodings++
+		case asciiEqualFold(k, "Content-ID"):
+			if !seenID {
+				h.contentID, seenID = headerValue(v), true
+			}
+		}
 	}
-	if te, ok := h["Content-Transfer-Encoding"]; ok && (len(te) != 1 || te[0] != "binary") {
-		return nil, nil, false
+	if encodings > 0 && (encodings != 1 || h.encoding != "binary") {
+		return partHead{}, nil, false
 	}
 	return h, b, true
+}
+
+// asciiEqualFold reports whether b and s are equal ignoring ASCII case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		d := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue is string(v), without a copy for the values every request
+// part has.
+func headerValue(v []byte) string {
+	switch string(v) {
+	case "application/http":
+		return "application/http"
+	case "binary":
+		return "binary"
+	}
+	return string(v)
 }
 
 // tokenByte reports whether c may be in a header field name (RFC 9110
@@ -444,7 +513,7 @@ func parseBatchMultipart(body []byte, boundary string) ([]batchItem, error) {
 				if err != nil {
 					return nil, err
 				}
-				req, err := readBatchReq(q.Header, raw)
+				req, err := readBatchReq(q.Header.Get("Content-Type"), q.Header.Get("Content-Transfer-Encoding"), q.Header.Get("Content-ID"), raw)
 				if err != nil {
 					return nil, err
 				}
@@ -459,7 +528,7 @@ func parseBatchMultipart(body []byte, boundary string) ([]batchItem, error) {
 			if err != nil {
 				return nil, err
 			}
-			req, err := readBatchReq(p.Header, raw)
+			req, err := readBatchReq(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p.Header.Get("Content-ID"), raw)
 			if err != nil {
 				return nil, err
 			}
@@ -470,13 +539,14 @@ func parseBatchMultipart(body []byte, boundary string) ([]batchItem, error) {
 	}
 }
 
-// readBatchReq reads the request a part holds: its part header ph and its
-// bytes raw.
-func readBatchReq(ph textproto.MIMEHeader, raw []byte) (batchReq, error) {
-	if mt, _, _ := mime.ParseMediaType(ph.Get("Content-Type")); mt != "application/http" {
+// readBatchReq reads the request a part holds: from its part header's
+// Content-Type ct, Content-Transfer-Encoding te and Content-ID cid, and
+// its bytes raw.
+func readBatchReq(ct, te, cid string, raw []byte) (batchReq, error) {
+	if mt, _, _ := parseMediaType(ct); mt != "application/http" {
 		return batchReq{}, fmt.Errorf("request part of type %q; want application/http", mt)
 	}
-	if te := ph.Get("Content-Transfer-Encoding"); te != "binary" {
+	if te != "binary" {
 		return batchReq{}, fmt.Errorf("request part with Content-Transfer-Encoding %q; want binary", te)
 	}
 	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
@@ -484,23 +554,58 @@ func readBatchReq(ph textproto.MIMEHeader, raw []byte) (batchReq, error) {
 		// A request without headers or body ends right after its line.
 		head, body = bytes.TrimSuffix(raw, []byte("\r\n")), nil
 	}
-	if bytes.Contains(bytes.ReplaceAll(head, []byte("\r\n"), nil), []byte("\n")) {
+	if bareLF(head) {
 		return batchReq{}, fmt.Errorf("request lines must end with CRLF")
 	}
-	lines := strings.Split(string(head), "\r\n")
-	f := strings.Fields(lines[0])
-	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/") {
-		return batchReq{}, fmt.Errorf("bad request line %q", lines[0])
+	rest := string(head)
+	line, rest, more := strings.Cut(rest, "\r\n")
+	f, n := requestLine(line)
+	if n != 3 || !strings.HasPrefix(f[2], "HTTP/") {
+		return batchReq{}, fmt.Errorf("bad request line %q", line)
 	}
 	h := http.Header{}
-	for _, l := range lines[1:] {
+	for more {
+		var l string
+		l, rest, more = strings.Cut(rest, "\r\n")
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
 			return batchReq{}, fmt.Errorf("bad header line %q", l)
 		}
 		h.Add(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v))
 	}
-	return batchReq{method: f[0], target: f[1], header: h, body: body, cid: strings.TrimSpace(ph.Get("Content-ID"))}, nil
+	return batchReq{method: f[0], target: f[1], header: h, body: body, cid: strings.TrimSpace(cid)}, nil
+}
+
+// bareLF reports whether b has an LF that does not end a CRLF (as b
+// without its CRLFs still holding an LF).
+func bareLF(b []byte) bool {
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			return true
+		}
+	}
+	return false
+}
+
+// requestLine splits a request line into its fields as strings.Fields
+// does and returns the first three and how many there are; a line of
+// visible ASCII with single spaces between three fields, the line every
+// client writes, is split without strings.Fields' slice.
+func requestLine(line string) (f [3]string, n int) {
+	i := strings.IndexByte(line, ' ')
+	j := i + 1 + strings.IndexByte(line[i+1:], ' ')
+	fast := i > 0 && j > i+1 && j < len(line)-1
+	for k := 0; fast && k < len(line); k++ {
+		if c := line[k]; (c < 0x21 || c > 0x7e) && k != i && k != j {
+			fast = false
+		}
+	}
+	if fast {
+		return [3]string{line[:i], line[i+1 : j], line[j+1:]}, 3
+	}
+	all := strings.Fields(line)
+	copy(f[:], all)
+	return f, len(all)
 }
 
 // execBatchReq resolves a request's URL and runs it.

@@ -242,3 +242,47 @@ func TestConcurrentBatchesKeepChangesetsWhole(t *testing.T) {
 		t.Errorf("%d calls stored, want %d (the even batches')", n, batches/2*calls)
 	}
 }
+
+// requestLineCases are request lines as clients write them and around
+// their edges.
+var requestLineCases = []string{
+	"POST /api/data/v9.2/phonecalls HTTP/1.1", "PATCH $1 HTTP/1.1", "GET x HTTP/1.1 extra", "GET  x HTTP/1.1",
+	" GET x HTTP/1.1", "GET x HTTP/1.1 ", "GET\tx\tHTTP/1.1", "GET x", "GET", "", " ", "GET x\u00a0HTTP/1.1",
+	"GET caf\xc3\xa9 HTTP/1.1", "GET x\x85 HTTP/1.1", "GET \x00 HTTP/1.1", "a b c", "a  b c", "a b\vc",
+}
+
+func sameAsFields(t *testing.T, line string) {
+	f, n := requestLine(line)
+	want := strings.Fields(line)
+	if n != len(want) || (n >= 3 && !reflect.DeepEqual(f[:], want[:3])) || (n < 3 && !reflect.DeepEqual(f[:n], want)) {
+		t.Errorf("requestLine(%q) = %q, %d; strings.Fields %q", line, f, n, want)
+	}
+}
+
+func sameLF(t *testing.T, b []byte) {
+	if got, want := bareLF(b), bytes.Contains(bytes.ReplaceAll(b, []byte("\r\n"), nil), []byte("\n")); got != want {
+		t.Errorf("bareLF(%q) = %v, want %v", b, got, want)
+	}
+}
+
+// A request line splits as strings.Fields splits it, and a bare LF is
+// found as in the head without its CRLFs.
+func TestRequestLineAsFields(t *testing.T) {
+	for _, l := range requestLineCases {
+		sameAsFields(t, l)
+		sameLF(t, []byte(l))
+	}
+	for _, b := range []string{"\n", "\r\n", "\r\r\n", "\r\n\n", "a\nb", "a\r\nb\r\n", "\n\r", "\r\n\r\n"} {
+		sameLF(t, []byte(b))
+	}
+}
+
+func FuzzRequestLineAsFields(f *testing.F) {
+	for _, l := range requestLineCases {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		sameAsFields(t, line)
+		sameLF(t, []byte(line))
+	})
+}

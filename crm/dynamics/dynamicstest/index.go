@@ -137,6 +137,49 @@ func (t *table) unindexRow(id string, r row) {
 	}
 }
 
+// reindexCols moves row id, as r holds it, in the built indexes of the
+// columns of set whose index key set changes (a column absent from set
+// keeps its value).
+func (t *table) reindexCols(id string, r, set row) {
+	x := ref{t.pos[id], id}
+	for col, nv := range set {
+		ov := r[col]
+		if ix, built := t.index[col]; built {
+			os, oldIn := ov.(string)
+			ns, newIn := nv.(string)
+			ok, nk := sqlNorm(os), sqlNorm(ns)
+			if oldIn != newIn || ok != nk {
+				if oldIn {
+					if b := without(ix[ok], id); len(b) == 0 {
+						delete(ix, ok)
+					} else {
+						ix[ok] = b
+					}
+				}
+				if newIn {
+					ix[nk] = append(ix[nk], x)
+				}
+			}
+		}
+		if ix, built := t.dates[col]; built {
+			oh, oldIn := dateHour(ov)
+			nh, newIn := dateHour(nv)
+			if oldIn != newIn || oh != nh {
+				if oldIn {
+					if b := without(ix[oh], id); len(b) == 0 {
+						delete(ix, oh)
+					} else {
+						ix[oh] = b
+					}
+				}
+				if newIn {
+					ix[nh] = append(ix[nh], x)
+				}
+			}
+		}
+	}
+}
+
 func without(b []ref, id string) []ref {
 	if i := slices.IndexFunc(b, func(x ref) bool { return x.id == id }); i >= 0 {
 		return slices.Delete(b, i, i+1)

@@ -188,7 +188,7 @@ var allPrivileges = []string{
 // 403 PrivilegeDenied); the message follows the platform's "Principal user
 // ... is missing <prv> privilege" text.
 func (s *Server) privilegeDenied(prv, logical string) (apiResponse, bool) {
-	if prv == "" || !s.denied[strings.ToLower(prv)] {
+	if prv == "" || len(s.denied) == 0 || !s.denied[strings.ToLower(prv)] {
 		return apiResponse{}, false
 	}
 	return errResponse(http.StatusForbidden, "0x80040220", fmt.Sprintf(

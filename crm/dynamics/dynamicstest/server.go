@@ -21,6 +21,7 @@
 package dynamicstest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -90,6 +91,8 @@ type Server struct {
 	rejectQueueParties bool
 	// denied privileges of the application user (lower case).
 	denied map[string]bool
+	// answers holds *bytes.Buffer for $batch answers, reused once written.
+	answers sync.Pool
 }
 
 // NewServer starts a double on a loopback port.
@@ -128,6 +131,7 @@ func NewServer(o Options) *Server {
 		tokens:      map[string]time.Time{},
 		now:         func() time.Time { return time.Now().UTC() },
 		denied:      map[string]bool{},
+		answers:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	if o.MinimalOrg {
 		delete(s.tables, "leads")

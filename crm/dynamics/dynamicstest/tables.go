@@ -206,6 +206,46 @@ func (t *table) update(id string, r row, now time.Time) func() {
 	}
 }
 
+// patch writes the columns of set into row id (and modifiedon), as update
+// with a copy of the row holding them would, and returns an undo
+// function. Only the built indexes of the columns whose values change are
+// touched.
+func (t *table) patch(id string, set row, now time.Time) func() {
+	r := t.rows[id]
+	set["modifiedon"] = now
+	// before holds the values set replaces; a column r did not have is
+	// held as absent.
+	type was struct {
+		v  any
+		ok bool
+	}
+	before := make(map[string]was, len(set))
+	for k := range set {
+		v, ok := r[k]
+		before[k] = was{v, ok}
+	}
+	t.reindexCols(id, r, set)
+	for k, v := range set {
+		r[k] = v
+	}
+	t.version[id]++
+	t.change(id)
+	return func() {
+		back := make(row, len(before))
+		for k, w := range before {
+			back[k] = w.v
+		}
+		t.reindexCols(id, r, back)
+		for k, w := range before {
+			if w.ok {
+				r[k] = w.v
+			} else {
+				delete(r, k)
+			}
+		}
+	}
+}
+
 // typeOf infers the column type of a seeded custom field.
 func typeOf(v any) (colType, any, error) {
 	switch x := v.(type) {

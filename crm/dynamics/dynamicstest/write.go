@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -161,6 +162,12 @@ func setProp(rw row, k string, v any, ct colType) error {
 	return nil
 }
 
+// phoneRowCols is the number of columns a phone call row created with
+// every plain property, an owner and a regarding record has: the
+// properties, the two lookups with their logical names, createdon and
+// modifiedon.
+var phoneRowCols = len(phoneCallProps) + 4 + 2
+
 // applyPhoneCall validates body and applies it to rw. It returns the parties
 // to insert (create only).
 func (s *Server) applyPhoneCall(rw row, body map[string]any, create bool, t *tx) ([]Party, error) {
@@ -222,7 +229,7 @@ func (s *Server) applyPhoneCall(rw row, body map[string]any, create bool, t *tx)
 				return nil, err
 			}
 			if n, max := rw[k], pt.maxLen[k]; max > 0 {
-				if str, _ := n.(string); len([]rune(str)) > max {
+				if str, _ := n.(string); utf8.RuneCountInString(str) > max {
 					return nil, badRequest(codeTooLong, "A validation error occurred. The length of the '%s' attribute of the 'phonecall' entity exceeded the maximum allowed length of '%d'.", k, max)
 				}
 			}
@@ -306,8 +313,11 @@ func (s *Server) createPhoneCall(r apiRequest, t *tx) apiResponse {
 
 func (s *Server) insertPhoneCall(key string, body map[string]any, h http.Header, t *tx) apiResponse {
 	pt := s.tables["phonecalls"]
-	rw := row{"statecode": 0, "statuscode": 1, "directioncode": true,
-		"_ownerid_value": s.appUserID, "_ownerid_value" + lookupSuffix: "systemuser"}
+	// Sized for the columns a create sets (phoneRowCols), so the row is
+	// not grown while it is filled.
+	rw := make(row, phoneRowCols)
+	rw["statecode"], rw["statuscode"], rw["directioncode"] = 0, 1, true
+	rw["_ownerid_value"], rw["_ownerid_value"+lookupSuffix] = s.appUserID, "systemuser"
 	parties, err := s.applyPhoneCall(rw, body, true, t)
 	if err != nil {
 		return fromErr(err)
@@ -340,7 +350,7 @@ func (s *Server) insertPhoneCall(key string, body map[string]any, h http.Header,
 	}
 	loc := s.URL + APIPath + "/phonecalls(" + id + ")"
 	hdr := http.Header{"Odata-Entityid": {loc}, "Location": {loc}}
-	if preferences(h)["return"] == "representation" {
+	if _, prefer := h["Prefer"]; prefer && preferences(h)["return"] == "representation" {
 		b, _ := json.Marshal(s.render(pt, rw, nil, false))
 		return apiResponse{status: http.StatusCreated, header: hdr, body: b}
 	}
@@ -381,22 +391,31 @@ func (s *Server) patchPhoneCall(key string, r apiRequest, t *tx) apiResponse {
 			return errResponse(http.StatusBadRequest, codeInvalidArg, "Cannot update Closed or Cancelled Activity")
 		}
 	}
-	rw := cur.clone()
-	if _, err := s.applyPhoneCall(rw, body, false, t); err != nil {
+	// The body's columns are checked into a row of their own and then
+	// written into the stored row (table.patch), instead of into a copy
+	// of the whole row.
+	set := make(row, len(body)+2)
+	if _, err := s.applyPhoneCall(set, body, false, t); err != nil {
 		return fromErr(err)
 	}
-	if rw["activityid"] != key {
+	val := func(k string) any {
+		if v, ok := set[k]; ok {
+			return v
+		}
+		return cur[k]
+	}
+	if val("activityid") != key {
 		return errResponse(http.StatusBadRequest, codeOData, "The primary key cannot be changed.")
 	}
-	st := rw["statecode"].(int)
+	st := val("statecode").(int)
 	_, hasStatus := body["statuscode"]
 	if hasState && !hasStatus {
-		rw["statuscode"] = s.statusCodes[st][0] // the state's default status
+		set["statuscode"] = s.statusCodes[st][0] // the state's default status
 	}
-	if sc := rw["statuscode"].(int); !slices.Contains(s.statusCodes[st], sc) {
+	if sc := val("statuscode").(int); !slices.Contains(s.statusCodes[st], sc) {
 		return errResponse(http.StatusBadRequest, codeInvalidArg, fmt.Sprintf("%d is not a valid status code for state code PhoneCallState.%s on phonecall with Id %s.", sc, stateNames[st], key))
 	}
-	undo := pt.update(key, rw, s.now())
+	undo := pt.patch(key, set, s.now())
 	if t != nil {
 		t.undo = append(t.undo, undo)
 	}
