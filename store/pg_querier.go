@@ -452,6 +452,10 @@ func (p pgQuerier) UpsertLedger(ctx context.Context, arg dbsqlc.UpsertLedgerPara
 	return p.q.UpsertLedger(ctx, dbpg.UpsertLedgerParams(arg))
 }
 
+func (p pgQuerier) UpsertLedgerKeepPayload(ctx context.Context, arg dbsqlc.UpsertLedgerKeepPayloadParams) (int64, error) {
+	return p.q.UpsertLedgerKeepPayload(ctx, dbpg.UpsertLedgerKeepPayloadParams(arg))
+}
+
 func (p pgQuerier) UpsertTenantCheck(ctx context.Context, arg dbsqlc.UpsertTenantCheckParams) error {
 	return p.q.UpsertTenantCheck(ctx, dbpg.UpsertTenantCheckParams(arg))
 }

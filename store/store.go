@@ -576,23 +576,33 @@ type itemKey struct{ tenant, kind, id string }
 // row is left as it is). A payload is appended to ledger_payloads first and
 // the row takes its id (the trigger ledger_payload_replaced drops the one it
 // held); when the row was written already, the new payload is deleted again.
+// A row without a payload keeps the stored one (UpsertLedgerKeepPayload,
+// which SQLite runs without a statement journal).
 func upsertLedger(ctx context.Context, q dbsqlc.Querier, e LedgerEntry, now int64) error {
-	var payload sql.NullInt64
-	if e.Payload != nil {
-		id, err := q.InsertLedgerPayload(ctx, e.Payload)
+	if e.Payload == nil {
+		_, err := q.UpsertLedgerKeepPayload(ctx, dbsqlc.UpsertLedgerKeepPayloadParams{
+			Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
+			Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
+			ItemTime: ms(e.ItemTime), Number: e.Number, CreatedAt: now, UpdatedAt: now,
+			UnmappedUser: e.UnmappedUser,
+		})
 		if err != nil {
-			return fmt.Errorf("store: save ledger payload %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
+			return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
 		}
-		payload = sql.NullInt64{Int64: id, Valid: true}
+		return nil
+	}
+	id, err := q.InsertLedgerPayload(ctx, e.Payload)
+	if err != nil {
+		return fmt.Errorf("store: save ledger payload %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)
 	}
 	n, err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
 		Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
 		Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
-		ItemTime: ms(e.ItemTime), Number: e.Number, PayloadID: payload, CreatedAt: now, UpdatedAt: now,
+		ItemTime: ms(e.ItemTime), Number: e.Number, PayloadID: sql.NullInt64{Int64: id, Valid: true}, CreatedAt: now, UpdatedAt: now,
 		UnmappedUser: e.UnmappedUser,
 	})
-	if err == nil && n == 0 && payload.Valid {
-		err = q.DeleteLedgerPayload(ctx, payload.Int64)
+	if err == nil && n == 0 {
+		err = q.DeleteLedgerPayload(ctx, id)
 	}
 	if err != nil {
 		return fmt.Errorf("store: save ledger %s/%s/%s: %w", e.Tenant, e.Kind, e.EnreachID, err)

@@ -22,6 +22,30 @@ ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     unmapped_user = excluded.unmapped_user
 WHERE ledger.state != 'written';
 
+-- name: UpsertLedgerKeepPayload :execrows
+-- UpsertLedger for a row saved without a new payload (UpsertLedger with
+-- payload_id NULL, which keeps the stored one): the same row, but the update
+-- does not name payload_id, so the trigger ledger_payload_replaced (AFTER
+-- UPDATE OF payload_id) is not part of the statement. On SQLite an INSERT
+-- or UPDATE that may change several rows (a trigger's) and may hit a
+-- constraint runs with a statement journal, into which each page it changes
+-- is copied first ("Statement Journal Files",
+-- https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
+-- then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
+WHERE ledger.state != 'written';
+
 -- name: ListLedgerByState :many
 SELECT l.enreach_id, l.idem_key, l.state, l.reason, l.crm_id, l.attempts, l.last_error, l.item_time, l.number, p.payload
 FROM ledger l LEFT JOIN ledger_payloads p ON p.id = l.payload_id

@@ -616,3 +616,68 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int
 	}
 	return result.RowsAffected()
 }
+
+const upsertLedgerKeepPayload = `-- name: UpsertLedgerKeepPayload :execrows
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
+WHERE ledger.state != 'written'
+`
+
+type UpsertLedgerKeepPayloadParams struct {
+	Tenant       string
+	Kind         string
+	EnreachID    string
+	IdemKey      string
+	State        string
+	Reason       string
+	CrmID        string
+	Attempts     int64
+	LastError    string
+	ItemTime     int64
+	Number       string
+	CreatedAt    int64
+	UpdatedAt    int64
+	UnmappedUser string
+}
+
+// UpsertLedger for a row saved without a new payload (UpsertLedger with
+// payload_id NULL, which keeps the stored one): the same row, but the update
+// does not name payload_id, so the trigger ledger_payload_replaced (AFTER
+// UPDATE OF payload_id) is not part of the statement. On SQLite an INSERT
+// or UPDATE that may change several rows (a trigger's) and may hit a
+// constraint runs with a statement journal, into which each page it changes
+// is copied first ("Statement Journal Files",
+// https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
+// then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
+func (q *Queries) UpsertLedgerKeepPayload(ctx context.Context, arg UpsertLedgerKeepPayloadParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, upsertLedgerKeepPayload,
+		arg.Tenant,
+		arg.Kind,
+		arg.EnreachID,
+		arg.IdemKey,
+		arg.State,
+		arg.Reason,
+		arg.CrmID,
+		arg.Attempts,
+		arg.LastError,
+		arg.ItemTime,
+		arg.Number,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+		arg.UnmappedUser,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}

@@ -135,6 +135,16 @@ type Querier interface {
 	// payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
 	// NULL keeps the stored one.
 	UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int64, error)
+	// UpsertLedger for a row saved without a new payload (UpsertLedger with
+	// payload_id NULL, which keeps the stored one): the same row, but the update
+	// does not name payload_id, so the trigger ledger_payload_replaced (AFTER
+	// UPDATE OF payload_id) is not part of the statement. On SQLite an INSERT
+	// or UPDATE that may change several rows (a trigger's) and may hit a
+	// constraint runs with a statement journal, into which each page it changes
+	// is copied first ("Statement Journal Files",
+	// https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
+	// then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
+	UpsertLedgerKeepPayload(ctx context.Context, arg UpsertLedgerKeepPayloadParams) (int64, error)
 	UpsertTenantCheck(ctx context.Context, arg UpsertTenantCheckParams) error
 	UpsertUserMap(ctx context.Context, arg UpsertUserMapParams) error
 }
