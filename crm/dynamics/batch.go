@@ -47,7 +47,6 @@ func (p part) ops() int {
 // opResponse is one response inside a $batch response.
 type opResponse struct {
 	status int
-	header http.Header
 	body   []byte
 	cid    int
 }
@@ -133,16 +132,36 @@ func writeOp(b *bytes.Buffer, o op) {
 // decodeBatch reads a $batch response: one slice of responses per top-level
 // part, in order. A changeset that succeeded has one response per request;
 // a failed one has the failing response only (OData 4.0 §11.7.4), whichever
-// way the server nests it.
+// way the server nests it. An answer of the common shape is read from its
+// bytes (batchDecoder.batch); any other through mime/multipart
+// (decodeMultipart), which reads the same (TestBatchFastPathMatchesMultipart,
+// FuzzDecodeBatch).
 func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
 		return nil, fmt.Errorf("batch response is %q, not multipart", contentType)
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	d := &batchDecoder{br: bufio.NewReader(nil)}
+	if out, ok, err := d.batch(body, params["boundary"]); ok {
+		return out, err
+	}
+	return d.multipart(body, params["boundary"])
+}
+
+// decodeMultipart is decodeBatch through mime/multipart only.
+func decodeMultipart(contentType string, body []byte) ([][]opResponse, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		return nil, fmt.Errorf("batch response is %q, not multipart", contentType)
+	}
+	return (&batchDecoder{br: bufio.NewReader(nil)}).multipart(body, params["boundary"])
+}
+
+// multipart reads a $batch answer's parts with mime/multipart.
+func (d *batchDecoder) multipart(body []byte, boundary string) ([][]opResponse, error) {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	// One reader for every embedded response: each is read to its end
 	// before the next part starts.
-	d := &batchDecoder{br: bufio.NewReader(nil)}
 	var out [][]opResponse
 	for {
 		p, err := mr.NextPart()
@@ -158,6 +177,67 @@ func decodeBatch(contentType string, body []byte) ([][]opResponse, error) {
 		}
 		out = append(out, rs)
 	}
+}
+
+// batch reads a $batch answer's parts from its bytes, as multipart and
+// readPart read them, when the answer has the shape splitParts and
+// partHeader take (ok false otherwise, before any part is read).
+func (d *batchDecoder) batch(b []byte, boundary string) (out [][]opResponse, ok bool, err error) {
+	parts, ok := splitParts(b, boundary)
+	if !ok {
+		return nil, false, nil
+	}
+	heads := make([]partHead, len(parts))
+	for i, p := range parts {
+		h, n, plain := partHeader(p)
+		if !plain || h.cte != "" && !strings.EqualFold(h.cte, "binary") {
+			return nil, false, nil
+		}
+		h.n = n
+		heads[i] = h
+	}
+	out = make([][]opResponse, 0, len(parts))
+	for i, p := range parts {
+		h := heads[i]
+		mt, csBoundary, err := mediaType(h.ct)
+		if err != nil {
+			return out, true, fmt.Errorf("batch response part: %w", err)
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			// The part's body is what precedes the CRLF of the next
+			// delimiter.
+			body := p[h.n : len(p)-2]
+			rs, ok, err := d.changeset(body, csBoundary)
+			if !ok {
+				rs, err = readChangeset(bytes.NewReader(body), csBoundary, d.br)
+			}
+			if err != nil {
+				return out, true, err
+			}
+			out = append(out, rs)
+			continue
+		}
+		r, err := d.response(p[h.n:], h.cid)
+		if err != nil {
+			return out, true, err
+		}
+		out = append(out, []opResponse{r})
+	}
+	return out, true, nil
+}
+
+// mediaType is mime.ParseMediaType's media type and boundary parameter,
+// read without its parameter map for the plain "multipart/mixed;
+// boundary=B" of a changeset answer.
+func mediaType(ct string) (mt, boundary string, err error) {
+	const plain = "multipart/mixed; boundary="
+	if b, ok := strings.CutPrefix(ct, plain); ok && b != "" && strings.IndexFunc(b, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) < 0 {
+		return "multipart/mixed", b, nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	return mt, params["boundary"], err
 }
 
 // batchDecoder holds what decodeBatch reuses from one part to the next.
@@ -211,19 +291,54 @@ func readChangeset(r io.Reader, boundary string, br *bufio.Reader) ([]opResponse
 
 // changeset reads a changeset's parts from its bytes without a
 // multipart.Reader (each holds a 4 KB buffer, one per written activity).
-// It takes the common shape only (RFC 2046 §5.1.1): the first delimiter line
-// at the start, CRLF line ends, parts without a Content-Transfer-Encoding
-// to decode; ok is false for anything else, which readChangeset reads.
+// It takes the common shape only (splitParts), parts without a
+// Content-Transfer-Encoding to decode; ok is false for anything else, which
+// readChangeset reads.
 func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, ok bool, err error) {
-	if boundary == "" {
+	parts, ok := splitParts(b, boundary)
+	if !ok {
 		return nil, false, nil
+	}
+	for _, p := range parts {
+		h, n, plain := partHeader(p)
+		if !plain {
+			d.rd.Reset(p)
+			d.br.Reset(&d.rd)
+			mh, herr := textproto.NewReader(d.br).ReadMIMEHeader()
+			if herr != nil {
+				return nil, false, nil
+			}
+			h.cte, h.cid = mh.Get("Content-Transfer-Encoding"), mh.Get("Content-ID")
+			// What br and rd have not handed out is the embedded response.
+			n = len(p) - d.br.Buffered() - d.rd.Len()
+		}
+		if h.cte != "" && !strings.EqualFold(h.cte, "binary") {
+			return nil, false, nil
+		}
+		r, err := d.response(p[n:], h.cid)
+		if err != nil {
+			return out, true, err
+		}
+		out = append(out, r)
+	}
+	return out, true, nil
+}
+
+// splitParts splits a multipart body into its parts when it has the common
+// shape (RFC 2046 §5.1.1): the first delimiter line at the start, CRLF line
+// ends, at least one part, and a close delimiter. Each part is returned
+// with the CRLF before the delimiter that ends it: an embedded response is
+// read with it (headerEnd). ok is false for any other shape.
+func splitParts(b []byte, boundary string) (parts [][]byte, ok bool) {
+	if boundary == "" {
+		return nil, false
 	}
 	dash := "--" + boundary
 	rest, ok := delimiterLine(b, dash)
 	if !ok || rest == nil {
-		return nil, false, nil
+		return nil, false
 	}
-	next := "\r\n" + dash
+	next := []byte("\r\n" + dash)
 	for {
 		// The part ends at the next CRLF--boundary followed by a space,
 		// tab, CR, LF or "--" (as mime/multipart reads it); that line must
@@ -231,46 +346,24 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 		end := -1
 		var after []byte
 		for from := 0; end < 0; {
-			i := bytes.Index(rest[from:], []byte(next))
+			i := bytes.Index(rest[from:], next)
 			if i < 0 {
-				return nil, false, nil
+				return nil, false
 			}
 			i += from
 			tail := rest[i+len(next):]
 			if len(tail) > 0 && (bytes.IndexByte([]byte(" \t\r\n"), tail[0]) >= 0 || bytes.HasPrefix(tail, []byte("--"))) {
 				a, ok := delimiterLine(rest[i+2:], dash)
 				if !ok {
-					return nil, false, nil
+					return nil, false
 				}
 				end, after = i, a
 			}
 			from = i + 1
 		}
-		cte, cid, n, plain := partHeader(rest[:end])
-		// Each embedded response is read with the CRLF before its part's
-		// delimiter (headerEnd).
-		if !plain {
-			d.rd.Reset(rest[:end+2])
-			d.br.Reset(&d.rd)
-			h, herr := textproto.NewReader(d.br).ReadMIMEHeader()
-			if herr != nil {
-				return nil, false, nil
-			}
-			cte, cid = h.Get("Content-Transfer-Encoding"), h.Get("Content-ID")
-		} else {
-			d.rd.Reset(rest[n : end+2])
-			d.br.Reset(&d.rd)
-		}
-		if cte != "" && !strings.EqualFold(cte, "binary") {
-			return nil, false, nil
-		}
-		r, err := readResponse(d.br, cid)
-		if err != nil {
-			return out, true, err
-		}
-		out = append(out, r)
+		parts = append(parts, rest[:end+2:end+2])
 		if after == nil {
-			return out, true, nil
+			return parts, true
 		}
 		rest = after
 	}
@@ -295,48 +388,73 @@ func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
 	return b[2:], true
 }
 
+// partHead is what a batch reader uses of a part's header: the first
+// Content-Type, Content-Transfer-Encoding and Content-ID values, and the
+// header's length with its empty line (n).
+type partHead struct {
+	ct, cte, cid string
+	n            int
+}
+
 // partHeader reads the header of a part in its plainest shape: lines
 // "Name: value" ended by CRLF, names of token characters (RFC 9110 §5.6.2),
 // values of printable ASCII and tabs, no continuation lines, then an empty
-// line. It returns the first Content-Transfer-Encoding and Content-ID
-// values (trimmed of spaces and tabs, names compared ignoring case) and the
-// length of the header with its empty line: what net/textproto's
-// ReadMIMEHeader and Get give for such a header, without its map. plain is
-// false for any other shape, which ReadMIMEHeader reads.
-func partHeader(b []byte) (cte, cid string, n int, plain bool) {
-	var haveCTE, haveCID bool
+// line. It returns the first Content-Type, Content-Transfer-Encoding and
+// Content-ID values (trimmed of spaces and tabs, names compared ignoring
+// case) and the length of the header with its empty line: what
+// net/textproto's ReadMIMEHeader and Get give for such a header, without
+// its map. plain is false for any other shape, which ReadMIMEHeader reads.
+func partHeader(b []byte) (h partHead, n int, plain bool) {
+	var haveCT, haveCTE, haveCID bool
 	for {
-		end := bytes.Index(b[n:], []byte("\r\n"))
-		if end < 0 {
-			return "", "", 0, false
+		name, value, end, ok := headerLine(b[n:])
+		if !ok {
+			return partHead{}, 0, false
 		}
-		line := b[n : n+end]
-		n += end + 2
-		if len(line) == 0 {
-			return cte, cid, n, true
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return "", "", 0, false
-		}
-		name, value := line[:colon], line[colon+1:]
-		for _, c := range name {
-			if !tokenChar(c) {
-				return "", "", 0, false
-			}
-		}
-		for _, c := range value {
-			if c != '\t' && (c < 0x20 || c > 0x7e) {
-				return "", "", 0, false
-			}
+		n += end
+		if name == nil {
+			return h, n, true
 		}
 		switch {
+		case !haveCT && strings.EqualFold(string(name), "Content-Type"):
+			h.ct, haveCT = string(value), true
 		case !haveCTE && strings.EqualFold(string(name), "Content-Transfer-Encoding"):
-			cte, haveCTE = string(bytes.Trim(value, " \t")), true
+			h.cte, haveCTE = string(value), true
 		case !haveCID && strings.EqualFold(string(name), "Content-ID"):
-			cid, haveCID = string(bytes.Trim(value, " \t")), true
+			h.cid, haveCID = string(value), true
 		}
 	}
+}
+
+// headerLine reads the header line at the start of b in partHeader's
+// plain shape: its name and its value trimmed of spaces and tabs, and the
+// length of the line with its CRLF. name is nil for the empty line that
+// ends a header; ok is false for a line of any other shape.
+func headerLine(b []byte) (name, value []byte, n int, ok bool) {
+	end := bytes.Index(b, []byte("\r\n"))
+	if end < 0 {
+		return nil, nil, 0, false
+	}
+	line := b[:end]
+	if len(line) == 0 {
+		return nil, nil, 2, true
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, 0, false
+	}
+	name, value = line[:colon], line[colon+1:]
+	for _, c := range name {
+		if !tokenChar(c) {
+			return nil, nil, 0, false
+		}
+	}
+	for _, c := range value {
+		if c != '\t' && (c < 0x20 || c > 0x7e) {
+			return nil, nil, 0, false
+		}
+	}
+	return name, bytes.Trim(value, " \t"), end + 2, true
 }
 
 // tokenChar reports whether c may appear in a header field name: a tchar of
@@ -365,6 +483,113 @@ func readHTTP(r io.Reader, cid string, br *bufio.Reader) (opResponse, error) {
 	return readResponse(br, cid)
 }
 
+// response reads the embedded HTTP response b (its part's body and the CRLF
+// before the next delimiter); partCID is its part's Content-ID header.
+func (d *batchDecoder) response(b []byte, partCID string) (opResponse, error) {
+	if r, ok := plainResponse(b, partCID); ok {
+		return r, nil
+	}
+	d.rd.Reset(b)
+	d.br.Reset(&d.rd)
+	return readResponse(d.br, partCID)
+}
+
+// plainResponse reads an embedded response of the plain shape without
+// net/http: a status line "HTTP/1.1 NNN reason" (NNN 100-599), a header of
+// partHeader's shape without Transfer-Encoding and with at most one
+// Content-Length of decimal digits, and a body within that length, if
+// given, and within httpclient.LimitRecords. It gives what readResponse
+// gives for it (TestResponseFastPathMatchesNetHTTP, FuzzResponse): a 1xx,
+// 204 or 304 has no body, one with a Content-Length that many bytes,
+// another the rest of b (read to its end, RFC 9112 §6.3), trailing CRLFs
+// trimmed. ok is false for any other shape, which readResponse reads.
+func plainResponse(b []byte, partCID string) (r opResponse, ok bool) {
+	const proto = "HTTP/1.1 "
+	end := bytes.Index(b, []byte("\r\n"))
+	if end < 0 || !bytes.HasPrefix(b, []byte(proto)) {
+		return opResponse{}, false
+	}
+	code := b[len(proto):end]
+	if len(code) < 3 || len(code) > 3 && code[3] != ' ' {
+		return opResponse{}, false
+	}
+	for _, c := range code[:3] {
+		if c < '0' || c > '9' {
+			return opResponse{}, false
+		}
+		r.status = r.status*10 + int(c-'0')
+	}
+	for _, c := range code[3:] {
+		if c != '\t' && (c < 0x20 || c > 0x7e) {
+			return opResponse{}, false
+		}
+	}
+	if r.status < 100 || r.status > 599 {
+		return opResponse{}, false
+	}
+	n := end + 2
+	var length, cid []byte
+	for {
+		name, value, end, ok := headerLine(b[n:])
+		if !ok {
+			return opResponse{}, false
+		}
+		n += end
+		if name == nil {
+			break
+		}
+		switch {
+		case strings.EqualFold(string(name), "Transfer-Encoding"):
+			return opResponse{}, false
+		case strings.EqualFold(string(name), "Content-Length"):
+			if length != nil || len(value) == 0 || len(value) > 18 {
+				return opResponse{}, false
+			}
+			length = value
+		case cid == nil && strings.EqualFold(string(name), "Content-ID"):
+			cid = value
+		}
+	}
+	body := b[n:]
+	size := -1
+	if length != nil {
+		size = 0
+		for _, c := range length {
+			if c < '0' || c > '9' {
+				return opResponse{}, false
+			}
+			size = size*10 + int(c-'0')
+		}
+	}
+	switch {
+	case r.status < 200, r.status == 204, r.status == 304:
+		body = nil
+	case size > len(body):
+		return opResponse{}, false // cut short: readResponse's error
+	case size >= 0:
+		body = body[:size]
+	}
+	if int64(len(body)) > httpclient.LimitRecords {
+		return opResponse{}, false
+	}
+	r.body = trimBody(body)
+	r.cid, _ = strconv.Atoi(strings.TrimSpace(partCID))
+	if r.cid == 0 {
+		r.cid, _ = strconv.Atoi(string(cid))
+	}
+	return r, true
+}
+
+// trimBody is an embedded response's body without its trailing CRLFs (the
+// line ends before the next delimiter); nil when nothing is left.
+func trimBody(b []byte) []byte {
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // readResponse reads the embedded HTTP response br holds; partCID is its
 // part's Content-ID header.
 func readResponse(br *bufio.Reader, partCID string) (opResponse, error) {
@@ -391,5 +616,5 @@ func readResponse(br *bufio.Reader, partCID string) (opResponse, error) {
 	if cid == 0 {
 		cid, _ = strconv.Atoi(strings.TrimSpace(resp.Header.Get("Content-ID")))
 	}
-	return opResponse{status: resp.StatusCode, header: resp.Header, body: bytes.TrimRight(b, "\r\n"), cid: cid}, nil
+	return opResponse{status: resp.StatusCode, body: trimBody(b), cid: cid}, nil
 }
