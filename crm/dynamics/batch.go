@@ -64,21 +64,35 @@ func encodeBatch(parts []part) (string, []byte) {
 	// Sized up front: growing by doubling copied the body several times.
 	b.Grow(batchSize(parts, len(boundary), len(changesetPrefix)+len(boundary)-len(batchPrefix)))
 	for _, p := range parts {
-		b.WriteString("--" + boundary + "\r\n")
+		// Written piece by piece: a concatenation would allocate each line.
+		delimiter(&b, boundary, false)
 		if p.single != nil {
 			writeOp(&b, *p.single)
 			continue
 		}
 		cs := changesetPrefix + uuid.NewString()
-		b.WriteString(`Content-Type: multipart/mixed; boundary="` + cs + "\"\r\n\r\n")
+		b.WriteString(`Content-Type: multipart/mixed; boundary="`)
+		b.WriteString(cs)
+		b.WriteString("\"\r\n\r\n")
 		for _, o := range p.changeset {
-			b.WriteString("--" + cs + "\r\n")
+			delimiter(&b, cs, false)
 			writeOp(&b, o)
 		}
-		b.WriteString("--" + cs + "--\r\n")
+		delimiter(&b, cs, true)
 	}
-	b.WriteString("--" + boundary + "--\r\n")
+	delimiter(&b, boundary, true)
 	return `multipart/mixed; boundary="` + boundary + `"`, b.Bytes()
+}
+
+// delimiter writes the delimiter line of boundary, the close delimiter's
+// when last.
+func delimiter(b *bytes.Buffer, boundary string, last bool) {
+	b.WriteString("--")
+	b.WriteString(boundary)
+	if last {
+		b.WriteString("--")
+	}
+	b.WriteString("\r\n")
 }
 
 // batchSize is the length of encodeBatch's body for a top-level boundary
@@ -117,12 +131,20 @@ func writeOp(b *bytes.Buffer, o op) {
 	b.WriteString("Content-Type: application/http\r\n")
 	b.WriteString("Content-Transfer-Encoding: binary\r\n")
 	if o.cid > 0 {
-		b.WriteString("Content-ID: " + strconv.Itoa(o.cid) + "\r\n")
+		b.WriteString("Content-ID: ")
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(o.cid), 10))
+		b.WriteString("\r\n")
 	}
 	b.WriteString("\r\n")
-	b.WriteString(o.method + " " + o.url + " HTTP/1.1\r\n")
+	b.WriteString(o.method)
+	b.WriteByte(' ')
+	b.WriteString(o.url)
+	b.WriteString(" HTTP/1.1\r\n")
 	for _, h := range o.header {
-		b.WriteString(h[0] + ": " + h[1] + "\r\n")
+		b.WriteString(h[0])
+		b.WriteString(": ")
+		b.WriteString(h[1])
+		b.WriteString("\r\n")
 	}
 	b.WriteString("\r\n")
 	b.Write(o.body)
