@@ -40,11 +40,16 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 	return out, nil
 }
 
-// span returns the distinct numbers of qs and the union of their ranges.
+// span returns the distinct numbers of qs, in their order, and the union of
+// their ranges. The numbers seen are kept in a set: a backfill window's
+// queries are a couple of thousand calls, which a scan of the list per
+// query made quadratic.
 func span(qs []crm.ActivityQuery) (numbers []string, from, to time.Time) {
 	from, to = qs[0].From, qs[0].To
+	seen := make(map[string]struct{}, len(qs))
 	for _, q := range qs {
-		if q.Number != "" && !slices.Contains(numbers, q.Number) {
+		if _, dup := seen[q.Number]; q.Number != "" && !dup {
+			seen[q.Number] = struct{}{}
 			numbers = append(numbers, q.Number)
 		}
 		if q.From.Before(from) {
