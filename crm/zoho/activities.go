@@ -2,7 +2,6 @@ package zoho
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -411,36 +410,6 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 	return w.results, nil
 }
 
-// recordResult is one element of a data[] answer (201 all, 207 mixed:
-// https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html).
-type recordResult struct {
-	Code    string         `json:"code"`
-	Status  string         `json:"status"`
-	Message string         `json:"message"`
-	Action  string         `json:"action"`
-	Details map[string]any `json:"details"`
-}
-
-func (r recordResult) id() string {
-	id, _ := r.Details["id"].(string)
-	return id
-}
-
-func (r recordResult) apiName() string {
-	s, _ := r.Details["api_name"].(string)
-	return s
-}
-
-func (r recordResult) duplicateID() string {
-	d, _ := r.Details["duplicate_record"].(map[string]any)
-	id, _ := d["id"].(string)
-	return id
-}
-
-func (r recordResult) err() error {
-	return &RecordError{Code: r.Code, Message: r.Message, Details: r.Details}
-}
-
 // writeConcurrency is how many requests of one sendChunks are in flight at
 // once: a write batch of more than 100 items takes a request per 100
 // (insert-records), and sending them one after the other made a backfill
@@ -501,16 +470,14 @@ func (c *Client) postRecords(ctx context.Context, method, path string, body any,
 	if err != nil {
 		return recordsAnswer{err: fmt.Errorf("zoho: %s %s: %w", method, path, err)}
 	}
-	var out struct {
-		Data []recordResult `json:"data"`
-	}
-	if json.Unmarshal(resp.body, &out) != nil || len(out.Data) != n {
+	data, err := decodeRecords(resp.body)
+	if err != nil || len(data) != n {
 		if resp.status == http.StatusBadRequest {
 			return recordsAnswer{err: fmt.Errorf("zoho: %s %s: %w", method, path, apiError(resp.status, resp.body))}
 		}
-		return recordsAnswer{err: fmt.Errorf("zoho: %s %s: answer has %d results for %d records", method, path, len(out.Data), n)}
+		return recordsAnswer{err: fmt.Errorf("zoho: %s %s: answer has %d results for %d records", method, path, len(data), n)}
 	}
-	return recordsAnswer{data: out.Data}
+	return recordsAnswer{data: data}
 }
 
 // hand gives each item of chunk its result, or fails them all with the
