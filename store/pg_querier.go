@@ -214,11 +214,11 @@ func (p pgQuerier) LastPurgeRun(ctx context.Context) (dbsqlc.LastPurgeRunRow, er
 	return dbsqlc.LastPurgeRunRow(r), err
 }
 
-func (p pgQuerier) LedgerByCRMIDs(ctx context.Context, arg dbsqlc.LedgerByCRMIDsParams) ([]dbsqlc.LedgerByCRMIDsRow, error) {
-	rows, err := p.q.LedgerByCRMIDs(ctx, dbpg.LedgerByCRMIDsParams(arg))
-	out := make([]dbsqlc.LedgerByCRMIDsRow, len(rows))
+func (p pgQuerier) LedgerByCRMHashes(ctx context.Context, arg dbsqlc.LedgerByCRMHashesParams) ([]dbsqlc.LedgerByCRMHashesRow, error) {
+	rows, err := p.q.LedgerByCRMHashes(ctx, dbpg.LedgerByCRMHashesParams(arg))
+	out := make([]dbsqlc.LedgerByCRMHashesRow, len(rows))
 	for i, r := range rows {
-		out[i] = dbsqlc.LedgerByCRMIDsRow(r)
+		out[i] = dbsqlc.LedgerByCRMHashesRow(r)
 	}
 	return out, err
 }

@@ -8,10 +8,12 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -124,6 +126,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	v.Set("_stmt_cache_size", "32")
 	db := sql.OpenDB(sqliteConnector{dsn: "file:" + path + "?" + v.Encode(), drv: &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			// Migration 17 fills ledger.crm_hash of the rows it finds
+			// with it.
+			if err := c.RegisterFunc("callsync_crm_hash", crmHash, true); err != nil {
+				return err
+			}
 			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", sqliteCheckpointPages), nil)
 			return err
 		},
@@ -496,15 +503,37 @@ func (s *Store) ClaimedActivities(ctx context.Context, tenant string, crmIDs []s
 	const chunk = 500
 	for i := 0; i < len(crmIDs); i += chunk {
 		part := crmIDs[i:min(i+chunk, len(crmIDs))]
-		rows, err := s.q.LedgerByCRMIDs(ctx, dbsqlc.LedgerByCRMIDsParams{Tenant: tenant, CrmIds: part})
+		hashes := make([]int64, len(part))
+		asked := make(map[string]bool, len(part))
+		for i, id := range part {
+			hashes[i] = crmHash(id)
+			asked[id] = true
+		}
+		rows, err := s.q.LedgerByCRMHashes(ctx, dbsqlc.LedgerByCRMHashesParams{Tenant: tenant, CrmHashes: hashes})
 		if err != nil {
 			return nil, fmt.Errorf("store: ledger by crm id %s: %w", tenant, err)
 		}
 		for _, r := range rows {
-			out[r.CrmID] = r.IdemKey
+			// Another id with one of the hashes is not one asked for.
+			if asked[r.CrmID] {
+				out[r.CrmID] = r.IdemKey
+			}
 		}
 	}
 	return out, nil
+}
+
+// crmHash is the key of a CRM id in ledger_by_crm_hash (ledger.crm_hash,
+// migration 17): the first 8 bytes of the id's MD5 digest (RFC 1321), read
+// big-endian as a signed 64-bit integer, which PostgreSQL computes as
+// ('x' || left(md5(id), 16))::bit(64)::bigint; 0 for no id. It only spreads
+// ids over the index: rows found by it are checked against the id.
+func crmHash(id string) int64 {
+	if id == "" {
+		return 0
+	}
+	sum := md5.Sum([]byte(id))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
 }
 
 // SaveLedger writes rows, and the decision log entries of log, in one
@@ -539,7 +568,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 		for _, e := range entries {
 			if e.Payload == nil && !e.FirstSeen.IsZero() {
 				n, err := q.UpdateLedgerResult(ctx, dbsqlc.UpdateLedgerResultParams{
-					State: string(e.State), Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts),
+					State: string(e.State), Reason: e.Reason, CrmID: e.CRMID, CrmHash: crmHash(e.CRMID), Attempts: int64(e.Attempts),
 					LastError: e.LastError, UpdatedAt: now, UnmappedUser: e.UnmappedUser,
 					Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, Number: e.Number, ItemTime: ms(e.ItemTime),
 				})
@@ -582,7 +611,7 @@ func upsertLedger(ctx context.Context, q dbsqlc.Querier, e LedgerEntry, now int6
 	if e.Payload == nil {
 		_, err := q.UpsertLedgerKeepPayload(ctx, dbsqlc.UpsertLedgerKeepPayloadParams{
 			Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
-			Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
+			Reason: e.Reason, CrmID: e.CRMID, CrmHash: crmHash(e.CRMID), Attempts: int64(e.Attempts), LastError: e.LastError,
 			ItemTime: ms(e.ItemTime), Number: e.Number, CreatedAt: now, UpdatedAt: now,
 			UnmappedUser: e.UnmappedUser,
 		})
@@ -597,7 +626,7 @@ func upsertLedger(ctx context.Context, q dbsqlc.Querier, e LedgerEntry, now int6
 	}
 	n, err := q.UpsertLedger(ctx, dbsqlc.UpsertLedgerParams{
 		Tenant: e.Tenant, Kind: e.Kind, EnreachID: e.EnreachID, IdemKey: e.Key, State: string(e.State),
-		Reason: e.Reason, CrmID: e.CRMID, Attempts: int64(e.Attempts), LastError: e.LastError,
+		Reason: e.Reason, CrmID: e.CRMID, CrmHash: crmHash(e.CRMID), Attempts: int64(e.Attempts), LastError: e.LastError,
 		ItemTime: ms(e.ItemTime), Number: e.Number, PayloadID: sql.NullInt64{Int64: id, Valid: true}, CreatedAt: now, UpdatedAt: now,
 		UnmappedUser: e.UnmappedUser,
 	})

@@ -7,12 +7,13 @@ WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id = ANY(s
 -- A written row stays written: replays never downgrade it (0 rows).
 -- payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
 -- NULL keeps the stored one.
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -32,12 +33,13 @@ WHERE ledger.state != 'written';
 -- is copied first ("Statement Journal Files",
 -- https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
 -- then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -98,10 +100,13 @@ WHERE l.tenant = $1 AND l.kind = $2 AND l.state = 'written' AND l.reason = $3 AN
 ORDER BY l.item_time
 LIMIT sqlc.arg('limit')::bigint;
 
--- name: LedgerByCRMIDs :many
+-- name: LedgerByCRMHashes :many
+-- The tenant's rows whose CRM id has one of the hashes (ledger_by_crm_hash,
+-- migration 17): the caller keeps those whose crm_id it asked for, as two
+-- ids may share a hash.
 SELECT kind, enreach_id, idem_key, crm_id
 FROM ledger
-WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_id = ANY(sqlc.arg(crm_ids)::text[]);
+WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_hash = ANY(sqlc.arg(crm_hashes)::bigint[]);
 
 -- name: UpdateLedgerResult :execrows
 -- UpsertLedger's update of an existing row that is not written, for a row
@@ -112,6 +117,7 @@ UPDATE ledger SET
     state = sqlc.arg(state),
     reason = sqlc.arg(reason),
     crm_id = CASE WHEN sqlc.arg(crm_id)::text != '' THEN sqlc.arg(crm_id)::text ELSE crm_id END,
+    crm_hash = CASE WHEN sqlc.arg(crm_id)::text != '' THEN sqlc.arg(crm_hash)::bigint ELSE crm_hash END,
     attempts = sqlc.arg(attempts),
     last_error = sqlc.arg(last_error),
     updated_at = sqlc.arg(updated_at),

@@ -7,12 +7,13 @@ WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND enreach_id IN (sql
 -- A written row stays written: replays never downgrade it (0 rows).
 -- payload_id: the row's payload in ledger_payloads (InsertLedgerPayload);
 -- NULL keeps the stored one.
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -32,12 +33,13 @@ WHERE ledger.state != 'written';
 -- is copied first ("Statement Journal Files",
 -- https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
 -- then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -100,10 +102,16 @@ WHERE l.tenant = ? AND l.kind = ? AND l.state = 'written' AND l.reason = ? AND l
 ORDER BY l.item_time
 LIMIT ?;
 
--- name: LedgerByCRMIDs :many
+-- name: LedgerByCRMHashes :many
+-- The tenant's rows whose CRM id has one of the hashes, through
+-- ledger_by_crm_hash (migration 17; INDEXED BY: without table statistics
+-- the planner could read the tenant's rows through the primary key
+-- instead, https://www.sqlite.org/lang_indexedby.html): the caller keeps
+-- those whose crm_id it asked for, as two ids may share a hash. The slice
+-- is the last parameter (see CountLedgerInStates).
 SELECT kind, enreach_id, idem_key, crm_id
-FROM ledger
-WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_id IN (sqlc.slice(crm_ids));
+FROM ledger INDEXED BY ledger_by_crm_hash
+WHERE tenant = sqlc.arg(tenant) AND crm_id != '' AND crm_hash IN (sqlc.slice(crm_hashes));
 
 -- name: UpdateLedgerResult :execrows
 -- UpsertLedger's update of an existing row that is not written, for a row
@@ -114,6 +122,7 @@ UPDATE ledger SET
     state = sqlc.arg(state),
     reason = sqlc.arg(reason),
     crm_id = CASE WHEN CAST(sqlc.arg(crm_id) AS TEXT) != '' THEN CAST(sqlc.arg(crm_id) AS TEXT) ELSE crm_id END,
+    crm_hash = CASE WHEN CAST(sqlc.arg(crm_id) AS TEXT) != '' THEN CAST(sqlc.arg(crm_hash) AS INTEGER) ELSE crm_hash END,
     attempts = sqlc.arg(attempts),
     last_error = sqlc.arg(last_error),
     updated_at = sqlc.arg(updated_at),

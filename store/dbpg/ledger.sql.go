@@ -225,33 +225,36 @@ func (q *Queries) InsertLedgerPayload(ctx context.Context, payload []byte) (int6
 	return id, err
 }
 
-const ledgerByCRMIDs = `-- name: LedgerByCRMIDs :many
+const ledgerByCRMHashes = `-- name: LedgerByCRMHashes :many
 SELECT kind, enreach_id, idem_key, crm_id
 FROM ledger
-WHERE tenant = $1 AND crm_id != '' AND crm_id = ANY($2::text[])
+WHERE tenant = $1 AND crm_id != '' AND crm_hash = ANY($2::bigint[])
 `
 
-type LedgerByCRMIDsParams struct {
-	Tenant string
-	CrmIds []string
+type LedgerByCRMHashesParams struct {
+	Tenant    string
+	CrmHashes []int64
 }
 
-type LedgerByCRMIDsRow struct {
+type LedgerByCRMHashesRow struct {
 	Kind      string
 	EnreachID string
 	IdemKey   string
 	CrmID     string
 }
 
-func (q *Queries) LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) ([]LedgerByCRMIDsRow, error) {
-	rows, err := q.db.Query(ctx, ledgerByCRMIDs, arg.Tenant, arg.CrmIds)
+// The tenant's rows whose CRM id has one of the hashes (ledger_by_crm_hash,
+// migration 17): the caller keeps those whose crm_id it asked for, as two
+// ids may share a hash.
+func (q *Queries) LedgerByCRMHashes(ctx context.Context, arg LedgerByCRMHashesParams) ([]LedgerByCRMHashesRow, error) {
+	rows, err := q.db.Query(ctx, ledgerByCRMHashes, arg.Tenant, arg.CrmHashes)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []LedgerByCRMIDsRow
+	var items []LedgerByCRMHashesRow
 	for rows.Next() {
-		var i LedgerByCRMIDsRow
+		var i LedgerByCRMHashesRow
 		if err := rows.Scan(
 			&i.Kind,
 			&i.EnreachID,
@@ -449,18 +452,20 @@ UPDATE ledger SET
     state = $1,
     reason = $2,
     crm_id = CASE WHEN $3::text != '' THEN $3::text ELSE crm_id END,
-    attempts = $4,
-    last_error = $5,
-    updated_at = $6,
-    unmapped_user = $7
-WHERE tenant = $8 AND kind = $9 AND enreach_id = $10
-  AND number = $11 AND item_time = $12 AND state != 'written'
+    crm_hash = CASE WHEN $3::text != '' THEN $4::bigint ELSE crm_hash END,
+    attempts = $5,
+    last_error = $6,
+    updated_at = $7,
+    unmapped_user = $8
+WHERE tenant = $9 AND kind = $10 AND enreach_id = $11
+  AND number = $12 AND item_time = $13 AND state != 'written'
 `
 
 type UpdateLedgerResultParams struct {
 	State        string
 	Reason       string
 	CrmID        string
+	CrmHash      int64
 	Attempts     int64
 	LastError    string
 	UpdatedAt    int64
@@ -481,6 +486,7 @@ func (q *Queries) UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResult
 		arg.State,
 		arg.Reason,
 		arg.CrmID,
+		arg.CrmHash,
 		arg.Attempts,
 		arg.LastError,
 		arg.UpdatedAt,
@@ -498,12 +504,13 @@ func (q *Queries) UpdateLedgerResult(ctx context.Context, arg UpdateLedgerResult
 }
 
 const upsertLedger = `-- name: UpsertLedger :execrows
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, payload_id, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -522,6 +529,7 @@ type UpsertLedgerParams struct {
 	State        string
 	Reason       string
 	CrmID        string
+	CrmHash      int64
 	Attempts     int64
 	LastError    string
 	ItemTime     int64
@@ -544,6 +552,7 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int
 		arg.State,
 		arg.Reason,
 		arg.CrmID,
+		arg.CrmHash,
 		arg.Attempts,
 		arg.LastError,
 		arg.ItemTime,
@@ -560,12 +569,13 @@ func (q *Queries) UpsertLedger(ctx context.Context, arg UpsertLedgerParams) (int
 }
 
 const upsertLedgerKeepPayload = `-- name: UpsertLedgerKeepPayload :execrows
-INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
     state = excluded.state,
     reason = excluded.reason,
     crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
     attempts = excluded.attempts,
     last_error = excluded.last_error,
     item_time = excluded.item_time,
@@ -583,6 +593,7 @@ type UpsertLedgerKeepPayloadParams struct {
 	State        string
 	Reason       string
 	CrmID        string
+	CrmHash      int64
 	Attempts     int64
 	LastError    string
 	ItemTime     int64
@@ -610,6 +621,7 @@ func (q *Queries) UpsertLedgerKeepPayload(ctx context.Context, arg UpsertLedgerK
 		arg.State,
 		arg.Reason,
 		arg.CrmID,
+		arg.CrmHash,
 		arg.Attempts,
 		arg.LastError,
 		arg.ItemTime,

@@ -112,6 +112,7 @@ type Ledger struct {
 	UpdatedAt    int64
 	UnmappedUser string
 	PayloadID    sql.NullInt64
+	CrmHash      int64
 }
 
 type LedgerPayload struct {

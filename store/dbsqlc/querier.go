@@ -77,7 +77,13 @@ type Querier interface {
 	InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error)
 	LastJobRuns(ctx context.Context, tenant string) ([]LastJobRunsRow, error)
 	LastPurgeRun(ctx context.Context) (LastPurgeRunRow, error)
-	LedgerByCRMIDs(ctx context.Context, arg LedgerByCRMIDsParams) ([]LedgerByCRMIDsRow, error)
+	// The tenant's rows whose CRM id has one of the hashes, through
+	// ledger_by_crm_hash (migration 17; INDEXED BY: without table statistics
+	// the planner could read the tenant's rows through the primary key
+	// instead, https://www.sqlite.org/lang_indexedby.html): the caller keeps
+	// those whose crm_id it asked for, as two ids may share a hash. The slice
+	// is the last parameter (see CountLedgerInStates).
+	LedgerByCRMHashes(ctx context.Context, arg LedgerByCRMHashesParams) ([]LedgerByCRMHashesRow, error)
 	ListCRMRequests(ctx context.Context, arg ListCRMRequestsParams) ([]ListCRMRequestsRow, error)
 	ListDecisions(ctx context.Context, arg ListDecisionsParams) ([]ListDecisionsRow, error)
 	ListDirectorySync(ctx context.Context, tenant string) ([]ListDirectorySyncRow, error)
