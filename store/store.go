@@ -558,14 +558,19 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 	// In key order: the rows' keys are random (Enreach's call ids), and a
 	// transaction that changes more index pages than SQLite's page cache
 	// holds writes some out before it commits; in key order, a primary
-	// key page is done with once it is left.
-	entries = slices.Clone(entries)
-	slices.SortStableFunc(entries, func(a, b LedgerEntry) int {
+	// key page is done with once it is left. The order is sorted, not the
+	// entries: a stable sort moves what it sorts many times, and an entry
+	// is some 200 bytes.
+	order := make([]*LedgerEntry, len(entries))
+	for i := range entries {
+		order[i] = &entries[i]
+	}
+	slices.SortStableFunc(order, func(a, b *LedgerEntry) int {
 		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Kind, b.Kind), strings.Compare(a.EnreachID, b.EnreachID))
 	})
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
-		for _, e := range entries {
+		for _, e := range order {
 			if e.Payload == nil && !e.FirstSeen.IsZero() {
 				n, err := q.UpdateLedgerResult(ctx, dbsqlc.UpdateLedgerResultParams{
 					State: string(e.State), Reason: e.Reason, CrmID: e.CRMID, CrmHash: crmHash(e.CRMID), Attempts: int64(e.Attempts),
@@ -579,7 +584,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 					continue
 				}
 			}
-			if err := upsertLedger(ctx, q, e, now); err != nil {
+			if err := upsertLedger(ctx, q, *e, now); err != nil {
 				return err
 			}
 		}
@@ -587,7 +592,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 			return nil
 		}
 		seen := make(map[itemKey]int64, len(entries))
-		for _, e := range entries {
+		for _, e := range order {
 			at := now
 			if !e.FirstSeen.IsZero() {
 				at = ms(e.FirstSeen)
