@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -104,8 +105,8 @@ func privateCall(w *world, at time.Time) enreach.Call {
 // A backfill decides the next window, and saves its ledger rows, while the
 // last window's writes are in flight: the answer to the first window's
 // write waits for the row of the second window's skipped call. Every call
-// is written once, and a window's writes start only after the last
-// window's results are recorded.
+// is written once. (A window's writes no longer wait for the last
+// window's results to be recorded: TestBackfillSendsTheNextWindowWhileTheLastIsInFlight.)
 func TestBackfillDecidesTheNextWindowWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
@@ -116,15 +117,7 @@ func TestBackfillDecidesTheNextWindowWhileWriting(t *testing.T) {
 	w.en.AddCalls(a, b, privateCall(w, day.Add(100*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour)) // the first window is an hour
 	w.syncer.Store = saved
-	held := &heldAnswers{Client: w.tenant.CRM, t: t, release: saved.saved}
-	// When the second window's write is asked, the first window's result
-	// is in the ledger.
-	var bWrittenAfterA bool
-	check := &beforeWrite{Client: held, at: b.StartTime, fn: func() {
-		rows, err := w.store.Ledger(ctx, w.tenant.Name, jobs.KindCall, []string{strings.ToLower(a.CallID)})
-		bWrittenAfterA = err == nil && rows[strings.ToLower(a.CallID)].State == store.Written
-	}}
-	w.tenant.CRM = check
+	w.tenant.CRM = &heldAnswers{Client: w.tenant.CRM, t: t, release: saved.saved}
 	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -132,26 +125,271 @@ func TestBackfillDecidesTheNextWindowWhileWriting(t *testing.T) {
 	if sum.Written != 2 || len(w.ours()) != 2 {
 		t.Fatalf("written %d (in the CRM %d), want 2", sum.Written, len(w.ours()))
 	}
-	if !bWrittenAfterA {
-		t.Fatal("the second window's write was asked before the first window's result was recorded")
-	}
 }
 
-// beforeWrite calls fn before writing a batch holding an activity that
-// starts at at.
-type beforeWrite struct {
+// gatedWrites runs the gate of an activity's start, if it has one, before
+// writing a batch holding that activity; a gate's error fails the batch
+// unwritten. asked(at) is closed once a batch holding an activity starting
+// at at was asked, anyAsked once the first of those was. It records the starts of the activities of every batch
+// asked after failed was closed (when set).
+type gatedWrites struct {
 	crm.Client
-	at time.Time
-	fn func()
+	gates    map[time.Time]func() error
+	asks     map[time.Time]chan struct{}
+	anyAsked chan struct{}
+	failed   chan struct{}
+
+	mu    sync.Mutex
+	once  map[time.Time]bool
+	after []time.Time
 }
 
-func (b *beforeWrite) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
-	for _, a := range acts {
-		if a.Start.Equal(b.at) {
-			b.fn()
+func newGatedWrites(c crm.Client, at ...time.Time) *gatedWrites {
+	g := &gatedWrites{Client: c, gates: map[time.Time]func() error{}, asks: map[time.Time]chan struct{}{}, anyAsked: make(chan struct{}), once: map[time.Time]bool{}}
+	for _, t := range at {
+		g.asks[t] = make(chan struct{})
+	}
+	return g
+}
+
+func (g *gatedWrites) asked(at time.Time) <-chan struct{} { return g.asks[at] }
+
+func (g *gatedWrites) WriteActivities(ctx context.Context, acts []crm.Activity) ([]crm.WriteResult, error) {
+	var gates []func() error
+	g.mu.Lock()
+	if g.failed != nil {
+		select {
+		case <-g.failed:
+			for _, a := range acts {
+				g.after = append(g.after, a.Start)
+			}
+		default:
 		}
 	}
-	return b.Client.WriteActivities(ctx, acts)
+	for _, a := range acts {
+		if ch, ok := g.asks[a.Start]; ok && !g.once[a.Start] {
+			if len(g.once) == 0 {
+				close(g.anyAsked)
+			}
+			g.once[a.Start] = true
+			close(ch)
+		}
+		if gate, ok := g.gates[a.Start]; ok {
+			gates = append(gates, gate)
+		}
+	}
+	g.mu.Unlock()
+	for _, gate := range gates {
+		if err := gate(); err != nil {
+			return nil, err
+		}
+	}
+	return g.Client.WriteActivities(ctx, acts)
+}
+
+// waitOr waits for ch for at most d and reports whether it was closed.
+func waitOr(ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// The write slots stay full across windows: a window's batches are sent
+// as soon as it is decided, while the last window's final batch is still
+// in flight (the first window's only write is answered once the second
+// window's write was asked; before, the second window's writes waited for
+// the first window's to be recorded). Every call is written once.
+func TestBackfillSendsTheNextWindowWhileTheLastIsInFlight(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 1
+	w.syncer.WriteConcurrency = 2
+	customer := "+358401111111"
+	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute) // the first window (1 h)
+	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(90*time.Minute), 5*time.Second, time.Minute) // the second
+	w.en.AddCalls(a, b)
+	g := newGatedWrites(w.tenant.CRM, b.StartTime)
+	g.gates[a.StartTime] = func() error {
+		if !waitOr(g.asked(b.StartTime), 10*time.Second) {
+			t.Error("the second window's write was not asked while the first window's was in flight")
+		}
+		return nil
+	}
+	w.tenant.CRM = g
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != 2 || len(w.ours()) != 2 { // ours fails on a double
+		t.Fatalf("written %d (in the CRM %d), want 2", sum.Written, len(w.ours()))
+	}
+}
+
+// decidedCheck runs check when a ledger row of a call starting at or after
+// after is first saved (a window's decisions are saved when it is decided),
+// and then closes saved.
+type decidedCheck struct {
+	jobs.Store
+	after time.Time
+	check func()
+	once  sync.Once
+	saved chan struct{}
+}
+
+func (d *decidedCheck) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
+	for _, e := range entries {
+		if !e.ItemTime.Before(d.after) {
+			d.once.Do(func() { d.check(); close(d.saved) })
+		}
+	}
+	return d.Store.SaveLedger(ctx, entries, log...)
+}
+
+// A backfill decides a window only once the writes of the window before
+// the last are recorded: while the first window's write is in flight the
+// second window is decided and its write sent, but the third is not
+// decided (at most two windows' writes in flight, and the next window's
+// decisions know every write not recorded: only the last window's and the
+// carry). The first window's write is held until the second's was asked,
+// then until the third window is decided or half a second passed; the
+// third window's decisions then find the first window's call recorded.
+func TestBackfillDecidesOnceTheWindowBeforeTheLastIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 1
+	customer := "+358401111111"
+	// Windows of 1 h, 2 h and 4 h.
+	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)
+	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(90*time.Minute), 5*time.Second, time.Minute)
+	c := enreachtest.DirectCall(w.alice, customer, false, day.Add(200*time.Minute), 5*time.Second, time.Minute)
+	w.en.AddCalls(a, b, c, privateCall(w, day.Add(210*time.Minute)))
+	aID := strings.ToLower(a.CallID)
+	var aRecorded bool
+	third := &decidedCheck{Store: w.store, after: day.Add(3 * time.Hour), saved: make(chan struct{}), check: func() {
+		rows, err := w.store.Ledger(ctx, w.tenant.Name, jobs.KindCall, []string{aID})
+		aRecorded = err == nil && rows[aID].State == store.Written
+	}}
+	w.syncer.Store = third
+	g := newGatedWrites(w.tenant.CRM, b.StartTime)
+	g.gates[a.StartTime] = func() error {
+		if !waitOr(g.asked(b.StartTime), 10*time.Second) {
+			t.Error("the second window's write was not asked while the first window's was in flight")
+		}
+		waitOr(third.saved, 500*time.Millisecond)
+		return nil
+	}
+	w.tenant.CRM = g
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !aRecorded {
+		t.Error("the third window was decided before the first window's write was recorded")
+	}
+	if sum.Written != 3 || len(w.ours()) != 3 {
+		t.Fatalf("written %d (in the CRM %d), want 3", sum.Written, len(w.ours()))
+	}
+}
+
+// rowSaved closes saved once the ledger row of call id (lower case) was
+// saved in state.
+type rowSaved struct {
+	jobs.Store
+	id    string
+	state store.LedgerState
+	once  sync.Once
+	saved chan struct{}
+}
+
+func (r *rowSaved) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
+	err := r.Store.SaveLedger(ctx, entries, log...)
+	for _, e := range entries {
+		if err == nil && e.EnreachID == r.id && e.State == r.state {
+			r.once.Do(func() { close(r.saved) })
+		}
+	}
+	return err
+}
+
+// When a batch fails while the next window's batches are in flight, no
+// batch starts after it, in either window: the batch in flight is answered
+// and recorded, the next window's batch not sent is kept pending with its
+// payload, the failed call is recorded failed with its payload, and the
+// backfill reports the CRM's error (not the next window's writes stopping
+// for it). The next backfill writes every call once.
+func TestBackfillWriteFailureStopsTheNextWindowsWrites(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 1
+	w.syncer.WriteConcurrency = 2
+	customer := "+358401111111"
+	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)  // the first window
+	b1 := enreachtest.DirectCall(w.alice, customer, false, day.Add(70*time.Minute), 5*time.Second, time.Minute) // the second
+	b2 := enreachtest.DirectCall(w.alice, customer, false, day.Add(80*time.Minute), 5*time.Second, time.Minute)
+	w.en.AddCalls(a, b1, b2)
+	aID := strings.ToLower(a.CallID)
+	aFailed := &rowSaved{Store: w.store, id: aID, state: store.Failed, saved: make(chan struct{})}
+	w.syncer.Store = aFailed
+	g := newGatedWrites(w.tenant.CRM, b1.StartTime, b2.StartTime)
+	g.failed = make(chan struct{})
+	// The second window's first batch (of b1 or b2) is answered once a's
+	// failure is recorded (its slot is then free for the other batch,
+	// which must not be sent).
+	for _, b := range []time.Time{b1.StartTime, b2.StartTime} {
+		g.gates[b] = func() error {
+			if !waitOr(aFailed.saved, 10*time.Second) {
+				t.Error("the first window's failed write was not recorded")
+			}
+			return nil
+		}
+	}
+	g.gates[a.StartTime] = func() error {
+		if !waitOr(g.anyAsked, 10*time.Second) {
+			t.Error("the second window's write was not asked while the first window's was in flight")
+		}
+		close(g.failed)
+		return errors.New("the CRM is down")
+	}
+	w.tenant.CRM = g
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "the CRM is down") || strings.Contains(err.Error(), "another window") {
+		t.Fatalf("backfill error %v, want the CRM's only", err)
+	}
+	if len(g.after) != 0 {
+		t.Errorf("writes of calls starting %v asked after the failure", g.after)
+	}
+	if sum.Written != 1 || sum.Failed != 1 || len(w.ours()) != 1 {
+		t.Fatalf("written %d, failed %d, in the CRM %d; want one of the second window's written, a failed", sum.Written, sum.Failed, len(w.ours()))
+	}
+	states := map[store.LedgerState]int{}
+	for _, id := range []string{a.CallID, b1.CallID, b2.CallID} {
+		r, _, err := w.store.LedgerItem(ctx, w.tenant.Name, jobs.KindCall, strings.ToLower(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		states[r.State]++
+		if id == a.CallID && r.State != store.Failed {
+			t.Errorf("the failed call: %s, want failed", r.State)
+		}
+		if r.State != store.Written && len(r.Payload) == 0 {
+			t.Errorf("call %s %s without its payload", id, r.State)
+		}
+	}
+	if states[store.Failed] != 1 || states[store.Written] != 1 || states[store.Pending] != 1 {
+		t.Errorf("ledger states %v, want a failed, one of the second window's written and the other pending", states)
+	}
+
+	w.tenant.CRM, w.syncer.Store = g.Client, w.store
+	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.ours()); got != 3 || sum.Written != 2 || sum.Already != 1 { // ours fails on a double
+		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want 2, 1, 3", sum.Written, sum.Already, got)
+	}
 }
 
 // Stopped (SIGINT) while the first window's write is in flight and the
@@ -278,5 +516,227 @@ func TestBackfillMarginKnowsWritesInFlight(t *testing.T) {
 	}
 	if got := len(w.ours()); got != 2 || sum.Written != 2 || sum.Skipped[jobs.ReasonExistingActivity] != 0 {
 		t.Fatalf("in the CRM %d, written %d, skipped %v; want both calls written", got, sum.Written, sum.Skipped)
+	}
+}
+
+// decidedAfterRead holds the first save of a ledger row of a call starting
+// before before (a window's decisions are saved when it is decided) until
+// a listing starting at or after before was asked (10 s at most: the test
+// then fails).
+type decidedAfterRead struct {
+	jobs.Store
+	t      *testing.T
+	read   *windowsRead
+	before time.Time
+	once   sync.Once
+}
+
+func (d *decidedAfterRead) SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error {
+	for _, e := range entries {
+		if e.ItemTime.Before(d.before) {
+			d.once.Do(func() {
+				deadline := time.After(10 * time.Second)
+				for !d.read.askedAfter(d.before.Add(-time.Second)) {
+					select {
+					case <-d.read.seen:
+					case <-deadline:
+						d.t.Errorf("deciding the first window: the next window's calls were not asked meanwhile")
+						return
+					}
+				}
+			})
+		}
+	}
+	return d.Store.SaveLedger(ctx, entries, log...)
+}
+
+// A backfill reads the next window while it decides the one it holds (the
+// next window's bounds need only this one's density): the first window's
+// decisions are saved once the next window's listing was asked. Before,
+// the next window was read only once this one's writes had started.
+func TestBackfillReadsTheNextWindowWhileDeciding(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	customer := "+358401111111"
+	w.en.AddCalls(privateCall(w, day.Add(10*time.Minute))) // the first window (1 h): skipped, saved when decided
+	w.en.AddCalls(enreachtest.DirectCall(w.alice, customer, false, day.Add(5*time.Hour), 5*time.Second, time.Minute))
+	read := &windowsRead{Enreach: w.tenant.Enreach, seen: make(chan struct{}, 1)}
+	w.tenant.Enreach = read
+	w.syncer.Store = &decidedAfterRead{Store: w.store, t: t, read: read, before: day.Add(time.Hour)}
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != 1 || len(w.ours()) != 1 || sum.SkippedTotal() != 1 {
+		t.Fatalf("written %d (in the CRM %d), skipped %v; want 1 and the private call", sum.Written, len(w.ours()), sum.Skipped)
+	}
+}
+
+// A window's progress is reported once its writes are recorded, in window
+// order, though a later window's writes are answered first: the first
+// window's only write is answered once the second window's write was
+// recorded. At each report, every call starting before it is recorded
+// written.
+func TestBackfillReportsProgressInWindowOrder(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 1
+	w.syncer.WriteConcurrency = 2
+	customer := "+358401111111"
+	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute) // the first window (1 h)
+	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(90*time.Minute), 5*time.Second, time.Minute) // the second
+	w.en.AddCalls(a, b)
+	bWritten := &rowSaved{Store: w.store, id: strings.ToLower(b.CallID), state: store.Written, saved: make(chan struct{})}
+	w.syncer.Store = bWritten
+	g := newGatedWrites(w.tenant.CRM)
+	g.gates[a.StartTime] = func() error {
+		if !waitOr(bWritten.saved, 10*time.Second) {
+			t.Error("the second window's write was not recorded while the first window's was in flight")
+		}
+		return nil
+	}
+	w.tenant.CRM = g
+	starts := map[string]time.Time{strings.ToLower(a.CallID): a.StartTime, strings.ToLower(b.CallID): b.StartTime}
+	var last time.Duration
+	reports := 0
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, func(done, total time.Duration, s jobs.Summary) {
+		reports++
+		if done <= last {
+			t.Errorf("progress %v reported after %v", done, last)
+		}
+		last = done
+		var ids []string
+		for id, at := range starts {
+			if at.Before(day.Add(done)) {
+				ids = append(ids, id)
+			}
+		}
+		rows, err := w.store.Ledger(ctx, w.tenant.Name, jobs.KindCall, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if rows[id].State != store.Written {
+				t.Errorf("progress %v reported with the call at %v %q", done, starts[id].Sub(day), rows[id].State)
+			}
+		}
+		if s.Written != len(ids) {
+			t.Errorf("progress %v reported with %d written, want %d", done, s.Written, len(ids))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reports == 0 || last != 24*time.Hour {
+		t.Errorf("progress ended at %v after %d reports, want the whole day", last, reports)
+	}
+	if sum.Written != 2 || len(w.ours()) != 2 {
+		t.Fatalf("written %d (in the CRM %d), want 2", sum.Written, len(w.ours()))
+	}
+}
+
+// After a failed batch no batch starts, not even the writes held back to
+// fill the next batch (the carry), which are kept pending with their
+// payloads: of the first window's three calls, the batch of two fails
+// while the second window's batch (the third call and the second window's
+// first) is in flight; the second window's other call, the carry, is not
+// sent. The next backfill writes every call once.
+func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 2
+	w.syncer.WriteConcurrency = 2
+	customer := "+358401111111"
+	var calls []enreach.Call
+	for _, at := range []time.Duration{10, 20, 30, 70, 80} { // minutes: the first window (1 h) and the second
+		c := enreachtest.DirectCall(w.alice, customer, false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
+		w.en.AddCalls(c)
+		calls = append(calls, c)
+	}
+	g := newGatedWrites(w.tenant.CRM, calls[3].StartTime)
+	g.failed = make(chan struct{})
+	g.gates[calls[0].StartTime] = func() error {
+		if !waitOr(g.anyAsked, 10*time.Second) {
+			t.Error("the second window's batch was not asked while the first window's was in flight")
+		}
+		close(g.failed)
+		return errors.New("the CRM is down")
+	}
+	w.tenant.CRM = g
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "the CRM is down") {
+		t.Fatalf("backfill error %v, want the CRM's", err)
+	}
+	if len(g.after) != 0 {
+		t.Errorf("writes of calls starting %v asked after the failure", g.after)
+	}
+	if sum.Written != 2 || sum.Failed != 2 || len(w.ours()) != 2 {
+		t.Fatalf("written %d, failed %d, in the CRM %d; want 2, 2, 2", sum.Written, sum.Failed, len(w.ours()))
+	}
+	want := []store.LedgerState{store.Failed, store.Failed, store.Written, store.Written, store.Pending}
+	for i, c := range calls {
+		r, _, err := w.store.LedgerItem(ctx, w.tenant.Name, jobs.KindCall, strings.ToLower(c.CallID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State != want[i] {
+			t.Errorf("the call at %v: %q, want %q", c.StartTime.Sub(day), r.State, want[i])
+		}
+		if r.State != store.Written && len(r.Payload) == 0 {
+			t.Errorf("the call at %v %q without its payload", c.StartTime.Sub(day), r.State)
+		}
+	}
+
+	w.tenant.CRM = g.Client
+	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.ours()); got != 5 || sum.Written != 3 || sum.Already != 2 { // ours fails on a double
+		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want 3, 2, 5", sum.Written, sum.Already, got)
+	}
+}
+
+// A window's batches take the write slots only once the last window has
+// handed out all of its, so the last window is recorded first (the next
+// window is decided once it is): with one slot, the first window's three
+// batches are sent before the second window's, though the second window
+// was decided, and its batches waiting, while the first window's first
+// batch was in flight (held until then, and a fifth of a second more for
+// the waiting to begin).
+func TestBackfillSendsAWindowsBatchesBeforeTheNextWindows(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.syncer.WriteBatch = 1
+	w.syncer.WriteConcurrency = 1
+	customer := "+358401111111"
+	var calls []enreach.Call
+	for _, at := range []time.Duration{10, 20, 30, 70, 80} { // minutes: the first window (1 h) and the second
+		c := enreachtest.DirectCall(w.alice, customer, false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
+		w.en.AddCalls(c)
+		calls = append(calls, c)
+	}
+	w.en.AddCalls(privateCall(w, day.Add(100*time.Minute)))
+	saved := newRowsSaved(w.store, day.Add(time.Hour))
+	w.syncer.Store = saved
+	held := &heldAnswers{Client: w.tenant.CRM, t: t, release: saved.saved, after: func() { time.Sleep(200 * time.Millisecond) }}
+	w.tenant.CRM = held
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != len(calls) || len(w.ours()) != len(calls) {
+		t.Fatalf("written %d (in the CRM %d), want %d", sum.Written, len(w.ours()), len(calls))
+	}
+	var order []time.Duration
+	for _, st := range held.starts {
+		for _, at := range st {
+			order = append(order, at.Sub(day))
+		}
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] < order[i-1] {
+			t.Fatalf("writes asked in the order %v, want the first window's before the second's", order)
+		}
 	}
 }

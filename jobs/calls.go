@@ -124,6 +124,11 @@ func (s *Syncer) inFlight(ctx context.Context) (context.Context, func()) {
 // errStopped ends a pass that stopped between batches.
 var errStopped = errors.New("stopped before all batches were written; the rest waits for the next run")
 
+// errOtherWriteFailed ends a backfill window's writes that were not all
+// sent because a batch of another window failed (writePipe); that window
+// reports the failure.
+var errOtherWriteFailed = errors.New("not all batches were written: a batch of another window failed; the rest waits for the next run")
+
 // Outcome states that are not ledger states: a dry run's decision (nothing
 // written), a callback request already handled, a callback activity closed.
 const (
@@ -401,7 +406,13 @@ type decided struct {
 // sendCalls sends a pass's writes and links (decideCalls) and records
 // their outcomes; sum gets the counts. The caller flushes the decision log.
 func (s *Syncer) sendCalls(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum *Summary) error {
-	err := s.write(ctx, t, d.write, o, sum)
+	return s.sendCallsVia(ctx, t, d, o, sum, nil)
+}
+
+// sendCallsVia is sendCalls whose writes take their turn on a shared
+// writePipe (writeVia); nil: slots of their own.
+func (s *Syncer) sendCallsVia(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum *Summary, turn *writeTurn) error {
+	err := s.writeVia(ctx, t, d.write, o, sum, turn)
 	if lerr := s.link(ctx, t, d.links, sum); lerr != nil {
 		err = errors.Join(err, lerr)
 	}
@@ -825,6 +836,69 @@ func (e *earlierWrites) queries(t *Tenant, qs []crm.ActivityQuery, margin time.D
 	return append(qs, more...)
 }
 
+// writePipe is what the write passes of a backfill's windows share: the
+// batch slots, so WriteConcurrency batches are in flight across windows (a
+// window's batches take the slots its predecessor's last batches free, not
+// waiting for all of them), the order in which the passes hand out their
+// batches (writeTurn), and the first failure, after which no pass starts
+// another batch.
+type writePipe struct {
+	slots chan struct{}
+	// shared: the pipe outlives one pass; a pass's first batch waits for
+	// the stop like its others (a pass of its own sends its first batch
+	// once its caller decided to write).
+	shared bool
+	// last: closed once the pass that took the last turn has handed out
+	// all its batches (nil: no pass yet).
+	last chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// newWritePipe returns a pipe with WriteConcurrency slots (or the
+// default).
+func (s *Syncer) newWritePipe(shared bool) *writePipe {
+	conc := s.WriteConcurrency
+	if conc <= 0 {
+		conc = DefaultWriteConcurrency
+	}
+	return &writePipe{slots: make(chan struct{}, conc), shared: shared}
+}
+
+// writeTurn is a pass's place on a writePipe: its batches take slots once
+// the pass before it has handed out all of its (after is closed), so an
+// older window's batches are sent first and it is recorded as early as
+// it can be (the next window is decided once it is); done is closed when
+// this pass has handed out its own.
+type writeTurn struct {
+	pipe  *writePipe
+	after <-chan struct{}
+	done  chan struct{}
+}
+
+// next returns the turn after the last one taken. Turns are taken in the
+// order the passes are to send, by their caller (not by their goroutines).
+func (p *writePipe) next() *writeTurn {
+	t := &writeTurn{pipe: p, after: p.last, done: make(chan struct{})}
+	p.last = t.done
+	return t
+}
+
+func (p *writePipe) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *writePipe) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil
+}
+
 // write sends the activities in batches, up to WriteConcurrency batches at
 // once (the CRM client's adaptive limiter decides how many requests really
 // run), and records each batch's results as soon as it returns. A failed
@@ -832,11 +906,20 @@ func (e *earlierWrites) queries(t *Tenant, qs []crm.ActivityQuery, margin time.D
 // the pass with the error, so the window is read again: no batch starts
 // after it, the ones in flight finish and are recorded.
 func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOptions, sum *Summary) error {
+	return s.writeVia(ctx, t, ps, o, sum, nil)
+}
+
+// writeVia is write with the batch slots of turn's pipe, once the pass
+// before it has handed out its batches (nil: a pipe of its own). A failure
+// of another pass on the pipe ends this one as its own does
+// (errOtherWriteFailed): the batches in flight finish and are recorded,
+// the rest are kept pending.
+func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncOptions, sum *Summary, turn *writeTurn) error {
 	size := s.writeBatchSize()
-	conc := s.WriteConcurrency
-	if conc <= 0 {
-		conc = DefaultWriteConcurrency
+	if turn == nil {
+		turn = s.newWritePipe(false).next()
 	}
+	pipe := turn.pipe
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex // sum, outcomes, firstErr, results
@@ -851,6 +934,7 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 			firstErr = err
 		}
 		mu.Unlock()
+		pipe.fail(err)
 	}
 	// save records answered writes. Rows are grouped across batches: one
 	// transaction per LedgerFlushRows rows, not per batch, because SQLite's
@@ -877,22 +961,21 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 	if flushAt <= 0 {
 		flushAt = DefaultLedgerFlushRows
 	}
-	slots := make(chan struct{}, conc)
-	failed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return firstErr != nil
-	}
+	slots := pipe.slots
 	var stopErr error
 	// sent: the writes handed to a batch; the rest are kept pending.
 	sent := 0
+	if turn.after != nil {
+		<-turn.after
+	}
 	for i := 0; i < len(ps); i += size {
 		slots <- struct{}{}
-		if failed() {
+		if pipe.failed() {
 			<-slots
+			stopErr = errOtherWriteFailed // or this pass's own failure
 			break
 		}
-		if i > 0 && (stopped(o.Stop) || ctx.Err() != nil) {
+		if (i > 0 || pipe.shared) && (stopped(o.Stop) || ctx.Err() != nil) {
 			<-slots
 			stopErr = errStopped
 			break
@@ -902,8 +985,13 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
 			rows, ds, err := s.writeBatch(ctx, t, batch, sum, &mu)
+			if err != nil {
+				fail(err) // before the slot is free: no batch starts after it
+			}
+			// The slot is the CRM's: the ledger save below waits for
+			// its lock, not for the CRM.
+			<-slots
 			mu.Lock()
 			results, log = append(results, rows...), append(log, ds...)
 			var full []store.LedgerEntry
@@ -913,11 +1001,9 @@ func (s *Syncer) write(ctx context.Context, t *Tenant, ps []*pending, o SyncOpti
 			}
 			mu.Unlock()
 			save(full, fullLog)
-			if err != nil {
-				fail(err)
-			}
 		}()
 	}
+	close(turn.done) // the next pass's batches may take the slots
 	wg.Wait()
 	save(results, log)
 	if err := s.holdWrites(ctx, t, ps[sent:]); err != nil {

@@ -152,9 +152,9 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 	// densest: the highest rate of calls (per second of a window's busy
 	// part) seen so far in the range.
 	var densest float64
-	// The next window's records are read while this one is written (the
-	// read needs only this window's density), so a backfill waits for the
-	// CRM's writes, not for Enreach's listings in between.
+	// The next window's records are read while this one is decided and
+	// written (the read needs only this window's density), so a backfill
+	// waits for neither Enreach's listings nor the CRM's writes in between.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type read struct {
@@ -180,37 +180,59 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		// next one's write batches; written with the next window's, or at
 		// the end.
 		carry []*pending
-		// writing: the last window's writes, in flight while the next
-		// window is read, decided and its other ledger rows saved (a
-		// write's row is saved with its result). At most one window's
-		// writes are in flight, and a window's writes start only after the
-		// last one's are recorded.
-		writing *windowWrites
+		// writing: the windows whose writes are in flight, oldest first:
+		// the last window's, while the next window is read, decided and
+		// its other ledger rows saved (a write's row is saved with its
+		// result), and for a while also the one before it: a window's
+		// batches start as soon as it is decided, in the write slots the
+		// last window's batches free (pipe), and the next window is
+		// decided once the last but one window's writes are recorded. So
+		// at most two windows' writes are in flight, and one while a
+		// window is decided.
+		writing []*windowWrites
+		pipe    = s.newWritePipe(true)
 		// earlier: the writes whose results may not be recorded yet (those
 		// in flight and the carry), which the next window's decisions must
 		// know (decideCalls).
 		earlier *earlierWrites
+		// failed: a window's writes failed; later windows' progress is
+		// not reported.
+		failed bool
 	)
-	// settle waits for the writes in flight and reports their window.
-	settle := func() error {
-		if writing == nil {
-			return nil
-		}
-		<-writing.done
-		w := writing
-		writing = nil
-		sum.Add(w.sum)
-		if w.err != nil {
-			return w.err
-		}
-		if progress != nil {
-			progress(w.end.Sub(from), total, sum)
+	// settle waits for the writes in flight of the oldest windows until
+	// keep are left, and reports those windows in order. It stops at the
+	// first that failed.
+	settle := func(keep int) error {
+		for len(writing) > keep {
+			w := writing[0]
+			<-w.done
+			writing = writing[1:]
+			sum.Add(w.sum)
+			if w.err != nil {
+				failed = true
+				return w.err
+			}
+			if progress != nil && !failed {
+				progress(w.end.Sub(from), total, sum)
+			}
 		}
 		return nil
 	}
 	defer func() { // a window failed or the pass stopped
-		retErr = errors.Join(retErr, settle())
-		got, err := s.flushCarry(ctx, t, carry, o)
+		errs := []error{retErr}
+		for len(writing) > 0 {
+			errs = append(errs, settle(0))
+		}
+		retErr = windowErrors(errs)
+		var got Summary
+		var err error
+		if pipe.failed() {
+			// No batch starts after a failed one: the carry waits,
+			// pending with its payloads, for the next run.
+			err = s.holdWrites(ctx, t, carry)
+		} else {
+			got, err = s.flushCarry(ctx, t, carry, o)
+		}
 		sum.Add(got)
 		if err != nil {
 			retErr = errors.Join(retErr, err)
@@ -294,6 +316,18 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		last := !end.Before(to)
 		r.bad1, r.bad2 = held.bad1, held.bad2
 		held.bad1, held.bad2 = nil, nil
+		if !last {
+			// The next window is read while this one is decided and
+			// written: at most three windows' records or writes are held
+			// at once (one written, one decided, one read).
+			nextEnd := end.Add(next)
+			if nextEnd.After(to) {
+				nextEnd = to
+			}
+			if need := nextEnd.Add(BackfillCallSpan); held.to.Before(need) {
+				ahead = readAt(held.to, need)
+			}
+		}
 		// Decided and saved while the last window's writes are in flight.
 		ws, err := s.quarantineWindow(ctx, t, r, o)
 		var dec decided
@@ -310,10 +344,6 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 			sum.Add(ws)
 			return sum, err
 		}
-		if err := settle(); err != nil {
-			sum.Add(ws)
-			return sum, errors.Join(err, s.holdWrites(ctx, t, dec.write))
-		}
 		all := make([]*pending, 0, len(carry)+len(dec.write))
 		all = append(append(all, carry...), dec.write...)
 		n := len(all)
@@ -322,33 +352,45 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 		dec.write, carry = all[:n], all[n:]
 		if len(dec.write) > 0 || len(dec.links) > 0 {
+			// The next window is decided once the last window's writes
+			// are recorded (settle below): then only this window's writes
+			// and the carry, all, may not be.
 			earlier = newEarlierWrites(all)
-			writing = s.startWrites(ctx, t, dec, o, ws, end)
+			writing = append(writing, s.startWrites(ctx, t, dec, o, ws, end, pipe))
 		} else {
-			sum.Add(ws)
-			if progress != nil {
-				progress(end.Sub(from), total, sum)
-			}
+			writing = append(writing, doneWrites(ws, end))
 		}
+		// This window's batches queue behind the last window's; the next
+		// window is decided once the last window's are recorded.
+		keep := 1
 		if last {
-			if err := settle(); err != nil {
-				return sum, err
-			}
-		} else {
-			// The next window is read while this one's writes are in
-			// flight, and decided once it is read: at most two windows are
-			// held at once (one written, one read or decided).
-			nextEnd := end.Add(next)
-			if nextEnd.After(to) {
-				nextEnd = to
-			}
-			if need := nextEnd.Add(BackfillCallSpan); held.to.Before(need) {
-				ahead = readAt(held.to, need)
-			}
+			keep = 0
+		}
+		if err := settle(keep); err != nil {
+			return sum, err
 		}
 		start, size = end, next
 	}
 	return sum, nil
+}
+
+// windowErrors joins the errors of a backfill's windows. A window whose
+// writes stopped for another window's failure (errOtherWriteFailed, and
+// nothing else) adds nothing to that failure when it is among them.
+func windowErrors(errs []error) error {
+	var kept []error
+	other := false
+	for _, err := range errs {
+		if err == errOtherWriteFailed { // exactly: with a link error, it stays
+			other = true
+		} else if err != nil {
+			kept = append(kept, err)
+		}
+	}
+	if len(kept) == 0 && other {
+		return errOtherWriteFailed
+	}
+	return errors.Join(kept...)
 }
 
 // windowWrites are a backfill window's writes in flight (startWrites).
@@ -359,16 +401,25 @@ type windowWrites struct {
 	done chan struct{}
 }
 
-// startWrites sends a window's writes and links (sendCalls) and records
-// their outcomes, in the background; sum is the window's summary so far.
-func (s *Syncer) startWrites(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum Summary, end time.Time) *windowWrites {
+// startWrites sends a window's writes and links (sendCallsVia, in the
+// slots of pipe, after the last window's batches) and records their outcomes, in the background; sum is the
+// window's summary so far.
+func (s *Syncer) startWrites(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum Summary, end time.Time, pipe *writePipe) *windowWrites {
 	w := &windowWrites{end: end, sum: sum, done: make(chan struct{})}
+	turn := pipe.next() // in window order
 	go func() {
 		defer close(w.done)
-		w.err = s.sendCalls(ctx, t, d, o, &w.sum)
+		w.err = s.sendCallsVia(ctx, t, d, o, &w.sum, turn)
 		s.Metrics.observe(t.Name, w.sum)
 		s.flushDecisions(ctx, t, true)
 	}()
+	return w
+}
+
+// doneWrites is a window without writes, done (sum: its summary).
+func doneWrites(sum Summary, end time.Time) *windowWrites {
+	w := &windowWrites{end: end, sum: sum, done: make(chan struct{})}
+	close(w.done)
 	return w
 }
 
