@@ -740,3 +740,50 @@ func TestBackfillSendsAWindowsBatchesBeforeTheNextWindows(t *testing.T) {
 		}
 	}
 }
+
+// lookupAfterFind is a CRM client whose caller lookups (matching) wait
+// until an existing-activity search was asked (10 s at most: the test then
+// fails).
+type lookupAfterFind struct {
+	crm.Client
+	t     *testing.T
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (l *lookupAfterFind) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {
+	l.once.Do(func() { close(l.asked) })
+	return l.Client.FindActivities(ctx, qs)
+}
+
+func (l *lookupAfterFind) Lookup(ctx context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
+	if !waitOr(l.asked, 10*time.Second) {
+		l.t.Error("the callers were looked up before the existing activities were asked")
+	}
+	return l.Client.Lookup(ctx, req)
+}
+
+// A pass whose directory sync did not find the existing activities asks
+// for them while its callers are matched (the search needs the calls'
+// numbers only), not after: the callers' lookup waits for the search. The
+// search still applies call_start_margin: of two calls of the same caller,
+// the one 5 s from an activity a person logged is not written, the other
+// is.
+func TestExistingActivitiesAskedWhileMatching(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	customer := "+358401111111"
+	near := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)
+	far := enreachtest.DirectCall(w.alice, customer, false, day.Add(2*time.Hour), 5*time.Second, time.Minute)
+	w.en.AddCalls(near, far)
+	w.crm.AddManualCall(customer, near.StartTime.Add(5*time.Second), time.Minute)
+	c := &lookupAfterFind{Client: w.crm, t: t, asked: make(chan struct{})}
+	w.tenant = jobs.NewTenant(w.tenant.Config(), w.tenant.Enreach, c, nil)
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != 1 || sum.Skipped[jobs.ReasonExistingActivity] != 1 || len(w.ours()) != 1 {
+		t.Fatalf("written %d, skipped %v, in the CRM %d; want the far call written, the near one existing", sum.Written, sum.Skipped, len(w.ours()))
+	}
+}

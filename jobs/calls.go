@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -468,8 +469,12 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 	}
 	var todo []*pending
 	var numbers []string
-	// pre: the existing activities found along with the directory sync.
+	// pre: the existing activities found along with the directory sync,
+	// or asked while the callers are matched (find).
 	var pre *[]crm.ExistingActivity
+	var find <-chan foundActivities
+	fctx, cancelFind := context.WithCancel(ctx)
+	defer cancelFind() // a pass that failed first does not wait for it
 	for i, c := range calls {
 		id := ids[i]
 		if earlier.has(id) {
@@ -504,8 +509,16 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 		// never reach the CRM) and looks the rest up in batches. The
 		// directory sync before it can find the existing activities of the
 		// calls (call_start_margin) in its own request.
-		if found, ok := s.refreshPhones(ctx, t, s.marginQueries(t, todo, pc.CallStartMargin.D(), earlier)); ok {
+		qs := s.marginQueries(t, todo, pc.CallStartMargin.D(), earlier)
+		if found, ok := s.refreshPhones(ctx, t, qs); ok {
 			pre = &found
+		} else if len(qs) > 0 {
+			// The existing activities are asked while the callers are
+			// matched: the queries need the calls' numbers, not their
+			// matches (a superset of those checkExisting asks about),
+			// so the search is not a round trip of its own after
+			// matching on every pass's path.
+			find = findActivities(fctx, t, qs)
 		}
 		matches, err := t.Matcher.Match(ctx, numbers, o.CachedLookups)
 		if err != nil {
@@ -553,6 +566,14 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 		}
 	}
 	todo = kept
+	if find != nil && slices.ContainsFunc(todo, func(p *pending) bool { return p.dec.State == store.Pending }) {
+		// Only a pass with a call to check needs the answer (checkExisting).
+		f := <-find
+		if f.err != nil {
+			return sum, decided{}, fmt.Errorf("existing activities: %w", f.err)
+		}
+		pre = &f.found
+	}
 	if err := s.checkExisting(ctx, t, todo, pc.CallStartMargin.D(), pre, earlier); err != nil {
 		return sum, decided{}, err
 	}
@@ -680,6 +701,23 @@ func (s *Syncer) marginQueries(t *Tenant, todo []*pending, margin time.Duration,
 // within margin of p's call.
 func marginQuery(t *Tenant, p *pending, number string, margin time.Duration) crm.ActivityQuery {
 	return crm.ActivityQuery{Number: number, From: p.call.Start.Add(-margin), To: p.call.Start.Add(margin), Key: p.ckey}
+}
+
+// foundActivities is the answer of findActivities.
+type foundActivities struct {
+	found []crm.ExistingActivity
+	err   error
+}
+
+// findActivities asks the CRM for the existing activities of qs in the
+// background; the channel gets the answer.
+func findActivities(ctx context.Context, t *Tenant, qs []crm.ActivityQuery) <-chan foundActivities {
+	ch := make(chan foundActivities, 1)
+	go func() {
+		found, err := t.CRM.FindActivities(ctx, qs)
+		ch <- foundActivities{found, err}
+	}()
+	return ch
 }
 
 // checkExisting applies call_start_margin. A CRM phone-call activity with the
