@@ -2,7 +2,6 @@ package dynamics
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -53,18 +52,28 @@ func dateLiteral(t time.Time) string {
 // %2B (a raw + would arrive as a space), '&', '#', ';', '%', space and
 // brackets are encoded.
 func queryEscape(s string) string {
-	const keep = "-._~'()*,:=$@!/"
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/4)
+	n := encodedLen(s)
+	if n == len(s) {
+		return s
+	}
+	b := make([]byte, 0, n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0 {
-			b.WriteByte(c)
+		if queryKeeps(c) {
+			b = append(b, c)
 			continue
 		}
-		fmt.Fprintf(&b, "%%%02X", c)
+		b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 	}
-	return b.String()
+	return string(b)
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// queryKeeps reports whether queryEscape keeps c as it is.
+func queryKeeps(c byte) bool {
+	const keep = "-._~'()*,:=$@!/"
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0
 }
 
 // queryURL builds {api}/{set}?$select=..&$filter=.. with the options encoded.
@@ -82,8 +91,17 @@ func queryURL(api, set string, sel []string, filter string) string {
 	return b.String()
 }
 
-// encodedLen is the length a filter fragment takes once encoded.
-func encodedLen(s string) int { return len(queryEscape(s)) }
+// encodedLen is the length a filter fragment takes once encoded
+// (len(queryEscape(s)), counted without building it).
+func encodedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !queryKeeps(s[i]) {
+			n += 2
+		}
+	}
+	return n
+}
 
 // column names are interpolated into filters and URLs: allow only what
 // Dataverse logical names are made of.
