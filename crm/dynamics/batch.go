@@ -264,9 +264,8 @@ func mediaType(ct string) (mt, boundary string, err error) {
 
 // batchDecoder holds what decodeBatch reuses from one part to the next.
 type batchDecoder struct {
-	br  *bufio.Reader
-	buf bytes.Buffer // a changeset's bytes
-	rd  bytes.Reader // one of its parts
+	br *bufio.Reader
+	rd bytes.Reader // a part of a changeset
 }
 
 func (d *batchDecoder) readPart(p *multipart.Part) ([]opResponse, error) {
@@ -275,14 +274,16 @@ func (d *batchDecoder) readPart(p *multipart.Part) ([]opResponse, error) {
 		return nil, fmt.Errorf("batch response part: %w", err)
 	}
 	if strings.HasPrefix(mt, "multipart/") {
-		d.buf.Reset()
-		if _, err := d.buf.ReadFrom(p); err != nil {
+		// Read into its own slice: the responses' bodies changeset reads
+		// are views of it.
+		b, err := io.ReadAll(p)
+		if err != nil {
 			return nil, fmt.Errorf("changeset response: %w", err)
 		}
-		if out, ok, err := d.changeset(d.buf.Bytes(), params["boundary"]); ok {
+		if out, ok, err := d.changeset(b, params["boundary"]); ok {
 			return out, err
 		}
-		return readChangeset(bytes.NewReader(d.buf.Bytes()), params["boundary"], d.br)
+		return readChangeset(bytes.NewReader(b), params["boundary"], d.br)
 	}
 	r, err := readHTTP(p, p.Header.Get("Content-ID"), d.br)
 	if err != nil {

@@ -208,3 +208,26 @@ func FuzzResponse(f *testing.F) {
 		}
 	})
 }
+
+// Answers read through mime/multipart at the top level (here: a preamble)
+// whose changesets are read from their bytes keep each response's body:
+// a body is not a view of a buffer the next part is read into.
+func TestBatchBodiesOfMultipartTopLevelStay(t *testing.T) {
+	failed := func(cs, msg string) string {
+		return "--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n" +
+			"--" + cs + "\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1\r\n\r\n" +
+			"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n" +
+			`{"error":{"code":"0x80040217","message":"` + msg + `"}}` + "\r\n--" + cs + "--\r\n"
+	}
+	body := "preamble\r\n" + failed("changesetresponse_a", "first") + failed("changesetresponse_b", "other") + "--batchresponse_1--\r\n"
+	parts, err := decodeBatch("multipart/mixed; boundary=batchresponse_1", []byte(body))
+	if err != nil || len(parts) != 2 {
+		t.Fatalf("decoded %+v, %v", parts, err)
+	}
+	for i, msg := range []string{"first", "other"} {
+		want := `{"error":{"code":"0x80040217","message":"` + msg + `"}}`
+		if len(parts[i]) != 1 || parts[i][0].status != 400 || string(parts[i][0].body) != want {
+			t.Errorf("changeset %d: %+v (body %q), want body %q", i, parts[i], parts[i][0].body, want)
+		}
+	}
+}
