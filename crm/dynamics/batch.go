@@ -205,14 +205,14 @@ func (d *batchDecoder) multipart(body []byte, boundary string) ([][]opResponse, 
 // readPart read them, when the answer has the shape splitParts and
 // partHeader take (ok false otherwise, before any part is read).
 func (d *batchDecoder) batch(b []byte, boundary string) (out [][]opResponse, ok bool, err error) {
-	parts, ok := splitParts(b, boundary)
+	parts, ok := splitParts(nil, b, boundary)
 	if !ok {
 		return nil, false, nil
 	}
 	heads := make([]partHead, len(parts))
 	for i, p := range parts {
 		h, n, plain := partHeader(p)
-		if !plain || h.cte != "" && !strings.EqualFold(h.cte, "binary") {
+		if !plain || len(h.cte) > 0 && !strings.EqualFold(string(h.cte), "binary") {
 			return nil, false, nil
 		}
 		h.n = n
@@ -221,7 +221,7 @@ func (d *batchDecoder) batch(b []byte, boundary string) (out [][]opResponse, ok 
 	out = make([][]opResponse, 0, len(parts))
 	for i, p := range parts {
 		h := heads[i]
-		mt, csBoundary, err := mediaType(h.ct)
+		mt, csBoundary, err := mediaType(string(h.ct))
 		if err != nil {
 			return out, true, fmt.Errorf("batch response part: %w", err)
 		}
@@ -264,8 +264,9 @@ func mediaType(ct string) (mt, boundary string, err error) {
 
 // batchDecoder holds what decodeBatch reuses from one part to the next.
 type batchDecoder struct {
-	br *bufio.Reader
-	rd bytes.Reader // a part of a changeset
+	br    *bufio.Reader
+	rd    bytes.Reader // a part of a changeset
+	parts [][]byte     // a changeset's parts (changeset)
 }
 
 func (d *batchDecoder) readPart(p *multipart.Part) ([]opResponse, error) {
@@ -318,10 +319,12 @@ func readChangeset(r io.Reader, boundary string, br *bufio.Reader) ([]opResponse
 // Content-Transfer-Encoding to decode; ok is false for anything else, which
 // readChangeset reads.
 func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, ok bool, err error) {
-	parts, ok := splitParts(b, boundary)
+	parts, ok := splitParts(d.parts[:0], b, boundary)
+	d.parts = parts
 	if !ok {
 		return nil, false, nil
 	}
+	out = make([]opResponse, 0, len(parts))
 	for _, p := range parts {
 		h, n, plain := partHeader(p)
 		if !plain {
@@ -331,11 +334,11 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 			if herr != nil {
 				return nil, false, nil
 			}
-			h.cte, h.cid = mh.Get("Content-Transfer-Encoding"), mh.Get("Content-ID")
+			h.cte, h.cid = []byte(mh.Get("Content-Transfer-Encoding")), []byte(mh.Get("Content-ID"))
 			// What br and rd have not handed out is the embedded response.
 			n = len(p) - d.br.Buffered() - d.rd.Len()
 		}
-		if h.cte != "" && !strings.EqualFold(h.cte, "binary") {
+		if len(h.cte) > 0 && !strings.EqualFold(string(h.cte), "binary") {
 			return nil, false, nil
 		}
 		r, err := d.response(p[n:], h.cid)
@@ -351,17 +354,19 @@ func (d *batchDecoder) changeset(b []byte, boundary string) (out []opResponse, o
 // shape (RFC 2046 §5.1.1): the first delimiter line at the start, CRLF line
 // ends, at least one part, and a close delimiter. Each part is returned
 // with the CRLF before the delimiter that ends it: an embedded response is
-// read with it (headerEnd). ok is false for any other shape.
-func splitParts(b []byte, boundary string) (parts [][]byte, ok bool) {
+// read with it (headerEnd). ok is false for any other shape. The parts are
+// appended to parts (a slice to reuse, or nil).
+func splitParts(parts [][]byte, b []byte, boundary string) (_ [][]byte, ok bool) {
 	if boundary == "" {
-		return nil, false
+		return parts, false
 	}
-	dash := "--" + boundary
+	next := make([]byte, 0, len("\r\n--")+len(boundary))
+	next = append(append(next, "\r\n--"...), boundary...)
+	dash := next[2:]
 	rest, ok := delimiterLine(b, dash)
 	if !ok || rest == nil {
-		return nil, false
+		return parts, false
 	}
-	next := []byte("\r\n" + dash)
 	for {
 		// The part ends at the next CRLF--boundary followed by a space,
 		// tab, CR, LF or "--" (as mime/multipart reads it); that line must
@@ -371,14 +376,14 @@ func splitParts(b []byte, boundary string) (parts [][]byte, ok bool) {
 		for from := 0; end < 0; {
 			i := bytes.Index(rest[from:], next)
 			if i < 0 {
-				return nil, false
+				return parts, false
 			}
 			i += from
 			tail := rest[i+len(next):]
 			if len(tail) > 0 && (bytes.IndexByte([]byte(" \t\r\n"), tail[0]) >= 0 || bytes.HasPrefix(tail, []byte("--"))) {
 				a, ok := delimiterLine(rest[i+2:], dash)
 				if !ok {
-					return nil, false
+					return parts, false
 				}
 				end, after = i, a
 			}
@@ -395,8 +400,8 @@ func splitParts(b []byte, boundary string) (parts [][]byte, ok bool) {
 // delimiterLine reports whether b starts with the delimiter dash and
 // returns what follows its line: nil after a close delimiter ("--"), the
 // next part after "dash[ \t]*\r\n". ok is false for anything else.
-func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
-	if !bytes.HasPrefix(b, []byte(dash)) {
+func delimiterLine(b []byte, dash []byte) (after []byte, ok bool) {
+	if !bytes.HasPrefix(b, dash) {
 		return nil, false
 	}
 	b = b[len(dash):]
@@ -415,7 +420,7 @@ func delimiterLine(b []byte, dash string) (after []byte, ok bool) {
 // Content-Type, Content-Transfer-Encoding and Content-ID values, and the
 // header's length with its empty line (n).
 type partHead struct {
-	ct, cte, cid string
+	ct, cte, cid []byte
 	n            int
 }
 
@@ -440,11 +445,11 @@ func partHeader(b []byte) (h partHead, n int, plain bool) {
 		}
 		switch {
 		case !haveCT && strings.EqualFold(string(name), "Content-Type"):
-			h.ct, haveCT = string(value), true
+			h.ct, haveCT = value, true
 		case !haveCTE && strings.EqualFold(string(name), "Content-Transfer-Encoding"):
-			h.cte, haveCTE = string(value), true
+			h.cte, haveCTE = value, true
 		case !haveCID && strings.EqualFold(string(name), "Content-ID"):
-			h.cid, haveCID = string(value), true
+			h.cid, haveCID = value, true
 		}
 	}
 }
@@ -508,13 +513,13 @@ func readHTTP(r io.Reader, cid string, br *bufio.Reader) (opResponse, error) {
 
 // response reads the embedded HTTP response b (its part's body and the CRLF
 // before the next delimiter); partCID is its part's Content-ID header.
-func (d *batchDecoder) response(b []byte, partCID string) (opResponse, error) {
+func (d *batchDecoder) response(b []byte, partCID []byte) (opResponse, error) {
 	if r, ok := plainResponse(b, partCID); ok {
 		return r, nil
 	}
 	d.rd.Reset(b)
 	d.br.Reset(&d.rd)
-	return readResponse(d.br, partCID)
+	return readResponse(d.br, string(partCID))
 }
 
 // plainResponse reads an embedded response of the plain shape without
@@ -526,7 +531,7 @@ func (d *batchDecoder) response(b []byte, partCID string) (opResponse, error) {
 // 204 or 304 has no body, one with a Content-Length that many bytes,
 // another the rest of b (read to its end, RFC 9112 §6.3), trailing CRLFs
 // trimmed. ok is false for any other shape, which readResponse reads.
-func plainResponse(b []byte, partCID string) (r opResponse, ok bool) {
+func plainResponse(b []byte, partCID []byte) (r opResponse, ok bool) {
 	const proto = "HTTP/1.1 "
 	end := bytes.Index(b, []byte("\r\n"))
 	if end < 0 || !bytes.HasPrefix(b, []byte(proto)) {
@@ -596,11 +601,30 @@ func plainResponse(b []byte, partCID string) (r opResponse, ok bool) {
 		return opResponse{}, false
 	}
 	r.body = trimBody(body)
-	r.cid, _ = strconv.Atoi(strings.TrimSpace(partCID))
+	r.cid = contentID(partCID)
 	if r.cid == 0 {
-		r.cid, _ = strconv.Atoi(string(cid))
+		r.cid = contentID(cid)
 	}
 	return r, true
+}
+
+// contentID is strconv.Atoi's value of a Content-ID header value (ignoring
+// its error: 0 when it is not a number) as readResponse reads it, of up to
+// 18 digits without a string.
+func contentID(v []byte) int {
+	if len(v) == 0 || len(v) > 18 {
+		id, _ := strconv.Atoi(strings.TrimSpace(string(v)))
+		return id
+	}
+	id := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			id, _ = strconv.Atoi(strings.TrimSpace(string(v)))
+			return id
+		}
+		id = id*10 + int(c-'0')
+	}
+	return id
 }
 
 // trimBody is an embedded response's body without its trailing CRLFs (the

@@ -178,7 +178,7 @@ func TestResponseFastPathMatchesNetHTTP(t *testing.T) {
 		{"no status line end", "HTTP/1.1 204 No Content", "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, fast := plainResponse([]byte(c.resp), c.cid)
+			got, fast := plainResponse([]byte(c.resp), []byte(c.cid))
 			if fast != c.fast {
 				t.Fatalf("read without net/http = %v, want %v", fast, c.fast)
 			}
@@ -198,7 +198,7 @@ func FuzzResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef\r\n"), "")
 	f.Add([]byte("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"), "")
 	f.Fuzz(func(t *testing.T, resp []byte, cid string) {
-		got, fast := plainResponse(resp, cid)
+		got, fast := plainResponse(resp, []byte(cid))
 		if !fast {
 			return
 		}
