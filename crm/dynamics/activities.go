@@ -105,8 +105,11 @@ func (c *Client) queuePartyFallback(ctx context.Context, acts []crm.Activity, se
 	)
 	for j, r := range rs {
 		a := acts[setItem[j]]
+		if r.err == nil {
+			continue // before e: it escapes (errors.As), one allocation per written call
+		}
 		var e *Error
-		if r.err == nil || !usesQueueParty(a) || isDuplicate(r) || !errors.As(r.err, &e) ||
+		if !usesQueueParty(a) || isDuplicate(r) || !errors.As(r.err, &e) ||
 			e.Status != http.StatusBadRequest || r.failedCID > 1 {
 			continue
 		}
@@ -155,9 +158,19 @@ func queueRecipient(a crm.Activity) string {
 	return a.QueueID
 }
 
+// alreadyClosed says whether a failed close means the activity was closed
+// already.
+func alreadyClosed(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(e.Message, closedActivityMessage)
+}
+
 // isDuplicate says whether a failed create means "already written": 412 on
 // the create, or the duplicate-key code anywhere [Idempotency, assumed].
 func isDuplicate(r csResult) bool {
+	if r.err == nil {
+		return false
+	}
 	var e *Error
 	if !errors.As(r.err, &e) {
 		return false
@@ -392,11 +405,10 @@ func (c *Client) CloseActivities(ctx context.Context, reqs []crm.CloseRequest) (
 	}
 	for j, r := range rs {
 		i := setItem[j]
-		var e *Error
 		switch {
 		case r.err == nil:
 			results[i].Status = crm.Created
-		case errors.As(r.err, &e) && strings.Contains(e.Message, closedActivityMessage):
+		case alreadyClosed(r.err):
 			results[i].Status = crm.Existed
 		default:
 			results[i].Status = crm.Failed
