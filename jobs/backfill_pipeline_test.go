@@ -383,13 +383,7 @@ func TestBackfillWriteFailureStopsTheNextWindowsWrites(t *testing.T) {
 	}
 
 	w.tenant.CRM, w.syncer.Store = g.Client, w.store
-	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(w.ours()); got != 3 || sum.Written != 2 || sum.Already != 1 { // ours fails on a double
-		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want 2, 1, 3", sum.Written, sum.Already, got)
-	}
+	w.backfillAgain(t, 2, 1)
 }
 
 // Stopped (SIGINT) while the first window's write is in flight and the
@@ -443,13 +437,7 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 
 	w.syncer.Store = w.store
 	w.tenant.CRM = held.Client
-	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(w.ours()); got != len(starts) || sum.Written != len(starts)-1 || sum.Already != 1 { // ours fails on a double
-		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want %d, 1, %d", sum.Written, sum.Already, got, len(starts)-1, len(starts))
-	}
+	w.backfillAgain(t, len(starts)-1, 1)
 	counts, err := w.store.LedgerCounts(ctx, w.tenant.Name, jobs.KindCall)
 	if err != nil {
 		t.Fatal(err)
@@ -688,13 +676,7 @@ func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 	}
 
 	w.tenant.CRM = g.Client
-	sum, err = w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(w.ours()); got != 5 || sum.Written != 3 || sum.Already != 2 { // ours fails on a double
-		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want 3, 2, 5", sum.Written, sum.Already, got)
-	}
+	w.backfillAgain(t, 3, 2)
 }
 
 // A window's batches take the write slots only once the last window has
@@ -785,5 +767,19 @@ func TestExistingActivitiesAskedWhileMatching(t *testing.T) {
 	}
 	if sum.Written != 1 || sum.Skipped[jobs.ReasonExistingActivity] != 1 || len(w.ours()) != 1 {
 		t.Fatalf("written %d, skipped %v, in the CRM %d; want the far call written, the near one existing", sum.Written, sum.Skipped, len(w.ours()))
+	}
+}
+
+// backfillAgain runs the day's backfill again and fails unless it wrote
+// written calls, found already written already, and the CRM holds both
+// (each once: ours fails on a double).
+func (w *world) backfillAgain(t *testing.T, written, already int) {
+	t.Helper()
+	sum, err := w.syncer.Backfill(context.Background(), w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.ours()); got != written+already || sum.Written != written || sum.Already != already {
+		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want %d, %d, %d", sum.Written, sum.Already, got, written, already, written+already)
 	}
 }

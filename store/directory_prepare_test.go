@@ -33,20 +33,7 @@ func TestDirectoryLookupIsNotPreparedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var compiled atomic.Int64
-	authorize := func(fn func(int, string, string, string) int) {
-		// The store has one connection: this is the one lookups run on.
-		c, err := s.DB().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := c.Raw(func(dc any) error {
-			dc.(*sqlite3.SQLiteConn).RegisterAuthorizer(fn)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	authorize := func(fn func(int, string, string, string) int) { setAuthorizer(ctx, t, s, fn) }
 	authorize(func(op int, _, _, _ string) int {
 		if op == sqlite3.SQLITE_SELECT {
 			compiled.Add(1)
@@ -68,5 +55,25 @@ func TestDirectoryLookupIsNotPreparedAgain(t *testing.T) {
 	}
 	if n := compiled.Load(); n != 0 {
 		t.Errorf("6 lookups compiled %d SELECTs; want 0 (the cached statement reused as prepared)", n)
+	}
+}
+
+// setAuthorizer sets fn (nil: none) as the authorizer of the SQLite
+// store's one connection, which SQLite calls for each statement it
+// compiles, a trigger's included
+// (https://www.sqlite.org/c3ref/set_authorizer.html). Setting it expires
+// the connection's cached statements.
+func setAuthorizer(ctx context.Context, t *testing.T, s *store.Store, fn func(int, string, string, string) int) {
+	t.Helper()
+	c, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Raw(func(dc any) error {
+		dc.(*sqlite3.SQLiteConn).RegisterAuthorizer(fn)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -42,20 +42,7 @@ func TestLedgerSaveWithoutPayloadCompilesNoTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	var triggers atomic.Int64
-	authorize := func(fn func(int, string, string, string) int) {
-		// The store has one connection: this is the one saves run on.
-		c, err := s.DB().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if err := c.Raw(func(dc any) error {
-			dc.(*sqlite3.SQLiteConn).RegisterAuthorizer(fn)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	authorize := func(fn func(int, string, string, string) int) { setAuthorizer(ctx, t, s, fn) }
 	// Setting the authorizer expires the cached statements: each save below
 	// compiles its statements again.
 	authorize(func(op int, table, _, _ string) int {
