@@ -215,6 +215,11 @@ func (d *batchDecoder) batch(b []byte, boundary string) (out [][]opResponse, ok 
 		if !plain || len(h.cte) > 0 && !strings.EqualFold(string(h.cte), "binary") {
 			return nil, false, nil
 		}
+		if n > len(p)-2 {
+			// The header's empty line is the CRLF of the next delimiter:
+			// mime/multipart reads what such a part holds.
+			return nil, false, nil
+		}
 		h.n = n
 		heads[i] = h
 	}
