@@ -43,15 +43,19 @@ type BackfillResult struct {
 	CRMRequestsByPath map[string]int `json:"crm_requests_by_path"`
 	// CRMBatchesByParts counts the multipart $batch requests among them by
 	// the kinds of request each carries (the proxy's ByBatch).
-	CRMBatchesByParts  map[string]int `json:"crm_batches_by_parts,omitempty"`
-	EnreachRequests    int            `json:"enreach_requests"`
-	PeakRSSMiB         float64        `json:"peak_rss_mib"`
-	ChildCPUSec        float64        `json:"child_cpu_seconds"`
-	CRMDoubleSec       float64        `json:"crm_double_seconds"`
-	EnreachDoubleSec   float64        `json:"enreach_double_seconds"`
-	SimulatedLatencyMS float64        `json:"simulated_latency_ms"`
-	OK                 bool           `json:"ok"`
-	Problems           []string       `json:"problems,omitempty"`
+	CRMBatchesByParts map[string]int `json:"crm_batches_by_parts,omitempty"`
+	EnreachRequests   int            `json:"enreach_requests"`
+	PeakRSSMiB        float64        `json:"peak_rss_mib"`
+	ChildCPUSec       float64        `json:"child_cpu_seconds"`
+	CRMDoubleSec      float64        `json:"crm_double_seconds"`
+	// BenchCPUSec is the bench process's own CPU (user+sys) while callsync
+	// ran: the doubles, the latency proxies and their garbage collection,
+	// which share the machine's cores with callsync.
+	BenchCPUSec        float64  `json:"bench_cpu_seconds"`
+	EnreachDoubleSec   float64  `json:"enreach_double_seconds"`
+	SimulatedLatencyMS float64  `json:"simulated_latency_ms"`
+	OK                 bool     `json:"ok"`
+	Problems           []string `json:"problems,omitempty"`
 }
 
 // buildCallsync compiles ./cmd/callsync into dir once.
@@ -164,9 +168,11 @@ tenants:
 		fmt.Fprintf(f, "== %s backfill\n", crmName)
 		cmd.Stderr = io.MultiWriter(cmd.Stderr, f)
 	}
+	selfBefore := selfCPU()
 	start := time.Now()
 	runErr := cmd.Run()
 	wall := time.Since(start)
+	r.BenchCPUSec = selfCPU() - selfBefore
 	if cmd.ProcessState == nil {
 		return r, fmt.Errorf("%s backfill: %w", crmName, runErr)
 	}
@@ -225,6 +231,16 @@ func (b BackfillResult) FloorSec() float64 {
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// selfCPU is the bench process's own CPU time so far (user+sys, seconds;
+// RUSAGE_SELF does not count children), 0 if getrusage fails.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return tv(ru.Utime) + tv(ru.Stime)
+}
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

@@ -83,6 +83,7 @@ func printTable(w io.Writer, o options, r Results) {
 		}
 		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s (%.0f us/call)", b.ChildCPUSec, b.ChildCPUSec/float64(b.Calls)*1e6), cpuT, cpuV)
 		add(name, "time inside the CRM double", fmt.Sprintf("%.1f s", b.CRMDoubleSec), "", "")
+		add(name, "bench process CPU meanwhile (doubles, proxies)", fmt.Sprintf("%.1f s", b.BenchCPUSec), "", "")
 	}
 	for _, d := range r.Directory {
 		name := fmt.Sprintf("directory load %d records", d.Records)
