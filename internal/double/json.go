@@ -14,9 +14,11 @@ import (
 // and lone surrogates replaced by U+FFFD, numbers as json.Number, and
 // what follows the value is not read. It fails where that Decoder fails
 // (errors are not worded alike). A double decodes every request body; this
-// reads it in one pass, without the Decoder's buffer and second scan.
+// reads it in one pass, without the Decoder's buffer and second scan. The
+// names, strings and numbers read share one copy of b (a string without
+// escapes is a slice of it), so a value kept keeps that copy alive.
 func DecodeJSON(b []byte) (any, error) {
-	d := jsonDecoder{b: b}
+	d := jsonDecoder{b: b, s: string(b)}
 	d.space()
 	if d.i == len(d.b) {
 		return nil, errJSON
@@ -27,7 +29,7 @@ func DecodeJSON(b []byte) (any, error) {
 // DecodeJSONBody is DecodeJSON for a whole body, as json.Unmarshal reads
 // one: the value may be followed by white space only.
 func DecodeJSONBody(b []byte) (any, error) {
-	d := jsonDecoder{b: b}
+	d := jsonDecoder{b: b, s: string(b)}
 	d.space()
 	if d.i == len(d.b) {
 		return nil, errJSON
@@ -49,6 +51,8 @@ const maxJSONDepth = 10000
 
 type jsonDecoder struct {
 	b []byte
+	// s is b as a string: the strings read without escapes are its slices.
+	s string
 	i int
 }
 
@@ -218,7 +222,7 @@ func (d *jsonDecoder) number() (any, error) {
 		}
 	}
 	d.i = i
-	return json.Number(b[start:i]), nil
+	return json.Number(d.s[start:i]), nil
 }
 
 // str reads a string at d.i (its opening quote) as encoding/json unquotes
@@ -232,7 +236,7 @@ func (d *jsonDecoder) str() (string, error) {
 		c := b[i]
 		if c == '"' {
 			d.i = i + 1
-			return string(b[start:i]), nil
+			return d.s[start:i], nil
 		}
 		if c == '\\' || c < ' ' {
 			break

@@ -86,6 +86,11 @@ func TestCollectionDecodedInOnePass(t *testing.T) {
 		if _, _, ok := decodeRecords([]byte(b.body)); ok != b.onePass {
 			t.Errorf("%.80s: one pass %v, want %v", b.body, ok, b.onePass)
 		}
+		// api logs a body readCollection read by its records' count, in
+		// place of subrequests' decoding of it.
+		if in := readCollection([]byte(b.body)); in.ok && len(in.recs) != subrequests([]byte(b.body)) {
+			t.Errorf("%.80s: %d records read, subrequests counts %d", b.body, len(in.recs), subrequests([]byte(b.body)))
+		}
 	}
 	if _, _, ok, sure := decodeRecordsFast([]byte(bodies[0].body)); !ok || !sure {
 		t.Errorf("a client's collection is not read by DecodeJSONBody (ok %v, sure %v)", ok, sure)

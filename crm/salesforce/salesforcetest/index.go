@@ -22,18 +22,72 @@ import (
 // lookup. compare orders a time.Time against a text literal as against the
 // zero time, so a text lookup takes the zero time's hour too.
 type fieldIndex struct {
-	ids   map[string]map[string]struct{}
-	hours map[int64]map[string]struct{}
+	ids   map[string]idSet
+	hours map[int64]idSet
 	other map[string]struct{}
 	// phones, once a SOSL search asked for it (withPhones), maps the
 	// phoneKey of each text value's digits to the records holding it.
-	phones map[string]map[string]struct{}
+	phones map[string]idSet
+}
+
+// idSet is the set of records holding an index key. Most keys of a text
+// field (an external id, a call's number) are held by one record, which is
+// kept without a map of its own: a map per key was most of what the
+// double allocated per record written.
+type idSet struct {
+	one  string              // the only id, when many is nil ("": none)
+	many map[string]struct{} // two or more ids
+}
+
+func (s *idSet) add(id string) {
+	switch {
+	case s.many != nil:
+		s.many[id] = struct{}{}
+	case s.one == "" || s.one == id:
+		s.one = id
+	default:
+		s.many = map[string]struct{}{s.one: {}, id: {}}
+		s.one = ""
+	}
+}
+
+func (s *idSet) remove(id string) {
+	if s.many != nil {
+		delete(s.many, id)
+	} else if s.one == id {
+		s.one = ""
+	}
+}
+
+func (s idSet) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	if s.one != "" {
+		return 1
+	}
+	return 0
+}
+
+// all yields the set's ids (in no order).
+func (s idSet) all(yield func(string) bool) {
+	if s.many == nil {
+		if s.one != "" {
+			yield(s.one)
+		}
+		return
+	}
+	for id := range s.many {
+		if !yield(id) {
+			return
+		}
+	}
 }
 
 // withPhones builds fi's phone keys from the object's records on first use.
 func (fi *fieldIndex) withPhones(recs []map[string]any, field string) *fieldIndex {
 	if fi.phones == nil {
-		fi.phones = map[string]map[string]struct{}{}
+		fi.phones = map[string]idSet{}
 		for _, rec := range recs {
 			fi.addPhone(rec["Id"].(string), rec[field])
 		}
@@ -66,21 +120,22 @@ func hourOf(t time.Time) int64 {
 	return h
 }
 
-func addTo[K comparable](m map[K]map[string]struct{}, k K, id string) {
+func addTo[K comparable](m map[K]idSet, k K, id string) {
 	set := m[k]
-	if set == nil {
-		set = map[string]struct{}{}
-		m[k] = set
-	}
-	set[id] = struct{}{}
+	set.add(id)
+	m[k] = set
 }
 
-func removeFrom[K comparable](m map[K]map[string]struct{}, k K, id string) {
-	if set := m[k]; set != nil {
-		delete(set, id)
-		if len(set) == 0 {
-			delete(m, k)
-		}
+func removeFrom[K comparable](m map[K]idSet, k K, id string) {
+	set, ok := m[k]
+	if !ok {
+		return
+	}
+	set.remove(id)
+	if set.len() == 0 {
+		delete(m, k)
+	} else {
+		m[k] = set
 	}
 }
 
@@ -155,7 +210,7 @@ func (s *Server) fieldIndex(obj, field string) *fieldIndex {
 	}
 	fi := ix.fields[field]
 	if fi == nil {
-		fi = &fieldIndex{ids: map[string]map[string]struct{}{}, hours: map[int64]map[string]struct{}{}, other: map[string]struct{}{}}
+		fi = &fieldIndex{ids: map[string]idSet{}, hours: map[int64]idSet{}, other: map[string]struct{}{}}
 		for _, rec := range s.records[obj] {
 			fi.add(rec["Id"].(string), rec[field])
 		}
@@ -172,11 +227,11 @@ func (s *Server) withText(obj, field string, keys []string) []map[string]any {
 	fi := s.fieldIndex(obj, field)
 	var ids []string
 	for _, k := range keys {
-		for id := range fi.ids[k] {
+		for id := range fi.ids[k].all {
 			ids = append(ids, id)
 		}
 	}
-	for id := range fi.hours[hourOf(time.Time{})] {
+	for id := range fi.hours[hourOf(time.Time{})].all {
 		ids = append(ids, id)
 	}
 	for id := range fi.other {
@@ -239,9 +294,9 @@ func (s *Server) estimate(obj string, c cond) (n int, ok bool) {
 		return 0, false
 	}
 	fi := s.fieldIndex(obj, c.f.name)
-	n = len(fi.other) + len(fi.hours[hourOf(time.Time{})])
+	n = len(fi.other) + fi.hours[hourOf(time.Time{})].len()
 	for _, k := range keys {
-		n += len(fi.ids[k])
+		n += fi.ids[k].len()
 	}
 	return n, true
 }
@@ -336,7 +391,7 @@ func (s *Server) timeRange(obj string, conds []cond) (rangePlan, bool) {
 		}
 		n := len(fi.other)
 		for _, h := range hours {
-			n += len(fi.hours[h])
+			n += fi.hours[h].len()
 		}
 		if found && n >= best.n {
 			continue
@@ -344,7 +399,7 @@ func (s *Server) timeRange(obj string, conds []cond) (rangePlan, bool) {
 		best, found = rangePlan{n, func() []string {
 			ids := make([]string, 0, n)
 			for _, h := range hours {
-				for id := range fi.hours[h] {
+				for id := range fi.hours[h].all {
 					ids = append(ids, id)
 				}
 			}

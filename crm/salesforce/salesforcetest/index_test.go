@@ -65,7 +65,7 @@ func upsertTasks(t *testing.T, s *Server, recs ...map[string]any) []string {
 	body, _ := json.Marshal(map[string]any{"allOrNone": false, "records": raw})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	code, ans := s.upsertCollection("62.0", "Task", s.cfg.ExternalIDField, body)
+	code, ans := s.upsertCollection("62.0", "Task", s.cfg.ExternalIDField, body, nil)
 	if code != 200 {
 		t.Fatalf("upsert: %d %v", code, ans)
 	}
@@ -188,7 +188,7 @@ func TestSOQLIndexAnswersAsAScan(t *testing.T) {
 	}
 	s.mu.Lock()
 	code, ans := s.updateCollection("62.0", []byte(`{"allOrNone":false,"records":[{"attributes":{"type":"Task"},"Id":"`+
-		tasks[3]+`","Enreach_Number__c":"+358406","WhatId":"`+accounts[2]+`"}]}`))
+		tasks[3]+`","Enreach_Number__c":"+358406","WhatId":"`+accounts[2]+`"}]}`), nil)
 	s.mu.Unlock()
 	if code != 200 || ans.([]map[string]any)[0]["success"] != true {
 		t.Fatalf("update by id: %d %v", code, ans)

@@ -62,7 +62,7 @@ type object struct {
 // field returns a field the integration user can see (nil when it does
 // not exist or field-level security hides it).
 func (o *object) field(name string) *field {
-	f := o.byName[strings.ToLower(name)]
+	f := o.lookup(name)
 	if f == nil || f.hidden {
 		return nil
 	}
@@ -70,7 +70,29 @@ func (o *object) field(name string) *field {
 }
 
 // anyField returns a field whether or not it is hidden (seeding).
-func (o *object) anyField(name string) *field { return o.byName[strings.ToLower(name)] }
+func (o *object) anyField(name string) *field { return o.lookup(name) }
+
+// lookup is o.byName[strings.ToLower(name)]: an ASCII name of up to 64
+// bytes is lower-cased into a buffer on the stack (strings.ToLower maps
+// only A-Z in ASCII text), so a lookup does not allocate; any other name
+// goes through strings.ToLower.
+func (o *object) lookup(name string) *field {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return o.byName[strings.ToLower(name)]
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return o.byName[strings.ToLower(name)]
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return o.byName[string(buf[:len(name)])]
+}
 
 func (o *object) remove(name string) {
 	f := o.byName[strings.ToLower(name)]
@@ -253,7 +275,7 @@ func decodeValue(o *object, f *field, v any) (any, *fieldError, error) {
 		if s == "" {
 			return nil, nil, nil
 		}
-		return s, nil, nil
+		return v, nil, nil // s, boxed already
 	case f.typ == FieldInt:
 		n, ok := v.(json.Number)
 		if !ok {
@@ -282,7 +304,7 @@ func decodeValue(o *object, f *field, v any) (any, *fieldError, error) {
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
 			return nil, nil, bad("date")
 		}
-		return s, nil, nil
+		return v, nil, nil // s, boxed already
 	case f.typ == FieldDateTime:
 		s, ok := v.(string)
 		if !ok {

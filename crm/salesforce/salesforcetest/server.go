@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/internal/double"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // Config sets up the org.
@@ -191,11 +192,24 @@ func (s *Server) APIUsage() (used, limit int) {
 	return s.used, s.limit
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. An API request's body is decoded and
+// its answer encoded outside s.mu: only what reads or changes the org holds
+// it, so requests in flight at once are not served one after the other
+// while one of them is parsed or written (a client sends up to 25 at once,
+// salesforce.go). The token and identity endpoints and faults answer under
+// the lock.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := double.ReadBody(r)
+	var in *collectionInput
+	if r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/composite/sobjects") {
+		c := readCollection(body)
+		in = &c
+	}
+	var batch []string
+	if strings.HasPrefix(r.URL.Path, "/services/data/") && strings.HasSuffix(r.URL.Path, "/composite/batch") {
+		batch = batchURLs(body)
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	entry := Request{Request: double.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}}
 	rec := &recorder{ResponseWriter: w}
 	if r.URL.Path == "/services/oauth2/token" {
@@ -204,23 +218,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFault(rec, f)
 		entry.Status = rec.status
 		s.rec.Record(entry)
+		s.mu.Unlock()
 		return
 	}
+	var ans *apiAnswer
 	switch {
 	case entry.Token:
 		s.token(rec, r, body)
 	case strings.HasPrefix(r.URL.Path, "/id/"):
 		s.identity(rec, r)
 	case strings.HasPrefix(r.URL.Path, "/services/data/"):
-		entry.Subrequests = s.api(rec, r, body)
-		if strings.HasSuffix(r.URL.Path, "/composite/batch") {
-			entry.Batch = batchURLs(body)
-		}
+		a := s.api(w.Header(), r, body, in)
+		ans = &a
+		entry.Subrequests = a.subrequests
+		entry.Batch = batch
+		rec.status = a.status
 	default:
 		writeJSON(rec, http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist"))
 	}
 	entry.Status = rec.status
 	s.rec.Record(entry)
+	s.mu.Unlock()
+	if ans != nil {
+		writeJSON(w, ans.status, ans.out)
+	}
 }
 
 type recorder struct {
@@ -233,12 +254,19 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// writeJSON writes v as json.Encoder writes it (Marshal's bytes and a
+// newline), appended without reflection when jsonw.AppendValue takes it.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
+	if v == nil {
+		return
 	}
+	if b, ok := jsonw.AppendValue(nil, v); ok {
+		_, _ = w.Write(append(b, '\n'))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // errArray is Salesforce's error body [{"message","errorCode"}].
@@ -248,8 +276,19 @@ func errArray(code, msg string) []map[string]any {
 
 var versionPath = regexp.MustCompile(`^/services/data/v(\d+\.\d)(/.*)?$`)
 
-// api serves one REST request and returns its subrequest count.
-func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) int {
+// apiAnswer is a REST request's answer, written after s.mu is let go: its
+// status, the body to encode, and the request's subrequest count for the
+// log. The body holds no value the org changes later (records' values are
+// replaced on a write, never changed in place).
+type apiAnswer struct {
+	status      int
+	out         any
+	subrequests int
+}
+
+// api serves one REST request; its headers go to h. in is the request's
+// collection body when ServeHTTP decoded it (readCollection), else nil.
+func (s *Server) api(h http.Header, r *http.Request, body []byte, in *collectionInput) apiAnswer {
 	auth := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if s.expireAfter == 0 {
@@ -257,38 +296,38 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) int {
 		s.expireAfter = -1
 	}
 	if !ok || !s.tokens[tok] {
-		w.Header().Set("WWW-Authenticate", `Token`)
-		writeJSON(w, http.StatusUnauthorized, errArray("INVALID_SESSION_ID", "Session expired or invalid"))
-		return 0
+		h.Set("WWW-Authenticate", `Token`)
+		return apiAnswer{status: http.StatusUnauthorized, out: errArray("INVALID_SESSION_ID", "Session expired or invalid")}
 	}
 	if s.expireAfter > 0 {
 		s.expireAfter--
 	}
 	if s.cfg.NoAPIAccess {
-		writeJSON(w, http.StatusForbidden, errArray("API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization."))
-		return 0
+		return apiAnswer{status: http.StatusForbidden, out: errArray("API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization.")}
 	}
 	m := versionPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
-		writeJSON(w, http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist"))
-		return 0
+		return apiAnswer{status: http.StatusNotFound, out: errArray("NOT_FOUND", "The requested resource does not exist")}
 	}
 	version, rest := m[1], m[2]
 	if rest == "/composite/batch" {
 		status, out, n := s.batch(r.Method, version, body)
-		s.limitHeader(w)
-		writeJSON(w, status, out)
-		return n
+		s.limitHeader(h)
+		return apiAnswer{status: status, out: out, subrequests: n}
 	}
 	if err := s.spend(); err != nil {
-		s.limitHeader(w)
-		writeJSON(w, err.status, errArray(err.code, err.msg))
-		return 0
+		s.limitHeader(h)
+		return apiAnswer{status: err.status, out: errArray(err.code, err.msg)}
 	}
-	status, out := s.dispatch(r.Method, version, rest, r.URL.Query(), body)
-	s.limitHeader(w)
-	writeJSON(w, status, out)
-	return subrequests(body)
+	status, out := s.dispatch(r.Method, version, rest, r.URL.Query(), body, in)
+	s.limitHeader(h)
+	n := 0
+	if in != nil && in.ok {
+		n = len(in.recs) // what subrequests counts in a body decodeRecords reads
+	} else {
+		n = subrequests(body)
+	}
+	return apiAnswer{status: status, out: out, subrequests: n}
 }
 
 func batchURLs(body []byte) []string {
@@ -326,12 +365,13 @@ func (s *Server) spend() *requestError {
 	return nil
 }
 
-func (s *Server) limitHeader(w http.ResponseWriter) {
-	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.used, s.limit))
+func (s *Server) limitHeader(h http.Header) {
+	h.Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.used, s.limit))
 }
 
 // dispatch routes one API call (also a batch subrequest).
-func (s *Server) dispatch(method, version, rest string, q url.Values, body []byte) (int, any) {
+// in is the collection body ServeHTTP decoded (nil: decode body here).
+func (s *Server) dispatch(method, version, rest string, q url.Values, body []byte, in *collectionInput) (int, any) {
 	v, _ := strconv.ParseFloat(version, 64)
 	notAllowed := func(allowed string) (int, any) {
 		return http.StatusMethodNotAllowed, errArray("METHOD_NOT_ALLOWED",
@@ -360,7 +400,7 @@ func (s *Server) dispatch(method, version, rest string, q url.Values, body []byt
 		if method != http.MethodPatch {
 			return notAllowed("PATCH")
 		}
-		return s.updateCollection(version, body)
+		return s.updateCollection(version, body, in)
 	case strings.HasPrefix(rest, "/composite/sobjects/"):
 		if v < 46 {
 			break
@@ -372,7 +412,7 @@ func (s *Server) dispatch(method, version, rest string, q url.Values, body []byt
 		if method != http.MethodPatch {
 			return notAllowed("PATCH")
 		}
-		return s.upsertCollection(version, parts[0], parts[1], body)
+		return s.upsertCollection(version, parts[0], parts[1], body, in)
 	case strings.HasPrefix(rest, "/sobjects/") && (strings.HasSuffix(rest, "/describe") || strings.HasSuffix(rest, "/describe/")):
 		if method != http.MethodGet {
 			return notAllowed("GET,HEAD")
@@ -456,13 +496,28 @@ func (s *Server) subrequest(method, rawURL string, input json.RawMessage) (int, 
 	if err := s.spend(); err != nil {
 		return err.status, errArray(err.code, err.msg)
 	}
-	return s.dispatch(strings.ToUpper(method), m[1], m[2], q, input)
+	return s.dispatch(strings.ToUpper(method), m[1], m[2], q, input, nil)
 }
 
 // newID returns a fresh 18-character id with the object's key prefix.
 func (s *Server) newID(o *object) string {
 	s.nextID++
-	return fmt.Sprintf("%s%012dAAA", o.prefix, s.nextID)
+	return formatID(o.prefix, s.nextID)
+}
+
+// formatID is fmt.Sprintf("%s%012dAAA", prefix, n) for n >= 0, in one
+// allocation.
+func formatID(prefix string, n int) string {
+	b := make([]byte, 0, len(prefix)+15)
+	b = append(b, prefix...)
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(n), 10)
+	for range 12 - len(d) {
+		b = append(b, '0')
+	}
+	b = append(b, d...)
+	b = append(b, "AAA"...)
+	return string(b)
 }
 
 func randomHex(n int) string {

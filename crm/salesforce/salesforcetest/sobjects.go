@@ -29,10 +29,29 @@ type pendingWrite struct {
 	result map[string]any
 }
 
+// collectionInput is a collection body as decodeRecords reads it, decoded
+// before s.mu is taken (ServeHTTP); ok is false for a body it cannot read.
+type collectionInput struct {
+	allOrNone bool
+	recs      []map[string]any
+	ok        bool
+}
+
+func readCollection(body []byte) collectionInput {
+	allOrNone, recs, ok := decodeRecords(body)
+	return collectionInput{allOrNone: allOrNone, recs: recs, ok: ok}
+}
+
 // decodeCollection parses and checks a collection body as a whole: JSON,
 // record count, types and field names (any failure fails the request).
 func (s *Server) decodeCollection(body []byte, pathObj *object) (bool, []*pendingWrite, *requestError) {
-	allOrNone, recs, ok := decodeRecords(body)
+	return s.checkCollection(readCollection(body), body, pathObj)
+}
+
+// checkCollection is decodeCollection of a body readCollection has read
+// into in.
+func (s *Server) checkCollection(in collectionInput, body []byte, pathObj *object) (bool, []*pendingWrite, *requestError) {
+	allOrNone, recs, ok := in.allOrNone, in.recs, in.ok
 	if !ok {
 		// Not a collection of JSON objects: decode it record by record,
 		// which finds the error to answer.
@@ -71,6 +90,14 @@ func (s *Server) decodeCollection(body []byte, pathObj *object) (bool, []*pendin
 		out[i] = pw
 	}
 	return allOrNone, out, nil
+}
+
+// collection checks a collection body, decoded already when in is not nil.
+func (s *Server) collection(body []byte, in *collectionInput, pathObj *object) (bool, []*pendingWrite, *requestError) {
+	if in == nil {
+		return s.decodeCollection(body, pathObj)
+	}
+	return s.checkCollection(*in, body, pathObj)
 }
 
 // decodeRecords decodes a collection request whose records are JSON
@@ -160,7 +187,7 @@ func (s *Server) pendingWrite(rec map[string]any, pathObj *object) (*pendingWrit
 	if o == nil || (pathObj != nil && o != pathObj) {
 		return nil, &requestError{status: http.StatusBadRequest, code: "INVALID_TYPE", msg: "Must send a concrete entity type."}
 	}
-	pw := &pendingWrite{obj: o, vals: map[string]any{}}
+	pw := &pendingWrite{obj: o, vals: make(map[string]any, len(rec))}
 	for k, v := range rec {
 		if k == "attributes" {
 			continue
@@ -186,7 +213,8 @@ func (s *Server) pendingWrite(rec map[string]any, pathObj *object) (*pendingWrit
 }
 
 // upsertCollection serves PATCH /composite/sobjects/<Object>/<ExternalIdField>.
-func (s *Server) upsertCollection(version, objName, extName string, body []byte) (int, any) {
+// in is the body ServeHTTP decoded (nil: it is decoded here).
+func (s *Server) upsertCollection(version, objName, extName string, body []byte, in *collectionInput) (int, any) {
 	o := s.schema[strings.ToLower(objName)]
 	if o == nil {
 		return http.StatusNotFound, errArray("NOT_FOUND", "The requested resource does not exist")
@@ -195,7 +223,7 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 	if ef == nil || !ef.externalID {
 		return http.StatusNotFound, errArray("NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+extName)
 	}
-	allOrNone, recs, rerr := s.decodeCollection(body, o)
+	allOrNone, recs, rerr := s.collection(body, in, o)
 	if rerr != nil {
 		return rerr.status, errArray(rerr.code, rerr.msg)
 	}
@@ -248,8 +276,8 @@ func (s *Server) upsertCollection(version, objName, extName string, body []byte)
 }
 
 // updateCollection serves PATCH /composite/sobjects (update by id).
-func (s *Server) updateCollection(version string, body []byte) (int, any) {
-	allOrNone, recs, rerr := s.decodeCollection(body, nil)
+func (s *Server) updateCollection(version string, body []byte, in *collectionInput) (int, any) {
+	allOrNone, recs, rerr := s.collection(body, in, nil)
 	if rerr != nil {
 		return rerr.status, errArray(rerr.code, rerr.msg)
 	}
@@ -292,28 +320,29 @@ func (s *Server) checkWrite(pw *pendingWrite, create bool) {
 			fields: refused})
 		return
 	}
-	merged := map[string]any{}
+	// merged is the record as it would be after the write: the written
+	// values over the stored record's (an update), Id the stored one.
+	var stored map[string]any
 	if !create {
-		for k, v := range s.byID[pw.id] {
-			merged[k] = v
-		}
+		stored = s.byID[pw.id]
 	}
-	for k, v := range pw.vals {
-		if k != "Id" {
-			merged[k] = v
+	merged := func(name string) any {
+		if v, ok := pw.vals[name]; ok && name != "Id" {
+			return v
 		}
+		return stored[name]
 	}
 	for name := range pw.vals {
 		f := pw.obj.field(name)
-		if f.typ != FieldReference || merged[f.name] == nil {
+		if f.typ != FieldReference || merged(f.name) == nil {
 			continue
 		}
-		if e := s.checkRef(pw.obj, f, merged[f.name].(string)); e != nil {
+		if e := s.checkRef(pw.obj, f, merged(f.name).(string)); e != nil {
 			pw.errs = append(pw.errs, e)
 		}
 	}
 	if pw.obj.name == "Task" {
-		if who, _ := merged["WhoId"].(string); who != "" && merged["WhatId"] != nil {
+		if who, _ := merged("WhoId").(string); who != "" && merged("WhatId") != nil {
 			if t, ok := s.byID[who]; ok && s.objectOf(t) == "Lead" {
 				// [assumed]: a Lead WhoId cannot carry a WhatId.
 				pw.errs = append(pw.errs, &fieldError{code: "FIELD_INTEGRITY_EXCEPTION",
@@ -378,7 +407,8 @@ func (s *Server) commit(allOrNone bool, recs []*pendingWrite, upsert bool) []map
 	}
 	out := make([]map[string]any, len(recs))
 	for i, pw := range recs {
-		res := map[string]any{"success": false}
+		res := make(map[string]any, 4) // id, success, errors, created
+		res["success"] = false
 		switch {
 		case len(pw.errs) > 0:
 			errs := make([]map[string]any, len(pw.errs))
@@ -394,8 +424,9 @@ func (s *Server) commit(allOrNone bool, recs []*pendingWrite, upsert bool) []map
 				msg: "Record rolled back because not all records were valid and the request was using AllOrNone header"}).json()}
 		default:
 			created := pw.id == ""
-			id := s.apply(pw)
-			res = map[string]any{"id": id, "success": true, "errors": []any{}}
+			res["id"] = s.apply(pw)
+			res["success"] = true
+			res["errors"] = []any{}
 			if upsert {
 				res["created"] = created
 			}
@@ -414,7 +445,11 @@ func (s *Server) commit(allOrNone bool, recs []*pendingWrite, upsert bool) []map
 func (s *Server) apply(pw *pendingWrite) string {
 	var rec map[string]any
 	if pw.id == "" {
-		rec = map[string]any{"Id": s.newID(pw.obj), "CreatedDate": s.cfg.Now().UTC()}
+		// Sized for the written values and those the double adds (Id,
+		// CreatedDate, defaults, derive's).
+		rec = make(map[string]any, len(pw.vals)+8)
+		rec["Id"] = s.newID(pw.obj)
+		rec["CreatedDate"] = s.cfg.Now().UTC()
 		s.defaults(pw.obj, rec)
 		s.records[pw.obj.name] = append(s.records[pw.obj.name], rec)
 		s.byID[rec["Id"].(string)] = rec

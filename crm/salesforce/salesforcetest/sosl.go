@@ -300,7 +300,7 @@ func (s *Server) phoneCandidates(obj string, phones []*field, groups [][]string)
 			if g[0] == "" {
 				continue // matches nothing
 			}
-			for id := range fi.phones[phoneKey(g[0])] {
+			for id := range fi.phones[phoneKey(g[0])].all {
 				ids = append(ids, id)
 			}
 		}
