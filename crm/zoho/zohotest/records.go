@@ -26,7 +26,17 @@ type writeInput struct {
 	err                  error
 }
 
+// readWrite reads body as json.Unmarshal reads it into a writeInput: a
+// body of the shape clients send in one pass (readWriteFast), any other
+// through json.Unmarshal (readWriteJSON).
 func readWrite(body []byte) writeInput {
+	if in, ok := readWriteFast(body); ok {
+		return in
+	}
+	return readWriteJSON(body)
+}
+
+func readWriteJSON(body []byte) writeInput {
 	var req writeInput
 	if err := json.Unmarshal(body, &req); err != nil {
 		return writeInput{err: err}

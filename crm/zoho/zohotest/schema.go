@@ -384,8 +384,14 @@ func (s *Server) coerce(i int, name string, f *Field, raw json.RawMessage) (any,
 	}
 	str := func(max int) (string, *recErr) {
 		v, ok := plainString(raw)
-		if !ok && json.Unmarshal(raw, &v) != nil {
-			return "", invalid(i, name, "invalid data", map[string]any{"expected_data_type": string(f.Type)})
+		if !ok {
+			// A variable of its own: &v passed to json.Unmarshal would put
+			// v on the heap for every string read.
+			var u string
+			if json.Unmarshal(raw, &u) != nil {
+				return "", invalid(i, name, "invalid data", map[string]any{"expected_data_type": string(f.Type)})
+			}
+			v = u
 		}
 		if len([]rune(v)) > max {
 			return "", invalid(i, name, "invalid data", map[string]any{"maximum_length": max})
