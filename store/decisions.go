@@ -35,26 +35,76 @@ func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 		return nil
 	}
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
-		return addDecisions(ctx, q, ds, nil)
+		return addDecisions(ctx, q, ds, nil, s.eng.setStatements())
 	})
 }
 
-// addDecisions inserts entries: under the first-seen time seen gives for
-// their item, or else their item's ledger row's, looked up.
-func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map[itemKey]int64) error {
+// addDecisions inserts entries, in their order: under the first-seen time
+// seen gives for their item, or else their item's ledger row's, looked up.
+// With set-based statements (set, engine.setStatements) they go to
+// InsertDecisions, a statement per chunk of them, and an entry with text
+// (or a detail) a JSON string does not hold (setText) to InsertDecision
+// after the entries before it; else each to InsertDecision.
+func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map[itemKey]int64, set bool) error {
+	var rows jsonRows
+	var first Decision
+	flush := func() error {
+		if rows.n == 0 {
+			return nil
+		}
+		if err := q.InsertDecisions(ctx, rows.take()); err != nil {
+			return fmt.Errorf("store: decisions from %s/%s/%s: %w", first.Tenant, first.Kind, first.EnreachID, err)
+		}
+		return nil
+	}
 	for _, d := range ds {
+		at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]
+		if set && setText(d.Tenant, d.Kind, d.EnreachID, string(d.State), d.Reason, d.CRMID, d.Error, string(d.Detail)) {
+			if rows.n == 0 {
+				first = d
+			}
+			rows.row()
+			rows.str(d.Tenant)
+			rows.str(d.Kind)
+			rows.str(d.EnreachID)
+			if ok {
+				rows.int(at)
+			} else {
+				rows.null()
+			}
+			rows.int(ms(d.At))
+			rows.str(string(d.State))
+			rows.str(d.Reason)
+			rows.str(d.CRMID)
+			rows.str(d.Error)
+			if d.Detail == nil {
+				rows.null()
+			} else {
+				rows.str(string(d.Detail))
+			}
+			rows.end()
+			if rows.full() {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
 		p := dbsqlc.InsertDecisionParams{
 			Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
 			Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
 		}
-		if at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]; ok {
+		if ok {
 			p.SeenAt = sql.NullInt64{Int64: at, Valid: true}
 		}
 		if err := q.InsertDecision(ctx, p); err != nil {
 			return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
 		}
 	}
-	return nil
+	return flush()
 }
 
 // Decisions returns an item's decision log, oldest first.

@@ -180,6 +180,10 @@ func (p pgQuerier) InsertDecision(ctx context.Context, arg dbsqlc.InsertDecision
 	return p.q.InsertDecision(ctx, dbpg.InsertDecisionParams(arg))
 }
 
+func (p pgQuerier) InsertDecisions(ctx context.Context, rows string) error {
+	return p.q.InsertDecisions(ctx, rows)
+}
+
 func (p pgQuerier) InsertDirectoryNumber(ctx context.Context, arg dbsqlc.InsertDirectoryNumberParams) error {
 	return p.q.InsertDirectoryNumber(ctx, dbpg.InsertDirectoryNumberParams(arg))
 }
@@ -454,6 +458,10 @@ func (p pgQuerier) UpsertLedger(ctx context.Context, arg dbsqlc.UpsertLedgerPara
 
 func (p pgQuerier) UpsertLedgerKeepPayload(ctx context.Context, arg dbsqlc.UpsertLedgerKeepPayloadParams) (int64, error) {
 	return p.q.UpsertLedgerKeepPayload(ctx, dbpg.UpsertLedgerKeepPayloadParams(arg))
+}
+
+func (p pgQuerier) UpsertLedgerRows(ctx context.Context, arg dbsqlc.UpsertLedgerRowsParams) (int64, error) {
+	return p.q.UpsertLedgerRows(ctx, dbpg.UpsertLedgerRowsParams(arg))
 }
 
 func (p pgQuerier) UpsertTenantCheck(ctx context.Context, arg dbsqlc.UpsertTenantCheckParams) error {

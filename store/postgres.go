@@ -124,3 +124,4 @@ func (e pgEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) erro
 func (e pgEngine) ping(ctx context.Context) error { return e.pool.Ping(ctx) }
 func (e pgEngine) close() error                   { e.pool.Close(); return nil }
 func (e pgEngine) name() string                   { return "postgres" }
+func (e pgEngine) setStatements() bool            { return true }

@@ -96,6 +96,16 @@ type engine interface {
 	ping(ctx context.Context) error
 	close() error
 	name() string
+	// setStatements reports whether SaveLedger and AddDecisions save many
+	// rows in one statement (UpsertLedgerRows, InsertDecisions) instead of
+	// one statement per row: on PostgreSQL a statement is a round trip to
+	// the server. On SQLite, in the process, a cached statement per row
+	// costs less than one reading the rows from JSON: the functions that
+	// read it make a statement of several rows keep a statement journal (a
+	// copy of each page it changes, https://www.sqlite.org/tempfiles.html),
+	// and without them (json_each's columns regrouped into rows) the
+	// regrouping costs more than the statements it saves.
+	setStatements() bool
 }
 
 // Open opens (creating if needed) the SQLite file at path, in WAL mode, and
@@ -333,6 +343,7 @@ func (e sqliteEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) 
 func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
 func (e sqliteEngine) close() error                   { return e.db.Close() }
 func (e sqliteEngine) name() string                   { return "sqlite" }
+func (e sqliteEngine) setStatements() bool            { return false }
 
 // create makes the store's directory (0700) and file (0600) when missing.
 // Existing ones keep their modes (CheckPermissions reports loose ones).
@@ -570,7 +581,33 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 	})
 	return s.tx(ctx, func(q dbsqlc.Querier) error {
 		now := ms(time.Now())
+		// With set-based statements (setStatements), the rows upserted
+		// without a payload go to UpsertLedgerRows, a statement per chunk of
+		// them; the others (a payload to insert, a result updated in place,
+		// text a JSON string does not hold) are saved one by one as they
+		// come. Only rows of one key depend on their order: a row whose key
+		// is the last one in the chunk (an entry saved twice; sorted, they
+		// follow each other) saves the chunk first, so no chunk holds a key
+		// twice, which PostgreSQL's ON CONFLICT DO UPDATE refuses.
+		set := s.eng.setStatements()
+		var rows jsonRows
+		var first, last itemKey
+		flush := func() error {
+			if rows.n == 0 {
+				return nil
+			}
+			if _, err := q.UpsertLedgerRows(ctx, dbsqlc.UpsertLedgerRowsParams{Now: now, Rows: rows.take()}); err != nil {
+				return fmt.Errorf("store: save ledger %s/%s/%s..%s: %w", first.tenant, first.kind, first.id, last.id, err)
+			}
+			return nil
+		}
 		for _, e := range order {
+			k := itemKey{e.Tenant, e.Kind, e.EnreachID}
+			if rows.n > 0 && k == last {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 			if e.Payload == nil && !e.FirstSeen.IsZero() {
 				n, err := q.UpdateLedgerResult(ctx, dbsqlc.UpdateLedgerResultParams{
 					State: string(e.State), Reason: e.Reason, CrmID: e.CRMID, CrmHash: crmHash(e.CRMID), Attempts: int64(e.Attempts),
@@ -584,9 +621,39 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 					continue
 				}
 			}
+			if set && e.Payload == nil && setText(e.Tenant, e.Kind, e.EnreachID, e.Key, string(e.State), e.Reason, e.CRMID, e.LastError, e.Number, e.UnmappedUser) {
+				if rows.n == 0 {
+					first = k
+				}
+				last = k
+				rows.row()
+				rows.str(e.Tenant)
+				rows.str(e.Kind)
+				rows.str(e.EnreachID)
+				rows.str(e.Key)
+				rows.str(string(e.State))
+				rows.str(e.Reason)
+				rows.str(e.CRMID)
+				rows.int(crmHash(e.CRMID))
+				rows.int(int64(e.Attempts))
+				rows.str(e.LastError)
+				rows.int(ms(e.ItemTime))
+				rows.str(e.Number)
+				rows.str(e.UnmappedUser)
+				rows.end()
+				if rows.full() {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if err := upsertLedger(ctx, q, *e, now); err != nil {
 				return err
 			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		if len(log) == 0 {
 			return nil
@@ -599,7 +666,7 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 			}
 			seen[itemKey{e.Tenant, e.Kind, e.EnreachID}] = at
 		}
-		return addDecisions(ctx, q, log, seen)
+		return addDecisions(ctx, q, log, seen, set)
 	})
 }
 

@@ -33,3 +33,20 @@ SELECT enreach_id FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND number = sqlc.arg(number)
   AND item_time >= sqlc.arg(from_time) AND item_time <= sqlc.arg(to_time) AND state = ANY(sqlc.arg(states)::text[])
 ORDER BY item_time;
+
+-- name: InsertDecisions :exec
+-- InsertDecision for many entries in one statement (one round trip to the
+-- server instead of one per entry), in their order (the
+-- identity ids follow the ORDER BY): rows is the SQLite query's parameter,
+-- a JSON array of an array per entry, [tenant, kind, enreach_id, seen_at
+-- (null: looked up), at, state, reason, crm_id, error, detail (null for
+-- none; its bytes as a string, convert_to gives them back)], read by
+-- jsonb_array_elements WITH ORDINALITY
+-- (https://www.postgresql.org/docs/current/functions-json.html).
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+SELECT e.r ->> 0, e.r ->> 1, e.r ->> 2,
+    COALESCE((e.r ->> 3)::bigint, (SELECT l.created_at FROM ledger l
+        WHERE l.tenant = e.r ->> 0 AND l.kind = e.r ->> 1 AND l.enreach_id = e.r ->> 2), 0),
+    (e.r ->> 4)::bigint, e.r ->> 5, e.r ->> 6, e.r ->> 7, e.r ->> 8, convert_to(e.r ->> 9, 'UTF8')
+FROM jsonb_array_elements(sqlc.arg(rows)::text::jsonb) WITH ORDINALITY AS e(r, n)
+ORDER BY e.n;

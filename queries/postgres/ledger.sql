@@ -133,3 +133,31 @@ INSERT INTO ledger_payloads (payload) VALUES ($1) RETURNING id;
 -- name: DeleteLedgerPayload :exec
 -- A payload no row took (UpsertLedger left a written row unchanged).
 DELETE FROM ledger_payloads WHERE id = $1;
+
+-- name: UpsertLedgerRows :execrows
+-- UpsertLedgerKeepPayload for many rows in one statement: one round trip to
+-- the server instead of one per row. rows is a JSON array with an array per
+-- row, [tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash,
+-- attempts, last_error, item_time, number, unmapped_user] (the SQLite
+-- query's parameter: both engines' sqlc code has one shape), read by
+-- jsonb_array_elements (https://www.postgresql.org/docs/current/functions-json.html).
+-- The same row per element, the same update and the same guard (a written
+-- row is left as it is). The rows must have distinct keys: ON CONFLICT DO
+-- UPDATE cannot change a row twice in one statement
+-- (https://www.postgresql.org/docs/current/sql-insert.html).
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, (r ->> 7)::bigint,
+    (r ->> 8)::bigint, r ->> 9, (r ->> 10)::bigint, r ->> 11, sqlc.arg(now)::bigint, sqlc.arg(now)::bigint, r ->> 12
+FROM jsonb_array_elements(sqlc.arg(rows)::text::jsonb) AS r
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
+WHERE ledger.state != 'written';

@@ -33,3 +33,18 @@ SELECT enreach_id FROM ledger
 WHERE tenant = sqlc.arg(tenant) AND kind = sqlc.arg(kind) AND number = sqlc.arg(number)
   AND item_time >= sqlc.arg(from_time) AND item_time <= sqlc.arg(to_time) AND state IN (sqlc.slice(states))
 ORDER BY item_time;
+
+-- name: InsertDecisions :exec
+-- InsertDecision for many entries in one statement, which the store runs
+-- on PostgreSQL only (see UpsertLedgerRows), in their order (the ids follow
+-- it): rows is a JSON array of an array per entry, [tenant, kind,
+-- enreach_id, seen_at (null: looked up), at, state, reason, crm_id, error,
+-- detail (null for none; its bytes as a string, CAST back to a BLOB)], read
+-- by json_each (https://www.sqlite.org/json1.html#jeach).
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2,
+    COALESCE(r.value ->> 3, (SELECT l.created_at FROM ledger l
+        WHERE l.tenant = r.value ->> 0 AND l.kind = r.value ->> 1 AND l.enreach_id = r.value ->> 2), 0),
+    r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7, r.value ->> 8, CAST(r.value ->> 9 AS BLOB)
+FROM json_each(CAST(sqlc.arg(rows) AS TEXT)) AS r
+ORDER BY r.key;

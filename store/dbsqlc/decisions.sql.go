@@ -157,6 +157,27 @@ func (q *Queries) InsertDecision(ctx context.Context, arg InsertDecisionParams) 
 	return err
 }
 
+const insertDecisions = `-- name: InsertDecisions :exec
+INSERT INTO decisions (tenant, kind, enreach_id, seen_at, at, state, reason, crm_id, error, detail)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2,
+    COALESCE(r.value ->> 3, (SELECT l.created_at FROM ledger l
+        WHERE l.tenant = r.value ->> 0 AND l.kind = r.value ->> 1 AND l.enreach_id = r.value ->> 2), 0),
+    r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7, r.value ->> 8, CAST(r.value ->> 9 AS BLOB)
+FROM json_each(CAST(?1 AS TEXT)) AS r
+ORDER BY r.key
+`
+
+// InsertDecision for many entries in one statement, which the store runs
+// on PostgreSQL only (see UpsertLedgerRows), in their order (the ids follow
+// it): rows is a JSON array of an array per entry, [tenant, kind,
+// enreach_id, seen_at (null: looked up), at, state, reason, crm_id, error,
+// detail (null for none; its bytes as a string, CAST back to a BLOB)], read
+// by json_each (https://www.sqlite.org/json1.html#jeach).
+func (q *Queries) InsertDecisions(ctx context.Context, rows string) error {
+	_, err := q.db.ExecContext(ctx, insertDecisions, rows)
+	return err
+}
+
 const listDecisions = `-- name: ListDecisions :many
 SELECT d.at, d.state, d.reason, d.crm_id, d.error, d.detail FROM decisions d
 WHERE d.tenant = ?1 AND d.kind = ?2 AND d.enreach_id = ?3

@@ -696,3 +696,48 @@ func (q *Queries) UpsertLedgerKeepPayload(ctx context.Context, arg UpsertLedgerK
 	}
 	return result.RowsAffected()
 }
+
+const upsertLedgerRows = `-- name: UpsertLedgerRows :execrows
+INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash, attempts, last_error, item_time, number, created_at, updated_at, unmapped_user)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
+    r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, ?1, ?1, r.value ->> 12
+FROM json_each(CAST(?2 AS TEXT)) AS r
+WHERE true
+ON CONFLICT (tenant, kind, enreach_id) DO UPDATE SET
+    state = excluded.state,
+    reason = excluded.reason,
+    crm_id = CASE WHEN excluded.crm_id != '' THEN excluded.crm_id ELSE ledger.crm_id END,
+    crm_hash = CASE WHEN excluded.crm_id != '' THEN excluded.crm_hash ELSE ledger.crm_hash END,
+    attempts = excluded.attempts,
+    last_error = excluded.last_error,
+    item_time = excluded.item_time,
+    number = excluded.number,
+    updated_at = excluded.updated_at,
+    unmapped_user = excluded.unmapped_user
+WHERE ledger.state != 'written'
+`
+
+type UpsertLedgerRowsParams struct {
+	Now  int64
+	Rows string
+}
+
+// UpsertLedgerKeepPayload for many rows in one statement, which the store
+// runs on PostgreSQL only (store.engine's setStatements): on SQLite a
+// statement per row costs less. rows is a JSON array with an array per
+// row, [tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash,
+// attempts, last_error, item_time, number, unmapped_user], read by
+// json_each (https://www.sqlite.org/json1.html#jeach; ->> gives a JSON
+// string as TEXT and an integer as INTEGER,
+// https://www.sqlite.org/json1.html#jptr), with distinct keys. The same row
+// per element, the same update and the same guard (a written row is left
+// as it is). WHERE true: without it SQLite's parser takes the ON of ON
+// CONFLICT after a FROM for a join constraint ("Parsing Ambiguity",
+// https://www.sqlite.org/lang_upsert.html).
+func (q *Queries) UpsertLedgerRows(ctx context.Context, arg UpsertLedgerRowsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, upsertLedgerRows, arg.Now, arg.Rows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}

@@ -66,6 +66,13 @@ type Querier interface {
 	// else looked up (COALESCE evaluates its arguments in order and stops at
 	// the first not null).
 	InsertDecision(ctx context.Context, arg InsertDecisionParams) error
+	// InsertDecision for many entries in one statement, which the store runs
+	// on PostgreSQL only (see UpsertLedgerRows), in their order (the ids follow
+	// it): rows is a JSON array of an array per entry, [tenant, kind,
+	// enreach_id, seen_at (null: looked up), at, state, reason, crm_id, error,
+	// detail (null for none; its bytes as a string, CAST back to a BLOB)], read
+	// by json_each (https://www.sqlite.org/json1.html#jeach).
+	InsertDecisions(ctx context.Context, rows string) error
 	InsertDirectoryNumber(ctx context.Context, arg InsertDirectoryNumberParams) error
 	InsertInbox(ctx context.Context, arg InsertInboxParams) (int64, error)
 	// A ledger row's payload, appended (ids in insertion order); the row points
@@ -151,6 +158,19 @@ type Querier interface {
 	// https://www.sqlite.org/tempfiles.html), kept in memory up to 64 KiB and
 	// then in a temporary file (https://www.sqlite.org/compile.html#stmtjrnl_spill).
 	UpsertLedgerKeepPayload(ctx context.Context, arg UpsertLedgerKeepPayloadParams) (int64, error)
+	// UpsertLedgerKeepPayload for many rows in one statement, which the store
+	// runs on PostgreSQL only (store.engine's setStatements): on SQLite a
+	// statement per row costs less. rows is a JSON array with an array per
+	// row, [tenant, kind, enreach_id, idem_key, state, reason, crm_id, crm_hash,
+	// attempts, last_error, item_time, number, unmapped_user], read by
+	// json_each (https://www.sqlite.org/json1.html#jeach; ->> gives a JSON
+	// string as TEXT and an integer as INTEGER,
+	// https://www.sqlite.org/json1.html#jptr), with distinct keys. The same row
+	// per element, the same update and the same guard (a written row is left
+	// as it is). WHERE true: without it SQLite's parser takes the ON of ON
+	// CONFLICT after a FROM for a join constraint ("Parsing Ambiguity",
+	// https://www.sqlite.org/lang_upsert.html).
+	UpsertLedgerRows(ctx context.Context, arg UpsertLedgerRowsParams) (int64, error)
 	UpsertTenantCheck(ctx context.Context, arg UpsertTenantCheckParams) error
 	UpsertUserMap(ctx context.Context, arg UpsertUserMapParams) error
 }
