@@ -29,16 +29,16 @@ func TestCachedLookupsKeepNoForms(t *testing.T) {
 	if _, err := m.Match(ctx, raws, true); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.forms.cur) + len(m.forms.prev); n != 0 {
+	if n := m.forms.Len(); n != 0 {
 		t.Errorf("100 numbers looked up through the cache left %d search forms memoized, want 0", n)
 	}
-	if n := len(m.cache.cur) + len(m.cache.prev); n != 100 {
+	if n := m.cache.Len(); n != 100 {
 		t.Errorf("results cached: %d, want 100", n)
 	}
 	if _, err := m.Match(ctx, raws, false); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.forms.cur) + len(m.forms.prev); n != 100 {
+	if n := m.forms.Len(); n != 100 {
 		t.Errorf("100 numbers looked up bypassing the cache left %d search forms memoized, want 100", n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/twogen"
 	"github.com/callsync/callsync/phone"
 )
 
@@ -88,53 +89,18 @@ type Matcher struct {
 
 	mu sync.Mutex
 	// cache holds lookup results by E.164 (MaxEntries in two generations).
-	cache generations[string, entry]
+	cache twogen.Map[string, entry]
 	// numbers memoizes phone.NormalizeCaller per raw value: the same
 	// callers recur in every window, and a libphonenumber parse costs
 	// about as much as the rest of a call's processing.
-	numbers generations[string, phone.Number]
-	forms   generations[string, []string]
+	numbers twogen.Map[string, phone.Number]
+	forms   twogen.Map[string, []string]
 }
 
 // numberMemo is the size of a generation of the parsed-number and search
 // forms memos: the callers recurring across a backfill's windows fit,
 // one-off callers pass through them.
 const numberMemo = 8192
-
-// generations is a map bounded by two generations of at most half entries
-// each: an entry goes into the current one; when that is full it becomes
-// the previous one and the one before is dropped whole, so memory follows
-// what is in use (a cleared Go map keeps its buckets at their largest) and
-// an entry read since the last turn survives it (a hit in the previous
-// generation moves to the current one). Not safe for concurrent use.
-type generations[K comparable, V any] struct {
-	half      int
-	cur, prev map[K]V
-}
-
-func newGenerations[K comparable, V any](half int) generations[K, V] {
-	return generations[K, V]{half: max(half, 1), cur: map[K]V{}}
-}
-
-func (g *generations[K, V]) get(k K) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.prev[k]
-	if ok {
-		delete(g.prev, k)
-		g.put(k, v)
-	}
-	return v, ok
-}
-
-func (g *generations[K, V]) put(k K, v V) {
-	if _, ok := g.cur[k]; !ok && len(g.cur) >= g.half {
-		g.prev, g.cur = g.cur, make(map[K]V)
-	}
-	delete(g.prev, k)
-	g.cur[k] = v
-}
 
 type entry struct {
 	records []crm.Record
@@ -156,9 +122,9 @@ func New(c Lookuper, o Options) *Matcher {
 		o.Now = time.Now
 	}
 	m := &Matcher{crm: c, opts: o,
-		cache:   newGenerations[string, entry]((o.MaxEntries + 1) / 2),
-		numbers: newGenerations[string, phone.Number](min(numberMemo, (o.MaxEntries+1)/2)),
-		forms:   newGenerations[string, []string](min(numberMemo, (o.MaxEntries+1)/2)),
+		cache:   twogen.New[string, entry]((o.MaxEntries + 1) / 2),
+		numbers: twogen.New[string, phone.Number](min(numberMemo, (o.MaxEntries+1)/2)),
+		forms:   twogen.New[string, []string](min(numberMemo, (o.MaxEntries+1)/2)),
 	}
 	m.internal.Store(phone.NewInternal(o.Region))
 	return m
@@ -281,7 +247,7 @@ func (m *Matcher) verify(n phone.Number, cands []crm.Record) []crm.Record {
 func (m *Matcher) cached(e164 string, now time.Time) ([]crm.Record, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.cache.get(e164)
+	e, ok := m.cache.Get(e164)
 	if !ok || now.After(e.expires) {
 		return nil, false
 	}
@@ -296,7 +262,7 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 	defer m.mu.Unlock()
 	exp := now.Add(m.opts.TTL)
 	for k, recs := range found {
-		m.cache.put(k, entry{records: recs, expires: exp})
+		m.cache.Put(k, entry{records: recs, expires: exp})
 	}
 }
 
@@ -304,14 +270,14 @@ func (m *Matcher) store(found map[string][]crm.Record, now time.Time) {
 // A Number is an immutable value, so one is shared by every caller.
 func (m *Matcher) normalizeCaller(raw string) phone.Number {
 	m.mu.Lock()
-	n, ok := m.numbers.get(raw)
+	n, ok := m.numbers.Get(raw)
 	m.mu.Unlock()
 	if ok {
 		return n
 	}
 	n, _ = phone.NormalizeCaller(raw, m.opts.Region)
 	m.mu.Lock()
-	m.numbers.put(raw, n)
+	m.numbers.Put(raw, n)
 	m.mu.Unlock()
 	return n
 }
@@ -325,7 +291,7 @@ func (m *Matcher) normalizeCaller(raw string) phone.Number {
 // fill the memo for nothing (TestCachedLookupsKeepNoForms).
 func (m *Matcher) formsOf(n phone.Number, keep bool) []string {
 	m.mu.Lock()
-	f, ok := m.forms.get(n.E164())
+	f, ok := m.forms.Get(n.E164())
 	m.mu.Unlock()
 	if ok {
 		return f
@@ -333,7 +299,7 @@ func (m *Matcher) formsOf(n phone.Number, keep bool) []string {
 	f = phone.Forms(n)
 	if keep {
 		m.mu.Lock()
-		m.forms.put(n.E164(), f)
+		m.forms.Put(n.E164(), f)
 		m.mu.Unlock()
 	}
 	return f
