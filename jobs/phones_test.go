@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,9 +18,21 @@ import (
 // Freshness of the phone directory across cycles: a changed number links
 // from the new number only, a deleted contact is never written to, a
 // contact created after the last sync is linked through the live lookup.
+// With a crowd of 70 other customers calling in every cycle, the
+// directory's lookups are large enough for it to memoize its answers
+// between them (a backfill's windows): each sync ends them.
 func TestPhoneDirectoryFreshness(t *testing.T) {
+	for _, crowd := range []int{0, 70} {
+		t.Run(fmt.Sprintf("crowd %d", crowd), func(t *testing.T) { testPhoneDirectoryFreshness(t, crowd) })
+	}
+}
+
+func testPhoneDirectoryFreshness(t *testing.T, crowd int) {
 	ctx := context.Background()
 	w := newWorld(t)
+	for i := range crowd {
+		w.crm.AddCustomer(crm.Contact, fmt.Sprintf("Crowd %d", i), map[string]string{"mobilephone": fmt.Sprintf("+3584077000%02d", i)}, "", nil)
+	}
 	clock := func() time.Time { return w.now }
 	lister := crmtest.NewLister(w.crm, 2, clock)
 	dir := phonedir.New(w.store, lister, phonedir.Options{Tenant: "contoso", Region: "FI", Now: clock})
@@ -31,6 +44,14 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 		c := enreachtest.DirectCall(w.alice, number, false, w.now.Add(-2*time.Minute), 5*time.Second, time.Minute)
 		w.en.AddCalls(c)
 		return c.CallID
+	}
+	var crowdCalls []string
+	runCalls := func() {
+		t.Helper()
+		for i := range crowd {
+			crowdCalls = append(crowdCalls, call(fmt.Sprintf("+3584077000%02d", i)))
+		}
+		w.runCalls(ctx)
 	}
 	state := func(id string) store.LedgerEntry {
 		t.Helper()
@@ -52,7 +73,7 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 	// Cycle 1: the first sync loads the directory; the contact's call is
 	// linked from it, without a live lookup.
 	first := call("+358401111111")
-	w.runCalls(ctx)
+	runCalls()
 	if r := regarding(first); r == nil || r.ID != w.contact {
 		t.Fatalf("first call linked to %v, want contact %s", r, w.contact)
 	}
@@ -66,7 +87,7 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 	lister.SetPhones(crm.Ref{Entity: crm.Contact, ID: w.contact}, map[string]string{"mobilephone": "+358 50 444 4444"})
 	w.now = w.now.Add(time.Minute)
 	fromNew, fromOld := call("+358504444444"), call("+358401111111")
-	w.runCalls(ctx)
+	runCalls()
 	if r := regarding(fromNew); r == nil || r.ID != w.contact {
 		t.Fatalf("call from the new number linked to %v, want contact %s", r, w.contact)
 	}
@@ -82,7 +103,7 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 	lister.Delete(crm.Ref{Entity: crm.Lead, ID: w.lead})
 	w.now = w.now.Add(time.Minute)
 	toDeleted := call("+358403333333")
-	w.runCalls(ctx)
+	runCalls()
 	if r := regarding(toDeleted); r != nil {
 		t.Fatalf("call linked to %v after the lead was deleted", r)
 	}
@@ -97,7 +118,7 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 	created := w.crm.AddCustomer(crm.Contact, "New Customer", map[string]string{"telephone1": "+358405555555"}, "", nil)
 	fresh := call("+358405555555")
 	lookups := w.crm.Calls(crmtest.MethodLookup)
-	w.runCalls(ctx)
+	runCalls()
 	if r := regarding(fresh); r == nil || r.ID != created {
 		t.Fatalf("call from a contact created after the sync linked to %v, want %s", r, created)
 	}
@@ -106,6 +127,11 @@ func TestPhoneDirectoryFreshness(t *testing.T) {
 	}
 	if recs, err := dir.Lookup(ctx, []string{"+358405555555"}); err != nil || len(recs["+358405555555"]) != 1 {
 		t.Fatalf("the live hit did not enter the directory: %v %v", recs, err)
+	}
+	for _, id := range crowdCalls {
+		if st := state(id); st.State != store.Written {
+			t.Fatalf("crowd call %s: %s/%s, want written", id, st.State, st.Reason)
+		}
 	}
 }
 

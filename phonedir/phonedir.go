@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/twogen"
 	"github.com/callsync/callsync/store"
 )
 
@@ -71,7 +72,41 @@ type Directory struct {
 	// synced is when the last successful sync ended (UnixNano; 0: none
 	// yet), read by Current without waiting for a sync in progress.
 	synced atomic.Int64
+
+	// writes counts this directory's writes to the store, each counted
+	// once it returned (committed or failed): a lookup's answers are
+	// memoized under the count and the entity sync states read before
+	// them (answers).
+	writes  atomic.Int64
+	answers answers
 }
+
+// answers memoizes the directory's answers per E.164 number between
+// lookups, for a backfill's windows, whose callers recur between two syncs.
+// An answer is served only while the key it was read under is still the
+// key: nothing written through this directory since (writes: a sync's
+// pages and deletions, a failed sync's too, Learn) and the same sync states
+// in the store. A sync that ends saves its states with a new LastSync, in
+// this process or another (a replica, `callsync directory sync`), so what
+// another process's sync changed, deleted or added is read from the store
+// again once that sync has ended; what another process stores without
+// saving states (its Learn, a sync that failed) once a sync next ends. Only
+// numbers the directory holds are memoized: a miss is read again each time.
+type answers struct {
+	mu     sync.Mutex
+	writes int64
+	states []store.DirectorySync
+	hits   twogen.Map[string, []crm.Record]
+}
+
+// memoMinNumbers: a lookup of fewer numbers reads the store directly (a
+// cycle's few callers, a Smart Routing request): reading the sync states
+// costs about what such a lookup costs.
+const memoMinNumbers = 64
+
+// memoHalf is the size of a generation of the answers memo: a backfill's
+// recurring callers fit, and a record's answer is a few hundred bytes.
+const memoHalf = 8192
 
 // New returns a tenant's directory over its CRM's lister (nil: lookups and
 // Learn only; syncs fail).
@@ -94,7 +129,47 @@ func New(s Store, l crm.PhoneLister, o Options) *Directory {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Directory{store: s, lister: l, o: o}
+	d := &Directory{lister: l, o: o}
+	d.store = counted{Store: s, writes: &d.writes}
+	return d
+}
+
+// counted is the directory's store, counting each write once it returned,
+// committed or not: the answers memoized before it are not served after it
+// (Directory.answers).
+type counted struct {
+	Store
+	writes *atomic.Int64
+}
+
+func (c counted) ReplaceDirectoryRecords(ctx context.Context, tenant, entity string, gen int64, recs []store.DirectoryRecord, synced time.Time) error {
+	defer c.writes.Add(1)
+	return c.Store.ReplaceDirectoryRecords(ctx, tenant, entity, gen, recs, synced)
+}
+
+func (c counted) DeleteDirectoryRecords(ctx context.Context, tenant, entity string, ids []string) error {
+	defer c.writes.Add(1)
+	return c.Store.DeleteDirectoryRecords(ctx, tenant, entity, ids)
+}
+
+func (c counted) SweepDirectory(ctx context.Context, tenant, entity string, gen int64) (int64, error) {
+	defer c.writes.Add(1)
+	return c.Store.SweepDirectory(ctx, tenant, entity, gen)
+}
+
+func (c counted) AddDirectoryNumbers(ctx context.Context, tenant, entity string, gen int64, ns []store.DirectoryNumber, synced time.Time) error {
+	defer c.writes.Add(1)
+	return c.Store.AddDirectoryNumbers(ctx, tenant, entity, gen, ns, synced)
+}
+
+func (c counted) SaveDirectorySync(ctx context.Context, tenant string, st store.DirectorySync) error {
+	defer c.writes.Add(1)
+	return c.Store.SaveDirectorySync(ctx, tenant, st)
+}
+
+func (c counted) SaveDirectorySyncs(ctx context.Context, tenant string, ds []store.DirectorySync) error {
+	defer c.writes.Add(1)
+	return c.Store.SaveDirectorySyncs(ctx, tenant, ds)
 }
 
 // Current reports whether the last successful sync (every entity read,
@@ -109,8 +184,66 @@ func (d *Directory) Current() bool {
 // Lookup returns the records holding each E.164 number, keyed by number
 // (absent when none): one crm.Record per record, its Phones the raw values of
 // the fields that hold the number, in entity order (contacts, accounts,
-// leads) then by id.
+// leads) then by id. The records may be shared with other lookups' answers
+// (answers): callers must not modify them.
 func (d *Directory) Lookup(ctx context.Context, numbers []string) (map[string][]crm.Record, error) {
+	if len(numbers) < memoMinNumbers {
+		return d.lookup(ctx, numbers)
+	}
+	// The key is read before the rows: an answer read under it is at
+	// least as new as the key, and a write after it changes the key.
+	writes := d.writes.Load()
+	states, err := d.store.DirectorySyncStates(ctx, d.o.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	a := &d.answers
+	out := make(map[string][]crm.Record, len(numbers))
+	var rest []string
+	a.mu.Lock()
+	if a.writes != writes || !sameStates(a.states, states) {
+		a.writes, a.states, a.hits = writes, states, twogen.New[string, []crm.Record](memoHalf)
+	}
+	for _, n := range numbers {
+		if recs, ok := a.hits.Get(n); ok {
+			out[n] = recs
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	a.mu.Unlock()
+	if len(rest) == 0 {
+		return out, nil
+	}
+	res, err := d.lookup(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	keep := a.writes == writes && sameStates(a.states, states)
+	for n, recs := range res {
+		out[n] = recs
+		if keep {
+			a.hits.Put(n, recs)
+		}
+	}
+	a.mu.Unlock()
+	return out, nil
+}
+
+// sameStates reports whether two readings of a tenant's entity sync states
+// are equal (same entities in the same order, every field equal).
+func sameStates(a, b []store.DirectorySync) bool {
+	return slices.EqualFunc(a, b, func(x, y store.DirectorySync) bool {
+		return x.Entity == y.Entity && x.ModifiedCursor.Equal(y.ModifiedCursor) && x.DeletedCursor.Equal(y.DeletedCursor) &&
+			x.DeltaToken == y.DeltaToken && x.Gen == y.Gen && x.DoneGen == y.DoneGen && x.FullToken == y.FullToken &&
+			x.FullStarted.Equal(y.FullStarted) && x.FullDone.Equal(y.FullDone) && x.LastSync.Equal(y.LastSync) &&
+			x.Records == y.Records && x.Numbers == y.Numbers && x.Unparseable == y.Unparseable
+	})
+}
+
+// lookup is Lookup read from the store.
+func (d *Directory) lookup(ctx context.Context, numbers []string) (map[string][]crm.Record, error) {
 	rows, err := d.store.DirectoryLookup(ctx, d.o.Tenant, numbers)
 	if err != nil {
 		return nil, err
