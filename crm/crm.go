@@ -59,8 +59,9 @@ type NumberQuery struct {
 	// Clients query with exact comparisons over these.
 	Forms []string
 	// Suffix, when set, switches the query to a suffix search for this
-	// string (the original product's NumbersToCut). Clients that cannot
-	// search suffixes use their nearest equivalent (e.g. SOSL).
+	// string (the original product's NumbersToCut); Forms are then not
+	// read (the matcher sends none). Clients that cannot search suffixes
+	// use their nearest equivalent (e.g. SOSL).
 	Suffix string
 }
 

@@ -42,3 +42,33 @@ func TestCachedLookupsKeepNoForms(t *testing.T) {
 		t.Errorf("100 numbers looked up bypassing the cache left %d search forms memoized, want 100", n)
 	}
 }
+
+// asked records the queries of each Lookup.
+type asked struct{ queries []crm.NumberQuery }
+
+func (a *asked) Lookup(_ context.Context, req crm.LookupRequest) (crm.LookupResult, error) {
+	a.queries = append(a.queries, req.Numbers...)
+	return crm.LookupResult{}, nil
+}
+
+// A suffix query (numbers_to_cut) carries no search forms, which no client
+// reads then; a number too short to cut is searched by its forms.
+func TestSuffixQueriesCarryNoForms(t *testing.T) {
+	for _, tc := range []struct {
+		cut   int
+		forms bool
+	}{{0, true}, {4, false}, {10, true}} {
+		a := &asked{}
+		m := New(a, Options{Region: "FI", NumbersToCut: tc.cut})
+		if _, err := m.Match(context.Background(), []string{"+358401234567"}, false); err != nil {
+			t.Fatal(err)
+		}
+		if len(a.queries) != 1 {
+			t.Fatalf("cut %d: %d queries, want 1", tc.cut, len(a.queries))
+		}
+		q := a.queries[0]
+		if (len(q.Forms) > 0) != tc.forms || (q.Suffix == "") != tc.forms {
+			t.Errorf("cut %d: suffix %q, forms %q; want forms %v", tc.cut, q.Suffix, q.Forms, tc.forms)
+		}
+	}
+}

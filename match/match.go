@@ -156,18 +156,30 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 	var todo []phone.Number
 	queued := map[string]bool{}
 	now := m.opts.Now()
-	dir, misses, err := m.fromDirectory(ctx, raws)
-	if err != nil {
-		return nil, err
-	}
+	// Each distinct raw value is normalised once (its Result holds the
+	// Number from then on); the directory is asked for the matchable ones.
+	var numbers []string // the distinct matchable numbers
+	asked := map[string]bool{}
 	for _, raw := range raws {
 		if _, done := out[raw]; done {
 			continue
 		}
 		n, reason := m.Normalize(raw)
-		if reason != "" {
-			out[raw] = Result{Number: n, Reason: reason}
-			continue
+		out[raw] = Result{Number: n, Reason: reason}
+		if reason == "" && m.opts.Directory != nil && !asked[n.E164()] {
+			asked[n.E164()] = true
+			numbers = append(numbers, n.E164())
+		}
+	}
+	dir, misses, err := m.fromDirectory(ctx, numbers)
+	if err != nil {
+		return nil, err
+	}
+	for _, raw := range raws {
+		r := out[raw]
+		n := r.Number
+		if r.Reason != "" || r.Directory || r.Cached || queued[n.E164()] {
+			continue // answered, or the number is looked up (a raw value seen before)
 		}
 		if recs, ok := dir[n.E164()]; ok {
 			out[raw] = Result{Number: n, Records: recs, Directory: true}
@@ -183,20 +195,21 @@ func (m *Matcher) Match(ctx context.Context, raws []string, useCache bool) (map[
 				continue
 			}
 		}
-		out[raw] = Result{Number: n}
-		if !queued[n.E164()] {
-			queued[n.E164()] = true
-			todo = append(todo, n)
-		}
+		queued[n.E164()] = true
+		todo = append(todo, n)
 	}
 	found := map[string][]crm.Record{}
 	for i := 0; i < len(todo); i += m.opts.BatchSize {
 		part := todo[i:min(i+m.opts.BatchSize, len(todo))]
 		req := crm.LookupRequest{Fields: m.opts.Fields}
 		for _, n := range part {
-			q := crm.NumberQuery{Number: n.E164(), Forms: m.formsOf(n, !useCache)}
+			q := crm.NumberQuery{Number: n.E164()}
 			if m.opts.NumbersToCut > 0 {
 				q.Suffix = phone.Cut(n.E164(), m.opts.NumbersToCut)
+			}
+			if q.Suffix == "" {
+				// A suffix query reads no forms (crm.NumberQuery).
+				q.Forms = m.formsOf(n, !useCache)
 			}
 			req.Numbers = append(req.Numbers, q)
 		}
@@ -305,23 +318,12 @@ func (m *Matcher) formsOf(n phone.Number, keep bool) []string {
 	return f
 }
 
-// fromDirectory answers the matchable numbers of raws that the directory
-// holds, keyed by E.164, and, when the directory is current and no suffix
-// search applies (NumbersToCut), the numbers it holds none of (final
-// misses: no live lookup).
-func (m *Matcher) fromDirectory(ctx context.Context, raws []string) (held map[string][]crm.Record, misses map[string]bool, err error) {
-	if m.opts.Directory == nil {
-		return nil, nil, nil
-	}
-	var numbers []string
-	seen := map[string]bool{}
-	for _, raw := range raws {
-		if n, reason := m.Normalize(raw); reason == "" && !seen[n.E164()] {
-			seen[n.E164()] = true
-			numbers = append(numbers, n.E164())
-		}
-	}
-	if len(numbers) == 0 {
+// fromDirectory answers the numbers (distinct, matchable E.164) that the
+// directory holds, keyed by E.164, and, when the directory is current and
+// no suffix search applies (NumbersToCut), the numbers it holds none of
+// (final misses: no live lookup).
+func (m *Matcher) fromDirectory(ctx context.Context, numbers []string) (held map[string][]crm.Record, misses map[string]bool, err error) {
+	if m.opts.Directory == nil || len(numbers) == 0 {
 		return nil, nil, nil
 	}
 	res, err := m.opts.Directory.Lookup(ctx, numbers)
