@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -374,8 +375,8 @@ func TestBackfillWriteFailureStopsTheNextWindowsWrites(t *testing.T) {
 		if id == a.CallID && r.State != store.Failed {
 			t.Errorf("the failed call: %s, want failed", r.State)
 		}
-		if r.State != store.Written && len(r.Payload) == 0 {
-			t.Errorf("call %s %s without its payload", id, r.State)
+		if r.State != store.Written && !payloadWithRecords(r.Payload) {
+			t.Errorf("call %s %s without its payload and Enreach records: %.80q", id, r.State, r.Payload)
 		}
 	}
 	if states[store.Failed] != 1 || states[store.Written] != 1 || states[store.Pending] != 1 {
@@ -426,8 +427,8 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 	}
 	var decided []time.Time
 	for _, e := range pending {
-		if len(e.Payload) == 0 {
-			t.Errorf("call at %v pending without its payload", e.ItemTime)
+		if !payloadWithRecords(e.Payload) {
+			t.Errorf("call at %v pending without its payload and Enreach records: %.80q", e.ItemTime, e.Payload)
 		}
 		decided = append(decided, e.ItemTime)
 	}
@@ -782,4 +783,11 @@ func (w *world) backfillAgain(t *testing.T, written, already int) {
 	if got := len(w.ours()); got != written+already || sum.Written != written || sum.Already != already {
 		t.Fatalf("next backfill: written %d, already %d, in the CRM %d; want %d, %d, %d", sum.Written, sum.Already, got, written, already, written+already)
 	}
+}
+
+// payloadWithRecords reports whether a ledger payload is a call with its
+// Enreach records (the audit text of a write retried from it).
+func payloadWithRecords(payload []byte) bool {
+	var c jobs.Call
+	return json.Unmarshal(payload, &c) == nil && c.ID != "" && len(c.Raw) > 0
 }

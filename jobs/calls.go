@@ -364,12 +364,13 @@ type pending struct {
 	// updates that activity with the link.
 	link bool
 	own  bool
-	// payload is the call's ledger payload (callPayload) while its write
-	// is on its way: its row is saved with the result, and keeps the
-	// payload only when a later run needs it (failed, written unlinked,
-	// not sent).
-	payload []byte
 }
+
+// payload is the call's ledger payload (callPayload). A write's row is
+// saved with its result and keeps the payload only when a later run needs
+// it (failed, written unlinked, not sent), so it is built then: most writes
+// succeed and never need it.
+func (p *pending) payload() []byte { return mustPayload(p.call) }
 
 // newPending is call c (id: its id in lower case; prev: its ledger row) on
 // its way to the CRM.
@@ -605,14 +606,9 @@ func (s *Syncer) decideCalls(ctx context.Context, t *Tenant, calls []Call, o Syn
 			outs = append(outs, Outcome{CallID: p.call.ID, State: store.Unresolved, Reason: p.dec.Reason, Number: p.number, Detail: p.detail(pc.MultipleMatchesPickFirst)})
 		default:
 			// A write's row is saved once, with its result (writeBatch),
-			// or pending if it is not sent (holdWrites). The payload is
-			// kept for the rows that need it: the records were needed for
-			// it and the audit text (Decide) only, so a write in flight
-			// or held does not keep them.
-			if !o.DryRun {
-				p.payload = mustPayload(p.call)
-			}
-			p.call.Raw = nil
+			// or pending if it is not sent (holdWrites); the call keeps
+			// its records until then, for the rows that keep a payload
+			// (pending.payload).
 			write = append(write, p)
 		}
 	}
@@ -657,7 +653,7 @@ func callRow(tenant, id, key string, c Call, number string, prev store.LedgerEnt
 // failed first): pending, with its payload, for the next run (Retry).
 func pendingRow(tenant string, p *pending) store.LedgerEntry {
 	e := callRow(tenant, p.id, p.ckey, p.call, p.number, p.prev)
-	e.State, e.Reason, e.UnmappedUser, e.Payload = store.Pending, p.dec.Reason, p.dec.Unmapped, p.payload
+	e.State, e.Reason, e.UnmappedUser, e.Payload = store.Pending, p.dec.Reason, p.dec.Unmapped, p.payload()
 	return e
 }
 
@@ -1117,16 +1113,16 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 				e.Reason = "open"
 			}
 			if e.Reason == ReasonUnlinked {
-				e.Payload = p.payload // matched again (Retry), to link it
+				e.Payload = p.payload() // matched again (Retry), to link it
 			}
 			det.Answer = string(r.Status)
 		case store.Failed:
-			e.Payload = p.payload // retried from it (Retry)
+			e.Payload = p.payload() // retried from it (Retry)
 			det.Answer = errText(r.Err)
 		default:
 			det.Answer = errText(r.Err)
 		}
-		p.payload = nil
+		p.call.Raw = nil // its row is recorded: the records are not needed again
 		o.CallID, o.Number, o.Detail = p.call.ID, p.number, det
 		s.outcome(t, o)
 		if d, ok := s.decision(t, o); ok {
