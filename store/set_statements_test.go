@@ -8,11 +8,29 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/store"
 )
+
+// eachEngineAndSetSQLite is eachEngineDB, and SQLite once more with the
+// set-based statements only PostgreSQL runs in production (its versions of
+// them are part of the Querier both engines share).
+func eachEngineAndSetSQLite(t *testing.T, fn func(t *testing.T, s *store.Store, db *sql.DB)) {
+	eachEngineDB(t, fn)
+	t.Run("sqlite-set", func(t *testing.T) {
+		s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		db := s.DB()
+		store.UseSetStatements(s)
+		fn(t, s, db)
+	})
+}
 
 // ledgerRaw is a ledger row as stored, every column.
 type ledgerRaw struct {
@@ -71,7 +89,7 @@ const oddText = "quote \" backslash \\ <b>&amp; \u2028 tab\tnewline\n é 🙂 \x
 // statement for one row. Every column of every row is checked against what
 // the upsert of each row in key order leaves.
 func TestSaveLedgerManyRowsOfEveryKind(t *testing.T) {
-	eachEngineDB(t, func(t *testing.T, s *store.Store, db *sql.DB) {
+	eachEngineAndSetSQLite(t, func(t *testing.T, s *store.Store, db *sql.DB) {
 		ctx := context.Background()
 		at := time.Date(2026, 11, 6, 8, 0, 0, 0, time.UTC)
 		var setup []store.LedgerEntry
@@ -202,7 +220,7 @@ func TestSaveLedgerManyRowsOfEveryKind(t *testing.T) {
 // carries only escaped, and not UTF-8 (the statement for one entry, in its
 // place in the order).
 func TestDecisionsManyEntriesInOrder(t *testing.T) {
-	eachEngine(t, func(t *testing.T, s *store.Store) {
+	eachEngineAndSetSQLite(t, func(t *testing.T, s *store.Store, _ *sql.DB) {
 		ctx := context.Background()
 		at := time.Date(2026, 11, 6, 8, 0, 0, 0, time.UTC)
 		if err := s.SaveLedger(ctx, []store.LedgerEntry{{Tenant: "a", Kind: "call", EnreachID: "old", Key: "k/old", State: store.Unresolved, ItemTime: at}}); err != nil {
