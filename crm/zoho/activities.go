@@ -161,13 +161,9 @@ func (c *Client) writeCalls(ctx context.Context, w *writeRun, acts []crm.Activit
 	}
 	failed := map[int]string{}
 	defer c.recheckFields(ctx, w, callsModule, failed)
+	shape := c.callsShape(schema, known)
 	body := func(_ int, chunk []int) any {
-		recs := make([]map[string]any, len(chunk))
-		for k, i := range chunk {
-			recs[k] = callRecord(acts[i], c.cfg.CallIDField, now, c.loc)
-			c.shapeCalls(recs[k], acts[i], schema, known)
-		}
-		return map[string]any{"data": recs, "trigger": []string{}}
+		return c.callsBody(acts, chunk, now, shape)
 	}
 	c.sendChunks(ctx, w, http.MethodPost, "/"+callsModule, todo, body, func(i int, r recordResult) {
 		if r.Status == "success" {

@@ -23,7 +23,7 @@ func TestMarshalBodyAsMarshal(t *testing.T) {
 	cb.Kind, cb.Regarding = crm.KindCallback, &crm.Ref{Entity: crm.Contact, ID: "1"}
 	now := start.Add(time.Hour)
 	bodies := []any{
-		map[string]any{"data": []map[string]any{callRecord(a, "Enreach_Call_Id", now, time.UTC), callRecord(cb, "", now, time.UTC)}, "trigger": []string{}},
+		map[string]any{"data": []map[string]any{refCallFields(a, "Enreach_Call_Id", now, time.UTC), refCallFields(cb, "", now, time.UTC)}, "trigger": []string{}},
 		map[string]any{"data": []map[string]any{customRecord(a, time.UTC)}, "duplicate_check_fields": []string{cfCallID}, "trigger": []string{}},
 		map[string]string{"select_query": "select id from Calls where Caller_ID in ('+358 40', '<&>')"},
 		map[string]any{"a": nil, "b": []any{1, true, "x", nil, []string{"y"}}, "c": map[string]any(nil), "d": []string(nil), "é": 1, "A": 2},

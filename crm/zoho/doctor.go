@@ -27,7 +27,7 @@ type fieldSpec struct {
 }
 
 // callsFields are the standard Calls fields callsync writes (mapping.go
-// callRecord); data types as settings/fields reports them.
+// appendCallRecord); data types as settings/fields reports them.
 var callsFields = []fieldSpec{
 	{fSubject, []string{"text"}, true, "Single Line"},
 	{fCallType, []string{"picklist"}, true, "Pick List"},

@@ -60,7 +60,7 @@ func rowKey(row coqlRow, fields []string, qs []crm.ActivityQuery) string {
 // FindActivities returns existing calls with a queried number starting in
 // the queried range. In the Calls module the customer's number is in
 // Caller_ID (inbound) or Dialled_Number (outbound), see mapping.go
-// callRecord; in a custom module it is PhoneNumber with StartTime. One COQL
+// appendCallRecord; in a custom module it is PhoneNumber with StartTime. One COQL
 // query covers up to 100 numbers over the union of their ranges; rows are
 // then matched to each query exactly. ExistingActivity.Key: see rowKey.
 func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]crm.ExistingActivity, error) {

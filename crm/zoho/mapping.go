@@ -270,60 +270,6 @@ func withoutOpenLine(desc string) (string, bool) {
 	return desc[:i] + desc[i+len(lineOpen)+1:], true
 }
 
-// callRecord maps an activity to a Calls record (insert-records). Who_Id takes
-// a contact, What_Id + $se_module an account or a lead (Zoho's Kaizen #36
-// developer post [doc]; that Leads is accepted in What_Id is [assumed]).
-// Caller_ID holds the calling number and Dialled_Number the called one, so the
-// customer's number is in Caller_ID for inbound and Dialled_Number for outbound
-// calls; FindActivities searches both [assumed].
-func callRecord(a crm.Activity, callIDField string, now time.Time, loc *time.Location) map[string]any {
-	typ := callType(a)
-	rec := map[string]any{
-		fSubject:     subject(a, loc),
-		fCallType:    typ,
-		fDescription: callDescription(a),
-	}
-	if a.Kind == crm.KindCallback {
-		rec[fOutboundStatus] = outboundScheduled
-		rec[fCallStartTime] = formatTime(callbackStart(a, now))
-		if a.Duration > 0 { // a scheduled call takes a duration too [assumed]
-			rec[fCallDuration] = formatDuration(a.Duration, typ)
-		}
-	} else {
-		rec[fCallStartTime] = formatTime(a.Start)
-		rec[fCallDuration] = formatDuration(a.Duration, typ)
-		if typ == callTypeOutbound {
-			rec[fOutboundStatus] = outboundCompleted
-		}
-	}
-	caller, dialled := a.Number, a.DialledNumber
-	if typ == callTypeOutbound {
-		caller, dialled = a.DialledNumber, a.Number
-	}
-	if caller != "" {
-		rec[fCallerID] = caller
-	}
-	if dialled != "" {
-		rec[fDialledNumber] = dialled
-	}
-	if a.OwnerID != "" {
-		rec[fOwner] = map[string]any{"id": a.OwnerID}
-	}
-	if r := a.Regarding; r != nil && r.ID != "" {
-		switch r.Entity {
-		case crm.Contact:
-			rec[fWhoID] = map[string]any{"id": r.ID}
-		default:
-			rec[fWhatID] = map[string]any{"id": r.ID}
-			rec[fSeModule] = moduleOf(r.Entity)
-		}
-	}
-	if callIDField != "" {
-		rec[callIDField] = externalCallID(a)
-	}
-	return rec
-}
-
 // callbackStart is a callback's Call_Start_Time: the due date, else the time
 // the request was created (Activity.Start), else now. It is derived from the
 // item, not the clock, whenever possible so a replay finds the record again

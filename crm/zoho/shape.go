@@ -87,19 +87,6 @@ func (c *Client) shapeCustom(rec map[string]any, a crm.Activity, s crm.Schema, k
 	c.shapeAudit(rec, a, s, known)
 }
 
-// shapeCalls adds the Calls fields that only some orgs have.
-func (c *Client) shapeCalls(rec map[string]any, a crm.Activity, s crm.Schema, known bool) {
-	if !known {
-		return
-	}
-	if c.cfg.CallIDField != fTelephonyID {
-		if _, ok := writable(s, fTelephonyID, "text"); ok {
-			rec[fTelephonyID] = externalCallID(a)
-		}
-	}
-	c.shapeAudit(rec, a, s, known)
-}
-
 // shapeAudit writes Activity.Audit to audit_field when the module has it as
 // a writable text field, cut at its length with a marker.
 func (c *Client) shapeAudit(rec map[string]any, a crm.Activity, s crm.Schema, known bool) {
