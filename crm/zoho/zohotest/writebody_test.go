@@ -26,6 +26,7 @@ func writeBodies() []string {
 		`{"data":{"a":1}}`,
 		`{"data":[{"a\u0062":1}]}`,
 		`{"data":[{"a":"\u00e9"}],"trigger":["a\nb"]}`,
+		`{"data":[{"Subject":"x","Description":"line 1\nline 2\r\n\t\u003cb\u003e \u2028 \ud83d\ude00 \ud800 \/ \"q\" \\"}],"trigger":[]}`,
 		`{"trigger":[1]}`,
 		`{"data":[{"\xff":1}]}`,
 		`{"data":[{"a":"\xff"}]}`,
