@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/phone"
 )
 
 // noHits answers every number with no record (an unknown caller).
@@ -69,6 +70,24 @@ func TestSuffixQueriesCarryNoForms(t *testing.T) {
 		q := a.queries[0]
 		if (len(q.Forms) > 0) != tc.forms || (q.Suffix == "") != tc.forms {
 			t.Errorf("cut %d: suffix %q, forms %q; want forms %v", tc.cut, q.Suffix, q.Forms, tc.forms)
+		}
+	}
+}
+
+// BenchmarkFormsOf is the search forms of the backfill's unknown callers
+// (`go test -bench FormsOf ./match`): Finnish mobiles +35850... with
+// default region FI, one distinct number per op, looked up through the
+// results cache (forms not memoized), so every op builds them.
+func BenchmarkFormsOf(b *testing.B) {
+	m := New(noHits{}, Options{Region: "FI"})
+	nums := make([]phone.Number, 1000)
+	for i := range nums {
+		nums[i], _ = phone.NormalizeCaller(fmt.Sprintf("+35850%07d", 1000000+i*8999), "FI")
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if len(m.formsOf(nums[i%len(nums)], false)) == 0 {
+			b.Fatal("no forms")
 		}
 	}
 }
