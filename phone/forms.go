@@ -62,6 +62,7 @@ func Forms(n Number) []string {
 	// libphonenumber drops before parsing: one Match per distinct digit
 	// string (with its leading '+') decides for all forms that share it.
 	matched := map[string]bool{plain(n.e164): true}
+	idd00 := stripsIDD00(n.home)
 	for _, c := range candidates {
 		if c.s == "" || seen[c.s] || (c.national && !home) {
 			continue
@@ -70,7 +71,13 @@ func Forms(n Number) []string {
 		key := plain(c.s)
 		ok, known := matched[key]
 		if !known {
-			ok = Match(n, c.s, n.home)
+			if idd00 && c.s == "00"+digits {
+				// Parse reads it as the E.164 itself (stripsIDD00),
+				// whose Match is taken as true above: no parse.
+				ok = matched[plain(n.e164)]
+			} else {
+				ok = Match(n, c.s, n.home)
+			}
 			matched[key] = ok
 		}
 		if !ok {
@@ -82,6 +89,31 @@ func Forms(n Number) []string {
 		}
 	}
 	return out
+}
+
+// stripsIDD00 reports whether "00" followed by the digits of an E.164
+// number reads, with the default region, as that E.164 number itself, so
+// that Match of the one is Match of the other. It is so when the region's
+// international prefix pattern is "00" or begins with the alternative
+// "00|" (FI, SE, DE, GB and 176 more regions in libphonenumber's metadata;
+// not US "011", nor BR or BO, whose "00" is followed by more digits).
+// phonenumbers.Parse (nyaruka/phonenumbers v1.8.1, parseHelper, a port of
+// libphonenumber's PhoneNumberUtil.parseHelper) then reads "00" + digits
+// as it reads "+" + digits: the whole text is the possible number and has
+// no extension (digits only), maybeStripInternationalPrefixAndNormalize
+// strips the leftmost-first match of the pattern at the start, exactly
+// "00", as the following digit (a calling code's) is not 0, and from there
+// the country calling code and national number are taken from the same
+// digits as after a '+'. parse tries "+" + digits too, as its last
+// reading, and the reading between ("+00...") is no number. Regions
+// without metadata (unknown, "001") are left to Match.
+func stripsIDD00(region string) bool {
+	md := metadataOf(region)
+	if md == nil {
+		return false
+	}
+	p := md.GetInternationalPrefix()
+	return p == "00" || strings.HasPrefix(p, "00|")
 }
 
 // plain is a generated form reduced to what parsing reads of it: its
