@@ -214,18 +214,7 @@ func appendCall(b []byte, c enreach.Call) []byte {
 	} else {
 		b = append(b, '0')
 	}
-	b = append(b, `,"ANum":`...)
-	b = jsonw.AppendString(b, c.ANum)
-	b = append(b, `,"BNum":`...)
-	b = jsonw.AppendString(b, c.BNum)
-	b = append(b, `,"StartTime":`...)
-	b = appendTS(b, c.StartTime)
-	b = append(b, `,"AnswerTime":`...)
-	b = appendOptTS(b, c.AnswerTime)
-	b = append(b, `,"EndTime":`...)
-	b = appendTS(b, c.EndTime)
-	b = append(b, `,"Duration":`...)
-	b = jsonw.AppendInt(b, c.Duration)
+	b = appendSpan(b, c.ANum, c.BNum, c.StartTime, c.AnswerTime, c.EndTime, c.Duration)
 	b = append(b, `,"EndResult":`...)
 	b = jsonw.AppendInt(b, c.EndResult)
 	b = append(b, `,"Privacy":`...)
@@ -251,18 +240,7 @@ func appendServiceCall(b []byte, c enreach.ServiceCall) []byte {
 	b = appendOptStr(b, c.QueueName)
 	b = append(b, `,"QueueNumber":`...)
 	b = jsonw.AppendString(b, c.QueueNumber)
-	b = append(b, `,"ANum":`...)
-	b = jsonw.AppendString(b, c.ANum)
-	b = append(b, `,"BNum":`...)
-	b = jsonw.AppendString(b, c.BNum)
-	b = append(b, `,"StartTime":`...)
-	b = appendTS(b, c.StartTime)
-	b = append(b, `,"AnswerTime":`...)
-	b = appendOptTS(b, c.AnswerTime)
-	b = append(b, `,"EndTime":`...)
-	b = appendTS(b, c.EndTime)
-	b = append(b, `,"Duration":`...)
-	b = jsonw.AppendInt(b, c.Duration)
+	b = appendSpan(b, c.ANum, c.BNum, c.StartTime, c.AnswerTime, c.EndTime, c.Duration)
 	b = append(b, `,"AnsweredByUserId":`...)
 	b = appendOptStr(b, c.AnsweredByUserID)
 	b = append(b, `,"EndResult":`...)
@@ -276,6 +254,24 @@ func appendServiceCall(b []byte, c enreach.ServiceCall) []byte {
 
 // appendTS appends ts(t) as a JSON string: its digits, '-', ':' and ' '
 // need no escaping.
+// appendSpan writes the fields a call and a service call share, in the
+// order both wire types declare them: ANum, BNum, StartTime, AnswerTime,
+// EndTime, Duration.
+func appendSpan(b []byte, anum, bnum string, start time.Time, answer *time.Time, end time.Time, duration int) []byte {
+	b = append(b, `,"ANum":`...)
+	b = jsonw.AppendString(b, anum)
+	b = append(b, `,"BNum":`...)
+	b = jsonw.AppendString(b, bnum)
+	b = append(b, `,"StartTime":`...)
+	b = appendTS(b, start)
+	b = append(b, `,"AnswerTime":`...)
+	b = appendOptTS(b, answer)
+	b = append(b, `,"EndTime":`...)
+	b = appendTS(b, end)
+	b = append(b, `,"Duration":`...)
+	return jsonw.AppendInt(b, duration)
+}
+
 func appendTS(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, wireTime)
