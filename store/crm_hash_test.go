@@ -4,13 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/store"
-	"github.com/pressly/goose/v3"
 )
 
 // Rows written before migration 17 are found by their CRM ids after it
@@ -23,13 +20,6 @@ func TestLedgerCRMHashMigration(t *testing.T) {
 	ctx := context.Background()
 	// A Dataverse GUID, a Salesforce id (its hash is negative), a Zoho id.
 	ids := map[string]string{"c1": "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "c2": "00Q5g00000AbCdEFGH", "c3": "5725767000000412001", "c4": ""}
-	provider := func(t *testing.T, d goose.Dialect, db *sql.DB, dir string) *goose.Provider {
-		p, err := goose.NewProvider(d, db, os.DirFS(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	insert := func(t *testing.T, db *sql.DB, ph func(int) string) {
 		q := fmt.Sprintf(`INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, crm_id, item_time, created_at, updated_at) VALUES ('a', 'call', %s, %s, 'written', %s, 1, 1, 1)`, ph(1), ph(2), ph(3))
 		for id, crm := range ids {
@@ -51,12 +41,13 @@ func TestLedgerCRMHashMigration(t *testing.T) {
 			t.Errorf("another tenant's claims: %v, %v", got, err)
 		}
 	}
-	down := func(t *testing.T, db *sql.DB, p *goose.Provider, indexQuery string) {
-		if _, err := p.DownTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
+	indexQuery := map[string]string{
+		"sqlite":   `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'ledger_by_crm_id'`,
+		"postgres": `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'ledger_by_crm_id'`,
+	}
+	after := func(t *testing.T, db *sql.DB, engine string) {
 		var n int
-		if err := db.QueryRowContext(ctx, indexQuery).Scan(&n); err != nil || n != 1 {
+		if err := db.QueryRowContext(ctx, indexQuery[engine]).Scan(&n); err != nil || n != 1 {
 			t.Errorf("ledger_by_crm_id after the down migration: %d, %v", n, err)
 		}
 		got := map[string]string{}
@@ -76,46 +67,7 @@ func TestLedgerCRMHashMigration(t *testing.T) {
 			t.Errorf("rows after the down migration: %v, want %v", got, ids)
 		}
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "t.db")
-		db, err := sql.Open("sqlite3", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		p := provider(t, goose.DialectSQLite3, db, "migrations/sqlite")
-		if _, err := p.UpTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
-		insert(t, db, func(int) string { return "?" })
-		s, err := store.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, s)
-		s.Close()
-		down(t, db, p, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'ledger_by_crm_id'`)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pg.NewDatabase(t)
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		p := provider(t, goose.DialectPostgres, db, "migrations/postgres")
-		if _, err := p.UpTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
-		insert(t, db, func(i int) string { return fmt.Sprintf("$%d", i) })
-		s, err := store.OpenPostgres(ctx, dsn, store.PoolOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, s)
-		s.Close()
-		down(t, db, p, `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'ledger_by_crm_id'`)
-	})
+	migrationCase{before: before, insert: insert, check: check, after: after}.run(t)
 }
 
 // ClaimedActivities finds rows through a hash of their CRM ids: a row

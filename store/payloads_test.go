@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/callsync/callsync/store"
-	"github.com/pressly/goose/v3"
 )
 
 // eachEngineDB is eachEngine with a database/sql handle on the same
@@ -140,13 +138,6 @@ func TestPendingPayloadSurvivesReopen(t *testing.T) {
 func TestLedgerPayloadsMigration(t *testing.T) {
 	const before = 15
 	ctx := context.Background()
-	provider := func(t *testing.T, d goose.Dialect, db *sql.DB, dir string) *goose.Provider {
-		p, err := goose.NewProvider(d, db, os.DirFS(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	insert := func(t *testing.T, db *sql.DB, ph func(int) string) {
 		q := fmt.Sprintf(`INSERT INTO ledger (tenant, kind, enreach_id, idem_key, state, item_time, payload, created_at, updated_at) VALUES ('a', 'call', %s, 'k', 'pending', 1, %s, 1, 1)`, ph(1), ph(2))
 		for id, p := range map[string][]byte{"c1": []byte(`{"id":"c1"}`), "c2": nil, "c3": []byte(`{"id":"c3"}`)} {
@@ -170,10 +161,7 @@ func TestLedgerPayloadsMigration(t *testing.T) {
 			t.Fatalf("a payload after the moved ones: %v", err)
 		}
 	}
-	down := func(t *testing.T, db *sql.DB, p *goose.Provider) {
-		if _, err := p.DownTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
+	after := func(t *testing.T, db *sql.DB, _ string) {
 		got := map[string]string{}
 		rows, err := db.QueryContext(ctx, `SELECT enreach_id, payload FROM ledger`)
 		if err != nil {
@@ -193,44 +181,5 @@ func TestLedgerPayloadsMigration(t *testing.T) {
 			t.Errorf("payloads after the down migration: %v, want %v", got, want)
 		}
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "t.db")
-		db, err := sql.Open("sqlite3", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		p := provider(t, goose.DialectSQLite3, db, "migrations/sqlite")
-		if _, err := p.UpTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
-		insert(t, db, func(int) string { return "?" })
-		s, err := store.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, s)
-		s.Close()
-		down(t, db, p)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pg.NewDatabase(t)
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		p := provider(t, goose.DialectPostgres, db, "migrations/postgres")
-		if _, err := p.UpTo(ctx, before); err != nil {
-			t.Fatal(err)
-		}
-		insert(t, db, func(i int) string { return fmt.Sprintf("$%d", i) })
-		s, err := store.OpenPostgres(ctx, dsn, store.PoolOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, s)
-		s.Close()
-		down(t, db, p)
-	})
+	migrationCase{before: before, insert: insert, check: check, after: after}.run(t)
 }
