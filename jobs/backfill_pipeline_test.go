@@ -387,6 +387,22 @@ func TestBackfillWriteFailureStopsTheNextWindowsWrites(t *testing.T) {
 	w.backfillAgain(t, 2, 1)
 }
 
+// pipelineWorld is a world whose backfill writes batches of batch calls in
+// slots write slots, with a call from one customer to Alice at each of the
+// minutes after day.
+func pipelineWorld(t *testing.T, batch, slots int, minutes ...time.Duration) (*world, []enreach.Call) {
+	w := newWorld(t)
+	w.syncer.WriteBatch = batch
+	w.syncer.WriteConcurrency = slots
+	var calls []enreach.Call
+	for _, at := range minutes {
+		c := enreachtest.DirectCall(w.alice, "+358401111111", false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
+		w.en.AddCalls(c)
+		calls = append(calls, c)
+	}
+	return w, calls
+}
+
 // Stopped (SIGINT) while the first window's write is in flight and the
 // second window has been decided: the write in flight is answered and
 // recorded, no write starts after the stop (neither the first window's
@@ -395,16 +411,7 @@ func TestBackfillWriteFailureStopsTheNextWindowsWrites(t *testing.T) {
 // once.
 func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t)
-	w.syncer.WriteBatch = 1
-	w.syncer.WriteConcurrency = 1
-	customer := "+358401111111"
-	var starts []time.Time
-	for _, at := range []time.Duration{10, 20, 30, 70, 80, 90, 200} { // minutes: windows of 1 h, 2 h, ...
-		c := enreachtest.DirectCall(w.alice, customer, false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
-		w.en.AddCalls(c)
-		starts = append(starts, c.StartTime)
-	}
+	w, calls := pipelineWorld(t, 1, 1, 10, 20, 30, 70, 80, 90, 200) // minutes: windows of 1 h, 2 h, ...
 	w.en.AddCalls(privateCall(w, day.Add(100*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour))
 	w.syncer.Store = saved
@@ -438,13 +445,13 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 
 	w.syncer.Store = w.store
 	w.tenant.CRM = held.Client
-	w.backfillAgain(t, len(starts)-1, 1)
+	w.backfillAgain(t, len(calls)-1, 1)
 	counts, err := w.store.LedgerCounts(ctx, w.tenant.Name, jobs.KindCall)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts[store.Written] != len(starts) || counts[store.Skipped] != 1 || len(counts) != 2 {
-		t.Fatalf("ledger %v, want %d written and the private call skipped", counts, len(starts))
+	if counts[store.Written] != len(calls) || counts[store.Skipped] != 1 || len(counts) != 2 {
+		t.Fatalf("ledger %v, want %d written and the private call skipped", counts, len(calls))
 	}
 }
 
@@ -632,16 +639,7 @@ func TestBackfillReportsProgressInWindowOrder(t *testing.T) {
 // sent. The next backfill writes every call once.
 func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t)
-	w.syncer.WriteBatch = 2
-	w.syncer.WriteConcurrency = 2
-	customer := "+358401111111"
-	var calls []enreach.Call
-	for _, at := range []time.Duration{10, 20, 30, 70, 80} { // minutes: the first window (1 h) and the second
-		c := enreachtest.DirectCall(w.alice, customer, false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
-		w.en.AddCalls(c)
-		calls = append(calls, c)
-	}
+	w, calls := pipelineWorld(t, 2, 2, 10, 20, 30, 70, 80) // minutes: the first window (1 h) and the second
 	g := newGatedWrites(w.tenant.CRM, calls[3].StartTime)
 	g.failed = make(chan struct{})
 	g.gates[calls[0].StartTime] = func() error {
@@ -689,16 +687,7 @@ func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 // the waiting to begin).
 func TestBackfillSendsAWindowsBatchesBeforeTheNextWindows(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t)
-	w.syncer.WriteBatch = 1
-	w.syncer.WriteConcurrency = 1
-	customer := "+358401111111"
-	var calls []enreach.Call
-	for _, at := range []time.Duration{10, 20, 30, 70, 80} { // minutes: the first window (1 h) and the second
-		c := enreachtest.DirectCall(w.alice, customer, false, day.Add(at*time.Minute), 5*time.Second, time.Minute)
-		w.en.AddCalls(c)
-		calls = append(calls, c)
-	}
+	w, calls := pipelineWorld(t, 1, 1, 10, 20, 30, 70, 80) // minutes: the first window (1 h) and the second
 	w.en.AddCalls(privateCall(w, day.Add(100*time.Minute)))
 	saved := newRowsSaved(w.store, day.Add(time.Hour))
 	w.syncer.Store = saved
