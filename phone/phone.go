@@ -185,7 +185,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		}
 	}
 	var best, possible *phonenumbers.PhoneNumber
-	bestRegion := ""
+	bestRegion, bestText, possibleText := "", "", ""
 	parsedAny, minLen := false, -1
 	for _, r := range readings {
 		p, err := parseNumber(r.text, r.region)
@@ -203,15 +203,15 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		// As phonenumbers.IsValidNumber(p); the region is kept for the
 		// Number instead of being looked up again.
 		if region, valid := regionAndValidity(p); valid {
-			best, bestRegion = p, region
+			best, bestRegion, bestText = p, region, r.text
 			break
 		}
 		if possible == nil && phonenumbers.IsPossibleNumber(p) {
-			possible = p
+			possible, possibleText = p, r.text
 		}
 	}
 	if best == nil && possible != nil {
-		best, bestRegion = possible, phonenumbers.GetRegionCodeForNumber(possible)
+		best, bestRegion, bestText = possible, phonenumbers.GetRegionCodeForNumber(possible), possibleText
 	}
 	if best == nil {
 		switch {
@@ -225,7 +225,10 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		return n
 	}
 	e164 := phonenumbers.Format(best, phonenumbers.E164)
-	if again, err := parseNumber(e164, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+	// A reading that is its own E.164 (a caller as Enreach sends it) is
+	// not parsed again: parsing a '+' text does not depend on the region
+	// (parseInternational), so it would give the same number.
+	if e164 != bestText && !readsAsItself(e164) {
 		// Degenerate input (e.g. national digits that are all zeros) whose
 		// E.164 reads as another number: not a number anyone dials.
 		n.reason = Impossible
@@ -235,6 +238,13 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 	n.e164 = e164
 	n.region = bestRegion
 	return n
+}
+
+// readsAsItself reports whether e164 parses to a number whose E.164 is
+// e164 again.
+func readsAsItself(e164 string) bool {
+	again, err := parseNumber(e164, "")
+	return err == nil && phonenumbers.Format(again, phonenumbers.E164) == e164
 }
 
 // withheld reports whether a value without digits is one of the caller ids
