@@ -1166,14 +1166,6 @@ func mustPayload(c Call) []byte {
 	return b
 }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // Call has only marshalable fields
-	}
-	return b
-}
-
 // Retry re-processes calls whose write failed (or was interrupted) from their
 // stored payload, without asking Enreach again. With unresolved, calls that
 // had no CRM match are tried again too (the nightly run).

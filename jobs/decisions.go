@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 	"github.com/callsync/callsync/match"
 	"github.com/callsync/callsync/store"
 )
@@ -123,8 +124,82 @@ func (s *Syncer) decision(t *Tenant, o Outcome) (d store.Decision, ok bool) {
 	if det.Number == "" {
 		det.Number = o.Number
 	}
-	d.Detail = mustJSON(det)
+	d.Detail = det.appendJSON(make([]byte, 0, det.jsonSize()))
 	return d, true
+}
+
+// appendJSON appends d as json.Marshal writes it (fields in declaration
+// order, the omitempty ones left out when empty, a crm.Ref as
+// {"Entity":...,"ID":...}, strings escaped as Marshal escapes them:
+// jsonw.AppendString), without reflection: it is built for every call a
+// backfill records. TestDetailJSONIsMarshal and FuzzDetailJSON compare the
+// two.
+func (d *Detail) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	n := len(b) // no member yet while len(b) == n
+	b = appendMember(b, n, `"number":`, d.Number)
+	if len(d.Matched) > 0 {
+		b = appendKey(b, n, `"matched":[`)
+		for i, r := range d.Matched {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRef(b, r)
+		}
+		b = append(b, ']')
+	}
+	b = appendMember(b, n, `"matched_by":`, d.MatchedBy)
+	if d.Chosen != nil {
+		b = appendRef(appendKey(b, n, `"chosen":`), *d.Chosen)
+	}
+	b = appendMember(b, n, `"why":`, d.Why)
+	b = appendMember(b, n, `"owner":`, d.Owner)
+	b = appendMember(b, n, `"user_party":`, d.UserParty)
+	b = appendMember(b, n, `"unmapped_user":`, d.Unmapped)
+	if d.Attempt != 0 {
+		b = jsonw.AppendInt(appendKey(b, n, `"attempt":`), d.Attempt)
+	}
+	b = appendMember(b, n, `"crm_answer":`, d.Answer)
+	return append(b, '}')
+}
+
+// appendKey appends key (quoted, with its colon) after a comma unless it is
+// the object's first member (len(b) == n).
+func appendKey(b []byte, n int, key string) []byte {
+	if len(b) > n {
+		b = append(b, ',')
+	}
+	return append(b, key...)
+}
+
+// appendMember appends an omitempty string member: nothing when v is "".
+func appendMember(b []byte, n int, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return jsonw.AppendString(appendKey(b, n, key), v)
+}
+
+// appendRef appends r as Marshal writes a crm.Ref (no tags, no methods).
+func appendRef(b []byte, r crm.Ref) []byte {
+	b = append(b, `{"Entity":`...)
+	b = jsonw.AppendString(b, string(r.Entity))
+	b = append(b, `,"ID":`...)
+	b = jsonw.AppendString(b, r.ID)
+	return append(b, '}')
+}
+
+// jsonSize is about the length of d's JSON when nothing needs escaping:
+// the buffer appendJSON fills, sized once.
+func (d *Detail) jsonSize() int {
+	n := 128 + len(d.Number) + len(d.MatchedBy) + len(d.Why) + len(d.Owner) + len(d.UserParty) + len(d.Unmapped) + len(d.Answer)
+	for _, r := range d.Matched {
+		n += 24 + len(r.Entity) + len(r.ID)
+	}
+	if d.Chosen != nil {
+		n += 24 + len(d.Chosen.Entity) + len(d.Chosen.ID)
+	}
+	return n
 }
 
 // flushDecisions stores the tenant's pending entries (keep is false for a
