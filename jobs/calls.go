@@ -1027,6 +1027,14 @@ func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncO
 			// its lock, not for the CRM.
 			<-slots
 			mu.Lock()
+			if results == nil {
+				// Sized for a flush: up to flushAt rows, and a batch
+				// past them, instead of growing by doubling.
+				results = make([]store.LedgerEntry, 0, min(flushAt, len(ps))+size)
+			}
+			if log == nil && len(ds) > 0 {
+				log = make([]store.Decision, 0, cap(results))
+			}
 			results, log = append(results, rows...), append(log, ds...)
 			var full []store.LedgerEntry
 			var fullLog []store.Decision
@@ -1097,6 +1105,9 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	err = batchResults(results, err, len(batch), "activities")
 	ledger := make([]store.LedgerEntry, len(batch))
 	var log []store.Decision
+	if s.Decisions != nil {
+		log = make([]store.Decision, 0, len(batch))
+	}
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
 	for j, p := range batch {

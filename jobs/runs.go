@@ -447,8 +447,12 @@ func (h *heldRecords) drop(at time.Time) {
 		return
 	}
 	h.from = at
-	h.calls = startingFrom(h.calls, at, func(c enreach.Call) time.Time { return c.StartTime })
-	h.scs = startingFrom(h.scs, at, func(c enreach.ServiceCall) time.Time { return c.StartTime })
+	// In place: the records are copies (add) that nothing else holds once
+	// a window is merged (mergeKeep copies them again), DeleteFunc zeroes
+	// the slots it frees, and the next add appends into them instead of
+	// growing a new array for each read.
+	h.calls = slices.DeleteFunc(h.calls, func(c enreach.Call) bool { return c.StartTime.Before(at) })
+	h.scs = slices.DeleteFunc(h.scs, func(c enreach.ServiceCall) bool { return c.StartTime.Before(at) })
 }
 
 // window is the window [start, end): the calls whose first record starts
