@@ -12,19 +12,37 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/callsync/callsync/internal/gcpace"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
 	stopProfiles := startProfiles(os.LookupEnv)
+	stopPacing := paceGC(os.LookupEnv)
 	err := m.Run(ctx, os.Args[1:])
+	stopPacing()
 	stopProfiles()
 	stop()
 	if msg := errorMessage(err); msg != "" {
 		fmt.Fprintln(os.Stderr, "callsync:", msg)
 	}
 	os.Exit(exitCode(err))
+}
+
+// paceGC runs the garbage collector at GOGC=200 under a soft memory limit
+// of 64 MiB or, once the live heap is larger, its GOGC=100 goal
+// (internal/gcpace), unless GOGC or GOMEMLIMIT is set: then the Go runtime
+// reads them as usual and nothing is changed.
+func paceGC(getenv func(string) (string, bool)) (stop func()) {
+	if _, ok := getenv("GOGC"); ok {
+		return func() {}
+	}
+	if _, ok := getenv("GOMEMLIMIT"); ok {
+		return func() {}
+	}
+	return gcpace.Start(gcpace.Options{Percent: 200, Floor: 64 << 20})
 }
 
 // Main is the program, with its standard streams and environment, so tests

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+// TestPaceGC: without GOGC and GOMEMLIMIT the collector runs at 200 under
+// a limit of 64 MiB at least; with either set, nothing is changed; stop
+// restores what was found.
+func TestPaceGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	for _, tc := range []struct {
+		env         map[string]string
+		wantPercent int
+		paced       bool
+	}{
+		{nil, 200, true},
+		{map[string]string{"GOGC": "100"}, 100, false},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, 100, false},
+	} {
+		limit := debug.SetMemoryLimit(-1)
+		stop := paceGC(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+		if p := debug.SetGCPercent(tc.wantPercent); p != tc.wantPercent {
+			t.Errorf("env %v: GOGC %d, want %d", tc.env, p, tc.wantPercent)
+		}
+		l := debug.SetMemoryLimit(-1)
+		if tc.paced && l < 64<<20 || !tc.paced && l != limit {
+			t.Errorf("env %v: memory limit %d (was %d)", tc.env, l, limit)
+		}
+		stop()
+		if p := debug.SetGCPercent(100); p != 100 {
+			t.Errorf("env %v: GOGC %d after stop, want 100", tc.env, p)
+		}
+		if l := debug.SetMemoryLimit(-1); l != limit {
+			t.Errorf("env %v: memory limit %d after stop, want %d", tc.env, l, limit)
+		}
+	}
+}
