@@ -56,6 +56,9 @@ type Number struct {
 	homeCC int
 	home   string // the default region, upper case
 	region string
+	// valid: pn is a valid number (phonenumbers.IsValidNumber), not only
+	// a possible one.
+	valid bool
 }
 
 // Raw returns the input exactly as given to Normalize.
@@ -186,6 +189,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 	}
 	var best, possible *phonenumbers.PhoneNumber
 	bestRegion, bestText, possibleText := "", "", ""
+	valid := false
 	parsedAny, minLen := false, -1
 	for _, r := range readings {
 		p, err := parseNumber(r.text, r.region)
@@ -202,8 +206,8 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 		}
 		// As phonenumbers.IsValidNumber(p); the region is kept for the
 		// Number instead of being looked up again.
-		if region, valid := regionAndValidity(p); valid {
-			best, bestRegion, bestText = p, region, r.text
+		if region, ok := regionAndValidity(p); ok {
+			best, bestRegion, bestText, valid = p, region, r.text, true
 			break
 		}
 		if possible == nil && phonenumbers.IsPossibleNumber(p) {
@@ -237,6 +241,7 @@ func parse(raw, defaultRegion string, intlFirst bool) Number {
 	n.pn = best
 	n.e164 = e164
 	n.region = bestRegion
+	n.valid = valid
 	return n
 }
 
@@ -272,15 +277,54 @@ func Match(caller Number, stored string, defaultRegion string) bool {
 	if !caller.Matchable() {
 		return false
 	}
-	s := parse(stored, defaultRegion, false)
-	if !s.Matchable() {
-		return false
+	p := callersReading(caller, stored, defaultRegion)
+	if p == nil {
+		s := parse(stored, defaultRegion, false)
+		if !s.Matchable() {
+			return false
+		}
+		p = s.pn
 	}
-	switch phonenumbers.IsNumberMatchWithNumbers(caller.pn, s.pn) {
+	switch phonenumbers.IsNumberMatchWithNumbers(caller.pn, p) {
 	case phonenumbers.EXACT_MATCH, phonenumbers.NSN_MATCH:
 		return true
 	}
 	return false
+}
+
+// callersReading returns what parse(stored, defaultRegion, false) reads,
+// when its first reading (stored as written, with the default region) is
+// the caller's number and the caller's number is valid; otherwise nil,
+// and the caller parses stored in full. Most stored values that match are
+// the caller's number written some other way ("040 123 4567" for
+// +358401234567): parse would then take that first reading, as it is
+// valid (validity, like the E.164 format, depends on the country calling
+// code and the national significant number alone, which are the caller's),
+// and its E.164, the caller's, reads as itself (the caller's was checked
+// when it was read), so neither is computed again. The reading itself
+// (with an extension, if stored has one) is returned, for
+// IsNumberMatchWithNumbers to compare as before.
+func callersReading(caller Number, stored, defaultRegion string) *phonenumbers.PhoneNumber {
+	if !caller.valid {
+		return nil
+	}
+	s := strings.TrimSpace(stored)
+	if s == "" || len(s) > 250 || phonenumbers.NormalizeDigitsOnly(s) == "" { // as parse
+		return nil
+	}
+	p, err := parseNumber(s, strings.ToUpper(strings.TrimSpace(defaultRegion)))
+	if err != nil || !sameNationalNumber(p, caller.pn) {
+		return nil
+	}
+	return p
+}
+
+// sameNationalNumber reports whether a and b have the same country calling
+// code and national significant number (phonenumbers.GetNationalSignificantNumber:
+// the number and its Italian leading zeros).
+func sameNationalNumber(a, b *phonenumbers.PhoneNumber) bool {
+	return a.GetCountryCode() == b.GetCountryCode() && a.GetNationalNumber() == b.GetNationalNumber() &&
+		a.GetItalianLeadingZero() == b.GetItalianLeadingZero() && a.GetNumberOfLeadingZeros() == b.GetNumberOfLeadingZeros()
 }
 
 // Cut implements NumbersToCut, keeping the original product's meaning: it
