@@ -289,3 +289,33 @@ func TestSQLiteCheckpointInterval(t *testing.T) {
 		t.Errorf("wal_autocheckpoint %d, want 10000 (pages)", ckpt)
 	}
 }
+
+// The store's connection has the page cache store.Open sets
+// (sqliteCacheKiB, a negative cache_size being KiB), not SQLite's default
+// of 2,000 KiB, also a connection database/sql opens after the first one
+// was closed.
+func TestSQLitePageCache(t *testing.T) {
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "callsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cache := func(when string) {
+		t.Helper()
+		var kib int
+		if err := s.DB().QueryRow("PRAGMA cache_size").Scan(&kib); err != nil {
+			t.Fatal(err)
+		}
+		if kib != -6000 {
+			t.Errorf("%s: PRAGMA cache_size = %d, want -6000 (KiB)", when, kib)
+		}
+	}
+	cache("opened")
+	// Changed on this connection only: the next one has the store's own.
+	if _, err := s.DB().Exec("PRAGMA cache_size = -100"); err != nil {
+		t.Fatal(err)
+	}
+	s.DB().SetMaxIdleConns(0) // closes the idle connection
+	s.DB().SetMaxIdleConns(1)
+	cache("a new connection")
+}
