@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,7 +53,12 @@ type BackfillResult struct {
 	// BenchCPUSec is the bench process's own CPU (user+sys) while callsync
 	// ran: the doubles, the latency proxies and their garbage collection,
 	// which share the machine's cores with callsync.
-	BenchCPUSec        float64  `json:"bench_cpu_seconds"`
+	BenchCPUSec float64 `json:"bench_cpu_seconds"`
+	// BenchGCs is the garbage collections the bench process ran in that
+	// time, BenchAllocMiB the bytes it allocated (the doubles', the
+	// proxies'): figures that, unlike CPU time, do not depend on the load.
+	BenchGCs           uint32   `json:"bench_gcs"`
+	BenchAllocMiB      float64  `json:"bench_alloc_mib"`
 	EnreachDoubleSec   float64  `json:"enreach_double_seconds"`
 	SimulatedLatencyMS float64  `json:"simulated_latency_ms"`
 	OK                 bool     `json:"ok"`
@@ -168,11 +175,14 @@ tenants:
 		fmt.Fprintf(f, "== %s backfill\n", crmName)
 		cmd.Stderr = io.MultiWriter(cmd.Stderr, f)
 	}
+	gcsBefore, allocBefore := numGC(), allocated()
 	selfBefore := selfCPU()
 	start := time.Now()
 	runErr := cmd.Run()
 	wall := time.Since(start)
 	r.BenchCPUSec = selfCPU() - selfBefore
+	r.BenchGCs = numGC() - gcsBefore
+	r.BenchAllocMiB = float64(allocated()-allocBefore) / (1 << 20)
 	if cmd.ProcessState == nil {
 		return r, fmt.Errorf("%s backfill: %w", crmName, runErr)
 	}
@@ -240,6 +250,24 @@ func selfCPU() float64 {
 		return 0
 	}
 	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// allocated is the bytes the bench process has allocated on the heap so
+// far.
+func allocated() uint64 {
+	m := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return m[0].Value.Uint64()
+}
+
+// numGC is the number of completed garbage collections in the bench process.
+func numGC() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
 }
 
 func lastLines(s string, n int) string {

@@ -84,6 +84,7 @@ func printTable(w io.Writer, o options, r Results) {
 		add(name, "callsync CPU (user+sys)", fmt.Sprintf("%.1f s (%.0f us/call)", b.ChildCPUSec, b.ChildCPUSec/float64(b.Calls)*1e6), cpuT, cpuV)
 		add(name, "time inside the CRM double", fmt.Sprintf("%.1f s", b.CRMDoubleSec), "", "")
 		add(name, "bench process CPU meanwhile (doubles, proxies)", fmt.Sprintf("%.1f s", b.BenchCPUSec), "", "")
+		add(name, "bench process collections, allocated meanwhile", fmt.Sprintf("%d, %.0f MiB", b.BenchGCs, b.BenchAllocMiB), "", "")
 	}
 	for _, d := range r.Directory {
 		name := fmt.Sprintf("directory load %d records", d.Records)
