@@ -7,14 +7,13 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/callsync/callsync/internal/double"
 )
 
 // delayProxy puts simulated network latency in front of in-process doubles:
@@ -42,6 +41,10 @@ type delayProxy struct {
 	// upstream is the time the doubles spent answering (ns), so the report
 	// can tell double time from client time.
 	upstream atomic.Int64
+	// answers holds the buffers rewritten answers are written into, each
+	// back in the pool once the answer was copied to the client
+	// (pooledBody).
+	answers sync.Pool
 }
 
 // newDelayProxy starts a proxy for each backend base URL ("http://127.0.0.1:port").
@@ -69,13 +72,10 @@ func newDelayProxy(latency time.Duration, backends ...string) *delayProxy {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p.requests.Add(1)
 			k := r.Method + " " + pathShape(r.URL.Path)
-			parts := p.batchParts(r)
 			p.mu.Lock()
 			p.byPath[k]++
-			if parts != "" {
-				p.byBatch[parts]++
-			}
 			p.mu.Unlock()
+			p.countBatch(r)
 			if p.latency > 0 {
 				time.Sleep(p.latency)
 			}
@@ -140,21 +140,135 @@ func (p *delayProxy) ByBatch() map[string]int {
 	return out
 }
 
-// batchParts reads the body of a multipart $batch request (and puts it
-// back) and names the kinds of request it carries (batchKinds). Empty for
-// any other request.
-func (p *delayProxy) batchParts(r *http.Request) string {
+// countBatch counts a multipart $batch request in byBatch by the kinds of
+// request it carries (batchKinds), read from its body as it is forwarded
+// (kindsBody): the body is neither held whole nor copied once more.
+func (p *delayProxy) countBatch(r *http.Request) {
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "$batch") ||
-		!strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || r.Body == nil {
-		return ""
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || r.Body == nil || r.Body == http.NoBody {
+		return
 	}
-	b, err := double.ReadBody(r)
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	if err != nil {
-		return ""
+	r.Body = &kindsBody{rc: r.Body, done: func(kinds string) {
+		p.mu.Lock()
+		p.byBatch[kinds]++
+		p.mu.Unlock()
+	}}
+}
+
+// kindsBody reads a $batch request's body through a kindsWriter and hands
+// the kinds it names to done once: at the end of the body, or at Close,
+// which first reads what is left (as the body a client sent, it would be
+// read whole). The transport reads it in its own goroutine and closes it
+// when written; the reverse proxy closes it too, when it is done: mu
+// keeps the two apart.
+type kindsBody struct {
+	mu     sync.Mutex
+	rc     io.ReadCloser
+	kinds  kindsWriter
+	done   func(kinds string)
+	closed bool
+}
+
+func (b *kindsBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
 	}
-	return batchKinds(b)
+	n, err := b.rc.Read(p)
+	b.kinds.Write(p[:n])
+	if err == io.EOF {
+		b.finish()
+	}
+	return n, err
+}
+
+func (b *kindsBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.done != nil {
+		io.Copy(&b.kinds, b.rc)
+		b.finish()
+	}
+	return b.rc.Close()
+}
+
+// finish hands the kinds to done, the first time only.
+func (b *kindsBody) finish() {
+	if b.done != nil {
+		b.done(b.kinds.String())
+		b.done = nil
+	}
+}
+
+// kindsWriter names the kinds of request of a multipart $batch body
+// written to it in pieces of any size, as batchKinds does for the whole
+// body (TestKindsWriterAsBatchKinds). Only a line that may be a request
+// line (requestLine: it starts with G, P or D) is kept until its end, so
+// a body line (an entity's JSON) costs no copy.
+type kindsWriter struct {
+	line []byte
+	// skip says the line so far cannot be a request line.
+	skip  bool
+	kinds map[string]bool
+}
+
+func (k *kindsWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(k.line) == 0 && !k.skip && p[0] != 'G' && p[0] != 'P' && p[0] != 'D' {
+			k.skip = true
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if !k.skip {
+				k.line = append(k.line, p...)
+			}
+			break
+		}
+		if !k.skip {
+			if len(k.line) == 0 {
+				k.add(p[:i])
+			} else {
+				k.line = append(k.line, p[:i]...)
+				k.add(k.line)
+			}
+		}
+		k.line, k.skip = k.line[:0], false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// add counts line (without its LF) if it is a request line.
+func (k *kindsWriter) add(line []byte) {
+	method, u, ok := requestLine(line)
+	if !ok {
+		return
+	}
+	if k.kinds == nil {
+		k.kinds = map[string]bool{}
+	}
+	k.kinds[requestKind(method, u)] = true
+}
+
+// String reads the last line (one without an LF) and names the kinds seen
+// (batchKinds).
+func (k *kindsWriter) String() string {
+	if !k.skip && len(k.line) > 0 {
+		k.add(k.line)
+	}
+	k.line, k.skip = k.line[:0], false
+	names := make([]string, 0, len(k.kinds))
+	for n := range k.kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, "+")
 }
 
 // batchKinds names the kinds of request a multipart $batch body carries:
@@ -173,23 +287,7 @@ func batchKinds(b []byte) string {
 		if !ok {
 			continue
 		}
-		set := u
-		if strings.HasPrefix(u, "$") {
-			set = "$n" // a reference to an earlier request of its changeset
-		}
-		if i := strings.Index(set, "/api/data/"); i >= 0 {
-			set = set[i+len("/api/data/"):]
-			if j := strings.IndexByte(set, '/'); j >= 0 {
-				set = set[j+1:] // past the version
-			}
-		}
-		if i := strings.IndexAny(set, "(?"); i >= 0 {
-			set = set[:i]
-		}
-		if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
-			set += "(delta)"
-		}
-		kinds[method+" "+set] = true
+		kinds[requestKind(method, u)] = true
 	}
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {
@@ -197,6 +295,29 @@ func batchKinds(b []byte) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, "+")
+}
+
+// requestKind names the kind of a $batch part's request: its method and
+// entity set ("$n" for a reference to an earlier request of its
+// changeset), "(delta)" added for a change-tracking read.
+func requestKind(method, u string) string {
+	set := u
+	if strings.HasPrefix(u, "$") {
+		set = "$n"
+	}
+	if i := strings.Index(set, "/api/data/"); i >= 0 {
+		set = set[i+len("/api/data/"):]
+		if j := strings.IndexByte(set, '/'); j >= 0 {
+			set = set[j+1:] // past the version
+		}
+	}
+	if i := strings.IndexAny(set, "(?"); i >= 0 {
+		set = set[:i]
+	}
+	if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
+		set += "(delta)"
+	}
+	return method + " " + set
 }
 
 // requestLine reads a line (without its LF) of a multipart $batch body as
@@ -260,10 +381,18 @@ func (p *delayProxy) rewriteForm(r *http.Request) {
 	r.Header.Set("Content-Length", strconv.Itoa(len(out)))
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // rewrite replaces double URLs with proxy URLs in bodies and Location.
+// The answer is read into a buffer of the pool and rewritten into another,
+// which the answer's body gives back when the reverse proxy closes it,
+// having copied it to the client: a backfill's answers are otherwise
+// garbage the bench process collects on the cores callsync uses.
 func (p *delayProxy) rewrite(resp *http.Response) error {
+	if b, ok := resp.Request.Body.(*kindsBody); ok {
+		// The double has answered: the $batch is counted before the
+		// client can see the answer, as when it was counted before it was
+		// forwarded.
+		b.Close()
+	}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		resp.Header.Set("Location", p.replacer.Replace(loc))
 	}
@@ -271,27 +400,68 @@ func (p *delayProxy) rewrite(resp *http.Response) error {
 	if !strings.Contains(ct, "json") && !strings.HasPrefix(ct, "multipart/") {
 		return nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if _, err := io.Copy(buf, resp.Body); err != nil {
+	a, _ := p.answers.Get().(*answerBufs)
+	if a == nil {
+		a = &answerBufs{}
+	}
+	a.in.Reset()
+	if resp.ContentLength > 0 {
+		a.in.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	if _, err := a.in.ReadFrom(resp.Body); err != nil {
+		p.answers.Put(a)
 		return err
 	}
 	resp.Body.Close()
-	out := replacePairs(buf.Bytes(), p.pairs)
-	resp.Body = io.NopCloser(bytes.NewReader(out))
-	resp.ContentLength = int64(len(out))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+	a.out = appendReplaced(a.out[:0], a.in.Bytes(), p.pairs)
+	a.r.Reset(a.out)
+	resp.Body = &pooledBody{a: a, pool: &p.answers}
+	resp.ContentLength = int64(len(a.out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(a.out)))
 	return nil
 }
 
-// replacePairs returns b with each old string of pairs (old, new, old,
-// new...; the old ones not empty) replaced by its new one as
-// strings.NewReplacer(pairs...).Replace does (the leftmost match first; of
-// those matching at one position, the pair given first), as a new slice of
-// one allocation: the response bodies it rewrites are garbage the bench
-// process collects on the cores callsync uses.
+// answerBufs are the buffers of one rewritten answer: in as the double
+// wrote it, out rewritten, r reading out.
+type answerBufs struct {
+	in  bytes.Buffer
+	out []byte
+	r   bytes.Reader
+}
+
+// pooledBody is a rewritten answer, whose buffers Close puts back into
+// pool (once): nothing reads the body after it is closed.
+type pooledBody struct {
+	a    *answerBufs
+	pool *sync.Pool
+}
+
+func (b *pooledBody) Read(p []byte) (int, error) {
+	if b.a == nil {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.a.r.Read(p)
+}
+
+func (b *pooledBody) Close() error {
+	if b.a != nil {
+		b.pool.Put(b.a)
+		b.a = nil
+	}
+	return nil
+}
+
+// replacePairs is appendReplaced into a new slice of one allocation.
 func replacePairs(b []byte, pairs []string) []byte {
+	return appendReplaced(nil, b, pairs)
+}
+
+// appendReplaced appends to dst b with each old string of pairs (old, new,
+// old, new...; the old ones not empty) replaced by its new one as
+// strings.NewReplacer(pairs...).Replace does (the leftmost match first; of
+// those matching at one position, the pair given first), growing dst once
+// at most.
+func appendReplaced(dst, b []byte, pairs []string) []byte {
 	type match struct{ at, pair int }
 	var ms []match
 	size := len(b)
@@ -320,7 +490,12 @@ func replacePairs(b []byte, pairs []string) []byte {
 		size += len(pairs[best.pair+1]) - len(pairs[best.pair])
 		i = best.at + len(pairs[best.pair])
 	}
-	out := make([]byte, 0, size)
+	var out []byte
+	if dst == nil {
+		out = make([]byte, 0, size)
+	} else {
+		out = slices.Grow(dst, size)
+	}
 	from := 0
 	for _, m := range ms {
 		out = append(out, b[from:m.at]...)

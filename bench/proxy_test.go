@@ -40,13 +40,12 @@ func regexpKinds(b []byte) string {
 	return strings.Join(names, "+")
 }
 
-// TestBatchKindsAsTheRegexp: batchKinds names the same kinds as the
-// regular expression it replaced, for request lines of every method, LF
-// and CRLF line ends, a last line without one, and lines that only look
-// like request lines (white space in the URL, another protocol version, a
-// method it does not know, text before the method, a body line).
-func TestBatchKindsAsTheRegexp(t *testing.T) {
-	lines := []string{
+// requestLines are lines of a $batch body: request lines of every
+// method, and lines that only look like request lines (white space in the
+// URL, another protocol version, a method the proxy does not know, text
+// before the method, a body line).
+func requestLines() []string {
+	return []string{
 		"GET /api/data/v9.2/contacts?$filter=telephone1%20eq%20'1' HTTP/1.1",
 		"GET https://org.example/api/data/v9.2/leads?$deltatoken=7!x HTTP/1.1",
 		"GET /api/data/v9.2/accounts?$select=name HTTP/1.1",
@@ -73,6 +72,15 @@ func TestBatchKindsAsTheRegexp(t *testing.T) {
 		"--batch_1",
 		"Content-Type: application/http",
 	}
+}
+
+// TestBatchKindsAsTheRegexp: batchKinds names the same kinds as the
+// regular expression it replaced, for request lines of every method, LF
+// and CRLF line ends, a last line without one, and lines that only look
+// like request lines (white space in the URL, another protocol version, a
+// method it does not know, text before the method, a body line).
+func TestBatchKindsAsTheRegexp(t *testing.T) {
+	lines := requestLines()
 	for i := range lines {
 		for j := range lines {
 			for _, end := range []string{"\r\n", "\n", "\r\r\n"} {
@@ -114,4 +122,58 @@ func TestReplacePairsAsReplacer(t *testing.T) {
 			}
 		}
 	}
+}
+
+// writeInPieces writes b to a new kindsWriter in pieces of the given
+// sizes, taken in turn (the last piece what is left), and returns what it
+// names.
+func writeInPieces(b []byte, sizes []int) string {
+	var k kindsWriter
+	for i := 0; len(b) > 0; i++ {
+		n := len(b)
+		if len(sizes) > 0 {
+			n = min(n, max(1, sizes[i%len(sizes)]))
+		}
+		k.Write(b[:n])
+		b = b[n:]
+	}
+	return k.String()
+}
+
+// TestKindsWriterAsBatchKinds: a body written to a kindsWriter in pieces
+// of any size names the kinds batchKinds names for the whole body, for
+// every pair of request lines, line end and last line, cut everywhere.
+func TestKindsWriterAsBatchKinds(t *testing.T) {
+	lines := requestLines()
+	pieces := [][]int{nil, {1}, {2}, {3}, {7}, {16}, {5, 1, 40}, {11, 2}}
+	for i := range lines {
+		for j := range lines {
+			for _, end := range []string{"\r\n", "\n", "\r\r\n"} {
+				for _, last := range []string{"", "\r\n"} {
+					body := []byte("--b" + end + lines[i] + end + `{"subject":"x"}` + end + lines[j] + last)
+					want := batchKinds(body)
+					for _, sizes := range pieces {
+						if got := writeInPieces(body, sizes); got != want {
+							t.Errorf("%q in pieces of %v: got %q, want %q", body, sizes, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	all := []byte(strings.Join(lines, "\r\n"))
+	if got, want := writeInPieces(all, []int{3}), batchKinds(all); got != want || strings.Count(got, "+") < 6 {
+		t.Errorf("all lines: got %q, want %q (at least 7 kinds)", got, want)
+	}
+}
+
+func FuzzKindsWriterAsBatchKinds(f *testing.F) {
+	for _, l := range requestLines() {
+		f.Add([]byte("--b\r\n"+l+"\r\n{}\r\n"+l), uint8(3), uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, a, b uint8) {
+		if got, want := writeInPieces(body, []int{int(a), int(b)}), batchKinds(body); got != want {
+			t.Fatalf("%q in pieces of %d, %d: got %q, want %q", body, a, b, got, want)
+		}
+	})
 }
