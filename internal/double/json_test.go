@@ -103,3 +103,52 @@ func FuzzDecodeJSONBodyAsDecoder(f *testing.F) {
 		}
 	})
 }
+
+// One Decoder reads body after body as DecodeJSON and DecodeJSONBody read
+// each alone, whatever it read before (a body that failed halfway
+// included), and keeps no member or element of a body once it is read.
+func TestDecoderReused(t *testing.T) {
+	var dec Decoder
+	bodies := append(append([]string{}, jsonSeeds...), deepJSON...)
+	for round := range 2 {
+		for _, s := range bodies {
+			for _, whole := range []bool{false, true} {
+				var got, want any
+				var err, werr error
+				if whole {
+					got, err = dec.DecodeBody([]byte(s))
+					want, werr = decodeStdBody([]byte(s))
+				} else {
+					got, err = dec.Decode([]byte(s))
+					want, werr = decodeStd([]byte(s))
+				}
+				if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+					t.Errorf("round %d, %.80q (whole %v): got %#v, %v; want %#v, %v", round, s, whole, got, err, want, werr)
+				}
+				if len(dec.members) != 0 || len(dec.elems) != 0 {
+					t.Fatalf("%.80q: %d members, %d elements left", s, len(dec.members), len(dec.elems))
+				}
+			}
+		}
+	}
+}
+
+func FuzzDecoderReused(f *testing.F) {
+	for i, s := range jsonSeeds {
+		f.Add([]byte(s), []byte(jsonSeeds[(i+1)%len(jsonSeeds)]))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var dec Decoder
+		dec.Decode(a)
+		got, err := dec.Decode(b)
+		want, werr := decodeStd(b)
+		if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q after %q: got %#v, %v; want %#v, %v", b, a, got, err, want, werr)
+		}
+		got, err = dec.DecodeBody(a)
+		want, werr = decodeStdBody(a)
+		if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q (whole) after %q: got %#v, %v; want %#v, %v", a, b, got, err, want, werr)
+		}
+	})
+}

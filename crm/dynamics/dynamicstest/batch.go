@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/callsync/callsync/internal/double"
 )
 
 // $batch (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api):
@@ -79,13 +81,15 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 
 	// The bodies are read before the lock is taken (decoded), so the
-	// lock is held only while the requests run.
+	// lock is held only while the requests run; one after the other, with
+	// one Decoder.
+	var dec double.Decoder
 	for _, it := range items {
 		if it.single != nil {
-			it.single.decode()
+			it.single.decode(&dec)
 		}
 		for i := range it.changeset {
-			it.changeset[i].decode()
+			it.changeset[i].decode(&dec)
 		}
 	}
 
@@ -102,13 +106,14 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte)
 	return ops
 }
 
-// decode reads q's body as an entity (decodeEntity) when q is a POST or a
-// PATCH, the requests that read one, and keeps the result for the run.
-func (q *batchReq) decode() {
+// decode reads q's body as an entity (decodeEntity, with dec) when q is a
+// POST or a PATCH, the requests that read one, and keeps the result for
+// the run.
+func (q *batchReq) decode(dec *double.Decoder) {
 	if q.method != http.MethodPost && q.method != http.MethodPatch {
 		return
 	}
-	m, err := decodeEntity(q.header, q.body)
+	m, err := decodeEntity(dec, q.header, q.body)
 	q.entity = &entityBody{m, err}
 }
 

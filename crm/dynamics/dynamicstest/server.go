@@ -638,7 +638,7 @@ func (r apiRequest) decodedEntity() (map[string]any, error) {
 	if r.entity != nil {
 		return r.entity.m, r.entity.err
 	}
-	return decodeEntity(r.header, r.body)
+	return decodeEntity(nil, r.header, r.body)
 }
 
 type apiResponse struct {

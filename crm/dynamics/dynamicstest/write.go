@@ -59,12 +59,17 @@ func badRequest(code, format string, a ...any) error {
 	return &apiError{http.StatusBadRequest, code, fmt.Sprintf(format, a...)}
 }
 
-func decodeEntity(h http.Header, body []byte) (map[string]any, error) {
+// decodeEntity reads body as an entity with dec, which may be nil (a
+// Decoder of its own).
+func decodeEntity(dec *double.Decoder, h http.Header, body []byte) (map[string]any, error) {
 	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return nil, &apiError{http.StatusUnsupportedMediaType, codeOData, fmt.Sprintf("The content type '%s' is not supported; use application/json.", ct)}
 	}
-	// As a json.Decoder with UseNumber reads it (double.DecodeJSON).
-	v, err := double.DecodeJSON(body)
+	// As a json.Decoder with UseNumber reads it (double.Decoder).
+	if dec == nil {
+		dec = new(double.Decoder)
+	}
+	v, err := dec.Decode(body)
 	m, ok := v.(map[string]any)
 	if err != nil || !ok {
 		return nil, badRequest(codeOData, "The request body is not a valid JSON object.")
