@@ -57,6 +57,15 @@ func lex(s string) ([]token, error) {
 			out = append(out, token{tkPunct, string(c), i})
 			i++
 		case c == '\'':
+			// A literal without a doubled quote is a slice of s, as the
+			// loop below reads it.
+			if k := strings.IndexByte(s[i+1:], '\''); k >= 0 {
+				if j := i + 1 + k; j+1 >= len(s) || s[j+1] != '\'' {
+					out = append(out, token{tkString, s[i+1 : j], i})
+					i = j + 1
+					continue
+				}
+			}
 			var b strings.Builder
 			j := i + 1
 			for {
@@ -88,9 +97,11 @@ func lex(s string) ([]token, error) {
 			if j >= len(s) {
 				return nil, errorf("Syntax error: unterminated string literal at position %d in '%s'.", i, s)
 			}
-			var v string
-			if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
-				return nil, errorf("Syntax error: bad string literal at position %d in '%s'.", i, s)
+			v, plain := plainJSONString(s[i+1 : j])
+			if !plain {
+				if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
+					return nil, errorf("Syntax error: bad string literal at position %d in '%s'.", i, s)
+				}
 			}
 			out = append(out, token{tkString, v, i})
 			i = j + 1
@@ -126,6 +137,20 @@ func lex(s string) ([]token, error) {
 	}
 	out = append(out, token{kind: tkEOF, pos: len(s)})
 	return out, nil
+}
+
+// plainJSONString returns the content of a JSON string literal (between
+// its quotes) as json.Unmarshal reads it, when it is printable ASCII
+// without an escape: then it is the content itself. ok is false for
+// anything else (an escape, a control byte, a byte of a multi-byte or
+// invalid UTF-8 sequence), which json.Unmarshal is left to read.
+func plainJSONString(content string) (v string, ok bool) {
+	for i := 0; i < len(content); i++ {
+		if c := content[i]; c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	return content, true
 }
 
 func isHex(c byte) bool {

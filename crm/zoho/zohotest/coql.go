@@ -55,6 +55,13 @@ func lex(q string) ([]token, *apiError) {
 			out = append(out, token{tComma, ","})
 			i++
 		case c == '\'' || c == '"':
+			// A literal without a backslash before its closing quote is a
+			// slice of q, as the loop below reads it.
+			if k := strings.IndexByte(q[i+1:], c); k >= 0 && strings.IndexByte(q[i+1:i+1+k], '\\') < 0 {
+				out = append(out, token{tString, q[i+1 : i+1+k]})
+				i += k + 2
+				continue
+			}
 			var b strings.Builder
 			j := i + 1
 			for ; j < len(q) && q[j] != c; j++ {
