@@ -11,8 +11,8 @@
 // the 100,000-call backfill rose from 86-88 to 107-114 MiB). Here the
 // memory limit (runtime/debug.SetMemoryLimit,
 // https://go.dev/doc/gc-guide#Memory_limit) caps the heap at the larger of
-// Floor and twice the live heap plus the runtime's other memory, the
-// GOGC=100 goal, which it follows as the live heap changes: the limit is
+// Floor and twice the live heap plus the runtime's memory outside the heap,
+// the GOGC=100 goal, which it follows as the live heap changes: the limit is
 // never below what GOGC=100 lets the process use, so a large live heap
 // does not make the collector run back to back, as a fixed limit would
 // once the live heap neared it.
@@ -74,9 +74,9 @@ func Start(o Options) (stop func()) {
 }
 
 // Limit is the memory limit for a live heap of live bytes when the
-// runtime holds other bytes besides the heap's objects (stacks, metadata,
-// the heap's free and unused space): the GOGC=100 goal, twice the live
-// heap, plus the other memory, and at least floor.
+// runtime holds other bytes outside the heap (stacks, metadata): the
+// GOGC=100 goal, twice the live heap, plus the other memory, and at least
+// floor.
 func Limit(floor, live, other int64) int64 {
 	return max(floor, 2*live+other)
 }
@@ -86,20 +86,22 @@ type probe struct {
 	samples []metrics.Sample
 }
 
-const (
-	liveMetric     = "/gc/heap/live:bytes"
-	totalMetric    = "/memory/classes/total:bytes"
-	releasedMetric = "/memory/classes/heap/released:bytes"
-	objectsMetric  = "/memory/classes/heap/objects:bytes"
-)
-
 func newProbe() *probe {
-	return &probe{samples: []metrics.Sample{{Name: liveMetric}, {Name: totalMetric}, {Name: releasedMetric}, {Name: objectsMetric}}}
+	return &probe{samples: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}}
 }
 
-// limit is Limit of the current live heap and other memory: what the
-// memory limit counts (everything mapped but released memory) less the
-// heap's objects.
+// limit is Limit of the current live heap and the runtime's memory outside
+// the heap (stacks, GC and span metadata, ...): what the memory limit
+// counts (all but released memory) less the heap's objects and its unused
+// and free space, which the GOGC=100 goal of twice the live heap already
+// stands for.
 func (p *probe) limit(floor int64) int64 {
 	metrics.Read(p.samples)
 	v := func(i int) int64 {
@@ -108,6 +110,6 @@ func (p *probe) limit(floor int64) int64 {
 		}
 		return int64(p.samples[i].Value.Uint64())
 	}
-	live, total, released, objects := v(0), v(1), v(2), v(3)
-	return Limit(floor, live, max(0, total-released-objects))
+	live, total, released, objects, unused, free := v(0), v(1), v(2), v(3), v(4), v(5)
+	return Limit(floor, live, max(0, total-released-objects-unused-free))
 }
