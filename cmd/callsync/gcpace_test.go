@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestPaceGC: without GOGC and GOMEMLIMIT the collector runs at 200 under
-// a limit of 64 MiB at least; with either set, nothing is changed; stop
-// restores what was found.
+// TestPaceGC: with CALLSYNC_GC_PACE=1 and without GOGC and GOMEMLIMIT the
+// collector runs at 200 under a limit of 64 MiB at least; without it, or
+// with either variable set, nothing is changed; stop restores what was
+// found.
 func TestPaceGC(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(prev)
@@ -16,9 +17,11 @@ func TestPaceGC(t *testing.T) {
 		wantPercent int
 		paced       bool
 	}{
-		{nil, 200, true},
-		{map[string]string{"GOGC": "100"}, 100, false},
-		{map[string]string{"GOMEMLIMIT": "1GiB"}, 100, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "1"}, 200, true},
+		{nil, 100, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "0"}, 100, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "1", "GOGC": "100"}, 100, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "1", "GOMEMLIMIT": "1GiB"}, 100, false},
 	} {
 		limit := debug.SetMemoryLimit(-1)
 		stop := paceGC(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })

@@ -33,9 +33,14 @@ func main() {
 
 // paceGC runs the garbage collector at GOGC=200 under a soft memory limit
 // of 64 MiB or, once the live heap is larger, its GOGC=100 goal
-// (internal/gcpace), unless GOGC or GOMEMLIMIT is set: then the Go runtime
-// reads them as usual and nothing is changed.
+// (internal/gcpace), when CALLSYNC_GC_PACE=1 and neither GOGC nor
+// GOMEMLIMIT is set; otherwise the Go runtime's own settings apply. It is
+// not the default: in the 1,000,000-call backfill it cut collections by a
+// third but raised the peak RSS above 100 MiB (105.7 against 97.0 MiB).
 func paceGC(getenv func(string) (string, bool)) (stop func()) {
+	if v, _ := getenv("CALLSYNC_GC_PACE"); v != "1" {
+		return func() {}
+	}
 	if _, ok := getenv("GOGC"); ok {
 		return func() {}
 	}
