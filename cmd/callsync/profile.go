@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +23,14 @@ import (
 // peak; the exit one shows what is left at the end). `go tool pprof` reads
 // them (https://pkg.go.dev/runtime/pprof). `make bench` uses them for the
 // backfill child (`go run ./bench -cpuprofile/-memprofile/-profile-dir`).
+// CALLSYNC_TRACE=FILE writes an execution trace of the whole run (where
+// each goroutine ran, waited and blocked; `go tool trace`,
+// https://pkg.go.dev/runtime/trace).
 const (
 	cpuProfileEnv      = "CALLSYNC_CPUPROFILE"
 	memProfileEnv      = "CALLSYNC_MEMPROFILE"
 	peakHeapProfileEnv = "CALLSYNC_PEAKHEAPPROFILE"
+	traceEnv           = "CALLSYNC_TRACE"
 )
 
 // startProfiles starts what the environment asks for and returns the
@@ -42,6 +47,17 @@ func startProfiles(getenv func(string) (string, bool)) (stop func()) {
 			fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", cpuProfileEnv, err)
 		} else {
 			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+		}
+	}
+	if path, ok := getenv(traceEnv); ok && path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", traceEnv, err)
+		} else {
+			stops = append(stops, func() { trace.Stop(); f.Close() })
 		}
 	}
 	if path, ok := getenv(memProfileEnv); ok && path != "" {

@@ -135,3 +135,26 @@ func TestPeakHeapProfileFromEnvironment(t *testing.T) {
 	stop()
 	inuseBy(t, path, "none") // parses as a heap profile
 }
+
+// TestTraceFromEnvironment: CALLSYNC_TRACE writes an execution trace of the
+// run (a file that starts with the runtime's trace header, "go 1.N trace").
+func TestTraceFromEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.trace")
+	stop := startProfiles(func(k string) (string, bool) {
+		if k == traceEnv {
+			return path, true
+		}
+		return "", false
+	})
+	done := make(chan struct{})
+	go func() { close(done) }()
+	<-done
+	stop()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head, _, ok := strings.Cut(string(b[:min(len(b), 16)]), " trace"); !ok || !strings.HasPrefix(head, "go 1.") {
+		t.Errorf("trace file starts %q, want the runtime's trace header", b[:min(len(b), 16)])
+	}
+}
