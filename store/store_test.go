@@ -306,8 +306,8 @@ func TestSQLitePageCache(t *testing.T) {
 		if err := s.DB().QueryRow("PRAGMA cache_size").Scan(&kib); err != nil {
 			t.Fatal(err)
 		}
-		if kib != -6000 {
-			t.Errorf("%s: PRAGMA cache_size = %d, want -6000 (KiB)", when, kib)
+		if kib != -4000 {
+			t.Errorf("%s: PRAGMA cache_size = %d, want -4000 (KiB)", when, kib)
 		}
 	}
 	cache("opened")
