@@ -13,24 +13,7 @@ func regexpKinds(b []byte) string {
 	re := regexp.MustCompile(`(?m)^(GET|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.1\r?$`)
 	kinds := map[string]bool{}
 	for _, m := range re.FindAllSubmatch(b, -1) {
-		u := string(m[2])
-		set := u
-		if strings.HasPrefix(u, "$") {
-			set = "$n"
-		}
-		if i := strings.Index(set, "/api/data/"); i >= 0 {
-			set = set[i+len("/api/data/"):]
-			if j := strings.IndexByte(set, '/'); j >= 0 {
-				set = set[j+1:]
-			}
-		}
-		if i := strings.IndexAny(set, "(?"); i >= 0 {
-			set = set[:i]
-		}
-		if strings.Contains(u, "deltatoken") || strings.Contains(u, "trackchanges") {
-			set += "(delta)"
-		}
-		kinds[string(m[1])+" "+set] = true
+		kinds[requestKind(string(m[1]), string(m[2]))] = true
 	}
 	names := make([]string, 0, len(kinds))
 	for k := range kinds {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,28 +39,27 @@ const (
 // command.
 func startProfiles(getenv func(string) (string, bool)) (stop func()) {
 	var stops []func()
-	if path, ok := getenv(cpuProfileEnv); ok && path != "" {
+	// toFile starts a recording the environment names a file for.
+	toFile := func(env string, start func(io.Writer) error, stop func()) {
+		path, ok := getenv(env)
+		if !ok || path == "" {
+			return
+		}
 		f, err := os.Create(path)
 		if err == nil {
-			err = pprof.StartCPUProfile(f)
+			err = start(f)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", cpuProfileEnv, err)
-		} else {
-			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+			if f != nil {
+				f.Close()
+			}
+			fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", env, err)
+			return
 		}
+		stops = append(stops, func() { stop(); f.Close() })
 	}
-	if path, ok := getenv(traceEnv); ok && path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", traceEnv, err)
-		} else {
-			stops = append(stops, func() { trace.Stop(); f.Close() })
-		}
-	}
+	toFile(cpuProfileEnv, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	toFile(traceEnv, trace.Start, trace.Stop)
 	if path, ok := getenv(memProfileEnv); ok && path != "" {
 		stops = append(stops, func() {
 			f, err := os.Create(path)
