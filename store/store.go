@@ -188,9 +188,11 @@ const sqliteCheckpointPages = 10000
 // pages a window's rows go to had been evicted since the window before and
 // were read back from the file, a system call each. The cache is the
 // process's memory (up to this much, as pages are read), so it adds to a
-// backfill's peak RSS: at 6,000 KiB the 100,000-call Dynamics backfill
-// peaked at 96.0-101.8 MiB (over its 100 MiB target), at 4,000 KiB at
-// 92.2-95.0 MiB, for no wall or CPU difference the runs could tell.
+// backfill's peak RSS. It was measured with a backfill that kept two
+// windows' writes in flight (since reverted, as its 1,000,000-call run
+// went over 100 MiB): at 6,000 KiB the 100,000-call Dynamics backfill
+// peaked at 96.0-101.8 MiB, at 4,000 KiB at 92.2-95.0 MiB, for no wall or
+// CPU difference the runs could tell.
 const sqliteCacheKiB = 4000
 
 // sqliteConnector opens SQLite connections through a driver of its own, so
