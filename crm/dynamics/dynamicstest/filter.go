@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +47,9 @@ var (
 )
 
 func lex(s string) ([]token, error) {
-	var out []token
+	// Sized from lexTokens, so a search's In list of a few hundred
+	// numbers is not read into a slice grown by doubling.
+	out := make([]token, 0, lexTokens(s))
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -54,7 +57,9 @@ func lex(s string) ([]token, error) {
 		case c == ' ' || c == '\t':
 			i++
 		case strings.IndexByte("(),[]=", c) >= 0:
-			out = append(out, token{tkPunct, string(c), i})
+			// s[i:i+1] reads as string(c) for these ASCII bytes, without
+			// a string made for each.
+			out = append(out, token{tkPunct, s[i : i+1], i})
 			i++
 		case c == '\'':
 			// A literal without a doubled quote is a slice of s, as the
@@ -137,6 +142,21 @@ func lex(s string) ([]token, error) {
 	}
 	out = append(out, token{kind: tkEOF, pos: len(s)})
 	return out, nil
+}
+
+// lexTokens is about how many tokens lex reads from s, the room it makes
+// for them: a token other than punctuation ends at punctuation, a space or
+// the end (or, rarely, where another kind of token begins), so s holds
+// about twice as many as its punctuation, spaces and tabs, plus the end.
+func lexTokens(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', ')', ',', '[', ']', '=', ' ', '\t':
+			n++
+		}
+	}
+	return 2*n + 2
 }
 
 // plainJSONString returns the content of a JSON string literal (between
@@ -474,7 +494,7 @@ func (p *parser) call() (expr, error) {
 		return strFunc{name: name, col: c.text, arg: a.text}, nil
 	case "Microsoft.Dynamics.CRM.In":
 		var col string
-		var values []string
+		var values []string // grown below for the list read
 		var haveValues bool
 		for i := 0; i < 2; i++ {
 			arg := p.next()
@@ -497,6 +517,7 @@ func (p *parser) call() (expr, error) {
 				if err := p.expectPunct("["); err != nil {
 					return nil, err
 				}
+				values = slices.Grow(values, p.listLen())
 				for {
 					v := p.next()
 					if v.kind != tkString {
@@ -539,6 +560,20 @@ func (p *parser) call() (expr, error) {
 		return inExpr{col: col, t: ct, set: set}, nil
 	}
 	return nil, errorf("An unknown function with name '%s' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.", name)
+}
+
+// listLen is the number of string literals from the current token on
+// that are separated by commas: the values of an In list before its ].
+func (p *parser) listLen() int {
+	n := 0
+	for _, t := range p.toks[min(p.p, len(p.toks)):] {
+		if t.kind == tkString {
+			n++
+		} else if t.kind != tkPunct || t.text != "," {
+			break
+		}
+	}
+	return n
 }
 
 func (p *parser) comparison() (expr, error) {
