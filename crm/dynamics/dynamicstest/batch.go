@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -650,21 +651,41 @@ func (s *Server) execBatchReq(q batchReq, t *tx) apiResponse {
 	return s.exec(apiRequest{method: q.method, path: path, query: query, header: q.header, body: q.body, entity: q.entity}, t)
 }
 
+// writeHTTPPart writes a response part. Its header lines, after
+// OData-Version, are those of r.header in the order of their names (the
+// order net/http writes a response's header in): a create's Location, then
+// its OData-EntityId, as in Microsoft's $batch examples
+// (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api#change-sets).
+// The pieces are written one by one, without a string made of them.
 func writeHTTPPart(b *bytes.Buffer, cid string, r apiResponse) {
 	b.WriteString("Content-Type: application/http\r\n")
 	b.WriteString("Content-Transfer-Encoding: binary\r\n")
 	if cid != "" {
-		b.WriteString("Content-ID: " + cid + "\r\n")
+		b.WriteString("Content-ID: ")
+		b.WriteString(cid)
+		b.WriteString("\r\n")
 	}
+	b.WriteString("\r\nHTTP/1.1 ")
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(r.status), 10))
+	b.WriteByte(' ')
+	b.WriteString(http.StatusText(r.status))
 	b.WriteString("\r\n")
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.status) + " " + http.StatusText(r.status) + "\r\n")
 	if r.body != nil {
 		b.WriteString("Content-Type: application/json; odata.metadata=minimal\r\n")
 	}
 	b.WriteString("OData-Version: 4.0\r\n")
-	for k, vs := range r.header {
-		for _, v := range vs {
-			b.WriteString(k + ": " + v + "\r\n")
+	var room [4]string
+	keys := room[:0]
+	for k := range r.header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range r.header[k] {
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteString("\r\n")
 		}
 	}
 	b.WriteString("\r\n")
