@@ -21,3 +21,16 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	_, err := buf.ReadFrom(r.Body)
 	return buf.Bytes(), err
 }
+
+// ReadBodyInto is ReadBody into buf, which it empties first: a double
+// that keeps nothing of a body past its request (what it keeps it copies)
+// reads every request into buffers it reuses, instead of a new one per
+// request. The bytes returned are buf's, valid until buf is used again.
+func ReadBodyInto(buf *bytes.Buffer, r *http.Request) ([]byte, error) {
+	buf.Reset()
+	if r.ContentLength >= 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(r.Body)
+	return buf.Bytes(), err
+}

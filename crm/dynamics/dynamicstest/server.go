@@ -93,6 +93,11 @@ type Server struct {
 	denied map[string]bool
 	// answers holds *bytes.Buffer for $batch answers, reused once written.
 	answers sync.Pool
+	// bodies holds *bytes.Buffer for request bodies, reused once the
+	// request is served: what a request keeps of its body is copied (the
+	// JSON Decoder's strings share a copy of the bytes decoded, a $batch
+	// part's request line and header are read from a string of their own).
+	bodies sync.Pool
 }
 
 // NewServer starts a double on a loopback port.
@@ -132,6 +137,7 @@ func NewServer(o Options) *Server {
 		now:         func() time.Time { return time.Now().UTC() },
 		denied:      map[string]bool{},
 		answers:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bodies:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	if o.MinimalOrg {
 		delete(s.tables, "leads")
@@ -503,7 +509,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusRequestURITooLong, errBody("0x80060888", fmt.Sprintf("The request URL is %d characters long; the limit is %d.", full, s.opts.MaxURL)))
 		return
 	}
-	body, err := double.ReadBody(r)
+	buf := s.bodies.Get().(*bytes.Buffer)
+	defer s.bodies.Put(buf)
+	body, err := double.ReadBodyInto(buf, r)
 	if err != nil {
 		writeJSON(rec, http.StatusBadRequest, errBody("0x80060888", "Cannot read the request body."))
 		return
