@@ -569,15 +569,32 @@ func readBatchReq(ct, te, cid string, raw []byte) (batchReq, error) {
 	if n != 3 || !strings.HasPrefix(f[2], "HTTP/") {
 		return batchReq{}, fmt.Errorf("bad request line %q", line)
 	}
-	h := http.Header{}
-	for more {
+	// The header is made at its size, and a name's first value is a
+	// slice of one array of them (of capacity one: a second value is
+	// appended to a copy, as http.Header.Add appends), instead of a map
+	// grown and a slice made per line.
+	var h http.Header
+	var vals []string
+	if more {
+		n := strings.Count(rest, "\r\n") + 1
+		h, vals = make(http.Header, n), make([]string, n)
+	} else {
+		h = http.Header{}
+	}
+	for i := 0; more; i++ {
 		var l string
 		l, rest, more = strings.Cut(rest, "\r\n")
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
 			return batchReq{}, fmt.Errorf("bad header line %q", l)
 		}
-		h.Add(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v))
+		k, v = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v)
+		if vs, ok := h[k]; ok {
+			h[k] = append(vs, v)
+			continue
+		}
+		vals[i] = v
+		h[k] = vals[i : i+1 : i+1]
 	}
 	return batchReq{method: f[0], target: f[1], header: h, body: body, cid: strings.TrimSpace(cid)}, nil
 }
