@@ -83,7 +83,7 @@ func TestDeltaFromTheChangeLog(t *testing.T) {
 		s.mu.Lock()
 		var want []string
 		for _, id := range tb.order {
-			if tb.changed[id] > since {
+			if tb.meta[id].changed > since {
 				want = append(want, id)
 			}
 		}

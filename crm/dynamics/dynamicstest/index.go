@@ -68,7 +68,7 @@ func (t *table) indexFor(col string) colIndex {
 	for _, id := range t.order {
 		if v, ok := t.rows[id][col].(string); ok {
 			k := sqlNorm(v)
-			ix[k] = append(ix[k], ref{t.pos[id], id})
+			ix[k] = append(ix[k], ref{t.meta[id].pos, id})
 		}
 	}
 	t.index[col] = ix
@@ -83,7 +83,7 @@ func (t *table) datesFor(col string) dateIndex {
 	ix := dateIndex{}
 	for _, id := range t.order {
 		if h, ok := dateHour(t.rows[id][col]); ok {
-			ix[h] = append(ix[h], ref{t.pos[id], id})
+			ix[h] = append(ix[h], ref{t.meta[id].pos, id})
 		}
 	}
 	t.dates[col] = ix
@@ -100,7 +100,7 @@ func (t *table) dropIndex(col string) {
 // indexRow adds row id (its position already set), as r holds it, to the
 // built indexes.
 func (t *table) indexRow(id string, r row) {
-	x := ref{t.pos[id], id}
+	x := ref{t.meta[id].pos, id}
 	for col, ix := range t.index {
 		if v, ok := r[col].(string); ok {
 			k := sqlNorm(v)
@@ -141,7 +141,7 @@ func (t *table) unindexRow(id string, r row) {
 // columns of set whose index key set changes (a column absent from set
 // keeps its value).
 func (t *table) reindexCols(id string, r, set row) {
-	x := ref{t.pos[id], id}
+	x := ref{t.meta[id].pos, id}
 	for col, nv := range set {
 		ov := r[col]
 		if ix, built := t.index[col]; built {

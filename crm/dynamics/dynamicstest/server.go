@@ -807,7 +807,7 @@ func splitOutsideQuotes(v string) []string {
 // render turns a row into its JSON object with the selected columns.
 func (s *Server) render(t *table, r row, sel []string, annotations bool) map[string]any {
 	id := r[t.key].(string)
-	out := map[string]any{"@odata.etag": fmt.Sprintf(`W/"%d"`, 1000+t.version[id])}
+	out := map[string]any{"@odata.etag": fmt.Sprintf(`W/"%d"`, 1000+t.meta[id].version)}
 	cols := sel
 	if len(cols) == 0 {
 		for c := range t.cols {
@@ -949,7 +949,7 @@ func (s *Server) query(t *table, r apiRequest) apiResponse {
 			break
 		}
 		value = append(value, s.render(t, rw, sel, ann))
-		cur.last, cur.pos = id, t.pos[id]
+		cur.last, cur.pos = id, t.meta[id].pos
 	}
 	cur.count += len(value)
 	if top >= 0 && (top <= 5000 || cur.count >= top) {

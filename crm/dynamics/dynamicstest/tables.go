@@ -56,13 +56,16 @@ type table struct {
 	// maxLen bounds string columns [Writing: max lengths].
 	maxLen map[string]int
 	rows   map[string]row
-	// order holds the ids in creation order, pos each row's creation
-	// number (ascending along order, never reused): a page resumes after
-	// the position of the last row it returned (paging.go).
+	// order holds the ids in creation order, and a row's meta its
+	// creation number (pos: ascending along order, never reused): a page
+	// resumes after the position of the last row it returned (paging.go).
 	order   []string
-	pos     map[string]int64
 	lastPos int64
-	version map[string]int
+	// meta holds what the table keeps of each id besides its row, in one
+	// map instead of one per item: its position, version and last change.
+	// An id keeps its entry once its row is gone (its version goes on if
+	// it is created again).
+	meta map[string]rowMeta
 	// attrType overrides the AttributeType of added columns (Memo).
 	attrType map[string]string
 	// secured columns return no data to the application user unless
@@ -74,13 +77,12 @@ type table struct {
 	// custom holds columns added to phonecall that a create may set.
 	custom map[string]bool
 	// Change tracking (tracking.go): tracked tables answer
-	// odata.track-changes; seq counts changes, changed holds each row's
+	// odata.track-changes; seq counts changes, a row's meta holds its
 	// last change, changes (tracked tables) every change in order,
 	// deleted the deletions in order; a delta token below expiredBelow is
 	// refused. Whether a table is tracked is set before it has rows.
 	tracked      bool
 	seq          int64
-	changed      map[string]int64
 	changes      []changeAt
 	deleted      []deletion
 	expiredBelow int64
@@ -95,9 +97,20 @@ func newTable(set, logical, key string, cols map[string]colType) *table {
 	cols["createdon"] = tDate
 	cols["modifiedon"] = tDate
 	return &table{set: set, logical: logical, key: key, cols: cols, maxLen: map[string]int{},
-		rows: map[string]row{}, pos: map[string]int64{}, version: map[string]int{}, attrType: map[string]string{},
+		rows: map[string]row{}, meta: map[string]rowMeta{}, attrType: map[string]string{},
 		secured: map[string]bool{}, granted: map[string]bool{}, readOnly: map[string]bool{}, custom: map[string]bool{},
-		changed: map[string]int64{}, index: map[string]colIndex{}, dates: map[string]dateIndex{}}
+		index: map[string]colIndex{}, dates: map[string]dateIndex{}}
+}
+
+// rowMeta is what a table keeps of an id besides its row. Each field reads
+// as its zero value where the id has none: pos (its creation number) while
+// it is not in the creation order, changed (the number of its last change)
+// once it was deleted, version before it was first written.
+type rowMeta struct {
+	pos     int64
+	listed  bool // in the creation order
+	version int
+	changed int64
 }
 
 func phoneCols(extra map[string]colType, names ...string) map[string]colType {
@@ -157,8 +170,10 @@ func (t *table) insert(r row, now time.Time) func() {
 	t.rows[id] = r
 	t.lastPos++
 	t.order = append(t.order, id)
-	t.pos[id] = t.lastPos
-	t.version[id]++
+	m := t.meta[id]
+	m.pos, m.listed = t.lastPos, true
+	m.version++
+	t.meta[id] = m
 	t.change(id)
 	t.indexRow(id, r)
 	return func() { t.remove(id) }
@@ -175,19 +190,27 @@ func (t *table) remove(id string) {
 
 // unlist takes row id out of the creation order.
 func (t *table) unlist(id string) {
-	p, ok := t.pos[id]
-	if !ok {
+	m := t.meta[id]
+	if !m.listed {
 		return
 	}
-	if i := t.after(p - 1); i < len(t.order) && t.order[i] == id {
+	if i := t.after(m.pos - 1); i < len(t.order) && t.order[i] == id {
 		t.order = slices.Delete(t.order, i, i+1)
 	}
-	delete(t.pos, id)
+	m.pos, m.listed = 0, false
+	t.meta[id] = m
 }
 
 // after is the index in order of the first row created after position p.
 func (t *table) after(p int64) int {
-	return sort.Search(len(t.order), func(i int) bool { return t.pos[t.order[i]] > p })
+	return sort.Search(len(t.order), func(i int) bool { return t.meta[t.order[i]].pos > p })
+}
+
+// bump counts a write of row id in its version.
+func (t *table) bump(id string) {
+	m := t.meta[id]
+	m.version++
+	t.meta[id] = m
 }
 
 // update replaces row id with r and returns an undo function.
@@ -197,7 +220,7 @@ func (t *table) update(id string, r row, now time.Time) func() {
 	t.unindexRow(id, old)
 	t.rows[id] = r
 	t.indexRow(id, r)
-	t.version[id]++
+	t.bump(id)
 	t.change(id)
 	return func() {
 		t.unindexRow(id, t.rows[id])
@@ -228,7 +251,7 @@ func (t *table) patch(id string, set row, now time.Time) func() {
 	for k, v := range set {
 		r[k] = v
 	}
-	t.version[id]++
+	t.bump(id)
 	t.change(id)
 	return func() {
 		back := make(row, len(before))

@@ -45,7 +45,9 @@ type changeAt struct {
 // than every row.
 func (t *table) change(id string) {
 	t.seq++
-	t.changed[id] = t.seq
+	m := t.meta[id]
+	m.changed = t.seq
+	t.meta[id] = m
 	if t.tracked {
 		t.changes = append(t.changes, changeAt{id, t.seq})
 	}
@@ -57,13 +59,14 @@ func (t *table) changedSince(since, p int64) []string {
 	j := sort.Search(len(t.changes), func(j int) bool { return t.changes[j].seq > since })
 	var refs []ref
 	for _, c := range t.changes[j:] {
-		if t.changed[c.id] != c.seq {
+		m := t.meta[c.id]
+		if m.changed != c.seq {
 			continue // changed again later, or deleted
 		}
 		if _, ok := t.rows[c.id]; !ok {
 			continue
 		}
-		if q := t.pos[c.id]; q > p {
+		if q := m.pos; q > p {
 			refs = append(refs, ref{q, c.id})
 		}
 	}
@@ -86,7 +89,9 @@ func (s *Server) DeleteRecord(set, id string) {
 	}
 	t.remove(id)
 	t.seq++
-	delete(t.changed, id)
+	m := t.meta[id]
+	m.changed = 0
+	t.meta[id] = m
 	t.deleted = append(t.deleted, deletion{id: id, seq: t.seq})
 }
 
@@ -173,7 +178,7 @@ func (s *Server) trackedQuery(t *table, r apiRequest, q url.Values) apiResponse 
 				break
 			}
 			items = append(items, s.render(t, t.rows[id], sel, ann))
-			cur.last, cur.pos = id, t.pos[id]
+			cur.last, cur.pos = id, t.meta[id].pos
 		}
 	}
 	if since >= 0 && !more {
