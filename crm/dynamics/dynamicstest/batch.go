@@ -198,7 +198,14 @@ func (s *Server) runItem(it batchItem) (resps []apiResponse, failed bool, bug an
 			return resps, true, nil
 		}
 		if loc := resp.header.Get("Odata-Entityid"); loc != "" && q.cid != "" {
-			t.refs[q.cid] = strings.TrimPrefix(loc, s.URL+APIPath+"/")
+			// loc without the prefix s.URL+APIPath+"/" when it has it,
+			// without a string made of the prefix.
+			if rel, ok := strings.CutPrefix(loc, s.URL); ok {
+				if rel, ok := strings.CutPrefix(rel, APIPath+"/"); ok {
+					loc = rel
+				}
+			}
+			t.refs[q.cid] = loc
 		}
 	}
 	return resps, false, nil
@@ -311,6 +318,9 @@ func batchParts(b []byte, boundary string) (parts []rawPart, ok bool) {
 		return nil, false
 	}
 	next := []byte("\r\n" + dash)
+	// Every part but the last ends at a CRLF--boundary: room for as many
+	// parts as rest holds of them, plus one.
+	parts = make([]rawPart, 0, bytes.Count(rest, next)+1)
 	for {
 		h, body, ok := partHeader(rest)
 		if !ok || bytes.HasPrefix(body, []byte(dash)) {

@@ -238,14 +238,16 @@ func (t *table) patch(id string, set row, now time.Time) func() {
 	set["modifiedon"] = now
 	// before holds the values set replaces; a column r did not have is
 	// held as absent.
+	// A slice, not a map: its columns are those of set, each once.
 	type was struct {
+		k  string
 		v  any
 		ok bool
 	}
-	before := make(map[string]was, len(set))
+	before := make([]was, 0, len(set))
 	for k := range set {
 		v, ok := r[k]
-		before[k] = was{v, ok}
+		before = append(before, was{k, v, ok})
 	}
 	t.reindexCols(id, r, set)
 	for k, v := range set {
@@ -255,15 +257,15 @@ func (t *table) patch(id string, set row, now time.Time) func() {
 	t.change(id)
 	return func() {
 		back := make(row, len(before))
-		for k, w := range before {
-			back[k] = w.v
+		for _, w := range before {
+			back[w.k] = w.v
 		}
 		t.reindexCols(id, r, back)
-		for k, w := range before {
+		for _, w := range before {
 			if w.ok {
-				r[k] = w.v
+				r[w.k] = w.v
 			} else {
-				delete(r, k)
+				delete(r, w.k)
 			}
 		}
 	}
