@@ -39,7 +39,9 @@ type token struct {
 func (t token) is(word string) bool { return t.kind == tWord && strings.EqualFold(t.text, word) }
 
 func lex(q string) ([]token, *apiError) {
-	var out []token
+	// Sized from lexTokens, so an in (...) list of a few hundred numbers
+	// is not read into a slice grown by doubling.
+	out := make([]token, 0, lexTokens(q))
 	for i := 0; i < len(q); {
 		c := q[i]
 		switch {
@@ -105,6 +107,21 @@ func lex(q string) ([]token, *apiError) {
 		}
 	}
 	return append(out, token{kind: tEOF}), nil
+}
+
+// lexTokens is about how many tokens lex reads from q, the room it makes
+// for them: a word, number, string or operator ends at a parenthesis, a
+// comma, white space or the end (or where another kind of token begins),
+// so q holds about twice as many as those, plus the end.
+func lexTokens(q string) int {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '(', ')', ',', ' ', '\t', '\n', '\r':
+			n++
+		}
+	}
+	return 2*n + 2
 }
 
 func isWordByte(c byte) bool {
