@@ -248,13 +248,12 @@ func batchFromBytes(body []byte, boundary string) (items []batchItem, ok bool) {
 	}
 	items = make([]batchItem, 0, len(parts))
 	for _, p := range parts {
-		mt, params, err := parseMediaType(p.header.contentType)
+		mt, cb, err := partMediaType(p.header.contentType)
 		if err != nil {
 			return nil, false
 		}
 		switch mt {
 		case "multipart/mixed":
-			cb := params["boundary"]
 			if cb == "" || checkCRLF(p.body, cb) != nil {
 				return nil, false
 			}
@@ -297,13 +296,32 @@ type partHead struct {
 	contentType, encoding, contentID string
 }
 
-// parseMediaType is mime.ParseMediaType, without its work for
-// "application/http", the type of every request part.
-func parseMediaType(v string) (mediatype string, params map[string]string, err error) {
+// partMediaType is mime.ParseMediaType for a part's Content-Type, of
+// which a $batch reader keeps the media type and the boundary parameter
+// ("" when absent), without its work and its map of parameters for the
+// values clients send: "application/http", the type of every request
+// part, and "multipart/mixed; boundary=" followed by a token, a change
+// set's (FuzzPartMediaTypeAsMime).
+func partMediaType(v string) (mediatype, boundary string, err error) {
 	if v == "application/http" {
-		return v, nil, nil
+		return v, "", nil
 	}
-	return mime.ParseMediaType(v)
+	if b, ok := strings.CutPrefix(v, "multipart/mixed; boundary="); ok && b != "" && isToken(b) {
+		return "multipart/mixed", b, nil
+	}
+	mt, params, err := mime.ParseMediaType(v)
+	return mt, params["boundary"], err
+}
+
+// isToken reports whether s is made of the bytes mime.ParseMediaType
+// reads as a token (RFC 1521: visible ASCII but tspecials).
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // batchParts splits a multipart body (RFC 2046 §5.1.1) into its parts as
@@ -559,7 +577,7 @@ func parseBatchMultipart(body []byte, boundary string) ([]batchItem, error) {
 // Content-Type ct, Content-Transfer-Encoding te and Content-ID cid, and
 // its bytes raw.
 func readBatchReq(ct, te, cid string, raw []byte) (batchReq, error) {
-	if mt, _, _ := parseMediaType(ct); mt != "application/http" {
+	if mt, _, _ := partMediaType(ct); mt != "application/http" {
 		return batchReq{}, fmt.Errorf("request part of type %q; want application/http", mt)
 	}
 	if te != "binary" {

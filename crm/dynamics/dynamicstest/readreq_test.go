@@ -3,6 +3,7 @@ package dynamicstest
 import (
 	"bytes"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"reflect"
@@ -13,7 +14,7 @@ import (
 // readBatchReqRef is readBatchReq as it was before its header was made at
 // its size (one http.Header.Add per line), kept to compare it with.
 func readBatchReqRef(ct, te, cid string, raw []byte) (batchReq, error) {
-	if mt, _, _ := parseMediaType(ct); mt != "application/http" {
+	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/http" {
 		return batchReq{}, fmt.Errorf("request part of type %q; want application/http", mt)
 	}
 	if te != "binary" {
@@ -85,5 +86,39 @@ func checkReadBatchReq(t *testing.T, ct, te, cid string, raw []byte) {
 	if got.method != want.method || got.target != want.target || got.cid != want.cid || !bytes.Equal(got.body, want.body) ||
 		(got.body == nil) != (want.body == nil) || !reflect.DeepEqual(got.header, want.header) {
 		t.Fatalf("%q:\n got %+v\nwant %+v", raw, got, want)
+	}
+}
+
+// partMediaType reads a part's Content-Type as mime.ParseMediaType reads
+// it: the same media type, boundary parameter and failure.
+func TestPartMediaTypeAsMime(t *testing.T) {
+	for _, v := range mediaTypeSeeds() {
+		checkPartMediaType(t, v)
+	}
+}
+
+func FuzzPartMediaTypeAsMime(f *testing.F) {
+	for _, v := range mediaTypeSeeds() {
+		f.Add(v)
+	}
+	f.Fuzz(checkPartMediaType)
+}
+
+func mediaTypeSeeds() []string {
+	return []string{
+		"application/http", "Application/HTTP", "application/http; msgtype=request", "application/http;",
+		"multipart/mixed; boundary=changeset_5b5c9c66-0d4b-4e83-9f1c-3c4c4f3f2a10", "multipart/mixed; boundary=",
+		"multipart/mixed; boundary=\"a b\"", "multipart/mixed; boundary=a b", "multipart/mixed; boundary=a;b",
+		"multipart/mixed; boundary=a/b", "multipart/mixed; boundary=a=b", "multipart/mixed; boundary=\xff",
+		"multipart/mixed; boundary=a; boundary=b", "multipart/mixed;boundary=x", "Multipart/Mixed; Boundary=x",
+		"multipart/mixed; boundary*=utf-8''x", "text/plain", "", "multipart/mixed; boundary=x\x7f",
+	}
+}
+
+func checkPartMediaType(t *testing.T, v string) {
+	mt, b, err := partMediaType(v)
+	wmt, params, werr := mime.ParseMediaType(v)
+	if mt != wmt || b != params["boundary"] || (err == nil) != (werr == nil) {
+		t.Errorf("%q: %q %q %v; mime.ParseMediaType %q %q %v", v, mt, b, err, wmt, params["boundary"], werr)
 	}
 }
