@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,9 @@ type Server struct {
 	// right on them).
 	denied      map[string]bool
 	deniedLists map[string]bool
+	// listBufs holds *[]byte buffers of /calls and /servicecall answers,
+	// reused once written (listBuf).
+	listBufs sync.Pool
 }
 
 // NewServer starts a double on a loopback port with fresh credentials. The
@@ -538,8 +542,7 @@ func (s *Server) handleCalls(w http.ResponseWriter, q url.Values) {
 	s.mu.Lock()
 	cands := f.candidates(len(s.calls), &s.callsByStart, func(i int) time.Time { return s.calls[i].StartTime },
 		&s.callsByModified, func(i int) time.Time { return s.calls[i].Modified })
-	b := make([]byte, 1, 2+len(cands)*listBytesPerCall)
-	b[0] = '['
+	b := s.listBuf(1 + len(cands)*listBytesPerCall)
 	for _, i := range cands {
 		if c := s.calls[i]; f.match(c.CallID, c.UserID, c.StartTime, c.Modified) {
 			if len(b) > 1 {
@@ -550,24 +553,43 @@ func (s *Server) handleCalls(w http.ResponseWriter, q url.Values) {
 	}
 	raw := s.rawFor("/calls")
 	s.mu.Unlock()
-	writeList(w, b, raw)
+	s.putListBuf(writeList(w, b, raw))
 }
 
 // listBytesPerCall sizes a listing's buffer: a call's JSON is about 400
 // bytes (its ids, numbers, user name and four times).
 const listBytesPerCall = 448
 
+// listBuf returns a listing's buffer: '[' with room for n more bytes, in
+// a buffer of an answer written before when listBufs holds one (Write
+// copies an answer to the connection, so its buffer is free once written)
+// instead of a new one per listing.
+func (s *Server) listBuf(n int) []byte {
+	var b []byte
+	if p, ok := s.listBufs.Get().(*[]byte); ok {
+		b = (*p)[:0]
+	}
+	return append(slices.Grow(b, 1+n), '[')
+}
+
+// putListBuf gives b, written, back to listBufs.
+func (s *Server) putListBuf(b []byte) {
+	s.listBufs.Put(&b)
+}
+
 // writeList answers 200 with the JSON array whose elements' encoding b
 // holds after its '[', followed by the raw elements: as writeJSON writes
 // the []any of them all (json.Marshal of an array writes each element as
 // Marshal of it, separated by commas). A raw element Marshal refuses
 // answers 500, as writeJSON does.
-func writeList(w http.ResponseWriter, b []byte, raw []any) {
+//
+// It returns b as grown, written.
+func writeList(w http.ResponseWriter, b []byte, raw []any) []byte {
 	for _, r := range raw {
 		e, err := json.Marshal(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
+			return b
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
@@ -578,6 +600,7 @@ func writeList(w http.ResponseWriter, b []byte, raw []any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+	return b
 }
 
 func (s *Server) handleServiceCalls(w http.ResponseWriter, q url.Values) {
@@ -589,8 +612,7 @@ func (s *Server) handleServiceCalls(w http.ResponseWriter, q url.Values) {
 	s.mu.Lock()
 	cands := f.candidates(len(s.serviceCalls), &s.serviceByStart, func(i int) time.Time { return s.serviceCalls[i].StartTime },
 		&s.serviceByModified, func(i int) time.Time { return s.serviceCalls[i].Modified })
-	b := make([]byte, 1, 2+len(cands)*listBytesPerCall)
-	b[0] = '['
+	b := s.listBuf(1 + len(cands)*listBytesPerCall)
 	for _, i := range cands {
 		if c := s.serviceCalls[i]; f.match(c.CallID, c.AnsweredByUserID, c.StartTime, c.Modified) {
 			if len(b) > 1 {
@@ -601,7 +623,7 @@ func (s *Server) handleServiceCalls(w http.ResponseWriter, q url.Values) {
 	}
 	raw := s.rawFor("/servicecall")
 	s.mu.Unlock()
-	writeList(w, b, raw)
+	s.putListBuf(writeList(w, b, raw))
 }
 
 // handleCallbacks answers GET /callbacks?CallbackListId=..&ModifiedAfter=..&ModifiedBefore=..
