@@ -215,6 +215,8 @@ type kindsWriter struct {
 	// skip says the line so far cannot be a request line.
 	skip  bool
 	kinds map[string]bool
+	// kind is room for a request line's kind (appendKind).
+	kind []byte
 }
 
 func (k *kindsWriter) Write(p []byte) (int, error) {
@@ -244,16 +246,46 @@ func (k *kindsWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// add counts line (without its LF) if it is a request line.
+// add counts line (without its LF) if it is a request line. Its kind is
+// named from the line's bytes (appendKind) and made a string only the
+// first time it is seen: a lookup's URL holds a filter of hundreds of
+// numbers, which requestLine would copy.
 func (k *kindsWriter) add(line []byte) {
-	method, u, ok := requestLine(line)
+	method, u, ok := requestLineBytes(line)
 	if !ok {
+		return
+	}
+	k.kind = appendKind(k.kind[:0], method, u)
+	if k.kinds[string(k.kind)] {
 		return
 	}
 	if k.kinds == nil {
 		k.kinds = map[string]bool{}
 	}
-	k.kinds[requestKind(method, u)] = true
+	k.kinds[string(k.kind)] = true
+}
+
+// appendKind appends to dst the kind of request requestKind names for
+// method and the URL u.
+func appendKind(dst []byte, method string, u []byte) []byte {
+	set := u
+	if len(u) > 0 && u[0] == '$' {
+		set = []byte("$n")
+	}
+	if i := bytes.Index(set, []byte("/api/data/")); i >= 0 {
+		set = set[i+len("/api/data/"):]
+		if j := bytes.IndexByte(set, '/'); j >= 0 {
+			set = set[j+1:] // past the version
+		}
+	}
+	if i := bytes.IndexAny(set, "(?"); i >= 0 {
+		set = set[:i]
+	}
+	dst = append(append(append(dst, method...), ' '), set...)
+	if bytes.Contains(u, []byte("deltatoken")) || bytes.Contains(u, []byte("trackchanges")) {
+		dst = append(dst, "(delta)"...)
+	}
+	return dst
 }
 
 // String reads the last line (one without an LF) and names the kinds seen
@@ -325,23 +357,30 @@ func requestKind(method, u string) string {
 // an application/http request): "METHOD URL HTTP/1.1", optionally ended by
 // CR, the URL without white space.
 func requestLine(line []byte) (method, u string, ok bool) {
+	m, target, ok := requestLineBytes(line)
+	return m, string(target), ok
+}
+
+// requestLineBytes is requestLine with the URL as a slice of line.
+func requestLineBytes(line []byte) (method string, u []byte, ok bool) {
 	if len(line) < 8 || (line[0] != 'G' && line[0] != 'P' && line[0] != 'D') {
-		return "", "", false
+		return "", nil, false
 	}
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	rest, ok := bytes.CutSuffix(line, []byte(" HTTP/1.1"))
 	if !ok {
-		return "", "", false
+		return "", nil, false
 	}
 	m, target, ok := bytes.Cut(rest, []byte(" "))
 	if !ok || len(target) == 0 || bytes.ContainsAny(target, " \t\f\r\n") {
-		return "", "", false
+		return "", nil, false
 	}
-	switch string(m) {
-	case "GET", "POST", "PATCH", "PUT", "DELETE":
-		return string(m), string(target), true
+	for _, name := range [...]string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
+		if string(m) == name {
+			return name, target, true
+		}
 	}
-	return "", "", false
+	return "", nil, false
 }
 
 // pathShape replaces id-like path segments and OData keys with {id}.
@@ -413,7 +452,7 @@ func (p *delayProxy) rewrite(resp *http.Response) error {
 		return err
 	}
 	resp.Body.Close()
-	a.out = appendReplaced(a.out[:0], a.in.Bytes(), p.pairs)
+	a.out, a.ms = appendReplacedWith(a.out[:0], a.in.Bytes(), p.pairs, a.ms[:0])
 	a.r.Reset(a.out)
 	resp.Body = &pooledBody{a: a, pool: &p.answers}
 	resp.ContentLength = int64(len(a.out))
@@ -427,6 +466,8 @@ type answerBufs struct {
 	in  bytes.Buffer
 	out []byte
 	r   bytes.Reader
+	// ms is room for the matches appendReplaced finds in one.
+	ms []replaceMatch
 }
 
 // pooledBody is a rewritten answer, whose buffers Close puts back into
@@ -462,8 +503,19 @@ func replacePairs(b []byte, pairs []string) []byte {
 // those matching at one position, the pair given first), growing dst once
 // at most.
 func appendReplaced(dst, b []byte, pairs []string) []byte {
-	type match struct{ at, pair int }
-	var ms []match
+	out, _ := appendReplacedWith(dst, b, pairs, nil)
+	return out
+}
+
+// replaceMatch is where appendReplaced found an old string (at) and which
+// (pair, its index in pairs).
+type replaceMatch struct{ at, pair int }
+
+// appendReplacedWith is appendReplaced, with the matches it finds kept in
+// ms (emptied), which it returns: a proxy rewrites every answer with the
+// room of the one before.
+func appendReplacedWith(dst, b []byte, pairs []string, ms []replaceMatch) ([]byte, []replaceMatch) {
+	type match = replaceMatch
 	size := len(b)
 	// next[k/2] is where pair k next occurs at or after i, -1 if nowhere.
 	next := make([]int, len(pairs)/2)
@@ -502,7 +554,7 @@ func appendReplaced(dst, b []byte, pairs []string) []byte {
 		out = append(out, pairs[m.pair+1]...)
 		from = m.at + len(pairs[m.pair])
 	}
-	return append(out, b[from:]...)
+	return append(out, b[from:]...), ms
 }
 
 // timedTransport adds the time to the response headers to a counter.

@@ -96,11 +96,19 @@ func TestReplacePairsAsReplacer(t *testing.T) {
 		"http://127.0.0.1:400http://127.0.0.1:4000http://127.0.0.1:4000", "abcabab bb ab", "aabbcc", "abc"}
 	for _, pairs := range pairSets {
 		r := strings.NewReplacer(pairs...)
+		// out and ms are reused from one body to the next, as a proxy
+		// reuses them from one answer to the next.
+		var out []byte
+		var ms []replaceMatch
 		for _, b := range bodies {
 			for _, s := range []string{b, strings.Repeat(b+" ", 3)} {
 				got := replacePairs([]byte(s), pairs)
-				if want := r.Replace(s); string(got) != want || cap(got) != len(got) {
+				want := r.Replace(s)
+				if string(got) != want || cap(got) != len(got) {
 					t.Errorf("pairs %q, %q: got %q (cap %d), want %q", pairs, s, got, cap(got), want)
+				}
+				if out, ms = appendReplacedWith(out[:0], []byte(s), pairs, ms[:0]); string(out) != want {
+					t.Errorf("pairs %q, %q, into the room of the body before: got %q, want %q", pairs, s, out, want)
 				}
 			}
 		}
