@@ -80,6 +80,9 @@ type Server struct {
 
 	srv *httptest.Server
 	cfg Config
+	// bodies holds *bytes.Buffer for request bodies, reused once the
+	// request is answered (ServeHTTP).
+	bodies sync.Pool
 
 	mu          sync.Mutex
 	schema      map[string]*object
@@ -198,8 +201,17 @@ func (s *Server) APIUsage() (used, limit int) {
 // while one of them is parsed or written (a client sends up to 25 at once,
 // salesforce.go). The token and identity endpoints and faults answer under
 // the lock.
+//
+// The body is read into a buffer the server reuses once the request is
+// answered (bodies): what a request keeps of its body is copied (the JSON
+// decoders' strings, json.RawMessage's bytes).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := double.ReadBody(r)
+	buf, _ := s.bodies.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.bodies.Put(buf)
+	body, _ := double.ReadBodyInto(buf, r)
 	var in *collectionInput
 	if r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/composite/sobjects") {
 		c := readCollection(body)
