@@ -57,31 +57,107 @@ const (
 	changesetPrefix = "changeset_"
 )
 
-// encodeBatch writes parts as a $batch body and returns its Content-Type.
-func encodeBatch(parts []part) (string, []byte) {
-	boundary := batchPrefix + uuid.NewString()
-	var b bytes.Buffer
-	// Sized up front: growing by doubling copied the body several times.
-	b.Grow(batchSize(parts, len(boundary), len(changesetPrefix)+len(boundary)-len(batchPrefix)))
-	for _, p := range parts {
-		// Written piece by piece: a concatenation would allocate each line.
-		delimiter(&b, boundary, false)
-		if p.single != nil {
-			writeOp(&b, *p.single)
-			continue
+// batchBody is a $batch request body [Batching], written from its parts as
+// it is read (batchReader) instead of into one buffer first: the body of a
+// write's $batch (200 changesets of about 1.5 KB) was a second copy of the
+// parts' bodies, made once per request. Its boundaries are chosen once, so
+// every reader (each attempt of the request) reads the same bytes.
+type batchBody struct {
+	parts []part
+	// boundary is the top-level boundary; sets[i] the changeset boundary
+	// of parts[i] ("" for a lone request).
+	boundary string
+	sets     []string
+	// size is the body's length in bytes.
+	size int
+}
+
+// newBatchBody is the body of a $batch of parts, with new boundaries (a
+// prefix and a UUID).
+func newBatchBody(parts []part) *batchBody {
+	b := &batchBody{parts: parts, boundary: batchPrefix + uuid.NewString(), sets: make([]string, len(parts))}
+	for i, p := range parts {
+		if p.single == nil {
+			b.sets[i] = changesetPrefix + uuid.NewString()
 		}
-		cs := changesetPrefix + uuid.NewString()
-		b.WriteString(`Content-Type: multipart/mixed; boundary="`)
-		b.WriteString(cs)
-		b.WriteString("\"\r\n\r\n")
-		for _, o := range p.changeset {
-			delimiter(&b, cs, false)
-			writeOp(&b, o)
-		}
-		delimiter(&b, cs, true)
 	}
-	delimiter(&b, boundary, true)
-	return `multipart/mixed; boundary="` + boundary + `"`, b.Bytes()
+	b.size = batchSize(parts, len(b.boundary), len(changesetPrefix)+len(b.boundary)-len(batchPrefix))
+	return b
+}
+
+// contentType is the body's Content-Type.
+func (b *batchBody) contentType() string {
+	return `multipart/mixed; boundary="` + b.boundary + `"`
+}
+
+// reader returns a reader of the whole body from its start; its Len is
+// the body's length (the request's Content-Length).
+func (b *batchBody) reader() (io.Reader, error) {
+	return &batchReader{body: b, left: b.size}, nil
+}
+
+// writePart writes part i with the delimiter line before it, or the close
+// delimiter for i == len(b.parts).
+func (b *batchBody) writePart(w *bytes.Buffer, i int) {
+	if i == len(b.parts) {
+		delimiter(w, b.boundary, true)
+		return
+	}
+	// Written piece by piece: a concatenation would allocate each line.
+	delimiter(w, b.boundary, false)
+	p := b.parts[i]
+	if p.single != nil {
+		writeOp(w, *p.single)
+		return
+	}
+	cs := b.sets[i]
+	w.WriteString(`Content-Type: multipart/mixed; boundary="`)
+	w.WriteString(cs)
+	w.WriteString("\"\r\n\r\n")
+	for _, o := range p.changeset {
+		delimiter(w, cs, false)
+		writeOp(w, o)
+	}
+	delimiter(w, cs, true)
+}
+
+// batchReader reads a batchBody: each part is written into buf when the
+// reader gets to it.
+type batchReader struct {
+	body *batchBody
+	// next is the next part to write (len(parts): the close delimiter).
+	next int
+	// buf holds what is written and not yet read.
+	buf bytes.Buffer
+	// left is the number of bytes not yet read.
+	left int
+}
+
+// Len is the number of bytes not yet read (retryablehttp's LenReader: the
+// request's Content-Length).
+func (r *batchReader) Len() int { return r.left }
+
+// Read fills p as far as the body goes (a short read per part would be a
+// write per part on the connection).
+func (r *batchReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if r.buf.Len() == 0 {
+			if r.next > len(r.body.parts) {
+				break
+			}
+			r.buf.Reset()
+			r.body.writePart(&r.buf, r.next)
+			r.next++
+		}
+		k, _ := r.buf.Read(p[n:])
+		n += k
+	}
+	r.left -= n
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // delimiter writes the delimiter line of boundary, the close delimiter's
@@ -95,7 +171,7 @@ func delimiter(b *bytes.Buffer, boundary string, last bool) {
 	b.WriteString("\r\n")
 }
 
-// batchSize is the length of encodeBatch's body for a top-level boundary
+// batchSize is the length of a batchBody for a top-level boundary
 // of nb bytes and changeset boundaries of nc bytes.
 func batchSize(parts []part, nb, nc int) int {
 	size := nb + 6 // --b--CRLF

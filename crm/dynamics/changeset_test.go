@@ -3,6 +3,7 @@ package dynamics
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -79,13 +80,18 @@ func FuzzChangeset(f *testing.F) {
 	})
 }
 
-// encodeBatch sizes its buffer to the body it writes.
+// batchSize is the length of the body a batchBody reads.
 func TestBatchSizeIsTheBodyLength(t *testing.T) {
 	one := op{method: "POST", url: "/api/data/v9.2/phonecalls", cid: 12, header: [][2]string{{"Content-Type", "application/json"}}, body: []byte(`{"subject":"x"}`)}
 	get := op{method: "GET", url: "/api/data/v9.2/contacts?$select=fullname"}
 	parts := []part{{single: &get}, {changeset: []op{one, one}}, {changeset: []op{one}}}
-	_, body := encodeBatch(parts)
-	if n := batchSize(parts, len(batchPrefix)+36, len(changesetPrefix)+36); n != len(body) {
+	b := newBatchBody(parts)
+	r, _ := b.reader()
+	body, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := batchSize(parts, len(batchPrefix)+36, len(changesetPrefix)+36); n != len(body) || n != b.size {
 		t.Fatalf("batchSize = %d, body is %d bytes", n, len(body))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -272,7 +273,9 @@ func parseError(status int, body []byte) *Error {
 
 // send makes one HTTP request to the Web API (within the adaptive
 // concurrency bound, see New) and returns the status, headers and body.
-func (c *Client) send(ctx context.Context, operation, method, rawURL string, header http.Header, body []byte, ops int) (int, http.Header, []byte, error) {
+// body, when set, returns a reader of the request's body from its start,
+// once per attempt; its Len is the Content-Length.
+func (c *Client) send(ctx context.Context, operation, method, rawURL string, header http.Header, body func() (io.Reader, error), ops int) (int, http.Header, []byte, error) {
 	var rb any
 	if body != nil {
 		rb = body
@@ -306,16 +309,16 @@ func (c *Client) send(ctx context.Context, operation, method, rawURL string, hea
 
 // batch posts one $batch and returns the responses per part.
 func (c *Client) batch(ctx context.Context, operation string, parts []part) ([][]opResponse, error) {
-	ct, body := encodeBatch(parts)
+	body := newBatchBody(parts)
 	n := 0
 	for _, p := range parts {
 		n += p.ops()
 	}
 	h := http.Header{
-		"Content-Type": {ct},
+		"Content-Type": {body.contentType()},
 		"Prefer":       {"odata.continue-on-error"},
 	}
-	status, rh, rb, err := c.send(ctx, operation, http.MethodPost, c.api+"/$batch", h, body, n)
+	status, rh, rb, err := c.send(ctx, operation, http.MethodPost, c.api+"/$batch", h, body.reader, n)
 	if err != nil {
 		return nil, err
 	}
