@@ -73,7 +73,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 		module, numFields, startField = c.module, []string{cfPhoneNumber}, cfStartTime
 		keyFields = []string{cfCallID}
 	}
-	var valid []crm.ActivityQuery
+	valid := make([]crm.ActivityQuery, 0, len(qs))
 	for _, q := range qs {
 		if _, ok := literal(q.Number); ok && !q.To.Before(q.From) {
 			valid = append(valid, q)
@@ -84,22 +84,7 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 	// Up to 23 in-lists (the range takes two of the 25 criteria) of 100
 	// numbers each per query.
 	perQuery := max(1, (coqlMaxCriteria-2)/len(numFields)) * coqlInValues
-	var chunks [][]crm.ActivityQuery
-	{
-		var cur []crm.ActivityQuery
-		nums := map[string]bool{}
-		for _, q := range valid {
-			if !nums[q.Number] && len(nums) == perQuery {
-				chunks = append(chunks, cur)
-				cur, nums = nil, map[string]bool{}
-			}
-			nums[q.Number] = true
-			cur = append(cur, q)
-		}
-		if len(cur) > 0 {
-			chunks = append(chunks, cur)
-		}
-	}
+	chunks := chunkByNumbers(valid, perQuery)
 	fields := append([]string{"id", startField}, numFields...)
 	fields = append(fields, keyFields...)
 	qs2 := make([]coqlQuery, len(chunks))
@@ -156,4 +141,26 @@ func (c *Client) FindActivities(ctx context.Context, qs []crm.ActivityQuery) ([]
 		}
 	}
 	return out, nil
+}
+
+// chunkByNumbers splits qs, in order, into runs of queries with at most
+// perQuery distinct numbers each. The runs are slices of qs, not copies,
+// and the set of a run's numbers is cleared for the next run instead of
+// made again.
+func chunkByNumbers(qs []crm.ActivityQuery, perQuery int) [][]crm.ActivityQuery {
+	var chunks [][]crm.ActivityQuery
+	nums := make(map[string]bool, min(len(qs), perQuery))
+	start := 0
+	for i, q := range qs {
+		if !nums[q.Number] && len(nums) == perQuery {
+			chunks = append(chunks, qs[start:i:i])
+			start = i
+			clear(nums)
+		}
+		nums[q.Number] = true
+	}
+	if start < len(qs) {
+		chunks = append(chunks, qs[start:len(qs):len(qs)])
+	}
+	return chunks
 }
