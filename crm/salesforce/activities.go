@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // recordResult is one element of a /composite/sobjects answer [Batching].
@@ -70,8 +72,9 @@ func (c *Client) writeActivities(ctx context.Context, ad adaptation, acts []crm.
 		plain = todo
 	} else if len(todo) > 0 {
 		recs := make([][]byte, len(todo))
+		var m jsonw.Object
 		for k, i := range todo {
-			recs[k] = taskFields(acts[i], c.names, ad, true)
+			recs[k] = taskFields(&m, acts[i], c.names, ad, true)
 		}
 		res, err := c.upsert(ctx, recs)
 		if err != nil {
@@ -136,8 +139,9 @@ func (c *Client) writePlain(ctx context.Context, ad adaptation, acts []crm.Activ
 		return nil
 	}
 	recs := make([][]byte, len(missing))
+	var m jsonw.Object
 	for k, i := range missing {
-		recs[k] = taskFields(acts[i], c.names, ad, false)
+		recs[k] = taskFields(&m, acts[i], c.names, ad, false)
 	}
 	res, err := c.upsert(ctx, recs)
 	if err != nil {
@@ -267,20 +271,86 @@ func (c *Client) collection(ctx context.Context, method, path string, recs [][]b
 
 // collectionBody is an sObject Collections request of records, as
 // json.Marshal writes map[string]any{"allOrNone": false, "records": recs}.
-func collectionBody(recs [][]byte) rawBody {
-	n := len(`{"allOrNone":false,"records":[]}`)
-	for _, r := range recs {
-		n += len(r) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"allOrNone":false,"records":[`...)
+// It is read from the records as the transport sends it (collectionReader)
+// instead of copied into one buffer first: 200 records of about 700 bytes
+// per request, a second copy of each.
+func collectionBody(recs [][]byte) *collection {
+	n := len(collectionHead) + len(collectionTail)
 	for i, r := range recs {
 		if i > 0 {
-			b = append(b, ',')
+			n++
 		}
-		b = append(b, r...)
+		n += len(r)
 	}
-	return append(b, "]}"...)
+	return &collection{recs: recs, size: n}
+}
+
+// The parts of a collection's body around its records.
+const (
+	collectionHead = `{"allOrNone":false,"records":[`
+	collectionTail = "]}"
+)
+
+// collection is a Collections request body: its records, and its length.
+type collection struct {
+	recs [][]byte
+	size int
+}
+
+// reader returns a reader of the whole body from its start; its Len is the
+// body's length (the request's Content-Length).
+func (c *collection) reader() (io.Reader, error) {
+	return &collectionReader{c: c, piece: collectionHead, left: c.size}, nil
+}
+
+// collectionReader reads a collection: the head, the records with a comma
+// between two, the tail.
+type collectionReader struct {
+	c *collection
+	// piece is what is left of the current piece: head, comma or tail
+	// (rec < 0 or a separator), else rec is the record read from.
+	piece string
+	rec   []byte
+	// next is the next record (len(recs): the tail).
+	next int
+	left int
+	done bool
+}
+
+// Len is the number of bytes not yet read (retryablehttp's LenReader).
+func (r *collectionReader) Len() int { return r.left }
+
+// Read fills p as far as the body goes.
+func (r *collectionReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case r.piece != "":
+			k := copy(p[n:], r.piece)
+			r.piece = r.piece[k:]
+			n += k
+		case len(r.rec) > 0:
+			k := copy(p[n:], r.rec)
+			r.rec = r.rec[k:]
+			n += k
+		case r.done:
+			r.left -= n
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case r.next < len(r.c.recs):
+			if r.next > 0 {
+				r.piece = ","
+			}
+			r.rec = r.c.recs[r.next]
+			r.next++
+		default:
+			r.piece, r.done = collectionTail, true
+		}
+	}
+	r.left -= n
+	return n, nil
 }
 
 // createOnlyRefused reports the error Salesforce gives an upsert that found

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // BenchmarkActivityEncode is the per-call cost of a Task in a
@@ -24,9 +25,10 @@ func BenchmarkActivityEncode(b *testing.B) {
 	}
 	names := fieldNames{external: "Enreach_Call_Id__c", number: "Enreach_Number__c", start: "Enreach_Call_Start__c", audit: "Enreach_Audit__c"}
 	ad := adaptation{custom: true, auditLen: 32000}
+	var m jsonw.Object
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(taskFields(a, names, ad, true)) == 0 {
+		if len(taskFields(&m, a, names, ad, true)) == 0 {
 			b.Fatal("empty record")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 // encodeActivities are activities covering taskFields' branches: kinds,
@@ -75,6 +76,9 @@ func TestTaskFieldsAsMap(t *testing.T) {
 	n := 0
 	var recs [][]byte
 	var refRecs []map[string]any
+	// One object for every record, as a write uses it: nothing of a record
+	// is left in the next.
+	var m jsonw.Object
 	for i, a := range encodeActivities() {
 		for j, nm := range names {
 			for k, ad := range ads {
@@ -83,7 +87,7 @@ func TestTaskFieldsAsMap(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					got := taskFields(a, nm, ad, sub)
+					got := taskFields(&m, a, nm, ad, sub)
 					if !bytes.Equal(got, want) {
 						t.Errorf("activity %d, names %d, adaptation %d, subtype %v:\ngot  %s\nwant %s", i, j, k, sub, got, want)
 					}
@@ -99,11 +103,13 @@ func TestTaskFieldsAsMap(t *testing.T) {
 		t.Fatal("no activity compared")
 	}
 	wantBody, _ := json.Marshal(map[string]any{"allOrNone": false, "records": refRecs})
-	if got := collectionBody(recs); !bytes.Equal(got, wantBody) {
-		t.Errorf("collectionBody:\ngot  %s\nwant %s", got, wantBody)
-	}
-	if got, want := collectionBody(nil), `{"allOrNone":false,"records":[]}`; string(got) != want {
-		t.Errorf("empty collectionBody = %s, want %s", got, want)
+	for _, by := range []int{1, 7, 32 << 10} {
+		if got := readCollection(t, collectionBody(recs), by); !bytes.Equal(got, wantBody) {
+			t.Errorf("collectionBody read by %d:\ngot  %s\nwant %s", by, got, wantBody)
+		}
+		if got, want := readCollection(t, collectionBody(nil), by), `{"allOrNone":false,"records":[]}`; string(got) != want {
+			t.Errorf("empty collectionBody read by %d = %s, want %s", by, got, want)
+		}
 	}
 
 	wantClose, _ := json.Marshal(map[string]any{"attributes": map[string]string{"type": taskObject}, "id": "00T1", fStatus: statusCompleted})

@@ -229,10 +229,11 @@ func ExternalID(key string) string {
 //     them (describe), and the external id (ExternalID).
 //   - The audit field, when configured and writable, with Activity.Audit cut
 //     at the field's length from describe (marked by auditCut).
-func taskFields(a crm.Activity, names fieldNames, ad adaptation, withSubtype bool) []byte {
+func taskFields(m *jsonw.Object, a crm.Activity, names fieldNames, ad adaptation, withSubtype bool) []byte {
 	// The record as json.Marshal writes a map of these fields (keys in
-	// sorted order), appended without reflection.
-	var m jsonw.Object
+	// sorted order), appended without reflection. m's memory is kept from
+	// one record to the next (Append copies the record out).
+	m.Reset()
 	m.Grow(18, 256+len(a.Subject)+len(a.Description)+len(a.Audit))
 	m.ValueString("attributes", taskAttributes)
 	m.String(names.external, ExternalID(a.Key))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callsync/callsync/crm"
+	"github.com/callsync/callsync/internal/jsonw"
 )
 
 func TestEscapeSOSL(t *testing.T) {
@@ -139,7 +140,7 @@ func TestTaskFields(t *testing.T) {
 			if tt.mod != nil {
 				tt.mod(&a)
 			}
-			m := decodeRecord(t, taskFields(a, names, adaptation{custom: true}, tt.subtype))
+			m := decodeRecord(t, taskFields(new(jsonw.Object), a, names, adaptation{custom: true}, tt.subtype))
 			for k, v := range tt.want {
 				if m[k] != v {
 					t.Errorf("%s = %#v, want %#v", k, m[k], v)

@@ -329,7 +329,7 @@ func (c *Client) relPath(path string) string {
 type rawBody []byte
 
 // do sends one API request and decodes a 2xx JSON answer into out (a body
-// other than a rawBody is encoded with json.Marshal).
+// other than a rawBody or a *collection is encoded with json.Marshal).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -341,18 +341,19 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
-	var raw []byte
+	var rb any
 	switch b := body.(type) {
 	case nil:
 	case rawBody:
-		raw = b
+		rb = []byte(b)
+	case *collection:
+		// Read as it is sent, once per attempt.
+		rb = b.reader
 	default:
-		if raw, err = json.Marshal(body); err != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-	}
-	var rb any
-	if raw != nil {
 		rb = raw
 	}
 	req, err := retryablehttp.NewRequestWithContext(crm.WithPathOperation(ctx, method, path), method, u, rb)
@@ -360,7 +361,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	if raw != nil {
+	if rb != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
