@@ -63,41 +63,62 @@ func Merge(calls []enreach.Call, scs []enreach.ServiceCall) []Call {
 // (the earliest StartTime of the records sharing its CallId) keep accepts
 // are built.
 func mergeKeep(calls []enreach.Call, scs []enreach.ServiceCall, keep func(first time.Time) bool) []Call {
-	legs := make(map[string][]enreach.Call, len(calls))
-	svc := make(map[string]enreach.ServiceCall, len(scs))
-	order := make([]string, 0, len(calls)+len(scs))
-	add := func(k string, seen bool) {
-		if !seen {
-			order = append(order, k)
-		}
+	// A CallId's records are found by index: its legs as a chain through
+	// next (in the order they came), its service call as the earliest
+	// one's index. Most calls have one leg, which is then read where it is
+	// instead of copied into a slice of its own.
+	type records struct {
+		first, last, legs int // first and last leg, -1 for none; legs: their number
+		svc               int // the service call, -1 for none
 	}
-	for _, c := range calls {
-		k := strings.ToLower(c.CallID)
-		ls, seen := legs[k]
-		if !seen {
-			_, seen = svc[k]
+	byID := make(map[string]int, len(calls)) // lower-cased CallId -> ids index
+	ids := make([]records, 0, len(calls)+len(scs))
+	next := make([]int, len(calls))
+	at := func(k string) *records {
+		i, ok := byID[k]
+		if !ok {
+			i = len(ids)
+			byID[k] = i
+			ids = append(ids, records{first: -1, last: -1, svc: -1})
 		}
-		add(k, seen)
-		legs[k] = append(ls, c)
+		return &ids[i]
 	}
-	for _, s := range scs {
-		k := strings.ToLower(s.CallID)
-		prev, ok := svc[k]
-		seen := ok
-		if !seen {
-			_, seen = legs[k]
+	for i, c := range calls {
+		r := at(strings.ToLower(c.CallID))
+		next[i] = -1
+		if r.first < 0 {
+			r.first = i
+		} else {
+			next[r.last] = i
 		}
-		add(k, seen)
-		if !ok || s.StartTime.Before(prev.StartTime) {
-			svc[k] = s
+		r.last = i
+		r.legs++
+	}
+	for j, s := range scs {
+		r := at(strings.ToLower(s.CallID))
+		if r.svc < 0 || s.StartTime.Before(scs[r.svc].StartTime) {
+			r.svc = j
 		}
 	}
 	byStart := func(a, b enreach.Call) int { return a.StartTime.Compare(b.StartTime) }
-	out := make([]Call, 0, len(order))
-	for _, k := range order {
-		ls := legs[k]
-		slices.SortStableFunc(ls, byStart)
-		s, queue := svc[k]
+	out := make([]Call, 0, len(ids))
+	for _, r := range ids {
+		var ls []enreach.Call
+		switch {
+		case r.legs == 1:
+			ls = calls[r.first : r.first+1 : r.first+1]
+		case r.legs > 1:
+			ls = make([]enreach.Call, 0, r.legs)
+			for i := r.first; i >= 0; i = next[i] {
+				ls = append(ls, calls[i])
+			}
+			slices.SortStableFunc(ls, byStart)
+		}
+		var s enreach.ServiceCall
+		queue := r.svc >= 0
+		if queue {
+			s = scs[r.svc]
+		}
 		if keep != nil {
 			var first time.Time
 			switch {
