@@ -25,7 +25,8 @@ type Store interface {
 	SetWatermark(ctx context.Context, tenant, stream string, pos time.Time) error
 	Ledger(ctx context.Context, tenant, kind string, ids []string) (map[string]store.LedgerEntry, error)
 	// SaveLedger saves rows and the decision log entries of log in one
-	// transaction (store.Store.SaveLedger).
+	// transaction (store.Store.SaveLedger). It keeps neither slice once it
+	// returns: a write pass reuses them for its next rows.
 	SaveLedger(ctx context.Context, entries []store.LedgerEntry, log ...store.Decision) error
 	LedgerByState(ctx context.Context, tenant, kind string, state store.LedgerState, maxAttempts, limit int) ([]store.LedgerEntry, error)
 	HasLedgerInStates(ctx context.Context, tenant, kind string, states []store.LedgerState, maxAttempts int) (bool, error)
@@ -888,6 +889,56 @@ type writePipe struct {
 
 	mu  sync.Mutex
 	err error
+	// spareRows and spareLog are slices saved in the ledger, cleared, for
+	// the next flush of rows and decision log entries (giveBack).
+	spareRows [][]store.LedgerEntry
+	spareLog  [][]store.Decision
+}
+
+// maxSpare is the number of saved slices of each kind a writePipe keeps:
+// one flush being saved while the next fills.
+const maxSpare = 2
+
+// giveBack keeps rows and log, saved in the ledger, for a later flush;
+// they are cleared, so they hold no call's data meanwhile.
+func (p *writePipe) giveBack(rows []store.LedgerEntry, log []store.Decision) {
+	clear(rows)
+	clear(log)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cap(rows) > 0 && len(p.spareRows) < maxSpare {
+		p.spareRows = append(p.spareRows, rows[:0])
+	}
+	if cap(log) > 0 && len(p.spareLog) < maxSpare {
+		p.spareLog = append(p.spareLog, log[:0])
+	}
+}
+
+// rowsSlice is an empty slice for at least room rows: a spare one when it
+// has the room, else a new one.
+func (p *writePipe) rowsSlice(room int) []store.LedgerEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, r := range p.spareRows {
+		if cap(r) >= room {
+			p.spareRows = slices.Delete(p.spareRows, i, i+1)
+			return r
+		}
+	}
+	return make([]store.LedgerEntry, 0, room)
+}
+
+// logSlice is rowsSlice for decision log entries.
+func (p *writePipe) logSlice(room int) []store.Decision {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, l := range p.spareLog {
+		if cap(l) >= room {
+			p.spareLog = slices.Delete(p.spareLog, i, i+1)
+			return l
+		}
+	}
+	return make([]store.Decision, 0, room)
 }
 
 // newWritePipe returns a pipe with WriteConcurrency slots (or the
@@ -954,13 +1005,19 @@ func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncO
 		turn = s.newWritePipe(false).next()
 	}
 	pipe := turn.pipe
+	flushAt := s.LedgerFlushRows
+	if flushAt <= 0 {
+		flushAt = DefaultLedgerFlushRows
+	}
 	var (
 		wg       sync.WaitGroup
-		mu       sync.Mutex // sum, outcomes, firstErr, results
+		mu       sync.Mutex // sum, outcomes, firstErr, unsaved
 		saveMu   sync.Mutex // one ledger transaction at a time
 		firstErr error
-		results  []store.LedgerEntry // answered, not yet in the ledger
-		log      []store.Decision    // their decision log entries
+		// unsaved are the answered writes not yet in the ledger. Its
+		// slices are sized for a flush: up to flushAt rows, and a batch
+		// past them, instead of growing by doubling.
+		unsaved = answered{pipe: pipe, flushAt: flushAt, room: min(flushAt, len(ps)) + size}
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -980,6 +1037,8 @@ func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncO
 	// sent (the pass stopped or a batch failed) are saved pending with
 	// their payloads (holdWrites). The rows' decision log entries are
 	// saved with them.
+	// The slices saved are given back to the pipe for the next flush (the
+	// store does not keep them).
 	save := func(rows []store.LedgerEntry, log []store.Decision) {
 		if len(rows) == 0 && len(log) == 0 {
 			return
@@ -990,10 +1049,7 @@ func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncO
 		if err := s.Store.SaveLedger(context.WithoutCancel(ctx), rows, log...); err != nil {
 			fail(err)
 		}
-	}
-	flushAt := s.LedgerFlushRows
-	if flushAt <= 0 {
-		flushAt = DefaultLedgerFlushRows
+		pipe.giveBack(rows, log)
 	}
 	slots := pipe.slots
 	var stopErr error
@@ -1019,35 +1075,19 @@ func (s *Syncer) writeVia(ctx context.Context, t *Tenant, ps []*pending, o SyncO
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rows, ds, err := s.writeBatch(ctx, t, batch, sum, &mu)
+			full, fullLog, err := s.writeBatch(ctx, t, batch, sum, &mu, &unsaved)
 			if err != nil {
 				fail(err) // before the slot is free: no batch starts after it
 			}
 			// The slot is the CRM's: the ledger save below waits for
 			// its lock, not for the CRM.
 			<-slots
-			mu.Lock()
-			if results == nil {
-				// Sized for a flush: up to flushAt rows, and a batch
-				// past them, instead of growing by doubling.
-				results = make([]store.LedgerEntry, 0, min(flushAt, len(ps))+size)
-			}
-			if log == nil && len(ds) > 0 {
-				log = make([]store.Decision, 0, cap(results))
-			}
-			results, log = append(results, rows...), append(log, ds...)
-			var full []store.LedgerEntry
-			var fullLog []store.Decision
-			if len(results) >= flushAt {
-				full, fullLog, results, log = results, log, nil, nil
-			}
-			mu.Unlock()
 			save(full, fullLog)
 		}()
 	}
 	close(turn.done) // the next pass's batches may take the slots
 	wg.Wait()
-	save(results, log)
+	save(unsaved.rows, unsaved.log)
 	if err := s.holdWrites(ctx, t, ps[sent:]); err != nil {
 		fail(err)
 	}
@@ -1092,9 +1132,47 @@ const DefaultWriteConcurrency = 8
 // DefaultLedgerFlushRows is the default Syncer.LedgerFlushRows.
 const DefaultLedgerFlushRows = 2000
 
-// writeBatch writes one batch and returns its ledger rows with the results,
-// and their decision log entries; mu guards sum and the outcomes.
-func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu *sync.Mutex) ([]store.LedgerEntry, []store.Decision, error) {
+// answered are a write pass's ledger rows with their results and their
+// decision log entries, not yet saved (guarded by the pass's lock).
+type answered struct {
+	rows []store.LedgerEntry
+	log  []store.Decision
+	pipe *writePipe
+	// flushAt is the number of rows saved together; room the capacity of
+	// a new rows or log slice.
+	flushAt, room int
+}
+
+func (a *answered) addRow(e store.LedgerEntry) {
+	if a.rows == nil {
+		a.rows = a.pipe.rowsSlice(a.room)
+	}
+	a.rows = append(a.rows, e)
+}
+
+func (a *answered) addLog(d store.Decision) {
+	if a.log == nil {
+		a.log = a.pipe.logSlice(max(a.room, cap(a.rows)))
+	}
+	a.log = append(a.log, d)
+}
+
+// full returns the rows and log entries to save once there are flushAt
+// rows (none before), and starts new ones.
+func (a *answered) full() ([]store.LedgerEntry, []store.Decision) {
+	if len(a.rows) < a.flushAt {
+		return nil, nil
+	}
+	rows, log := a.rows, a.log
+	a.rows, a.log = nil, nil
+	return rows, log
+}
+
+// writeBatch writes one batch and adds its ledger rows with the results,
+// and their decision log entries, to unsaved; it returns unsaved's rows
+// and entries to save when they are a flush's. mu guards sum, the outcomes
+// and unsaved.
+func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, sum *Summary, mu *sync.Mutex, unsaved *answered) ([]store.LedgerEntry, []store.Decision, error) {
 	acts := make([]crm.Activity, len(batch))
 	for j, p := range batch {
 		acts[j] = p.dec.Activity
@@ -1103,11 +1181,6 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 	results, err := t.CRM.WriteActivities(wctx, acts)
 	done()
 	err = batchResults(results, err, len(batch), "activities")
-	ledger := make([]store.LedgerEntry, len(batch))
-	var log []store.Decision
-	if s.Decisions != nil {
-		log = make([]store.Decision, 0, len(batch))
-	}
 	pickFirst := t.Config().PhoneCalls.MultipleMatchesPickFirst
 	mu.Lock()
 	for j, p := range batch {
@@ -1136,16 +1209,17 @@ func (s *Syncer) writeBatch(ctx context.Context, t *Tenant, batch []*pending, su
 		p.call.Raw = nil // its row is recorded: the records are not needed again
 		o.CallID, o.Number, o.Detail = p.call.ID, p.number, det
 		s.outcome(t, o)
+		unsaved.addRow(e)
 		if d, ok := s.decision(t, o); ok {
-			log = append(log, d)
+			unsaved.addLog(d)
 		}
-		ledger[j] = e
 	}
+	full, fullLog := unsaved.full()
 	mu.Unlock()
 	if err != nil {
-		return ledger, log, fmt.Errorf("write %d activities: %w", len(batch), err)
+		return full, fullLog, fmt.Errorf("write %d activities: %w", len(batch), err)
 	}
-	return ledger, log, nil
+	return full, fullLog, nil
 }
 
 func errText(err error) string {
