@@ -54,6 +54,9 @@ type Server struct {
 
 	api      *httptest.Server
 	accounts *httptest.Server
+	// answers holds *[]byte buffers of API answers, reused once written
+	// (writeAnswer).
+	answers sync.Pool
 
 	mu  sync.Mutex
 	now func() time.Time
@@ -327,7 +330,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
-	writeJSON(w, status, out)
+	s.writeAnswer(w, status, out)
 }
 
 // statusRecorder remembers the status for the request log.
@@ -470,6 +473,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	if b, ok := jsonw.AppendValue(nil, v); ok {
 		_, _ = w.Write(append(b, '\n'))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeAnswer is writeJSON, with v appended into a buffer of s.answers,
+// given back once written (Write copies it to the connection), instead of
+// one grown from nothing per answer.
+func (s *Server) writeAnswer(w http.ResponseWriter, status int, v any) {
+	p, _ := s.answers.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	defer s.answers.Put(p)
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	if b, ok := jsonw.AppendValue((*p)[:0], v); ok {
+		b = append(b, '\n')
+		_, _ = w.Write(b)
+		*p = b
 		return
 	}
 	_ = json.NewEncoder(w).Encode(v)
