@@ -44,7 +44,10 @@ func (s *Store) AddDecisions(ctx context.Context, ds []Decision) error {
 // With set-based statements (set, engine.setStatements) they go to
 // InsertDecisions, a statement per chunk of them, and an entry with text
 // (or a detail) a JSON string does not hold (setText) to InsertDecision
-// after the entries before it; else each to InsertDecision.
+// after the entries before it. On SQLite the entries seen gives the time
+// of go to its multi-row statements (rowsQuerier, newDecisions), and the
+// others to InsertDecision after the entries before them; else each to
+// InsertDecision.
 func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map[itemKey]int64, set bool) error {
 	var rows jsonRows
 	var first Decision
@@ -57,7 +60,12 @@ func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map
 		}
 		return nil
 	}
-	for _, d := range ds {
+	// On SQLite (a rowsQuerier), the entries whose first-seen time seen
+	// gives go to its multi-row statements (newDecisions).
+	rq, isRows := q.(rowsQuerier)
+	isRows = isRows && !set
+	multi := newDecisions{q: rq}
+	for i, d := range ds {
 		at, ok := seen[itemKey{d.Tenant, d.Kind, d.EnreachID}]
 		if set && setText(d.Tenant, d.Kind, d.EnreachID, string(d.State), d.Reason, d.CRMID, d.Error, string(d.Detail)) {
 			if rows.n == 0 {
@@ -93,18 +101,37 @@ func addDecisions(ctx context.Context, q dbsqlc.Querier, ds []Decision, seen map
 		if err := flush(); err != nil {
 			return err
 		}
-		p := dbsqlc.InsertDecisionParams{
-			Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
-			Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
+		if isRows && ok {
+			multi.add(&ds[i], at)
+			continue
 		}
-		if ok {
-			p.SeenAt = sql.NullInt64{Int64: at, Valid: true}
+		if err := multi.flush(ctx); err != nil {
+			return err
 		}
-		if err := q.InsertDecision(ctx, p); err != nil {
-			return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
+		if err := insertDecision(ctx, q, d, at, ok); err != nil {
+			return err
 		}
 	}
+	if err := multi.flush(ctx); err != nil {
+		return err
+	}
 	return flush()
+}
+
+// insertDecision inserts one entry with InsertDecision: under seen, when
+// ok, else under its item's ledger row's first-seen time, looked up.
+func insertDecision(ctx context.Context, q dbsqlc.Querier, d Decision, seen int64, ok bool) error {
+	p := dbsqlc.InsertDecisionParams{
+		Tenant: d.Tenant, Kind: d.Kind, EnreachID: d.EnreachID, At: ms(d.At), State: string(d.State),
+		Reason: d.Reason, CrmID: d.CRMID, Error: d.Error, Detail: d.Detail,
+	}
+	if ok {
+		p.SeenAt = sql.NullInt64{Int64: seen, Valid: true}
+	}
+	if err := q.InsertDecision(ctx, p); err != nil {
+		return fmt.Errorf("store: decision %s/%s/%s: %w", d.Tenant, d.Kind, d.EnreachID, err)
+	}
+	return nil
 }
 
 // Decisions returns an item's decision log, oldest first.

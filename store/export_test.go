@@ -14,3 +14,14 @@ func UseSetStatements(s *Store) {
 		s.eng = setSQLite{e}
 	}
 }
+
+// SaveRowByRow makes a SQLite store save each ledger row and decision log
+// entry with a statement of its own, as it did before the multi-row
+// statements (rowsQuerier), so that tests can compare the rows each
+// leaves.
+func SaveRowByRow(s *Store) {
+	if e, ok := s.eng.(sqliteEngine); ok {
+		e.texts = nil
+		s.eng = e
+	}
+}

@@ -105,7 +105,9 @@ type engine interface {
 	// read it make a statement of several rows keep a statement journal (a
 	// copy of each page it changes, https://www.sqlite.org/tempfiles.html),
 	// and without them (json_each's columns regrouped into rows) the
-	// regrouping costs more than the statements it saves.
+	// regrouping costs more than the statements it saves. SQLite saves a
+	// backfill's new rows with statements of several rows of bound values
+	// instead (rowsQuerier), which keep no statement journal.
 	setStatements() bool
 }
 
@@ -164,7 +166,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
-	return &Store{q: dbsqlc.New(db), eng: sqliteEngine{db: db}}, nil
+	return &Store{q: dbsqlc.New(db), eng: sqliteEngine{db: db, texts: newRowTexts()}}, nil
 }
 
 // sqliteCheckpointPages is the WAL size, in pages, at which a commit
@@ -241,22 +243,33 @@ func onConnRead[T any](ctx context.Context, s *Store, read func(q dbsqlc.Querier
 	return v, err
 }
 
-type sqliteEngine struct{ db *sql.DB }
+// sqliteEngine is the SQLite store's engine: its database and the texts
+// of the multi-row statements its transactions' querier runs
+// (rowsQuerier; nil: none, each row saved by a statement of its own).
+type sqliteEngine struct {
+	db    *sql.DB
+	texts *rowTexts
+}
 
 func (e sqliteEngine) inTx(ctx context.Context, fn func(q dbsqlc.Querier) error) error {
-	return sqliteTx(ctx, e.db, fn)
+	return sqliteTx(ctx, e.db, e.texts, fn)
 }
 
 // sqliteTx runs fn's statements in a transaction begun on db (the pool,
 // or one connection of it) and commits it; an error from fn rolls it back.
 func sqliteTx(ctx context.Context, db interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}, fn func(q dbsqlc.Querier) error) error {
+}, texts *rowTexts, fn func(q dbsqlc.Querier) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(dbsqlc.New(txStatements{tx})); err != nil {
+	x := txStatements{tx}
+	var q dbsqlc.Querier = dbsqlc.New(x)
+	if texts != nil {
+		q = rowsQuerier{Querier: q, x: x, texts: texts}
+	}
+	if err := fn(q); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -356,7 +369,7 @@ func (e sqliteEngine) unsyncedTx(ctx context.Context, fn func(q dbsqlc.Querier) 
 			retErr = errors.Join(retErr, fmt.Errorf("store: synchronous = FULL again: %w", err))
 		}
 	}()
-	return sqliteTx(ctx, c, fn)
+	return sqliteTx(ctx, c, e.texts, fn)
 }
 
 func (e sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
@@ -620,12 +633,31 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 			}
 			return nil
 		}
+		// On SQLite (a rowsQuerier), the rows the caller found none of
+		// (FirstSeen zero) and saves without a payload go to its
+		// multi-row statements (newRows), in their order; any other
+		// statement that may insert a row runs after the rows before it
+		// are saved, so that each row is inserted in the order of the
+		// upsert of each (the same rowids), and a key given twice saves
+		// the rows before it first.
+		rq, isRows := q.(rowsQuerier)
+		isRows = isRows && !set
+		multi := newRows{q: rq, now: now}
 		for _, e := range order {
 			k := itemKey{e.Tenant, e.Kind, e.EnreachID}
 			if rows.n > 0 && k == last {
 				if err := flush(); err != nil {
 					return err
 				}
+			}
+			if l, ok := multi.last(); ok && l == k {
+				if err := multi.flush(ctx); err != nil {
+					return err
+				}
+			}
+			if isRows && e.Payload == nil && e.FirstSeen.IsZero() {
+				multi.add(e)
+				continue
 			}
 			if e.Payload == nil && !e.FirstSeen.IsZero() {
 				n, err := q.UpdateLedgerResult(ctx, dbsqlc.UpdateLedgerResultParams{
@@ -667,9 +699,15 @@ func (s *Store) SaveLedger(ctx context.Context, entries []LedgerEntry, log ...De
 				}
 				continue
 			}
+			if err := multi.flush(ctx); err != nil {
+				return err
+			}
 			if err := upsertLedger(ctx, q, *e, now); err != nil {
 				return err
 			}
+		}
+		if err := multi.flush(ctx); err != nil {
+			return err
 		}
 		if err := flush(); err != nil {
 			return err
