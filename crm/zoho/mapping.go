@@ -229,35 +229,84 @@ func subject(a crm.Activity, loc *time.Location) string {
 	return truncateRunes(strings.TrimSpace(s), maxSubjectRunes)
 }
 
-// callDescription is the Calls Description (see lineQueue).
+// callDescription is the Calls Description (see lineQueue): a's
+// description, a blank line and the lines callsync adds, written once into
+// a buffer of their length (a queue name or replay link on one line: CR and
+// LF as spaces).
 func callDescription(a crm.Activity) string {
-	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
-	var tail strings.Builder
+	var requested string
+	hasRequested := a.Kind == crm.KindCallback && !a.Start.IsZero()
+	mark := marker(a)
+	tail := len(mark)
 	if a.QueueName != "" {
-		tail.WriteString(lineQueue + oneLine.Replace(a.QueueName) + "\n")
+		tail += len(lineQueue) + len(a.QueueName) + 1
 	}
 	if a.Kind == crm.KindCallback {
-		if !a.Start.IsZero() {
-			tail.WriteString(lineRequested + formatTime(a.Start) + "\n")
+		if hasRequested {
+			requested = formatTime(a.Start)
+			tail += len(lineRequested) + len(requested) + 1
 		}
 	} else {
-		tail.WriteString(lineMediaType + defaultMediaType + "\n")
+		tail += len(lineMediaType) + len(defaultMediaType) + 1
 		if a.RecordingLink != "" {
-			tail.WriteString(lineReplay + oneLine.Replace(a.RecordingLink) + "\n")
+			tail += len(lineReplay) + len(a.RecordingLink) + 1
 		}
 		if a.Open {
-			tail.WriteString(lineOpen + "\n")
+			tail += len(lineOpen) + 1
 		}
 	}
-	tail.WriteString(marker(a))
 	head := a.Description
 	if strings.TrimSpace(head) == "" {
-		return tail.String()
-	}
-	if room := maxDescriptionLen - tail.Len() - len(descriptionSeparator); len(head) > room {
+		head = ""
+	} else if room := maxDescriptionLen - tail - len(descriptionSeparator); len(head) > room {
 		head = truncateBytes(head, room)
 	}
-	return head + descriptionSeparator + tail.String()
+	var b strings.Builder
+	if head != "" {
+		b.Grow(len(head) + len(descriptionSeparator) + tail)
+		b.WriteString(head)
+		b.WriteString(descriptionSeparator)
+	} else {
+		b.Grow(tail)
+	}
+	if a.QueueName != "" {
+		b.WriteString(lineQueue)
+		writeOneLine(&b, a.QueueName)
+		b.WriteByte('\n')
+	}
+	if a.Kind == crm.KindCallback {
+		if hasRequested {
+			b.WriteString(lineRequested)
+			b.WriteString(requested)
+			b.WriteByte('\n')
+		}
+	} else {
+		b.WriteString(lineMediaType + defaultMediaType + "\n")
+		if a.RecordingLink != "" {
+			b.WriteString(lineReplay)
+			writeOneLine(&b, a.RecordingLink)
+			b.WriteByte('\n')
+		}
+		if a.Open {
+			b.WriteString(lineOpen + "\n")
+		}
+	}
+	b.WriteString(mark)
+	return b.String()
+}
+
+// writeOneLine writes s with each CR and LF as a space.
+func writeOneLine(b *strings.Builder, s string) {
+	for len(s) > 0 {
+		i := strings.IndexAny(s, "\r\n")
+		if i < 0 {
+			b.WriteString(s)
+			return
+		}
+		b.WriteString(s[:i])
+		b.WriteByte(' ')
+		s = s[i+1:]
+	}
 }
 
 // withoutOpenLine returns a Description without the open marker line, and
