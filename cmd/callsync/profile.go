@@ -78,11 +78,11 @@ func startProfiles(getenv func(string) (string, bool)) (stop func()) {
 		stopTicker := p.start(peakSampleInterval)
 		stops = append(stops, func() {
 			stopTicker()
-			rss, err := p.finish(time.Now())
+			at, err := p.finish(time.Now())
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "callsync: %s: %v\n", peakHeapProfileEnv, err)
 			} else {
-				fmt.Fprintf(os.Stderr, "callsync: %s: heap profile at peak RSS %.1f MiB in %s\n", peakHeapProfileEnv, float64(rss)/(1<<20), path)
+				fmt.Fprintf(os.Stderr, "callsync: %s: heap profile at peak RSS %s in %s\n", peakHeapProfileEnv, at, path)
 			}
 		})
 	}
@@ -113,10 +113,11 @@ const (
 type peakHeapProfiler struct {
 	path  string
 	rss   func() (uint64, error)
+	goMem func() goMemory
 	every time.Duration
 
 	mu        sync.Mutex
-	peak      uint64 // resident bytes when profile was taken
+	peak      peakSample // when profile was taken
 	profile   []byte
 	dirty     bool // profile not yet in the file
 	lastWrite time.Time
@@ -124,7 +125,53 @@ type peakHeapProfiler struct {
 }
 
 func newPeakHeapProfiler(path string, rss func() (uint64, error)) *peakHeapProfiler {
-	return &peakHeapProfiler{path: path, rss: rss, every: peakWriteEvery}
+	return &peakHeapProfiler{path: path, rss: rss, goMem: readGoMemory, every: peakWriteEvery}
+}
+
+// peakSample is the resident set at a peak and what the Go runtime held
+// then.
+type peakSample struct {
+	rss uint64
+	goMemory
+}
+
+// goMemory is what the Go runtime holds (runtime/metrics,
+// https://pkg.go.dev/runtime/metrics): held, all the memory it has mapped
+// less what it has returned to the OS (an upper bound of its part of the
+// resident set: a page mapped and never touched is not resident), and of
+// it heap, the heap's objects, live or not yet collected. The rest of the
+// resident set is outside the runtime: the binary's pages read, the C
+// libraries and SQLite's page cache.
+type goMemory struct {
+	held, heap uint64
+}
+
+func readGoMemory() goMemory {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+	}
+	metrics.Read(s)
+	v := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return goMemory{held: v(0) - min(v(0), v(1)), heap: v(2)}
+}
+
+// String reads as "96.4 MiB (Go runtime at most 70.1 MiB, heap objects
+// 45.2 MiB; outside it at least 26.3 MiB)", the rest left out when the
+// runtime's figures are unknown.
+func (s peakSample) String() string {
+	mib := func(b uint64) float64 { return float64(b) / (1 << 20) }
+	if s.held == 0 {
+		return fmt.Sprintf("%.1f MiB", mib(s.rss))
+	}
+	return fmt.Sprintf("%.1f MiB (Go runtime at most %.1f MiB, heap objects %.1f MiB; outside it at least %.1f MiB)",
+		mib(s.rss), mib(s.held), mib(s.heap), mib(s.rss-min(s.rss, s.held)))
 }
 
 // start samples the resident set every interval until the returned
@@ -160,13 +207,13 @@ func (p *peakHeapProfiler) observe(now time.Time) {
 		p.fail(err)
 		return
 	}
-	if rss > p.peak+p.peak/peakGrowth {
+	if rss > p.peak.rss+p.peak.rss/peakGrowth {
 		var b bytes.Buffer
 		if err := pprof.Lookup("heap").WriteTo(&b, 0); err != nil {
 			p.fail(err)
 			return
 		}
-		p.peak, p.profile, p.dirty = rss, b.Bytes(), true
+		p.peak, p.profile, p.dirty = peakSample{rss, p.goMem()}, b.Bytes(), true
 	}
 	if p.dirty && now.Sub(p.lastWrite) >= p.every {
 		p.write(now)
@@ -174,8 +221,9 @@ func (p *peakHeapProfiler) observe(now time.Time) {
 }
 
 // finish takes a last sample and writes the peak's profile if the file
-// does not hold it yet; it returns the resident set of that profile.
-func (p *peakHeapProfiler) finish(now time.Time) (uint64, error) {
+// does not hold it yet; it returns the resident set of that profile and
+// what the Go runtime held then.
+func (p *peakHeapProfiler) finish(now time.Time) (peakSample, error) {
 	p.observe(now)
 	p.mu.Lock()
 	defer p.mu.Unlock()

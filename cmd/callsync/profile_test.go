@@ -65,6 +65,9 @@ func TestPeakHeapProfile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peak.pprof")
 	var rss uint64
 	p := newPeakHeapProfiler(path, func() (uint64, error) { return rss, nil })
+	// What the runtime holds follows the resident set: half of it, heap
+	// objects a quarter.
+	p.goMem = func() goMemory { return goMemory{held: rss / 2, heap: rss / 4} }
 	t0 := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
 
 	a := peakTestHoldA()
@@ -95,8 +98,8 @@ func TestPeakHeapProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.KeepAlive(c)
-	if at != 200<<20 {
-		t.Errorf("finish reports the profile at %d bytes, want the peak %d", at, 200<<20)
+	if want := (peakSample{200 << 20, goMemory{held: 100 << 20, heap: 50 << 20}}); at != want {
+		t.Errorf("finish reports the profile at %+v, want the peak's %+v", at, want)
 	}
 	if inuseBy(t, path, "peakTestHoldB") < 8<<20 {
 		t.Error("the file at finish is not the peak's profile (B held)")
@@ -116,6 +119,33 @@ func TestPeakHeapProfile(t *testing.T) {
 		t.Error("the new peak was not written after peakWriteEvery")
 	}
 	runtime.KeepAlive(c)
+}
+
+// TestPeakSampleString: the resident set, what the runtime held of it and
+// the rest; the resident set alone when the runtime's figures are unknown.
+func TestPeakSampleString(t *testing.T) {
+	for _, tc := range []struct {
+		s    peakSample
+		want string
+	}{
+		{peakSample{96 << 20, goMemory{held: 70 << 20, heap: 45 << 20}}, "96.0 MiB (Go runtime at most 70.0 MiB, heap objects 45.0 MiB; outside it at least 26.0 MiB)"},
+		{peakSample{60 << 20, goMemory{held: 64 << 20, heap: 40 << 20}}, "60.0 MiB (Go runtime at most 64.0 MiB, heap objects 40.0 MiB; outside it at least 0.0 MiB)"},
+		{peakSample{rss: 96 << 20}, "96.0 MiB"},
+	} {
+		if got := tc.s.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestReadGoMemory: the runtime holds its heap's objects and more.
+func TestReadGoMemory(t *testing.T) {
+	hold := make([]byte, 16<<20)
+	m := readGoMemory()
+	if m.heap < 16<<20 || m.held < m.heap {
+		t.Errorf("%+v: want heap objects of at least 16 MiB, held at least the heap", m)
+	}
+	runtime.KeepAlive(hold)
 }
 
 // TestPeakHeapProfileFromEnvironment: CALLSYNC_PEAKHEAPPROFILE writes a heap
