@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -36,6 +37,39 @@ func TestPaceGC(t *testing.T) {
 		if p := debug.SetGCPercent(100); p != 100 {
 			t.Errorf("env %v: GOGC %d after stop, want 100", tc.env, p)
 		}
+		if l := debug.SetMemoryLimit(-1); l != limit {
+			t.Errorf("env %v: memory limit %d after stop, want %d", tc.env, l, limit)
+		}
+	}
+}
+
+// TestBoundBackfillMemory: without GOGC, GOMEMLIMIT and CALLSYNC_GC_PACE a
+// backfill runs under a memory limit of backfillMemoryFloor at least (and
+// not the runtime's default of none), GOGC unchanged; with any of them
+// set, nothing is changed; stop restores the limit found.
+func TestBoundBackfillMemory(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	for _, tc := range []struct {
+		env     map[string]string
+		bounded bool
+	}{
+		{nil, true},
+		{map[string]string{"GOGC": "100"}, false},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "1"}, false},
+		{map[string]string{"CALLSYNC_GC_PACE": "0"}, false},
+	} {
+		limit := debug.SetMemoryLimit(-1)
+		stop := boundBackfillMemory(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+		if p := debug.SetGCPercent(100); p != 100 {
+			t.Errorf("env %v: GOGC %d, want 100", tc.env, p)
+		}
+		l := debug.SetMemoryLimit(-1)
+		if tc.bounded && (l < backfillMemoryFloor || l == math.MaxInt64) || !tc.bounded && l != limit {
+			t.Errorf("env %v: memory limit %d (was %d)", tc.env, l, limit)
+		}
+		stop()
 		if l := debug.SetMemoryLimit(-1); l != limit {
 			t.Errorf("env %v: memory limit %d after stop, want %d", tc.env, l, limit)
 		}

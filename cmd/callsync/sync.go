@@ -72,6 +72,9 @@ func (c *SyncCommand) calls(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stderr, "note: --from %s is older than purge.ledger_retention (%s): calls before %s have no ledger row any more; the CRM's idempotency key still keeps them from being written twice\n",
 			from.Format(time.RFC3339), a.cfg.Purge.LedgerRetention, edge.Format(time.RFC3339))
 	}
+	if c.BoundBackfillMemory {
+		defer boundBackfillMemory(c.env)()
+	}
 	var failed bool
 	for _, t := range tenants {
 		p := c.newProgress(c.Stderr, t.Name)

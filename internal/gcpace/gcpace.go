@@ -33,6 +33,12 @@ type Options struct {
 	Floor int64
 	// Every is how often the limit follows the live heap (default 50 ms).
 	Every time.Duration
+	// Headroom is how far above the live heap the limit is, in percent of
+	// it (default 100: the GOGC=100 goal). Below 100 the collector runs
+	// more often than GOGC=100 once the live heap is above the floor, at
+	// most every Headroom percent of the live heap allocated, so it never
+	// runs back to back.
+	Headroom int
 }
 
 // Start sets the collector's percent and memory limit and keeps the limit
@@ -42,9 +48,12 @@ func Start(o Options) (stop func()) {
 	if o.Every <= 0 {
 		o.Every = 50 * time.Millisecond
 	}
+	if o.Headroom <= 0 {
+		o.Headroom = 100
+	}
 	prevLimit := debug.SetMemoryLimit(-1)
 	p := newProbe()
-	debug.SetMemoryLimit(p.limit(o.Floor))
+	debug.SetMemoryLimit(p.limit(o.Floor, o.Headroom))
 	prevPercent := debug.SetGCPercent(o.Percent)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -58,7 +67,7 @@ func Start(o Options) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				debug.SetMemoryLimit(p.limit(o.Floor))
+				debug.SetMemoryLimit(p.limit(o.Floor, o.Headroom))
 			}
 		}
 	}()
@@ -74,11 +83,11 @@ func Start(o Options) (stop func()) {
 }
 
 // Limit is the memory limit for a live heap of live bytes when the
-// runtime holds other bytes outside the heap (stacks, metadata): the
-// GOGC=100 goal, twice the live heap, plus the other memory, and at least
-// floor.
-func Limit(floor, live, other int64) int64 {
-	return max(floor, 2*live+other)
+// runtime holds other bytes outside the heap (stacks, metadata): the live
+// heap and headroom percent of it (100: the GOGC=100 goal, twice the live
+// heap), plus the other memory, and at least floor.
+func Limit(floor, live, other int64, headroom int) int64 {
+	return max(floor, live+live*int64(headroom)/100+other)
 }
 
 // probe reads the runtime metrics Limit needs, reusing its samples.
@@ -102,7 +111,7 @@ func newProbe() *probe {
 // counts (all but released memory) less the heap's objects and its unused
 // and free space, which the GOGC=100 goal of twice the live heap already
 // stands for.
-func (p *probe) limit(floor int64) int64 {
+func (p *probe) limit(floor int64, headroom int) int64 {
 	metrics.Read(p.samples)
 	v := func(i int) int64 {
 		if p.samples[i].Value.Kind() != metrics.KindUint64 {
@@ -111,5 +120,5 @@ func (p *probe) limit(floor int64) int64 {
 		return int64(p.samples[i].Value.Uint64())
 	}
 	live, total, released, objects, unused, free := v(0), v(1), v(2), v(3), v(4), v(5)
-	return Limit(floor, live, max(0, total-released-objects-unused-free))
+	return Limit(floor, live, max(0, total-released-objects-unused-free), headroom)
 }

@@ -9,14 +9,20 @@ import (
 
 func TestLimit(t *testing.T) {
 	const mib = 1 << 20
-	for _, tc := range []struct{ floor, live, other, want int64 }{
-		{64 * mib, 0, 0, 64 * mib},
-		{64 * mib, 18 * mib, 8 * mib, 64 * mib},    // a backfill's usual heap: the floor
-		{64 * mib, 29 * mib, 8 * mib, 66 * mib},    // its peak: as GOGC=100
-		{64 * mib, 200 * mib, 20 * mib, 420 * mib}, // a large heap: never below GOGC=100's goal
+	for _, tc := range []struct {
+		floor, live, other int64
+		headroom           int
+		want               int64
+	}{
+		{64 * mib, 0, 0, 100, 64 * mib},
+		{64 * mib, 18 * mib, 8 * mib, 100, 64 * mib},    // a backfill's usual heap: the floor
+		{64 * mib, 29 * mib, 8 * mib, 100, 66 * mib},    // its peak: as GOGC=100
+		{64 * mib, 200 * mib, 20 * mib, 100, 420 * mib}, // a large heap: never below GOGC=100's goal
+		{60 * mib, 40 * mib, 8 * mib, 25, 60 * mib},     // a quarter of the live heap: the floor
+		{60 * mib, 200 * mib, 20 * mib, 25, 270 * mib},  // a large heap: a quarter above it
 	} {
-		if got := Limit(tc.floor, tc.live, tc.other); got != tc.want {
-			t.Errorf("Limit(%d, %d, %d) = %d MiB, want %d MiB", tc.floor/mib, tc.live/mib, tc.other/mib, got/mib, tc.want/mib)
+		if got := Limit(tc.floor, tc.live, tc.other, tc.headroom); got != tc.want {
+			t.Errorf("Limit(%d, %d, %d, %d%%) = %d MiB, want %d MiB", tc.floor/mib, tc.live/mib, tc.other/mib, tc.headroom, got/mib, tc.want/mib)
 		}
 	}
 }
