@@ -249,37 +249,41 @@ func (d *decidedCheck) SaveLedger(ctx context.Context, entries []store.LedgerEnt
 	return d.Store.SaveLedger(ctx, entries, log...)
 }
 
-// A backfill decides a window only once the writes of the window before
-// the last are recorded: while the first window's write is in flight the
-// second window is decided and its write sent, but the third is not
-// decided (at most two windows' writes in flight, and the next window's
-// decisions know every write not recorded: only the last window's and the
-// carry). The first window's write is held until the second's was asked,
-// then until the third window is decided or half a second passed; the
-// third window's decisions then find the first window's call recorded.
-func TestBackfillDecidesOnceTheWindowBeforeTheLastIsRecorded(t *testing.T) {
+// A backfill decides a window only once the writes of all but the last
+// two windows are recorded: while the first window's write is in flight
+// the second and third windows are decided and their writes sent, but the
+// fourth is not decided (at most two windows' writes in flight while the
+// next is decided, and its decisions know every write not recorded: the
+// last two windows' and the carry). The first window's write is held
+// until the second's and third's were asked, then until the fourth window
+// is decided or half a second passed; the fourth window's decisions then
+// find the first window's call recorded.
+func TestBackfillDecidesOnceAllButTheLastTwoWindowsAreRecorded(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	w.syncer.WriteBatch = 1
 	customer := "+358401111111"
-	// Windows of 1 h, 2 h and 4 h.
+	// Windows of 1 h, 2 h, 4 h and 8 h.
 	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)
 	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(90*time.Minute), 5*time.Second, time.Minute)
 	c := enreachtest.DirectCall(w.alice, customer, false, day.Add(200*time.Minute), 5*time.Second, time.Minute)
-	w.en.AddCalls(a, b, c, privateCall(w, day.Add(210*time.Minute)))
+	d := enreachtest.DirectCall(w.alice, customer, false, day.Add(480*time.Minute), 5*time.Second, time.Minute)
+	w.en.AddCalls(a, b, c, d, privateCall(w, day.Add(490*time.Minute)))
 	aID := strings.ToLower(a.CallID)
 	var aRecorded bool
-	third := &decidedCheck{Store: w.store, after: day.Add(3 * time.Hour), saved: make(chan struct{}), check: func() {
+	fourth := &decidedCheck{Store: w.store, after: day.Add(7 * time.Hour), saved: make(chan struct{}), check: func() {
 		rows, err := w.store.Ledger(ctx, w.tenant.Name, jobs.KindCall, []string{aID})
 		aRecorded = err == nil && rows[aID].State == store.Written
 	}}
-	w.syncer.Store = third
-	g := newGatedWrites(w.tenant.CRM, b.StartTime)
+	w.syncer.Store = fourth
+	g := newGatedWrites(w.tenant.CRM, b.StartTime, c.StartTime)
 	g.gates[a.StartTime] = func() error {
-		if !waitOr(g.asked(b.StartTime), 10*time.Second) {
-			t.Error("the second window's write was not asked while the first window's was in flight")
+		for _, at := range []time.Time{b.StartTime, c.StartTime} {
+			if !waitOr(g.asked(at), 10*time.Second) {
+				t.Errorf("the write of the call at %v was not asked while the first window's was in flight", at)
+			}
 		}
-		waitOr(third.saved, 500*time.Millisecond)
+		waitOr(fourth.saved, 500*time.Millisecond)
 		return nil
 	}
 	w.tenant.CRM = g
@@ -288,10 +292,10 @@ func TestBackfillDecidesOnceTheWindowBeforeTheLastIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !aRecorded {
-		t.Error("the third window was decided before the first window's write was recorded")
+		t.Error("the fourth window was decided before the first window's write was recorded")
 	}
-	if sum.Written != 3 || len(w.ours()) != 3 {
-		t.Fatalf("written %d (in the CRM %d), want 3", sum.Written, len(w.ours()))
+	if sum.Written != 4 || len(w.ours()) != 4 {
+		t.Fatalf("written %d (in the CRM %d), want 4", sum.Written, len(w.ours()))
 	}
 }
 
@@ -439,8 +443,27 @@ func TestBackfillStoppedMidPipelineLosesAndDoublesNothing(t *testing.T) {
 		}
 		decided = append(decided, e.ItemTime)
 	}
-	if len(pending) != 5 {
-		t.Errorf("pending after the stop: %v, want the first window's other 2 and the second window's 3", decided)
+	// With two windows' writes in flight, a third window (the call at
+	// 200 minutes) may be decided before the loop sees the stop; nothing
+	// after it is.
+	third := day.Add(200 * time.Minute)
+	want := map[time.Time]bool{}
+	for _, c := range calls[1:6] {
+		want[c.StartTime] = true
+	}
+	got := map[time.Time]bool{}
+	for _, at := range decided {
+		got[at] = true
+	}
+	for at := range want {
+		if !got[at] {
+			t.Errorf("call at %v not pending after the stop (pending %v)", at, decided)
+		}
+	}
+	for at := range got {
+		if !want[at] && !at.Equal(third) {
+			t.Errorf("call at %v pending after the stop, want the first window's other 2, the second window's 3 and at most the third's (pending %v)", at, decided)
+		}
 	}
 
 	w.syncer.Store = w.store
@@ -512,6 +535,40 @@ func TestBackfillMarginKnowsWritesInFlight(t *testing.T) {
 	}
 	if got := len(w.ours()); got != 2 || sum.Written != 2 || sum.Skipped[jobs.ReasonExistingActivity] != 0 {
 		t.Fatalf("in the CRM %d, written %d, skipped %v; want both calls written", got, sum.Written, sum.Skipped)
+	}
+}
+
+// With two windows' writes in flight, the existing-activity check of the
+// window decided next knows the writes of both, not only the last
+// window's: three calls of one caller 4 s apart, a window each (a window
+// holds one call), the first's activity written but its answer held until
+// the third call is recorded; the third call's check (call_start_margin
+// 15 s) finds the first call's activity and must not take it for one
+// logged by a person. All three are written.
+func TestBackfillMarginKnowsTheWritesOfBothWindowsInFlight(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t) // call_start_margin 15 s
+	w.syncer.WriteBatch = 1
+	w.syncer.BackfillWindowCalls = 1
+	customer := "+358401111111"
+	a := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute), 5*time.Second, time.Minute)
+	b := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute+4*time.Second), 5*time.Second, time.Minute)
+	c := enreachtest.DirectCall(w.alice, customer, false, day.Add(10*time.Minute+8*time.Second), 5*time.Second, time.Minute)
+	w.en.AddCalls(a, b, c)
+	cID := strings.ToLower(c.CallID)
+	recorded := &rowSaved{Store: w.store, id: cID, state: store.Written, saved: make(chan struct{})}
+	w.syncer.Store = recorded
+	wrote := make(chan struct{})
+	w.tenant.CRM = keysOfQueries{Client: &heldAnswers{Client: w.tenant.CRM, t: t, release: recorded.saved, wrote: wrote},
+		waitFor: crm.Key(w.tenant.Name, crm.KindCall, cID), wrote: wrote}
+	// A short range: after the calls, windows stay as short as their
+	// density made them.
+	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(15*time.Minute), jobs.SyncOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.ours()); got != 3 || sum.Written != 3 || sum.Skipped[jobs.ReasonExistingActivity] != 0 {
+		t.Fatalf("in the CRM %d, written %d, skipped %v; want the three calls written", got, sum.Written, sum.Skipped)
 	}
 }
 
@@ -635,11 +692,15 @@ func TestBackfillReportsProgressInWindowOrder(t *testing.T) {
 // fill the next batch (the carry), which are kept pending with their
 // payloads: of the first window's three calls, the batch of two fails
 // while the second window's batch (the third call and the second window's
-// first) is in flight; the second window's other call, the carry, is not
-// sent. The next backfill writes every call once.
+// first) is in flight, held until the failure is recorded (the windows
+// after it are decided meanwhile: two windows' writes may be in flight);
+// the second window's other call, the carry, is not sent. The next
+// backfill writes every call once.
 func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 	ctx := context.Background()
 	w, calls := pipelineWorld(t, 2, 2, 10, 20, 30, 70, 80) // minutes: the first window (1 h) and the second
+	firstFailed := &rowSaved{Store: w.store, id: strings.ToLower(calls[0].CallID), state: store.Failed, saved: make(chan struct{})}
+	w.syncer.Store = firstFailed
 	g := newGatedWrites(w.tenant.CRM, calls[3].StartTime)
 	g.failed = make(chan struct{})
 	g.gates[calls[0].StartTime] = func() error {
@@ -648,6 +709,12 @@ func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 		}
 		close(g.failed)
 		return errors.New("the CRM is down")
+	}
+	g.gates[calls[3].StartTime] = func() error {
+		if !waitOr(firstFailed.saved, 10*time.Second) {
+			t.Error("the first window's failed batch was not recorded")
+		}
+		return nil
 	}
 	w.tenant.CRM = g
 	sum, err := w.syncer.Backfill(ctx, w.tenant, day, day.Add(24*time.Hour), jobs.SyncOptions{}, nil)
@@ -674,7 +741,7 @@ func TestBackfillWriteFailureKeepsTheCarryPending(t *testing.T) {
 		}
 	}
 
-	w.tenant.CRM = g.Client
+	w.tenant.CRM, w.syncer.Store = g.Client, w.store
 	w.backfillAgain(t, 3, 2)
 }
 

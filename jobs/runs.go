@@ -181,14 +181,14 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		// the end.
 		carry []*pending
 		// writing: the windows whose writes are in flight, oldest first:
-		// the last window's, while the next window is read, decided and
-		// its other ledger rows saved (a write's row is saved with its
-		// result), and for a while also the one before it: a window's
-		// batches start as soon as it is decided, in the write slots the
-		// last window's batches free (pipe), and the next window is
-		// decided once the last but one window's writes are recorded. So
-		// at most two windows' writes are in flight, and one while a
-		// window is decided.
+		// the last backfillWindowsInFlight windows' (of those with
+		// writes), while the next window is read, decided and its other
+		// ledger rows saved (a write's row is saved with its result), and
+		// for a while also the one before them: a window's batches start
+		// as soon as it is decided, in the write slots the earlier
+		// windows' batches free (pipe), and the next window is decided
+		// once all but the last backfillWindowsInFlight windows' writes
+		// are recorded.
 		writing []*windowWrites
 		pipe    = s.newWritePipe(true)
 		// earlier: the writes whose results may not be recorded yet (those
@@ -200,10 +200,10 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		failed bool
 	)
 	// settle waits for the writes in flight of the oldest windows until
-	// keep are left, and reports those windows in order. It stops at the
-	// first that failed.
+	// keep windows with writes are left, and reports the windows done in
+	// order. It stops at the first that failed.
 	settle := func(keep int) error {
-		for len(writing) > keep {
+		for len(writing) > 0 && (withWrites(writing) > keep || writing[0].finished()) {
 			w := writing[0]
 			<-w.done
 			writing = writing[1:]
@@ -318,8 +318,8 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		held.bad1, held.bad2 = nil, nil
 		if !last {
 			// The next window is read while this one is decided and
-			// written: at most three windows' records or writes are held
-			// at once (one written, one decided, one read).
+			// written: the records of one window decided and one read
+			// are held, and the writes of the windows in flight.
 			nextEnd := end.Add(next)
 			if nextEnd.After(to) {
 				nextEnd = to
@@ -352,23 +352,23 @@ func (s *Syncer) backfill(ctx context.Context, t *Tenant, from, to time.Time, o 
 		}
 		dec.write, carry = all[:n], all[n:]
 		if len(dec.write) > 0 || len(dec.links) > 0 {
-			// The next window is decided once the last window's writes
-			// are recorded (settle below): then only this window's writes
-			// and the carry, all, may not be.
-			earlier = newEarlierWrites(all)
 			writing = append(writing, s.startWrites(ctx, t, dec, o, ws, end, pipe))
 		} else {
 			writing = append(writing, doneWrites(ws, end))
 		}
-		// This window's batches queue behind the last window's; the next
-		// window is decided once the last window's are recorded.
-		keep := 1
+		// This window's batches queue behind the earlier windows'; the
+		// next window is decided once all but the last
+		// backfillWindowsInFlight windows' writes are recorded.
+		keep := backfillWindowsInFlight
 		if last {
 			keep = 0
 		}
 		if err := settle(keep); err != nil {
 			return sum, err
 		}
+		// What the next window's decisions must know: the writes of the
+		// windows still in flight and the carry.
+		earlier = newEarlierWrites(inFlight(writing, carry))
 		start, size = end, next
 	}
 	return sum, nil
@@ -393,19 +393,51 @@ func windowErrors(errs []error) error {
 	return errors.Join(kept...)
 }
 
+// backfillWindowsInFlight is how many windows' writes may be in flight
+// (sent, or waiting for a write slot, and not yet recorded) while a
+// backfill decides the next window.
+const backfillWindowsInFlight = 2
+
+// inFlight is the writes of the windows in writing and the carry.
+func inFlight(writing []*windowWrites, carry []*pending) []*pending {
+	n := len(carry)
+	for _, w := range writing {
+		n += len(w.write)
+	}
+	ps := make([]*pending, 0, n)
+	for _, w := range writing {
+		ps = append(ps, w.write...)
+	}
+	return append(ps, carry...)
+}
+
+// withWrites counts the windows in writing that have writes or links to
+// send (a window without is done when it is added).
+func withWrites(writing []*windowWrites) int {
+	n := 0
+	for _, w := range writing {
+		if !w.none {
+			n++
+		}
+	}
+	return n
+}
+
 // windowWrites are a backfill window's writes in flight (startWrites).
 type windowWrites struct {
-	end  time.Time // the window's end
-	sum  Summary   // the window's, with its writes' once done
-	err  error
-	done chan struct{}
+	write []*pending // the writes sent
+	none  bool       // nothing to send (doneWrites)
+	end   time.Time  // the window's end
+	sum   Summary    // the window's, with its writes' once done
+	err   error
+	done  chan struct{}
 }
 
 // startWrites sends a window's writes and links (sendCallsVia, in the
 // slots of pipe, after the last window's batches) and records their outcomes, in the background; sum is the
 // window's summary so far.
 func (s *Syncer) startWrites(ctx context.Context, t *Tenant, d decided, o SyncOptions, sum Summary, end time.Time, pipe *writePipe) *windowWrites {
-	w := &windowWrites{end: end, sum: sum, done: make(chan struct{})}
+	w := &windowWrites{write: d.write, end: end, sum: sum, done: make(chan struct{})}
 	turn := pipe.next() // in window order
 	go func() {
 		defer close(w.done)
@@ -418,9 +450,19 @@ func (s *Syncer) startWrites(ctx context.Context, t *Tenant, d decided, o SyncOp
 
 // doneWrites is a window without writes, done (sum: its summary).
 func doneWrites(sum Summary, end time.Time) *windowWrites {
-	w := &windowWrites{end: end, sum: sum, done: make(chan struct{})}
+	w := &windowWrites{none: true, end: end, sum: sum, done: make(chan struct{})}
 	close(w.done)
 	return w
+}
+
+// finished reports whether the window's writes are done and recorded.
+func (w *windowWrites) finished() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // heldRecords are the records a backfill has read and a window may still
