@@ -919,26 +919,26 @@ func (p *writePipe) giveBack(rows []store.LedgerEntry, log []store.Decision) {
 func (p *writePipe) rowsSlice(room int) []store.LedgerEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, r := range p.spareRows {
-		if cap(r) >= room {
-			p.spareRows = slices.Delete(p.spareRows, i, i+1)
-			return r
-		}
-	}
-	return make([]store.LedgerEntry, 0, room)
+	return takeSpare(&p.spareRows, room)
 }
 
 // logSlice is rowsSlice for decision log entries.
 func (p *writePipe) logSlice(room int) []store.Decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, l := range p.spareLog {
-		if cap(l) >= room {
-			p.spareLog = slices.Delete(p.spareLog, i, i+1)
-			return l
+	return takeSpare(&p.spareLog, room)
+}
+
+// takeSpare removes and returns the first of spares with room for room
+// elements, or returns a new empty slice of that capacity.
+func takeSpare[T any](spares *[][]T, room int) []T {
+	for i, r := range *spares {
+		if cap(r) >= room {
+			*spares = slices.Delete(*spares, i, i+1)
+			return r
 		}
 	}
-	return make([]store.Decision, 0, room)
+	return make([]T, 0, room)
 }
 
 // newWritePipe returns a pipe with WriteConcurrency slots (or the
